@@ -1,0 +1,119 @@
+-- Shared prelude, prepended to every jobdeck script when it is loaded.
+-- ARGV[1] is the key prefix with its cluster hash tag ("jobdeck:{default}:"), ARGV[2] the
+-- event log's approximate cap. Every key a script touches starts with the prefix, so one
+-- script call stays in one Redis Cluster slot; KEYS[1] is passed only to route the call.
+local P = ARGV[1]
+local EVENTS_MAXLEN = ARGV[2]
+local t = redis.call('TIME')
+local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local SEC = tonumber(t[1])
+
+local function fmt_s(ms)
+  return string.format('%.3f', ms / 1000)
+end
+local NOW_S = fmt_s(NOW)
+
+-- Pending score: higher priority first (priority is 0..3), then submission order.
+local function pscore(prio, seq)
+  return string.format('%.0f', (3 - (tonumber(prio) or 1)) * 17592186044416 + tonumber(seq))
+end
+
+local function emit(etype, jid, name, status, data)
+  redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVENTS_MAXLEN, '*',
+    't', etype, 'j', jid or '', 'n', name or '', 's', status or '', 'ts', NOW_S, 'd', data or '')
+end
+
+local WAKE_MAX = 256
+local function wake(n)
+  if n <= 0 then return end
+  if n > WAKE_MAX then n = WAKE_MAX end
+  local tokens = {}
+  for i = 1, n do tokens[i] = '1' end
+  redis.call('LPUSH', P .. 'wake', unpack(tokens))
+  redis.call('LTRIM', P .. 'wake', 0, WAKE_MAX - 1)
+end
+
+-- Per-second counters for rates and sparklines; any process can read them.
+local function stat(fields)
+  local key = P .. 'stat:' .. SEC
+  local any = false
+  for name, value in pairs(fields) do
+    if value ~= 0 then
+      redis.call('HINCRBY', key, name, value)
+      any = true
+    end
+  end
+  if any then redis.call('EXPIRE', key, 900) end
+end
+
+local function totals(fields)
+  for name, value in pairs(fields) do
+    if value ~= 0 then redis.call('HINCRBY', P .. 'totals', name, value) end
+  end
+end
+
+-- HMGET that reads a record of the wrong type (garbage written by someone else) as missing,
+-- instead of failing the whole script with WRONGTYPE halfway through its writes.
+local function hash_fields(key, ...)
+  if redis.call('TYPE', key).ok ~= 'hash' then return {} end
+  return redis.call('HMGET', key, ...)
+end
+
+local function json_str(s)
+  return cjson.encode(s)
+end
+
+-- Bounded history: drop the oldest entries (and their records) past `max` or older than `ttl`.
+local function trim_history(zkey, max, ttl_ms)
+  if ttl_ms > 0 then
+    local old = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - ttl_ms, 'LIMIT', 0, 1000)
+    for _, id in ipairs(old) do redis.call('DEL', P .. 'job:' .. id) end
+    if #old > 0 then redis.call('ZREM', zkey, unpack(old)) end
+  end
+  local extra = redis.call('ZCARD', zkey) - max
+  if extra > 0 then
+    if extra > 1000 then extra = 1000 end
+    local popped = redis.call('ZPOPMIN', zkey, extra)
+    for i = 1, #popped, 2 do redis.call('DEL', P .. 'job:' .. popped[i]) end
+  end
+end
+
+-- Expired leases: the worker died or lost contact. Requeue ("stalled"), or after max_stalls
+-- dead-letter; a job whose cancellation was requested is cancelled instead.
+local function recover(limit, max_stalls)
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', NOW, 'LIMIT', 0, limit)
+  local requeued = 0
+  for _, id in ipairs(expired) do
+    redis.call('ZREM', P .. 'running', id)
+    local key = P .. 'job:' .. id
+    if redis.call('TYPE', key).ok == 'hash' then
+      local f = redis.call('HMGET', key, 'name', 'priority', 'seq', 'cancel', 'worker')
+      local stalls = redis.call('HINCRBY', key, 'stalls', 1)
+      redis.call('HDEL', key, 'token')
+      local data = cjson.encode({reason = 'stalled', stalls = stalls, worker = f[5] or ''})
+      if f[4] == '1' then
+        redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
+        redis.call('ZADD', P .. 'cancelled', NOW, id)
+        totals({cancelled = 1})
+        emit('JOB_CANCELLED', id, f[1], 'cancelled', data)
+      elseif stalls >= max_stalls then
+        local err = cjson.encode({type = 'Stalled',
+          message = 'stalled ' .. stalls .. ' times: its worker stopped heartbeating'})
+        redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S, 'error', err)
+        redis.call('ZADD', P .. 'dead', NOW, id)
+        totals({dead = 1})
+        stat({failed = 1})
+        emit('JOB_FAILED', id, f[1], 'failed', cjson.encode({reason = 'stalled', stalls = stalls,
+          will_retry = false, error_type = 'Stalled', error = 'stalled ' .. stalls .. ' times'}))
+      else
+        redis.call('HSET', key, 'status', 'pending')
+        redis.call('ZADD', P .. 'pending', pscore(f[2], f[3] or 0), id)
+        totals({requeued = 1})
+        emit('JOB_REQUEUED', id, f[1], 'pending', data)
+        requeued = requeued + 1
+      end
+    end
+  end
+  wake(requeued)
+  return #expired
+end

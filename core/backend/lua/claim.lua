@@ -1,0 +1,90 @@
+-- Lease up to ARGV[4] jobs to worker ARGV[3] for ARGV[5] ms. ARGV[6] = max stalls.
+-- Returns {paused, next_due_ms, id, token, fields, id, token, fields, ...}.
+local wid, count, lease, max_stalls = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+recover(20, max_stalls)
+
+-- Promote due scheduled jobs (delays and retry backoff) into pending.
+local due = redis.call('ZRANGEBYSCORE', P .. 'scheduled', '-inf', NOW, 'LIMIT', 0, 500)
+if #due > 0 then
+  for _, id in ipairs(due) do
+    local key = P .. 'job:' .. id
+    if redis.call('TYPE', key).ok == 'hash' then
+      local prio = redis.call('HGET', key, 'priority')
+      local seq = redis.call('INCR', P .. 'seq')
+      redis.call('HSET', key, 'status', 'pending', 'seq', seq)
+      redis.call('ZADD', P .. 'pending', pscore(prio, seq), id)
+    else
+      redis.call('ZADD', P .. 'pending', 0, id) -- let the claim below report it as malformed
+    end
+  end
+  redis.call('ZREM', P .. 'scheduled', unpack(due))
+end
+
+local function next_due()
+  local first = redis.call('ZRANGE', P .. 'scheduled', 0, 0, 'WITHSCORES')
+  if #first == 0 then return -1 end
+  return math.max(0, tonumber(first[2]) - NOW)
+end
+
+local paused = redis.call('EXISTS', P .. 'paused')
+if paused == 1 or count <= 0 then
+  return {paused, next_due()}
+end
+
+local out = {0, 0}
+local popped = redis.call('ZPOPMIN', P .. 'pending', count)
+local started, wait_ms, dead = 0, 0, 0
+for i = 1, #popped, 2 do
+  local id = popped[i]
+  local key = P .. 'job:' .. id
+  local fault = nil
+  if #id == 0 or #id > 128 or string.find(id, '[^%w%-_%.:]') then
+    -- Someone wrote a member that is not a jobdeck id. Keep it, under an id of ours.
+    local raw = id
+    if #raw > 4096 then raw = string.sub(raw, 1, 4096) end
+    id = 'malformed-' .. redis.call('INCR', P .. 'seq')
+    key = P .. 'job:' .. id
+    redis.call('HSET', key, 'raw_id', raw, 'raw_id_length', #popped[i])
+    fault = 'pending member is not a jobdeck id (' .. #popped[i] .. ' bytes, kept as raw_id)'
+  else
+    local kind = redis.call('TYPE', key).ok
+    if kind == 'none' then
+      fault = 'job record is missing'
+    elseif kind ~= 'hash' then
+      redis.call('RENAME', key, key .. ':corrupt')
+      fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
+    end
+  end
+  if fault then
+    -- Nothing a worker could run: dead-letter it here, where an operator can see why.
+    redis.call('HSET', key, 'name', '<malformed>', 'status', 'failed', 'finished_at', NOW_S,
+      'error', cjson.encode({type = 'MalformedRecord', message = fault}))
+    redis.call('ZADD', P .. 'dead', NOW, id)
+    dead = dead + 1
+    emit('JOB_FAILED', id, '<malformed>', 'failed', cjson.encode({reason = 'malformed',
+      will_retry = false, error_type = 'MalformedRecord', error = fault}))
+  else
+    local token = tostring(redis.call('INCR', P .. 'tokens'))
+    local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+    redis.call('HSET', key, 'status', 'running', 'token', token, 'worker', wid, 'started_at', NOW_S)
+    redis.call('ZADD', P .. 'running', NOW + lease, id)
+    local f = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
+      'priority', 'created_at', 'scheduled_for', 'error')
+    local ready = tonumber(f[8]) or tonumber(f[7])
+    if ready then wait_ms = wait_ms + math.max(0, NOW - ready * 1000) end
+    started = started + 1
+    emit('JOB_STARTED', id, f[1], 'running', '{"worker":' .. cjson.encode(wid) .. ',"attempt":' .. attempts .. '}')
+    out[#out + 1] = id
+    out[#out + 1] = token
+    out[#out + 1] = {'name', f[1], 'args', f[2], 'kwargs', f[3], 'max_retries', f[4],
+      'timeout', f[5], 'priority', f[6], 'attempts', tostring(attempts), 'status', 'running',
+      'error', f[9]}
+  end
+end
+stat({started = started, wait_ms = wait_ms, failed = dead})
+totals({dead = dead})
+if redis.call('ZCARD', P .. 'pending') == 0 then
+  redis.call('DEL', P .. 'wake')
+end
+out[2] = next_due()
+return out

@@ -1,0 +1,24 @@
+-- ARGV[3] = worker id, ARGV[4] = worker json, ARGV[5] = worker ttl ms, ARGV[6] = lease ms,
+-- ARGV[7] = max stalls, ARGV[8] = count, then (id, token) pairs this worker holds.
+-- Returns {lost ids, cancel-requested ids}.
+local wid, info, ttl, lease = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local max_stalls, n = tonumber(ARGV[7]), tonumber(ARGV[8])
+redis.call('SET', P .. 'worker:' .. wid, info, 'PX', ttl)
+redis.call('ZADD', P .. 'workers', NOW, wid)
+local lost, cancel = {}, {}
+local i = 9
+for j = 1, n do
+  local id, token = ARGV[i], ARGV[i + 1]
+  i = i + 2
+  local key = P .. 'job:' .. id
+  local f = hash_fields(key, 'token', 'cancel')
+  if f[1] == token then
+    redis.call('ZADD', P .. 'running', 'XX', NOW + lease, id)
+    if f[2] == '1' then cancel[#cancel + 1] = id end
+  else
+    lost[#lost + 1] = id
+  end
+end
+recover(100, max_stalls)
+redis.call('ZREMRANGEBYSCORE', P .. 'workers', '-inf', NOW - ttl)
+return {lost, cancel}
