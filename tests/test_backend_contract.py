@@ -97,8 +97,14 @@ async def all_events(backend: Backend, after: str, block: float = 0.05) -> list[
 
 def worker(worker_id: str = "w1", **changes: Any) -> WorkerRecord:
     values: dict[str, Any] = {
-        "id": worker_id, "host": "host-a", "pid": 4242, "queue": "q", "concurrency": 4,
-        "running": 1, "started_at": 1_700_000_000.5, "last_heartbeat": 0.0,
+        "id": worker_id,
+        "host": "host-a",
+        "pid": 4242,
+        "queue": "q",
+        "concurrency": 4,
+        "running": 1,
+        "started_at": 1_700_000_000.5,
+        "last_heartbeat": 0.0,
     }
     return WorkerRecord(**{**values, **changes})
 
@@ -152,8 +158,12 @@ async def test_submit_is_idempotent_per_id(backend: Backend) -> None:
 async def test_priority_order_then_fifo(backend: Backend) -> None:
     ids = await submit(
         backend,
-        job("low", priority="low"), job("n1"), job("high", priority="high"), job("n2"),
-        job("crit", priority="critical"), job("n3"),
+        job("low", priority="low"),
+        job("n1"),
+        job("high", priority="high"),
+        job("n2"),
+        job("crit", priority="critical"),
+        job("n3"),
     )
     low, n1, high, n2, crit, n3 = ids
     batch = await backend.claim("w1", 10, LEASE)
@@ -220,19 +230,38 @@ async def test_finish_transitions(backend: Backend) -> None:
     start = await backend.last_event_id()
     error = dumps({"type": "ValueError", "message": "boom", "traceback": None})
     before = time.time()
-    done = await backend.finish("w1", [
-        finish(a, tokens[a], Outcome.COMPLETED, payload=dumps({"ok": 1}),
-               event_data=dumps({"took": 1})),
-        finish(b, tokens[b], Outcome.RETRY, payload=error, delay=0.3,
-               event_data=dumps({"will_retry": True})),
-        finish(c, tokens[c], Outcome.FAILED, payload=error,
-               event_data=dumps({"will_retry": False})),
-        finish(d, tokens[d], Outcome.CANCELLED, event_data=dumps({"by": "handler"})),
-        finish(e, tokens[e], Outcome.RELEASE, event_data=dumps({"reason": "shutdown"})),
-    ])
+    done = await backend.finish(
+        "w1",
+        [
+            finish(
+                a,
+                tokens[a],
+                Outcome.COMPLETED,
+                payload=dumps({"ok": 1}),
+                event_data=dumps({"took": 1}),
+            ),
+            finish(
+                b,
+                tokens[b],
+                Outcome.RETRY,
+                payload=error,
+                delay=0.3,
+                event_data=dumps({"will_retry": True}),
+            ),
+            finish(
+                c, tokens[c], Outcome.FAILED, payload=error, event_data=dumps({"will_retry": False})
+            ),
+            finish(d, tokens[d], Outcome.CANCELLED, event_data=dumps({"by": "handler"})),
+            finish(e, tokens[e], Outcome.RELEASE, event_data=dumps({"reason": "shutdown"})),
+        ],
+    )
     assert done == [True] * 5
     assert await depths(backend) == {
-        "pending": 1, "scheduled": 1, "running": 0, "completed": 1, "failed": 1,
+        "pending": 1,
+        "scheduled": 1,
+        "running": 0,
+        "completed": 1,
+        "failed": 1,
         "cancelled": 1,
     }
     ra, rb, rc, rd, re_ = [await record(backend, i) for i in ids]
@@ -377,7 +406,8 @@ async def test_cancel_pending_and_scheduled(backend: Backend) -> None:
     assert (found["pending"], found["scheduled"], found["cancelled"]) == (0, 0, 2)
     cancelled = [e for e in await all_events(backend, start) if e.type == Events.JOB_CANCELLED]
     assert [(e.job_id, e.data) for e in cancelled] == [
-        (pending, {"was": "pending"}), (scheduled, {"was": "scheduled"}),
+        (pending, {"was": "pending"}),
+        (scheduled, {"was": "scheduled"}),
     ]
     assert (await backend.metrics(1)).totals["cancelled"] == 2
 
@@ -389,9 +419,7 @@ async def test_cancel_running_asks_its_worker(backend: Backend) -> None:
     got = await record(backend, job_id)
     assert got.status is JobStatus.RUNNING and got.cancel_requested
     assert await backend.next_control("w1", 1.0) == [{"op": "cancel", "job_id": job_id}]
-    assert await backend.heartbeat(worker("w1"), [(job_id, claimed.token)], LEASE) == (
-        [], [job_id]
-    )
+    assert await backend.heartbeat(worker("w1"), [(job_id, claimed.token)], LEASE) == ([], [job_id])
     assert await backend.finish("w1", [finish(job_id, claimed.token, Outcome.CANCELLED)])
     assert (await record(backend, job_id)).status is JobStatus.CANCELLED
 
@@ -411,8 +439,17 @@ async def test_cancel_requested_job_whose_lease_expires_is_cancelled(backend: Ba
 async def test_retry_dead_one_and_all(backend: Backend) -> None:
     ids = await submit(backend, job("x"), job("y"), job("z"))
     for claimed in (await backend.claim("w1", 3, LEASE)).jobs:
-        await backend.finish("w1", [finish(claimed.id, claimed.token, Outcome.FAILED,
-                                           payload=dumps({"type": "E", "message": "m"}))])
+        await backend.finish(
+            "w1",
+            [
+                finish(
+                    claimed.id,
+                    claimed.token,
+                    Outcome.FAILED,
+                    payload=dumps({"type": "E", "message": "m"}),
+                )
+            ],
+        )
     assert (await depths(backend))["failed"] == 3
     start = await backend.last_event_id()
     assert await backend.retry_dead(["no-such-job"]) == 0
@@ -435,9 +472,10 @@ async def test_purge_counts_and_emits_once(backend: Backend) -> None:
     ids = await submit(backend, *(job(f"j{i}") for i in range(5)))
     claimed = (await backend.claim("w1", 5, LEASE)).jobs
     outcomes = [Outcome.COMPLETED] * 3 + [Outcome.FAILED] * 2
-    await backend.finish("w1", [
-        finish(cj.id, cj.token, outcome) for cj, outcome in zip(claimed, outcomes, strict=True)
-    ])
+    await backend.finish(
+        "w1",
+        [finish(cj.id, cj.token, outcome) for cj, outcome in zip(claimed, outcomes, strict=True)],
+    )
     start = await backend.last_event_id()
     assert await backend.purge("completed") == 3
     assert await backend.purge("completed") == 0
@@ -468,7 +506,9 @@ async def test_pause_blocks_claims_until_resumed(backend: Backend) -> None:
     assert not (await backend.metrics(1)).paused
     events = await all_events(backend, start)
     assert [e.type for e in events] == [
-        Events.QUEUE_PAUSED, Events.QUEUE_RESUMED, Events.JOB_STARTED,
+        Events.QUEUE_PAUSED,
+        Events.QUEUE_RESUMED,
+        Events.JOB_STARTED,
     ]
     assert events[2].data == {"worker": "w1", "attempt": 1}
 
@@ -532,17 +572,26 @@ async def test_wait_for_work(backend: Backend) -> None:
 async def test_metrics(backend: Backend) -> None:
     await submit(backend, job("a"), job("b"), job("c"))
     first, second = (await backend.claim("w1", 2, LEASE)).jobs
-    await backend.finish("w1", [
-        finish(first.id, first.token, Outcome.COMPLETED),
-        finish(second.id, second.token, Outcome.FAILED),
-    ])
+    await backend.finish(
+        "w1",
+        [
+            finish(first.id, first.token, Outcome.COMPLETED),
+            finish(second.id, second.token, Outcome.FAILED),
+        ],
+    )
     metrics = await backend.metrics(5)
     assert metrics.depths == {
-        "pending": 1, "scheduled": 0, "running": 0, "completed": 1, "failed": 1,
+        "pending": 1,
+        "scheduled": 0,
+        "running": 0,
+        "completed": 1,
+        "failed": 1,
         "cancelled": 0,
     }
     assert (metrics.totals["submitted"], metrics.totals["completed"], metrics.totals["dead"]) == (
-        3, 1, 1
+        3,
+        1,
+        1,
     )
     assert len(metrics.buckets) == 5
     summed = {
@@ -671,9 +720,9 @@ async def test_garbage_fields_come_back_flagged(redis_backend: RedisBackend, pre
         with pytest.raises(MalformedRecord):
             decode_record(claimed.id, dict(claimed.fields))
     error = dumps({"type": "MalformedRecord", "message": "unreadable"})
-    assert await backend.finish("w1", [
-        finish(cj.id, cj.token, Outcome.FAILED, payload=error) for cj in batch.jobs
-    ]) == [True, True]
+    assert await backend.finish(
+        "w1", [finish(cj.id, cj.token, Outcome.FAILED, payload=error) for cj in batch.jobs]
+    ) == [True, True]
     assert (await depths(backend))["failed"] == 2
 
 
@@ -685,12 +734,8 @@ async def test_garbage_over_a_running_record(redis_backend: RedisBackend, prefix
     await client.delete(p + "job:" + job_id)
     await client.set(p + "job:" + job_id, "garbage")
 
-    assert await backend.heartbeat(worker("w1"), [(job_id, claimed.token)], LEASE) == (
-        [job_id], []
-    )
+    assert await backend.heartbeat(worker("w1"), [(job_id, claimed.token)], LEASE) == ([job_id], [])
     await backend.progress([ProgressUpdate(job_id, claimed.token, 0.5, "x")])
-    assert await backend.finish("w1", [finish(job_id, claimed.token, Outcome.COMPLETED)]) == [
-        False
-    ]
+    assert await backend.finish("w1", [finish(job_id, claimed.token, Outcome.COMPLETED)]) == [False]
     fields = await backend.get(job_id)
     assert fields is not None and decode_record(job_id, dict(fields)).name == "<malformed>"

@@ -266,14 +266,25 @@ class MemoryBackend:
         self._s.expires.pop(job_id, None)
 
     def _emit(
-        self, now: int, etype: str, job_id: str = "", name: Any = "", status: str = "",
+        self,
+        now: int,
+        etype: str,
+        job_id: str = "",
+        name: Any = "",
+        status: str = "",
         data: bytes = b"",
     ) -> None:
         s = self._s
         ms, seq = s.last_event
         s.last_event = (now, 0) if now > ms else (ms, seq + 1)
-        fields = {"t": etype, "j": job_id, "n": name or "", "s": status, "ts": _fmt_s(now),
-                  "d": data}
+        fields = {
+            "t": etype,
+            "j": job_id,
+            "n": name or "",
+            "s": status,
+            "ts": _fmt_s(now),
+            "d": data,
+        }
         s.events.append((s.last_event, fields))
         while len(s.events) > self.settings.events_maxlen:
             s.events.popleft()
@@ -330,14 +341,30 @@ class MemoryBackend:
                 self._emit(now, "JOB_CANCELLED", job_id, name, "cancelled", data)
             elif stalls >= max_stalls:
                 message = f"stalled {stalls} times: its worker stopped heartbeating"
-                rec.update(status="failed", finished_at=_fmt_s(now),
-                           error=dumps({"type": "Stalled", "message": message}))
+                rec.update(
+                    status="failed",
+                    finished_at=_fmt_s(now),
+                    error=dumps({"type": "Stalled", "message": message}),
+                )
                 self._s.sets["dead"].add(job_id, now)
                 self._total(dead=1)
                 self._stat(now, failed=1)
-                self._emit(now, "JOB_FAILED", job_id, name, "failed", dumps({
-                    "reason": "stalled", "stalls": stalls, "will_retry": False,
-                    "error_type": "Stalled", "error": f"stalled {stalls} times"}))
+                self._emit(
+                    now,
+                    "JOB_FAILED",
+                    job_id,
+                    name,
+                    "failed",
+                    dumps(
+                        {
+                            "reason": "stalled",
+                            "stalls": stalls,
+                            "will_retry": False,
+                            "error_type": "Stalled",
+                            "error": f"stalled {stalls} times",
+                        }
+                    ),
+                )
             else:
                 rec["status"] = "pending"
                 self._s.sets["pending"].add(job_id, _pscore(rec.get("priority"), rec.get("seq")))
@@ -348,12 +375,28 @@ class MemoryBackend:
 
     def _dead_letter_malformed(self, now: int, job_id: str, message: str) -> None:
         rec = self._s.jobs.setdefault(job_id, {})
-        rec.update(name="<malformed>", status="failed", finished_at=_fmt_s(now),
-                   error=dumps({"type": "MalformedRecord", "message": message}))
+        rec.update(
+            name="<malformed>",
+            status="failed",
+            finished_at=_fmt_s(now),
+            error=dumps({"type": "MalformedRecord", "message": message}),
+        )
         self._s.sets["dead"].add(job_id, now)
-        self._emit(now, "JOB_FAILED", job_id, "<malformed>", "failed", dumps({
-            "reason": "malformed", "will_retry": False, "error_type": "MalformedRecord",
-            "error": message}))
+        self._emit(
+            now,
+            "JOB_FAILED",
+            job_id,
+            "<malformed>",
+            "failed",
+            dumps(
+                {
+                    "reason": "malformed",
+                    "will_retry": False,
+                    "error_type": "MalformedRecord",
+                    "error": message,
+                }
+            ),
+        )
 
     # -- producers -----------------------------------------------------------------------
     async def submit(
@@ -381,8 +424,14 @@ class MemoryBackend:
                 s.sets["pending"].add(job.id, _pscore(int(job.priority), s.seq))
                 ready += 1
             s.jobs[job.id] = rec
-            self._emit(now, "JOB_SUBMITTED", job.id, job.name, status, dumps(
-                {"priority": int(job.priority), "delay": _lua_number(delay_ms / 1000)}))
+            self._emit(
+                now,
+                "JOB_SUBMITTED",
+                job.id,
+                job.name,
+                status,
+                dumps({"priority": int(job.priority), "delay": _lua_number(delay_ms / 1000)}),
+            )
             created.append(True)
         if delayed:
             self._wake(1)
@@ -403,8 +452,9 @@ class MemoryBackend:
             rec.update(status="cancelled", finished_at=_fmt_s(now))
             s.sets["cancelled"].add(job_id, now)
             self._total(cancelled=1)
-            self._emit(now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled",
-                       dumps({"was": status}))
+            self._emit(
+                now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled", dumps({"was": status})
+            )
             return status
         if status == "running":
             rec["cancel"] = "1"
@@ -430,8 +480,9 @@ class MemoryBackend:
             for name in ("finished_at", "cancel", "scheduled_for"):
                 rec.pop(name, None)
             s.sets["pending"].add(job_id, _pscore(rec.get("priority"), s.seq))
-            self._emit(now, "JOB_REQUEUED", job_id, rec.get("name"), "pending",
-                       b'{"reason":"retry"}')
+            self._emit(
+                now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"retry"}'
+            )
             moved += 1
         self._wake(moved)
         self._total(retried_dead=moved)
@@ -583,8 +634,13 @@ class MemoryBackend:
             s.tokens += 1
             token = str(s.tokens)
             attempts = _int(rec.get("attempts")) + 1
-            rec.update(attempts=str(attempts), status="running", token=token, worker=worker_id,
-                       started_at=_fmt_s(now))
+            rec.update(
+                attempts=str(attempts),
+                status="running",
+                token=token,
+                worker=worker_id,
+                started_at=_fmt_s(now),
+            )
             s.sets["running"].add(job_id, now + int(lease * 1000))
             ready = _number(rec.get("scheduled_for"))
             if ready is None:
@@ -592,8 +648,14 @@ class MemoryBackend:
             if ready is not None:
                 wait_ms += max(0.0, now - ready * 1000)
             started += 1
-            self._emit(now, "JOB_STARTED", job_id, rec.get("name"), "running",
-                       dumps({"worker": worker_id, "attempt": attempts}))
+            self._emit(
+                now,
+                "JOB_STARTED",
+                job_id,
+                rec.get("name"),
+                "running",
+                dumps({"worker": worker_id, "attempt": attempts}),
+            )
             fields = {name: rec.get(name) for name in _CLAIM_FIELDS}
             fields.update(attempts=str(attempts), status="running")
             jobs.append(ClaimedJob(job_id, token, fields))
@@ -658,10 +720,16 @@ class MemoryBackend:
         if retried:
             self._wake(1)
         self._wake(released)
-        self._total(completed=done, dead=dead, cancelled=cancelled, retried=retried,
-                    requeued=released)
-        self._stat(now, completed=done, failed=dead + retried, run_ms=run_ms,
-                   finished=done + dead + retried)
+        self._total(
+            completed=done, dead=dead, cancelled=cancelled, retried=retried, requeued=released
+        )
+        self._stat(
+            now,
+            completed=done,
+            failed=dead + retried,
+            run_ms=run_ms,
+            finished=done + dead + retried,
+        )
         return out
 
     async def progress(self, items: Sequence[ProgressUpdate]) -> None:
@@ -670,8 +738,14 @@ class MemoryBackend:
             rec = self._job(item.job_id, now)
             if rec is not None and rec.get("token") == item.token:
                 rec["progress"] = dumps([item.fraction, item.message])
-                self._emit(now, "JOB_PROGRESS", item.job_id, rec.get("name"), "running",
-                           dumps({"fraction": item.fraction, "message": item.message}))
+                self._emit(
+                    now,
+                    "JOB_PROGRESS",
+                    item.job_id,
+                    rec.get("name"),
+                    "running",
+                    dumps({"fraction": item.fraction, "message": item.message}),
+                )
 
     async def heartbeat(
         self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
@@ -738,7 +812,9 @@ class MemoryBackend:
         return sent
 
     async def next_control(
-        self, worker_id: str, timeout: float  # noqa: ASYNC109 (the protocol's signature)
+        self,
+        worker_id: str,
+        timeout: float,  # noqa: ASYNC109 (the protocol's signature)
     ) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.01, timeout)

@@ -1,0 +1,32 @@
+"""jobdeck's headless core: queue, workers, events and metrics. Never imports Textual."""
+
+from .backend import Backend, BackendSettings, open_backend
+from .events import Event, EventBus, Events
+from .metrics import QueueMetrics
+from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
+from .retry import RetryPolicy
+from .service import JobService, JobSpec
+from .worker import JobContext, WorkerPool, WorkerSettings, current_job
+
+__all__ = [
+    "Backend",
+    "BackendSettings",
+    "Event",
+    "EventBus",
+    "Events",
+    "JobContext",
+    "JobDefinition",
+    "JobError",
+    "JobPriority",
+    "JobProgress",
+    "JobService",
+    "JobSpec",
+    "JobStatus",
+    "QueueMetrics",
+    "RetryPolicy",
+    "WorkerPool",
+    "WorkerSettings",
+    "current_job",
+    "open_backend",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,44 @@
+"""Storage engines behind `JobService`, chosen by URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from .base import Backend, BackendSettings
+
+__all__ = ["Backend", "BackendSettings", "open_backend"]
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix", "valkey", "valkeys")
+
+
+def open_backend(
+    url: str, queue: str, prefix: str, settings: BackendSettings | None = None
+) -> Backend:
+    """`memory://[name]` for the in-process engine, `redis://…` (or rediss, unix, valkey)
+    for Redis. A URL of any other shape is refused with the forms that are accepted."""
+    if not isinstance(url, str) or "://" not in url:
+        raise ValueError(
+            f"url: expected redis://host:port/db, rediss://…, unix://path or memory://, got {url!r}"
+        )
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        from .memory import MemoryBackend
+
+        name = url.split("://", 1)[1].strip("/") or "default"
+        return MemoryBackend.shared(f"{name}/{prefix}/{queue}", settings or BackendSettings())
+    if scheme in _REDIS_SCHEMES:
+        from .redis import RedisBackend
+
+        if scheme.startswith("valkey"):
+            url = "redis" + url[len("valkey") :]
+        parts = urlsplit(url)
+        if scheme != "unix" and not parts.hostname:
+            raise ValueError(f"url: no host in {url!r}")
+        try:
+            parts.port  # noqa: B018 - validates the port
+        except ValueError:
+            raise ValueError(f"url: bad port in {url!r}") from None
+        return RedisBackend(url, queue=queue, prefix=prefix, settings=settings)
+    raise ValueError(
+        f"url: unsupported scheme {scheme!r}; use redis://, rediss://, unix:// or memory://"
+    )

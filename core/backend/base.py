@@ -1,0 +1,208 @@
+"""The contract every storage engine keeps: `RedisBackend` for many processes on many
+machines, `MemoryBackend` for one process with nothing to install.
+
+Each method is one atomic state transition (a Lua script in Redis) that also appends its
+events to the backend's event log. Batch methods take lists so that a worker pays one round
+trip for many jobs. Records travel as the flat field mappings of `codec`; the service decodes
+them, so a malformed record is reported rather than crashing a backend call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..events import Event
+from ..models import JobDefinition
+
+__all__ = [
+    "Backend",
+    "BackendSettings",
+    "ClaimBatch",
+    "ClaimedJob",
+    "Finish",
+    "Outcome",
+    "ProgressUpdate",
+    "RawMetrics",
+    "WorkerRecord",
+]
+
+RawFields = Mapping[Any, Any]
+
+
+class Outcome:
+    """How an attempt ended, as the worker reports it to `Backend.finish`."""
+
+    COMPLETED = "completed"
+    RETRY = "retry"  # failed, retries left: back to scheduled after `delay`
+    FAILED = "failed"  # failed for good: dead-letter queue
+    CANCELLED = "cancelled"
+    RELEASE = "release"  # handed back unfinished (worker shutting down): pending again
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSettings:
+    """Knobs every backend honours. Times in seconds."""
+
+    events_maxlen: int = 50_000
+    history_max: int = 10_000
+    result_ttl: float = 24 * 3600.0
+    worker_ttl: float = 15.0
+    max_stalls: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job now leased to a worker. `token` fences every later transition of this attempt."""
+
+    id: str
+    token: str
+    fields: RawFields
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBatch:
+    jobs: list[ClaimedJob]
+    paused: bool = False
+    next_due: float | None = None  # seconds until the earliest scheduled job is due
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """One attempt's outcome. `payload` is JSON: the result, or the error for failures."""
+
+    job_id: str
+    token: str
+    outcome: str
+    payload: bytes = b""
+    delay: float = 0.0  # for RETRY: seconds until the next attempt
+    event_data: bytes = b""  # JSON object carried by the event this transition emits
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    job_id: str
+    token: str
+    fraction: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """One live worker process, as it last described itself in a heartbeat."""
+
+    id: str
+    host: str
+    pid: int
+    queue: str
+    concurrency: int
+    running: int
+    started_at: float
+    last_heartbeat: float
+    paused: bool = False
+    processed: int = 0
+    failed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "queue": self.queue,
+            "concurrency": self.concurrency,
+            "running": self.running,
+            "started_at": self.started_at,
+            "paused": self.paused,
+            "processed": self.processed,
+            "failed": self.failed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RawMetrics:
+    now: float
+    depths: dict[str, int]
+    totals: dict[str, int]
+    # one dict per second, oldest first, for the last `window` seconds
+    buckets: list[dict[str, int]] = field(default_factory=list)
+    paused: bool = False
+
+
+@runtime_checkable
+class Backend(Protocol):
+    settings: BackendSettings
+
+    @property
+    def description(self) -> str:
+        """Where the jobs live, safe to show (never a password)."""
+        ...
+
+    async def initialize(self) -> None: ...
+    async def close(self) -> None: ...
+
+    # -- producers -----------------------------------------------------------------------
+    async def submit(
+        self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
+    ) -> list[bool]:
+        """Store new jobs (pending, or scheduled after their delay). False for an id that
+        already exists: submitting with an explicit id is idempotent."""
+        ...
+
+    async def cancel(self, job_id: str) -> str | None:
+        """Cancel a pending or scheduled job at once, or ask a running job's worker to stop.
+        Returns the status the job had ("pending", "scheduled", "running") or None."""
+        ...
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
+        """Move dead letters back to pending (all of them for None); returns how many."""
+        ...
+
+    async def purge(self, status: str) -> int: ...
+    async def set_paused(self, paused: bool) -> None: ...
+
+    # -- reading -------------------------------------------------------------------------
+    async def get(self, job_id: str) -> RawFields | None: ...
+    async def list(
+        self, status: str, limit: int, offset: int, newest_first: bool
+    ) -> list[tuple[str, RawFields]]: ...
+    async def metrics(self, window: int) -> RawMetrics: ...
+    async def list_workers(self) -> list[WorkerRecord]: ...
+    async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
+        """Events after id `after` (None: only new ones), waiting up to `block` seconds."""
+        ...
+
+    async def last_event_id(self) -> str: ...
+    async def emit(self, event_type: str, data: Mapping[str, Any]) -> None: ...
+
+    # -- workers -------------------------------------------------------------------------
+    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
+        """Lease up to `count` jobs, highest priority first. On the way it promotes due
+        scheduled jobs and recovers a bounded number of expired leases."""
+        ...
+
+    async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
+        """Record outcomes; False where the token is stale (the lease was lost)."""
+        ...
+
+    async def progress(self, items: Sequence[ProgressUpdate]) -> None: ...
+    async def heartbeat(
+        self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
+    ) -> tuple[list[str], list[str]]:
+        """Register the worker, extend its leases, recover expired ones elsewhere.
+        Returns (job ids whose lease was lost, job ids whose cancellation was requested)."""
+        ...
+
+    async def unregister_worker(self, worker_id: str) -> None: ...
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when new work may be available, or after `timeout` seconds."""
+        ...
+
+    async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
+        """Deliver a control message to one live worker (or all); returns how many got it."""
+        ...
+
+    async def next_control(self, worker_id: str, timeout: float) -> list[dict[str, Any]]: ...
+    async def server_warnings(self) -> list[str]:
+        """Configuration risks worth telling an operator about (eviction, no persistence)."""
+        ...

@@ -1,0 +1,24 @@
+-- Cancel ARGV[3]. Pending or scheduled: cancelled now. Running: flag it and tell its worker.
+-- Returns the status the job had, or false.
+local id = ARGV[3]
+local key = P .. 'job:' .. id
+if redis.call('TYPE', key).ok ~= 'hash' then return false end
+local f = redis.call('HMGET', key, 'status', 'name', 'worker')
+local status = f[1]
+if status == 'pending' or status == 'scheduled' then
+  if redis.call('ZREM', P .. status, id) == 0 then return false end
+  redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
+  redis.call('ZADD', P .. 'cancelled', NOW, id)
+  redis.call('HINCRBY', P .. 'totals', 'cancelled', 1)
+  emit('JOB_CANCELLED', id, f[2], 'cancelled', '{"was":"' .. status .. '"}')
+  return status
+elseif status == 'running' then
+  redis.call('HSET', key, 'cancel', '1')
+  if f[3] then
+    local ckey = P .. 'control:' .. f[3]
+    redis.call('RPUSH', ckey, cjson.encode({op = 'cancel', job_id = id}))
+    redis.call('PEXPIRE', ckey, 60000)
+  end
+  return status
+end
+return false

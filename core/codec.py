@@ -1,0 +1,150 @@
+"""JSON on the wire, never pickle; and the flat record a job is stored as.
+
+Both backends store a job as a flat mapping of field -> text (a Redis hash, or a dict in
+memory), so one decoder validates what comes back and turns anything malformed into a
+`MalformedRecord` that names the fault, instead of an exception deep inside a worker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from .models import JobDefinition
+
+__all__ = ["JSONError", "MalformedRecord", "decode_record", "dumps", "encode_record", "loads"]
+
+JSONError = (TypeError, ValueError, orjson.JSONEncodeError)
+
+
+class MalformedRecord(ValueError):
+    """A record found in the store does not describe a job jobdeck can run."""
+
+
+def dumps(value: Any) -> bytes:
+    """Strict JSON: no NaN tricks, no arbitrary objects, non-string keys refused."""
+    return orjson.dumps(value)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)
+
+
+def _opt(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def encode_record(job: JobDefinition) -> dict[str, str | bytes]:
+    """The fields a backend stores for a freshly submitted job."""
+    return {
+        "name": job.name,
+        "args": dumps(list(job.args)),
+        "kwargs": dumps(job.kwargs),
+        "priority": str(int(job.priority)),
+        "status": job.status.value,
+        "attempts": "0",
+        "max_retries": str(job.max_retries),
+        "timeout": _opt(job.timeout),
+        "stalls": "0",
+    }
+
+
+def _text(fields: dict[Any, Any], key: str) -> str | None:
+    raw = fields.get(key)
+    if raw is None:
+        raw = fields.get(key.encode())
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise MalformedRecord(f"field {key!r} is not UTF-8") from None
+    return str(raw)
+
+
+def _float(fields: dict[Any, Any], key: str) -> float | None:
+    text = _text(fields, key)
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise MalformedRecord(f"field {key!r} is not a number: {text[:40]!r}") from None
+
+
+def _int(fields: dict[Any, Any], key: str, default: int = 0) -> int:
+    text = _text(fields, key)
+    if not text:
+        return default
+    try:
+        return int(float(text))
+    except ValueError:
+        raise MalformedRecord(f"field {key!r} is not an integer: {text[:40]!r}") from None
+
+
+def _json(fields: dict[Any, Any], key: str, default: Any) -> Any:
+    raw = fields.get(key)
+    if raw is None:
+        raw = fields.get(key.encode())
+    if raw is None or raw in (b"", ""):
+        return default
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRecord(f"field {key!r} is not valid JSON ({exc})") from None
+
+
+def decode_record(job_id: str, fields: dict[Any, Any]) -> JobDefinition:
+    """Build a `JobDefinition` from stored fields, or raise `MalformedRecord` saying why."""
+    from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
+
+    if not fields:
+        raise MalformedRecord("record is missing or empty")
+    name = _text(fields, "name")
+    if not name:
+        raise MalformedRecord("field 'name' is missing")
+    args = _json(fields, "args", [])
+    if not isinstance(args, list):
+        raise MalformedRecord("field 'args' is not a JSON array")
+    kwargs = _json(fields, "kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise MalformedRecord("field 'kwargs' is not a JSON object")
+    try:
+        priority = JobPriority(_int(fields, "priority", int(JobPriority.NORMAL)))
+    except ValueError:
+        raise MalformedRecord("field 'priority' is out of range") from None
+    try:
+        status = JobStatus(_text(fields, "status") or "pending")
+    except ValueError:
+        raise MalformedRecord("field 'status' is not a known status") from None
+    progress_raw = _json(fields, "progress", None)
+    progress = JobProgress()
+    if isinstance(progress_raw, list) and len(progress_raw) == 2:
+        try:
+            progress = JobProgress(float(progress_raw[0]), str(progress_raw[1]))
+        except (TypeError, ValueError):
+            progress = JobProgress()
+    return JobDefinition(
+        id=job_id,
+        name=name,
+        args=tuple(args),
+        kwargs=kwargs,
+        priority=priority,
+        status=status,
+        attempts=_int(fields, "attempts"),
+        max_retries=_int(fields, "max_retries"),
+        timeout=_float(fields, "timeout"),
+        created_at=_float(fields, "created_at") or 0.0,
+        scheduled_for=_float(fields, "scheduled_for"),
+        started_at=_float(fields, "started_at"),
+        finished_at=_float(fields, "finished_at"),
+        progress=progress,
+        result=_json(fields, "result", None),
+        error=JobError.from_dict(_json(fields, "error", None)),
+        worker=_text(fields, "worker") or None,
+        stalls=_int(fields, "stalls"),
+        cancel_requested=_text(fields, "cancel") == "1",
+    )

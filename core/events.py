@@ -1,0 +1,126 @@
+"""Lifecycle events and the in-process bus that fans them out.
+
+Every state change is written to the backend's event log in the same atomic step as the change
+itself; `EventBus` is only the last hop, delivering what a process read from that log to local
+callbacks. A callback that raises is logged and skipped: one bad subscriber must not silence
+the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .codec import loads
+
+__all__ = ["Event", "EventBus", "EventCallback", "Events"]
+
+log = logging.getLogger(__name__)
+
+
+class Events(StrEnum):
+    JOB_SUBMITTED = "JOB_SUBMITTED"
+    JOB_STARTED = "JOB_STARTED"
+    JOB_PROGRESS = "JOB_PROGRESS"
+    JOB_COMPLETED = "JOB_COMPLETED"
+    JOB_FAILED = "JOB_FAILED"
+    JOB_CANCELLED = "JOB_CANCELLED"
+    JOB_REQUEUED = "JOB_REQUEUED"
+    JOBS_PURGED = "JOBS_PURGED"
+    JOB_SERVICE_WORKERS_STARTED = "JOB_SERVICE_WORKERS_STARTED"
+    JOB_SERVICE_WORKERS_STOPPED = "JOB_SERVICE_WORKERS_STOPPED"
+    JOB_SERVICE_WORKERS_SCALED = "JOB_SERVICE_WORKERS_SCALED"
+    QUEUE_PAUSED = "QUEUE_PAUSED"
+    QUEUE_RESUMED = "QUEUE_RESUMED"
+    # Not stored: yielded by `JobService.events()` when its connection drops and returns.
+    CONNECTION_LOST = "CONNECTION_LOST"
+    CONNECTION_RESTORED = "CONNECTION_RESTORED"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One lifecycle step. `id` is the position in the event log: pass it back to
+    `JobService.events(after=...)` to resume exactly after this event."""
+
+    type: Events | str
+    timestamp: float
+    job_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+    @classmethod
+    def from_fields(cls, event_id: str, fields: dict[Any, Any]) -> Event:
+        """Decode a log entry; unknown types are kept as plain strings, bad data as {}."""
+
+        def text(key: str) -> str | None:
+            raw = fields.get(key.encode(), fields.get(key))
+            if raw is None:
+                return None
+            return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+
+        raw_type = text("t") or "UNKNOWN"
+        try:
+            event_type: Events | str = Events(raw_type)
+        except ValueError:
+            event_type = raw_type
+        data: dict[str, Any] = {}
+        raw_data = fields.get(b"d", fields.get("d"))
+        if raw_data:
+            try:
+                decoded = loads(raw_data)
+                if isinstance(decoded, dict):
+                    data = decoded
+            except ValueError:
+                data = {}
+        try:
+            timestamp = float(text("ts") or 0.0)
+        except ValueError:
+            timestamp = 0.0
+        return cls(
+            type=event_type,
+            timestamp=timestamp,
+            job_id=text("j") or None,
+            name=text("n") or None,
+            status=text("s") or None,
+            data=data,
+            id=event_id,
+        )
+
+
+EventCallback = Callable[[Event], Any]
+_ALL = "*"
+
+
+class EventBus:
+    """Synchronous in-process publish/subscribe keyed by event type (or every type)."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, list[EventCallback]] = {}
+
+    def subscribe(self, event_type: Events | str | None, callback: EventCallback) -> None:
+        """Call `callback(event)` for each event of `event_type` (None: every event)."""
+        key = _ALL if event_type is None else str(event_type)
+        self._subscribers.setdefault(key, []).append(callback)
+
+    def unsubscribe(self, event_type: Events | str | None, callback: EventCallback) -> None:
+        key = _ALL if event_type is None else str(event_type)
+        callbacks = self._subscribers.get(key, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+
+    @property
+    def has_subscribers(self) -> bool:
+        return any(self._subscribers.values())
+
+    def publish(self, event: Event) -> None:
+        for key in (str(event.type), _ALL):
+            for callback in tuple(self._subscribers.get(key, ())):
+                try:
+                    callback(event)
+                except Exception:
+                    log.exception("event subscriber %r failed on %s", callback, event.type)

@@ -1,0 +1,56 @@
+"""Queue metrics as an operator reads them: depths, totals, rates, and per-second series.
+
+The backend keeps small per-second buckets (in Redis, hashes that expire), so every process
+sees the same figures and a console can draw a sparkline without scanning any job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .backend.base import RawMetrics
+
+__all__ = ["QueueMetrics", "build_metrics"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMetrics:
+    timestamp: float
+    depths: dict[str, int]  # by JobStatus value; "failed" is the dead-letter queue
+    totals: dict[str, int]  # since the queue was created: submitted, completed, dead, ...
+    completed_per_second: list[int] = field(default_factory=list)  # oldest first
+    failed_per_second: list[int] = field(default_factory=list)
+    submitted_per_second: list[int] = field(default_factory=list)
+    throughput: float = 0.0  # completed jobs/s over the window
+    throughput_10s: float = 0.0
+    avg_wait: float | None = None  # seconds from ready to started, over the window
+    avg_run: float | None = None  # seconds from started to finished, over the window
+    paused: bool = False
+
+    @property
+    def window(self) -> int:
+        return len(self.completed_per_second)
+
+
+def build_metrics(raw: RawMetrics) -> QueueMetrics:
+    buckets = raw.buckets
+    # The current second is still filling; rates use whole seconds only.
+    whole = buckets[:-1] if len(buckets) > 1 else buckets
+    completed = [b.get("completed", 0) for b in buckets]
+    done = sum(b.get("completed", 0) for b in whole)
+    last10 = whole[-10:]
+    started = sum(b.get("started", 0) for b in buckets)
+    finished = sum(b.get("finished", 0) for b in buckets)
+    return QueueMetrics(
+        timestamp=raw.now,
+        depths=dict(raw.depths),
+        totals=dict(raw.totals),
+        completed_per_second=completed,
+        failed_per_second=[b.get("failed", 0) for b in buckets],
+        submitted_per_second=[b.get("submitted", 0) for b in buckets],
+        throughput=done / len(whole) if whole else 0.0,
+        throughput_10s=sum(b.get("completed", 0) for b in last10) / len(last10) if last10 else 0.0,
+        avg_wait=sum(b.get("wait_ms", 0) for b in buckets) / started / 1000 if started else None,
+        avg_run=sum(b.get("run_ms", 0) for b in buckets) / finished / 1000 if finished else None,
+        paused=raw.paused,
+    )

@@ -1,0 +1,222 @@
+"""The job record and its vocabulary: statuses, priorities, errors, progress.
+
+A `JobDefinition` is what callers see. It is built from the flat record a backend stores, and
+validated at the edge (`new_job`) so that nothing malformed is ever written by jobdeck itself.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field, replace
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from .codec import JSONError, dumps
+
+__all__ = [
+    "JobDefinition",
+    "JobError",
+    "JobPriority",
+    "JobProgress",
+    "JobStatus",
+    "new_job",
+    "parse_priority",
+]
+
+MAX_NAME_LENGTH = 200
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life. `FAILED` means retries are exhausted: it is a dead letter."""
+
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobPriority(IntEnum):
+    """Higher runs first; jobs of equal priority run in submission order."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+    CRITICAL = 3
+
+
+def parse_priority(value: object) -> JobPriority:
+    """Accept a `JobPriority`, its integer value or its name (any case)."""
+    if isinstance(value, JobPriority):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"priority: expected one of {_priority_names()}, got {value!r}")
+    if isinstance(value, int):
+        try:
+            return JobPriority(value)
+        except ValueError:
+            raise ValueError(
+                f"priority: expected one of {_priority_names()} (0-3), got {value!r}"
+            ) from None
+    if isinstance(value, str):
+        try:
+            return JobPriority[value.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"priority: expected one of {_priority_names()}, got {value!r}"
+            ) from None
+    raise TypeError(f"priority: expected JobPriority, int or str, got {type(value).__name__}")
+
+
+def _priority_names() -> str:
+    return ", ".join(p.name.lower() for p in JobPriority)
+
+
+@dataclass(frozen=True, slots=True)
+class JobError:
+    """Why an attempt failed. `type` is machine-readable (an exception class or a jobdeck reason
+    such as `UnknownHandler`, `MalformedRecord`, `Stalled`, `Timeout`)."""
+
+    type: str
+    message: str
+    traceback: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "message": self.message, "traceback": self.traceback}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> JobError | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(
+            type=str(data.get("type") or "Error"),
+            message=str(data.get("message") or ""),
+            traceback=data.get("traceback") if isinstance(data.get("traceback"), str) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """A handler's own estimate of how far it got: `fraction` in [0, 1] and a short message."""
+
+    fraction: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobDefinition:
+    """One job as stored. Times are Unix seconds (server clock for the Redis backend)."""
+
+    id: str
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    priority: JobPriority = JobPriority.NORMAL
+    status: JobStatus = JobStatus.PENDING
+    attempts: int = 0
+    max_retries: int = 0
+    timeout: float | None = None
+    created_at: float = 0.0
+    scheduled_for: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress: JobProgress = field(default_factory=JobProgress)
+    result: Any = None
+    error: JobError | None = None
+    worker: str | None = None
+    stalls: int = 0
+    cancel_requested: bool = False
+
+    @property
+    def wait_time(self) -> float | None:
+        """Seconds from becoming runnable to starting (or to now's caller, if unstarted)."""
+        if self.started_at is None:
+            return None
+        ready = self.scheduled_for or self.created_at
+        return max(0.0, self.started_at - ready)
+
+    @property
+    def run_time(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.started_at)
+
+    def evolve(self, **changes: Any) -> JobDefinition:
+        return replace(self, **changes)
+
+
+def new_job(
+    name: str,
+    args: tuple[Any, ...] | list[Any] = (),
+    kwargs: dict[str, Any] | None = None,
+    *,
+    priority: object = JobPriority.NORMAL,
+    max_retries: int = 0,
+    timeout: float | None = None,
+    delay: float = 0.0,
+    job_id: str | None = None,
+) -> tuple[JobDefinition, float]:
+    """Validate a submission and build its record. Returns the job and its delay in seconds.
+
+    Every error names the field at fault, so a caller at a shell or in code knows what to fix.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected str, got {type(name).__name__}")
+    if not name.strip():
+        raise ValueError("name: must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"name: at most {MAX_NAME_LENGTH} characters")
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(f"args: expected a tuple or list, got {type(args).__name__}")
+    kwargs = {} if kwargs is None else kwargs
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs: expected a dict, got {type(kwargs).__name__}")
+    if any(not isinstance(k, str) for k in kwargs):
+        raise TypeError("kwargs: keys must be strings")
+    for field_name, value in (("args", list(args)), ("kwargs", kwargs)):
+        try:
+            dumps(value)
+        except JSONError as exc:
+            raise TypeError(f"{field_name}: not JSON-serializable ({exc})") from None
+    prio = parse_priority(priority)
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise TypeError(f"max_retries: expected int, got {type(max_retries).__name__}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries: must be >= 0, got {max_retries}")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout: expected a number of seconds, got {type(timeout).__name__}")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise ValueError(f"timeout: must be a positive number of seconds, got {timeout}")
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise TypeError(f"delay: expected a number of seconds, got {type(delay).__name__}")
+    if not math.isfinite(delay) or delay < 0:
+        raise ValueError(f"delay: must be >= 0 seconds, got {delay}")
+    if job_id is None:
+        job_id = str(uuid.uuid4())
+    elif not isinstance(job_id, str) or not _valid_id(job_id):
+        raise ValueError("job_id: 1-128 characters of letters, digits, '-', '_', '.' or ':'")
+    job = JobDefinition(
+        id=job_id,
+        name=name,
+        args=tuple(args),
+        kwargs=dict(kwargs),
+        priority=prio,
+        status=JobStatus.SCHEDULED if delay > 0 else JobStatus.PENDING,
+        max_retries=max_retries,
+        timeout=float(timeout) if timeout is not None else None,
+    )
+    return job, float(delay)
+
+
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def _valid_id(job_id: str) -> bool:
+    return 0 < len(job_id) <= 128 and all(c in _ID_CHARS for c in job_id)

@@ -1,0 +1,398 @@
+"""`JobService`: the one object applications, workers and the console talk to.
+
+It validates at the edge, encodes JSON, and delegates each state change to the backend as a
+single atomic call. It holds no job state of its own, so any number of services in any number
+of processes can share one Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from .backend import Backend, BackendSettings, open_backend
+from .codec import MalformedRecord, decode_record, encode_record
+from .events import Event, EventBus, Events
+from .metrics import QueueMetrics, build_metrics
+from .models import JobDefinition, JobError, JobPriority, JobStatus, new_job
+from .retry import RetryPolicy
+from .worker.pool import WorkerPool, WorkerSettings
+
+__all__ = ["JobService", "JobSpec"]
+
+log = logging.getLogger("jobdeck")
+F = TypeVar("F", bound=Callable[..., Any])
+_SUBMIT_CHUNK = 1000
+_CONNECTION_ERRORS = (RedisError, OSError)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One job for `submit_jobs`; the same fields as `submit_job`'s arguments."""
+
+    name: str
+    args: tuple[Any, ...] | list[Any] = ()
+    kwargs: Mapping[str, Any] | None = None
+    priority: JobPriority | int | str = JobPriority.NORMAL
+    max_retries: int = 0
+    timeout: float | None = None
+    delay: float = 0.0
+    job_id: str | None = None
+
+
+class JobService:
+    """Submit, inspect and steer jobs; run workers; follow events.
+
+    `url` is `redis://host:port/db` (also rediss://, unix://) or `memory://` for the in-process
+    engine; it defaults to `$JOBDECK_URL`, then to `memory://`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        queue: str = "default",
+        prefix: str = "jobdeck",
+        *,
+        backend: Backend | None = None,
+        settings: BackendSettings | None = None,
+        retry_policy: RetryPolicy | None = None,
+        worker_settings: WorkerSettings | None = None,
+    ) -> None:
+        self.url = url or os.environ.get("JOBDECK_URL") or "memory://"
+        self.queue = queue
+        self.prefix = prefix
+        self.backend: Backend = backend or open_backend(self.url, queue, prefix, settings)
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.worker_settings = worker_settings or WorkerSettings()
+        self.event_bus = EventBus()
+        self.handlers: dict[str, Callable[..., Any]] = {}
+        self.pool: WorkerPool | None = None
+        self._initialized = False
+        self._follower: asyncio.Task[None] | None = None
+        self._bus_start: str | None = None
+
+    @property
+    def description(self) -> str:
+        """Where the jobs live, safe to show: never includes a password."""
+        return self.backend.description
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def initialize(self) -> None:
+        """Connect (and load scripts). Raises a connection error if the server is away."""
+        if self._initialized:
+            return
+        await self.backend.initialize()
+        # The in-process bus replays from here, so a subscriber added a moment later (before
+        # its follower task runs) still sees the events of its own first calls.
+        self._bus_start = await self.backend.last_event_id()
+        self._initialized = True
+        if self.event_bus.has_subscribers:
+            self._start_follower()
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.stop_workers(graceful=True)
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._follower
+            self._follower = None
+        await self.backend.close()
+        self._initialized = False
+
+    async def __aenter__(self) -> JobService:
+        await self.initialize()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- handlers --------------------------------------------------------------------------
+    def register_handler(self, name: str, func: Callable[..., Any]) -> None:
+        """Run `func(*args, **kwargs)` for jobs called `name`. Coroutine functions run on the
+        event loop; plain functions run in the worker's thread pool."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("name: must be a non-empty string")
+        if not callable(func):
+            raise TypeError(f"handler for {name!r} is not callable")
+        self.handlers[name] = func
+
+    def handler(self, name: str | None = None) -> Callable[[F], F]:
+        """Decorator form of `register_handler`; the name defaults to the function's."""
+
+        def decorate(func: F) -> F:
+            self.register_handler(name or func.__name__, func)
+            return func
+
+        return decorate
+
+    # -- submitting ------------------------------------------------------------------------
+    async def submit_job(
+        self,
+        name: str,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        priority: JobPriority | int | str = JobPriority.NORMAL,
+        max_retries: int = 0,
+        timeout: float | None = None,
+        delay: float = 0.0,
+        job_id: str | None = None,
+    ) -> str:
+        """Queue one job and return its id. With an explicit `job_id`, submitting the same id
+        twice queues it once."""
+        job, delay = new_job(
+            name,
+            args,
+            dict(kwargs) if kwargs is not None else None,
+            priority=priority,
+            max_retries=max_retries,
+            timeout=timeout,
+            delay=delay,
+            job_id=job_id,
+        )
+        await self._ensure()
+        await self.backend.submit([(job, delay)], [encode_record(job)])
+        return job.id
+
+    async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
+        """Queue many jobs with one round trip per thousand. Every spec is validated before
+        anything is written, so a bad one leaves the queue untouched."""
+        jobs: list[tuple[JobDefinition, float]] = []
+        for index, spec in enumerate(specs):
+            fields = spec if isinstance(spec, Mapping) else _spec_fields(spec)
+            try:
+                jobs.append(_new_from_mapping(fields))
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"job {index}: {exc}") from None
+        await self._ensure()
+        for start in range(0, len(jobs), _SUBMIT_CHUNK):
+            chunk = jobs[start : start + _SUBMIT_CHUNK]
+            await self.backend.submit(chunk, [encode_record(job) for job, _ in chunk])
+        return [job.id for job, _ in jobs]
+
+    # -- reading ---------------------------------------------------------------------------
+    async def get_job(self, job_id: str) -> JobDefinition | None:
+        await self._ensure()
+        fields = await self.backend.get(job_id)
+        return None if fields is None else _decode_or_stub(job_id, fields)
+
+    async def list_jobs(
+        self,
+        status: JobStatus | str = JobStatus.PENDING,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        newest_first: bool | None = None,
+    ) -> list[JobDefinition]:
+        """A page of jobs in one status. Pending comes in run order (highest priority first),
+        scheduled by due time, finished ones newest first."""
+        status = JobStatus(status)
+        _check_page(limit, offset)
+        if newest_first is None:
+            newest_first = status.is_terminal
+        await self._ensure()
+        rows = await self.backend.list(status.value, limit, offset, newest_first)
+        return [_decode_or_stub(job_id, fields) for job_id, fields in rows]
+
+    async def list_dead_letters(self, limit: int = 50, offset: int = 0) -> list[JobDefinition]:
+        return await self.list_jobs(JobStatus.FAILED, limit, offset)
+
+    async def get_metrics(self, window: int = 60) -> QueueMetrics:
+        await self._ensure()
+        return build_metrics(await self.backend.metrics(window))
+
+    async def list_workers(self) -> list[Any]:
+        """Every live worker process sharing this queue (stale ones drop out after the
+        worker TTL)."""
+        await self._ensure()
+        return await self.backend.list_workers()
+
+    # -- steering --------------------------------------------------------------------------
+    async def cancel_job(self, job_id: str) -> bool:
+        """Cancel a pending or scheduled job now, or a running one wherever it runs (its
+        handler is interrupted within a second; JOB_CANCELLED follows). False if the job is
+        unknown or already finished."""
+        await self._ensure()
+        return await self.backend.cancel(job_id) is not None
+
+    async def retry_dead_letter(self, job_id: str) -> bool:
+        await self._ensure()
+        return await self.backend.retry_dead([job_id]) == 1
+
+    async def retry_all_dead_letters(self) -> int:
+        await self._ensure()
+        return await self.backend.retry_dead(None)
+
+    async def purge(self, status: JobStatus | str = JobStatus.COMPLETED) -> int:
+        """Delete every job in `status` (running jobs cannot be purged); returns how many."""
+        status = JobStatus(status)
+        if status == JobStatus.RUNNING:
+            raise ValueError("status: running jobs cannot be purged; cancel them instead")
+        await self._ensure()
+        return await self.backend.purge(status.value)
+
+    async def pause_queue(self) -> None:
+        """Every worker stops taking new jobs of this queue; running jobs go on."""
+        await self._ensure()
+        await self.backend.set_paused(True)
+
+    async def resume_queue(self) -> None:
+        await self._ensure()
+        await self.backend.set_paused(False)
+
+    # -- workers ---------------------------------------------------------------------------
+    async def start_workers(
+        self, count: int | None = None, *, worker_id: str | None = None
+    ) -> WorkerPool:
+        """Run a worker pool in this process with `count` slots (default: CPU count)."""
+        await self._ensure()
+        if self.pool is not None and self.pool.is_running:
+            raise RuntimeError("workers are already running in this service; use scale_workers")
+        if count is None:
+            count = os.cpu_count() or 1
+        self.pool = WorkerPool(
+            self.backend,
+            self.handlers,
+            concurrency=_check_count(count),
+            queue=self.queue,
+            retry_policy=self.retry_policy,
+            settings=self.worker_settings,
+            worker_id=worker_id,
+        )
+        await self.pool.start()
+        return self.pool
+
+    async def scale_workers(
+        self, count: int, *, worker_id: str | None = None, delta: bool = False
+    ) -> int:
+        """Set the concurrency of this process's pool (no `worker_id`), of one worker process
+        anywhere (`worker_id`), or of every live worker (`worker_id="*"`). With `delta`,
+        `count` is added to the current concurrency. Returns how many pools were told."""
+        count = count if delta else _check_count(count)
+        await self._ensure()
+        if self.pool is not None and worker_id in (None, self.pool.id):
+            await self.pool.scale(max(0, self.pool.concurrency + count) if delta else count)
+            return 1
+        message = (
+            {"op": "scale", "delta": count} if delta else {"op": "scale", "concurrency": count}
+        )
+        return await self.backend.send_control(
+            message, None if worker_id in (None, "*") else worker_id
+        )
+
+    async def stop_workers(self, graceful: bool = True, timeout: float | None = None) -> None:
+        if self.pool is not None:
+            await self.pool.stop(graceful=graceful, timeout=timeout)
+            self.pool = None
+
+    # -- events ----------------------------------------------------------------------------
+    async def events(self, after: str | None = None, *, block: float = 1.0) -> AsyncIterator[Event]:
+        """Every event from now on (or after the event id `after`), from any process that
+        shares this queue. If the connection drops, a CONNECTION_LOST event is yielded and the
+        stream resumes where it stopped, once the server answers, with CONNECTION_RESTORED."""
+        await self._ensure()
+        last = after
+        lost = False
+        while True:
+            try:
+                if last is None:
+                    last = await self.backend.last_event_id()
+                batch = await self.backend.read_events(last, 500, block)
+            except _CONNECTION_ERRORS as exc:
+                if not lost:
+                    lost = True
+                    yield Event(Events.CONNECTION_LOST, _now(), data={"error": str(exc)})
+                await asyncio.sleep(0.5)
+                continue
+            if lost:
+                lost = False
+                yield Event(Events.CONNECTION_RESTORED, _now())
+            for event in batch:
+                last = event.id
+                yield event
+
+    def subscribe(self, event_type: Events | str | None, callback: Callable[[Event], Any]) -> None:
+        """Shorthand for `event_bus.subscribe` that also starts following the event log."""
+        self.event_bus.subscribe(event_type, callback)
+        if self._initialized:
+            self._start_follower()
+
+    def _start_follower(self) -> None:
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.get_running_loop().create_task(
+                self._follow(), name="jobdeck-event-follower"
+            )
+
+    async def _follow(self) -> None:
+        async for event in self.events(after=self._bus_start):
+            self.event_bus.publish(event)
+
+    async def _ensure(self) -> None:
+        if not self._initialized:
+            await self.initialize()
+        if self.event_bus.has_subscribers and self._follower is None:
+            self._start_follower()
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _spec_fields(spec: JobSpec) -> dict[str, Any]:
+    return {f: getattr(spec, f) for f in JobSpec.__dataclass_fields__}
+
+
+def _new_from_mapping(fields: Mapping[str, Any]) -> tuple[JobDefinition, float]:
+    unknown = set(fields) - set(JobSpec.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if "name" not in fields:
+        raise TypeError("name: missing")
+    kwargs = fields.get("kwargs")
+    return new_job(
+        fields["name"],
+        fields.get("args", ()),
+        dict(kwargs) if kwargs is not None else None,
+        priority=fields.get("priority", JobPriority.NORMAL),
+        max_retries=fields.get("max_retries", 0),
+        timeout=fields.get("timeout"),
+        delay=fields.get("delay", 0.0),
+        job_id=fields.get("job_id"),
+    )
+
+
+def _decode_or_stub(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition:
+    """A record we cannot read is still shown (as `<malformed>` with the reason), never
+    dropped and never a crash of the caller."""
+    try:
+        return decode_record(job_id, dict(fields))
+    except MalformedRecord as exc:
+        return JobDefinition(
+            id=job_id,
+            name="<malformed>",
+            status=JobStatus.FAILED,
+            error=JobError("MalformedRecord", str(exc)),
+        )
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise ValueError(f"limit: expected 1-10000, got {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset: expected an integer >= 0, got {offset!r}")
+
+
+def _check_count(count: int) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
+        raise ValueError(f"count: expected an integer 0-10000, got {count!r}")
+    return count
