@@ -773,7 +773,7 @@ class MemoryBackend:
         self._s.worker_info.pop(worker_id, None)
         self._s.control.pop(worker_id, None)
 
-    async def wait_for_work(self, timeout: float) -> None:  # noqa: ASYNC109 (the protocol's)
+    async def wait_for_work(self, timeout: float) -> None:
         """Take one wake-up token, waiting up to `timeout` for one (BLPOP on `wake`)."""
         s = self._s
         loop = asyncio.get_running_loop()
@@ -814,7 +814,7 @@ class MemoryBackend:
     async def next_control(
         self,
         worker_id: str,
-        timeout: float,  # noqa: ASYNC109 (the protocol's signature)
+        timeout: float,
     ) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.01, timeout)
