@@ -1,0 +1,1 @@
+"""Benchmark harness comparing jobdeck with other Redis job queues (see bench/README.md)."""

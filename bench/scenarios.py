@@ -1,0 +1,416 @@
+"""The benchmark scenarios: what is submitted, how the worker is started, what is timed.
+
+Every run starts from an empty queue server (FLUSHALL, scripts and functions flushed, stats
+reset) and runs the peer's client and worker as separate processes. Times come from
+`time.time()` in the job itself (via the completion probe) and in the harness, on one machine,
+so they share one clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.peers import PeerRow
+from bench.peers.base import (
+    ENV_CONCURRENCY,
+    ENV_CONTROL_URL,
+    ENV_REDIS_URL,
+    ENV_VARIANT,
+    SLEEP_SECONDS,
+    WorkerSpec,
+)
+from bench.peers.completion import (
+    KEY_DONE,
+    KEY_FIRST_DONE,
+    KEY_FIRST_START,
+    KEY_REMAINING,
+    KEY_STARTS,
+)
+from bench.procs import ChildError, Client, Worker
+from bench.stats import MonitorCounter, commandstats, delta, percentile
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Job counts and limits; FULL is the issue's spec, QUICK a smoke test."""
+
+    enqueue_n: int = 10_000
+    drain_n: int = 10_000
+    drain_concurrency: tuple[int, ...] = (10, 100)
+    sleep_n: int = 2_000
+    sleep_concurrency: int = 100
+    latency_n: int = 200
+    latency_interval: float = 0.02
+    latency_concurrency: int = 10
+    commands_n: int = 100
+    commands_concurrency: int = 10
+    #: Drain and sleep runs stop counting after this many seconds of worker time and report
+    #: completed jobs / elapsed time (marked "capped"): a peer doing 80 jobs/s would otherwise
+    #: need two minutes per run, and its rate is steady long before that.
+    drain_cap: float = 15.0
+    #: Anything else that has not finished after this many seconds is recorded as failed.
+    run_timeout: float = 120.0
+
+    @property
+    def sleep_ideal(self) -> float:
+        return self.sleep_n * SLEEP_SECONDS / self.sleep_concurrency
+
+
+FULL = Sizes()
+QUICK = Sizes(enqueue_n=1_000, drain_n=1_000, sleep_n=400, latency_n=50, drain_cap=10.0,
+              run_timeout=60.0)
+
+
+@dataclass
+class Sample:
+    """One measurement: a scenario, a row, a round. `value` is the headline number."""
+
+    scenario: str
+    row: str
+    round: int
+    ok: bool
+    value: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Harness:
+    """Shared state for the scenarios: the two private Redis servers, paths and sizes.
+
+    `queue` is the measured server every peer uses; `control` carries only the completion
+    probe's traffic, so the measured server sees nothing but the library's own commands.
+    """
+
+    def __init__(self, root: Path, queue_url: str, control_url: str, sizes: Sizes,
+                 log_dir: Path, bin_dir: str, python: str) -> None:
+        import redis
+
+        self.root = root
+        self.queue_url = queue_url
+        self.control_url = control_url
+        self.sizes = sizes
+        self.log_dir = log_dir
+        self.bin_dir = bin_dir
+        self.python = python
+        self.queue = redis.Redis.from_url(queue_url)
+        self.control = redis.Redis.from_url(control_url, decode_responses=True)
+        self._seq = 0
+
+    # -- plumbing --------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A fresh database for every run."""
+        for server in (self.queue, self.control):
+            server.flushall()
+            server.script_flush()
+            server.function_flush()
+            server.config_resetstat()
+
+    def env(self, row: PeerRow, concurrency: int) -> dict[str, str]:
+        import os
+
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(self.root), *filter(None, [env.get("PYTHONPATH")])])
+        env[ENV_REDIS_URL] = self.queue_url
+        env[ENV_CONTROL_URL] = self.control_url
+        env[ENV_CONCURRENCY] = str(concurrency)
+        env[ENV_VARIANT] = row.variant
+        return env
+
+    def _log(self, row: PeerRow, what: str) -> Path:
+        self._seq += 1
+        return self.log_dir / f"{self._seq:04d}-{row.label}-{what}.log"
+
+    @contextmanager
+    def client(self, row: PeerRow) -> Iterator[Client]:
+        client = Client(row.module, self.queue_url, row.variant, self.env(row, 1), self.root,
+                        self._log(row, "client"), python=self.python)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    @contextmanager
+    def worker(self, row: PeerRow, concurrency: int) -> Iterator[Worker]:
+        spec = WorkerSpec(self.bin_dir, self.queue_url, concurrency, row.variant)
+        worker = Worker(row.adapter.worker_argv(spec), self.env(row, concurrency), self.root,
+                        self._log(row, f"worker-c{concurrency}"))
+        try:
+            yield worker
+        finally:
+            worker.stop()
+
+    def expect(self, n: int) -> None:
+        """Arm the completion probe for the next n jobs."""
+        self.control.delete(KEY_DONE, KEY_FIRST_DONE, KEY_FIRST_START)
+        self.control.set(KEY_REMAINING, n)
+
+    def wait_done(self, worker: Worker, timeout: float | None = None) -> float:
+        """Block (BLPOP, no polling) until the probe reports the last job; returns the
+        wall-clock time the last job finished. Fails if the worker dies or time runs out."""
+        last = self.wait_done_or_cap(worker, timeout or self.sizes.run_timeout)
+        if last is None:
+            remaining = self.control.get(KEY_REMAINING)
+            raise ChildError(f"timed out; {remaining} job(s) still not done")
+        return last
+
+    def wait_done_or_cap(self, worker: Worker, cap: float) -> float | None:
+        """Like wait_done, but returns None once `cap` seconds have passed since the worker
+        was started (the caller then reads how many jobs got done)."""
+        deadline = worker.started_at + cap
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            item = self.control.blpop([KEY_DONE], timeout=max(0.01, min(1.0, left)))
+            if item is not None:
+                return float(item[1])
+            worker.check_alive()
+
+    def remaining(self) -> int:
+        return int(self.control.get(KEY_REMAINING) or 0)
+
+    def submit(self, client: Client, kind: str, n: int, start: int = 0) -> float:
+        reply = client.request(self.sizes.run_timeout, op="submit", kind=kind, start=start, n=n)
+        return float(reply["elapsed"])
+
+    def first(self, key: str) -> float:
+        value = self.control.get(key)
+        if value is None:
+            raise ChildError(f"probe key {key} was never set")
+        return float(value)
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+
+def run_enqueue(h: Harness, row: PeerRow) -> Sample:
+    """N single submits in a loop from one client (asyncio or blocking): jobs/s."""
+    n = h.sizes.enqueue_n
+    h.reset()
+    with h.client(row) as client:
+        elapsed = h.submit(client, "noop", n)
+    return Sample("enqueue", row.label, 0, True, n / elapsed, {"elapsed_s": elapsed, "jobs": n})
+
+
+def run_enqueue_bulk(h: Harness, row: PeerRow) -> Sample:
+    """The same N jobs through the library's bulk-submit call: jobs/s."""
+    n = h.sizes.enqueue_n
+    h.reset()
+    with h.client(row) as client:
+        reply = client.request(h.sizes.run_timeout, op="submit_bulk", kind="noop", start=0, n=n)
+    elapsed = float(reply["elapsed"])
+    return Sample("enqueue-bulk", row.label, 0, True, n / elapsed,
+                  {"elapsed_s": elapsed, "jobs": n})
+
+
+def _drain(h: Harness, row: PeerRow, kind: str, n: int, concurrency: int) -> dict[str, Any]:
+    """Queue n jobs with no worker running (untimed, as fast as the client allows), then start
+    the worker and time it to the last completion, or to the cap. Returns times relative to
+    the worker's start, and how many jobs were done."""
+    h.reset()
+    h.expect(n)
+    with h.client(row) as client:
+        reply = client.request(h.sizes.run_timeout, op="fill", kind=kind, start=0, n=n)
+    with h.worker(row, concurrency) as worker:
+        last = h.wait_done_or_cap(worker, h.sizes.drain_cap)
+        capped_at = time.time()
+        done = n - h.remaining() if last is None else n
+    started = worker.started_at
+    out: dict[str, Any] = {
+        "fill_s": reply["elapsed"], "done": done, "capped": last is None,
+        "total_s": (capped_at if last is None else last) - started,
+    }
+    if done == 0:
+        raise ChildError(f"no job finished within {h.sizes.drain_cap:.0f}s of worker start")
+    out["first_done_s"] = h.first(KEY_FIRST_DONE) - started
+    if kind == "sleep":
+        out["first_start_s"] = h.first(KEY_FIRST_START) - started
+    return out
+
+
+def run_drain(h: Harness, row: PeerRow, concurrency: int) -> Sample:
+    """N queued no-op jobs, one worker process at `concurrency`: jobs/s from worker start
+    (process spawn) to the last completion; also the rate after the first completion."""
+    n = h.sizes.drain_n
+    t = _drain(h, row, "noop", n, concurrency)
+    done = t["done"]
+    steady_s = t["total_s"] - t["first_done_s"]
+    extra = {**t, "jobs": n, "concurrency": concurrency,
+             "steady_jobs_per_s": (done - 1) / steady_s if steady_s > 0 else None}
+    return Sample(f"drain-c{concurrency}", row.label, 0, True, done / t["total_s"], extra)
+
+
+def run_sleep(h: Harness, row: PeerRow) -> Sample:
+    """N queued 50 ms sleep jobs at concurrency C: efficiency = ideal / actual, where actual
+    runs from the first job's start to the last completion (the worker's boot time is what
+    drain measures; here it would swamp a 1 s ideal). Efficiency from worker spawn is kept too.
+    """
+    s = h.sizes
+    t = _drain(h, row, "sleep", s.sleep_n, s.sleep_concurrency)
+    # ideal time for the jobs actually done (all of them unless the run was capped)
+    ideal = t["done"] * SLEEP_SECONDS / s.sleep_concurrency
+    actual = t["total_s"] - t["first_start_s"]
+    extra = {**t, "jobs": s.sleep_n, "concurrency": s.sleep_concurrency, "ideal_s": ideal,
+             "actual_s": actual, "efficiency_incl_boot": ideal / t["total_s"]}
+    return Sample("sleep", row.label, 0, True, ideal / actual, extra)
+
+
+def run_latency(h: Harness, row: PeerRow) -> Sample:
+    """Idle, warmed-up worker; N probe jobs submitted `interval` apart; submit-to-start
+    latency per job (job start time taken in the job, submit time in the client)."""
+    s = h.sizes
+    warm = 5
+    h.reset()
+    h.expect(warm)
+    with h.client(row) as client, h.worker(row, s.latency_concurrency) as worker:
+        h.submit(client, "noop", warm)  # also proves the worker is up and consuming
+        h.wait_done(worker)
+        time.sleep(0.5)  # let it go idle (poll loops back off, blocking reads re-arm)
+        h.expect(s.latency_n)
+        timeout = s.run_timeout + s.latency_n * s.latency_interval
+        reply = client.request(timeout, op="paced", kind="probe", start=warm,
+                               n=s.latency_n, interval=s.latency_interval)
+        h.wait_done(worker)
+    starts = h.control.hgetall(KEY_STARTS)
+    submits: dict[str, float] = reply["submits"]
+    lat_ms = [(float(starts[i]) - t) * 1000 for i, t in submits.items()]
+    extra = {"p50_ms": percentile(lat_ms, 50), "p95_ms": percentile(lat_ms, 95),
+             "p99_ms": percentile(lat_ms, 99), "max_ms": max(lat_ms), "jobs": len(lat_ms)}
+    return Sample("latency", row.label, 0, True, extra["p50_ms"], extra)
+
+
+def _per_job(counts: Counter[str], n: int) -> float:
+    return sum(counts.values()) / n
+
+
+def run_commands(h: Harness, row: PeerRow) -> Sample:
+    """Redis commands per job on the measured server, submit side and worker side apart.
+
+    Three windows, each opened with CONFIG RESETSTAT and closed by reading INFO
+    commandstats (every executed command, including those run inside Lua scripts), with a
+    MONITOR tap alongside that counts commands *sent by clients* separately from Lua ones:
+      submit  - the client submits N jobs, no worker running (connection already warm);
+      cold    - the worker starts and drains those (plus 10 warm-up jobs): per job, start-up
+                included;
+      steady  - the warm worker handles N more jobs while the client submits them; the worker
+                side is this window minus the submit window.
+    """
+    s = h.sizes
+    n, warm, settle = s.commands_n, 10, 0.3
+    h.reset()
+    monitor = MonitorCounter(h.queue_url)
+    try:
+        with h.client(row) as client:
+            h.submit(client, "noop", warm)  # connect, load scripts: not per-job costs
+            h.queue.config_resetstat()
+            m0 = monitor.mark(h.queue)
+            h.submit(client, "noop", n, start=warm)
+            m1 = monitor.mark(h.queue)
+            submit = commandstats(h.queue)
+
+            h.expect(warm + n)
+            h.queue.config_resetstat()
+            m2 = monitor.mark(h.queue)
+            with h.worker(row, s.commands_concurrency) as worker:
+                h.wait_done(worker)
+                time.sleep(settle)  # let the last jobs' acks/results land
+                m3 = monitor.mark(h.queue)
+                boot = commandstats(h.queue)
+
+                h.expect(n)
+                h.queue.config_resetstat()
+                m4 = monitor.mark(h.queue)
+                h.submit(client, "noop", n, start=warm + n)
+                h.wait_done(worker)
+                time.sleep(settle)
+                m5 = monitor.mark(h.queue)
+                steady = commandstats(h.queue)
+    finally:
+        monitor.close()
+
+    sent = lambda a, b: delta(a[0], b[0])  # noqa: E731 - (counts, by_name) pairs
+    submit_sent, boot_sent, steady_sent = sent(m1, m0), sent(m3, m2), sent(m5, m4)
+    worker_total = delta(steady, submit)
+    worker_sent = steady_sent["client"] - submit_sent["client"]
+    extra = {
+        "jobs": n,
+        "submit_sent_per_job": submit_sent["client"] / n,
+        "submit_total_per_job": _per_job(submit, n),
+        "worker_sent_per_job": max(worker_sent, 0) / n,
+        "worker_total_per_job": _per_job(worker_total, n),
+        "cold_sent_per_job": boot_sent["client"] / (warm + n),
+        "cold_total_per_job": _per_job(boot, warm + n),
+        "submit_commands": dict(submit.most_common()),
+        "worker_commands": dict(worker_total.most_common()),
+        "submit_sent_by_name": dict(delta(m1[1], m0[1]).most_common()),
+        "steady_sent_by_name": dict(delta(m5[1], m4[1]).most_common()),
+    }
+    value = extra["submit_sent_per_job"] + extra["worker_sent_per_job"]
+    return Sample("commands", row.label, 0, True, value, extra)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario as the runner sees it."""
+
+    key: str
+    group: str
+    title: str
+    unit: str
+    higher_is_better: bool
+    run: Callable[[Harness, PeerRow], Sample]
+    applies: Callable[[PeerRow], bool] = lambda row: True
+    every_round: bool = True  # False: deterministic enough to run once
+
+
+def _default_only(row: PeerRow) -> bool:
+    # the tuned rows only change worker settings; their client is the default one
+    return row.variant == "default"
+
+
+def scenarios(sizes: Sizes) -> list[Scenario]:
+    drains = [
+        Scenario(f"drain-c{c}", "drain", f"drain {sizes.drain_n:,} no-op jobs, concurrency {c}",
+                 "jobs/s", True, lambda h, r, c=c: run_drain(h, r, c))
+        for c in sizes.drain_concurrency
+    ]
+    return [
+        Scenario("enqueue", "enqueue", f"enqueue {sizes.enqueue_n:,} jobs, one at a time",
+                 "jobs/s", True, run_enqueue, _default_only),
+        Scenario("enqueue-bulk", "enqueue", f"enqueue {sizes.enqueue_n:,} jobs, bulk API",
+                 "jobs/s", True, run_enqueue_bulk,
+                 lambda r: _default_only(r) and r.adapter.supports_bulk),
+        *drains,
+        Scenario("sleep", "sleep",
+                 f"{sizes.sleep_n:,} x {SLEEP_SECONDS * 1000:.0f} ms sleep jobs, concurrency "
+                 f"{sizes.sleep_concurrency} (ideal {sizes.sleep_ideal:.2f} s)",
+                 "efficiency", True, run_sleep),
+        Scenario("latency", "latency",
+                 f"submit-to-start latency, {sizes.latency_n} jobs "
+                 f"{sizes.latency_interval * 1000:.0f} ms apart, idle worker",
+                 "ms (p50)", False, run_latency),
+        Scenario("commands", "commands",
+                 f"Redis commands per job ({sizes.commands_n} jobs, worker concurrency "
+                 f"{sizes.commands_concurrency})",
+                 "commands/job", False, run_commands, every_round=False),
+    ]
+
+
+def run_one(scenario: Scenario, h: Harness, row: PeerRow, round_no: int) -> Sample:
+    """Run and never raise: a failure becomes a failed Sample with the reason."""
+    started = time.monotonic()
+    try:
+        sample = scenario.run(h, row)
+    except Exception as exc:
+        sample = Sample(scenario.key, row.label, round_no, False,
+                        error=f"{type(exc).__name__}: {exc}"[:2000])
+    sample.round = round_no
+    sample.extra["wall_s"] = round(time.monotonic() - started, 2)
+    return sample
