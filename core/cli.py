@@ -90,7 +90,8 @@ def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
         return asyncio.run(main())  # type: ignore[arg-type]
     except (RedisError, OSError) as exc:
         fail(
-            f"cannot reach {describe}: {str(exc).rstrip('.')}. (Try `jobdeck demo` for a local demo.)",
+            f"cannot reach {describe}: {str(exc).rstrip('.')}. "
+            "(Try `jobdeck demo` for a local demo.)",
             code=1,
         )
 

@@ -37,18 +37,30 @@ def _opt(value: float | None) -> str:
 
 
 def encode_record(job: JobDefinition) -> dict[str, str | bytes]:
-    """The fields a backend stores for a freshly submitted job."""
-    return {
+    """The fields a backend stores for a freshly submitted job. Raises `TypeError` naming
+    the field if args or kwargs are not JSON."""
+    try:
+        args = dumps(list(job.args))
+    except JSONError as exc:
+        raise TypeError(f"args: not JSON-serializable ({exc})") from None
+    try:
+        kwargs = dumps(job.kwargs)
+    except JSONError as exc:
+        raise TypeError(f"kwargs: not JSON-serializable ({exc})") from None
+    record: dict[str, str | bytes] = {
         "name": job.name,
-        "args": dumps(list(job.args)),
-        "kwargs": dumps(job.kwargs),
+        "args": args,
+        "kwargs": kwargs,
         "priority": str(int(job.priority)),
         "status": job.status.value,
-        "attempts": "0",
-        "max_retries": str(job.max_retries),
-        "timeout": _opt(job.timeout),
-        "stalls": "0",
     }
+    # Defaults (no retries, no timeout, zero attempts) are left out: every reader treats a
+    # missing field as its default, and a bulk submit writes a third fewer fields.
+    if job.max_retries:
+        record["max_retries"] = str(job.max_retries)
+    if job.timeout is not None:
+        record["timeout"] = _opt(job.timeout)
+    return record
 
 
 def _text(fields: dict[Any, Any], key: str) -> str | None:

@@ -78,7 +78,8 @@ class Event:
             except ValueError:
                 data = {}
         try:
-            timestamp = float(text("ts") or 0.0)
+            stamp = text("ts")
+            timestamp = float(stamp) if stamp else int(event_id.split("-", 1)[0]) / 1000
         except ValueError:
             timestamp = 0.0
         return cls(

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from .codec import JSONError, dumps
-
 __all__ = [
     "JobDefinition",
     "JobError",
@@ -165,6 +163,8 @@ def new_job(
     """Validate a submission and build its record. Returns the job and its delay in seconds.
 
     Every error names the field at fault, so a caller at a shell or in code knows what to fix.
+    Whether args and kwargs are JSON is checked by `codec.encode_record`, which encodes them
+    once, before anything is written.
     """
     if not isinstance(name, str):
         raise TypeError(f"name: expected str, got {type(name).__name__}")
@@ -179,11 +179,6 @@ def new_job(
         raise TypeError(f"kwargs: expected a dict, got {type(kwargs).__name__}")
     if any(not isinstance(k, str) for k in kwargs):
         raise TypeError("kwargs: keys must be strings")
-    for field_name, value in (("args", list(args)), ("kwargs", kwargs)):
-        try:
-            dumps(value)
-        except JSONError as exc:
-            raise TypeError(f"{field_name}: not JSON-serializable ({exc})") from None
     prio = parse_priority(priority)
     if isinstance(max_retries, bool) or not isinstance(max_retries, int):
         raise TypeError(f"max_retries: expected int, got {type(max_retries).__name__}")

@@ -166,16 +166,23 @@ class JobService:
         """Queue many jobs with one round trip per thousand. Every spec is validated before
         anything is written, so a bad one leaves the queue untouched."""
         jobs: list[tuple[JobDefinition, float]] = []
+        records = []
         for index, spec in enumerate(specs):
             fields = spec if isinstance(spec, Mapping) else _spec_fields(spec)
             try:
-                jobs.append(_new_from_mapping(fields))
+                job = _new_from_mapping(fields)
+                records.append(encode_record(job[0]))
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"job {index}: {exc}") from None
+            jobs.append(job)
         await self._ensure()
-        for start in range(0, len(jobs), _SUBMIT_CHUNK):
-            chunk = jobs[start : start + _SUBMIT_CHUNK]
-            await self.backend.submit(chunk, [encode_record(job) for job, _ in chunk])
+        # Chunks go out back to back: Redis runs one while the next is on the wire.
+        await asyncio.gather(
+            *(
+                self.backend.submit(jobs[i : i + _SUBMIT_CHUNK], records[i : i + _SUBMIT_CHUNK])
+                for i in range(0, len(jobs), _SUBMIT_CHUNK)
+            )
+        )
         return [job.id for job, _ in jobs]
 
     # -- reading ---------------------------------------------------------------------------

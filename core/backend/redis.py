@@ -7,6 +7,8 @@ connections from the pool, so they never hold up the scripts a worker sends.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import socket
 from collections.abc import Mapping, Sequence
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import BusyLoadingError, ResponseError
+from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -35,6 +37,7 @@ from .base import (
     RawMetrics,
     WorkerRecord,
 )
+from .fastpath import FastConnection
 
 __all__ = ["RedisBackend", "redact_url"]
 
@@ -55,6 +58,7 @@ _SCRIPTS = (
     "emit",
     "unregister",
 )
+_RETRIES = 10
 _STATUS_KEYS = {
     "pending": "pending",
     "scheduled": "scheduled",
@@ -104,9 +108,10 @@ class RedisBackend:
         self.queue = queue
         self.settings = settings or BackendSettings()
         self._p = key_prefix(prefix, queue)
-        self._route = [self._p + "pending"]
+        self._route = self._p + "pending"
         self._redis: aioredis.Redis | None = None
-        self._scripts: dict[str, Any] = {}
+        self._shas: dict[str, str] = {}
+        self._fast: FastConnection | None = None
         self._base = [self._p, str(self.settings.events_maxlen)]
 
     @property
@@ -135,23 +140,45 @@ class RedisBackend:
         )
         try:
             await self._redis.ping()
-        except Exception:
+        except BaseException:
             await self._redis.aclose()
             self._redis = None
             raise
-        self._scripts = {
-            name: self._redis.register_script(_script_source(name)) for name in _SCRIPTS
+        self._shas = {
+            name: hashlib.sha1(_script_source(name).encode()).hexdigest() for name in _SCRIPTS
         }
+        self._fast = FastConnection(
+            self.url, client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}"
+        )
 
     async def close(self) -> None:
+        if self._fast is not None:
+            await self._fast.close()
+            self._fast = None
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
 
     async def _run(self, name: str, *args: Any) -> Any:
-        return await self._scripts[name](
-            keys=self._route, args=[*self._base, *args], client=self.client
-        )
+        """One script call by SHA on the fast connection. Transient failures (connection
+        lost, server loading its data) are retried with backoff; NOSCRIPT after a server
+        restart reloads the script. Every script is safe to repeat: submit skips existing
+        ids, finish refuses a spent token, and a repeated claim only leases jobs that the
+        lease sweep hands back."""
+        delay = 0.05
+        for attempt in range(_RETRIES):
+            try:
+                return await self._fast.execute(
+                    "EVALSHA", self._shas[name], 1, self._route, *self._base, *args
+                )
+            except NoScriptError:
+                await self._fast.execute("SCRIPT", "LOAD", _script_source(name))
+            except (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(1.0, delay * 2)
+        raise RedisConnectionError(f"script {name} could not be run")
 
     # -- producers -----------------------------------------------------------------------
     async def submit(

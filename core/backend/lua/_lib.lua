@@ -19,8 +19,9 @@ local function pscore(prio, seq)
 end
 
 local function emit(etype, jid, name, status, data)
+  -- The entry id carries the time (ms), so no timestamp field is stored.
   redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVENTS_MAXLEN, '*',
-    't', etype, 'j', jid or '', 'n', name or '', 's', status or '', 'ts', NOW_S, 'd', data or '')
+    't', etype, 'j', jid or '', 'n', name or '', 's', status or '', 'd', data or '')
 end
 
 local WAKE_MAX = 256

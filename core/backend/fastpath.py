@@ -1,0 +1,199 @@
+"""A lean pipelined Redis connection for the hot path: script calls by SHA.
+
+redis-py's asyncio client spends most of a round trip in stream plumbing, pool checkout and
+retry wrappers; submit, claim and finish are one EVALSHA each and dominate a queue's cost. This
+connection is an `asyncio.Protocol` with hiredis doing the packing and parsing: replies arrive
+in order, so any number of coroutines share one socket and their calls pipeline for free.
+
+Errors map to redis-py's exception classes so callers handle both clients alike. A watchdog
+aborts the socket if a reply is overdue, so a silent network partition cannot hang a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ssl
+import time
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import hiredis
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    NoScriptError,
+    ResponseError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+__all__ = ["FastConnection"]
+
+
+def _error(reply: hiredis.ReplyError) -> Exception:
+    text = str(reply)
+    if text.startswith("NOSCRIPT"):
+        return NoScriptError(text)
+    if text.startswith("LOADING"):
+        return BusyLoadingError(text)
+    if text.startswith(("NOAUTH", "WRONGPASS")):
+        return AuthenticationError(text)
+    return ResponseError(text)
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.reader = hiredis.Reader()
+        self.waiting: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
+        self.transport: asyncio.Transport | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        waiting = self.waiting
+        try:
+            while (reply := self.reader.gets()) is not False:
+                future = waiting.popleft()[0]
+                if future.done():
+                    continue
+                if isinstance(reply, hiredis.ReplyError):
+                    future.set_exception(_error(reply))
+                else:
+                    future.set_result(reply)
+        except hiredis.ProtocolError as exc:
+            self.abort(RedisConnectionError(f"protocol error from Redis: {exc}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail_all(
+            RedisConnectionError(f"connection to Redis lost: {exc or 'closed by server'}")
+        )
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def abort(self, exc: Exception) -> None:
+        self._fail_all(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _fail_all(self, exc: Exception) -> None:
+        while self.waiting:
+            future = self.waiting.popleft()[0]
+            if not future.done():
+                future.set_exception(exc)
+
+    def send(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        if self.transport is None or self.transport.is_closing():
+            raise RedisConnectionError("connection to Redis is closed")
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((future, time.monotonic()))
+        self.transport.write(hiredis.pack_command(args))
+        return future
+
+
+class FastConnection:
+    """One lazily (re)connected socket. `execute` raises redis-py's exceptions."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 5.0,
+        reply_timeout: float = 15.0,
+        client_name: str | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        self._scheme = parts.scheme
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 6379
+        self._path = unquote(parts.path) if parts.scheme == "unix" else None
+        query = parse_qs(parts.query)
+        db = query.get("db", [None])[0]
+        if db is None and parts.scheme != "unix" and parts.path.strip("/"):
+            db = parts.path.strip("/")
+        self._db = int(db) if db else 0
+        self._username = unquote(parts.username) if parts.username else None
+        self._password = unquote(parts.password) if parts.password else None
+        self._connect_timeout = connect_timeout
+        self._reply_timeout = reply_timeout
+        self._client_name = client_name
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Lock | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    async def execute(self, *args: Any) -> Any:
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None or protocol.transport.is_closing():
+            protocol = await self._connect()
+        return await protocol.send(args)
+
+    async def _connect(self) -> _Protocol:
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            current = self._protocol
+            if current is not None and current.transport and not current.transport.is_closing():
+                return current
+            loop = asyncio.get_running_loop()
+            try:
+                if self._path is not None:
+                    connect = loop.create_unix_connection(_Protocol, self._path)
+                else:
+                    context = ssl.create_default_context() if self._scheme == "rediss" else None
+                    connect = loop.create_connection(_Protocol, self._host, self._port, ssl=context)
+                _transport, protocol = await asyncio.wait_for(connect, self._connect_timeout)
+            except (TimeoutError, OSError) as exc:
+                raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
+            with contextlib.suppress(OSError, AttributeError):
+                sock = _transport.get_extra_info("socket")
+                if sock is not None and self._path is None:
+                    import socket
+
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            try:
+                if self._password is not None:
+                    auth = (
+                        ("AUTH", self._username, self._password)
+                        if self._username
+                        else ("AUTH", self._password)
+                    )
+                    await protocol.send(auth)
+                if self._db:
+                    await protocol.send(("SELECT", self._db))
+                if self._client_name:
+                    await protocol.send(("CLIENT", "SETNAME", self._client_name))
+            except BaseException:
+                protocol.abort(RedisConnectionError("handshake failed"))
+                raise
+            self._protocol = protocol
+            self._arm_watchdog()
+            return protocol
+
+    def _arm_watchdog(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().call_later(1.0, self._check_overdue)
+
+    def _check_overdue(self) -> None:
+        self._watchdog = None
+        protocol = self._protocol
+        if protocol is None:
+            return
+        if protocol.waiting and time.monotonic() - protocol.waiting[0][1] > self._reply_timeout:
+            protocol.abort(RedisTimeoutError(f"no reply from Redis in {self._reply_timeout:g}s"))
+        if protocol.transport is not None and not protocol.transport.is_closing():
+            self._arm_watchdog()
+
+    async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(protocol.closed), 1.0)
