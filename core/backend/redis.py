@@ -112,6 +112,7 @@ class RedisBackend:
         self._redis: aioredis.Redis | None = None
         self._shas: dict[str, str] = {}
         self._fast: FastConnection | None = None
+        self._waiter: FastConnection | None = None
         self._base = [self._p, str(self.settings.events_maxlen)]
 
     @property
@@ -152,6 +153,9 @@ class RedisBackend:
         )
 
     async def close(self) -> None:
+        if self._waiter is not None:
+            await self._waiter.close()
+            self._waiter = None
         if self._fast is not None:
             await self._fast.close()
             self._fast = None
@@ -333,7 +337,10 @@ class RedisBackend:
         await self._run("unregister", worker_id)
 
     async def wait_for_work(self, timeout: float) -> None:
-        await self.client.blpop([self._p + "wake"], timeout=max(0.01, timeout))
+        # Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast.
+        if self._waiter is None:
+            self._waiter = FastConnection(self.url, reply_timeout=timeout + 15.0)
+        await self._waiter.execute("BLPOP", self._p + "wake", f"{max(0.01, timeout):.3f}")
 
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
         return int(
