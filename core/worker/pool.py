@@ -63,6 +63,10 @@ class WorkerSettings:
             raise ValueError("heartbeat_interval must be at most half the lease")
 
 
+class _Expired(Exception):
+    """The job's own timeout ran out (a `TimeoutError` raised by the handler is its error)."""
+
+
 @dataclass(slots=True)
 class _Running:
     task: asyncio.Task[None]
@@ -300,7 +304,7 @@ class WorkerPool:
             result = await self._call(handler, job.args, job.kwargs, job.timeout, ctx)
         except asyncio.CancelledError:
             raise
-        except TimeoutError:
+        except _Expired:
             return self._failed(
                 job, token, "Timeout", f"timed out after {job.timeout:g}s", None, started
             )
@@ -349,8 +353,14 @@ class WorkerPool:
                 if inspect.isawaitable(result):  # a sync def that returned a coroutine
                     result = await result
                 return result
-            async with asyncio.timeout(timeout):
-                return await coro
+            scope = asyncio.timeout(timeout)
+            try:
+                async with scope:
+                    return await coro
+            except TimeoutError:
+                if scope.expired():  # the job's timeout, not a TimeoutError of the handler's
+                    raise _Expired from None
+                raise
         finally:
             reset_current(token)
 
