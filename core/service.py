@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
+from ._tasks import cancel_and_wait
 from .backend import Backend, BackendSettings, open_backend
 from .codec import MalformedRecord, decode_record, encode_record
 from .events import Event, EventBus, Events
@@ -100,7 +101,7 @@ class JobService:
         if self.pool is not None:
             await self.stop_workers(graceful=True)
         if self._follower is not None:
-            self._follower.cancel()
+            await cancel_and_wait(self._follower)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._follower
             self._follower = None

@@ -32,6 +32,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from .._tasks import cancel_and_wait
 from ..backend.base import Backend, ClaimedJob, Finish, Outcome, ProgressUpdate, WorkerRecord
 from ..codec import MalformedRecord, decode_record, dumps
 from ..events import Events
@@ -210,8 +211,7 @@ class WorkerPool:
         if self._running:
             await asyncio.wait([r.task for r in self._running.values()], timeout=5.0)
         await self._flush_all()
-        for task in self._loops[1:]:
-            task.cancel()
+        await cancel_and_wait(*self._loops[1:])
         await asyncio.gather(*self._loops[1:], return_exceptions=True)
         self._loops = []
         with contextlib.suppress(*_TRANSIENT):
