@@ -37,7 +37,7 @@ local started, wait_ms, dead = 0, 0, 0
 for i = 1, #popped, 2 do
   local id = popped[i]
   local key = P .. 'job:' .. id
-  local fault = nil
+  local fault, attempts = nil, nil
   if #id == 0 or #id > 128 or string.find(id, '[^%w%-_%.:]') then
     -- Someone wrote a member that is not a jobdeck id. Keep it, under an id of ours.
     local raw = id
@@ -53,11 +53,16 @@ for i = 1, #popped, 2 do
     elseif kind ~= 'hash' then
       redis.call('RENAME', key, key .. ':corrupt')
       fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
+    else
+      -- pcall: a non-integer 'attempts' must not abort the script with this batch popped.
+      attempts = redis.pcall('HINCRBY', key, 'attempts', 1)
+      if type(attempts) ~= 'number' then fault = "field 'attempts' is not an integer" end
     end
   end
   if fault then
     -- Nothing a worker could run: dead-letter it here, where an operator can see why.
-    redis.call('HSET', key, 'name', '<malformed>', 'status', 'failed', 'finished_at', NOW_S,
+    redis.call('HSETNX', key, 'name', '<malformed>')
+    redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S,
       'error', cjson.encode({type = 'MalformedRecord', message = fault}))
     redis.call('ZADD', P .. 'dead', NOW, id)
     dead = dead + 1
@@ -65,7 +70,6 @@ for i = 1, #popped, 2 do
       will_retry = false, error_type = 'MalformedRecord', error = fault}))
   else
     local token = tostring(redis.call('INCR', P .. 'tokens'))
-    local attempts = redis.call('HINCRBY', key, 'attempts', 1)
     redis.call('HSET', key, 'status', 'running', 'token', token, 'worker', wid, 'started_at', NOW_S)
     redis.call('ZADD', P .. 'running', NOW + lease, id)
     local f = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
