@@ -15,7 +15,7 @@ local NOW_S = fmt_s(NOW)
 
 -- Pending score: higher priority first (priority is 0..3), then submission order.
 local function pscore(prio, seq)
-  return string.format('%.0f', (3 - (tonumber(prio) or 1)) * 17592186044416 + tonumber(seq))
+  return string.format('%.0f', (3 - (tonumber(prio) or 1)) * 17592186044416 + (tonumber(seq) or 0))
 end
 
 local function emit(etype, jid, name, status, data)
@@ -89,7 +89,13 @@ local function recover(limit, max_stalls)
     local key = P .. 'job:' .. id
     if redis.call('TYPE', key).ok == 'hash' then
       local f = redis.call('HMGET', key, 'name', 'priority', 'seq', 'cancel', 'worker')
-      local stalls = redis.call('HINCRBY', key, 'stalls', 1)
+      -- pcall: a corrupted 'stalls' dead-letters this record instead of failing every script
+      -- that recovers leases (claim, heartbeat) from now on.
+      local stalls = redis.pcall('HINCRBY', key, 'stalls', 1)
+      local etype, why = 'Stalled', nil
+      if type(stalls) ~= 'number' then
+        stalls, etype, why = max_stalls, 'MalformedRecord', "field 'stalls' is not an integer"
+      end
       redis.call('HDEL', key, 'token')
       local data = cjson.encode({reason = 'stalled', stalls = stalls, worker = f[5] or ''})
       if f[4] == '1' then
@@ -98,14 +104,14 @@ local function recover(limit, max_stalls)
         totals({cancelled = 1})
         emit('JOB_CANCELLED', id, f[1], 'cancelled', data)
       elseif stalls >= max_stalls then
-        local err = cjson.encode({type = 'Stalled',
-          message = 'stalled ' .. stalls .. ' times: its worker stopped heartbeating'})
+        local err = cjson.encode({type = etype,
+          message = why or ('stalled ' .. stalls .. ' times: its worker stopped heartbeating')})
         redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S, 'error', err)
         redis.call('ZADD', P .. 'dead', NOW, id)
         totals({dead = 1})
         stat({failed = 1})
         emit('JOB_FAILED', id, f[1], 'failed', cjson.encode({reason = 'stalled', stalls = stalls,
-          will_retry = false, error_type = 'Stalled', error = 'stalled ' .. stalls .. ' times'}))
+          will_retry = false, error_type = etype, error = why or ('stalled ' .. stalls .. ' times')}))
       else
         redis.call('HSET', key, 'status', 'pending')
         redis.call('ZADD', P .. 'pending', pscore(f[2], f[3] or 0), id)
