@@ -7,6 +7,7 @@ memory), so one decoder validates what comes back and turns anything malformed i
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -24,8 +25,25 @@ class MalformedRecord(ValueError):
 
 
 def dumps(value: Any) -> bytes:
-    """Strict JSON: no NaN tricks, no arbitrary objects, non-string keys refused."""
-    return orjson.dumps(value)
+    """Strict JSON: no NaN tricks, no arbitrary objects, non-string keys refused.
+
+    orjson writes NaN and Infinity as `null`, which would hand a handler `None` for a number;
+    they are refused instead. Only output that contains `null` is searched for them.
+    """
+    data = orjson.dumps(value)
+    if b"null" in data and _non_finite(value):
+        raise ValueError("NaN and Infinity are not JSON")
+    return data
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(item) for item in value)
+    return False
 
 
 def loads(data: bytes | str) -> Any:
