@@ -152,7 +152,7 @@ class JobService:
         job, delay = new_job(
             name,
             args,
-            dict(kwargs) if kwargs is not None else None,
+            dict(kwargs) if isinstance(kwargs, Mapping) else kwargs,
             priority=priority,
             max_retries=max_retries,
             timeout=timeout,
@@ -370,7 +370,7 @@ def _new_from_mapping(fields: Mapping[str, Any]) -> tuple[JobDefinition, float]:
     return new_job(
         fields["name"],
         fields.get("args", ()),
-        dict(kwargs) if kwargs is not None else None,
+        dict(kwargs) if isinstance(kwargs, Mapping) else kwargs,
         priority=fields.get("priority", JobPriority.NORMAL),
         max_retries=fields.get("max_retries", 0),
         timeout=fields.get("timeout"),
