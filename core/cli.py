@@ -31,8 +31,33 @@ URL_HELP = "Redis URL (redis://host:port/db, rediss://, unix://) or memory://; e
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"jobdeck: error: {message}", err=True)
+    one_line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    click.echo(f"jobdeck: error: {one_line}", err=True)
     sys.exit(code)
+
+
+class OneLineErrors(click.Group):
+    """Usage mistakes (a bad option value, an unknown option or command) end in one line
+    like every other error, not in click's usage block. Help, including `jobdeck` with no
+    arguments, is shown as usual."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            _usage_error(exc)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_error(exc)
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        raise exc
+    fail(exc.format_message())
 
 
 def load_service(target: str) -> JobService:
@@ -102,7 +127,7 @@ def url_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--url", "-u", envvar="JOBDECK_URL", default=None, help=URL_HELP)(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--log-level",
     default="info",
