@@ -38,7 +38,24 @@ def open_backend(
             parts.port  # noqa: B018 - validates the port
         except ValueError:
             raise ValueError(f"url: bad port in {url!r}") from None
+        _check_redis_url(url, parts.path if scheme != "unix" else "")
         return RedisBackend(url, queue=queue, prefix=prefix, settings=settings)
     raise ValueError(
         f"url: unsupported scheme {scheme!r}; use redis://, rediss://, unix:// or memory://"
     )
+
+
+def _check_redis_url(url: str, path: str) -> None:
+    """Refuse what would otherwise fail later, deep inside a connection: a database that is
+    not a number, a query option redis-py cannot parse."""
+    from redis.asyncio.connection import parse_url
+
+    from .redis import redact_url
+
+    database = path.strip("/")
+    if database and not database.isdigit():
+        raise ValueError(f"url: the database must be a number, got {database!r}")
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise ValueError(f"url: {exc} ({redact_url(url)})") from None
