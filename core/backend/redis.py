@@ -129,15 +129,17 @@ class RedisBackend:
         if self._redis is not None:
             return
         retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8)
+        # TCP only: redis-py's unix socket connections refuse a socket_keepalive argument.
+        tcp = {} if urlsplit(self.url).scheme == "unix" else {"socket_keepalive": True}
         self._redis = aioredis.Redis.from_url(
             self.url,
             retry=retry,
             retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
             socket_connect_timeout=5.0,
             socket_timeout=15.0,
-            socket_keepalive=True,
             health_check_interval=30,
             client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}",
+            **tcp,
         )
         try:
             await self._redis.ping()
