@@ -166,13 +166,19 @@ def write(path_md: Path, path_json: Path, samples: Sequence[Sample], scenario_li
     grouped = _group(samples)
     order = [r.label for r in rows]
     notes = {r.label: r.adapter.notes.get(r.variant, "") for r in rows}
+    command = " ".join(["python bench/run.py", meta["argv"]]).strip()
+    loads = [s.extra["load1"] for s in samples if "load1" in s.extra]
+    load_line = (f"1-minute load average at the end of each sample: median "
+                 f"{statistics.median(loads):.1f}, max {max(loads):.1f} (anything above "
+                 f"{meta['cpus']} means other work was competing for the CPUs; per-sample "
+                 f"values are in latest.json)." if loads else "")
     md = ["# jobdeck vs peers: benchmark results", "",
-          f"Generated {meta['finished']} by `python bench/run.py {meta['argv']}` "
+          f"Generated {meta['finished']} by `{command}` "
           f"({meta['rounds']} round(s), interleaved; {meta['wall_s'] / 60:.1f} min). "
           f"Machine: {meta['cpus']} CPUs, Python {meta['python']}, redis-server {meta['redis']}.",
           "One private redis-server for all peers; each run starts from an empty database. "
           "Median of the rounds, with min and max. See bench/README.md for what each scenario "
-          "measures and the caveats.", ""]
+          "measures and the caveats.", "", load_line, ""]
     for sc in scenario_list:
         if sc.key not in grouped:
             continue
@@ -181,8 +187,11 @@ def write(path_md: Path, path_json: Path, samples: Sequence[Sample], scenario_li
         table = tables.get(sc.key, _standard_table)
         md += table(sc, grouped[sc.key], order)
         md.append("")
-    md += ["## How each row was driven", "", "| row | worker | versions |", "|---|---|---|"]
     versions = meta.get("versions", {})
+    libs = ", ".join(f"{k.removeprefix('lib:')} {v}" for k, v in versions.items()
+                     if k.startswith("lib:"))
+    md += ["## How each row was driven", "", f"Shared libraries: {libs}." if libs else "",
+           "", "| row | worker | versions |", "|---|---|---|"]
     for r in rows:
         md.append(f"| {r.label} | {notes[r.label]} | {versions.get(r.adapter.name, '')} |")
     if skipped:
@@ -194,3 +203,18 @@ def write(path_md: Path, path_json: Path, samples: Sequence[Sample], scenario_li
                   "worker": notes[r.label]} for r in rows],
         "samples": [asdict(s) for s in samples],
     }, indent=1, default=str) + "\n")
+
+
+def render_from_json(path_json: Path, path_md: Path) -> None:
+    """Rewrite latest.md from latest.json (after a report format change, no rerun needed)."""
+    from bench.peers import select_rows
+    from bench.scenarios import scenarios
+
+    data = json.loads(path_json.read_text())
+    sizes_raw = dict(data["sizes"])
+    sizes_raw["drain_concurrency"] = tuple(sizes_raw["drain_concurrency"])
+    sizes = Sizes(**sizes_raw)
+    rows = select_rows([r["label"] for r in data["rows"]])
+    samples = [Sample(**s) for s in data["samples"]]
+    write(path_md, path_json, samples, scenarios(sizes), rows, data["skipped"], sizes,
+          data["meta"])

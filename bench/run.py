@@ -42,6 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    "done by then is recorded as failed)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results",
                    help="directory for latest.md / latest.json (default bench/results)")
+    p.add_argument("--render", action="store_true",
+                   help="only rewrite latest.md from latest.json in --out (no benchmark)")
     p.add_argument("--no-bootstrap", action="store_true",
                    help="use the current interpreter as is (it must have the peers installed)")
     p.add_argument("--in-venv", action="store_true", help=argparse.SUPPRESS)
@@ -68,8 +70,8 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[peer] = "not installed"
     for dist in ("redis", "hiredis", "coredis", "taskiq", "kombu"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[dist] = metadata.version(dist)
+        with contextlib.suppress(metadata.PackageNotFoundError):  # keyed apart from peer rows
+            out[f"lib:{dist}"] = metadata.version(dist)
     return out
 
 
@@ -159,6 +161,12 @@ def orchestrate(args: argparse.Namespace, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.render:
+        from bench import report
+
+        report.render_from_json(args.out / "latest.json", args.out / "latest.md")
+        print(f"wrote {args.out / 'latest.md'}")
+        return 0
     if not args.in_venv and not args.no_bootstrap:
         reexec_in_venv(argv)  # does not return
     clean = [a for a in argv if a != "--in-venv"]

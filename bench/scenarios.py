@@ -8,6 +8,7 @@ so they share one clock.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -112,9 +113,11 @@ class Harness:
             server.config_resetstat()
 
     def env(self, row: PeerRow, concurrency: int) -> dict[str, str]:
-        import os
-
         env = dict(os.environ)
+        # The sandbox exports these; a user's worker would not run with them (unbuffered
+        # per-job log writes, no bytecode cache at start-up), so no peer gets them.
+        for name in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"):
+            env.pop(name, None)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(self.root), *filter(None, [env.get("PYTHONPATH")])])
         env[ENV_REDIS_URL] = self.queue_url
@@ -413,4 +416,6 @@ def run_one(scenario: Scenario, h: Harness, row: PeerRow, round_no: int) -> Samp
                         error=f"{type(exc).__name__}: {exc}"[:2000])
     sample.round = round_no
     sample.extra["wall_s"] = round(time.monotonic() - started, 2)
+    # other work on the machine skews a run: keep the 1-minute load average next to it
+    sample.extra["load1"] = round(os.getloadavg()[0], 2)
     return sample
