@@ -193,6 +193,8 @@ def new_job(
         raise TypeError(f"delay: expected a number of seconds, got {type(delay).__name__}")
     if not math.isfinite(delay) or delay < 0:
         raise ValueError(f"delay: must be >= 0 seconds, got {delay}")
+    if delay < 0.001:  # backends keep whole milliseconds: less is no delay at all
+        delay = 0.0
     if job_id is None:
         job_id = str(uuid.uuid4())
     elif not isinstance(job_id, str) or not _valid_id(job_id):
@@ -203,7 +205,7 @@ def new_job(
         args=tuple(args),
         kwargs=dict(kwargs),
         priority=prio,
-        status=JobStatus.SCHEDULED if delay > 0 else JobStatus.PENDING,
+        status=JobStatus.SCHEDULED if delay else JobStatus.PENDING,
         max_retries=max_retries,
         timeout=float(timeout) if timeout is not None else None,
     )
