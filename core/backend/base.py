@@ -198,6 +198,13 @@ class Backend(Protocol):
         """Return when new work may be available, or after `timeout` seconds."""
         ...
 
+    async def wait_and_claim(
+        self, worker_id: str, count: int, lease: float, timeout: float
+    ) -> ClaimBatch:
+        """`wait_for_work`, then `claim`, as one step: the claim runs as soon as work
+        arrives (in Redis, pipelined behind the blocking wait, with no extra round trip)."""
+        ...
+
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
         """Deliver a control message to one live worker (or all); returns how many got it."""
         ...

@@ -131,6 +131,19 @@ class FastConnection:
             protocol = await self._connect()
         return await protocol.send(args)
 
+    async def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Send several commands in one write; Redis runs them back to back on this
+        connection (a blocking command first holds the rest until it returns)."""
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None or protocol.transport.is_closing():
+            protocol = await self._connect()
+        futures = [protocol.send(command) for command in commands]
+        replies = await asyncio.gather(*futures, return_exceptions=True)
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return list(replies)
+
     async def _connect(self) -> _Protocol:
         if self._connecting is None:
             self._connecting = asyncio.Lock()

@@ -773,6 +773,12 @@ class MemoryBackend:
         self._s.worker_info.pop(worker_id, None)
         self._s.control.pop(worker_id, None)
 
+    async def wait_and_claim(
+        self, worker_id: str, count: int, lease: float, timeout: float
+    ) -> ClaimBatch:
+        await self.wait_for_work(timeout)
+        return await self.claim(worker_id, count, lease)
+
     async def wait_for_work(self, timeout: float) -> None:
         """Take one wake-up token, waiting up to `timeout` for one (BLPOP on `wake`)."""
         s = self._s

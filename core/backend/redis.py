@@ -280,9 +280,25 @@ class RedisBackend:
 
     # -- workers -------------------------------------------------------------------------
     async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
-        reply = await self._run(
-            "claim", worker_id, count, int(lease * 1000), self.settings.max_stalls
+        return self._claim_batch(
+            await self._run("claim", *self._claim_args(worker_id, count, lease))
         )
+
+    def _claim_args(self, worker_id: str, count: int, lease: float) -> list[Any]:
+        return [worker_id, count, int(lease * 1000), self.settings.max_stalls]
+
+    def _claim_command(self, worker_id: str, count: int, lease: float) -> tuple[Any, ...]:
+        return (
+            "EVALSHA",
+            self._shas["claim"],
+            1,
+            self._route,
+            *self._base,
+            *self._claim_args(worker_id, count, lease),
+        )
+
+    @staticmethod
+    def _claim_batch(reply: Any) -> ClaimBatch:
         next_due = None if int(reply[1]) < 0 else int(reply[1]) / 1000
         jobs = [
             ClaimedJob(_s(reply[i]), _s(reply[i + 1]), _pairs(reply[i + 2]))
@@ -339,10 +355,27 @@ class RedisBackend:
         await self._run("unregister", worker_id)
 
     async def wait_for_work(self, timeout: float) -> None:
-        # Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast.
+        await self._waiting().execute("BLPOP", self._p + "wake", f"{max(0.01, timeout):.3f}")
+
+    async def wait_and_claim(
+        self, worker_id: str, count: int, lease: float, timeout: float
+    ) -> ClaimBatch:
+        # BLPOP and the claim script go out in one write: Redis runs the claim the moment the
+        # wake-up arrives, so an idle worker starts a new job one round trip after its submit.
+        try:
+            _woken, reply = await self._waiting().pipeline(
+                ("BLPOP", self._p + "wake", f"{max(0.01, timeout):.3f}"),
+                self._claim_command(worker_id, count, lease),
+            )
+        except NoScriptError:  # a restarted server: _run loads the script again
+            return await self.claim(worker_id, count, lease)
+        return self._claim_batch(reply)
+
+    def _waiting(self) -> FastConnection:
+        """Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast."""
         if self._waiter is None:
-            self._waiter = FastConnection(self.url, reply_timeout=timeout + 15.0)
-        await self._waiter.execute("BLPOP", self._p + "wake", f"{max(0.01, timeout):.3f}")
+            self._waiter = FastConnection(self.url, reply_timeout=30.0)
+        return self._waiter
 
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
         return int(

@@ -195,10 +195,12 @@ class WorkerPool:
         self._stopping = True
         self._claiming = False
         self._slot_freed.set()
+        # The claim loop ends by itself once its current wait returns (and hands back what
+        # that wait brought); cancelling it mid-call could strand a claimed job until its
+        # lease expires.
         claim_loop = self._loops[0]
-        claim_loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await claim_loop
+        await asyncio.wait([claim_loop], timeout=self.settings.idle_wait + 2.0)
+        await cancel_and_wait(claim_loop)
         wait = self.settings.shutdown_timeout if timeout is None else timeout
         if graceful and self._running:
             log.info(
@@ -224,6 +226,8 @@ class WorkerPool:
     # -- claiming --------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
         failures = 0
+        queue_dry = False  # the last claim found fewer jobs than slots: block until woken
+        timeout = self.settings.idle_wait
         while self._claiming:
             free = self.concurrency - len(self._running)
             if free <= 0 or self.paused:
@@ -231,27 +235,37 @@ class WorkerPool:
                 await self._slot_freed.wait()
                 continue
             try:
-                batch = await self.backend.claim(self.id, free, self.settings.lease)
+                if queue_dry:
+                    batch = await self.backend.wait_and_claim(
+                        self.id, free, self.settings.lease, timeout
+                    )
+                else:
+                    batch = await self.backend.claim(self.id, free, self.settings.lease)
                 failures = 0
             except _TRANSIENT as exc:
                 failures += 1
                 log.warning("worker %s: claim failed (%s); retrying", self.id, exc)
                 await asyncio.sleep(min(2.0, 0.05 * 2**failures))
                 continue
-            for claimed in batch.jobs:
-                self._start(claimed)
-            if batch.jobs and len(batch.jobs) == free:
-                continue
+            self._take(batch.jobs)
+            queue_dry = len(batch.jobs) < free
             timeout = self.settings.idle_wait
             if batch.next_due is not None:
                 timeout = min(timeout, batch.next_due + 0.001)
-            try:
-                if batch.jobs:
-                    await asyncio.sleep(0)  # pending ran dry; new work wakes the waiter
-                await self.backend.wait_for_work(timeout)
-            except _TRANSIENT as exc:
-                log.warning("worker %s: waiting for work failed (%s)", self.id, exc)
-                await asyncio.sleep(0.2)
+
+    def _take(self, jobs: list[ClaimedJob]) -> None:
+        """Start what fits. A claim sent before the pool was scaled down or told to stop may
+        bring more than fits now: those go straight back, first in line, attempt uncounted."""
+        room = self.concurrency - len(self._running) if self._claiming else 0
+        for claimed in jobs[: max(0, room)]:
+            self._start(claimed)
+        surplus = jobs[max(0, room) :]
+        if surplus:
+            data = dumps({"reason": "released", "worker": self.id})
+            self._acks.extend(
+                Finish(c.id, c.token, Outcome.RELEASE, event_data=data) for c in surplus
+            )
+            self._ack_wanted.set()
 
     def _start(self, claimed: ClaimedJob) -> None:
         ctx = JobContext(
