@@ -1,0 +1,1 @@
+"""Small applications that the worker tests run as real `jobdeck worker` processes."""

@@ -1,0 +1,3 @@
+"""An application module that fails while it is imported (for the CLI's error tests)."""
+
+raise RuntimeError("this module is broken on purpose")
