@@ -53,7 +53,7 @@ _WAKE_MAX = 256  # as in _lib.lua: wake-up tokens never pile up past this
 _STAT_TTL_S = 900  # per-second buckets expire after this long, like the `stat:<sec>` keys
 _CONTROL_TTL_MS = 60_000  # an unread control queue is dropped after this (PEXPIRE in Lua)
 # What claim.lua hands back for each leased job; missing fields come back as None.
-_CLAIM_FIELDS = ("name", "args", "kwargs", "max_retries", "timeout", "priority", "error")
+_CLAIM_FIELDS = ("name", "args", "kwargs", "max_retries", "timeout", "priority", "error", "stalls")
 _VALID_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # the id check claim.lua applies
 
 Record = dict[str, Any]

@@ -113,6 +113,7 @@ class WorkerPool:
         self._executor: ThreadPoolExecutor | None = None
         self._stopping = False
         self._claiming = True
+        self._suspect: str | None = None  # a stalled job run alone (see `_take`)
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -230,7 +231,7 @@ class WorkerPool:
         timeout = self.settings.idle_wait
         while self._claiming:
             free = self.concurrency - len(self._running)
-            if free <= 0 or self.paused:
+            if free <= 0 or self.paused or self._suspect is not None:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
                 continue
@@ -255,10 +256,22 @@ class WorkerPool:
 
     def _take(self, jobs: list[ClaimedJob]) -> None:
         """Start what fits. A claim sent before the pool was scaled down or told to stop may
-        bring more than fits now: those go straight back, first in line, attempt uncounted."""
+        bring more than fits now: those go straight back, first in line, attempt uncounted.
+
+        A job that stalled before (its worker died while running it) may be what killed that
+        worker. It runs alone: the pool takes nothing after it, lets the jobs already running
+        end, then starts it, so if it kills this worker too, no other job shares its stall and
+        a crash-looping job cannot drag its neighbours into the dead-letter queue."""
         room = self.concurrency - len(self._running) if self._claiming else 0
-        for claimed in jobs[: max(0, room)]:
+        if self._suspect is not None:
+            room = 0
+        for n, claimed in enumerate(jobs[: max(0, room)]):
+            if _stalls(claimed) > 0:
+                self._suspect = claimed.id
+                room = n + 1
             self._start(claimed)
+            if self._suspect is not None:
+                break
         surplus = jobs[max(0, room) :]
         if surplus:
             data = dumps({"reason": "released", "worker": self.id})
@@ -280,12 +293,17 @@ class WorkerPool:
         started = time.monotonic()
         finish: Finish | None
         try:
+            if job_id == self._suspect:
+                await self._alone(job_id)
+                started = time.monotonic()
             finish = await self._attempt(claimed, ctx, started)
         except asyncio.CancelledError:
             reason = self._running[job_id].stop_reason if job_id in self._running else None
             finish = self._stopped(job_id, token, reason, started)
         finally:
             self._running.pop(job_id, None)
+            if self._suspect == job_id:
+                self._suspect = None
             self._slot_freed.set()
         if finish is not None:
             if finish.outcome == Outcome.COMPLETED:
@@ -294,6 +312,15 @@ class WorkerPool:
                 self.failed += 1
             self._acks.append(finish)
             self._ack_wanted.set()
+
+    async def _alone(self, job_id: str) -> None:
+        """Until `job_id` is the only job running here, for at most one lease (jobs that run
+        longer than that are not waited for: the suspect then runs beside them)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.settings.lease):
+                while len(self._running) > 1:
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
 
     async def _attempt(self, claimed: ClaimedJob, ctx: JobContext, started: float) -> Finish:
         job_id, token = claimed.id, claimed.token
@@ -538,6 +565,14 @@ class WorkerPool:
         await self.backend.emit(
             event_type, {"worker": self.id, "host": self.host, "pid": self.pid, **data}
         )
+
+
+def _stalls(claimed: ClaimedJob) -> int:
+    raw = claimed.fields.get("stalls", claimed.fields.get(b"stalls"))
+    try:
+        return int(raw or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _placeholder() -> Any:

@@ -73,7 +73,7 @@ for i = 1, #popped, 2 do
     redis.call('HSET', key, 'status', 'running', 'token', token, 'worker', wid, 'started_at', NOW_S)
     redis.call('ZADD', P .. 'running', NOW + lease, id)
     local f = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
-      'priority', 'created_at', 'scheduled_for', 'error')
+      'priority', 'created_at', 'scheduled_for', 'error', 'stalls')
     local ready = tonumber(f[8]) or tonumber(f[7])
     if ready then wait_ms = wait_ms + math.max(0, NOW - ready * 1000) end
     started = started + 1
@@ -82,7 +82,7 @@ for i = 1, #popped, 2 do
     out[#out + 1] = token
     out[#out + 1] = {'name', f[1], 'args', f[2], 'kwargs', f[3], 'max_retries', f[4],
       'timeout', f[5], 'priority', f[6], 'attempts', tostring(attempts), 'status', 'running',
-      'error', f[9]}
+      'error', f[9], 'stalls', f[10]}
   end
 end
 stat({started = started, wait_ms = wait_ms, failed = dead})
