@@ -114,6 +114,7 @@ class WorkerPool:
         self._stopping = False
         self._claiming = True
         self._suspect: str | None = None  # a stalled job run alone (see `_take`)
+        self._sending = 0  # outcomes on their way to the backend
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -314,13 +315,17 @@ class WorkerPool:
             self._ack_wanted.set()
 
     async def _alone(self, job_id: str) -> None:
-        """Until `job_id` is the only job running here, for at most one lease (jobs that run
-        longer than that are not waited for: the suspect then runs beside them)."""
+        """Until `job_id` is the only job this worker holds a lease on: the others ended and
+        their outcomes (and the jobs handed back with it) are on record. For at most one
+        lease: jobs that run longer are not waited for; the suspect then runs beside them."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.lease):
                 while len(self._running) > 1:
                     self._slot_freed.clear()
                     await self._slot_freed.wait()
+                while self._acks or self._sending:
+                    self._ack_wanted.set()
+                    await asyncio.sleep(0.005)
 
     async def _attempt(self, claimed: ClaimedJob, ctx: JobContext, started: float) -> Finish:
         job_id, token = claimed.id, claimed.token
@@ -487,11 +492,14 @@ class WorkerPool:
                     await self.backend.progress(progress)
                 if self._acks:
                     acks, self._acks = self._acks, []
+                    self._sending += len(acks)
                     try:
                         await self.backend.finish(self.id, acks)
                     except _TRANSIENT:
                         self._acks[:0] = acks
                         raise
+                    finally:
+                        self._sending -= len(acks)
                 return
             except _TRANSIENT as exc:
                 log.warning("worker %s: reporting outcomes failed (%s); retrying", self.id, exc)
