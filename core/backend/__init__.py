@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..keys import key_prefix
 from .base import Backend, BackendSettings
 
 __all__ = ["Backend", "BackendSettings", "open_backend"]
@@ -21,6 +22,7 @@ def open_backend(
             f"url: expected redis://host:port/db, rediss://…, unix://path or memory://, got {url!r}"
         )
     scheme = urlsplit(url).scheme.lower()
+    key_prefix(prefix, queue)  # the same names on every engine: a memory:// app moves to Redis
     if scheme == "memory":
         from .memory import MemoryBackend
 
