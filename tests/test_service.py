@@ -212,8 +212,9 @@ async def test_bad_arguments_to_the_other_calls(service: JobService) -> None:
     with pytest.raises(ValueError, match="url"):
         JobService("http://localhost:6379")
     with pytest.raises(ValueError, match="queue"):
-        JobService("memory://", queue="no spaces") if "memory" not in service.url else None
-        JobService("redis://localhost:6379/0", queue="no spaces")
+        JobService(service.url, queue="no spaces")
+    with pytest.raises(ValueError, match="prefix"):
+        JobService(service.url, prefix="a/b")
 
 
 # -- what goes in comes out -------------------------------------------------------------------
