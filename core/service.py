@@ -214,6 +214,10 @@ class JobService:
         return await self.list_jobs(JobStatus.FAILED, limit, offset)
 
     async def get_metrics(self, window: int = 60) -> QueueMetrics:
+        """Depths, totals, and per-second series over the last `window` seconds (1-900: the
+        per-second counters expire after 15 minutes)."""
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 900:
+            raise ValueError(f"window: expected 1-900 seconds, got {window!r}")
         await self._ensure()
         return build_metrics(await self.backend.metrics(window))
 
