@@ -203,6 +203,9 @@ async def test_bad_arguments_to_the_other_calls(service: JobService) -> None:
         await service.purge(JobStatus.RUNNING)
     with pytest.raises(ValueError, match="count"):
         await service.scale_workers(-1)
+    for window in (0, -5, 901, 3_000_000, 1.5, True):
+        with pytest.raises(ValueError, match="window"):
+            await service.get_metrics(window=window)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not callable"):
         service.register_handler("x", 42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="name"):
