@@ -92,7 +92,8 @@ def load_service(target: str) -> JobService:
 def make_service(
     url: str | None, queue: str, prefix: str, base: JobService | None = None, **kwargs: Any
 ) -> JobService:
-    """A service for the flags given; handlers and policies come from `base` if any."""
+    """A service for the flags given; handlers, retry policy and backend and worker settings
+    come from `base` (the application's own service) if any."""
     try:
         if base is not None and url is None and queue == base.queue and prefix == base.prefix:
             return base
@@ -101,6 +102,8 @@ def make_service(
             queue,
             prefix,
             retry_policy=base.retry_policy if base else None,
+            settings=base.backend.settings if base else None,
+            worker_settings=base.worker_settings if base else None,
             **kwargs,
         )
     except ValueError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import socket
 import ssl
 import time
 from typing import Any
@@ -160,12 +161,18 @@ class FastConnection:
                     connect = loop.create_connection(_Protocol, self._host, self._port, ssl=context)
                 _transport, protocol = await asyncio.wait_for(connect, self._connect_timeout)
             except (TimeoutError, OSError) as exc:
-                raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
+                if isinstance(exc, ConnectionRefusedError):
+                    reason = "connection refused"
+                elif isinstance(exc, TimeoutError):
+                    reason = f"no answer within {self._connect_timeout:g}s"
+                elif isinstance(exc, socket.gaierror):
+                    reason = f"unknown host {self._host!r}"
+                else:
+                    reason = exc.strerror or str(exc) or type(exc).__name__
+                raise RedisConnectionError(reason) from exc
             with contextlib.suppress(OSError, AttributeError):
                 sock = _transport.get_extra_info("socket")
                 if sock is not None and self._path is None:
-                    import socket
-
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             try:
@@ -200,6 +207,12 @@ class FastConnection:
             protocol.abort(RedisTimeoutError(f"no reply from Redis in {self._reply_timeout:g}s"))
         if protocol.transport is not None and not protocol.transport.is_closing():
             self._arm_watchdog()
+
+    def abort(self) -> None:
+        """Drop the socket at once (a cancelled blocking call leaves it mid-reply)."""
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None:
+            protocol.abort(RedisConnectionError("connection aborted"))
 
     async def close(self) -> None:
         if self._watchdog is not None:

@@ -113,6 +113,7 @@ class RedisBackend:
         self._shas: dict[str, str] = {}
         self._fast: FastConnection | None = None
         self._waiter: FastConnection | None = None
+        self._idle_blocking: list[FastConnection] = []
         self._base = [self._p, str(self.settings.events_maxlen)]
 
     @property
@@ -128,6 +129,14 @@ class RedisBackend:
     async def initialize(self) -> None:
         if self._redis is not None:
             return
+        # One quick PING without retries: a wrong or unreachable URL is reported at once.
+        fast = FastConnection(self.url, client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}")
+        try:
+            await fast.execute("PING")
+        except BaseException:
+            fast.abort()
+            raise
+        self._fast = fast
         retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8)
         # TCP only: redis-py's unix socket connections refuse a socket_keepalive argument.
         tcp = {} if urlsplit(self.url).scheme == "unix" else {"socket_keepalive": True}
@@ -141,20 +150,14 @@ class RedisBackend:
             client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}",
             **tcp,
         )
-        try:
-            await self._redis.ping()
-        except BaseException:
-            await self._redis.aclose()
-            self._redis = None
-            raise
         self._shas = {
             name: hashlib.sha1(_script_source(name).encode()).hexdigest() for name in _SCRIPTS
         }
-        self._fast = FastConnection(
-            self.url, client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}"
-        )
 
     async def close(self) -> None:
+        for conn in self._idle_blocking:
+            conn.abort()
+        self._idle_blocking.clear()
         if self._waiter is not None:
             await self._waiter.close()
             self._waiter = None
@@ -263,13 +266,36 @@ class RedisBackend:
         return workers
 
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
-        reply = await self.client.xread(
-            {self._p + "events": after or "$"}, count=count, block=max(1, int(block * 1000))
+        reply = await self._blocking(
+            "XREAD",
+            "COUNT",
+            count,
+            "BLOCK",
+            max(1, int(block * 1000)),
+            "STREAMS",
+            self._p + "events",
+            after or "$",
         )
         events: list[Event] = []
         for _stream, entries in reply or ():
-            events.extend(Event.from_fields(_s(eid), fields) for eid, fields in entries)
+            events.extend(Event.from_fields(_s(eid), _pairs(fields)) for eid, fields in entries)
         return events
+
+    async def _blocking(self, *command: Any) -> Any:
+        """A blocking read on a connection of its own, taken from a small idle list. A call
+        that is cancelled or fails drops its connection, which may still owe a reply."""
+        conn = (
+            self._idle_blocking.pop()
+            if self._idle_blocking
+            else FastConnection(self.url, reply_timeout=60.0)
+        )
+        try:
+            reply = await conn.execute(*command)
+        except BaseException:
+            conn.abort()
+            raise
+        self._idle_blocking.append(conn)
+        return reply
 
     async def last_event_id(self) -> str:
         last = await self.client.xrevrange(self._p + "events", count=1)
@@ -389,7 +415,7 @@ class RedisBackend:
 
     async def next_control(self, worker_id: str, timeout: float) -> list[dict[str, Any]]:
         key = self._p + "control:" + worker_id
-        first = await self.client.blpop([key], timeout=max(0.01, timeout))
+        first = await self._blocking("BLPOP", key, f"{max(0.01, timeout):.3f}")
         if first is None:
             return []
         raw = [first[1]]
