@@ -113,7 +113,7 @@ class WorkerPool:
         self._executor: ThreadPoolExecutor | None = None
         self._stopping = False
         self._claiming = True
-        self._suspect: str | None = None  # a stalled job run alone (see `_take`)
+        self._suspect: str | None = None  # a job on its last chance, run alone (`_take`)
         self._sending = 0  # outcomes on their way to the backend
 
     # -- public ----------------------------------------------------------------------------
@@ -259,15 +259,17 @@ class WorkerPool:
         """Start what fits. A claim sent before the pool was scaled down or told to stop may
         bring more than fits now: those go straight back, first in line, attempt uncounted.
 
-        A job that stalled before (its worker died while running it) may be what killed that
-        worker. It runs alone: the pool takes nothing after it, lets the jobs already running
-        end, then starts it, so if it kills this worker too, no other job shares its stall and
-        a crash-looping job cannot drag its neighbours into the dead-letter queue."""
+        A job one stall short of the dead-letter queue (its workers died while running it,
+        again and again) may be what killed them. It runs alone: the pool takes nothing after
+        it, lets the jobs already running end, then starts it, so if it kills this worker
+        too, no other job shares its last stall and a crash-looping job cannot drag its
+        neighbours into the dead-letter queue."""
         room = self.concurrency - len(self._running) if self._claiming else 0
         if self._suspect is not None:
             room = 0
+        last_chance = max(1, self.backend.settings.max_stalls - 1)
         for n, claimed in enumerate(jobs[: max(0, room)]):
-            if _stalls(claimed) > 0:
+            if _stalls(claimed) >= last_chance:
                 self._suspect = claimed.id
                 room = n + 1
             self._start(claimed)
