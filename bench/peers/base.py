@@ -19,7 +19,7 @@ import sys
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -155,7 +155,7 @@ def _reply(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _requests() -> Any:
+def _requests() -> Iterator[dict[str, Any]]:
     """Harness requests, one JSON object per stdin line, until "quit" or EOF."""
     for line in sys.stdin:
         request = json.loads(line)
