@@ -1,0 +1,61 @@
+"""The event feed: `JobService.events()` regrouped into batches a UI can digest.
+
+A reader task drains the service's iterator into a buffer as fast as events come; the
+consumer takes everything buffered at most every `interval` seconds, so a thousand events a
+second become ten messages. When the consumer falls behind, batches simply grow (nothing is
+dropped and the UI's message queue never fills up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from jobdeck.core.events import Event, Events
+
+__all__ = ["batched"]
+
+_URGENT = (Events.CONNECTION_LOST, Events.CONNECTION_RESTORED)
+
+
+async def batched(
+    source: AsyncIterator[Event], interval: float = 0.1, max_batch: int = 20_000
+) -> AsyncIterator[list[Event]]:
+    buffer: list[Event] = []
+    arrived = asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def pump() -> None:
+        try:
+            async for event in source:
+                buffer.append(event)
+                arrived.set()
+                if len(buffer) >= max_batch:
+                    await asyncio.sleep(0)  # let the consumer catch up
+        except Exception as exc:  # surfaces in the consumer, never silently lost
+            failure.append(exc)
+            arrived.set()
+
+    loop = asyncio.get_running_loop()
+    reader = loop.create_task(pump(), name="jobdeck-console-feed")
+    try:
+        while True:
+            await arrived.wait()
+            if failure:
+                raise failure[0]
+            # Give the rest of this burst `interval` to arrive, except for connection news.
+            if not any(e.type in _URGENT for e in buffer):
+                await asyncio.sleep(interval)
+            batch, buffer[:] = buffer[:], []
+            arrived.clear()
+            if batch:
+                yield batch
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()

@@ -1,0 +1,188 @@
+"""The one place the console reads from the queue: metrics, one window, workers, one job.
+
+Everything goes through `JobService`'s public methods. A window is at most a few hundred
+rows, whatever the size of the queue; a filtered tab searches a bounded number of records
+(`scan_limit` per status) and says how far it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jobdeck.core.metrics import QueueMetrics
+from jobdeck.core.models import JobDefinition
+
+from .paging import concat_page, merged_page
+from .state import TAB_STATUSES, JobRow
+
+__all__ = ["Fetcher", "PageRequest", "PageResult", "Snapshot"]
+
+_SCAN_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    tab: str
+    offset: int
+    limit: int
+    filter: str = ""
+
+
+@dataclass(slots=True)
+class PageResult:
+    request: PageRequest
+    rows: list[Any]
+    total: int
+    scanned: int | None = None
+    capped: bool = False
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """One round of reads. `started` is the local clock when the reads began."""
+
+    started: float
+    metrics: QueueMetrics | None = None
+    workers: list[Any] | None = None
+    page: PageResult | None = None
+    detail_id: str | None = None
+    detail: JobDefinition | None = None
+
+
+def _finished(row: JobRow) -> float:
+    return row.finished_at or 0.0
+
+
+class Fetcher:
+    def __init__(
+        self, service: Any, *, scan_limit: int = 5000, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.service = service
+        self.scan_limit = scan_limit
+        self.clock = clock
+
+    async def snapshot(
+        self,
+        page: PageRequest | None = None,
+        *,
+        workers: bool = False,
+        detail_id: str | None = None,
+        depths: dict[str, int] | None = None,
+    ) -> Snapshot:
+        """One round of reads. Given the `depths` last seen, the reads go out together
+        (one round trip of latency instead of four); without them, metrics come first."""
+        snap = Snapshot(started=self.clock(), detail_id=detail_id)
+        want_workers = workers or (page is not None and page.tab == "workers")
+
+        async def metrics() -> None:
+            snap.metrics = await self.service.get_metrics()
+
+        async def workers_() -> None:
+            if want_workers:
+                snap.workers = await self.service.list_workers()
+
+        async def detail() -> None:
+            if detail_id is not None:
+                snap.detail = await self.service.get_job(detail_id)
+
+        if depths is None:
+            await metrics()
+            depths = snap.metrics.depths if snap.metrics is not None else {}
+        rows = page is not None and page.tab != "workers"
+        await asyncio.gather(
+            metrics() if snap.metrics is None else _nothing(),
+            workers_(),
+            self._page_into(snap, page, depths) if rows else _nothing(),
+            detail(),
+        )
+        if page is not None and not rows:
+            snap.page = await self.page(page, depths, snap.workers)
+        elif snap.page is not None and snap.metrics is not None and not page.filter:
+            # The rows were read beside the metrics: the list's length is the fresh one.
+            fresh = sum(snap.metrics.depths.get(s, 0) for s in TAB_STATUSES[page.tab])
+            snap.page.total = max(fresh, page.offset + len(snap.page.rows))
+        return snap
+
+    async def _page_into(self, snap: Snapshot, page: PageRequest, depths: dict[str, int]) -> None:
+        snap.page = await self.page(page, depths, None)
+
+    async def page(
+        self, request: PageRequest, depths: dict[str, int], workers: list[Any] | None
+    ) -> PageResult:
+        if request.tab == "workers":  # few rows: the app builds them from `workers`
+            return PageResult(request, [], len(workers or []))
+        if request.filter:
+            return await self._search(request, depths)
+        statuses = TAB_STATUSES[request.tab]
+        total = sum(depths.get(s, 0) for s in statuses)
+        offset, limit = request.offset, max(1, min(request.limit, 10_000))
+        if request.tab == "pending":
+            rows = await concat_page(
+                self._lister("pending"),
+                depths.get("pending", 0),
+                self._lister("scheduled"),
+                offset,
+                limit,
+            )
+        elif request.tab == "history":
+            rows = await merged_page(
+                self._lister("completed"),
+                depths.get("completed", 0),
+                self._lister("cancelled"),
+                depths.get("cancelled", 0),
+                offset,
+                limit,
+                _finished,
+            )
+        else:
+            rows = await self._lister(statuses[0])(offset, limit)
+        return PageResult(request, rows, max(total, offset + len(rows)))
+
+    def _lister(self, status: str) -> Callable[[int, int], Any]:
+        async def fetch(offset: int, limit: int) -> list[JobRow]:
+            jobs = await self.service.list_jobs(status, limit=limit, offset=offset)
+            return [JobRow.from_job(job) for job in jobs]
+
+        return fetch
+
+    async def _search(self, request: PageRequest, depths: dict[str, int]) -> PageResult:
+        """Every row whose name or id contains the filter, among the first `scan_limit`
+        records of each status the tab lists; an exact job id is always found."""
+        needle = request.filter.lower()
+        found: list[JobRow] = []
+        scanned, capped = 0, False
+        for status in TAB_STATUSES[request.tab]:
+            offset = 0
+            while offset < self.scan_limit:
+                jobs = await self.service.list_jobs(
+                    status, limit=min(_SCAN_CHUNK, self.scan_limit - offset), offset=offset
+                )
+                scanned += len(jobs)
+                for job in jobs:
+                    if needle in job.name.lower() or needle in job.id.lower():
+                        found.append(JobRow.from_job(job))
+                if len(jobs) < _SCAN_CHUNK:
+                    break
+                offset += len(jobs)
+            if depths.get(status, 0) > self.scan_limit:
+                capped = True
+        if capped and not any(row.id == request.filter for row in found):
+            exact = request.filter.strip()
+            job = await self.service.get_job(exact) if _could_be_id(exact) else None
+            if job is not None and job.status.value in TAB_STATUSES[request.tab]:
+                found.insert(0, JobRow.from_job(job))
+        if request.tab == "history":
+            found.sort(key=_finished, reverse=True)
+        return PageResult(request, found, len(found), scanned, capped)
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _could_be_id(text: str) -> bool:
+    return 0 < len(text) <= 128 and all(c.isalnum() or c in "-_.:" for c in text)

@@ -1,0 +1,120 @@
+"""Plain-text formatting shared by the widgets: durations, counts, bars and sparklines.
+
+Everything here returns text that reads the same without colour: states are words, progress
+is a bar of block characters plus a percentage, and the sparkline is made of block heights.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from jobdeck.core.codec import dumps
+
+__all__ = [
+    "bar",
+    "clip",
+    "clock_time",
+    "count",
+    "duration",
+    "preview",
+    "priority_label",
+    "short_id",
+    "sparkline",
+]
+
+_SPARK = "▁▂▃▄▅▆▇█"
+_PRIORITIES = {0: "low", 1: "normal", 2: "high", 3: "critical"}
+
+
+def duration(seconds: float | None) -> str:
+    """A compact duration: `0.4s`, `12s`, `3m05s`, `2h03m`, `4d02h`; `-` when unknown."""
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, seconds)
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
+
+
+def count(value: int, compact: bool = False) -> str:
+    """`12,345`, or with `compact` `12.3k` / `1.2M` for numbers of five digits and more."""
+    if not compact or value < 10_000:
+        return f"{value:,}"
+    if value < 1_000_000:
+        return f"{value / 1000:.1f}k" if value < 100_000 else f"{value // 1000}k"
+    return f"{value / 1_000_000:.1f}M"
+
+
+def bar(fraction: float | None, width: int) -> str:
+    """`█████░░░░░ 50%` in `width` cells; blanks when there is no progress to show."""
+    if fraction is None:
+        return " " * width
+    fraction = min(1.0, max(0.0, fraction))
+    label = f"{round(fraction * 100):3d}%"
+    cells = max(0, width - len(label) - 1)
+    filled = int(fraction * cells + 0.5)
+    return "█" * filled + "░" * (cells - filled) + " " + label if cells else label[-width:]
+
+
+def sparkline(values: Sequence[float], width: int) -> str:
+    """Block heights for `values` (oldest first), resampled to `width` cells by summing."""
+    if width <= 0:
+        return ""
+    if not values:
+        return _SPARK[0] * width
+    buckets: list[float] = []
+    size = len(values)
+    for cell in range(width):
+        start, end = cell * size // width, max((cell + 1) * size // width, cell * size // width + 1)
+        buckets.append(sum(values[start:end]))
+    top = max(buckets)
+    if top <= 0:
+        return _SPARK[0] * width
+    return "".join(_SPARK[min(7, round(v / top * 7))] for v in buckets)
+
+
+def short_id(job_id: str, width: int = 8) -> str:
+    return job_id if len(job_id) <= width else job_id[:width]
+
+
+def clip(text: str, width: int) -> str:
+    """One line of at most `width` cells, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…" if width > 0 else ""
+
+
+def priority_label(priority: int) -> str:
+    return _PRIORITIES.get(int(priority), str(priority))
+
+
+def preview(value: Any, limit: int = 200) -> str:
+    """A value as one line of compact JSON (or its repr if it is not JSON)."""
+    try:
+        text = dumps(value).decode()
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clock_time(timestamp: float | None, now: float, with_ms: bool = True) -> str:
+    """`14:03:27.120` in local time (with the date when it is not the day of `now`)."""
+    if not timestamp:
+        return "-"
+    local = time.localtime(timestamp)
+    text = time.strftime("%H:%M:%S", local)
+    if with_ms:
+        text += f".{int(timestamp * 1000) % 1000:03d}"
+    if time.strftime("%Y-%m-%d", local) != time.strftime("%Y-%m-%d", time.localtime(now)):
+        text = time.strftime("%Y-%m-%d ", local) + text
+    return text

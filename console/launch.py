@@ -1,0 +1,162 @@
+"""Entry points for `jobdeck console` and `jobdeck demo` (the CLI imports these lazily).
+
+Everything runs on one event loop: connect (an unreachable server is one line on stderr,
+never a traceback), start embedded workers if asked, run the app, then stop the workers and
+close. While the console owns the terminal, log records are held back and the warnings among
+them are printed after it exits, so a worker's log line never scribbles over the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from redis.exceptions import RedisError
+
+from jobdeck.core.service import JobService
+
+__all__ = ["run_console", "run_demo"]
+
+Setup = Callable[[JobService], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+def run_console(service: JobService, *, read_only: bool = False, workers: int | None = None) -> int:
+    """Open the console on `service`; with `workers`, run that many worker slots in this
+    process too (embedded worker mode). Returns the exit code."""
+    return _run(service, read_only=read_only, workers=workers)
+
+
+def run_demo(*, url: str = "memory://demo", workers: int = 4) -> int:
+    """The console on a demo queue with embedded workers and a stream of demo jobs."""
+    from .demo import demo_service, start_demo
+
+    try:
+        service = demo_service(url)
+    except ValueError as exc:
+        print(f"jobdeck: error: {exc}", file=sys.stderr)
+        return 2
+    return _run(service, read_only=False, workers=workers, setup=start_demo, drain=0.0)
+
+
+def _run(
+    service: JobService,
+    *,
+    read_only: bool,
+    workers: int | None,
+    setup: Setup | None = None,
+    drain: float = 5.0,
+) -> int:
+    try:
+        return asyncio.run(_console(service, read_only, workers, setup, drain))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _redact(text: str, url: str) -> str:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return text.replace(password, "***") if password else text
+
+
+async def _console(
+    service: JobService,
+    read_only: bool,
+    workers: int | None,
+    setup: Setup | None,
+    drain: float,
+) -> int:
+    from .app import JobdeckApp
+
+    try:
+        await service.initialize()
+    except (RedisError, OSError) as exc:
+        reason = _redact(str(exc).strip().rstrip(".") or type(exc).__name__, service.url)
+        print(
+            f"jobdeck: error: cannot reach {service.description}: {reason}. "
+            "(Try `jobdeck demo` for a local demo.)",
+            file=sys.stderr,
+        )
+        return 1
+    stop_setup = None
+    with _held_logs() as held:
+        try:
+            if workers is not None and service.pool is None:
+                await service.start_workers(workers)
+            if setup is not None:
+                stop_setup = await setup(service)
+            app = JobdeckApp(service, read_only=read_only, embedded_workers=workers, freeze_gc=True)
+            code = await app.run_async()
+        finally:
+            if stop_setup is not None:
+                await stop_setup()
+            if service.pool is not None and service.pool.running and drain > 0:
+                print(
+                    f"jobdeck: stopping embedded workers: {service.pool.running} running "
+                    f"job(s) get {drain:g} s to finish, then go back to the queue",
+                    file=sys.stderr,
+                )
+            with contextlib.suppress(RedisError, OSError):
+                await service.stop_workers(graceful=drain > 0, timeout=drain)
+            with contextlib.suppress(RedisError, OSError):
+                await service.close()
+    lines = held.lines
+    if lines:
+        print(f"jobdeck: {len(lines)} warning(s) while the console ran:", file=sys.stderr)
+    for line in lines[-15:]:
+        print("  " + line, file=sys.stderr)
+    return int(code or 0)
+
+
+class _Held(logging.Handler):
+    """Warnings logged while the console owned the screen, repeats folded into one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: dict[str, list[Any]] = {}  # message -> [first time, last time, count]
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = f"{record.levelname} {record.name}: {record.getMessage()}"
+        entry = self.seen.pop(text, None) or [record.created, record.created, 0]
+        entry[1], entry[2] = record.created, entry[2] + 1
+        self.seen[text] = entry  # most recent last
+        while len(self.seen) > 200:
+            del self.seen[next(iter(self.seen))]
+
+    @property
+    def lines(self) -> list[str]:
+        out = []
+        for text, (first, last, count) in self.seen.items():
+            when = time.strftime("%H:%M:%S", time.localtime(first))
+            if count > 1:
+                when += time.strftime("-%H:%M:%S", time.localtime(last)) + f" ({count}x)"
+            out.append(f"{when} {text}")
+        return out
+
+
+@contextlib.contextmanager
+def _held_logs() -> Iterator[_Held]:
+    """Swap the root logger's terminal handlers for a buffer while the console runs."""
+    root = logging.getLogger()
+    streams: list[Any] = [
+        h
+        for h in root.handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+    held = _Held()
+    for handler in streams:
+        root.removeHandler(handler)
+    root.addHandler(held)
+    try:
+        yield held
+    finally:
+        root.removeHandler(held)
+        for handler in streams:
+            root.addHandler(handler)

@@ -1,0 +1,151 @@
+"""Enter on a job: everything about it on one scrolling page; esc goes back.
+
+The screen draws `job` and `events` as the app hands them down (the app refetches the job
+when one of its events arrives); it never reads the queue itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import orjson
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from jobdeck.core.models import JobDefinition
+
+from ..format import bar, clock_time, duration, priority_label
+from ..timeline import Step, timeline_entries
+
+__all__ = ["DetailScreen"]
+
+
+class DetailScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+
+    def __init__(self, job_id: str, *, clock: Callable[[], float], name: str = "") -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.clock = clock
+        self.job: JobDefinition | None = None
+        self.steps: Sequence[Step] = ()
+        self.missing = False
+        self._hint = name
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(id="detail-body")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-scroll").focus()
+        self._draw()
+
+    def show(self, job: JobDefinition | None, steps: Sequence[Step]) -> None:
+        """The app hands down the job as last read, and the steps seen for it."""
+        self.missing = job is None
+        if job is not None:
+            self.job = job
+        self.steps = steps
+        if self.is_mounted:
+            self._draw()
+
+    def redraw(self) -> None:
+        """Times move on: draw again with the same data."""
+        if self.is_mounted:
+            self._draw()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _draw(self) -> None:
+        self.query_one("#detail-body", Static).update(self.render_job())
+
+    def render_job(self) -> RenderableType:
+        job, now = self.job, self.clock()
+        if job is None:
+            text = "job not found (finished jobs expire)" if self.missing else "loading…"
+            return Text(f"Job {self.job_id}  {self._hint}\n\n{text}")
+        parts: list[RenderableType] = [_summary(job, now, self.missing)]
+        if job.status.value == "running" or job.progress.fraction or job.progress.message:
+            line = Text("Progress  ", style="bold")
+            line.append(bar(job.progress.fraction, 30))
+            line.append("  " + job.progress.message)
+            parts += [Text(), line]
+        timeline = Table.grid(padding=(0, 2))
+        timeline.add_column(no_wrap=True)
+        timeline.add_column()
+        for when, text in timeline_entries(job, self.steps):
+            timeline.add_row(" " + clock_time(when, now), text)
+        parts += [Text(), Text("Timeline", style="bold"), timeline]
+        parts += [Text(), _block("Args", list(job.args)), _block("Kwargs", job.kwargs)]
+        if job.status.value == "completed" or job.result is not None:
+            parts.append(_block("Result", job.result))
+        if job.error is not None:
+            error = Text("Error     ", style="bold")
+            error.append(f"{job.error.type}: {job.error.message}", style="bold red")
+            parts += [Text(), error]
+            if job.error.traceback:
+                parts += [Text("Traceback", style="bold"), Text(job.error.traceback.rstrip())]
+            else:
+                parts.append(Text("(no traceback recorded)", style="dim"))
+        return Group(*parts)
+
+
+def _summary(job: JobDefinition, now: float, missing: bool) -> RenderableType:
+    grid = Table.grid(padding=(0, 2))
+    for style in ("bold", "", "bold", ""):
+        grid.add_column(style=style, no_wrap=True)
+    status = job.status.value.upper() + (" (cancel requested)" if job.cancel_requested else "")
+    if missing:
+        status += " (no longer stored)"
+    waited = job.wait_time
+    if waited is None and job.status.value in ("pending", "scheduled"):
+        waited = now - (job.scheduled_for or job.created_at) if job.created_at else None
+    run = job.run_time
+    if run is None and job.started_at and job.status.value == "running":
+        run = now - job.started_at
+    rows = [
+        ("name", job.name, "status", status),
+        (
+            "priority",
+            priority_label(job.priority),
+            "attempts",
+            f"{job.attempts} of {job.max_retries + 1}",
+        ),
+        ("worker", job.worker or "-", "timeout", duration(job.timeout) if job.timeout else "none"),
+        ("created", clock_time(job.created_at, now), "waited", duration(waited)),
+        ("started", clock_time(job.started_at, now), "run time", duration(run)),
+    ]
+    if job.scheduled_for and job.status.value == "scheduled":
+        rows.append(
+            ("due", clock_time(job.scheduled_for, now), "in", duration(job.scheduled_for - now))
+        )
+    if job.finished_at:
+        rows.append(("finished", clock_time(job.finished_at, now), "stalls", str(job.stalls)))
+    for row in rows:
+        grid.add_row(*row)
+    title = Text("Job ", style="bold")
+    title.append(job.id, style="bold reverse")
+    return Group(title, grid)
+
+
+def _block(label: str, value: Any) -> RenderableType:
+    """`Args      [1, 2]` on one line when short, else indented JSON below the label."""
+    head = Text(f"{label:<10}", style="bold")
+    try:
+        flat = json.dumps(value, ensure_ascii=False)
+        body = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except (TypeError, ValueError):
+        flat = body = repr(value)
+    if len(flat) <= 60:
+        return head + Text(flat)
+    return Group(head, Text("  " + body.replace("\n", "\n  ")))

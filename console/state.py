@@ -1,0 +1,225 @@
+"""What the console knows, in one object that widgets render and only the app changes.
+
+Rows are windows: each tab holds the page of jobs around what is on screen (`offset`,
+`rows`) and the size of the whole list (`total`), never the whole queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobdeck.core.metrics import QueueMetrics
+from jobdeck.core.models import JobDefinition
+
+from .format import preview
+from .timeline import Timeline
+
+__all__ = [
+    "JOB_TABS",
+    "TABS",
+    "TAB_STATUSES",
+    "TAB_TITLES",
+    "ConsoleState",
+    "JobRow",
+    "TabView",
+    "WorkerRow",
+]
+
+TABS = ("pending", "running", "dead", "workers", "history")
+JOB_TABS = ("pending", "running", "dead", "history")
+TAB_TITLES = {
+    "pending": "Pending",
+    "running": "Running",
+    "dead": "Dead letter",
+    "workers": "Workers",
+    "history": "History",
+}
+# Which job statuses each tab lists, in the order its rows come.
+TAB_STATUSES: dict[str, tuple[str, ...]] = {
+    "pending": ("pending", "scheduled"),
+    "running": ("running",),
+    "dead": ("failed",),
+    "history": ("completed", "cancelled"),
+}
+DEFAULT_LIMIT = 80
+
+
+@dataclass(slots=True)
+class JobRow:
+    """One table row: the few fields a list shows, from a record or from an event."""
+
+    id: str
+    name: str
+    status: str
+    priority: int = 1
+    attempts: int = 0
+    max_retries: int = 0
+    created_at: float = 0.0
+    scheduled_for: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    worker: str | None = None
+    fraction: float | None = None
+    message: str = ""
+    error: str = ""
+    runtime: float | None = None
+    preview: str = ""
+    cancel_requested: bool = False
+
+    @classmethod
+    def from_job(cls, job: JobDefinition) -> JobRow:
+        error = ""
+        if job.error is not None:
+            error = (
+                f"{job.error.type}: {job.error.message}" if job.error.message else job.error.type
+            )
+        if job.status.is_terminal and job.status.value != "failed":
+            shown = preview(job.result) if job.result is not None else ""
+        else:
+            shown = preview(list(job.args))[1:-1]
+            if job.kwargs:
+                kwargs = ", ".join(f"{k}={preview(v, 40)}" for k, v in job.kwargs.items())
+                shown = f"{shown}, {kwargs}" if shown else kwargs
+        progress = job.progress
+        has_progress = job.status.value == "running" and (progress.fraction > 0 or progress.message)
+        return cls(
+            id=job.id,
+            name=job.name,
+            status=job.status.value,
+            priority=int(job.priority),
+            attempts=job.attempts,
+            max_retries=job.max_retries,
+            created_at=job.created_at,
+            scheduled_for=job.scheduled_for,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            worker=job.worker,
+            fraction=progress.fraction if has_progress else None,
+            message=progress.message if has_progress else "",
+            error=error,
+            runtime=job.run_time,
+            preview=shown,
+            cancel_requested=job.cancel_requested,
+        )
+
+    def matches(self, needle: str) -> bool:
+        """The `/` filter: a case-insensitive piece of the name or the id."""
+        return needle in self.name.lower() or needle in self.id.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """One row of the Workers tab: a worker's last heartbeat, and whether it is ours."""
+
+    id: str
+    host: str
+    pid: int
+    concurrency: int
+    running: int
+    last_heartbeat: float
+    paused: bool = False
+    processed: int = 0
+    failed: int = 0
+    embedded: bool = False
+
+    @classmethod
+    def from_record(cls, record: Any, embedded_id: str | None) -> WorkerRow:
+        return cls(
+            id=record.id,
+            host=record.host,
+            pid=record.pid,
+            concurrency=record.concurrency,
+            running=record.running,
+            last_heartbeat=record.last_heartbeat,
+            paused=record.paused,
+            processed=record.processed,
+            failed=record.failed,
+            embedded=record.id == embedded_id,
+        )
+
+    def matches(self, needle: str) -> bool:
+        return needle in self.id.lower() or needle in self.host.lower()
+
+
+@dataclass(slots=True)
+class TabView:
+    """The window of one tab: `rows` are the list's items `offset` .. `offset + len(rows)`."""
+
+    key: str
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    rows: list[Any] = field(default_factory=list)
+    total: int = 0
+    loaded: bool = False
+    filter: str = ""  # the filter the rows were fetched for
+    scanned: int | None = None  # filtered: how many records were searched
+    capped: bool = False  # filtered: the search stopped before the end of the list
+
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.rows)
+
+    @property
+    def reaches_end(self) -> bool:
+        return self.end >= self.total
+
+    def index_of(self, job_id: str) -> int | None:
+        for index, row in enumerate(self.rows):
+            if row.id == job_id:
+                return index
+        return None
+
+
+@dataclass
+class ConsoleState:
+    queue: str
+    server: str
+    read_only: bool = False
+    embedded_id: str | None = None
+    connection: str = "connecting"  # "connected", "reconnecting"
+    connection_error: str = ""
+    metrics: QueueMetrics | None = None
+    depths: dict[str, int] = field(default_factory=dict)
+    paused: bool = False
+    workers: list[Any] = field(default_factory=list)  # WorkerRecord
+    workers_loaded: bool = False
+    views: dict[str, TabView] = field(default_factory=lambda: {t: TabView(t) for t in TABS})
+    active: str = "pending"
+    filter: str = ""
+    clock_offset: float = 0.0  # server clock minus local clock
+    timeline: Timeline = field(default_factory=Timeline)
+    events_seen: int = 0
+
+    def depth(self, status: str) -> int:
+        return max(0, self.depths.get(status, 0))
+
+    def tab_count(self, tab: str) -> int:
+        if tab == "workers":
+            return len(self.workers)
+        return sum(self.depth(status) for status in TAB_STATUSES[tab])
+
+    @property
+    def slots(self) -> int:
+        return sum(w.concurrency for w in self.workers)
+
+    def worker_rows(self) -> list[WorkerRow]:
+        """The Workers tab's rows (filtered), sorted by id with ours first."""
+        needle = self.filter.lower()
+        rows = [WorkerRow.from_record(w, self.embedded_id) for w in self.workers]
+        rows = [row for row in rows if not needle or row.matches(needle)]
+        return sorted(rows, key=lambda row: (not row.embedded, row.id))
+
+    def set_workers(self, workers: list[Any]) -> None:
+        self.workers = list(workers)
+        self.workers_loaded = True
+        view = self.views["workers"]
+        view.rows = self.worker_rows()
+        view.total, view.loaded, view.offset = len(view.rows), True, 0
+        view.filter = self.filter.lower()
+
+    def worker(self, worker_id: str) -> Any | None:
+        for record in self.workers:
+            if record.id == worker_id:
+                return record
+        return None

@@ -1,0 +1,182 @@
+"""What each tab's table shows: its columns, as small functions of a row and the time.
+
+A cell is plain text; a column may also give the row a *tone* (error, warning, ok, dim) that
+the table turns into a colour from its CSS. Nothing depends on the colour: every state is
+also a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..format import bar, clip, duration, priority_label, short_id
+
+__all__ = ["COLUMNS", "Column", "layout"]
+
+Cell = Callable[[Any, float], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    label: str
+    cell: Cell
+    width: int  # at least this many cells
+    grow: int = 0  # share of the spare width
+    max_width: int = 0  # 0: no limit
+    right: bool = False
+    tone: Callable[[Any], str | None] | None = None
+
+
+def layout(columns: tuple[Column, ...], width: int) -> list[int]:
+    """Column widths for a table `width` cells wide (one space between columns)."""
+    widths = [c.width for c in columns]
+    spare = width - sum(widths) - (len(columns) - 1)
+    while spare > 0:
+        growing = [
+            i
+            for i, c in enumerate(columns)
+            if c.grow and (not c.max_width or widths[i] < c.max_width)
+        ]
+        if not growing:
+            break
+        weight = sum(columns[i].grow for i in growing)
+        given = 0
+        for i in growing:
+            share = max(1, spare * columns[i].grow // weight)
+            if columns[i].max_width:
+                share = min(share, columns[i].max_width - widths[i])
+            share = min(share, spare - given)
+            widths[i] += share
+            given += share
+            if given >= spare:
+                break
+        spare -= given
+        if given == 0:
+            break
+    return widths
+
+
+# -- cells -------------------------------------------------------------------------------
+def _id(row: Any, now: float) -> str:
+    return short_id(row.id, 36)
+
+
+def _name(row: Any, now: float) -> str:
+    return row.name
+
+
+def _waiting(row: Any, now: float) -> str:
+    if row.status == "scheduled" and row.scheduled_for:
+        return "in " + duration(row.scheduled_for - now)
+    ready = row.scheduled_for or row.created_at
+    return duration(now - ready) if ready else "-"
+
+
+def _pending_state(row: Any, now: float) -> str:
+    return "scheduled" if row.status == "scheduled" else "pending"
+
+
+def _tries(row: Any, now: float) -> str:
+    return f"{row.attempts}/{row.max_retries + 1}"
+
+
+def _elapsed(row: Any, now: float) -> str:
+    return duration(now - row.started_at) if row.started_at else "-"
+
+
+def _progress(row: Any, now: float) -> str:
+    return bar(row.fraction, 14) if row.fraction is not None else "-"
+
+
+def _message(row: Any, now: float) -> str:
+    if row.cancel_requested:
+        return "cancelling… " + row.message
+    return row.message
+
+
+def _finished_ago(row: Any, now: float) -> str:
+    return duration(now - row.finished_at) + " ago" if row.finished_at else "-"
+
+
+def _error(row: Any, now: float) -> str:
+    return clip(row.error, 500)
+
+
+def _runtime(row: Any, now: float) -> str:
+    return duration(row.runtime)
+
+
+def _tone_status(row: Any) -> str | None:
+    return {"failed": "error", "cancelled": "warning", "scheduled": "dim"}.get(row.status)
+
+
+def _tone_priority(row: Any) -> str | None:
+    return {3: "error", 2: "warning", 0: "dim"}.get(row.priority)
+
+
+def _tone_worker(row: Any) -> str | None:
+    return "warning" if row.concurrency == 0 or row.paused else None
+
+
+def _heartbeat(row: Any, now: float) -> str:
+    return duration(now - row.last_heartbeat) + " ago"
+
+
+def _worker_state(row: Any, now: float) -> str:
+    if row.concurrency == 0:
+        state = "stopped"
+    elif row.paused:
+        state = "paused"
+    elif row.running >= row.concurrency:
+        state = "busy"
+    else:
+        state = "working" if row.running else "idle"
+    return f"{state}, embedded" if row.embedded else state
+
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "pending": (
+        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("Name", _name, 14, grow=3, max_width=32),
+        Column("Priority", lambda r, n: priority_label(r.priority), 8, tone=_tone_priority),
+        Column("State", _pending_state, 9, tone=_tone_status),
+        Column("Waiting", _waiting, 8, right=True),
+        Column("Tries", _tries, 5, right=True),
+        Column("Args", lambda r, n: r.preview, 10, grow=4),
+    ),
+    "running": (
+        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("Name", _name, 12, grow=3, max_width=32),
+        Column("Worker", lambda r, n: r.worker or "-", 10, grow=2, max_width=40),
+        Column("Elapsed", _elapsed, 7, right=True),
+        Column("Progress", _progress, 14),
+        Column("Message", _message, 10, grow=4),
+    ),
+    "dead": (
+        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("Name", _name, 14, grow=3, max_width=32),
+        Column("Tries", lambda r, n: str(r.attempts), 5, right=True),
+        Column("Failed", _finished_ago, 9, right=True),
+        Column("Last error", _error, 20, grow=5, tone=lambda r: "error"),
+    ),
+    "workers": (
+        Column("ID", lambda r, n: r.id, 14, grow=3, max_width=48),
+        Column("Host", lambda r, n: r.host, 8, grow=1, max_width=30),
+        Column("PID", lambda r, n: str(r.pid), 7, right=True),
+        Column("Slots", lambda r, n: str(r.concurrency), 5, right=True, tone=_tone_worker),
+        Column("Busy", lambda r, n: str(r.running), 4, right=True),
+        Column("Seen", _heartbeat, 9, right=True),
+        Column("Done", lambda r, n: f"{r.processed:,}", 5, grow=1, max_width=10, right=True),
+        Column("State", _worker_state, 17, grow=1, max_width=20, tone=_tone_worker),
+    ),
+    "history": (
+        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("Name", _name, 14, grow=3, max_width=32),
+        Column("Status", lambda r, n: r.status, 9, tone=_tone_status),
+        Column("Finished", _finished_ago, 9, right=True),
+        Column("Run time", _runtime, 8, right=True),
+        Column("Result", lambda r, n: r.preview or r.error, 10, grow=4),
+    ),
+}

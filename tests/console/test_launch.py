@@ -1,0 +1,39 @@
+"""`jobdeck console` / `jobdeck demo` entry points: the failures an operator meets first."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from jobdeck.console.launch import run_console
+from jobdeck.core import JobService
+from jobdeck.core.cli import main
+
+from ..redis_server import free_port
+
+
+def test_an_unreachable_redis_is_one_line_without_the_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"redis://admin:s3cret-pw@127.0.0.1:{free_port()}/0"
+    assert run_console(JobService(url, queue="q"), read_only=True) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "cannot reach redis://admin:***@127.0.0.1" in err
+    assert "jobdeck demo" in err
+    assert "s3cret-pw" not in err
+
+
+def test_the_cli_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JOBDECK_URL", raising=False)
+    result = CliRunner().invoke(main, ["console"])
+    assert result.exit_code == 2
+    assert "--url" in result.output and "jobdeck demo" in result.output
+
+
+def test_jobdeck_url_stands_in_for_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOBDECK_URL", f"redis://:pw@127.0.0.1:{free_port()}/0")
+    result = CliRunner().invoke(main, ["console", "--read-only"])
+    assert result.exit_code == 1
+    assert "cannot reach redis://***@127.0.0.1" in result.output
+    assert "pw@" not in result.output

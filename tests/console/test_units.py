@@ -1,0 +1,147 @@
+"""The console's parts without a terminal: the event reducer, paging, formatting, layout."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from jobdeck.console.format import bar, count, duration, sparkline
+from jobdeck.console.paging import concat_page, merged_page
+from jobdeck.console.reducer import apply_events, replay_onto
+from jobdeck.console.state import ConsoleState, JobRow
+from jobdeck.console.timeline import Timeline
+from jobdeck.console.widgets.columns import COLUMNS, layout
+from jobdeck.core.events import Event, Events
+
+
+def ev(kind: Events, job_id: str = "", status: str = "", ts: float = 100.0, **data) -> Event:
+    return Event(kind, ts, job_id or None, "task", status or None, data, id=f"{int(ts)}-0")
+
+
+def state_with(**rows: list[str]) -> ConsoleState:
+    state = ConsoleState(queue="q", server="memory://x")
+    for tab, ids in rows.items():
+        view = state.views[tab]
+        view.rows = [JobRow(id=i, name="task", status=tab) for i in ids]
+        view.total, view.loaded = len(ids), True
+    return state
+
+
+def test_a_started_job_moves_from_pending_to_running() -> None:
+    state = state_with(pending=["a", "b"], running=[])
+    state.depths = {"pending": 2, "running": 0}
+    effects = apply_events(state, [ev(Events.JOB_STARTED, "a", "running", worker="w1", attempt=1)])
+    assert [r.id for r in state.views["pending"].rows] == ["b"]
+    assert [r.id for r in state.views["running"].rows] == ["a"]
+    assert state.views["running"].rows[0].worker == "w1"
+    assert state.depths == {"pending": 1, "running": 1}
+    assert {"pending", "running"} <= effects.changed
+    assert "running" not in effects.dirty  # placed exactly: no refetch needed
+
+
+def test_progress_updates_the_running_row_in_place() -> None:
+    state = state_with(running=["a"])
+    apply_events(state, [ev(Events.JOB_PROGRESS, "a", "running", fraction=0.5, message="half")])
+    row = state.views["running"].rows[0]
+    assert (row.fraction, row.message) == (0.5, "half")
+
+
+def test_finished_jobs_land_on_top_of_history_and_dead_letters() -> None:
+    state = state_with(running=["a", "b"], history=["old"], dead=[])
+    apply_events(
+        state,
+        [
+            ev(Events.JOB_COMPLETED, "a", "completed", ts=101, runtime=1.5),
+            ev(Events.JOB_FAILED, "b", "failed", ts=102, error_type="KeyError", error="x"),
+        ],
+    )
+    assert [r.id for r in state.views["history"].rows] == ["a", "old"]
+    assert state.views["history"].rows[0].runtime == 1.5
+    assert [r.id for r in state.views["dead"].rows] == ["b"]
+    assert state.views["dead"].rows[0].error == "KeyError: x"
+    assert state.views["running"].rows == []
+
+
+def test_a_submitted_job_marks_pending_for_a_refetch() -> None:
+    state = state_with(pending=["a"])
+    effects = apply_events(state, [ev(Events.JOB_SUBMITTED, "n", "pending", priority=3)])
+    assert "pending" in effects.dirty
+    assert state.views["pending"].total == 2
+
+
+def test_replaying_events_onto_a_fresh_page_is_idempotent() -> None:
+    state = state_with(running=["a", "b"], history=["c"])
+    events = [
+        ev(Events.JOB_COMPLETED, "a", "completed"),
+        ev(Events.JOB_COMPLETED, "a", "completed"),
+    ]
+    replay_onto(state, state.views["running"], events)
+    replay_onto(state, state.views["history"], events)
+    assert [r.id for r in state.views["running"].rows] == ["b"]
+    assert [r.id for r in state.views["history"].rows] == ["a", "c"]
+
+
+def test_connection_events_and_pause() -> None:
+    state = state_with()
+    apply_events(state, [Event(Events.CONNECTION_LOST, 1.0, data={"error": "refused"})])
+    assert state.connection == "reconnecting" and state.connection_error == "refused"
+    effects = apply_events(state, [Event(Events.CONNECTION_RESTORED, 2.0)])
+    assert state.connection == "connected" and effects.connection == "restored"
+    apply_events(state, [Event(Events.QUEUE_PAUSED, 3.0)])
+    assert state.paused
+
+
+def test_the_timeline_is_bounded() -> None:
+    timeline = Timeline(jobs=2, per_job=2)
+    for n, job_id in enumerate(["j0", "j1", "j1", "j1", "j2"]):
+        timeline.add(ev(Events.JOB_SUBMITTED, job_id, "pending", ts=n))
+    assert timeline.get("j0") == []  # the oldest job is forgotten
+    assert [when for when, _, _ in timeline.get("j1")] == [2, 3]  # the latest events are kept
+    timeline.add(ev(Events.JOB_PROGRESS, "j2", "running"))
+    assert len(timeline.get("j2")) == 1  # progress is not a step of the timeline
+
+
+def _lister(rows: list[float]):
+    async def fetch(offset: int, limit: int) -> list[float]:
+        return rows[offset : offset + limit]
+
+    return fetch
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_merged_page_matches_a_full_merge(seed: int) -> None:
+    rng = random.Random(seed)
+    a = sorted((rng.randint(0, 500) for _ in range(rng.randint(0, 60))), reverse=True)
+    b = sorted((rng.randint(0, 500) for _ in range(rng.randint(0, 60))), reverse=True)
+    everything = sorted(a + b, reverse=True)
+    for offset in (0, 1, 7, 30, 59, 100, 130):
+        limit = rng.randint(1, 25)
+        page = await merged_page(_lister(a), len(a), _lister(b), len(b), offset, limit, float)
+        assert page == everything[offset : offset + limit], (offset, limit)
+
+
+async def test_concat_page_spans_both_lists() -> None:
+    first, second = list(range(10)), list(range(100, 105))
+    page = await concat_page(_lister(first), 10, _lister(second), 8, 5)
+    assert page == [8, 9, 100, 101, 102]
+    assert await concat_page(_lister(first), 10, _lister(second), 12, 5) == [102, 103, 104]
+
+
+def test_formatting() -> None:
+    assert duration(None) == "-"
+    assert duration(0.42) == "0.4s"
+    assert duration(125) == "2m05s"
+    assert duration(7500) == "2h05m"
+    assert count(123_456, compact=True) == "123k"
+    assert count(1234) == "1,234"
+    assert bar(0.5, 14) == "█████░░░░  50%"
+    assert len(sparkline([1, 2, 3, 4] * 15, 30)) == 30
+    assert sparkline([], 5) == "▁▁▁▁▁"
+
+
+@pytest.mark.parametrize("width", [78, 100, 118, 200])
+def test_columns_fit_the_width(width: int) -> None:
+    for tab, columns in COLUMNS.items():
+        widths = layout(columns, width)
+        assert sum(widths) + len(widths) - 1 <= width, tab
