@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -37,3 +40,12 @@ def test_jobdeck_url_stands_in_for_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 1
     assert "cannot reach redis://***@127.0.0.1" in result.output
     assert "pw@" not in result.output
+
+
+def test_workers_and_the_cli_never_load_textual() -> None:
+    """The console is imported lazily: worker hosts do not need (or pay for) Textual."""
+    code = (
+        "import sys, jobdeck.core, jobdeck.core.cli; "
+        "sys.exit(1 if any(m == 'textual' or m.startswith('textual.') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -180,12 +180,14 @@ async def test_detail_screen(service: JobService) -> None:
         assert not isinstance(c.app.screen, DetailScreen)
 
 
-async def test_help_screen(service: JobService) -> None:
+async def test_help_screen_and_quit(service: JobService) -> None:
     async with open_console(service) as c:
         await c.press("question_mark")
         assert isinstance(c.app.screen, HelpScreen)
         await c.press("escape")
         assert not isinstance(c.app.screen, HelpScreen)
+        await c.press("q")
+        assert c.app.return_code == 0
 
 
 async def test_read_only_refuses_every_action(service: JobService) -> None:
