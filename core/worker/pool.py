@@ -250,6 +250,8 @@ class WorkerPool:
                 await asyncio.sleep(min(2.0, 0.05 * 2**failures))
                 continue
             self._take(batch.jobs)
+            if batch.jobs:
+                await asyncio.sleep(0)  # let the new jobs start before the next claim goes out
             queue_dry = len(batch.jobs) < free
             timeout = self.settings.idle_wait
             if batch.next_due is not None:
