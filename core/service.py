@@ -389,10 +389,17 @@ def _decode_or_stub(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition:
     try:
         return decode_record(job_id, dict(fields))
     except MalformedRecord as exc:
+        raw = fields.get(b"status", fields.get("status"))
+        try:
+            # Where it is in its life is still true: a malformed pending job is pending until
+            # a worker dead-letters it.
+            status = JobStatus(raw.decode() if isinstance(raw, bytes) else raw)
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            status = JobStatus.FAILED
         return JobDefinition(
             id=job_id,
             name="<malformed>",
-            status=JobStatus.FAILED,
+            status=status,
             error=JobError("MalformedRecord", str(exc)),
         )
 
