@@ -117,11 +117,10 @@ def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
     try:
         return asyncio.run(main())  # type: ignore[arg-type]
     except (RedisError, OSError) as exc:
-        fail(
-            f"cannot reach {describe}: {str(exc).rstrip('.')}. "
-            "(Try `jobdeck demo` for a local demo.)",
-            code=1,
-        )
+        message = str(exc).rstrip(".")
+        if not message.startswith("cannot reach"):
+            message = f"cannot reach {describe}: {message}"
+        fail(f"{message}. (Try `jobdeck demo` for a local demo.)", code=1)
 
 
 def url_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -133,6 +133,9 @@ class RedisBackend:
         fast = FastConnection(self.url, client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}")
         try:
             await fast.execute("PING")
+        except RedisConnectionError as exc:
+            fast.abort()
+            raise RedisConnectionError(f"cannot reach {self.description}: {exc}") from exc
         except BaseException:
             fast.abort()
             raise
