@@ -266,7 +266,9 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
             state.set_workers(snap.workers)
         if snap.page is not None and snap.page.request.tab != "workers":
             self._take_page(snap, replay)
-        screen = self.screen
+        # A refresh can land before the first screen is up (a slow start) or after the last
+        # is gone (shutting down): there is then nothing on screen to update.
+        screen = self.screen_stack[-1] if self.screen_stack else None
         if isinstance(screen, DetailScreen) and screen.job_id == snap.detail_id:
             screen.show(snap.detail, state.timeline.get(screen.job_id))
         if not self.header.is_attached:  # shutting down
