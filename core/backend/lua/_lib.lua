@@ -30,8 +30,9 @@ local function wake(n)
   if n > WAKE_MAX then n = WAKE_MAX end
   local tokens = {}
   for i = 1, n do tokens[i] = '1' end
-  redis.call('LPUSH', P .. 'wake', unpack(tokens))
-  redis.call('LTRIM', P .. 'wake', 0, WAKE_MAX - 1)
+  if redis.call('LPUSH', P .. 'wake', unpack(tokens)) > WAKE_MAX then
+    redis.call('LTRIM', P .. 'wake', 0, WAKE_MAX - 1)
+  end
 end
 
 -- Per-second counters for rates and sparklines; any process can read them.
