@@ -230,7 +230,9 @@ class ActionsMixin:
             return
         self._confirm(
             "Retry all dead letters",
-            f"Move all {dead:,} dead letters back to the pending queue?",
+            "Move the only dead letter back to the pending queue?"
+            if dead == 1
+            else f"Move all {dead:,} dead letters back to the pending queue?",
             lambda: self._call(
                 "retry all",
                 service.retry_all_dead_letters,
