@@ -15,7 +15,15 @@ import orjson
 if TYPE_CHECKING:
     from .models import JobDefinition
 
-__all__ = ["JSONError", "MalformedRecord", "decode_record", "dumps", "encode_record", "loads"]
+__all__ = [
+    "JSONError",
+    "MalformedRecord",
+    "decode_control",
+    "decode_record",
+    "dumps",
+    "encode_record",
+    "loads",
+]
 
 JSONError = (TypeError, ValueError, orjson.JSONEncodeError)
 
@@ -48,6 +56,19 @@ def _non_finite(value: Any) -> bool:
 
 def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
+
+
+def decode_control(raw: list[Any]) -> list[dict[str, Any]]:
+    """Control messages as objects; anything else found in a control queue is skipped."""
+    messages = []
+    for item in raw:
+        try:
+            message = loads(item)
+        except ValueError:
+            continue
+        if isinstance(message, dict):
+            messages.append(message)
+    return messages
 
 
 def _opt(value: float | None) -> str:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -22,8 +23,11 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, *, appendonly: bool = False, port: int | None = None) -> None:
+    def __init__(
+        self, *, appendonly: bool = False, port: int | None = None, extra: Iterable[str] = ()
+    ) -> None:
         self.port = port or free_port()
+        self.extra = list(extra)  # more redis-server arguments
         self.dir = Path(tempfile.mkdtemp(prefix="jobdeck-redis-"))
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
@@ -55,6 +59,7 @@ class RedisServer:
                 "no",
                 "--logfile",
                 str(self.dir / "redis.log"),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

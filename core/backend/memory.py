@@ -24,7 +24,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any, ClassVar
 
-from ..codec import dumps, loads
+from ..codec import decode_control, dumps, loads
 from ..events import Event
 from ..models import JobDefinition
 from .base import (
@@ -832,15 +832,7 @@ class MemoryBackend:
         raw = [queue.popleft() for _ in range(min(len(queue), 101))]  # BLPOP, then LPOP 100
         if not queue:
             del self._s.control[worker_id]
-        messages = []
-        for item in raw:
-            try:
-                message = loads(item)
-            except ValueError:
-                continue
-            if isinstance(message, dict):
-                messages.append(message)
-        return messages
+        return decode_control(raw)
 
     async def server_warnings(self) -> list[str]:
         return []

@@ -25,7 +25,7 @@ from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..codec import dumps, loads
+from ..codec import decode_control, dumps, loads
 from ..events import Event
 from ..keys import key_prefix
 from ..models import JobDefinition
@@ -459,15 +459,7 @@ class RedisBackend:
             return []
         raw = [first[1]]
         raw += await self.client.lpop(key, 100) or []
-        messages = []
-        for item in raw:
-            try:
-                message = loads(item)
-            except ValueError:
-                continue
-            if isinstance(message, dict):
-                messages.append(message)
-        return messages
+        return decode_control(raw)
 
     async def server_warnings(self) -> list[str]:
         warnings: list[str] = []

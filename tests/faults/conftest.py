@@ -9,9 +9,7 @@ and written to `tests/faults/results.md` (not committed).
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -82,41 +80,8 @@ class FaultRedis(RedisServer):
     ready_at: float | None = None
     loading_seen = False
 
-    def __init__(self, *, appendonly: bool = False, extra: Iterable[str] = ()) -> None:
-        super().__init__(appendonly=appendonly)
-        self.extra = list(extra)
-
     def start(self) -> FaultRedis:
-        if not self.extra:
-            super().start()
-            return self
-        binary = shutil.which("redis-server")
-        assert binary is not None, "redis-server is not on PATH"
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.dir),
-                "--save",
-                "",
-                "--appendonly",
-                "yes" if self.appendonly else "no",
-                "--appendfsync",
-                "everysec",
-                "--daemonize",
-                "no",
-                "--logfile",
-                str(self.dir / "redis.log"),
-                *self.extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.wait_ready()
+        super().start()
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> None:
