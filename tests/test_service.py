@@ -22,7 +22,6 @@ import pytest
 from jobdeck.core import (
     Event,
     Events,
-    JobDefinition,
     JobPriority,
     JobService,
     JobSpec,
@@ -33,6 +32,8 @@ from jobdeck.core import (
 )
 from jobdeck.core.backend.base import Finish, Outcome
 from jobdeck.core.backend.memory import MemoryBackend
+
+from .waiting import eventually, finished
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,27 +74,6 @@ async def make(url: str, prefix: str) -> AsyncIterator[Callable[..., Awaitable[J
 @pytest.fixture
 async def service(make: Callable[..., Awaitable[JobService]]) -> JobService:
     return await make()
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], timeout: float = 10.0, what: str = "condition"
-) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-async def finished(service: JobService, job_id: str, timeout: float = 10.0) -> JobDefinition:
-    async def probe() -> JobDefinition | None:
-        job = await service.get_job(job_id)
-        return job if job is not None and job.status.is_terminal else None
-
-    return await eventually(probe, timeout, f"job {job_id} to finish")
 
 
 async def read_events(service: JobService, after: str = "0-0", idle: float = 0.2) -> list[Event]:

@@ -25,7 +25,6 @@ from jobdeck.core import (
     BackendSettings,
     Event,
     Events,
-    JobDefinition,
     JobProgress,
     JobService,
     JobSpec,
@@ -33,6 +32,7 @@ from jobdeck.core import (
 )
 from jobdeck.core.keys import key_prefix
 
+from .waiting import eventually, finished
 from .worker_process import WorkerProcess
 
 APP = "tests.apps.tasks:service"
@@ -44,26 +44,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 # -- helpers ----------------------------------------------------------------------------------
-async def eventually(
-    probe: Callable[[], Awaitable[T]], timeout: float = 10.0, what: str = "condition"
-) -> T:
-    """Poll `probe` every 20 ms until it returns something truthy; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def finished(service: JobService, job_id: str, timeout: float = 10.0) -> JobDefinition:
-    async def probe() -> JobDefinition | None:
-        job = await service.get_job(job_id)
-        return job if job is not None and job.status.is_terminal else None
-
-    return await eventually(probe, timeout, f"job {job_id} to finish")
 
 
 async def status_of(service: JobService, job_id: str) -> JobStatus:
