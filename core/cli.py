@@ -264,25 +264,11 @@ def submit(
     """Queue one job called NAME and print its id."""
     args = _json_flag("--args", args_json, list)
     kwargs = _json_flag("--kwargs", kwargs_json, dict)
-    from .models import new_job
-
-    try:  # validate everything before touching the server
-        new_job(
-            name,
-            args,
-            kwargs,
-            priority=priority,
-            max_retries=max_retries,
-            timeout=timeout,
-            delay=delay,
-            job_id=job_id,
-        )
-    except (TypeError, ValueError) as exc:
-        fail(str(exc))
     service = make_service(url, queue, prefix)
 
     async def go() -> str:
-        async with service:
+        # submit_job validates every argument before it first touches the server
+        try:
             return await service.submit_job(
                 name,
                 args,
@@ -293,6 +279,10 @@ def submit(
                 delay=delay,
                 job_id=job_id,
             )
+        except (TypeError, ValueError) as exc:
+            fail(str(exc))
+        finally:
+            await service.close()
 
     click.echo(run_async(go, service.description))
 
