@@ -1,0 +1,55 @@
+"""The console's commands for `jobdeck`: `console` and `demo`. Registered through the
+`jobdeck.commands` entry point; Textual is imported only when one of them runs, so a worker
+host that lists `jobdeck --help` never loads it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from jobdeck.core.cli.common import URL_HELP, fail, load_service, make_service, url_option
+
+
+def register(main: click.Group) -> None:
+    for command in (console, demo):
+        main.add_command(command)
+
+
+@click.command()
+@url_option
+@click.option("--read-only", is_flag=True, help="Watch only: every action key is refused.")
+@click.option(
+    "--app", "app", default=None, help="module:attr of a JobService: embedded worker mode."
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(0, 10_000),
+    default=None,
+    help="With --app: worker slots to run inside the console process.",
+)
+def console(
+    url: str | None, queue: str, prefix: str, read_only: bool, app: str | None, workers: int | None
+) -> None:
+    """Open the live console on a queue."""
+    if workers is not None and app is None:
+        fail("--workers needs --app (the handlers the embedded workers run)")
+    base = load_service(app) if app else None
+    if url is None and base is None:
+        fail("no queue to open: pass --url (or set JOBDECK_URL), or try `jobdeck demo`")
+    service = make_service(url, queue, prefix, base)
+    from jobdeck.console.launch import run_console
+
+    code = run_console(service, read_only=read_only, workers=workers if base else None)
+    sys.exit(code)
+
+
+@click.command()
+@click.option("--workers", "-w", type=click.IntRange(0, 64), default=4, show_default=True)
+@click.option("--url", "-u", default="memory://demo", show_default=True, help=URL_HELP)
+def demo(workers: int, url: str) -> None:
+    """The console on the embedded memory backend with workers and a stream of demo jobs."""
+    from jobdeck.console.launch import run_demo
+
+    sys.exit(run_demo(url=url, workers=workers))

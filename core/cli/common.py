@@ -1,0 +1,125 @@
+"""What every `jobdeck` command shares, whichever package registers it: one-line errors,
+loading an application's service, building a service from the flags, running a coroutine.
+
+Every user mistake (a bad flag, a URL that does not parse or does not answer, a `module:attr`
+that is not a JobService) ends in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+from redis.exceptions import RedisError
+
+from ..service import JobService
+
+log = logging.getLogger("jobdeck")
+T = TypeVar("T")
+
+URL_HELP = "Redis URL (redis://host:port/db, rediss://, unix://) or memory://; env JOBDECK_URL."
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    one_line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    click.echo(f"jobdeck: error: {one_line}", err=True)
+    sys.exit(code)
+
+
+class OneLineErrors(click.Group):
+    """Usage mistakes (a bad option value, an unknown option or command) end in one line
+    like every other error, not in click's usage block. Help, including `jobdeck` with no
+    arguments, is shown as usual."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            _usage_error(exc)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_error(exc)
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        raise exc
+    fail(exc.format_message())
+
+
+def load_service(target: str) -> JobService:
+    """Import `module:attr` (or `module.attr`) naming a JobService, with one-line errors."""
+    module_name, sep, attr = target.partition(":")
+    if not sep:
+        module_name, _, attr = target.rpartition(".")
+    if not module_name or not attr:
+        fail(f"{target!r} is not of the form module:attribute (e.g. myapp.tasks:service)")
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        fail(f"cannot import {module_name!r}: {exc}")
+    except Exception as exc:
+        fail(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}")
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            fail(f"{module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if callable(obj) and not isinstance(obj, JobService):
+        try:
+            obj = obj()
+        except Exception as exc:
+            fail(f"calling {target!r} failed: {type(exc).__name__}: {exc}")
+    if not isinstance(obj, JobService):
+        fail(f"{target!r} is a {type(obj).__name__}, not a jobdeck JobService")
+    return obj
+
+
+def make_service(
+    url: str | None, queue: str, prefix: str, base: JobService | None = None, **kwargs: Any
+) -> JobService:
+    """A service for the flags given; handlers, retry policy and backend and worker settings
+    come from `base` (the application's own service) if any."""
+    try:
+        if base is not None and url is None and queue == base.queue and prefix == base.prefix:
+            return base
+        service = JobService(
+            url or (base.url if base else None),
+            queue,
+            prefix,
+            retry_policy=base.retry_policy if base else None,
+            settings=base.backend.settings if base else None,
+            worker_settings=base.worker_settings if base else None,
+            **kwargs,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    if base is not None:
+        service.handlers.update(base.handlers)
+    return service
+
+
+def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
+    try:
+        return asyncio.run(main())  # type: ignore[arg-type]
+    except (RedisError, OSError) as exc:
+        message = str(exc).rstrip(".")
+        if not message.startswith("cannot reach"):
+            message = f"cannot reach {describe}: {message}"
+        fail(f"{message}. (Try `jobdeck demo` for a local demo.)", code=1)
+
+
+def url_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")(func)
+    func = click.option("--queue", "-q", default="default", show_default=True)(func)
+    return click.option("--url", "-u", envvar="JOBDECK_URL", default=None, help=URL_HELP)(func)
