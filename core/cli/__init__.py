@@ -20,7 +20,28 @@ log = logging.getLogger("jobdeck")
 ENTRY_POINT_GROUP = "jobdeck.commands"
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+class SurfaceCommands(OneLineErrors):
+    """Loads the surfaces' commands the first time a command is looked up, not at import:
+    a surface's module may import this package (for `fail`, `url_option`...) without a
+    circular import."""
+
+    _surfaces_loaded = False
+
+    def _load_surfaces(self) -> None:
+        if not self._surfaces_loaded:
+            self._surfaces_loaded = True
+            _register_surfaces(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_surfaces()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load_surfaces()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=SurfaceCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--log-level",
     default="info",
@@ -47,4 +68,3 @@ def _register_surfaces(group: click.Group) -> None:
 
 
 commands.register(main)
-_register_surfaces(main)
