@@ -23,6 +23,8 @@ _WORKER_EVENTS = (
     Events.JOB_SERVICE_WORKERS_STARTED,
     Events.JOB_SERVICE_WORKERS_STOPPED,
     Events.JOB_SERVICE_WORKERS_SCALED,
+    Events.JOB_SERVICE_WORKERS_PAUSED,
+    Events.JOB_SERVICE_WORKERS_RESUMED,
 )
 
 
@@ -72,7 +74,10 @@ def _apply_one(state: ConsoleState, event: Event, effects: Effects) -> None:
         return
     if kind in (Events.QUEUE_PAUSED, Events.QUEUE_RESUMED):
         state.paused = kind == Events.QUEUE_PAUSED
+        if state.workers_loaded:
+            state.set_workers(state.workers)  # their State column says so
         effects.header = True
+        effects.changed.add("workers")
         return
     if kind in _WORKER_EVENTS:
         _apply_worker_event(state, event)
@@ -133,6 +138,9 @@ def _apply_worker_event(state: ConsoleState, event: Event) -> None:
         concurrency = event.data.get("concurrency")
         if isinstance(concurrency, int):
             state.workers[index] = replace(record, concurrency=concurrency)
+    elif event.type in (Events.JOB_SERVICE_WORKERS_PAUSED, Events.JOB_SERVICE_WORKERS_RESUMED):
+        paused = event.type == Events.JOB_SERVICE_WORKERS_PAUSED
+        state.workers[index] = replace(record, paused=paused)
     elif event.type == Events.JOB_SERVICE_WORKERS_STOPPED:
         del state.workers[index]
     state.set_workers(state.workers)

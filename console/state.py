@@ -122,9 +122,12 @@ class WorkerRow:
     processed: int = 0
     failed: int = 0
     embedded: bool = False
+    queue_paused: bool = False  # the whole queue is paused: this worker takes nothing new
 
     @classmethod
-    def from_record(cls, record: Any, embedded_id: str | None) -> WorkerRow:
+    def from_record(
+        cls, record: Any, embedded_id: str | None, queue_paused: bool = False
+    ) -> WorkerRow:
         return cls(
             id=record.id,
             host=record.host,
@@ -136,6 +139,7 @@ class WorkerRow:
             processed=record.processed,
             failed=record.failed,
             embedded=record.id == embedded_id,
+            queue_paused=queue_paused,
         )
 
     def matches(self, needle: str) -> bool:
@@ -206,7 +210,7 @@ class ConsoleState:
     def worker_rows(self) -> list[WorkerRow]:
         """The Workers tab's rows (filtered), sorted by id with ours first."""
         needle = self.filter.lower()
-        rows = [WorkerRow.from_record(w, self.embedded_id) for w in self.workers]
+        rows = [WorkerRow.from_record(w, self.embedded_id, self.paused) for w in self.workers]
         rows = [row for row in rows if not needle or row.matches(needle)]
         return sorted(rows, key=lambda row: (not row.embedded, row.id))
 

@@ -117,7 +117,7 @@ def _tone_priority(row: Any) -> str | None:
 
 
 def _tone_worker(row: Any) -> str | None:
-    return "warning" if row.concurrency == 0 or row.paused else None
+    return "warning" if row.concurrency == 0 or row.paused or row.queue_paused else None
 
 
 def _heartbeat(row: Any, now: float) -> str:
@@ -129,6 +129,8 @@ def _worker_state(row: Any, now: float) -> str:
         state = "stopped"
     elif row.paused:
         state = "paused"
+    elif row.queue_paused:
+        state = "paused (queue)"
     elif row.running >= row.concurrency:
         state = "busy"
     else:

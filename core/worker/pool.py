@@ -170,6 +170,7 @@ class WorkerPool:
             self._executor._max_workers = concurrency  # grows lazily; threads are reused
         self._slot_freed.set()
         if previous != concurrency:
+            await self._publish_state()
             await self._emit(
                 Events.JOB_SERVICE_WORKERS_SCALED, concurrency=concurrency, previous=previous
             )
@@ -537,6 +538,13 @@ class WorkerPool:
         for job_id in cancel:
             self.cancel_local(job_id, "cancelled")
 
+    async def _publish_state(self) -> None:
+        """Write the worker's record now, not at the next heartbeat: a console that reads
+        it on the event that follows shows the new slots (or pause) within a second."""
+        if self._loops:
+            with contextlib.suppress(*_TRANSIENT):
+                await self._heartbeat_once()
+
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
@@ -567,7 +575,11 @@ class WorkerPool:
                     target = max(0, self.concurrency + message["delta"])
                 await self.scale(target)  # type: ignore[arg-type]
             elif op in ("pause", "resume"):
-                self.set_paused(op == "pause")
+                if self.paused != (op == "pause"):
+                    self.set_paused(op == "pause")
+                    await self._publish_state()
+                    kind = "PAUSED" if self.paused else "RESUMED"
+                    await self._emit(Events[f"JOB_SERVICE_WORKERS_{kind}"])
             else:
                 log.warning("worker %s: ignoring unknown control message %r", self.id, message)
         except (ValueError, TypeError) as exc:
