@@ -227,6 +227,27 @@ class JobService:
         await self._ensure()
         return await self.backend.list_workers()
 
+    async def list_queues(self) -> list[str]:
+        """The queues under this service's prefix that have been used (sorted), for a queue
+        switcher or listing; `for_queue(name)` opens one of them."""
+        await self._ensure()
+        return await self.backend.list_queues()
+
+    def for_queue(self, queue: str) -> JobService:
+        """A service for another queue of the same server and prefix, with this one's
+        handlers, retry policy and settings (a worker serving several queues has one each).
+        It opens its own connections: close it when done."""
+        sibling = JobService(
+            self.url,
+            queue,
+            self.prefix,
+            settings=self.backend.settings,
+            retry_policy=self.retry_policy,
+            worker_settings=self.worker_settings,
+        )
+        sibling.handlers = self.handlers
+        return sibling
+
     # -- steering --------------------------------------------------------------------------
     async def cancel_job(self, job_id: str) -> bool:
         """Cancel a pending or scheduled job now, or a running one wherever it runs (its

@@ -93,6 +93,11 @@ BAD_INPUT: list[tuple[str, list[str], str]] = [
     ("worker-bad-scheme", ["worker", APP, "--url", "ftp://x"], "scheme"),
     ("worker-short-lease", ["worker", APP, "--lease", "0.5"], "lease"),
     ("worker-negative-concurrency", ["worker", APP, "--concurrency", "-1"], "concurrency"),
+    ("worker-bad-weight", ["worker", APP, "--queue", "a", "--queue", "b=x"], "weight"),
+    ("worker-zero-weight", ["worker", APP, "--queue", "b=0"], "weight"),
+    ("worker-queue-twice", ["worker", APP, "--queue", "a", "--queue", "a=2"], "twice"),
+    ("worker-bad-queue-name", ["worker", APP, "--queue", "a b"], "queue"),
+    ("queues-unreachable", ["queues", "--url", "{down}"], "cannot reach"),
     ("unknown-command", ["frobnicate"], "frobnicate"),
     ("unknown-option", ["submit", "add", "--colour", "red"], "colour"),
 ]
@@ -105,7 +110,7 @@ def _expand(argv: list[str], url: str, port: int, down: str, prefix: str) -> lis
         for name, value in values.items():
             arg = arg.replace(name, value)
         expanded.append(arg)
-    if expanded and expanded[0] in ("submit", "stats", "worker"):
+    if expanded and expanded[0] in ("submit", "stats", "worker", "queues"):
         if "--url" not in expanded:
             expanded += ["--url", url]
         expanded += ["--prefix", prefix]

@@ -23,6 +23,7 @@ class WorkerProcess:
         url: str,
         *,
         queue: str = "default",
+        queues: list[str] | None = None,
         prefix: str = "jobdeck",
         concurrency: int = 4,
         lease: float = 30.0,
@@ -32,6 +33,9 @@ class WorkerProcess:
         log_dir: Path | None = None,
     ) -> None:
         self.app, self.url, self.queue, self.prefix = app, url, queue, prefix
+        # several queues: "name" or "name=weight"; the first one's registration is waited on
+        self.queues = queues or [queue]
+        self.queue = self.queues[0].partition("=")[0]
         self.worker_id = worker_id or f"w{os.getpid()}-{time.monotonic_ns() % 10**9}"
         self.args = [
             sys.executable,
@@ -41,8 +45,7 @@ class WorkerProcess:
             app,
             "--url",
             url,
-            "--queue",
-            queue,
+            *(arg for q in self.queues for arg in ("--queue", q)),
             "--prefix",
             prefix,
             "--concurrency",
@@ -70,13 +73,15 @@ class WorkerProcess:
     def wait_registered(self, timeout: float = 15.0) -> None:
         """Until the worker's heartbeat record is in Redis (it is then claiming)."""
         client = redis.Redis.from_url(self.url)
-        key = f"{self.prefix}:{{{self.queue}}}:worker:{self.worker_id}"
+        keys = [
+            f"{self.prefix}:{{{q.partition('=')[0]}}}:worker:{self.worker_id}" for q in self.queues
+        ]
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
                 if self.process is not None and self.process.poll() is not None:
                     raise RuntimeError(f"worker exited early:\n{self.log()}")
-                if client.exists(key):
+                if all(client.exists(key) for key in keys):
                     return
                 time.sleep(0.02)
         finally:

@@ -546,6 +546,18 @@ class MemoryBackend:
         for worker_id in [w for w, (_, expires) in s.control.items() if expires <= now]:
             del s.control[worker_id]
 
+    async def list_queues(self) -> list[str]:
+        # Shared stores are named "<store>/<prefix>/<queue>" (see open_backend): the queues
+        # of a prefix are its sibling stores in this process.
+        head, sep, _queue = self.name.rpartition("/")
+        if not sep:
+            return []
+        return sorted(
+            name.rpartition("/")[2]
+            for name, store in self._stores.items()
+            if name.rpartition("/")[0] == head and store.last_event != (0, 0)
+        )
+
     async def list_workers(self) -> list[WorkerRecord]:
         s, now = self._s, _now_ms()
         self._drop_stale_workers(now)

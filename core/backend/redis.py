@@ -8,6 +8,7 @@ connections from the pool, so they never hold up the scripts a worker sends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -27,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..codec import decode_control, dumps, loads
 from ..events import Event
-from ..keys import key_prefix
+from ..keys import key_prefix, validate_name
 from ..models import JobDefinition
 from .base import (
     BackendSettings,
@@ -143,6 +144,7 @@ class RedisBackend:
         self.url = url
         self.queue = queue
         self.settings = settings or BackendSettings()
+        self.prefix = prefix
         self._p = key_prefix(prefix, queue)
         self._route = self._p + "pending"
         self._redis: aioredis.Redis | None = None
@@ -339,6 +341,20 @@ class RedisBackend:
     async def last_event_id(self) -> str:
         last = await self.client.xrevrange(self._p + "events", count=1)
         return _s(last[0][0]) if last else "0-0"
+
+    async def list_queues(self) -> list[str]:
+        """SCAN for event logs under the prefix (every used queue has one; on a cluster,
+        every master is scanned). A slow call on a big keyspace (about 1 ms per 1,000 keys),
+        meant for a console or an API listing, never for the hot path."""
+        head = f"{self.prefix}:{{"
+        names = set()
+        async for key in self.client.scan_iter(
+            match=f"{head}*}}:events", count=1000, _type="stream"
+        ):
+            name = _s(key)[len(head) : -len("}:events")]
+            with contextlib.suppress(ValueError):  # a key of this shape jobdeck did not write
+                names.add(validate_name("queue", name))
+        return sorted(names)
 
     async def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
         await self._run("emit", event_type, dumps(dict(data)))

@@ -6,34 +6,47 @@ import asyncio
 import logging
 import os
 import signal
+import socket
+import uuid
 from typing import Any
 
 import click
 
 from ..codec import loads
+from ..keys import validate_name
 from ..models import JobPriority, JobStatus
 from ..service import JobService
 from ..worker.pool import WorkerSettings
-from .common import fail, load_service, make_service, run_async, url_option
+from .common import URL_HELP, fail, load_service, make_service, run_async, url_option
 
 log = logging.getLogger("jobdeck")
 
 
 def register(main: click.Group) -> None:
     """Add the core's commands to the `jobdeck` group."""
-    for command in (worker, submit, stats):
+    for command in (worker, submit, stats, queues):
         main.add_command(command)
 
 
 @click.command()
 @click.argument("app")
-@url_option
+@click.option("--url", "-u", envvar="JOBDECK_URL", default=None, help=URL_HELP)
+@click.option(
+    "--queue",
+    "-q",
+    "queues",
+    multiple=True,
+    metavar="NAME[=WEIGHT]",
+    help="A queue to serve (default: default). Repeat it to serve several: each queue gets "
+    "a share of --concurrency by its weight (default 1), at least one slot.",
+)
+@click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")
 @click.option(
     "--concurrency",
     "-c",
     type=click.IntRange(0, 10_000),
     default=None,
-    help="Jobs run at once (default: CPU count).",
+    help="Jobs run at once, over all its queues (default: CPU count).",
 )
 @click.option(
     "--lease",
@@ -53,7 +66,7 @@ def register(main: click.Group) -> None:
 def worker(
     app: str,
     url: str | None,
-    queue: str,
+    queues: tuple[str, ...],
     prefix: str,
     concurrency: int | None,
     lease: float,
@@ -61,28 +74,42 @@ def worker(
     worker_id: str | None,
 ) -> None:
     """Run a worker process for APP (module:attr naming a JobService with handlers)."""
+    try:
+        weights = parse_queues(queues or ("default",))
+    except ValueError as exc:
+        fail(str(exc))
     base = load_service(app)
     settings = WorkerSettings(
         lease=lease, heartbeat_interval=min(5.0, lease / 3), shutdown_timeout=shutdown_timeout
     )
-    service = make_service(url, queue, prefix, base)
-    service.worker_settings = settings
-    if not service.handlers:
+    services = []
+    for queue in weights:
+        service = make_service(url, queue, prefix, base)
+        service.worker_settings = settings
+        services.append(service)
+    if not base.handlers:
         log.warning("%s has no handlers registered: every job will be dead-lettered", app)
-    run_async(lambda: _run_worker(service, concurrency, worker_id), service.description)
+    total = (os.cpu_count() or 1) if concurrency is None else concurrency
+    slots = split_slots(total, list(weights.values()))
+    run_async(lambda: _run_worker(services, slots, worker_id), services[0].description)
 
 
-async def _run_worker(service: JobService, concurrency: int | None, worker_id: str | None) -> None:
-    await service.initialize()
-    for warning in await service.backend.server_warnings():
+async def _run_worker(services: list[JobService], slots: list[int], worker_id: str | None) -> None:
+    for service in services:
+        await service.initialize()
+    for warning in await services[0].backend.server_warnings():
         log.warning("%s", warning)
-    pool = await service.start_workers(concurrency, worker_id=worker_id)
+    # One pool per queue, under one worker id: its keys are per queue, so the id is unique
+    # on each, and `scale_workers(worker_id=...)` from a queue's console scales that share.
+    worker_id = worker_id or _new_worker_id()
+    for service, count in zip(services, slots, strict=True):
+        await service.start_workers(count, worker_id=worker_id)
     log.info(
-        "worker %s on %s, queue %r, handlers: %s",
-        pool.id,
-        service.description,
-        service.queue,
-        ", ".join(sorted(service.handlers)) or "none",
+        "worker %s on %s, queues %s, handlers: %s",
+        worker_id,
+        services[0].description,
+        ", ".join(f"{s.queue} ({n} slots)" for s, n in zip(services, slots, strict=True)),
+        ", ".join(sorted(services[0].handlers)) or "none",
     )
     stop = asyncio.Event()
     signals = 0
@@ -95,23 +122,55 @@ async def _run_worker(service: JobService, concurrency: int | None, worker_id: s
             stop.set()
         else:
             log.warning("stopping at once: running jobs are handed back")
-            asyncio.get_running_loop().create_task(_hard_stop(service))
+            asyncio.get_running_loop().create_task(_hard_stop(services))
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     await stop.wait()
-    await service.stop_workers(graceful=True)
-    await service.close()
+    await asyncio.gather(*(service.stop_workers(graceful=True) for service in services))
+    await asyncio.gather(*(service.close() for service in services))
 
 
-async def _hard_stop(service: JobService) -> None:
-    pool = service.pool
-    if pool is not None:
-        for job_id in list(pool._running):
-            pool.cancel_local(job_id, "shutdown")
-        await asyncio.sleep(2.0)  # time to hand the jobs back; leases cover the rest
+async def _hard_stop(services: list[JobService]) -> None:
+    for service in services:
+        pool = service.pool
+        if pool is not None:
+            for job_id in list(pool._running):
+                pool.cancel_local(job_id, "shutdown")
+    await asyncio.sleep(2.0)  # time to hand the jobs back; leases cover the rest
     os._exit(1)
+
+
+def _new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def parse_queues(values: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """`["emails", "reports=3"]` -> {"emails": 1, "reports": 3}, in the order given."""
+    weights: dict[str, int] = {}
+    for value in values:
+        name, sep, weight = value.partition("=")
+        validate_name("--queue", name)
+        if name in weights:
+            raise ValueError(f"--queue: {name!r} is given twice")
+        if sep and (not weight.isdigit() or not 1 <= int(weight) <= 1000):
+            raise ValueError(f"--queue: the weight of {name!r} must be 1-1000, got {weight!r}")
+        weights[name] = int(weight) if sep else 1
+    return weights
+
+
+def split_slots(total: int, weights: list[int]) -> list[int]:
+    """Share `total` slots by weight (largest remainder), each queue at least one slot
+    unless `total` is 0: a queue that is served is never starved by a busier neighbour."""
+    if total == 0:
+        return [0] * len(weights)
+    exact = [total * w / sum(weights) for w in weights]
+    slots = [int(x) for x in exact]
+    order = sorted(range(len(weights)), key=lambda i: exact[i] - slots[i], reverse=True)
+    for i in order[: total - sum(slots)]:
+        slots[i] += 1
+    return [max(1, n) for n in slots]
 
 
 @click.command()
@@ -196,3 +255,18 @@ def stats(url: str | None, queue: str, prefix: str) -> None:
         click.echo(f"workers: {len(workers)}, slots: {sum(w.concurrency for w in workers)}")
 
     run_async(go, service.description)
+
+
+@click.command()
+@click.option("--url", "-u", envvar="JOBDECK_URL", default=None, help=URL_HELP)
+@click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")
+def queues(url: str | None, prefix: str) -> None:
+    """List the queues under the prefix, one a line."""
+    service = make_service(url, "default", prefix)
+
+    async def go() -> list[str]:
+        async with service:
+            return await service.list_queues()
+
+    for name in run_async(go, service.description):
+        click.echo(name)

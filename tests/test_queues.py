@@ -1,0 +1,125 @@
+"""Many queues: listing the queues of a prefix, and one worker process serving several.
+
+The worker is a real `jobdeck worker ... --queue emails --queue reports=3` process. Slots are
+shared by weight: each queue has its own share, so a flood on one never holds up another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+import redis
+
+from jobdeck.core import JobService, JobStatus
+from jobdeck.core.backend.memory import MemoryBackend
+from jobdeck.core.cli.commands import parse_queues, split_slots
+
+from .waiting import eventually, finished
+from .worker_process import WorkerProcess
+
+APP = "tests.apps.tasks:service"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def open_queue(
+    request: pytest.FixtureRequest, prefix: str
+) -> AsyncIterator[Callable[..., Awaitable[JobService]]]:
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else f"memory://{prefix}"
+    opened: list[JobService] = []
+
+    async def open_queue(queue: str, prefix: str = prefix) -> JobService:
+        service = JobService(url, queue=queue, prefix=prefix)
+        await service.initialize()
+        opened.append(service)
+        return service
+
+    yield open_queue
+    for service in opened:
+        await service.close()
+        MemoryBackend.forget(f"{prefix}/{service.prefix}/{service.queue}")
+
+
+async def test_list_queues_of_a_prefix(open_queue: Callable[..., Awaitable[JobService]]) -> None:
+    emails = await open_queue("emails")
+    assert await emails.list_queues() == []  # opened, never used
+    await emails.submit_job("send")
+    reports = await open_queue("reports.daily")
+    await reports.submit_job("build", delay=60)
+    await open_queue("idle")
+    other = await open_queue("emails", prefix=f"o{uuid.uuid4().hex[:8]}")
+    await other.submit_job("send")
+    assert await emails.list_queues() == ["emails", "reports.daily"]
+    assert await other.list_queues() == ["emails"]
+    sibling = emails.for_queue("reports.daily")
+    try:
+        assert (await sibling.list_jobs(JobStatus.SCHEDULED))[0].name == "build"
+        assert sibling.handlers is emails.handlers
+    finally:
+        await sibling.close()
+
+
+def test_parse_and_share_slots() -> None:
+    assert parse_queues(["emails", "reports=3"]) == {"emails": 1, "reports": 3}
+    assert split_slots(8, [1, 3]) == [2, 6]
+    assert split_slots(4, [1, 1, 1]) == [2, 1, 1]
+    assert split_slots(2, [1, 1, 10]) == [1, 1, 2]  # each served queue gets a slot
+    assert split_slots(0, [1, 2]) == [0, 0]
+    with pytest.raises(ValueError, match="weight"):
+        parse_queues(["a=0"])
+
+
+async def test_one_worker_serves_several_queues_by_weight(redis_url: str, prefix: str) -> None:
+    """-c 4 over emails (weight 1) and reports (weight 3): 1 and 3 slots. Reports is flooded
+    with held jobs; emails still runs its job at once, and neither exceeds its share."""
+    emails = JobService(redis_url, queue="emails", prefix=prefix)
+    reports = emails.for_queue("reports")
+    worker = WorkerProcess(
+        APP,
+        redis_url,
+        queues=["emails", "reports=3"],
+        prefix=prefix,
+        concurrency=4,
+        lease=5,
+        env={"JOBDECK_TEST_URL": redis_url},
+    )
+    gate = f"{prefix}:gate"
+    try:
+        worker.start()
+        await reports.submit_jobs([{"name": "hold", "args": [gate]}] * 10)
+        await eventually(lambda: _running(reports, 3), what="3 reports running")
+        await emails.submit_jobs([{"name": "hold", "args": [gate]}] * 3)
+        await eventually(lambda: _running(emails, 1), what="an email running")
+        await asyncio.sleep(0.3)  # neither queue takes more than its share
+        assert len(await reports.list_jobs(JobStatus.RUNNING)) == 3
+        assert len(await emails.list_jobs(JobStatus.RUNNING)) == 1
+        records = {r.queue: r for r in await emails.list_workers() + await reports.list_workers()}
+        assert {q: r.concurrency for q, r in records.items()} == {"emails": 1, "reports": 3}
+        assert records["emails"].id == records["reports"].id == worker.worker_id
+        # one queue's console scales that queue's share of the process
+        assert await reports.scale_workers(5, worker_id=worker.worker_id) == 1
+        await eventually(lambda: _running(reports, 5), what="reports scaled to 5")
+        job = await emails.submit_job("add", [2, 3])
+        client = redis.Redis.from_url(redis_url)
+        client.set(gate, 1)
+        client.close()
+        assert (await finished(emails, job)).result["sum"] == 5
+        await eventually(lambda: _depth(reports, "completed", 10), what="all reports done")
+        assert worker.terminate(15) == 0
+        assert await emails.list_workers() == [] and await reports.list_workers() == []
+    finally:
+        worker.stop()
+        await emails.close()
+        await reports.close()
+
+
+async def _running(service: JobService, count: int) -> bool:
+    return len(await service.list_jobs(JobStatus.RUNNING)) == count
+
+
+async def _depth(service: JobService, status: str, count: int) -> bool:
+    return (await service.get_metrics()).depths.get(status, 0) == count
