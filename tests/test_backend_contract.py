@@ -739,3 +739,19 @@ async def test_garbage_over_a_running_record(redis_backend: RedisBackend, prefix
     assert await backend.finish("w1", [finish(job_id, claimed.token, Outcome.COMPLETED)]) == [False]
     fields = await backend.get(job_id)
     assert fields is not None and decode_record(job_id, dict(fields)).name == "<malformed>"
+
+
+async def test_bad_entries_do_not_use_up_a_claim(backend: Backend, prefix: str) -> None:
+    """A claim for one job behind fifty entries with no record returns the job (issue 9.4):
+    a worker that got nothing would wait for work while valid jobs are queued."""
+    [good] = await submit(backend, job("good"))
+    ghosts = {f"ghost-{i}": -1 for i in range(50)}  # ahead of every real job
+    if isinstance(backend, RedisBackend):
+        await backend.client.zadd(key_prefix(prefix, "q") + "pending", ghosts)
+    else:
+        assert isinstance(backend, MemoryBackend)
+        for ghost, score in ghosts.items():
+            backend._s.sets["pending"].add(ghost, score)
+    batch = await backend.claim("w1", 1, LEASE)
+    assert [cj.id for cj in batch.jobs] == [good]
+    assert len(await backend.list("failed", 100, 0, False)) == 50

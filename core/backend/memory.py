@@ -19,7 +19,7 @@ import re
 import time
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from operator import itemgetter
 from typing import Any, ClassVar
@@ -55,6 +55,7 @@ _CONTROL_TTL_MS = 60_000  # an unread control queue is dropped after this (PEXPI
 # What claim.lua hands back for each leased job; missing fields come back as None.
 _CLAIM_FIELDS = ("name", "args", "kwargs", "max_retries", "timeout", "priority", "error", "stalls")
 _VALID_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # the id check claim.lua applies
+_BAD_PER_CLAIM = 1000  # bad pending entries one claim clears beyond its count (claim.lua)
 
 Record = dict[str, Any]
 EventKey = tuple[int, int]
@@ -628,7 +629,7 @@ class MemoryBackend:
             return ClaimBatch([], paused=s.paused is not None, next_due=self._next_due(now))
         jobs: list[ClaimedJob] = []
         started, wait_ms, dead = 0, 0.0, 0
-        for popped in pending.pop_min(count):
+        for popped in self._pop_runnable(count):
             job_id, fault = popped, None
             if not _VALID_ID.fullmatch(popped):
                 s.seq += 1
@@ -676,6 +677,23 @@ class MemoryBackend:
         if not pending:
             s.wake = 0
         return ClaimBatch(jobs, paused=False, next_due=self._next_due(now))
+
+    def _pop_runnable(self, count: int) -> Iterator[str]:
+        """Pending ids until `count` of them were runnable: a bad entry (dead-lettered by the
+        caller) does not use up a slot, so valid jobs behind a run of bad ones start in this
+        claim instead of after the worker's idle wait. At most `_BAD_PER_CLAIM` extra."""
+        pending, wanted, extra = self._s.sets["pending"], count, 0
+        while wanted > 0 and extra <= _BAD_PER_CLAIM:
+            batch = pending.pop_min(wanted)
+            if not batch:
+                return
+            for job_id in batch:
+                before = len(self._s.sets["running"])
+                yield job_id
+                if len(self._s.sets["running"]) > before:
+                    wanted -= 1
+                else:
+                    extra += 1
 
     async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         s, now = self._s, _now_ms()

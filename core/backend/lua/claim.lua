@@ -32,57 +32,64 @@ if paused == 1 or count <= 0 then
 end
 
 local out = {0, 0}
-local popped = redis.call('ZPOPMIN', P .. 'pending', count)
 local started, wait_ms, dead = 0, 0, 0
-for i = 1, #popped, 2 do
-  local id = popped[i]
-  local key = P .. 'job:' .. id
-  local fault, attempts = nil, nil
-  if #id == 0 or #id > 128 or string.find(id, '[^%w%-_%.:]') then
-    -- Someone wrote a member that is not a jobdeck id. Keep it, under an id of ours.
-    local raw = id
-    if #raw > 4096 then raw = string.sub(raw, 1, 4096) end
-    id = 'malformed-' .. redis.call('INCR', P .. 'seq')
-    key = P .. 'job:' .. id
-    redis.call('HSET', key, 'raw_id', raw, 'raw_id_length', #popped[i])
-    fault = 'pending member is not a jobdeck id (' .. #popped[i] .. ' bytes, kept as raw_id)'
-  else
-    local kind = redis.call('TYPE', key).ok
-    if kind == 'none' then
-      fault = 'job record is missing'
-    elseif kind ~= 'hash' then
-      redis.call('RENAME', key, key .. ':corrupt')
-      fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
+-- A bad entry does not use up a slot: pop again until `count` jobs started (or the queue is
+-- empty), so valid jobs behind a run of bad entries start now, not after the worker's idle
+-- wait. At most BAD_PER_CLAIM bad entries are cleared per call, to bound the script's time.
+local BAD_PER_CLAIM = 1000
+while started < count and dead <= BAD_PER_CLAIM do
+  local popped = redis.call('ZPOPMIN', P .. 'pending', count - started)
+  if #popped == 0 then break end
+  for i = 1, #popped, 2 do
+    local id = popped[i]
+    local key = P .. 'job:' .. id
+    local fault, attempts = nil, nil
+    if #id == 0 or #id > 128 or string.find(id, '[^%w%-_%.:]') then
+      -- Someone wrote a member that is not a jobdeck id. Keep it, under an id of ours.
+      local raw = id
+      if #raw > 4096 then raw = string.sub(raw, 1, 4096) end
+      id = 'malformed-' .. redis.call('INCR', P .. 'seq')
+      key = P .. 'job:' .. id
+      redis.call('HSET', key, 'raw_id', raw, 'raw_id_length', #popped[i])
+      fault = 'pending member is not a jobdeck id (' .. #popped[i] .. ' bytes, kept as raw_id)'
     else
-      -- pcall: a non-integer 'attempts' must not abort the script with this batch popped.
-      attempts = redis.pcall('HINCRBY', key, 'attempts', 1)
-      if type(attempts) ~= 'number' then fault = "field 'attempts' is not an integer" end
+      local kind = redis.call('TYPE', key).ok
+      if kind == 'none' then
+        fault = 'job record is missing'
+      elseif kind ~= 'hash' then
+        redis.call('RENAME', key, key .. ':corrupt')
+        fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
+      else
+        -- pcall: a non-integer 'attempts' must not abort the script with this batch popped.
+        attempts = redis.pcall('HINCRBY', key, 'attempts', 1)
+        if type(attempts) ~= 'number' then fault = "field 'attempts' is not an integer" end
+      end
     end
-  end
-  if fault then
-    -- Nothing a worker could run: dead-letter it here, where an operator can see why.
-    redis.call('HSETNX', key, 'name', '<malformed>')
-    redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S,
-      'error', cjson.encode({type = 'MalformedRecord', message = fault}))
-    redis.call('ZADD', P .. 'dead', NOW, id)
-    dead = dead + 1
-    emit('JOB_FAILED', id, '<malformed>', 'failed', cjson.encode({reason = 'malformed',
-      will_retry = false, error_type = 'MalformedRecord', error = fault}))
-  else
-    local token = tostring(redis.call('INCR', P .. 'tokens'))
-    redis.call('HSET', key, 'status', 'running', 'token', token, 'worker', wid, 'started_at', NOW_S)
-    redis.call('ZADD', P .. 'running', NOW + lease, id)
-    local f = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
-      'priority', 'created_at', 'scheduled_for', 'error', 'stalls')
-    local ready = tonumber(f[8]) or tonumber(f[7])
-    if ready then wait_ms = wait_ms + math.max(0, NOW - ready * 1000) end
-    started = started + 1
-    emit('JOB_STARTED', id, f[1], 'running', '{"worker":' .. cjson.encode(wid) .. ',"attempt":' .. attempts .. '}')
-    out[#out + 1] = id
-    out[#out + 1] = token
-    out[#out + 1] = {'name', f[1], 'args', f[2], 'kwargs', f[3], 'max_retries', f[4],
-      'timeout', f[5], 'priority', f[6], 'attempts', tostring(attempts), 'status', 'running',
-      'error', f[9], 'stalls', f[10]}
+    if fault then
+      -- Nothing a worker could run: dead-letter it here, where an operator can see why.
+      redis.call('HSETNX', key, 'name', '<malformed>')
+      redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S,
+        'error', cjson.encode({type = 'MalformedRecord', message = fault}))
+      redis.call('ZADD', P .. 'dead', NOW, id)
+      dead = dead + 1
+      emit('JOB_FAILED', id, '<malformed>', 'failed', cjson.encode({reason = 'malformed',
+        will_retry = false, error_type = 'MalformedRecord', error = fault}))
+    else
+      local token = tostring(redis.call('INCR', P .. 'tokens'))
+      redis.call('HSET', key, 'status', 'running', 'token', token, 'worker', wid, 'started_at', NOW_S)
+      redis.call('ZADD', P .. 'running', NOW + lease, id)
+      local f = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
+        'priority', 'created_at', 'scheduled_for', 'error', 'stalls')
+      local ready = tonumber(f[8]) or tonumber(f[7])
+      if ready then wait_ms = wait_ms + math.max(0, NOW - ready * 1000) end
+      started = started + 1
+      emit('JOB_STARTED', id, f[1], 'running', '{"worker":' .. cjson.encode(wid) .. ',"attempt":' .. attempts .. '}')
+      out[#out + 1] = id
+      out[#out + 1] = token
+      out[#out + 1] = {'name', f[1], 'args', f[2], 'kwargs', f[3], 'max_retries', f[4],
+        'timeout', f[5], 'priority', f[6], 'attempts', tostring(attempts), 'status', 'running',
+        'error', f[9], 'stalls', f[10]}
+    end
   end
 end
 stat({started = started, wait_ms = wait_ms, failed = dead})
