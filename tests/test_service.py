@@ -279,7 +279,13 @@ async def test_priority_order_then_fifo_within_a_priority(service: JobService) -
     assert ran == expected
 
 
-async def test_a_delayed_job_waits_until_it_is_due(service: JobService) -> None:
+async def test_a_delayed_job_waits_until_it_is_due(
+    make: Callable[..., Awaitable[JobService]],
+) -> None:
+    # An idle wait far longer than the delay: a worker that slept it out instead of waking
+    # when the job falls due would start it seconds late.
+    settings = WorkerSettings(lease=5.0, heartbeat_interval=0.5, idle_wait=10.0)
+    service = await make(worker_settings=settings)
     service.register_handler("add", lambda a, b: a + b)
     await service.start_workers(2)
     submitted = time.monotonic()
@@ -297,8 +303,24 @@ async def test_a_delayed_job_waits_until_it_is_due(service: JobService) -> None:
     job = await finished(service, delayed)
     assert job.status == JobStatus.COMPLETED and job.result == 2
     assert job.started_at is not None and job.started_at >= job.scheduled_for
-    assert job.started_at - job.scheduled_for < 0.5, "a due job waited for the idle timeout"
+    assert job.started_at - job.scheduled_for < 2.0, "a due job waited for the idle timeout"
     assert time.monotonic() - submitted >= 0.6
+
+
+async def test_stopping_an_idle_worker_does_not_wait_out_its_idle_wait(
+    make: Callable[..., Awaitable[JobService]],
+) -> None:
+    settings = WorkerSettings(lease=5.0, heartbeat_interval=0.5, idle_wait=30.0)
+    service = await make(worker_settings=settings)
+    service.register_handler("add", lambda a, b: a + b)
+    pool = await service.start_workers(1)
+    job = await finished(service, await service.submit_job("add", (1, 2)))
+    assert job.status == JobStatus.COMPLETED  # the pool has claimed, and now waits for work
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    await pool.stop()
+    assert time.monotonic() - started < 5.0, "stop sat out the idle wait"
+    assert await service.list_workers() == []
 
 
 # -- failure, retry, dead letters -------------------------------------------------------------

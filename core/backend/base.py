@@ -210,6 +210,12 @@ class Backend(Protocol):
         arrives (in Redis, pipelined behind the blocking wait, with no extra round trip)."""
         ...
 
+    async def interrupt_wait(self) -> None:
+        """End the waits in progress on this backend now, as if they had timed out, so a
+        worker being stopped does not sit out its `idle_wait`. A wait-and-claim still runs
+        its claim; the worker hands back whatever that brings."""
+        ...
+
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
         """Deliver a control message to one live worker (or all); returns how many got it."""
         ...

@@ -106,6 +106,7 @@ class FastConnection:
         connect_timeout: float = 5.0,
         reply_timeout: float = 15.0,
         client_name: str | None = None,
+        track_id: bool = False,
     ) -> None:
         parts = urlsplit(url)
         self._scheme = parts.scheme
@@ -122,6 +123,8 @@ class FastConnection:
         self._connect_timeout = connect_timeout
         self._reply_timeout = reply_timeout
         self._client_name = client_name
+        self._track_id = track_id
+        self.client_id: int | None = None  # the server's CLIENT ID, with `track_id`
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
         self._watchdog: asyncio.TimerHandle | None = None
@@ -187,6 +190,8 @@ class FastConnection:
                     await protocol.send(("SELECT", self._db))
                 if self._client_name:
                     await protocol.send(("CLIENT", "SETNAME", self._client_name))
+                if self._track_id:
+                    self.client_id = int(await protocol.send(("CLIENT", "ID")))
             except BaseException:
                 protocol.abort(RedisConnectionError("handshake failed"))
                 raise

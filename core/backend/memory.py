@@ -229,6 +229,7 @@ class MemoryBackend:
         self.name = name
         self.settings = settings or BackendSettings()
         self._s = _Store()
+        self._interrupts = 0  # bumped by interrupt_wait: this backend's waits end
 
     @classmethod
     def shared(
@@ -814,12 +815,17 @@ class MemoryBackend:
         s = self._s
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.01, timeout)
+        interrupts = self._interrupts
         while s.wake <= 0:
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if remaining <= 0 or self._interrupts != interrupts:
                 return
             await s.work_signal.wait(remaining)
         s.wake -= 1
+
+    async def interrupt_wait(self) -> None:
+        self._interrupts += 1
+        self._s.work_signal.notify()
 
     def _push_control(self, now: int, worker_id: str, message: bytes) -> None:
         queue = self._control_queue(worker_id, now)

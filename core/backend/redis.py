@@ -61,6 +61,7 @@ _SCRIPTS = (
     "unregister",
 )
 _RETRIES = 10
+_UNBLOCK_REFUSED = (ResponseError, RedisConnectionError, RedisTimeoutError)
 _STATUS_KEYS = {
     "pending": "pending",
     "scheduled": "scheduled",
@@ -455,8 +456,16 @@ class RedisBackend:
     def _waiting(self) -> FastConnection:
         """Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast."""
         if self._waiter is None:
-            self._waiter = FastConnection(self.url, reply_timeout=30.0)
+            self._waiter = FastConnection(self.url, reply_timeout=30.0, track_id=True)
         return self._waiter
+
+    async def interrupt_wait(self) -> None:
+        # CLIENT UNBLOCK ends the BLPOP as a timeout would: the claim pipelined behind it
+        # still runs and its reply is read, so nothing is stranded.
+        client_id = None if self._waiter is None else self._waiter.client_id
+        if client_id is not None:
+            with contextlib.suppress(*_UNBLOCK_REFUSED):  # a managed server may refuse it
+                await self.client.execute_command("CLIENT", "UNBLOCK", client_id)
 
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
         return int(

@@ -200,8 +200,10 @@ class WorkerPool:
         self._slot_freed.set()
         # The claim loop ends by itself once its current wait returns (and hands back what
         # that wait brought); cancelling it mid-call could strand a claimed job until its
-        # lease expires.
+        # lease expires. So the wait is cut short rather than cancelled.
         claim_loop = self._loops[0]
+        with contextlib.suppress(*_TRANSIENT):
+            await self.backend.interrupt_wait()
         await asyncio.wait([claim_loop], timeout=self.settings.idle_wait + 2.0)
         await cancel_and_wait(claim_loop)
         wait = self.settings.shutdown_timeout if timeout is None else timeout
