@@ -19,8 +19,8 @@ from typing import Any
 from unittest import mock
 
 from jobdeck.core import JobService
-from jobdeck.core.backend import memory
 from jobdeck.core.backend.base import Finish, Outcome, ProgressUpdate, WorkerRecord
+from jobdeck.core.backend.memory import clock as memory_clock
 from jobdeck.core.codec import dumps
 
 __all__ = ["T0", "Scenario", "frozen_clock", "settle"]
@@ -69,7 +69,7 @@ class _Clock:
 def frozen_clock(now: float = T0) -> Iterator[_Clock]:
     """The memory backend's clock, under the script's control."""
     clock = _Clock(now)
-    with mock.patch.object(memory, "_now_ms", clock.ms):
+    with mock.patch.object(memory_clock, "now_ms", clock.ms):
         yield clock
 
 

@@ -1,0 +1,21 @@
+"""The in-process engine: the Lua scripts' state machine over dicts and sorted lists.
+
+Nothing to install and nothing to run, for tests, demos and single-process apps; the contract
+suite (tests/test_backend_contract.py) holds it to the Redis backend's observable behaviour.
+Every method does its whole transition before its first `await`, so it is atomic on the event
+loop the way a script is atomic in Redis. Clock values are `time.time()` in integer
+milliseconds, like the scripts' `NOW`, so scores, leases and the stored `"%.3f"` times agree.
+
+Several services in one process open one store with `MemoryBackend.shared(name)`, as several
+processes open one Redis. A store is not thread-safe: use it from one thread (any number of
+event loops, one after another, is fine).
+
+The engine is split by concern: `store` (the data structures), `engine` (the `_lib.lua`
+mirror), `jobs`, `leases`, `workers`, `events`; `clock` is the one clock they all read.
+"""
+
+from __future__ import annotations
+
+from .backend import MemoryBackend
+
+__all__ = ["MemoryBackend"]

@@ -1,0 +1,140 @@
+"""Producers' and readers' transitions in memory: submit, cancel, retry dead letters, purge,
+pause, get and list (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua, list.lua)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...codec import dumps
+from ...models import JobDefinition
+from . import clock
+from .clock import fmt_s as _fmt_s
+from .engine import MemoryEngine
+from .store import _STATUS_KEYS, _WAKE_MAX, Record, _field, _lua_number, _pscore
+
+__all__ = ["JobsMixin"]
+
+
+class JobsMixin(MemoryEngine):
+    async def submit(
+        self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
+    ) -> list[bool]:
+        s, now = self._s, clock.now_ms()
+        created: list[bool] = []
+        ready = delayed = 0
+        for (job, delay), record in zip(jobs, fields, strict=True):
+            delay_ms = int(delay * 1000)
+            if self._job(job.id, now) is not None:
+                created.append(False)
+                continue
+            s.seq += 1
+            rec: Record = {"created_at": _fmt_s(now), "seq": str(s.seq)}
+            for key, value in record.items():
+                rec[key.decode() if isinstance(key, bytes) else str(key)] = _field(value)
+            if delay_ms > 0:
+                status = "scheduled"
+                rec.update(status=status, scheduled_for=_fmt_s(now + delay_ms))
+                s.sets["scheduled"].add(job.id, now + delay_ms)
+                delayed += 1
+            else:
+                status = rec["status"] = "pending"
+                s.sets["pending"].add(job.id, _pscore(int(job.priority), s.seq))
+                ready += 1
+            s.jobs[job.id] = rec
+            self._emit(
+                now,
+                "JOB_SUBMITTED",
+                job.id,
+                job.name,
+                status,
+                dumps({"priority": int(job.priority), "delay": _lua_number(delay_ms / 1000)}),
+            )
+            created.append(True)
+        if delayed:
+            self._wake(1)
+        self._wake(ready)
+        self._total(submitted=ready + delayed)
+        self._stat(now, submitted=ready + delayed)
+        return created
+
+    async def cancel(self, job_id: str) -> str | None:
+        s, now = self._s, clock.now_ms()
+        rec = self._job(job_id, now)
+        if rec is None:
+            return None
+        status = rec.get("status")
+        if status in ("pending", "scheduled"):
+            if not s.sets[status].remove(job_id):
+                return None
+            rec.update(status="cancelled", finished_at=_fmt_s(now))
+            s.sets["cancelled"].add(job_id, now)
+            self._total(cancelled=1)
+            self._emit(
+                now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled", dumps({"was": status})
+            )
+            return status
+        if status == "running":
+            rec["cancel"] = "1"
+            worker = rec.get("worker")
+            if worker is not None:
+                self._push_control(now, worker, dumps({"op": "cancel", "job_id": job_id}))
+            return status
+        return None
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
+        s, now = self._s, clock.now_ms()
+        dead = s.sets["dead"]
+        ids = [member for _, member in dead.items()] if job_ids is None else list(job_ids)
+        moved = 0
+        for job_id in ids:
+            if not dead.remove(job_id):
+                continue
+            rec = self._job(job_id, now)
+            if rec is None:
+                continue
+            s.seq += 1
+            rec.update(status="pending", attempts="0", stalls="0", seq=str(s.seq))
+            for name in ("finished_at", "cancel", "scheduled_for"):
+                rec.pop(name, None)
+            s.sets["pending"].add(job_id, _pscore(rec.get("priority"), s.seq))
+            self._emit(
+                now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"retry"}'
+            )
+            moved += 1
+        self._wake(moved)
+        self._total(retried_dead=moved)
+        return moved
+
+    async def purge(self, status: str) -> int:
+        key, now = _STATUS_KEYS[status], clock.now_ms()
+        removed = self._s.sets[key].pop_min(len(self._s.sets[key]))
+        for job_id in removed:
+            self._delete(job_id)
+        if removed:
+            self._emit(now, "JOBS_PURGED", "", "", status, dumps({"count": len(removed)}))
+        return len(removed)
+
+    async def set_paused(self, paused: bool) -> None:
+        s, now = self._s, clock.now_ms()
+        if paused and s.paused is None:
+            s.paused = _fmt_s(now)
+            self._emit(now, "QUEUE_PAUSED")
+        elif not paused and s.paused is not None:
+            s.paused = None
+            self._emit(now, "QUEUE_RESUMED")
+            self._wake(_WAKE_MAX)
+
+    # -- reading -------------------------------------------------------------------------
+    async def get(self, job_id: str) -> Mapping[Any, Any] | None:
+        rec = self._job(job_id, clock.now_ms())
+        return dict(rec) if rec is not None else None
+
+    async def list(
+        self, status: str, limit: int, offset: int, newest_first: bool
+    ) -> list[tuple[str, Mapping[Any, Any]]]:
+        if limit <= 0:
+            return []
+        now = clock.now_ms()
+        ids = self._s.sets[_STATUS_KEYS[status]].page(max(0, offset), limit, newest_first)
+        return [(job_id, dict(self._job(job_id, now) or {})) for job_id in ids]

@@ -1,0 +1,195 @@
+"""The Redis engine's base: connections, script calls by SHA with retries, blocking reads.
+
+The concerns (jobs, leases, workers, events) are mixins over this class, each in its own
+module, and `RedisBackend` puts them together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError, NoScriptError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ...keys import key_prefix, validate_name
+from ..base import BackendSettings
+from ..fastpath import FastConnection
+from .scripts import SCRIPTS, script_source
+
+__all__ = ["RedisEngine", "redact_url"]
+
+_RETRIES = 10
+_STATUS_KEYS = {
+    "pending": "pending",
+    "scheduled": "scheduled",
+    "running": "running",
+    "completed": "completed",
+    "failed": "dead",
+    "cancelled": "cancelled",
+}
+_DEPTH_ORDER = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe for a header or a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+def _s(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _pairs(flat: Sequence[Any]) -> dict[str, Any]:
+    return {_s(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+class RedisEngine:
+    def __init__(
+        self,
+        url: str,
+        queue: str = "default",
+        prefix: str = "jobdeck",
+        settings: BackendSettings | None = None,
+    ) -> None:
+        self.url = url
+        self.queue = queue
+        self.settings = settings or BackendSettings()
+        self.prefix = prefix
+        self._p = key_prefix(prefix, queue)
+        self._route = self._p + "pending"
+        self._redis: aioredis.Redis | None = None
+        self._shas: dict[str, str] = {}
+        self._fast: FastConnection | None = None
+        self._waiter: FastConnection | None = None
+        self._idle_blocking: list[FastConnection] = []
+        self._base = [self._p, str(self.settings.events_maxlen)]
+
+    @property
+    def description(self) -> str:
+        return redact_url(self.url)
+
+    @property
+    def client(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise RuntimeError("backend is not initialized: call `await service.initialize()`")
+        return self._redis
+
+    async def initialize(self) -> None:
+        if self._redis is not None:
+            return
+        # One quick PING without retries: a wrong or unreachable URL is reported at once.
+        fast = FastConnection(self.url, client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}")
+        try:
+            await fast.execute("PING")
+        except RedisConnectionError as exc:
+            fast.abort()
+            raise RedisConnectionError(f"cannot reach {self.description}: {exc}") from exc
+        except BaseException:
+            fast.abort()
+            raise
+        self._fast = fast
+        retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8)
+        # TCP only: redis-py's unix socket connections refuse a socket_keepalive argument.
+        tcp = {} if urlsplit(self.url).scheme == "unix" else {"socket_keepalive": True}
+        self._redis = aioredis.Redis.from_url(
+            self.url,
+            retry=retry,
+            retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
+            socket_connect_timeout=5.0,
+            socket_timeout=15.0,
+            health_check_interval=30,
+            client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}",
+            **tcp,
+        )
+        self._shas = {
+            name: hashlib.sha1(script_source(name).encode()).hexdigest() for name in SCRIPTS
+        }
+
+    async def close(self) -> None:
+        for conn in self._idle_blocking:
+            conn.abort()
+        self._idle_blocking.clear()
+        if self._waiter is not None:
+            await self._waiter.close()
+            self._waiter = None
+        if self._fast is not None:
+            await self._fast.close()
+            self._fast = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def list_queues(self) -> list[str]:
+        """SCAN for event logs under the prefix (every used queue has one; on a cluster,
+        every master is scanned). A slow call on a big keyspace (about 1 ms per 1,000 keys),
+        meant for a console or an API listing, never for the hot path."""
+        head = f"{self.prefix}:{{"
+        names = set()
+        async for key in self.client.scan_iter(
+            match=f"{head}*}}:events", count=1000, _type="stream"
+        ):
+            name = _s(key)[len(head) : -len("}:events")]
+            with contextlib.suppress(ValueError):  # a key of this shape jobdeck did not write
+                names.add(validate_name("queue", name))
+        return sorted(names)
+
+    async def _run(self, name: str, *args: Any) -> Any:
+        """One script call by SHA on the fast connection. Transient failures (connection
+        lost, server loading its data) are retried with backoff; NOSCRIPT after a server
+        restart reloads the script. Every script is safe to repeat: submit skips existing
+        ids, finish refuses a spent token, and a repeated claim only leases jobs that the
+        lease sweep hands back."""
+        delay = 0.05
+        for attempt in range(_RETRIES):
+            try:
+                return await self._fast.execute(
+                    "EVALSHA", self._shas[name], 1, self._route, *self._base, *args
+                )
+            except NoScriptError:
+                await self._fast.execute("SCRIPT", "LOAD", script_source(name))
+            except (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(1.0, delay * 2)
+        raise RedisConnectionError(f"script {name} could not be run")
+
+    async def _blocking(self, *command: Any) -> Any:
+        """A blocking read on a connection of its own, taken from a small idle list. A call
+        that is cancelled or fails drops its connection, which may still owe a reply."""
+        conn = (
+            self._idle_blocking.pop()
+            if self._idle_blocking
+            else FastConnection(self.url, reply_timeout=60.0)
+        )
+        try:
+            reply = await conn.execute(*command)
+        except BaseException:
+            conn.abort()
+            raise
+        self._idle_blocking.append(conn)
+        return reply
+
+    def _waiting(self) -> FastConnection:
+        """Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast."""
+        if self._waiter is None:
+            self._waiter = FastConnection(self.url, reply_timeout=30.0, track_id=True)
+        return self._waiter

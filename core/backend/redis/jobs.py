@@ -1,0 +1,70 @@
+"""Producers' and readers' transitions: submit, cancel, retry dead letters, purge, pause,
+get and list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from ...codec import dumps
+from ...models import JobDefinition
+from .engine import _STATUS_KEYS, RedisEngine, _pairs, _s
+
+__all__ = ["JobsMixin"]
+
+
+class JobsMixin(RedisEngine):
+    async def submit(
+        self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
+    ) -> list[bool]:
+        args: list[Any] = [len(jobs)]
+        for (job, delay), record in zip(jobs, fields, strict=True):
+            args += [job.id, job.name, int(job.priority), int(delay * 1000), len(record) * 2]
+            for key, value in record.items():
+                args += [key, value]
+        created = await self._run("submit", *args)
+        return [bool(flag) for flag in created]
+
+    async def cancel(self, job_id: str) -> str | None:
+        was = await self._run("cancel", job_id)
+        return _s(was) if was else None
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
+        if job_ids is not None:
+            return int(await self._run("retry_dead", "ids", *job_ids)) if job_ids else 0
+        total = 0
+        while moved := int(await self._run("retry_dead", "all")):
+            total += moved
+        return total
+
+    async def purge(self, status: str) -> int:
+        total = 0
+        while True:
+            removed = int(await self._run("purge", _STATUS_KEYS[status], 1000, total))
+            total += removed
+            if removed < 1000:
+                return total
+
+    async def set_paused(self, paused: bool) -> None:
+        await self._run("pause", "1" if paused else "0")
+
+    # -- reading -------------------------------------------------------------------------
+    async def get(self, job_id: str) -> Mapping[Any, Any] | None:
+        try:
+            fields = await self.client.hgetall(self._p + "job:" + job_id)
+        except ResponseError:  # not a hash: someone wrote garbage there
+            return {
+                b"name": b"<malformed>",
+                b"error": dumps({"type": "MalformedRecord", "message": "job record is not a hash"}),
+            }
+        return fields or None
+
+    async def list(
+        self, status: str, limit: int, offset: int, newest_first: bool
+    ) -> list[tuple[str, Mapping[Any, Any]]]:
+        flat = await self._run(
+            "list", _STATUS_KEYS[status], offset, limit, "1" if newest_first else "0"
+        )
+        return [(_s(flat[i]), _pairs(flat[i + 1])) for i in range(0, len(flat), 2)]

@@ -1,0 +1,87 @@
+"""Workers' transitions on the jobs they hold: claim (also pipelined behind the wake-up
+BLPOP), finish, progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+from ...codec import dumps
+from ..base import ClaimBatch, ClaimedJob, Finish, ProgressUpdate
+from .engine import RedisEngine, _pairs, _s
+
+__all__ = ["LeasesMixin"]
+
+
+class LeasesMixin(RedisEngine):
+    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
+        return self._claim_batch(
+            await self._run("claim", *self._claim_args(worker_id, count, lease))
+        )
+
+    def _claim_args(self, worker_id: str, count: int, lease: float) -> list[Any]:
+        return [worker_id, count, int(lease * 1000), self.settings.max_stalls]
+
+    def _claim_command(self, worker_id: str, count: int, lease: float) -> tuple[Any, ...]:
+        return (
+            "EVALSHA",
+            self._shas["claim"],
+            1,
+            self._route,
+            *self._base,
+            *self._claim_args(worker_id, count, lease),
+        )
+
+    @staticmethod
+    def _claim_batch(reply: Any) -> ClaimBatch:
+        next_due = None if int(reply[1]) < 0 else int(reply[1]) / 1000
+        jobs = [
+            ClaimedJob(_s(reply[i]), _s(reply[i + 1]), _pairs(reply[i + 2]))
+            for i in range(2, len(reply), 3)
+        ]
+        return ClaimBatch(jobs=jobs, paused=bool(reply[0]), next_due=next_due)
+
+    async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
+        args: list[Any] = [
+            worker_id,
+            self.settings.history_max,
+            int(self.settings.result_ttl * 1000),
+            len(items),
+        ]
+        for item in items:
+            args += [
+                item.job_id,
+                item.token,
+                item.outcome,
+                item.payload,
+                int(item.delay * 1000),
+                item.event_data,
+            ]
+        return [bool(flag) for flag in await self._run("finish", *args)]
+
+    async def progress(self, items: Sequence[ProgressUpdate]) -> None:
+        args: list[Any] = [len(items)]
+        for item in items:
+            args += [
+                item.job_id,
+                item.token,
+                dumps([item.fraction, item.message]),
+                dumps({"fraction": item.fraction, "message": item.message}),
+            ]
+        await self._run("progress", *args)
+
+    async def wait_and_claim(
+        self, worker_id: str, count: int, lease: float, timeout: float
+    ) -> ClaimBatch:
+        # BLPOP and the claim script go out in one write: Redis runs the claim the moment the
+        # wake-up arrives, so an idle worker starts a new job one round trip after its submit.
+        try:
+            _woken, reply = await self._waiting().pipeline(
+                ("BLPOP", self._p + "wake", f"{max(0.01, timeout):.3f}"),
+                self._claim_command(worker_id, count, lease),
+            )
+        except NoScriptError:  # a restarted server: _run loads the script again
+            return await self.claim(worker_id, count, lease)
+        return self._claim_batch(reply)

@@ -1,0 +1,69 @@
+"""Loading the Lua scripts: each `.lua` file in `core/backend/lua/`, prefixed with the
+part of `_lib.lua` it uses."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib.resources import files
+
+__all__ = ["SCRIPTS", "script_source"]
+
+SCRIPTS = (
+    "submit",
+    "claim",
+    "finish",
+    "progress",
+    "heartbeat",
+    "cancel",
+    "retry_dead",
+    "purge",
+    "list",
+    "metrics",
+    "control",
+    "workers",
+    "pause",
+    "emit",
+    "unregister",
+)
+
+
+@cache
+def script_source(name: str) -> str:
+    lua = files(__package__.rpartition(".")[0]).joinpath("lua")
+    body = lua.joinpath(f"{name}.lua").read_text()
+    return _prelude_for(lua.joinpath("_lib.lua").read_text(), body) + "\n" + body
+
+
+_FUNCTION = re.compile(r"^local function (\w+)\(")
+
+
+def _prelude_for(lib: str, body: str) -> str:
+    """The part of `_lib.lua` a script needs: its statements, and only the helper functions
+    the script (or a helper it uses) calls. Redis builds every helper's closure on every
+    call, so a script that carries all of them pays ~6 us more per call (measured)."""
+    always: list[tuple[str | None, list[str]]] = []
+    current: list[str] | None = None
+    for line in lib.splitlines():
+        match = _FUNCTION.match(line)
+        if current is None and match:
+            current = [line]
+            always.append((match.group(1), current))
+        elif current is not None:
+            current.append(line)
+            if line == "end":
+                current = None
+        else:
+            always.append((None, [line]))
+    functions = {fname: "\n".join(lines) for fname, lines in always if fname}
+    needed: set[str] = set()
+    pending = [body, "\n".join("\n".join(lines) for fname, lines in always if fname is None)]
+    while pending:
+        text = pending.pop()
+        for fname, source in functions.items():
+            if fname not in needed and re.search(rf"\b{fname}\(", text):
+                needed.add(fname)
+                pending.append(source)
+    return "\n".join(
+        "\n".join(lines) for fname, lines in always if fname is None or fname in needed
+    )
