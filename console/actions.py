@@ -1,33 +1,32 @@
-"""What the operator's keys do: each action calls one `JobService` method in a worker.
+"""What the operator's keys do, as one object handed what it needs.
 
-Actions never change the tables themselves: the events that follow do. Cancelling, retrying
-every dead letter and scaling a worker to zero ask first. Which keys apply depends on where
-the operator is (`check_action` hides the others from the footer); a key that does not apply,
-or any action key in a read-only console, is answered with a one-line note instead.
+`Actions` is given the service, the console state, a way to post messages (`post`) and a way
+to ask the operator a question (`ask`: push a modal screen, await its answer). Each action is
+a short `async` story (ask if need be, call one `JobService` method, say what happened); the
+app runs it in a Textual worker. Actions never change the tables: the events that follow do.
+
+Which keys apply depends on where the operator is (`Where`, built by the app); `applies` and
+`explain` answer from that alone, so this module can be read and tested without an app.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from textual import events
-
-from jobdeck.core.models import JobDefinition
+from textual.message import Message
+from textual.screen import ModalScreen
 
 from .format import short_id
 from .screens.confirm import ConfirmScreen, CountScreen
-from .screens.detail import DetailScreen
-from .screens.help import HelpScreen
-from .state import JobRow
+from .state import ConsoleState, JobRow, WorkerRow
 
-if TYPE_CHECKING:
-    from .app import JobdeckApp
+__all__ = ["MUTATING", "Actions", "Where"]
 
-__all__ = ["ActionsMixin"]
-
-_MUTATING = frozenset(
+MUTATING = frozenset(
     {
         "cancel",
         "retry",
@@ -38,10 +37,11 @@ _MUTATING = frozenset(
         "pool_set_count",
         "pause",
         "resume",
+        "purge",
     }
 )
 # Keys whose refusal we explain (a binding that does not apply lets the key fall through).
-_KEY_ACTIONS = {
+KEY_ACTIONS = {
     "c": "cancel",
     "r": "retry",
     "R": "retry_all",
@@ -49,6 +49,7 @@ _KEY_ACTIONS = {
     "minus": "scale",
     "s": "set_count",
     "p": "pause",
+    "P": "purge",
 }
 _ASKED_FRESH = 5.0  # seconds a scale this console asked for counts as the current figure
 _WHAT = {
@@ -59,6 +60,7 @@ _WHAT = {
     "set_count": "scaling workers",
     "pause": "pausing and resuming the queue",
     "resume": "pausing and resuming the queue",
+    "purge": "purging jobs",
 }
 _HINTS = {
     "cancel": "c cancels a pending, scheduled or running job: select one on tab 1 or 2",
@@ -66,40 +68,75 @@ _HINTS = {
     "retry_all": "R retries every dead letter: open tab 3",
     "scale": "+ / - scale a worker: select one on tab 4 Workers",
     "set_count": "s sets a worker's slots: select one on tab 4 Workers",
+    "purge": "P purges finished jobs: open tab 3 Dead letter or 5 History",
 }
+FAILED: Any = object()  # what `_call` returns when the call raised
+_BULK_CHUNK = 100  # calls in flight at once for a bulk cancel
+# What `P` purges on each tab.
+PURGEABLE = {"dead": ("failed",), "history": ("completed", "cancelled")}
+_PURGE_WORDS = {"failed": "dead letters", "completed": "completed", "cancelled": "cancelled"}
 
 
-class ActionsMixin:
-    """Mixed into `JobdeckApp` (kept apart so the app module stays about data flow)."""
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where the operator is, as the keys see it (built by the app for every key)."""
+
+    on_main: bool  # no dialog or detail screen on top
+    tab: str
+    targets: tuple[JobRow, ...] = ()  # the marked rows, or the row under the cursor
+    marked: bool = False  # `targets` are a multi-selection
+    worker: WorkerRow | None = None  # the row under the cursor on the Workers tab
+    in_detail: bool = False
+
+
+class Actions:
+    """The operator's actions on one queue. Messages it posts: `Noted`, `Acted`."""
+
+    class Noted(Message):
+        """Something to tell the operator in a toast."""
+
+        def __init__(self, text: str, severity: str = "information", timeout: float = 3) -> None:
+            super().__init__()
+            self.text, self.severity, self.timeout = text, severity, timeout
+
+    class Acted(Message):
+        """An action reached the queue: read the screen again now."""
+
+        def __init__(self, what: str, bulk: bool = False) -> None:
+            super().__init__()
+            self.what, self.bulk = what, bulk
+
+    def __init__(
+        self,
+        service: Any,
+        state: ConsoleState,
+        post: Callable[[Message], object],
+        ask: Callable[[ModalScreen[Any]], Awaitable[Any]],
+    ) -> None:
+        self.service, self.state, self.post, self.ask = service, state, post, ask
+        self.asked_slots: dict[str, tuple[int, float]] = {}  # worker -> (slots, monotonic)
+
+    def note(self, text: str, severity: str = "information", timeout: float = 3) -> None:
+        self.post(self.Noted(text, severity, timeout))
 
     # -- what applies where --------------------------------------------------------------
-    def selected_job(self: JobdeckApp) -> JobRow | None:
-        screen = self.screen
-        if isinstance(screen, DetailScreen):
-            return JobRow.from_job(screen.job) if isinstance(screen.job, JobDefinition) else None
-        if not self.on_main or self.state.active == "workers":
-            return None
-        row = self.table().selected
-        return row if isinstance(row, JobRow) else None
-
-    def scale_target(self: JobdeckApp, pool: bool = False) -> tuple[str, int, int] | None:
+    def scale_target(self, where: Where, pool: bool = False) -> tuple[str, int, int] | None:
         """(worker id, its slots, the fewest slots it may have) for + / - / s: the worker
         selected on the Workers tab, or with `pool` (any other tab) the pool embedded in
         this console. Slots come from the freshest source: what this console last asked
         for, the embedded pool, the latest event, the row on screen."""
-        if not self.on_main:
+        if not where.on_main:
             return None
         embedded = self.service.pool
         if pool:
-            if self.state.active == "workers" or embedded is None:
+            if where.tab == "workers" or embedded is None:
                 return None
             return self._slots(embedded.id, embedded.concurrency)
-        if self.state.active != "workers":
+        if where.tab != "workers" or where.worker is None:
             return None
-        worker = self.table().selected
-        return None if worker is None else self._slots(worker.id, worker.concurrency)
+        return self._slots(where.worker.id, where.worker.concurrency)
 
-    def _slots(self: JobdeckApp, worker_id: str, shown: int) -> tuple[str, int, int]:
+    def _slots(self, worker_id: str, shown: int) -> tuple[str, int, int]:
         known = [shown]
         record = self.state.worker(worker_id)
         if record is not None:
@@ -116,215 +153,202 @@ class ActionsMixin:
         # worker to zero (and must ask first) is judged on the lowest figure known.
         return worker_id, current, min(known)
 
-    def applies(self: JobdeckApp, action: str) -> bool:
+    def applies(self, action: str, where: Where) -> bool:
         if action == "cancel":
-            row = self.selected_job()
-            return row is not None and row.status in ("pending", "scheduled", "running")
+            return any(r.status in ("pending", "scheduled", "running") for r in where.targets)
         if action == "retry":
-            row = self.selected_job()
-            return row is not None and row.status == "failed"
+            return any(r.status == "failed" for r in where.targets)
         if action == "retry_all":
-            return self.on_main and self.state.active == "dead"
+            return where.on_main and where.tab == "dead" and not where.marked
+        if action == "purge":
+            return where.on_main and where.tab in PURGEABLE
         if action in ("scale", "set_count"):
-            return self.scale_target() is not None
+            return self.scale_target(where) is not None
         if action in ("pool_scale", "pool_set_count"):
-            return self.scale_target(pool=True) is not None
+            return self.scale_target(where, pool=True) is not None
         if action == "pause":
             return not self.state.paused
         if action == "resume":
             return self.state.paused
         return True
 
-    def check_action(self: JobdeckApp, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in _MUTATING:
-            if not self.applies(action):
-                return False
-            return None if self.read_only else True
-        if action == "filter":
-            return self.on_main
-        if action == "clear_filter":
-            return self.on_main and bool(self.state.filter or self.filter_bar.display)
-        return True
-
-    def on_key(self: JobdeckApp, event: events.Key) -> None:
-        """A key whose action does not apply here (or at all, read-only) says why."""
-        action = _KEY_ACTIONS.get(event.key)
-        if action is None or (not self.on_main and not isinstance(self.screen, DetailScreen)):
-            return
+    def explain(self, key: str, where: Where) -> str | None:
+        """Why a key does nothing here (None: it does something, or is not ours)."""
+        action = KEY_ACTIONS.get(key)
+        if action is None or (not where.on_main and not where.in_detail):
+            return None
         if action == "pause" and self.state.paused:
             action = "resume"
-        if self.read_only:
-            self.notify(f"Read-only console: {_WHAT[action]} is disabled.", severity="warning")
-        elif action in ("scale", "set_count") and self.applies(f"pool_{action}"):
-            return
-        elif not self.applies(action) and action in _HINTS:
-            self.notify(_HINTS[action], severity="information", timeout=3)
+        if self.state.read_only:
+            return f"Read-only console: {_WHAT[action]} is disabled."
+        if action in ("scale", "set_count") and self.applies(f"pool_{action}", where):
+            return None
+        if not self.applies(action, where):
+            return _HINTS.get(action)
+        return None
 
     # -- running one call ----------------------------------------------------------------
-    def _call(
-        self: JobdeckApp,
-        what: str,
-        call: Callable[[], Awaitable[Any]],
-        done: Callable[[Any], str | None],
-    ) -> None:
-        async def run() -> None:
-            try:
-                result = await call()
-            except Exception as exc:
-                self.notify(f"{what} failed: {exc}", severity="error", timeout=6)
+    async def _call(self, what: str, call: Callable[[], Awaitable[Any]], bulk: bool = False) -> Any:
+        """`call()`'s result, or `FAILED` (the operator has been told why)."""
+        try:
+            result = await call()
+        except Exception as exc:
+            self.note(f"{what} failed: {exc}", "error", 6)
+            return FAILED
+        self.post(self.Acted(what, bulk))
+        return result
+
+    async def _confirmed(self, title: str, question: str) -> bool:
+        return bool(await self.ask(ConfirmScreen(title, question)))
+
+    # -- jobs ----------------------------------------------------------------------------
+    async def cancel(self, where: Where) -> None:
+        rows = [r for r in where.targets if r.status in ("pending", "scheduled", "running")]
+        if not rows:
+            return
+        if not where.marked:
+            row = rows[0]
+            note = "\nIts handler is interrupted." if row.status == "running" else ""
+            question = f"Cancel this {row.status} job?\n\n  {row.name}\n  {row.id}{note}"
+            if not await self._confirmed("Cancel job", question):
                 return
-            note = done(result)
-            if note:
-                self.notify(note, timeout=3)
-            self.request(urgent=True)
-
-        self.run_worker(run(), group="actions", description=what)
-
-    def _confirm(self: JobdeckApp, title: str, question: str, then: Callable[[], None]) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                then()
-
-        self.push_screen(ConfirmScreen(title, question), callback=answered)
-
-    # -- the actions ---------------------------------------------------------------------
-    def action_cancel(self: JobdeckApp) -> None:
-        row = self.selected_job()
-        if row is None:
-            return
-        job_id, service = row.id, self.service
-        note = "\nIts handler is interrupted." if row.status == "running" else ""
-        self._confirm(
-            "Cancel job",
-            f"Cancel this {row.status} job?\n\n  {row.name}\n  {row.id}{note}",
-            lambda: self._call(
-                "cancel",
-                lambda: service.cancel_job(job_id),
-                lambda ok: (
-                    f"Cancel requested: {short_id(job_id)}"
+            ok = await self._call("cancel", lambda: self.service.cancel_job(row.id))
+            if ok is not FAILED:
+                self.note(
+                    f"Cancel requested: {short_id(row.id)}"
                     if ok
-                    else f"{short_id(job_id)} had already finished"
-                ),
-            ),
-        )
-
-    def action_retry(self: JobdeckApp) -> None:
-        row = self.selected_job()
-        if row is None:
+                    else f"{short_id(row.id)} had already finished"
+                )
             return
-        job_id, service = row.id, self.service
-        self._call(
-            "retry",
-            lambda: service.retry_dead_letter(job_id),
-            lambda ok: (
-                f"Requeued {short_id(job_id)} ({row.name})"
-                if ok
-                else f"{short_id(job_id)} is no longer a dead letter"
-            ),
-        )
+        running = sum(r.status == "running" for r in rows)
+        question = f"Cancel {_jobs(len(rows))}?"
+        if running:
+            question += f"\n{running:,} of them running: their handlers are interrupted."
+        if not await self._confirmed(f"Cancel {_jobs(len(rows))}", question):
+            return
+        done = await self._call("cancel", lambda: self._each(rows, self.service.cancel_job), True)
+        if done is not FAILED:
+            self.note(f"Cancel requested for {done:,} of {_jobs(len(rows))}")
 
-    def action_retry_all(self: JobdeckApp) -> None:
-        dead, service = self.state.depth("failed"), self.service
+    async def retry(self, where: Where) -> None:
+        rows = [r for r in where.targets if r.status == "failed"]
+        if not rows:
+            return
+        if not where.marked:
+            row = rows[0]
+            ok = await self._call("retry", lambda: self.service.retry_dead_letter(row.id))
+            if ok is not FAILED:
+                self.note(
+                    f"Requeued {short_id(row.id)} ({row.name})"
+                    if ok
+                    else f"{short_id(row.id)} is no longer a dead letter"
+                )
+            return
+        title = f"Retry {_plural(len(rows), 'dead letter')}"
+        if not await self._confirmed(title, f"Move {_plural(len(rows), 'dead letter')} back?"):
+            return
+        done = await self._call(
+            "retry", lambda: self._each(rows, self.service.retry_dead_letter), True
+        )
+        if done is not FAILED:
+            self.note(f"{_plural(done, 'dead letter')} requeued")
+
+    async def _each(self, rows: Sequence[JobRow], call: Callable[[str], Awaitable[bool]]) -> int:
+        """`call` for every row, `_BULK_CHUNK` at a time; how many said yes."""
+        done = 0
+        for start in range(0, len(rows), _BULK_CHUNK):
+            chunk = rows[start : start + _BULK_CHUNK]
+            done += sum(await asyncio.gather(*(call(r.id) for r in chunk)))
+        return done
+
+    async def retry_all(self) -> None:
+        dead = self.state.depth("failed")
         if dead == 0 and self.state.metrics is not None:
-            self.notify("There are no dead letters to retry.")
+            self.note("There are no dead letters to retry.")
             return
-        self._confirm(
-            "Retry all dead letters",
+        question = (
             "Move the only dead letter back to the pending queue?"
             if dead == 1
-            else f"Move all {dead:,} dead letters back to the pending queue?",
-            lambda: self._call(
-                "retry all",
-                service.retry_all_dead_letters,
-                lambda n: f"{n:,} dead letter{'s' if n != 1 else ''} requeued",
-            ),
+            else f"Move all {dead:,} dead letters back to the pending queue?"
         )
+        if not await self._confirmed("Retry all dead letters", question):
+            return
+        n = await self._call("retry all", self.service.retry_all_dead_letters)
+        if n is not FAILED:
+            self.note(f"{_plural(n, 'dead letter')} requeued")
 
-    def action_pool_scale(self: JobdeckApp, delta: int) -> None:
-        self._scale(delta, self.scale_target(pool=True))
+    async def purge(self, where: Where) -> None:
+        statuses = PURGEABLE.get(where.tab, ())
+        counts = {s: self.state.depth(s) for s in statuses}
+        if sum(counts.values()) == 0 and self.state.metrics is not None:
+            self.note("Nothing to purge here.")
+            return
+        what = " and ".join(f"{counts[s]:,} {_PURGE_WORDS[s]}" for s in statuses)
+        question = f"Delete {what} for good?\nTheir records and results are gone after this."
+        if not await self._confirmed("Purge", question):
+            return
 
-    def action_pool_set_count(self: JobdeckApp) -> None:
-        self._set_count(self.scale_target(pool=True))
+        async def purge_all() -> int:
+            return sum([await self.service.purge(s) for s in statuses])
 
-    def action_scale(self: JobdeckApp, delta: int) -> None:
-        self._scale(delta, self.scale_target())
+        n = await self._call("purge", purge_all)
+        if n is not FAILED:
+            self.note(f"Purged {_jobs(n)}")
 
-    def action_set_count(self: JobdeckApp) -> None:
-        self._set_count(self.scale_target())
-
-    def _scale(self: JobdeckApp, delta: int, target: tuple[str, int, int] | None) -> None:
+    # -- workers and the queue -----------------------------------------------------------
+    async def scale(self, delta: int, target: tuple[str, int, int] | None) -> None:
         if target is None:
             return
         worker_id, slots, fewest = target
         if delta < 0 and slots == 0:
-            self.notify(f"{worker_id} already has 0 slots.")
+            self.note(f"{worker_id} already has 0 slots.")
             return
         goal = max(0, slots + delta)
+        if (fewest + delta <= 0 or goal == 0) and not await self._to_zero(worker_id):
+            return
+        self.asked_slots[worker_id] = (goal, time.monotonic())
+        told = await self._call(
+            "scale", lambda: self.service.scale_workers(delta, worker_id=worker_id, delta=True)
+        )
+        if told is not FAILED:
+            self.note(f"{worker_id}: {slots} → {goal} slots" if told else f"{worker_id} is gone")
 
-        def scale() -> None:
-            self.asked_slots[worker_id] = (goal, time.monotonic())
-            self._call(
-                "scale",
-                lambda: self.service.scale_workers(delta, worker_id=worker_id, delta=True),
-                lambda told: (
-                    f"{worker_id}: {slots} → {goal} slots" if told else f"{worker_id} is gone"
-                ),
-            )
-
-        if fewest + delta <= 0 or goal == 0:
-            self._confirm(
-                "Scale to zero",
-                f"Scale {worker_id} to 0 slots?\nIt takes no new jobs; running ones finish.",
-                scale,
-            )
-        else:
-            scale()
-
-    def _set_count(self: JobdeckApp, target: tuple[str, int] | None) -> None:
+    async def set_count(self, target: tuple[str, int, int] | None) -> None:
         if target is None:
             return
         worker_id, slots, _ = target
+        count = await self.ask(
+            CountScreen("Set slots", f"Slots for {worker_id} (now {slots}):", slots)
+        )
+        if count is None or count == slots:
+            return
+        if count == 0 and not await self._to_zero(worker_id):
+            return
+        self.asked_slots[worker_id] = (count, time.monotonic())
+        told = await self._call(
+            "scale", lambda: self.service.scale_workers(count, worker_id=worker_id)
+        )
+        if told is not FAILED:
+            self.note(f"{worker_id}: {slots} → {count} slots" if told else f"{worker_id} is gone")
 
-        def chosen(count: int | None) -> None:
-            if count is None or count == slots:
-                return
-
-            def scale() -> None:
-                self.asked_slots[worker_id] = (count, time.monotonic())
-                self._call(
-                    "scale",
-                    lambda: self.service.scale_workers(count, worker_id=worker_id),
-                    lambda told: (
-                        f"{worker_id}: {slots} → {count} slots" if told else f"{worker_id} is gone"
-                    ),
-                )
-
-            if count == 0:
-                self._confirm(
-                    "Scale to zero",
-                    f"Scale {worker_id} to 0 slots?\nIt takes no new jobs; running ones finish.",
-                    scale,
-                )
-            else:
-                scale()
-
-        self.push_screen(
-            CountScreen("Set slots", f"Slots for {worker_id} (now {slots}):", slots),
-            callback=chosen,
+    async def _to_zero(self, worker_id: str) -> bool:
+        return await self._confirmed(
+            "Scale to zero",
+            f"Scale {worker_id} to 0 slots?\nIt takes no new jobs; running ones finish.",
         )
 
-    def action_pause(self: JobdeckApp) -> None:
-        self._call(
-            "pause",
-            self.service.pause_queue,
-            lambda _: "Queue paused: running jobs go on, no new ones start",
-        )
+    async def pause(self) -> None:
+        if await self._call("pause", self.service.pause_queue) is not FAILED:
+            self.note("Queue paused: running jobs go on, no new ones start")
 
-    def action_resume(self: JobdeckApp) -> None:
-        self._call("resume", self.service.resume_queue, lambda _: "Queue resumed")
+    async def resume(self) -> None:
+        if await self._call("resume", self.service.resume_queue) is not FAILED:
+            self.note("Queue resumed")
 
-    def action_help(self: JobdeckApp) -> None:
-        self.push_screen(HelpScreen(self.read_only))
 
-    async def action_quit(self: JobdeckApp) -> None:
-        self.exit(0)
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
+
+
+def _jobs(n: int) -> str:
+    return _plural(n, "job")

@@ -5,8 +5,9 @@
 - the *refresher* reads metrics, the window on screen and the workers (`fetch`) once a second,
   at once when the operator asks for other rows, and a little after events that moved rows
   it could not place exactly.
-Both only post messages; handlers update `self.state` and tell the widgets to redraw. Widgets
-never call the service. Operator actions live in `actions.ActionsMixin`.
+Both only post messages; handlers update `self.state` and tell the widgets to redraw (widgets
+never call the service). The operator's actions are an `Actions` object handed the service,
+the state and a way to post messages; the app runs them in workers and draws what follows.
 """
 
 from __future__ import annotations
@@ -15,29 +16,30 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.message import Message
-from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Footer
 
 from jobdeck.core.events import Event
 
-from .actions import ActionsMixin
+from .actions import MUTATING, Actions, Where
 from .feed import batched
-from .fetch import Fetcher, PageRequest, Snapshot
-from .filtering import FilterMixin
+from .fetch import Fetcher
+from .filtering import apply_filter, filter_info
 from .format import count
-from .reducer import apply_events, replay_onto
-from .refresher import FetchFailed, Plan, Refreshed, Refresher
+from .live import Live
+from .painter import Painter
+from .refresher import FetchFailed, Refreshed, Refresher
 from .screens.detail import DetailScreen
-from .state import TABS, ConsoleState
+from .screens.help import HelpScreen
+from .state import TABS, ConsoleState, JobRow, WorkerRow
 from .widgets.columns import COLUMNS
+from .widgets.filter_bar import FilterBar
 from .widgets.header import HeaderStrip, TabBar
 from .widgets.job_table import JobTable
 
@@ -56,6 +58,7 @@ _FOOTER_ACTIONS = (
     "cancel",
     "retry",
     "retry_all",
+    "purge",
     "scale",
     "set_count",
     "pause",
@@ -71,7 +74,7 @@ class EventsArrived(Message):
         self.events = events
 
 
-class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
+class JobdeckApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "jobdeck"
     ENABLE_COMMAND_PALETTE = False
@@ -80,6 +83,7 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
         Binding("c", "cancel", "Cancel"),
         Binding("r", "retry", "Retry"),
         Binding("R", "retry_all", "Retry all"),
+        Binding("P", "purge", "Purge"),
         Binding("plus", "scale(1)", "Scale up", key_display="+"),
         Binding("minus", "scale(-1)", "Scale down", key_display="-"),
         Binding("s", "set_count", "Set slots"),
@@ -125,18 +129,16 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
         self.refresher = Refresher(
             self.fetcher,
             self.post_message,
-            self._plan,
+            lambda: self.live.plan(),
             interval=reconcile_interval,
             dirty_gap=dirty_gap,
             timeout=fetch_timeout,
         )
+        self.actions = Actions(service, self.state, self.post_message, self._ask)
         self.detail_id: str | None = None
         self._batch_done = asyncio.Event()
-        self._filter_timer: Timer | None = None
         self.frame_interval = frame_interval
         self.freeze_gc = freeze_gc
-        self.asked_slots: dict[str, tuple[int, float]] = {}  # worker -> (slots, monotonic)
-        self._redraw_due: set[str] = set()
         self._bindings_signature: tuple[Any, ...] = ()
 
     # -- layout --------------------------------------------------------------------------
@@ -150,16 +152,19 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
             for tab in TABS
         }
         self.switcher = ContentSwitcher(*self.tables.values(), initial="pending", id="switcher")
-        self.filter_bar = Horizontal(id="filter-bar")
-        self.filter_input = Input(placeholder="name or id", id="filter")
-        self.filter_info = Static("", id="filter-info")
+        self.filter_bar = FilterBar(id="filter-bar")
+        self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, self.filter_bar)
+        self.live = Live(
+            self.state,
+            self.refresher,
+            self.painter,
+            detail_id=lambda: self.detail_id,
+            embedded_id=lambda: self.service.pool.id if self.service.pool else None,
+        )
         yield self.header
         yield self.tab_bar
         yield self.switcher
-        with self.filter_bar:
-            yield Static("/", id="filter-prompt")
-            yield self.filter_input
-            yield self.filter_info
+        yield self.filter_bar
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -172,7 +177,7 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
             self._event_feed()
         self._refresher()
         self.set_interval(1.0, self._tick)
-        self.set_interval(self.frame_interval, self._flush_redraw)
+        self.set_interval(self.frame_interval, lambda: self.painter.flush())
 
     def now(self) -> float:
         """The server's clock, as well as we know it (ages and elapsed times use it)."""
@@ -202,27 +207,8 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
                 await asyncio.sleep(1.0)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
-        effects = apply_events(self.state, message.events)
         self._batch_done.set()
-        if not self.header.is_attached:  # shutting down
-            return
-        self.refresher.note_events(message.events)
-        if effects.connection == "lost":
-            self.state.connection = "reconnecting"
-        if effects.dirty & {self.state.active}:
-            self.request(dirty=True)
-        if effects.workers:
-            self.request(dirty=True, workers=True)
-        if effects.connection == "restored":
-            self.request(urgent=True)
-        if self.detail_id is not None and self.detail_id in effects.jobs:
-            self.request(urgent=True, detail=True)
-        if effects.header:
-            self._redraw_soon("header")
-        if self.state.active in effects.changed or self.state.active in effects.dirty:
-            self._redraw_soon("table")
-        if effects.connection:
-            self._flush_redraw()  # connection news at once
+        self.live.take_events(message.events)
 
     # -- the refresher -------------------------------------------------------------------
     def request(self, **wants: bool) -> None:
@@ -239,43 +225,19 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
     async def _refresher(self) -> None:
         await self.refresher.run()
 
-    def _plan(self) -> Plan:
-        depths = self.state.depths if self.state.metrics is not None else None
-        return Plan(self._page_request(), self.detail_id, depths)
-
-    def _page_request(self) -> PageRequest:
-        view = self.state.views[self.state.active]
-        if self.state.filter or view.key == "workers":
-            return PageRequest(view.key, 0, 10_000, self.state.filter)
-        return PageRequest(view.key, view.offset, view.limit)
-
     def on_refreshed(self, message: Refreshed) -> None:
-        snap, state = message.snapshot, self.state
-        replay = self.refresher.applied()  # the next round waits until this returns
-        if state.connection != "connected":
-            state.connection, state.connection_error = "connected", ""
-            self._loading_text("loading…")
-        if snap.metrics is not None:
-            state.metrics = snap.metrics
-            state.depths = dict(snap.metrics.depths)
-            state.paused = snap.metrics.paused
-            state.clock_offset = snap.metrics.timestamp - snap.started
-        if snap.workers is not None:
-            if self.service.pool is not None:
-                state.embedded_id = self.service.pool.id
-            state.set_workers(snap.workers)
-        if snap.page is not None and snap.page.request.tab != "workers":
-            self._take_page(snap, replay)
+        snap = message.snapshot
+        self.live.take_refresh(snap)
         # A refresh can land before the first screen is up (a slow start) or after the last
         # is gone (shutting down): there is then nothing on screen to update.
         screen = self.screen_stack[-1] if self.screen_stack else None
         if isinstance(screen, DetailScreen) and screen.job_id == snap.detail_id:
-            screen.show(snap.detail, state.timeline.get(screen.job_id))
-        if not self.header.is_attached:  # shutting down
+            screen.show(snap.detail, self.state.timeline.get(screen.job_id))
+        if not self.painter.attached:
             return
-        self._redraw_soon("header", "table")
+        self.painter.soon("header", "table")
         if message.urgent:  # the operator is waiting for this
-            self._flush_redraw()
+            self.painter.flush()
         self.sync_bindings()
         if self.freeze_gc and self.fetches == 1:
             # Everything built so far (Textual, the widgets, the client) lives as long as
@@ -283,35 +245,8 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
             # walks it, which took pauses of ~100 ms out of key handling under load.
             self.call_after_refresh(gc.freeze)
 
-    def _take_page(self, snap: Snapshot, replay: list[Event]) -> None:
-        page = snap.page
-        assert page is not None
-        view = self.state.views[page.request.tab]
-        if page.request != self._page_request_for(view.key):
-            self.request(urgent=True)  # the operator moved on while we read: read again
-            return
-        view.rows, view.total, view.loaded = page.rows, page.total, True
-        view.filter = page.request.filter.lower()
-        view.scanned, view.capped = page.scanned, page.capped
-        replay_onto(self.state, view, replay)
-
-    def _page_request_for(self, tab: str) -> PageRequest:
-        view = self.state.views[tab]
-        if self.state.filter or tab == "workers":
-            return PageRequest(tab, 0, 10_000, self.state.filter)
-        return PageRequest(tab, view.offset, view.limit)
-
     def on_fetch_failed(self, message: FetchFailed) -> None:
-        self.state.connection = "reconnecting"
-        self.state.connection_error = message.error
-        self._loading_text("waiting for the server to answer…")
-        self._redraw_header()
-
-    def _loading_text(self, text: str) -> None:
-        for table in self.tables.values():
-            if table.loading_text != text:
-                table.loading_text = text
-                table.refresh()
+        self.live.failed(message.error)
 
     # -- drawing -------------------------------------------------------------------------
     def sync_bindings(self) -> None:
@@ -326,38 +261,8 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
             self._bindings_signature = signature
             self.refresh_bindings()
 
-    def _redraw_header(self) -> None:
-        self.header.refresh()
-        self.tab_bar.refresh()
-        self._update_filter_info()
-
-    def _redraw_table(self, tab: str | None = None) -> None:
-        tab = tab or self.state.active
-        view = self.state.views[tab]
-        if view.loaded:
-            self.table(tab).show(view.offset if not view.filter else 0, view.rows, view.total)
-        self.tab_bar.refresh()
-
-    def _redraw_soon(self, *parts: str) -> None:
-        """Live updates are drawn at most every `frame_interval` (5 a second): a thousand
-        events a second then cost a few frames, not a frame per batch."""
-        self._redraw_due.update(parts)
-
-    def _flush_redraw(self) -> None:
-        if not self._redraw_due or not self.header.is_attached:
-            return
-        due, self._redraw_due = self._redraw_due, set()
-        if "table" in due:
-            self._redraw_table()
-        if "header" in due:
-            self._redraw_header()
-
     def _tick(self) -> None:
-        """Ages and elapsed times move on even when nothing happens."""
-        if not self.header.is_attached:
-            return
-        self.header.refresh()
-        self.table().refresh()
+        self.painter.tick()
         screen = self.screen
         if isinstance(screen, DetailScreen):
             screen.redraw()
@@ -370,6 +275,116 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
             return ""
         return f"{table.cursor + 1:,}/{count(table.total, self.size.width < 100)}"
 
+    # -- the operator's actions ----------------------------------------------------------
+    def where(self) -> Where:
+        """Where the operator is: what the action keys would act on."""
+        screen = self.screen
+        if isinstance(screen, DetailScreen):
+            job = screen.job
+            rows = (JobRow.from_job(job),) if job is not None else ()
+            return Where(False, self.state.active, rows, in_detail=True)
+        if not self.on_main:
+            return Where(False, self.state.active)
+        row = self.table().selected
+        if self.state.active == "workers":
+            return Where(True, "workers", worker=row if isinstance(row, WorkerRow) else None)
+        return Where(True, self.state.active, (row,) if isinstance(row, JobRow) else ())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING:
+            if not self.actions.applies(action, self.where()):
+                return False
+            return None if self.read_only else True
+        if action == "filter":
+            return self.on_main
+        if action == "clear_filter":
+            return self.on_main and bool(self.state.filter or self.filter_bar.display)
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action does not apply here (or at all, read-only) says why."""
+        note = self.actions.explain(event.key, self.where())
+        if note:
+            severity = "warning" if self.read_only else "information"
+            self.notify(note, severity=severity, timeout=3)
+
+    async def _ask(self, screen: Any) -> Any:
+        """Push a dialog and wait for its answer (from an action's worker)."""
+        return await self.push_screen_wait(screen)
+
+    def _act(self, story: Coroutine[Any, Any, None], what: str) -> None:
+        self.run_worker(story, group="actions", description=what)
+
+    def on_actions_noted(self, message: Actions.Noted) -> None:
+        self.notify(message.text, severity=message.severity, timeout=message.timeout)  # type: ignore[arg-type]
+
+    def on_actions_acted(self, message: Actions.Acted) -> None:
+        self.request(urgent=True)
+
+    def action_cancel(self) -> None:
+        self._act(self.actions.cancel(self.where()), "cancel")
+
+    def action_retry(self) -> None:
+        self._act(self.actions.retry(self.where()), "retry")
+
+    def action_retry_all(self) -> None:
+        self._act(self.actions.retry_all(), "retry all")
+
+    def action_purge(self) -> None:
+        self._act(self.actions.purge(self.where()), "purge")
+
+    def action_scale(self, delta: int) -> None:
+        self._act(self.actions.scale(delta, self.actions.scale_target(self.where())), "scale")
+
+    def action_pool_scale(self, delta: int) -> None:
+        target = self.actions.scale_target(self.where(), pool=True)
+        self._act(self.actions.scale(delta, target), "scale")
+
+    def action_set_count(self) -> None:
+        self._act(self.actions.set_count(self.actions.scale_target(self.where())), "scale")
+
+    def action_pool_set_count(self) -> None:
+        target = self.actions.scale_target(self.where(), pool=True)
+        self._act(self.actions.set_count(target), "scale")
+
+    def action_pause(self) -> None:
+        self._act(self.actions.pause(), "pause")
+
+    def action_resume(self) -> None:
+        self._act(self.actions.resume(), "resume")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.read_only))
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    # -- the filter ----------------------------------------------------------------------
+    def action_filter(self) -> None:
+        self.filter_bar.open()
+        self.sync_bindings()
+
+    def action_clear_filter(self) -> None:
+        self.filter_bar.clear()
+        self._set_filter("")
+        self.table().focus()
+        self.sync_bindings()
+
+    def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
+        self._set_filter(message.text)
+
+    def on_filter_bar_done(self, message: FilterBar.Done) -> None:
+        self.table().focus()
+        self.sync_bindings()
+
+    def _set_filter(self, text: str) -> None:
+        if not apply_filter(self.state, text):
+            return
+        for table in self.tables.values():
+            table.reset()
+        self.filter_bar.show_info(filter_info(self.state))
+        self.request(urgent=True)
+
     # -- tabs and tables -----------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
         while not self.on_main:
@@ -381,8 +396,8 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
         self.table().focus()
         if tab == "workers":
             self.request(workers=True)
-        self._redraw_table()
-        self._redraw_header()
+        self.painter.table()
+        self.painter.header_now()
         self.sync_bindings()
         self.request(urgent=True)
 
@@ -414,3 +429,12 @@ class JobdeckApp(ActionsMixin, FilterMixin, App[int]):
     def _detail_closed(self, _result: None) -> None:
         self.detail_id = None
         self.sync_bindings()
+
+    def _start_pool(self, count: int) -> None:
+        """Embedded workers asked for but not started by the launcher: start them here."""
+
+        async def start() -> None:
+            pool = await self.service.start_workers(count)
+            self.state.embedded_id = pool.id
+
+        self.run_worker(start(), group="pool", description="embedded workers")

@@ -37,6 +37,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("s", "set the selected worker's slot count (0: *)"),
             ("", "(on tabs 1-3 and 5: the pool embedded in the console)"),
             ("p", "pause / resume the queue (running jobs go on)"),
+            ("P", "purge dead letters (tab 3) / completed and cancelled (tab 5) *"),
         ),
     ),
     ("Console", (("?", "this help"), ("q  ctrl+c", "quit"))),

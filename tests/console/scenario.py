@@ -49,7 +49,7 @@ async def settle(pilot: Any, *keys: str, detail: bool = False, timeout: float = 
         await pilot.pause()
     tab = app.state.active
     await wait(lambda: app.state.views[tab].loaded and app.table(tab).loaded)
-    await wait(lambda: not app._redraw_due)
+    await wait(lambda: not app.painter.due)
     if detail:
         await wait(lambda: getattr(app.screen, "job", None) is not None)
     for field in app.screen.query(Input):
