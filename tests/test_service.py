@@ -96,11 +96,14 @@ async def read_events(service: JobService, after: str = "0-0", idle: float = 0.2
 
 
 async def stop(task: asyncio.Task[Any]) -> None:
-    """Cancel until it ends: on Python 3.11 redis-py can swallow one cancellation."""
+    """Cancel until it ends: on Python 3.11 redis-py can swallow one cancellation. Whatever
+    the task raised besides that is raised here: a broken event stream must not read as
+    "no events"."""
     while not task.done():
         task.cancel()
         await asyncio.wait([task], timeout=0.1)
-    await asyncio.gather(task, return_exceptions=True)
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
 
 
 def of(events: list[Event], job_id: str) -> list[str]:
