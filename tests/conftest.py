@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .redis_cluster import RedisCluster
 from .redis_server import RedisServer
 
 
@@ -13,6 +14,14 @@ def redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """Three masters, no replicas (about 2 s to start): shared by every cluster test."""
+    cluster = RedisCluster(masters=3).start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

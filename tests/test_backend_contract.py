@@ -38,10 +38,18 @@ TINY = 0.05  # a lease meant to expire
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def make_backend(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[MakeBackend]:
-    """Opens backends on one fresh store: several of them are several processes on one queue."""
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    """Opens backends on one fresh store: several of them are several processes on one queue.
+    "cluster" is a 3-master Redis Cluster, reached through a node that does not serve the
+    queue's slot, so every backend finds its master."""
+    url = ""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+    elif request.param == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        owner = cluster.master_of("q")
+        url = next(node.url for node in cluster.nodes if node is not owner)
     name = f"contract-{uuid.uuid4().hex[:12]}"
     opened: list[Backend] = []
 
@@ -52,6 +60,8 @@ async def make_backend(request: pytest.FixtureRequest, prefix: str) -> AsyncIter
         else:
             backend = RedisBackend(url, queue="q", prefix=prefix, settings=settings)
         await backend.initialize()
+        if request.param == "cluster":
+            assert backend.is_cluster
         opened.append(backend)
         return backend
 

@@ -43,11 +43,15 @@ pytestmark = pytest.mark.timeout(60)
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def url(request: pytest.FixtureRequest, prefix: str) -> Iterator[str]:
-    """Where the jobs live: a private redis-server, or a memory store of this test's own."""
+    """Where the jobs live: a private redis-server, a 3-master Redis Cluster (through its
+    first node, whichever serves the queue), or a memory store of this test's own."""
     if request.param == "redis":
         yield request.getfixturevalue("redis_url")
+        return
+    if request.param == "cluster":
+        yield request.getfixturevalue("redis_cluster").url
         return
     yield f"memory://{prefix}"
     MemoryBackend.forget(f"{prefix}/{prefix}/default")

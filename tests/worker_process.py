@@ -14,6 +14,15 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def sync_client(url: str) -> redis.Redis | redis.RedisCluster:
+    """A plain client, or a cluster client when the server is a cluster node."""
+    client = redis.Redis.from_url(url)
+    if client.info("cluster").get("cluster_enabled"):
+        client.close()
+        return redis.RedisCluster.from_url(url)
+    return client
+
+
 class WorkerProcess:
     """`jobdeck worker APP` as its own process, logging to a file the test can read."""
 
@@ -72,7 +81,7 @@ class WorkerProcess:
 
     def wait_registered(self, timeout: float = 15.0) -> None:
         """Until the worker's heartbeat record is in Redis (it is then claiming)."""
-        client = redis.Redis.from_url(self.url)
+        client = sync_client(self.url)
         keys = [
             f"{self.prefix}:{{{q.partition('=')[0]}}}:worker:{self.worker_id}" for q in self.queues
         ]

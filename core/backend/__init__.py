@@ -52,8 +52,10 @@ def _check_redis_url(url: str, path: str) -> None:
     not a number, a query option redis-py cannot parse."""
     from redis.asyncio.connection import parse_url
 
+    from .cluster import cluster_mode
     from .redis import redact_url
 
+    url, _cluster = cluster_mode(url)  # raises for a bad cluster=...
     database = path.strip("/")
     if database and not database.isdigit():
         raise ValueError(f"url: the database must be a number, got {database!r}")

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,18 +19,20 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import BusyLoadingError, NoScriptError
+from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...keys import key_prefix, validate_name
 from ..base import BackendSettings
+from ..cluster import SlotRoute, cluster_mode, is_cluster, redirection, with_node
 from ..fastpath import FastConnection
 from .scripts import SCRIPTS, script_source
 
 __all__ = ["RedisEngine", "redact_url"]
 
 _RETRIES = 10
+_BUSY_SLOT = ("TRYAGAIN", "CLUSTERDOWN")  # a slot mid-migration, or a failover under way
 _STATUS_KEYS = {
     "pending": "pending",
     "scheduled": "scheduled",
@@ -69,13 +72,17 @@ class RedisEngine:
         prefix: str = "jobdeck",
         settings: BackendSettings | None = None,
     ) -> None:
-        self.url = url
+        # `?cluster=yes|no` forces the client; without it, the server says (INFO cluster).
+        self.url, self._cluster = cluster_mode(url)
         self.queue = queue
         self.settings = settings or BackendSettings()
         self.prefix = prefix
         self._p = key_prefix(prefix, queue)
         self._route = self._p + "pending"
-        self._redis: aioredis.Redis | None = None
+        self._redis: aioredis.Redis | aioredis.RedisCluster | None = None
+        self._slots: SlotRoute | None = None  # on a cluster: the master of this queue's slot
+        self._refreshed = 0.0
+        self._name = "jobdeck"
         self._shas: dict[str, str] = {}
         self._fast: FastConnection | None = None
         self._waiter: FastConnection | None = None
@@ -87,6 +94,15 @@ class RedisEngine:
         return redact_url(self.url)
 
     @property
+    def is_cluster(self) -> bool:
+        return self._slots is not None
+
+    @property
+    def _node_url(self) -> str:
+        """Where this queue's keys live: the server, or the master of the queue's slot."""
+        return self.url if self._slots is None else self._slots.url
+
+    @property
     def client(self) -> aioredis.Redis:
         if self._redis is None:
             raise RuntimeError("backend is not initialized: call `await service.initialize()`")
@@ -96,9 +112,17 @@ class RedisEngine:
         if self._redis is not None:
             return
         # One quick PING without retries: a wrong or unreachable URL is reported at once.
-        fast = FastConnection(self.url, client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}")
+        self._name = name = f"jobdeck:{socket.gethostname()}:{os.getpid()}"
+        fast = FastConnection(self.url, client_name=name)
         try:
             await fast.execute("PING")
+            cluster = await is_cluster(fast) if self._cluster is None else self._cluster
+            if cluster:
+                self._slots = SlotRoute(self.url, self._route)
+                if await self._slots.refresh():
+                    fast.abort()
+                    fast = FastConnection(self._slots.url, client_name=name)
+                    await fast.execute("PING")
         except RedisConnectionError as exc:
             fast.abort()
             raise RedisConnectionError(f"cannot reach {self.description}: {exc}") from exc
@@ -109,16 +133,28 @@ class RedisEngine:
         retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8)
         # TCP only: redis-py's unix socket connections refuse a socket_keepalive argument.
         tcp = {} if urlsplit(self.url).scheme == "unix" else {"socket_keepalive": True}
-        self._redis = aioredis.Redis.from_url(
-            self.url,
-            retry=retry,
-            retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
-            socket_connect_timeout=5.0,
-            socket_timeout=15.0,
-            health_check_interval=30,
-            client_name=f"jobdeck:{socket.gethostname()}:{os.getpid()}",
-            **tcp,
-        )
+        if self._slots is not None:
+            # The slow path (reads, scans) on redis-py's cluster client, which follows
+            # redirections and failovers by itself.
+            self._redis = aioredis.RedisCluster.from_url(
+                self.url,
+                retry=retry,
+                socket_connect_timeout=5.0,
+                socket_timeout=15.0,
+                client_name=name,
+            )
+            await self._redis.initialize()
+        else:
+            self._redis = aioredis.Redis.from_url(
+                self.url,
+                retry=retry,
+                retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
+                socket_connect_timeout=5.0,
+                socket_timeout=15.0,
+                health_check_interval=30,
+                client_name=name,
+                **tcp,
+            )
         self._shas = {
             name: hashlib.sha1(script_source(name).encode()).hexdigest() for name in SCRIPTS
         }
@@ -157,12 +193,11 @@ class RedisEngine:
         restart reloads the script. Every script is safe to repeat: submit skips existing
         ids, finish refuses a spent token, and a repeated claim only leases jobs that the
         lease sweep hands back."""
+        command = ("EVALSHA", self._shas[name], 1, self._route, *self._base, *args)
         delay = 0.05
         for attempt in range(_RETRIES):
             try:
-                return await self._fast.execute(
-                    "EVALSHA", self._shas[name], 1, self._route, *self._base, *args
-                )
+                return await self._fast.execute(*command)
             except NoScriptError:
                 await self._fast.execute("SCRIPT", "LOAD", script_source(name))
             except (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
@@ -170,26 +205,98 @@ class RedisEngine:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(1.0, delay * 2)
+                await self._find_master()
+            except ResponseError as exc:
+                # On a cluster: the slot moved (MOVED), is moving (ASK), or has no master
+                # for a moment (a failover); elsewhere, an error of the script's own.
+                if self._slots is None:
+                    raise
+                where = redirection(exc)
+                if where is not None and where[0] == "ASK":
+                    return await self._ask(where[2], where[3], command, name)
+                if where is not None:
+                    self._moved(where[2], where[3])
+                elif attempt == _RETRIES - 1 or not str(exc).startswith(_BUSY_SLOT):
+                    raise
+                else:
+                    await asyncio.sleep(delay)
+                    delay = min(1.0, delay * 2)
+                    await self._find_master()
         raise RedisConnectionError(f"script {name} could not be run")
 
     async def _blocking(self, *command: Any) -> Any:
         """A blocking read on a connection of its own, taken from a small idle list. A call
         that is cancelled or fails drops its connection, which may still owe a reply."""
-        conn = (
-            self._idle_blocking.pop()
-            if self._idle_blocking
-            else FastConnection(self.url, reply_timeout=60.0)
-        )
-        try:
-            reply = await conn.execute(*command)
-        except BaseException:
-            conn.abort()
-            raise
-        self._idle_blocking.append(conn)
-        return reply
+        for attempt in range(2):
+            conn = (
+                self._idle_blocking.pop()
+                if self._idle_blocking
+                else FastConnection(self._node_url, reply_timeout=60.0)
+            )
+            try:
+                reply = await conn.execute(*command)
+            except BaseException as exc:
+                conn.abort()
+                if attempt == 0 and await self._rerouted(exc):
+                    continue
+                raise
+            self._idle_blocking.append(conn)
+            return reply
+        raise AssertionError("unreachable")
 
     def _waiting(self) -> FastConnection:
         """Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast."""
         if self._waiter is None:
-            self._waiter = FastConnection(self.url, reply_timeout=30.0, track_id=True)
+            self._waiter = FastConnection(self._node_url, reply_timeout=30.0, track_id=True)
         return self._waiter
+
+    # -- cluster routing -------------------------------------------------------------------
+    def _moved(self, host: str, port: int) -> None:
+        """Our slot is served elsewhere now: every connection goes there from here on."""
+        if self._slots is not None and self._slots.moved(host, port):
+            self._reconnect()
+
+    async def _find_master(self) -> None:
+        """After a lost connection on a cluster, ask who serves our slot (at most every
+        0.2 s however many calls failed): a failover gave it to a replica."""
+        if self._slots is None or time.monotonic() - self._refreshed < 0.2:
+            return
+        self._refreshed = time.monotonic()
+        if await self._slots.refresh():
+            self._reconnect()
+
+    async def _rerouted(self, exc: BaseException) -> bool:
+        """On a cluster, after a failed call: True if the slot was found elsewhere (MOVED,
+        or a new master after a lost connection), so the call may go again there."""
+        if self._slots is None:
+            return False
+        before = self._slots.node
+        where = redirection(exc)
+        if where is not None:
+            self._moved(where[2], where[3])
+        elif isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+            await self._find_master()
+        return self._slots.node != before
+
+    def _reconnect(self) -> None:
+        old, self._fast = self._fast, FastConnection(self._node_url, client_name=self._name)
+        if old is not None:
+            old.abort()
+        if self._waiter is not None:
+            self._waiter.abort()
+            self._waiter = None
+        for conn in self._idle_blocking:
+            conn.abort()
+        self._idle_blocking.clear()
+
+    async def _ask(self, host: str, port: int, command: tuple[Any, ...], name: str) -> Any:
+        """One call on the node the slot is being migrated to, as ASK asks: ASKING first."""
+        conn = FastConnection(with_node(self.url, host, port))
+        try:
+            try:
+                return (await conn.pipeline(("ASKING",), command))[1]
+            except NoScriptError:
+                await conn.execute("SCRIPT", "LOAD", script_source(name))
+                return (await conn.pipeline(("ASKING",), command))[1]
+        finally:
+            await conn.close()

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import NoScriptError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...codec import dumps
 from ..base import ClaimBatch, ClaimedJob, Finish, ProgressUpdate
+from ..cluster import redirection
 from .engine import RedisEngine, _pairs, _s
 
 __all__ = ["LeasesMixin"]
@@ -84,4 +87,9 @@ class LeasesMixin(RedisEngine):
             )
         except NoScriptError:  # a restarted server: _run loads the script again
             return await self.claim(worker_id, count, lease)
+        except (ResponseError, RedisConnectionError, RedisTimeoutError) as exc:
+            # a cluster's slot moved or failed over: _run finds the new master
+            if await self._rerouted(exc) or redirection(exc) is not None:
+                return await self.claim(worker_id, count, lease)
+            raise
         return self._claim_batch(reply)

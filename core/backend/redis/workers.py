@@ -12,7 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...codec import decode_control, dumps, loads
 from ..base import WorkerRecord
-from .engine import RedisEngine, _s
+from .engine import RedisEngine, _pairs, _s
 
 __all__ = ["WorkersMixin"]
 
@@ -58,9 +58,10 @@ class WorkersMixin(RedisEngine):
         # CLIENT UNBLOCK ends the BLPOP as a timeout would: the claim pipelined behind it
         # still runs and its reply is read, so nothing is stranded.
         client_id = None if self._waiter is None else self._waiter.client_id
-        if client_id is not None:
+        if client_id is not None and self._fast is not None:
             with contextlib.suppress(*_UNBLOCK_REFUSED):  # a managed server may refuse it
-                await self.client.execute_command("CLIENT", "UNBLOCK", client_id)
+                # on the fast connection: the waiter's own node, on a cluster too
+                await self._fast.execute("CLIENT", "UNBLOCK", client_id)
 
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
         return int(
@@ -84,20 +85,21 @@ class WorkersMixin(RedisEngine):
     async def server_warnings(self) -> list[str]:
         warnings: list[str] = []
         try:
-            config = await self.client.config_get("maxmemory-policy")
+            # On the fast connection: on a cluster, the master that holds this queue.
+            config = _pairs(await self._fast.execute("CONFIG", "GET", "maxmemory-policy"))
             policy = _s(config.get("maxmemory-policy", b"noeviction"))
             if policy != "noeviction":
                 warnings.append(
                     f"Redis maxmemory-policy is {policy!r}: under memory pressure Redis may "
                     "evict job records and queues. Set it to 'noeviction'."
                 )
-            persistence = await self.client.config_get("appendonly")
-            save = await self.client.config_get("save")
+            persistence = _pairs(await self._fast.execute("CONFIG", "GET", "appendonly"))
+            save = _pairs(await self._fast.execute("CONFIG", "GET", "save"))
             if _s(persistence.get("appendonly", b"no")) != "yes" and not _s(save.get("save", b"")):
                 warnings.append(
                     "Redis persistence is off (no AOF, no RDB snapshots): a Redis restart "
                     "loses every queued job. Enable 'appendonly yes' for durable queues."
                 )
         except ResponseError:
-            pass  # CONFIG is disabled on many managed services; nothing to check then
+            pass  # CONFIG is disabled on many managed services (or by an ACL); nothing to check
         return warnings

@@ -1,0 +1,155 @@
+"""A private Redis Cluster for tests, made of `redis-server` processes on this machine.
+
+Ports stay below 22768: each node's cluster bus listens on its port + 10000, which must not
+fall among the ephemeral ports other sockets are given. `redis-cli --cluster create` assigns
+the slots (and replicas); the fixture waits until every node reports `cluster_state:ok`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+
+from redis.crc import key_slot
+
+from .redis_server import RedisServer
+
+_TAKEN: set[int] = set()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def cluster_ports(count: int) -> list[int]:
+    """`count` free ports in 12000-22767 whose bus ports (+10000) are free too."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = random.randint(12000, 22767)
+        if port in _TAKEN or port + 10000 > 32767:
+            continue
+        if _port_free(port) and _port_free(port + 10000):
+            _TAKEN.add(port)
+            ports.append(port)
+    return ports
+
+
+class RedisCluster:
+    """`masters` masters with `replicas` replicas each, slots spread evenly."""
+
+    def __init__(
+        self,
+        masters: int = 3,
+        replicas: int = 0,
+        *,
+        node_timeout_ms: int = 1000,
+        extra: Iterable[str] = (),
+    ) -> None:
+        self.masters, self.replicas = masters, replicas
+        self.nodes = [
+            RedisServer(
+                port=port,
+                extra=[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    str(node_timeout_ms),
+                    "--cluster-require-full-coverage",
+                    "no",
+                    *extra,
+                ],
+            )
+            for port in cluster_ports(masters * (1 + replicas))
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def url_of(self, node: RedisServer) -> str:
+        return node.url
+
+    def start(self) -> RedisCluster:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                "--cluster-replicas",
+                str(self.replicas),
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        self.wait_ok()
+        return self
+
+    def wait_ok(self, timeout: float = 30.0, nodes: Iterable[RedisServer] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        for node in nodes or [n for n in self.nodes if n.process is not None]:
+            while "cluster_state:ok" not in node.cli("CLUSTER", "INFO"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"cluster node {node.port} is not ok: {node.cli('CLUSTER', 'INFO')}"
+                    )
+                time.sleep(0.05)
+        # every node agrees on who serves every slot
+        while True:
+            views = {node.cli("CLUSTER", "SLOTS") for node in nodes or self.live()}
+            if len(views) == 1:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("cluster nodes disagree on the slot map")
+            time.sleep(0.05)
+
+    def live(self) -> list[RedisServer]:
+        return [n for n in self.nodes if n.process is not None]
+
+    def master_of(self, key_or_queue: str) -> RedisServer:
+        """The node that serves a queue's slot (a queue name, or any key)."""
+        key = key_or_queue if "{" in key_or_queue else "{" + key_or_queue + "}"
+        slot = key_slot(key.encode())
+        for node in self.live():
+            for line in node.cli("CLUSTER", "NODES").splitlines():
+                fields = line.split()
+                if "myself" not in fields[2] or "master" not in fields[2]:
+                    continue
+                for span in fields[8:]:
+                    if span.startswith("["):
+                        continue
+                    low, _, high = span.partition("-")
+                    if int(low) <= slot <= int(high or low):
+                        return node
+        raise LookupError(f"no live master serves slot {slot}")
+
+    def queues_on_distinct_masters(self, count: int, stem: str = "q") -> list[str]:
+        """Queue names whose slots live on `count` different masters."""
+        found: dict[int, str] = {}
+        for i in range(10_000):
+            name = f"{stem}{i}"
+            port = self.master_of(name).port
+            found.setdefault(port, name)
+            if len(found) == count:
+                return list(found.values())
+        raise LookupError("not enough masters")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            with contextlib.suppress(Exception):
+                node.stop()
