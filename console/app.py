@@ -112,7 +112,7 @@ class JobdeckApp(App[int]):
         fetch_timeout: float = 2.5,
         frame_interval: float = 0.2,
         freeze_gc: bool = False,
-        scan_limit: int = 5000,
+        scan_limit: int = 20_000,
         live: bool = True,
     ) -> None:
         super().__init__()

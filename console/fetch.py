@@ -1,8 +1,8 @@
 """The one place the console reads from the queue: metrics, one window, workers, one job.
 
 Everything goes through `JobService`'s public methods. A window is at most a few hundred
-rows, whatever the size of the queue; a filtered tab searches a bounded number of records
-(`scan_limit` per status) and says how far it got.
+rows, whatever the size of the queue; a filtered tab is a server-side search that reads at
+most `scan_limit` records per round and resumes where it stopped (`search`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from jobdeck.core.metrics import QueueMetrics
 from jobdeck.core.models import JobDefinition
 
 from .paging import concat_page, merged_page
+from .search import Search
 from .state import TAB_STATUSES, JobRow
 
 __all__ = ["Fetcher", "PageRequest", "PageResult", "Snapshot"]
-
-_SCAN_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +58,10 @@ def _finished(row: JobRow) -> float:
 
 class Fetcher:
     def __init__(
-        self, service: Any, *, scan_limit: int = 5000, clock: Callable[[], float] = time.time
+        self, service: Any, *, scan_limit: int = 20_000, clock: Callable[[], float] = time.time
     ) -> None:
         self.service = service
-        self.scan_limit = scan_limit
+        self.search = Search(service, budget=scan_limit)
         self.clock = clock
 
     async def snapshot(
@@ -150,39 +149,10 @@ class Fetcher:
         return fetch
 
     async def _search(self, request: PageRequest, depths: dict[str, int]) -> PageResult:
-        """Every row whose name or id contains the filter, among the first `scan_limit`
-        records of each status the tab lists; an exact job id is always found."""
-        needle = request.filter.lower()
-        found: list[JobRow] = []
-        scanned, capped = 0, False
-        for status in TAB_STATUSES[request.tab]:
-            offset = 0
-            while offset < self.scan_limit:
-                jobs = await self.service.list_jobs(
-                    status, limit=min(_SCAN_CHUNK, self.scan_limit - offset), offset=offset
-                )
-                scanned += len(jobs)
-                for job in jobs:
-                    if needle in job.name.lower() or needle in job.id.lower():
-                        found.append(JobRow.from_job(job))
-                if len(jobs) < _SCAN_CHUNK:
-                    break
-                offset += len(jobs)
-            if depths.get(status, 0) > self.scan_limit:
-                capped = True
-        if capped and not any(row.id == request.filter for row in found):
-            exact = request.filter.strip()
-            job = await self.service.get_job(exact) if _could_be_id(exact) else None
-            if job is not None and job.status.value in TAB_STATUSES[request.tab]:
-                found.insert(0, JobRow.from_job(job))
-        if request.tab == "history":
-            found.sort(key=_finished, reverse=True)
-        return PageResult(request, found, len(found), scanned, capped)
+        result = await self.search.step(request.tab, request.filter)
+        rows = result.rows
+        return PageResult(request, rows, len(rows), result.scanned, not result.done)
 
 
 async def _nothing() -> None:
     return None
-
-
-def _could_be_id(text: str) -> bool:
-    return 0 < len(text) <= 128 and all(c.isalnum() or c in "-_.:" for c in text)

@@ -32,5 +32,5 @@ def filter_info(state: ConsoleState) -> str:
     info = f"{view.total:,} match{'es' if view.total != 1 else ''}"
     if view.capped and view.scanned is not None:
         depth = state.tab_count(view.key)
-        info += f" in the first {view.scanned:,} of {depth:,}"
+        info += f" so far, searched {min(view.scanned, depth):,} of {depth:,}…"
     return info

@@ -98,6 +98,8 @@ class Live:
         view.filter = page.request.filter.lower()
         view.scanned, view.capped = page.scanned, page.capped
         replay_onto(self.state, view, replay)
+        if page.capped:  # a search under way: the next step at once
+            self.refresher.request(urgent=True)
 
     def failed(self, error: str) -> None:
         self.state.connection = "reconnecting"

@@ -5,6 +5,7 @@ from .events import Event, EventBus, Events
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
 from .retry import RetryPolicy
+from .search import SearchPage
 from .service import JobService, JobSpec
 from .worker import JobContext, WorkerPool, WorkerSettings, current_job
 
@@ -24,6 +25,7 @@ __all__ = [
     "JobStatus",
     "QueueMetrics",
     "RetryPolicy",
+    "SearchPage",
     "WorkerPool",
     "WorkerSettings",
     "current_job",

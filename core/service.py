@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
 from .models import JobDefinition, JobError, JobPriority, JobStatus, new_job
 from .retry import RetryPolicy
+from .search import SearchPage, check_search, search_step
 from .worker.pool import WorkerPool, WorkerSettings
 
 __all__ = ["JobService", "JobSpec"]
@@ -209,6 +210,31 @@ class JobService:
         await self._ensure()
         rows = await self.backend.list(status.value, limit, offset, newest_first)
         return [_decode_or_stub(job_id, fields) for job_id, fields in rows]
+
+    async def search_jobs(
+        self,
+        text: str,
+        statuses: Sequence[JobStatus | str] | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        budget: int = 5000,
+    ) -> SearchPage:
+        """Jobs whose id starts with `text` or whose name, args, kwargs or error contain it
+        (any case), in `statuses` (default: all) in list order. One bounded step: at most
+        `budget` records are read; pass `cursor` back for the next step (see `core.search`).
+        The first step puts an exact id match first."""
+        text, chosen = check_search(text, statuses, limit, budget)
+        await self._ensure()
+        rows, next_cursor, read = await search_step(
+            self.backend, text, chosen, cursor, limit, budget
+        )
+        jobs = [_decode_or_stub(job_id, fields) for job_id, fields in rows]
+        if cursor is None and 0 < len(text) <= 128:
+            exact = await self.get_job(text)
+            if exact is not None and exact.status.value in chosen:
+                jobs = [exact, *(job for job in jobs if job.id != exact.id)]
+        return SearchPage(jobs, next_cursor, read)
 
     async def list_dead_letters(self, limit: int = 50, offset: int = 0) -> list[JobDefinition]:
         return await self.list_jobs(JobStatus.FAILED, limit, offset)

@@ -167,6 +167,14 @@ class Backend(Protocol):
         self, status: str, limit: int, offset: int, newest_first: bool
     ) -> list[tuple[str, RawFields]]: ...
     async def metrics(self, window: int) -> RawMetrics: ...
+    async def search(
+        self, status: str, needle: str, offset: int, budget: int, limit: int, newest_first: bool
+    ) -> tuple[list[tuple[str, RawFields]], int, bool]:
+        """One bounded step of a scan of `status` from `offset`: at most `budget` records
+        read, at most `limit` matches (id prefix, or text in name/args/kwargs/error, any
+        case). Returns (matches, the offset to resume from, whether the set ended)."""
+        ...
+
     async def list_workers(self) -> list[WorkerRecord]: ...
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
         """Events after id `after` (None: only new ones), waiting up to `block` seconds."""

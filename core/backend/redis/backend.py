@@ -5,10 +5,11 @@ from __future__ import annotations
 from .events import EventsMixin
 from .jobs import JobsMixin
 from .leases import LeasesMixin
+from .search import SearchMixin
 from .workers import WorkersMixin
 
 __all__ = ["RedisBackend"]
 
 
-class RedisBackend(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin):
+class RedisBackend(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, SearchMixin):
     """Jobs in Redis, shared by every process and machine that opens the same URL."""

@@ -25,6 +25,7 @@ SCRIPTS = (
     "pause",
     "emit",
     "unregister",
+    "search",
 )
 
 

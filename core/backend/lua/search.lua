@@ -1,0 +1,42 @@
+-- One bounded step of a search. ARGV[3] = status set, ARGV[4] = offset, ARGV[5] = budget (the
+-- most records this call reads), ARGV[6] = limit (stop after this many matches), ARGV[7] = '1'
+-- for newest first, ARGV[8] = the needle, lower case. A record matches when its id starts
+-- with the needle, or its name, args, kwargs or error contain it (plain text, no patterns).
+-- Returns {next offset, 1 if the set was read to its end, {id, fields, id, fields, ...}}.
+local zkey = P .. ARGV[3]
+local offset, budget, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local needle = ARGV[8]
+local ids
+if ARGV[7] == '1' then
+  ids = redis.call('ZREVRANGE', zkey, offset, offset + budget - 1)
+else
+  ids = redis.call('ZRANGE', zkey, offset, offset + budget - 1)
+end
+local out, found, read = {}, 0, 0
+for _, id in ipairs(ids) do
+  read = read + 1
+  local key = P .. 'job:' .. id
+  local hit = string.sub(string.lower(id), 1, #needle) == needle
+  if not hit then
+    local f = hash_fields(key, 'name', 'args', 'kwargs', 'error')
+    for i = 1, 4 do
+      if f[i] and string.find(string.lower(f[i]), needle, 1, true) then
+        hit = true
+        break
+      end
+    end
+  end
+  if hit then
+    out[#out + 1] = id
+    if redis.call('TYPE', key).ok == 'hash' then
+      out[#out + 1] = redis.call('HGETALL', key)
+    else
+      out[#out + 1] = {}
+    end
+    found = found + 1
+    if found >= limit then break end
+  end
+end
+local ended = 0
+if read == #ids and #ids < budget then ended = 1 end
+return {offset + read, ended, out}
