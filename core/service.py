@@ -378,6 +378,18 @@ class JobService:
                 last = event.id
                 yield event
 
+    async def last_event_id(self) -> str:
+        """The id of the newest event in the log ("0-0" when it is empty): `events(after=`
+        this`)` yields exactly what happens from now on."""
+        await self._ensure()
+        return await self.backend.last_event_id()
+
+    async def events_lost_after(self, after: str) -> bool:
+        """True if events newer than `after` have been trimmed from the capped log, so
+        `events(after=after)` would silently skip them (it resumes at the oldest kept)."""
+        await self._ensure()
+        return _event_key(after) < _event_key(await self.backend.trimmed_through())
+
     def subscribe(self, event_type: Events | str | None, callback: Callable[[Event], Any]) -> None:
         """Shorthand for `event_bus.subscribe` that also starts following the event log."""
         self.event_bus.subscribe(event_type, callback)
@@ -405,6 +417,16 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _event_key(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        raise ValueError(
+            f"after: expected an event id like 1700000000000-0, got {event_id!r}"
+        ) from None
 
 
 def _spec_fields(spec: JobSpec) -> dict[str, Any]:

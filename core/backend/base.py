@@ -186,6 +186,10 @@ class Backend(Protocol):
         event log), sorted; this backend's own queue among them once it has been used."""
         ...
 
+    async def trimmed_through(self) -> str:
+        """The id of the newest event the log's cap has dropped ("0-0": none)."""
+        ...
+
     async def emit(self, event_type: str, data: Mapping[str, Any]) -> None: ...
 
     # -- workers -------------------------------------------------------------------------

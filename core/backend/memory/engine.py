@@ -108,7 +108,7 @@ class MemoryEngine:
         }
         s.events.append((s.last_event, fields))
         while len(s.events) > self.settings.events_maxlen:
-            s.events.popleft()
+            s.trimmed_through = s.events.popleft()[0]
         s.event_signal.notify()
 
     def _wake(self, n: int) -> None:

@@ -65,5 +65,9 @@ class EventsMixin(MemoryEngine):
         ms, seq = self._s.events[-1][0]
         return f"{ms}-{seq}"
 
+    async def trimmed_through(self) -> str:
+        ms, seq = self._s.trimmed_through
+        return f"{ms}-{seq}"
+
     async def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
         self._emit(clock.now_ms(), event_type, data=dumps(dict(data)))

@@ -169,6 +169,7 @@ class _Store:
         self.control: dict[str, tuple[deque[bytes], int]] = {}  # id -> (queue, expires at)
         self.events: deque[tuple[EventKey, dict[str, Any]]] = deque()
         self.last_event: EventKey = (0, 0)
+        self.trimmed_through: EventKey = (0, 0)  # newest event dropped by the cap
         self.totals: dict[str, int] = {}
         self.stats: dict[int, dict[str, int]] = {}  # unix second -> counters
         self.seq = 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from ...codec import dumps
 from ...events import Event
 from ..base import RawMetrics
@@ -43,6 +45,15 @@ class EventsMixin(RedisEngine):
     async def last_event_id(self) -> str:
         last = await self.client.xrevrange(self._p + "events", count=1)
         return _s(last[0][0]) if last else "0-0"
+
+    async def trimmed_through(self) -> str:
+        try:
+            info = await self.client.xinfo_stream(self._p + "events")
+        except ResponseError:  # no stream yet
+            return "0-0"
+        # Redis >= 7 keeps the newest id the cap removed; older servers cannot tell.
+        value = info.get("max-deleted-entry-id", info.get(b"max-deleted-entry-id", "0-0"))
+        return _s(value) if value else "0-0"
 
     async def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
         await self._run("emit", event_type, dumps(dict(data)))

@@ -1,0 +1,70 @@
+"""`/events`: every event of the queue, from any process, as server-sent events."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import StreamingResponse
+
+from ..deps import ReadAccess, Service
+from ..problems import Problem
+from ..sse import EventHub
+
+router = APIRouter(tags=["events"])
+
+_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_TYPES = re.compile(r"^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64}){0,63}$")
+
+_STREAM_DOC = {
+    200: {
+        "description": "`text/event-stream`: `id:` is the event's id in the log (send it back "
+        "as `Last-Event-ID` to resume), `event:` its type, `data:` its JSON. Comment lines "
+        "(`: keep-alive`) every few seconds when idle. `event: reset` means events were "
+        "trimmed from the log before the client resumed; `event: lagged` that the client "
+        "read too slowly and should reconnect.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def hub_for(request: Request) -> EventHub:
+    state = request.app.state
+    if getattr(state, "event_hub", None) is None:
+        state.event_hub = EventHub(state.service)
+    return state.event_hub  # type: ignore[no-any-return]
+
+
+@router.get(
+    "/events",
+    dependencies=[ReadAccess],
+    response_class=StreamingResponse,
+    responses=_STREAM_DOC,  # type: ignore[arg-type]
+)
+async def events(
+    request: Request,
+    service: Service,
+    types: Annotated[
+        str | None,
+        Query(description="comma-separated event types, e.g. JOB_COMPLETED,JOB_FAILED"),
+    ] = None,
+    last_event_id: Annotated[str | None, Header(description="resume after this event id")] = None,
+    after: Annotated[
+        str | None, Query(description="resume after this event id (for clients without headers)")
+    ] = None,
+) -> StreamingResponse:
+    """Live events. Reconnecting with `Last-Event-ID` resumes without a gap."""
+    resume = last_event_id if last_event_id is not None else after
+    field = "header.last-event-id" if last_event_id is not None else "query.after"
+    if resume is not None and not _ID.match(resume):
+        raise Problem(422, "expected an event id like 1700000000000-0", field=field)
+    if types is not None and not _TYPES.match(types):
+        raise Problem(422, "expected comma-separated event type names", field="query.types")
+    hub = hub_for(request)
+    await service.last_event_id()  # 503 now, before the stream starts, if the server is away
+    return StreamingResponse(
+        hub.stream(resume, types.split(",") if types else None, request.app.state.heartbeat),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

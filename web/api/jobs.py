@@ -1,0 +1,165 @@
+"""`/jobs`: list, submit (one or a batch), read, cancel, purge."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import TypeAdapter, ValidationError
+from starlette.responses import Response
+
+from jobdeck.core import JobService, JobSpec, JobStatus
+
+from ..deps import OperateAccess, ReadAccess, Service
+from ..errors import input_problem, validation_problem
+from ..models import BatchIn, BatchOut, CountOut, JobIn, JobOut, JobPage, SubmittedOut
+from ..problems import Problem
+from ..serialize import FastJSON, job_dict
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the job's id")]
+StatusName = Literal["pending", "scheduled", "running", "completed", "failed", "cancelled"]
+NAME_SCAN = 10_000  # most records read to answer a `name` filter
+_batch = TypeAdapter(BatchIn)
+
+
+@router.get("", response_model=JobPage, dependencies=[ReadAccess])
+async def list_jobs(
+    service: Service,
+    status: StatusName = "pending",
+    name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> Response:
+    """A page of jobs in one status, in the console's order: pending by priority then age,
+    scheduled by due time, finished ones newest first. With `name`, only jobs of that name
+    (matched among the newest 10,000 of the status; `total_exact` says if that cut short)."""
+    if name is None:
+        jobs = await service.list_jobs(status, limit, offset)
+        total = (await service.get_metrics(1)).depths.get(status, 0)
+        exact = True
+    else:
+        jobs, total, exact = await _by_name(service, status, name, limit, offset)
+    return FastJSON(
+        {
+            "jobs": [job_dict(job) for job in jobs],
+            "status": status,
+            "total": total,
+            "total_exact": exact,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+async def _by_name(
+    service: JobService, status: str, name: str, limit: int, offset: int
+) -> tuple[list, int, bool]:
+    matches = []
+    scanned = 0
+    while scanned < NAME_SCAN:
+        page = await service.list_jobs(status, 1000, scanned)
+        matches += [job for job in page if job.name == name]
+        scanned += len(page)
+        if len(page) < 1000:
+            return matches[offset : offset + limit], len(matches), True
+    return matches[offset : offset + limit], len(matches), False
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SubmittedOut,
+    dependencies=[OperateAccess],
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def submit_job(body: JobIn, request: Request, service: Service) -> Response:
+    """Queue one job; 201 with its id and a `Location`."""
+    job_id = await service.submit_job(
+        body.name,
+        body.args,
+        body.kwargs,
+        priority=body.priority,
+        max_retries=body.max_retries,
+        timeout=body.timeout,
+        delay=body.delay,
+        job_id=body.job_id,
+    )
+    location = str(request.url_for("get_job", job_id=job_id))
+    return FastJSON({"id": job_id}, status_code=201, headers={"Location": location})
+
+
+@router.post(
+    "/batch",
+    status_code=201,
+    response_model=BatchOut,
+    dependencies=[OperateAccess],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchIn"}}},
+        }
+    },
+)
+async def submit_batch(request: Request, service: Service) -> Response:
+    """Queue up to 10,000 jobs at once. Every job is validated first: one bad job and
+    nothing is queued (the error names it, e.g. `body.jobs[3].priority`)."""
+    raw = await request.body()
+    try:
+        batch = _batch.validate_json(raw)
+    except ValidationError as exc:
+        raise validation_problem(exc.errors(include_url=False), ("body",)) from None
+    specs = [
+        JobSpec(
+            job.name,
+            job.args,
+            job.kwargs,
+            job.priority,
+            job.max_retries,
+            job.timeout,
+            job.delay,
+            job.job_id,
+        )
+        for job in batch.jobs
+    ]
+    try:
+        ids = await service.submit_jobs(specs)
+    except (TypeError, ValueError) as exc:
+        raise input_problem(exc) from None
+    return FastJSON({"ids": ids, "count": len(ids)}, status_code=201)
+
+
+@router.delete("", response_model=CountOut, dependencies=[OperateAccess])
+async def purge(
+    service: Service, status: Literal["completed", "failed", "cancelled"] = Query()
+) -> Response:
+    """Delete every job in a finished status; returns how many went."""
+    return FastJSON({"count": await service.purge(status)})
+
+
+@router.get("/{job_id}", response_model=JobOut, dependencies=[ReadAccess], name="get_job")
+async def get_job(job_id: JobId, service: Service) -> Response:
+    """Status, result, error and traceback, progress, attempts and timeline of one job."""
+    job = await service.get_job(job_id)
+    if job is None:
+        raise Problem(404, f"no job {job_id}")
+    return FastJSON(job_dict(job))
+
+
+@router.delete("/{job_id}", response_model=JobOut, dependencies=[OperateAccess])
+async def cancel_job(job_id: JobId, service: Service) -> Response:
+    """Cancel a pending or scheduled job, or a running one wherever it runs (its handler is
+    interrupted within a second). 409 if it already finished."""
+    if not await service.cancel_job(job_id):
+        job = await service.get_job(job_id)
+        if job is None:
+            raise Problem(404, f"no job {job_id}")
+        raise Problem(409, f"job {job_id} is {job.status.value}: only unfinished jobs cancel")
+    job = await service.get_job(job_id)
+    if job is None:  # purged in between
+        raise Problem(404, f"no job {job_id}")
+    return FastJSON(job_dict(job))
+
+
+__all__ = ["JobStatus", "router"]

@@ -1,0 +1,111 @@
+"""`create_app(service)`: the ASGI application `jobdeck serve` runs, mountable anywhere.
+
+Everything a route needs is put on `app.state` (the service, the auth policy, read-only,
+the SSE heartbeat), so the routers are plain module-level objects and the same code serves
+any number of apps in one process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.responses import Response
+
+from jobdeck.core import JobService, __version__
+
+from .api import api_router
+from .auth import Auth
+from .errors import install_error_handlers
+from .limits import BodyLimit
+from .problems import PROBLEM_RESPONSES
+from .prom import metrics_router
+from .serialize import FastJSON
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+MAX_BODY = 16 * 1024 * 1024
+
+
+def create_app(
+    service: JobService,
+    *,
+    auth: Auth | None = None,
+    read_only: bool = False,
+    open_metrics: bool = False,
+    max_body: int = MAX_BODY,
+    heartbeat: float = 15.0,
+) -> FastAPI:
+    """The HTTP API over `service`.
+
+    `auth` None means no authentication (for an app mounted behind its host's own); `jobdeck
+    serve` passes the configured API keys. `read_only` refuses every operate endpoint (403).
+    `open_metrics` leaves /metrics, /healthz and /readyz open to callers without a key, as
+    Prometheus scrapers and probes expect. The caller owns `service` (initializes and closes
+    it); the app only uses it.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub = getattr(app.state, "event_hub", None)
+        if hub is not None:
+            await hub.close()
+
+    app = FastAPI(
+        title="jobdeck",
+        version=__version__,
+        summary="Submit, inspect and steer the jobs of one jobdeck queue.",
+        default_response_class=FastJSON,
+        responses=PROBLEM_RESPONSES,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.auth = auth or Auth.open()
+    app.state.read_only = read_only
+    app.state.open_metrics = open_metrics
+    app.state.heartbeat = heartbeat
+    app.state.event_hub = None
+    install_error_handlers(app)
+    app.include_router(api_router(), prefix=API_PREFIX)
+    app.include_router(_health_router())
+    app.include_router(metrics_router())
+    app.add_middleware(BodyLimit, max_bytes=max_body)
+    _mount_dashboard(app)
+    return app
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    """The dashboard (web/dashboard/, when present) serves `/` of the app."""
+    try:
+        dashboard = importlib.import_module("jobdeck.web.dashboard")
+    except ImportError:
+        return
+    dashboard.mount(app)
+
+
+async def _open_or_read(request: Request) -> None:
+    if not request.app.state.open_metrics:
+        await request.app.state.auth.check(request, "read")
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz(request: Request) -> Response:
+        """The process is up and serving (no check of the queue's server)."""
+        await _open_or_read(request)
+        return FastJSON({"status": "ok"})
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        """The queue's server answers; 503 with Retry-After if not."""
+        await _open_or_read(request)
+        await request.app.state.service.last_event_id()  # unreachable: 503 (errors.py)
+        return FastJSON({"status": "ready"})
+
+    return router

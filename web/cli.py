@@ -1,0 +1,192 @@
+"""The web surface's commands for `jobdeck`: `serve` and `api-key new`. Registered through
+the `jobdeck.commands` entry point; FastAPI and uvicorn are imported only when `serve` runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import signal
+import sys
+from typing import Any
+
+import click
+
+from jobdeck.core.cli.common import fail, load_service, make_service, url_option
+
+__all__ = ["register"]
+
+
+def register(main: click.Group) -> None:
+    main.add_command(serve)
+    main.add_command(api_key)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@url_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--api-keys-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Keys, one 'scope:key' or 'scope:sha256:<hex>' per line (also env JOBDECK_API_KEYS).",
+)
+@click.option("--read-only", is_flag=True, help="Refuse every operate endpoint (403).")
+@click.option(
+    "--no-auth", is_flag=True, help="Serve without keys on a non-loopback address (unsafe)."
+)
+@click.option("--open-metrics", is_flag=True, help="/metrics, /healthz and /readyz need no key.")
+@click.option("--app", "app", default=None, help="module:attr of a JobService (embedded workers).")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(0, 10_000),
+    default=None,
+    help="With --app: worker slots to run inside the server process.",
+)
+@click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
+def serve(
+    url: str | None,
+    queue: str,
+    prefix: str,
+    host: str,
+    port: int,
+    api_keys_file: str | None,
+    read_only: bool,
+    no_auth: bool,
+    open_metrics: bool,
+    app: str | None,
+    workers: int | None,
+    access_log: bool,
+) -> None:
+    """Serve the HTTP API (JSON, live events, /metrics) for a queue."""
+    from .auth import ApiKeys, Auth
+
+    if workers is not None and app is None:
+        fail("--workers needs --app (the handlers the embedded workers run)")
+    try:
+        keys = ApiKeys.from_environment(api_keys_file)
+    except ValueError as exc:
+        fail(str(exc))
+    if no_auth and keys:
+        fail("--no-auth contradicts the API keys configured (JOBDECK_API_KEYS/--api-keys-file)")
+    if not keys and not no_auth and not is_loopback(host):
+        fail(
+            f"refusing to serve on {host} without API keys: set JOBDECK_API_KEYS or "
+            "--api-keys-file (see `jobdeck api-key new`), or pass --no-auth to serve it open"
+        )
+    auth = Auth.with_keys(keys)
+    base = load_service(app) if app else None
+    service = make_service(url, queue, prefix, base)
+    if no_auth:
+        click.echo(f"jobdeck: WARNING: serving {host} with no authentication (--no-auth)", err=True)
+    code = _run(service, host, port, auth, read_only, open_metrics, workers, access_log)
+    sys.exit(code)
+
+
+def _run(
+    service: Any,
+    host: str,
+    port: int,
+    auth: Any,
+    read_only: bool,
+    open_metrics: bool,
+    workers: int | None,
+    access_log: bool,
+) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    async def main() -> int:
+        try:
+            await service.initialize()
+        except OSError as exc:  # redis errors for an unreachable server are OSError-like
+            fail(f"cannot reach {service.description}: {exc}", code=1)
+        except Exception as exc:
+            from redis.exceptions import RedisError
+
+            if isinstance(exc, RedisError):
+                fail(f"cannot reach {service.description}: {exc}", code=1)
+            raise
+        try:
+            if workers:
+                await service.start_workers(workers)
+            app = create_app(service, auth=auth, read_only=read_only, open_metrics=open_metrics)
+            config = uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=access_log,
+                lifespan="on",
+                timeout_graceful_shutdown=5,
+            )
+            server = uvicorn.Server(config)
+            # Our own handlers: uvicorn's re-raise the signal after its shutdown, which would
+            # kill the process before the service (and embedded workers) close cleanly.
+            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+            task = asyncio.create_task(server.serve())
+            # uvicorn sets a flag, not an event, once it listens.
+            while not server.started and not task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            if server.started:
+                bound = server.servers[0].sockets[0].getsockname()
+                shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+                mode = ", read-only" if read_only else ""
+                embedded = f", {workers} worker slots" if workers else ""
+                click.echo(
+                    f"jobdeck: serving queue {service.queue!r} of {service.description} at "
+                    f"http://{shown}:{bound[1]}/api/v1 ({auth.describe()}{mode}{embedded})",
+                    err=True,
+                )
+            await task
+            return 0 if server.started else 1
+        finally:
+            await service.close()
+
+    try:
+        import uvloop
+
+        return uvloop.run(main())
+    except ImportError:
+        return asyncio.run(main())
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """Make API keys for `jobdeck serve`."""
+
+
+@api_key.command("new")
+@click.option(
+    "--scope",
+    type=click.Choice(["read", "operate"]),
+    required=True,
+    help="read: every GET and the event stream; operate: everything.",
+)
+def new_api_key(scope: str) -> None:
+    """Print a fresh key, and the line that admits it in an --api-keys-file (only its
+    SHA-256 digest is stored there)."""
+    import hashlib
+
+    from .auth import new_key
+
+    key = new_key()
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    click.echo(f"key:  {key}")
+    click.echo(f"file: {scope}:sha256:{digest}")
+    click.echo(f"env:  JOBDECK_API_KEYS={scope}:{key}")

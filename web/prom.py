@@ -1,0 +1,141 @@
+"""`/metrics`: Prometheus exposition, read from the queue's server at each scrape.
+
+Nothing is counted in this process: a collector is handed one snapshot of what Redis holds
+(the queue's lifetime totals, depths, live workers) per scrape, so every API process
+reports the same figures for the whole queue, however many processes did the work. Labels
+are the queue (and the status for depths); never a job id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.responses import Response
+
+from jobdeck.core import JobService, QueueMetrics
+
+__all__ = ["QueueCollector", "Snapshot", "metrics_router", "snapshot"]
+
+HEAD_SAMPLE = 100  # pending jobs looked at for the oldest one's age
+
+# counter name -> how it is made from the stored totals
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "submitted": ("Jobs submitted", ("submitted",)),
+    "completed": ("Jobs completed", ("completed",)),
+    "failed": ("Attempts that failed (retried or dead-lettered)", ("retried", "dead")),
+    "retried": ("Failed attempts scheduled to run again", ("retried",)),
+    "cancelled": ("Jobs cancelled", ("cancelled",)),
+    "dead_lettered": ("Jobs that failed for good (moved to the dead letters)", ("dead",)),
+    "requeued": ("Jobs handed back to the queue (stalled or released)", ("requeued",)),
+    "dead_letters_retried": ("Dead letters sent back to the queue", ("retried_dead",)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    queue: str
+    metrics: QueueMetrics
+    workers: list[Any]
+    oldest_pending_age: float
+
+
+async def snapshot(service: JobService) -> Snapshot:
+    metrics = await service.get_metrics(60)
+    workers = await service.list_workers()
+    head = (
+        await service.list_jobs("pending", HEAD_SAMPLE, 0) if metrics.depths.get("pending") else []
+    )
+    created = [job.created_at for job in head if job.created_at]
+    age = max(0.0, metrics.timestamp - min(created)) if created else 0.0
+    return Snapshot(service.queue, metrics, workers, age)
+
+
+class QueueCollector:
+    """A prometheus_client collector over one snapshot."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+    def collect(self) -> Iterator[Metric]:
+        snap, queue = self.snap, [self.snap.queue]
+        totals = snap.metrics.totals
+        for name, (doc, parts) in COUNTERS.items():
+            family = CounterMetricFamily(f"jobdeck_jobs_{name}", doc, labels=["queue"])
+            family.add_metric(queue, sum(totals.get(part, 0) for part in parts))
+            yield family
+        depth = GaugeMetricFamily(
+            "jobdeck_jobs", "Jobs in each status now", labels=["queue", "status"]
+        )
+        for status, count in sorted(snap.metrics.depths.items()):
+            depth.add_metric([snap.queue, status], count)
+        yield depth
+        workers = snap.workers
+        for name, doc, value in (
+            ("jobdeck_workers", "Live worker processes", len(workers)),
+            ("jobdeck_worker_slots", "Job slots of the live workers", _sum(workers, "concurrency")),
+            ("jobdeck_worker_busy_slots", "Slots running a job now", _sum(workers, "running")),
+            ("jobdeck_queue_paused", "1 while the queue is paused", int(snap.metrics.paused)),
+            (
+                "jobdeck_oldest_pending_job_age_seconds",
+                f"Age of the oldest of the next {HEAD_SAMPLE} pending jobs in line",
+                snap.oldest_pending_age,
+            ),
+            (
+                "jobdeck_job_wait_seconds_avg",
+                "Mean seconds from ready to started, last minute",
+                snap.metrics.avg_wait or 0.0,
+            ),
+            (
+                "jobdeck_job_run_seconds_avg",
+                "Mean seconds from started to finished, last minute",
+                snap.metrics.avg_run or 0.0,
+            ),
+            (
+                "jobdeck_throughput_jobs_per_second",
+                "Jobs completed/s, last minute",
+                snap.metrics.throughput,
+            ),
+        ):
+            gauge = GaugeMetricFamily(name, doc, labels=["queue"])
+            gauge.add_metric(queue, value)
+            yield gauge
+        scrape = GaugeMetricFamily(
+            "jobdeck_scrape_timestamp_seconds", "When the queue's server was read"
+        )
+        scrape.add_metric([], snap.metrics.timestamp or time.time())
+        yield scrape
+
+
+def _sum(workers: list[Any], attr: str) -> int:
+    return sum(int(getattr(worker, attr, 0) or 0) for worker in workers)
+
+
+def render(snap: Snapshot) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(QueueCollector(snap))  # type: ignore[arg-type]
+    return generate_latest(registry)
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    async def metrics(request: Request) -> Response:
+        """Prometheus text exposition of the whole queue."""
+        if not request.app.state.open_metrics:
+            await request.app.state.auth.check(request, "read")
+        snap = await snapshot(request.app.state.service)
+        return Response(render(snap), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,77 @@
+"""Core objects as the API's JSON, and the JSON response class every route returns.
+
+Replies are built as plain dicts and encoded with orjson (the core's codec): the response
+models in `models` document the shapes without paying for validation on every reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse
+
+from jobdeck.core import JobDefinition, QueueMetrics
+
+__all__ = ["FastJSON", "job_dict", "metrics_dict", "timeline"]
+
+
+class FastJSON(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def timeline(job: JobDefinition) -> list[dict[str, Any]]:
+    """What the record's own timestamps say happened, oldest first."""
+    steps = [(job.created_at, "submitted")]
+    if job.scheduled_for:
+        steps.append((job.scheduled_for, "due"))
+    if job.started_at:
+        steps.append((job.started_at, f"started (attempt {job.attempts})"))
+    if job.finished_at:
+        steps.append((job.finished_at, job.status.value))
+    return [{"at": at, "what": what} for at, what in sorted(steps, key=lambda s: s[0])]
+
+
+def job_dict(job: JobDefinition) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "name": job.name,
+        "status": job.status.value,
+        "priority": job.priority.name.lower(),
+        "args": list(job.args),
+        "kwargs": job.kwargs,
+        "attempts": job.attempts,
+        "max_retries": job.max_retries,
+        "timeout": job.timeout,
+        "created_at": job.created_at,
+        "scheduled_for": job.scheduled_for,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "wait_time": job.wait_time,
+        "run_time": job.run_time,
+        "progress": {"fraction": job.progress.fraction, "message": job.progress.message},
+        "result": job.result,
+        "error": job.error.to_dict() if job.error is not None else None,
+        "worker": job.worker,
+        "stalls": job.stalls,
+        "cancel_requested": job.cancel_requested,
+        "timeline": timeline(job),
+    }
+
+
+def metrics_dict(metrics: QueueMetrics) -> dict[str, Any]:
+    return {
+        "timestamp": metrics.timestamp,
+        "window": metrics.window,
+        "depths": metrics.depths,
+        "totals": metrics.totals,
+        "completed_per_second": metrics.completed_per_second,
+        "failed_per_second": metrics.failed_per_second,
+        "submitted_per_second": metrics.submitted_per_second,
+        "throughput": metrics.throughput,
+        "throughput_10s": metrics.throughput_10s,
+        "avg_wait": metrics.avg_wait,
+        "avg_run": metrics.avg_run,
+        "paused": metrics.paused,
+    }
