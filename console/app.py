@@ -15,17 +15,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import time
+import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.widgets import ContentSwitcher, Footer
 
 from jobdeck.core.events import Event
+from jobdeck.core.text import display_text
 
 from .actions import MUTATING, Actions, Where
 from .feed import batched
@@ -140,6 +145,36 @@ class JobdeckApp(App[int]):
         self.frame_interval = frame_interval
         self.freeze_gc = freeze_gc
         self._bindings_signature: tuple[Any, ...] = ()
+
+    # -- untrusted text and crashes ------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification (the app's and its screens') quotes data such as job names and
+        error messages: it is made safe and never parsed as markup, whatever the caller asks."""
+        super().notify(
+            display_text(message, limit=500, multiline=True),
+            title=display_text(title, limit=100),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def _fatal_error(self) -> None:
+        """Textual's hook for an unhandled exception: print a traceback without local
+        variables (they may hold a password) and with data made safe (an exception message
+        may quote a job name with escape sequences), then exit; the exit code stays 1."""
+        log.error("console crashed", exc_info=sys.exc_info())
+        text = "".join(traceback.format_exception(*sys.exc_info()))
+        self.bell()
+        self._exit_renderables.append(Text(display_text(text, multiline=True)))
+        self._close_messages_no_wait()
 
     # -- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -10,13 +10,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from rich.text import Text
+
 from jobdeck.core.codec import dumps
+from jobdeck.core.text import display_text
 
 __all__ = [
     "bar",
     "clip",
     "clock_time",
     "count",
+    "data_text",
     "duration",
     "preview",
     "priority_label",
@@ -25,13 +29,25 @@ __all__ = [
 ]
 
 _SPARK = "▁▂▃▄▅▆▇█"
+_FOREVER = 100 * 365 * 86400.0  # past this a duration reads as "∞"
 _PRIORITIES = {0: "low", 1: "normal", 2: "high", 3: "critical"}
+
+
+def data_text(
+    value: object, style: str = "", *, limit: int | None = None, multiline: bool = False
+) -> Text:
+    """Untrusted `value` (a name, an error, anything read from the queue) as a Rich `Text`:
+    made safe by `display_text` and never parsed as markup. Every widget that shows data
+    builds it here (or passes `display_text(...)` to a renderer that does not parse markup)."""
+    return Text(display_text(value, limit=limit, multiline=multiline), style=style)
 
 
 def duration(seconds: float | None) -> str:
     """A compact duration: `0.4s`, `12s`, `3m05s`, `2h03m`, `4d02h`; `-` when unknown."""
-    if seconds is None:
+    if seconds is None or seconds != seconds:  # None or NaN
         return "-"
+    if seconds > _FOREVER:
+        return "∞"  # a far-future time from a record must not crash a view
     seconds = max(0.0, seconds)
     if seconds < 10:
         return f"{seconds:.1f}s"
@@ -111,10 +127,13 @@ def clock_time(timestamp: float | None, now: float, with_ms: bool = True) -> str
     """`14:03:27.120` in local time (with the date when it is not the day of `now`)."""
     if not timestamp:
         return "-"
-    local = time.localtime(timestamp)
+    try:
+        local = time.localtime(timestamp)
+    except (OverflowError, OSError, ValueError):  # a timestamp no calendar holds
+        return "-"
     text = time.strftime("%H:%M:%S", local)
     if with_ms:
         text += f".{int(timestamp * 1000) % 1000:03d}"
-    if time.strftime("%Y-%m-%d", local) != time.strftime("%Y-%m-%d", time.localtime(now)):
+    if time.strftime("%Y-%m-%d", local) != time.strftime("%Y-%m-%d", time.localtime(now or 0)):
         text = time.strftime("%Y-%m-%d ", local) + text
     return text

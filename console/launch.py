@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from redis.exceptions import RedisError
 
 from jobdeck.core.service import JobService
+from jobdeck.core.text import display_text
 
 __all__ = ["run_console", "run_demo"]
 
@@ -94,6 +95,8 @@ async def _console(
                 stop_setup = await setup(service)
             app = JobdeckApp(service, read_only=read_only, embedded_workers=workers, freeze_gc=True)
             code = await app.run_async()
+            if app.return_code:  # a crash: run_async returns None, the code says 1
+                code = app.return_code
         finally:
             if stop_setup is not None:
                 await stop_setup()
@@ -123,7 +126,7 @@ class _Held(logging.Handler):
         self.seen: dict[str, list[Any]] = {}  # message -> [first time, last time, count]
 
     def emit(self, record: logging.LogRecord) -> None:
-        text = f"{record.levelname} {record.name}: {record.getMessage()}"
+        text = display_text(f"{record.levelname} {record.name}: {record.getMessage()}", limit=500)
         entry = self.seen.pop(text, None) or [record.created, record.created, 0]
         entry[1], entry[2] = record.created, entry[2] + 1
         self.seen[text] = entry  # most recent last

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from jobdeck.core.text import display_text
 
 __all__ = ["ConfirmScreen", "CountScreen"]
 
@@ -22,14 +25,15 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
 
     def __init__(self, title: str, question: str) -> None:
+        """`title` and `question` are plain text (they may quote job names): never markup."""
         super().__init__()
         self.title_text = title
         self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.question, classes="dialog-body")
+            yield Static(Text(display_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(display_text(self.question, multiline=True)), classes="dialog-body")
             yield Static("[b]y[/b] yes    [b]n[/b] / [b]esc[/b] no", classes="dialog-keys")
 
     def action_answer(self, answer: bool) -> None:
@@ -49,8 +53,8 @@ class CountScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.question, classes="dialog-body")
+            yield Static(Text(display_text(self.title_text)), classes="dialog-title")
+            yield Static(Text(display_text(self.question, multiline=True)), classes="dialog-body")
             yield Input(
                 str(self.current),
                 type="integer",

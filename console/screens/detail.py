@@ -21,8 +21,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from jobdeck.core.models import JobDefinition
+from jobdeck.core.text import display_text
 
-from ..format import bar, clock_time, duration, priority_label
+from ..format import bar, clock_time, data_text, duration, priority_label
 from ..timeline import Step, timeline_entries
 
 __all__ = ["DetailScreen"]
@@ -73,28 +74,32 @@ class DetailScreen(Screen[None]):
         job, now = self.job, self.clock()
         if job is None:
             text = "job not found (finished jobs expire)" if self.missing else "loading…"
-            return Text(f"Job {self.job_id}  {self._hint}\n\n{text}")
+            return Text(f"Job {display_text(self.job_id)}  {display_text(self._hint)}\n\n{text}")
         parts: list[RenderableType] = [_summary(job, now, self.missing)]
         if job.status.value == "running" or job.progress.fraction or job.progress.message:
             line = Text("Progress  ", style="bold")
             line.append(bar(job.progress.fraction, 30))
-            line.append("  " + job.progress.message)
+            line.append("  " + display_text(job.progress.message))
             parts += [Text(), line]
         timeline = Table.grid(padding=(0, 2))
         timeline.add_column(no_wrap=True)
         timeline.add_column()
         for when, text in timeline_entries(job, self.steps):
-            timeline.add_row(" " + clock_time(when, now), text)
+            timeline.add_row(Text(" " + clock_time(when, now)), data_text(text))
         parts += [Text(), Text("Timeline", style="bold"), timeline]
         parts += [Text(), _block("Args", list(job.args)), _block("Kwargs", job.kwargs)]
         if job.status.value == "completed" or job.result is not None:
             parts.append(_block("Result", job.result))
         if job.error is not None:
             error = Text("Error     ", style="bold")
-            error.append(f"{job.error.type}: {job.error.message}", style="bold red")
+            error.append(
+                display_text(f"{job.error.type}: {job.error.message}", multiline=True),
+                style="bold red",
+            )
             parts += [Text(), error]
             if job.error.traceback:
-                parts += [Text("Traceback", style="bold"), Text(job.error.traceback.rstrip())]
+                traceback = data_text(job.error.traceback.rstrip(), multiline=True)
+                parts += [Text("Traceback", style="bold"), traceback]
             else:
                 parts.append(Text("(no traceback recorded)", style="dim"))
         return Group(*parts)
@@ -132,9 +137,10 @@ def _summary(job: JobDefinition, now: float, missing: bool) -> RenderableType:
     if job.finished_at:
         rows.append(("finished", clock_time(job.finished_at, now), "stalls", str(job.stalls)))
     for row in rows:
-        grid.add_row(*row)
+        # Cells are Text: a plain str cell would be parsed as markup (names are data).
+        grid.add_row(*(data_text(cell) for cell in row))
     title = Text("Job ", style="bold")
-    title.append(job.id, style="bold reverse")
+    title.append(display_text(job.id), style="bold reverse")
     return Group(title, grid)
 
 
@@ -147,5 +153,5 @@ def _block(label: str, value: Any) -> RenderableType:
     except (TypeError, ValueError):
         flat = body = repr(value)
     if len(flat) <= 60:
-        return head + Text(flat)
-    return Group(head, Text("  " + body.replace("\n", "\n  ")))
+        return head + data_text(flat)
+    return Group(head, data_text("  " + body.replace("\n", "\n  "), multiline=True))

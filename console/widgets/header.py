@@ -14,6 +14,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from jobdeck.core.text import display_text
+
 from ..format import count, duration, sparkline
 from ..state import TAB_TITLES, TABS, ConsoleState
 
@@ -70,12 +72,13 @@ class HeaderStrip(Widget):
         left = Text()
         left.append(" jobdeck ", self._style("title"))
         left.append(" queue ", self._style("label"))
-        left.append(state.queue)
+        left.append(display_text(state.queue, limit=60))
         left.append("  ")
         room = width - left.cell_len - right.cell_len - 3
         server = state.server
         if state.connection == "reconnecting" and state.connection_error:
             server = f"{server} ({state.connection_error})"
+        server = display_text(server, limit=max(room, 1))
         if room > 8:
             if len(server) > room:
                 server = server[: room - 1] + "…"

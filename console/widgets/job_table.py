@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from jobdeck.core.text import display_text
+
 from .columns import Column, layout
 
 __all__ = ["JobTable"]
@@ -280,9 +282,13 @@ class JobTable(ScrollView, can_focus=True):
 
 
 def _fit(text: str, size: int, right: bool) -> str:
-    """`text` on one line in exactly `size` cells: cut with an ellipsis, or padded."""
-    if "\n" in text or "\t" in text or "\r" in text:
+    """`text` on one line in exactly `size` cells: cut with an ellipsis, or padded.
+
+    Cells are data (names, errors, worker ids): they go straight to the terminal as segments,
+    so `display_text` makes every control, bidi or zero-width character visible first."""
+    if "\n" in text or "\t" in text:
         text = " ".join(text.split())
+    text = display_text(text, limit=size + 1)
     length = cell_len(text)
     if length > size:
         return set_cell_size(text, size - 1) + "…" if size > 0 else ""
