@@ -14,6 +14,7 @@ surface ever parses data as markup (the console uses ``rich.text.Text`` or ``mar
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Final
@@ -43,6 +44,36 @@ def _stand_in(char: str) -> str:
     if code == 0x7F:
         return "\u2421"
     return f"<U+{code:04X}>"
+
+
+_NOT_PLAIN_ASCII: Final = re.compile(r"[^\x20-\x7e]+")
+
+
+def _safe_run(run: str, multiline: bool) -> str:
+    out: list[str] = []
+    for char in run:
+        if multiline and char == "\n":
+            out.append(char)
+        elif multiline and char == "\t":
+            out.append("    ")
+        elif _unsafe(char):
+            out.append(_stand_in(char))
+        else:
+            out.append(char)  # other spaces, private-use and unassigned code points show
+    return "".join(out)
+
+
+def _one_line_run(match: re.Match[str]) -> str:
+    return _safe_run(match.group(), False)
+
+
+def _multiline_run(match: re.Match[str]) -> str:
+    return _safe_run(match.group(), True)
+
+
+@lru_cache(maxsize=8192)
+def _unsafe(char: str) -> bool:
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES
 
 
 def display_text(
@@ -76,18 +107,8 @@ def display_text(
         # Fast path (C speed): no printable character is in an unsafe category.
         result = text
     else:
-        out: list[str] = []
-        for char in text:
-            if multiline and char == "\n":
-                out.append(char)
-            elif multiline and char == "\t":
-                out.append("    ")
-            elif unicodedata.category(char) in _UNSAFE_CATEGORIES:
-                out.append(_stand_in(char))
-            else:
-                # Other spaces, private-use and unassigned code points: shown as they are.
-                out.append(char)
-        result = "".join(out)
+        # Only runs of non-ASCII or control characters are looked at one by one.
+        result = _NOT_PLAIN_ASCII.sub(_multiline_run if multiline else _one_line_run, text)
     if limit is not None and len(result) > limit:
         result = result[: limit - 1] + ELLIPSIS
     return result

@@ -28,6 +28,10 @@ from ..timeline import Step, timeline_entries
 
 __all__ = ["DetailScreen"]
 
+#: The most characters of one value (args, kwargs, result, error, traceback) the page shows:
+#: more would cost the operator's terminal seconds per redraw and tell them nothing.
+SHOWN_CHARS = 20_000
+
 
 class DetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
@@ -92,14 +96,13 @@ class DetailScreen(Screen[None]):
             parts.append(_block("Result", job.result))
         if job.error is not None:
             error = Text("Error     ", style="bold")
-            error.append(
-                display_text(f"{job.error.type}: {job.error.message}", multiline=True),
-                style="bold red",
-            )
-            parts += [Text(), error]
+            message = f"{job.error.type}: {job.error.message}"
+            error.append(display_text(message, limit=SHOWN_CHARS, multiline=True), "bold red")
+            parts += [Text(), error, *_cut_note(message)]
             if job.error.traceback:
-                traceback = data_text(job.error.traceback.rstrip(), multiline=True)
-                parts += [Text("Traceback", style="bold"), traceback]
+                trace = job.error.traceback.rstrip()
+                shown = data_text(trace, limit=SHOWN_CHARS, multiline=True)
+                parts += [Text("Traceback", style="bold"), shown, *_cut_note(trace)]
             else:
                 parts.append(Text("(no traceback recorded)", style="dim"))
         return Group(*parts)
@@ -154,4 +157,12 @@ def _block(label: str, value: Any) -> RenderableType:
         flat = body = repr(value)
     if len(flat) <= 60:
         return head + data_text(flat)
-    return Group(head, data_text("  " + body.replace("\n", "\n  "), multiline=True))
+    shown = data_text("  " + body[:SHOWN_CHARS].replace("\n", "\n  "), multiline=True)
+    return Group(head, shown, *_cut_note(body))
+
+
+def _cut_note(text: str) -> list[Text]:
+    """Say so when a value is longer than the page shows."""
+    if len(text) <= SHOWN_CHARS:
+        return []
+    return [Text(f"  (the first {SHOWN_CHARS:,} of {len(text):,} characters)", style="dim")]
