@@ -18,6 +18,7 @@ from jobdeck.console.screens.help import HelpScreen
 from jobdeck.console.widgets.header import HeaderStrip
 from jobdeck.core import JobService, JobStatus
 
+from ..waiting import finished
 from ..worker_process import WorkerProcess
 from .conftest import make_service, open_console
 
@@ -191,18 +192,54 @@ async def test_help_screen_and_quit(service: JobService) -> None:
 
 
 async def test_read_only_refuses_every_action(service: JobService) -> None:
-    await service.pause_queue()
-    await service.resume_queue()
-    job_id = await service.submit_job("quick", delay=60)
-    async with open_console(service, read_only=True) as c:
-        await c.until(lambda: c.ids("pending") == [job_id])
+    """Each action key pressed where it would act (a scheduled job, a dead letter, a worker),
+    and nothing changes."""
+    pool = await service.start_workers(2)
+    scheduled = await service.submit_job("quick", delay=60)
+    dead = await service.submit_job("boom", ["x"], {"retry": False}, max_retries=0)
+    assert (await finished(service, dead)).status == JobStatus.FAILED
+    since = await service.backend.last_event_id()
+    async with open_console(service, read_only=True, embedded_workers=2) as c:
         assert "READ-ONLY" in header_text(c)
-        for key in ("c", "p", "plus", "s", "R"):
-            await c.press(key)
-            assert not isinstance(c.app.screen, (ConfirmScreen, CountScreen)), key
-        assert sum("Read-only" in note for note in c.notes) == 5
-        assert (await service.get_job(job_id)).status == JobStatus.SCHEDULED
-        assert not (await service.get_metrics()).paused
+        pressed = 0
+
+        async def refuse(*keys: str) -> None:
+            nonlocal pressed
+            for key in keys:
+                await c.press(key)
+                assert not isinstance(c.app.screen, (ConfirmScreen, CountScreen)), key
+                pressed += 1
+                await c.until(
+                    lambda want=pressed: sum("Read-only" in n for n in c.notes) == want,
+                    what=f"the read-only note for {key}",
+                )
+                assert not isinstance(c.app.screen, (ConfirmScreen, CountScreen)), key
+
+        await c.until(lambda: c.ids("pending") == [scheduled])
+        await refuse("c", "p", "plus", "minus", "s")  # the job, the queue, the embedded pool
+        await c.press("3")
+        await c.until(lambda: c.ids("dead") == [dead])
+        await refuse("r", "R", "c", "P")
+        await c.press("4")
+        await c.until(lambda: c.ids("workers") == [pool.id])
+        await refuse("plus", "minus", "s")
+        # An action let through would have made its call by now: two refreshes later.
+        fetches = c.app.fetches
+        await c.until(lambda: c.app.fetches >= fetches + 2, what="two more refreshes")
+    marker = await service.submit_job("quick", delay=60)
+    types: list[str] = []
+    async for event in service.events(after=since, block=0.1):
+        types.append(str(event.type))
+        if event.job_id == marker:
+            break
+    changes = {"JOB_CANCELLED", "JOB_REQUEUED", "JOBS_PURGED", "QUEUE_PAUSED", "QUEUE_RESUMED"}
+    changes |= {"JOB_SERVICE_WORKERS_SCALED", "JOB_SERVICE_WORKERS_PAUSED"}
+    assert not changes & set(types), types
+    assert (await service.get_job(scheduled)).status == JobStatus.SCHEDULED  # type: ignore[union-attr]
+    assert [j.id for j in await service.list_dead_letters()] == [dead]
+    assert (await service.get_job(dead)).attempts == 1  # type: ignore[union-attr]
+    assert pool.concurrency == 2
+    assert not (await service.get_metrics()).paused
 
 
 async def test_a_key_that_does_not_apply_says_why(service: JobService) -> None:
