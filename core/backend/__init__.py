@@ -54,8 +54,10 @@ def _check_redis_url(url: str, path: str) -> None:
 
     from .cluster import cluster_mode
     from .redis import redact_url
+    from .tls import check_tls_options
 
     url, _cluster = cluster_mode(url)  # raises for a bad cluster=...
+    check_tls_options(url)
     database = path.strip("/")
     if database and not database.isdigit():
         raise ValueError(f"url: the database must be a number, got {database!r}")

@@ -30,6 +30,8 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .tls import tls_context, tls_failure
+
 __all__ = ["FastConnection"]
 
 
@@ -50,11 +52,15 @@ class _Protocol(asyncio.Protocol):
         self.waiting: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.lost: Exception | None = None
+        self.tls = False
+        self.answered = False  # any reply yet: a TLS session closed before one was refused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        self.answered = True
         self.reader.feed(data)
         waiting = self.waiting
         try:
@@ -70,11 +76,20 @@ class _Protocol(asyncio.Protocol):
             self.abort(RedisConnectionError(f"protocol error from Redis: {exc}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._fail_all(
-            RedisConnectionError(f"connection to Redis lost: {exc or 'closed by server'}")
-        )
+        self.lost = exc
+        self._fail_all(RedisConnectionError(f"connection to Redis lost: {self.why_lost()}"))
         if not self.closed.done():
             self.closed.set_result(None)
+
+    def why_lost(self) -> str:
+        if isinstance(self.lost, ssl.SSLError):
+            return tls_failure(self.lost)
+        if self.tls and not self.answered and self.lost is None:
+            return (
+                "TLS: the server closed the session before answering; does it ask for a "
+                "client certificate (ssl_certfile, ssl_keyfile)?"
+            )
+        return str(self.lost or "closed by server")
 
     def abort(self, exc: Exception) -> None:
         self._fail_all(exc)
@@ -89,7 +104,7 @@ class _Protocol(asyncio.Protocol):
 
     def send(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         if self.transport is None or self.transport.is_closing():
-            raise RedisConnectionError("connection to Redis is closed")
+            raise RedisConnectionError(f"connection to Redis is closed: {self.why_lost()}")
         future = asyncio.get_running_loop().create_future()
         self.waiting.append((future, time.monotonic()))
         self.transport.write(hiredis.pack_command(args))
@@ -113,6 +128,7 @@ class FastConnection:
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 6379
         self._path = unquote(parts.path) if parts.scheme == "unix" else None
+        self._tls = tls_context(url)
         query = parse_qs(parts.query)
         db = query.get("db", [None])[0]
         if db is None and parts.scheme != "unix" and parts.path.strip("/"):
@@ -160,14 +176,20 @@ class FastConnection:
                 if self._path is not None:
                     connect = loop.create_unix_connection(_Protocol, self._path)
                 else:
-                    context = ssl.create_default_context() if self._scheme == "rediss" else None
-                    connect = loop.create_connection(_Protocol, self._host, self._port, ssl=context)
+                    connect = loop.create_connection(
+                        _Protocol, self._host, self._port, ssl=self._tls
+                    )
                 _transport, protocol = await asyncio.wait_for(connect, self._connect_timeout)
+                protocol.tls = self._tls is not None
             except (TimeoutError, OSError) as exc:
-                if isinstance(exc, ConnectionRefusedError):
+                if isinstance(exc, ssl.SSLError):
+                    reason = tls_failure(exc)
+                elif isinstance(exc, ConnectionRefusedError):
                     reason = "connection refused"
                 elif isinstance(exc, TimeoutError):
                     reason = f"no answer within {self._connect_timeout:g}s"
+                    if self._tls is not None:
+                        reason += " (a TLS handshake: is this the server's TLS port?)"
                 elif isinstance(exc, socket.gaierror):
                     reason = f"unknown host {self._host!r}"
                 else:

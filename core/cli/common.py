@@ -116,7 +116,8 @@ def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
         message = str(exc).rstrip(".")
         if not message.startswith("cannot reach"):
             message = f"cannot reach {describe}: {message}"
-        fail(f"{message}. (Try `jobdeck demo` for a local demo.)", code=1)
+        stop = "" if message.endswith("?") else "."
+        fail(f"{message}{stop} (Try `jobdeck demo` for a local demo.)", code=1)
 
 
 def url_option(func: Callable[..., Any]) -> Callable[..., Any]:
