@@ -24,6 +24,9 @@ from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
 from .models import JobDefinition, JobError, JobPriority, JobStatus, new_job
 from .retry import RetryPolicy
+from .schedules.api import ScheduleMethods
+from .schedules.scheduler import Scheduler
+from .schedules.spec import ScheduleSpec
 from .search import SearchPage, check_search, search_step
 from .worker.pool import WorkerPool, WorkerSettings
 
@@ -49,7 +52,7 @@ class JobSpec:
     job_id: str | None = None
 
 
-class JobService:
+class JobService(ScheduleMethods):
     """Submit, inspect and steer jobs; run workers; follow events.
 
     `url` is `redis://host:port/db` (also rediss://, unix://) or `memory://` for the in-process
@@ -79,6 +82,9 @@ class JobService:
         self._initialized = False
         self._follower: asyncio.Task[None] | None = None
         self._bus_start: str | None = None
+        self._declared: dict[str, ScheduleSpec] = {}
+        self._scheduler_task: asyncio.Task[None] | None = None
+        self.scheduler: Scheduler | None = None
 
     @property
     def description(self) -> str:
@@ -95,6 +101,7 @@ class JobService:
         # its follower task runs) still sees the events of its own first calls.
         self._bus_start = await self.backend.last_event_id()
         self._initialized = True
+        await self._declare_schedules()
         if self.event_bus.has_subscribers:
             self._start_follower()
 
@@ -309,9 +316,14 @@ class JobService:
 
     # -- workers ---------------------------------------------------------------------------
     async def start_workers(
-        self, count: int | None = None, *, worker_id: str | None = None
+        self,
+        count: int | None = None,
+        *,
+        worker_id: str | None = None,
+        scheduler: bool = True,
     ) -> WorkerPool:
-        """Run a worker pool in this process with `count` slots (default: CPU count)."""
+        """Run a worker pool in this process with `count` slots (default: CPU count), and
+        (unless `scheduler=False`) the scheduler loop that fires this queue's schedules."""
         await self._ensure()
         if self.pool is not None and self.pool.is_running:
             raise RuntimeError("workers are already running in this service; use scale_workers")
@@ -327,6 +339,8 @@ class JobService:
             worker_id=worker_id,
         )
         await self.pool.start()
+        if scheduler:
+            self._start_scheduler()
         return self.pool
 
     async def scale_workers(
@@ -348,6 +362,9 @@ class JobService:
         )
 
     async def stop_workers(self, graceful: bool = True, timeout: float | None = None) -> None:
+        if self._scheduler_task is not None:
+            await cancel_and_wait(self._scheduler_task)
+            self._scheduler_task = None
         if self.pool is not None:
             await self.pool.stop(graceful=graceful, timeout=timeout)
             self.pool = None

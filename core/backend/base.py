@@ -21,10 +21,13 @@ __all__ = [
     "BackendSettings",
     "ClaimBatch",
     "ClaimedJob",
+    "DueSchedules",
     "Finish",
     "Outcome",
     "ProgressUpdate",
     "RawMetrics",
+    "RawSchedule",
+    "ScheduleFire",
     "WorkerRecord",
 ]
 
@@ -127,6 +130,40 @@ class RawMetrics:
     # one dict per second, oldest first, for the last `window` seconds
     buckets: list[dict[str, int]] = field(default_factory=list)
     paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DueSchedules:
+    """What `Backend.due_schedules` found: the server's clock (ms), the schedules due by it
+    as (name, stored definition, due ms), and when the next one after now is due (ms)."""
+
+    now_ms: int
+    due: list[tuple[str, bytes, int]]
+    next_due_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFire:
+    """One tick to fire. `expected_ms` is the due time the scheduler saw (None: a manual
+    trigger); `job_id` empty means the tick is skipped and the schedule only moves on."""
+
+    name: str
+    expected_ms: int | None
+    next_ms: int
+    tick_ms: int
+    job_id: str
+    job_name: str
+    priority: int
+    fields: Mapping[str, Any]
+    missed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RawSchedule:
+    name: str
+    fields: dict[str, Any]
+    next_due_ms: int | None  # None while paused
+    last_status: str | None
 
 
 @runtime_checkable
@@ -236,3 +273,24 @@ class Backend(Protocol):
     async def server_warnings(self) -> list[str]:
         """Configuration risks worth telling an operator about (eviction, no persistence)."""
         ...
+
+    # -- schedules -----------------------------------------------------------------------
+    async def put_schedule(
+        self, name: str, definition: bytes, timing: str, first_ms: int, job_name: str
+    ) -> int:
+        """Create (1) or change (2) a schedule, or find it identical (0). Its due time moves
+        to `first_ms` only when it is new or its `timing` changed, and never while paused."""
+        ...
+
+    async def due_schedules(self, limit: int) -> DueSchedules: ...
+    async def fire_schedules(self, items: Sequence[ScheduleFire]) -> list[bool]:
+        """Create each tick's job and move its schedule on, atomically; False where the
+        schedule was no longer due at `expected_ms` (another scheduler fired it)."""
+        ...
+
+    async def list_schedules(self, name: str | None = None) -> list[RawSchedule]: ...
+    async def set_schedule_paused(self, name: str, paused: bool, next_ms: int) -> int:
+        """-1 unknown schedule, 0 already in that state, 1 changed."""
+        ...
+
+    async def remove_schedule(self, name: str) -> bool: ...

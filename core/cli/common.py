@@ -106,6 +106,8 @@ def make_service(
         fail(str(exc))
     if base is not None:
         service.handlers.update(base.handlers)
+        if queue == base.queue:  # schedules are declared for the application's own queue
+            service._declared.update(base._declared)
     return service
 
 

@@ -143,6 +143,9 @@ class _ZSet:
             end = min(end, limit)
         return [member for _, member in self._order[:end]]
 
+    def score(self, member: str) -> float | None:
+        return self._scores.get(member)
+
     def first(self) -> tuple[float, str] | None:
         return self._order[0] if self._order else None
 
@@ -176,6 +179,8 @@ class _Store:
         self.tokens = 0
         self.wake = 0  # wake-up tokens, like the length of the `wake` list
         self.paused: str | None = None
+        self.schedules: dict[str, Record] = {}  # name -> the `schedule:<name>` hash
+        self.schedules_due = _ZSet()  # active schedules by due time (ms)
         self.work_signal = _Signal()
         self.event_signal = _Signal()
         self.control_signal = _Signal()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from .events import EventsMixin
 from .jobs import JobsMixin
 from .leases import LeasesMixin
+from .schedules import SchedulesMixin
 from .search import SearchMixin
 from .workers import WorkersMixin
 
 __all__ = ["RedisBackend"]
 
 
-class RedisBackend(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, SearchMixin):
+class RedisBackend(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, SearchMixin, SchedulesMixin):
     """Jobs in Redis, shared by every process and machine that opens the same URL."""

@@ -26,6 +26,12 @@ SCRIPTS = (
     "emit",
     "unregister",
     "search",
+    "sched_put",
+    "sched_due",
+    "sched_fire",
+    "sched_list",
+    "sched_pause",
+    "sched_remove",
 )
 
 
