@@ -18,8 +18,10 @@ def open_backend(
     """`memory://[name]` for the in-process engine, `redis://…` (or rediss, unix, valkey)
     for Redis. A URL of any other shape is refused with the forms that are accepted."""
     if not isinstance(url, str) or "://" not in url:
+        shown = _redacted(url) if isinstance(url, str) else url
         raise ValueError(
-            f"url: expected redis://host:port/db, rediss://…, unix://path or memory://, got {url!r}"
+            "url: expected redis://host:port/db, rediss://…, unix://path or memory://, "
+            f"got {shown!r}"
         )
     scheme = urlsplit(url).scheme.lower()
     key_prefix(prefix, queue)  # the same names on every engine: a memory:// app moves to Redis
@@ -35,11 +37,11 @@ def open_backend(
             url = "redis" + url[len("valkey") :]
         parts = urlsplit(url)
         if scheme != "unix" and not parts.hostname:
-            raise ValueError(f"url: no host in {url!r}")
+            raise ValueError(f"url: no host in {_redacted(url)!r}")
         try:
             parts.port  # noqa: B018 - validates the port
         except ValueError:
-            raise ValueError(f"url: bad port in {url!r}") from None
+            raise ValueError(f"url: bad port in {_redacted(url)!r}") from None
         _check_redis_url(url, parts.path if scheme != "unix" else "")
         return RedisBackend(url, queue=queue, prefix=prefix, settings=settings)
     raise ValueError(
@@ -65,3 +67,10 @@ def _check_redis_url(url: str, path: str) -> None:
         parse_url(url)
     except ValueError as exc:
         raise ValueError(f"url: {exc} ({redact_url(url)})") from None
+
+
+def _redacted(url: str) -> str:
+    """A URL fit to quote in an error: its password replaced."""
+    from .redis import redact_url
+
+    return redact_url(url)

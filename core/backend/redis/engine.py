@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -45,15 +45,18 @@ _DEPTH_ORDER = ("pending", "scheduled", "running", "completed", "failed", "cance
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe for a header or a log line."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL with any password replaced, safe for a header, an error or a log line. Works
+    on text that does not parse as a URL too (a bad port, no scheme): those are the URLs
+    that end up quoted in error messages."""
+    head, sep, rest = url.partition("//")
+    if not sep:
+        head, rest = "", url
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return urlunsplit(parts._replace(netloc=user + host))
+    user = userinfo.split(":", 1)[0]
+    return f"{head}{sep}{user + ':' if user else ''}***@{host}{slash}{tail}"
 
 
 def _s(value: Any) -> str:
