@@ -23,6 +23,7 @@ __all__ = ["SEARCHABLE", "SearchPage", "parse_cursor", "search_step"]
 
 SEARCHABLE = ("pending", "scheduled", "running", "failed", "completed", "cancelled")
 _MAX_TEXT = 200
+_PER_CALL = 5000  # records one script call reads at most: Redis is never held for long
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ async def search_step(
         status = statuses[index]
         newest_first = JobStatus(status).is_terminal
         rows, next_offset, ended = await backend.search(
-            status, text, offset, budget - read, limit - len(found), newest_first
+            status, text, offset, min(_PER_CALL, budget - read), limit - len(found), newest_first
         )
         found += rows
         read += next_offset - offset

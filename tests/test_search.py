@@ -40,6 +40,8 @@ async def test_by_name_args_error_and_id_prefix(service: JobService) -> None:
     assert ids == [mail] and steps >= 4  # 32 records, 7 at a time
     assert (await everything(service, "north", budget=100))[0] == [later]
     assert (await everything(service, "resize", budget=100))[0] == plain
+    odd = await service.submit_job("sale", ["50% off (a+b) [x]"])
+    assert (await everything(service, "50% OFF (A+B) [", budget=100))[0] == [odd]
     first = await service.search_jobs(plain[3][:8], budget=100)
     assert plain[3] in [job.id for job in first.jobs]
     await service.cancel_job(plain[0])

@@ -6,6 +6,13 @@
 local zkey = P .. ARGV[3]
 local offset, budget, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local needle = ARGV[8]
+-- The needle as a pattern that ignores case ("ab." -> "[aA][bB]%."): matching it against the
+-- stored text allocates nothing, where lower-casing every field would copy it.
+local pattern = string.gsub(needle, '.', function(c)
+  if string.find(c, '%a') then return '[' .. string.lower(c) .. string.upper(c) .. ']' end
+  if string.find(c, '%W') then return '%' .. c end
+  return c
+end)
 local ids
 if ARGV[7] == '1' then
   ids = redis.call('ZREVRANGE', zkey, offset, offset + budget - 1)
@@ -16,13 +23,15 @@ local out, found, read = {}, 0, 0
 for _, id in ipairs(ids) do
   read = read + 1
   local key = P .. 'job:' .. id
-  local hit = string.sub(string.lower(id), 1, #needle) == needle
+  local hit = string.lower(string.sub(id, 1, #needle)) == needle
   if not hit then
-    local f = hash_fields(key, 'name', 'args', 'kwargs', 'error')
-    for i = 1, 4 do
-      if f[i] and string.find(string.lower(f[i]), needle, 1, true) then
-        hit = true
-        break
+    local ok, f = pcall(redis.call, 'HMGET', key, 'name', 'args', 'kwargs', 'error')
+    if ok then
+      for i = 1, 4 do
+        if f[i] and string.find(f[i], pattern) then
+          hit = true
+          break
+        end
       end
     end
   end
