@@ -105,6 +105,6 @@ async def main(jobs: int, budget: int) -> dict[str, object]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1_000_000)
-    parser.add_argument("--budget", type=int, default=20_000)
+    parser.add_argument("--budget", type=int, default=5_000)
     args = parser.parse_args()
     print(json.dumps(asyncio.run(main(args.jobs, args.budget)), indent=2))

@@ -42,6 +42,7 @@ from .painter import Painter
 from .refresher import FetchFailed, Refreshed, Refresher
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
+from .selection import Selection
 from .state import TABS, ConsoleState, JobRow, WorkerRow
 from .widgets.columns import COLUMNS
 from .widgets.filter_bar import FilterBar
@@ -70,6 +71,7 @@ _FOOTER_ACTIONS = (
     "resume",
     "filter",
     "clear_filter",
+    "mark_all",
 )
 
 
@@ -97,8 +99,9 @@ class JobdeckApp(App[int]):
         Binding("s", "pool_set_count", "Set pool slots", show=False),
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
+        Binding("a", "mark_all", "Select all"),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter"),
+        Binding("escape", "clear_filter", "Clear"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -117,7 +120,7 @@ class JobdeckApp(App[int]):
         fetch_timeout: float = 2.5,
         frame_interval: float = 0.2,
         freeze_gc: bool = False,
-        scan_limit: int = 20_000,
+        scan_limit: int = 5_000,
         live: bool = True,
     ) -> None:
         super().__init__()
@@ -140,6 +143,7 @@ class JobdeckApp(App[int]):
             timeout=fetch_timeout,
         )
         self.actions = Actions(service, self.state, self.post_message, self._ask)
+        self.selection = Selection(service, self.state, self.post_message)
         self.detail_id: str | None = None
         self._batch_done = asyncio.Event()
         self.frame_interval = frame_interval
@@ -186,6 +190,8 @@ class JobdeckApp(App[int]):
             tab: JobTable(tab, COLUMNS[tab], clock=self.now, empty=_EMPTY[tab], id=tab)
             for tab in TABS
         }
+        for tab, table in self.tables.items():
+            table.marked = self.state.views[tab].marked
         self.switcher = ContentSwitcher(*self.tables.values(), initial="pending", id="switcher")
         self.filter_bar = FilterBar(id="filter-bar")
         self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, self.filter_bar)
@@ -308,7 +314,9 @@ class JobdeckApp(App[int]):
         table = self.table()
         if not table.total:
             return ""
-        return f"{table.cursor + 1:,}/{count(table.total, self.size.width < 100)}"
+        marked = self.selection.count(self.state.active)
+        where = f"{table.cursor + 1:,}/{count(table.total, self.size.width < 100)}"
+        return f"{marked:,} selected · {where}" if marked else where
 
     # -- the operator's actions ----------------------------------------------------------
     def where(self) -> Where:
@@ -323,6 +331,9 @@ class JobdeckApp(App[int]):
         row = self.table().selected
         if self.state.active == "workers":
             return Where(True, "workers", worker=row if isinstance(row, WorkerRow) else None)
+        marked = self.state.views[self.state.active].marked
+        if marked:
+            return Where(True, self.state.active, tuple(marked.values()), marked=True)
         return Where(True, self.state.active, (row,) if isinstance(row, JobRow) else ())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -333,7 +344,10 @@ class JobdeckApp(App[int]):
         if action == "filter":
             return self.on_main
         if action == "clear_filter":
-            return self.on_main and bool(self.state.filter or self.filter_bar.display)
+            marked = self.selection.count(self.state.active)
+            return self.on_main and bool(self.state.filter or self.filter_bar.display or marked)
+        if action == "mark_all":
+            return self.on_main and self.state.active != "workers"
         return True
 
     def on_key(self, event: events.Key) -> None:
@@ -354,7 +368,29 @@ class JobdeckApp(App[int]):
         self.notify(message.text, severity=message.severity, timeout=message.timeout)  # type: ignore[arg-type]
 
     def on_actions_acted(self, message: Actions.Acted) -> None:
+        if message.bulk:
+            self.selection.clear(self.state.active)
+            self.table().refresh()
+            self.tab_bar.refresh()
         self.request(urgent=True)
+
+    # -- the multi-selection -------------------------------------------------------------
+    def on_job_table_marked(self, message: JobTable.Marked) -> None:
+        self.selection.mark(message.table.tab, message.row, message.toggle)
+        self._selection_drawn(message.table.tab)
+
+    def action_mark_all(self) -> None:
+        self.run_worker(self.selection.mark_all(self.state.active), group="selection")
+
+    def on_selection_changed(self, message: Selection.Changed) -> None:
+        if message.note:
+            self.notify(message.note, timeout=3)
+        self._selection_drawn(message.tab)
+
+    def _selection_drawn(self, tab: str) -> None:
+        self.table(tab).refresh()
+        self.tab_bar.refresh()
+        self.sync_bindings()
 
     def action_cancel(self) -> None:
         self._act(self.actions.cancel(self.where()), "cancel")
@@ -400,6 +436,10 @@ class JobdeckApp(App[int]):
         self.sync_bindings()
 
     def action_clear_filter(self) -> None:
+        """esc: the selection first, then the filter."""
+        if self.selection.clear(self.state.active):
+            self._selection_drawn(self.state.active)
+            return
         self.filter_bar.clear()
         self._set_filter("")
         self.table().focus()

@@ -58,7 +58,7 @@ def _finished(row: JobRow) -> float:
 
 class Fetcher:
     def __init__(
-        self, service: Any, *, scan_limit: int = 20_000, clock: Callable[[], float] = time.time
+        self, service: Any, *, scan_limit: int = 5_000, clock: Callable[[], float] = time.time
     ) -> None:
         self.service = service
         self.search = Search(service, budget=scan_limit)

@@ -159,6 +159,7 @@ class TabView:
     filter: str = ""  # the filter the rows were fetched for
     scanned: int | None = None  # filtered: how many records were searched
     capped: bool = False  # filtered: the search stopped before the end of the list
+    marked: dict[str, Any] = field(default_factory=dict)  # multi-selection: id -> row
 
     @property
     def end(self) -> int:

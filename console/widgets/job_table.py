@@ -9,7 +9,7 @@ shift under it, so the job an operator is looking at stays selected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -37,7 +37,10 @@ class JobTable(ScrollView, can_focus=True):
         Binding("up,k", "move(-1)", "Up", show=False),
         Binding("down,j", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown,space", "page(1)", "Page down", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("space", "mark", "Select", key_display="space"),
+        Binding("shift+up", "mark_move(-1)", "Select up", show=False),
+        Binding("shift+down", "mark_move(1)", "Select down", show=False),
         Binding("home,g", "jump(0)", "First", show=False),
         Binding("end,G", "jump(-1)", "Last", show=False),
     ]
@@ -46,6 +49,7 @@ class JobTable(ScrollView, can_focus=True):
         "job-table--cursor",
         "job-table--placeholder",
         "job-table--empty",
+        "job-table--marked",
         *(f"job-table--{tone}" for tone in _TONES),
     }
 
@@ -62,6 +66,13 @@ class JobTable(ScrollView, can_focus=True):
         def __init__(self, table: JobTable, row: Any) -> None:
             super().__init__()
             self.table, self.row = table, row
+
+    class Marked(Message):
+        """Space (toggle the row) or shift+arrows (select the row, then move)."""
+
+        def __init__(self, table: JobTable, row: Any, toggle: bool) -> None:
+            super().__init__()
+            self.table, self.row, self.toggle = table, row, toggle
 
     class CursorMoved(Message):
         def __init__(self, table: JobTable, row: Any) -> None:
@@ -88,6 +99,7 @@ class JobTable(ScrollView, can_focus=True):
         self.total = 0
         self.loaded = False
         self.cursor = 0
+        self.marked: Mapping[str, Any] = {}  # the multi-selection, handed down by the app
         self._selected_id: str | None = None
         self._requested: tuple[int, int] | None = None
         self._widths: list[int] = []
@@ -160,9 +172,23 @@ class JobTable(ScrollView, can_focus=True):
         self._move_to(self.total - 1 if where < 0 else where)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open":
+        if action in ("open", "mark", "mark_move"):
             return self.tab != "workers"
         return True
+
+    def action_mark(self) -> None:
+        row = self.selected
+        if row is not None:
+            self.post_message(self.Marked(self, row, toggle=True))
+
+    def action_mark_move(self, delta: int) -> None:
+        row = self.selected
+        if row is not None:
+            self.post_message(self.Marked(self, row, toggle=False))
+        self._move_to(self.cursor + delta)
+        row = self.selected
+        if row is not None:
+            self.post_message(self.Marked(self, row, toggle=False))
 
     def action_open(self) -> None:
         row = self.selected
@@ -249,6 +275,9 @@ class JobTable(ScrollView, can_focus=True):
         now = self.clock()
         cells = [column.cell(row, now) for column in self.columns]
         tones = [column.tone(row) if column.tone else None for column in self.columns]
+        if self.marked and row.id in self.marked:
+            cells[0] = "✔" + cells[0]
+            base = base + self.get_component_rich_style("job-table--marked")
         return self._strip(cells, tones, base, width, cursor)
 
     def _row(self, index: int) -> Any | None:

@@ -75,3 +75,10 @@ def test_read_only(snap_compare, scripted) -> None:
     service, _ = scripted
     app = app_for(service, read_only=True)
     assert snap_compare(app, terminal_size=SMALL, run_before=after("3"))
+
+
+@pytest.mark.parametrize("size", [SMALL, WIDE], ids=["80x24", "120x34"])
+def test_multi_selection(snap_compare, scripted, size: tuple[int, int]) -> None:
+    service, _ = scripted
+    run = after("1", "down", "space", "down", "shift+down", "shift+down", "down", "space")
+    assert snap_compare(app_for(service), terminal_size=size, run_before=run)

@@ -145,3 +145,15 @@ def test_columns_fit_the_width(width: int) -> None:
     for tab, columns in COLUMNS.items():
         widths = layout(columns, width)
         assert sum(widths) + len(widths) - 1 <= width, tab
+
+
+def test_filter_info_says_how_far_a_search_got() -> None:
+    from jobdeck.console.filtering import filter_info
+
+    state = state_with(pending=["a", "b"])
+    state.filter, state.depths = "x", {"pending": 1_000_000}
+    view = state.views["pending"]
+    view.scanned, view.capped = 5000, True
+    assert filter_info(state) == "2 matches so far, searched 5,000 of 1,000,000…"
+    view.capped = False
+    assert filter_info(state) == "2 matches"
