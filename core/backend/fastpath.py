@@ -24,6 +24,7 @@ import hiredis
 from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
+    NoPermissionError,
     NoScriptError,
     ResponseError,
 )
@@ -43,6 +44,8 @@ def _error(reply: hiredis.ReplyError) -> Exception:
         return BusyLoadingError(text)
     if text.startswith(("NOAUTH", "WRONGPASS")):
         return AuthenticationError(text)
+    if "NOPERM" in text:  # also from inside a script
+        return NoPermissionError(text)
     return ResponseError(text)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..acl import ROLES, acl_rules
 from ..codec import loads
 from ..keys import validate_name
 from ..models import JobPriority, JobStatus
@@ -24,7 +25,7 @@ log = logging.getLogger("jobdeck")
 
 def register(main: click.Group) -> None:
     """Add the core's commands to the `jobdeck` group."""
-    for command in (worker, submit, stats, queues):
+    for command in (worker, submit, stats, queues, acl):
         main.add_command(command)
 
 
@@ -270,3 +271,16 @@ def queues(url: str | None, prefix: str) -> None:
 
     for name in run_async(go, service.description):
         click.echo(name)
+
+
+@click.command()
+@click.argument("role", type=click.Choice(sorted(ROLES)))
+@click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")
+@click.option("--user", default=None, help="The ACL user name (default: jobdeck-ROLE).")
+def acl(role: str, prefix: str, user: str | None) -> None:
+    """Print the least-privilege `ACL SETUSER` command for ROLE on the prefix."""
+    try:
+        rules = acl_rules(role, prefix)
+    except ValueError as exc:
+        fail(str(exc))
+    click.echo(f"ACL SETUSER {user or 'jobdeck-' + role} on >PASSWORD {rules}")

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 import click
-from redis.exceptions import RedisError
+from redis.exceptions import NoPermissionError, RedisError
 
 from ..service import JobService
 
@@ -114,6 +114,8 @@ def make_service(
 def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
     try:
         return asyncio.run(main())  # type: ignore[arg-type]
+    except NoPermissionError as exc:
+        fail(f"Redis refused a command: {exc} (the ACL of the user in the URL lacks it)", code=1)
     except (RedisError, OSError) as exc:
         message = str(exc).rstrip(".")
         if not message.startswith("cannot reach"):

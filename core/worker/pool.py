@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import NoPermissionError, RedisError
 
 from .._tasks import cancel_and_wait
 from ..backend.base import Backend, ClaimedJob, Finish, Outcome, ProgressUpdate, WorkerRecord
@@ -249,6 +249,9 @@ class WorkerPool:
                 failures = 0
             except _TRANSIENT as exc:
                 failures += 1
+                if isinstance(exc, NoPermissionError):
+                    await _refused(self.id, exc)
+                    continue
                 log.warning("worker %s: claim failed (%s); retrying", self.id, exc)
                 await asyncio.sleep(min(2.0, 0.05 * 2**failures))
                 continue
@@ -560,6 +563,9 @@ class WorkerPool:
             try:
                 messages = await self.backend.next_control(self.id, 1.0)
             except _TRANSIENT as exc:
+                if isinstance(exc, NoPermissionError):
+                    await _refused(self.id, exc)
+                    continue
                 log.warning("worker %s: control channel failed (%s)", self.id, exc)
                 await asyncio.sleep(0.5)
                 continue
@@ -591,6 +597,18 @@ class WorkerPool:
         await self.backend.emit(
             event_type, {"worker": self.id, "host": self.host, "pid": self.pid, **data}
         )
+
+
+async def _refused(worker_id: str, exc: NoPermissionError) -> None:
+    """An ACL that lacks a command the worker needs: say which, loudly, and try again slowly
+    (the jobs stay where they are; an operator can grant it without restarting)."""
+    log.error(
+        "worker %s: Redis refused a command the worker needs (%s); give its ACL user the "
+        "worker role (README: ACLs). Retrying in 5 s",
+        worker_id,
+        exc,
+    )
+    await asyncio.sleep(5.0)
 
 
 def _stalls(claimed: ClaimedJob) -> int:

@@ -1,8 +1,8 @@
--- Live workers: {id, json, ...}. ARGV[3] = worker ttl ms; stale entries are dropped.
+-- Live workers: {id, json, ...}. ARGV[3] = worker ttl ms; stale entries are skipped (the
+-- heartbeat script drops them): this script is read-only, run by EVALSHA_RO.
 local ttl = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', P .. 'workers', '-inf', NOW - ttl)
 local out = {}
-for _, wid in ipairs(redis.call('ZRANGE', P .. 'workers', 0, -1, 'WITHSCORES')) do
+for _, wid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', NOW - ttl, '+inf', 'WITHSCORES')) do
   out[#out + 1] = wid
 end
 local result = {NOW_S}

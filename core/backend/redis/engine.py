@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
+from redis.exceptions import BusyLoadingError, NoPermissionError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -27,7 +27,7 @@ from ...keys import key_prefix, validate_name
 from ..base import BackendSettings
 from ..cluster import SlotRoute, cluster_mode, is_cluster, redirection, with_node
 from ..fastpath import FastConnection
-from .scripts import SCRIPTS, script_source
+from .scripts import READ_ONLY, SCRIPTS, script_source
 
 __all__ = ["RedisEngine", "redact_url"]
 
@@ -87,6 +87,7 @@ class RedisEngine:
         self._refreshed = 0.0
         self._name = "jobdeck"
         self._shas: dict[str, str] = {}
+        self._verbs = {name: "EVALSHA_RO" if name in READ_ONLY else "EVALSHA" for name in SCRIPTS}
         self._fast: FastConnection | None = None
         self._waiter: FastConnection | None = None
         self._idle_blocking: list[FastConnection] = []
@@ -196,7 +197,7 @@ class RedisEngine:
         restart reloads the script. Every script is safe to repeat: submit skips existing
         ids, finish refuses a spent token, and a repeated claim only leases jobs that the
         lease sweep hands back."""
-        command = ("EVALSHA", self._shas[name], 1, self._route, *self._base, *args)
+        command = (self._verbs[name], self._shas[name], 1, self._route, *self._base, *args)
         delay = 0.05
         for attempt in range(_RETRIES):
             try:
@@ -210,6 +211,16 @@ class RedisEngine:
                 delay = min(1.0, delay * 2)
                 await self._find_master()
             except ResponseError as exc:
+                if "can't run this command" in str(exc):  # an ACL, inside the script
+                    raise NoPermissionError(
+                        f"NOPERM the ACL user may not run a command of jobdeck's {name!r} "
+                        f"script ({exc})"
+                    ) from None
+                if command[0] == "EVALSHA_RO" and "unknown command" in str(exc).lower():
+                    # Redis before 7 has no read-only script calls: EVALSHA for everything
+                    self._verbs = dict.fromkeys(self._verbs, "EVALSHA")
+                    command = ("EVALSHA", *command[1:])
+                    continue
                 # On a cluster: the slot moved (MOVED), is moving (ASK), or has no master
                 # for a moment (a failover); elsewhere, an error of the script's own.
                 if self._slots is None:

@@ -7,7 +7,7 @@ import re
 from functools import cache
 from importlib.resources import files
 
-__all__ = ["SCRIPTS", "script_source"]
+__all__ = ["READ_ONLY", "SCRIPTS", "script_source"]
 
 SCRIPTS = (
     "submit",
@@ -33,6 +33,9 @@ SCRIPTS = (
     "sched_pause",
     "sched_remove",
 )
+# Scripts that never write: called with EVALSHA_RO, so a read-only ACL user (a console with
+# --read-only) may run them, and Redis itself refuses a write should one ever creep in.
+READ_ONLY = frozenset({"list", "metrics", "workers", "search"})
 
 
 @cache
