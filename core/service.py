@@ -28,6 +28,7 @@ from .schedules.api import ScheduleMethods
 from .schedules.scheduler import Scheduler
 from .schedules.spec import ScheduleSpec
 from .search import SearchPage, check_search, search_step
+from .unique import with_unique
 from .worker.pool import WorkerPool, WorkerSettings
 
 __all__ = ["JobService", "JobSpec"]
@@ -50,6 +51,8 @@ class JobSpec:
     timeout: float | None = None
     delay: float = 0.0
     job_id: str | None = None
+    unique_key: str | None = None
+    unique_for: float | None = None
 
 
 class JobService(ScheduleMethods):
@@ -154,9 +157,13 @@ class JobService(ScheduleMethods):
         timeout: float | None = None,
         delay: float = 0.0,
         job_id: str | None = None,
+        unique_key: str | None = None,
+        unique_for: float | None = None,
     ) -> str:
         """Queue one job and return its id. With an explicit `job_id`, submitting the same id
-        twice queues it once."""
+        twice queues it once. With a `unique_key`, while a job with that key is pending,
+        scheduled or running (and for `unique_for` seconds after submission, if given),
+        nothing is queued and the existing job's id is returned."""
         job, delay = new_job(
             name,
             args,
@@ -167,9 +174,10 @@ class JobService(ScheduleMethods):
             delay=delay,
             job_id=job_id,
         )
+        record = with_unique(encode_record(job), unique_key, unique_for)
         await self._ensure()
-        await self.backend.submit([(job, delay)], [encode_record(job)])
-        return job.id
+        [created] = await self.backend.submit([(job, delay)], [record])
+        return created if isinstance(created, str) else job.id
 
     async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
         """Queue many jobs with one round trip per thousand. Every spec is validated before
@@ -179,20 +187,25 @@ class JobService(ScheduleMethods):
         for index, spec in enumerate(specs):
             fields = spec if isinstance(spec, Mapping) else _spec_fields(spec)
             try:
+                unique = (fields.get("unique_key"), fields.get("unique_for"))
                 job = _new_from_mapping(fields)
-                records.append(encode_record(job[0]))
+                records.append(with_unique(encode_record(job[0]), *unique))
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"job {index}: {exc}") from None
             jobs.append(job)
         await self._ensure()
         # Chunks go out back to back: Redis runs one while the next is on the wire.
-        await asyncio.gather(
+        results = await asyncio.gather(
             *(
                 self.backend.submit(jobs[i : i + _SUBMIT_CHUNK], records[i : i + _SUBMIT_CHUNK])
                 for i in range(0, len(jobs), _SUBMIT_CHUNK)
             )
         )
-        return [job.id for job, _ in jobs]
+        created = [flag for chunk in results for flag in chunk]
+        return [
+            flag if isinstance(flag, str) else job.id
+            for (job, _), flag in zip(jobs, created, strict=True)
+        ]
 
     # -- reading ---------------------------------------------------------------------------
     async def get_job(self, job_id: str) -> JobDefinition | None:

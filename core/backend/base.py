@@ -132,6 +132,20 @@ class RawMetrics:
     paused: bool = False
 
 
+UNIQUE_KEY = "_unique_key"  # in a submitted record: the job's unique key (not stored as is)
+UNIQUE_WINDOW = "_unique_window_ms"
+
+
+def split_unique(record: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, int]:
+    """The stored fields, the unique key ('' for none) and its window in ms (0 for none)."""
+    if UNIQUE_KEY not in record:
+        return record, "", 0
+    fields = dict(record)
+    key = str(fields.pop(UNIQUE_KEY))
+    window = int(fields.pop(UNIQUE_WINDOW, 0) or 0)
+    return fields, key, window
+
+
 @dataclass(frozen=True, slots=True)
 class DueSchedules:
     """What `Backend.due_schedules` found: the server's clock (ms), the schedules due by it
@@ -181,9 +195,11 @@ class Backend(Protocol):
     # -- producers -----------------------------------------------------------------------
     async def submit(
         self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
-    ) -> list[bool]:
+    ) -> list[bool | str]:
         """Store new jobs (pending, or scheduled after their delay). False for an id that
-        already exists: submitting with an explicit id is idempotent."""
+        already exists: submitting with an explicit id is idempotent. A record carrying a
+        unique key (`UNIQUE_KEY`, see `split_unique`) held by an unfinished job (or within
+        its window) is not stored: the holder's id comes back instead."""
         ...
 
     async def cancel(self, job_id: str) -> str | None:

@@ -125,3 +125,24 @@ local function recover(limit, max_stalls)
   wake(requeued)
   return #expired
 end
+
+-- Unique jobs: `unique:<key>` holds {id, until}. The key is held while its job is unfinished,
+-- and, if submitted with a window, until the window ends (`until`, ms; 0 for none).
+local function unique_holder(ukey)
+  local f = hash_fields(P .. 'unique:' .. ukey, 'id', 'until')
+  if not f[1] then return nil end
+  if (tonumber(f[2]) or 0) > NOW then return f[1] end
+  local st = hash_fields(P .. 'job:' .. f[1], 'status')[1]
+  if st == 'pending' or st == 'scheduled' or st == 'running' then return f[1] end
+  return nil
+end
+
+-- A job ended: free its unique key now, or when its window ends.
+local function release_unique(id, ukey)
+  if not ukey or ukey == '' then return end
+  local lk = P .. 'unique:' .. ukey
+  local f = hash_fields(lk, 'id', 'until')
+  if f[1] ~= id then return end
+  local window_end = tonumber(f[2]) or 0
+  if window_end > NOW then redis.call('PEXPIREAT', lk, window_end) else redis.call('DEL', lk) end
+end

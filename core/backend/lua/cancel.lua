@@ -3,12 +3,13 @@
 local id = ARGV[3]
 local key = P .. 'job:' .. id
 if redis.call('TYPE', key).ok ~= 'hash' then return false end
-local f = redis.call('HMGET', key, 'status', 'name', 'worker')
+local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique')
 local status = f[1]
 if status == 'pending' or status == 'scheduled' then
   if redis.call('ZREM', P .. status, id) == 0 then return false end
   redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
   redis.call('ZADD', P .. 'cancelled', NOW, id)
+  release_unique(id, f[4])
   redis.call('HINCRBY', P .. 'totals', 'cancelled', 1)
   emit('JOB_CANCELLED', id, f[2], 'cancelled', '{"was":"' .. status .. '"}')
   return status

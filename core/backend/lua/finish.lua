@@ -12,7 +12,7 @@ for j = 1, n do
   local delay, data = tonumber(ARGV[i + 4]), ARGV[i + 5]
   i = i + 6
   local key = P .. 'job:' .. id
-  local f = hash_fields(key, 'token', 'status', 'name', 'started_at')
+  local f = hash_fields(key, 'token', 'status', 'name', 'started_at', 'unique')
   if f[1] ~= token or f[2] ~= 'running' then
     out[j] = 0
   else
@@ -26,6 +26,7 @@ for j = 1, n do
       redis.call('ZADD', P .. 'completed', NOW, id)
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
       done = done + 1
+      release_unique(id, f[5])
       emit('JOB_COMPLETED', id, f[3], 'completed', data)
     elseif outcome == 'retry' then
       redis.call('HSET', key, 'status', 'scheduled', 'error', payload,
@@ -45,11 +46,13 @@ for j = 1, n do
       redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
       redis.call('ZADD', P .. 'cancelled', NOW, id)
       cancelled = cancelled + 1
+      release_unique(id, f[5])
       emit('JOB_CANCELLED', id, f[3], 'cancelled', data)
     else
       redis.call('HSET', key, 'status', 'failed', 'error', payload, 'finished_at', NOW_S)
       redis.call('ZADD', P .. 'dead', NOW, id)
       dead = dead + 1
+      release_unique(id, f[5])
       emit('JOB_FAILED', id, f[3], 'failed', data)
     end
   end

@@ -1,5 +1,7 @@
--- Submit a batch. ARGV[3] = count, then per job: id, name, priority, delay_ms, nfields, fields.
--- An id that exists already is skipped (explicit ids make submission idempotent).
+-- Submit a batch. ARGV[3] = count, then per job: id, name, priority, delay_ms, unique key
+-- ('' for none), unique window ms, nfields, fields.
+-- An id that exists already is skipped (explicit ids make submission idempotent): 0. A job
+-- whose unique key is held by another job is not created: the holder's id is returned.
 -- Sequence numbers for the whole batch are reserved with one INCRBY (a skipped id leaves a
 -- gap, which only FIFO order reads, and gaps keep it).
 local n = tonumber(ARGV[3])
@@ -11,30 +13,40 @@ local pending, scheduled = P .. 'pending', P .. 'scheduled'
 for j = 1, n do
   local id, name, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local delay = tonumber(ARGV[i + 3])
-  local nf = tonumber(ARGV[i + 4])
+  local ukey, window = ARGV[i + 4], tonumber(ARGV[i + 5])
+  local nf = tonumber(ARGV[i + 6])
   local key = P .. 'job:' .. id
+  local holder = ukey ~= '' and unique_holder(ukey)
   seq = seq + 1
   if redis.call('EXISTS', key) == 1 then
     out[j] = 0
+  elseif holder then
+    out[j] = holder
   else
     local status
     if delay > 0 then
       status = 'scheduled'
       redis.call('HSET', key, 'created_at', NOW_S, 'seq', seq, 'scheduled_for',
-        fmt_s(NOW + delay), unpack(ARGV, i + 5, i + 4 + nf))
+        fmt_s(NOW + delay), unpack(ARGV, i + 7, i + 6 + nf))
       redis.call('ZADD', scheduled, NOW + delay, id)
       delayed = delayed + 1
     else
       status = 'pending'
       redis.call('HSET', key, 'created_at', NOW_S, 'seq', seq,
-        unpack(ARGV, i + 5, i + 4 + nf))
+        unpack(ARGV, i + 7, i + 6 + nf))
       redis.call('ZADD', pending, pscore(prio, seq), id)
       ready = ready + 1
+    end
+    if ukey ~= '' then
+      local lk = P .. 'unique:' .. ukey
+      redis.call('DEL', lk)
+      redis.call('HSET', lk, 'id', id, 'until', window > 0 and NOW + window or 0)
+      redis.call('HSET', key, 'unique', ukey)
     end
     emit('JOB_SUBMITTED', id, name, status, '{"priority":' .. prio .. ',"delay":' .. delay / 1000 .. '}')
     out[j] = 1
   end
-  i = i + 5 + nf
+  i = i + 7 + nf
 end
 if delayed > 0 then wake(1) end
 wake(ready)

@@ -82,6 +82,23 @@ class MemoryEngine:
             self._delete(job_id)
         return self._s.jobs.get(job_id)
 
+    def _unique_holder(self, ukey: str, now: int) -> str | None:
+        held = self._s.unique.get(ukey)
+        if held is None:
+            return None
+        job_id, window_end = held
+        if window_end > now:
+            return job_id
+        rec = self._job(job_id, now)
+        status = None if rec is None else rec.get("status")
+        return job_id if status in ("pending", "scheduled", "running") else None
+
+    def _release_unique(self, job_id: str, rec: Record, now: int) -> None:
+        ukey = rec.get("unique")
+        held = None if ukey is None else self._s.unique.get(ukey)
+        if held is not None and held[0] == job_id and held[1] <= now:
+            del self._s.unique[ukey]  # a window still running frees it when the window ends
+
     def _delete(self, job_id: str) -> None:
         self._s.jobs.pop(job_id, None)
         self._s.expires.pop(job_id, None)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...codec import dumps
 from ...models import JobDefinition
+from ..base import split_unique
 from . import clock
 from .clock import fmt_s as _fmt_s
 from .engine import MemoryEngine
@@ -19,19 +20,27 @@ __all__ = ["JobsMixin"]
 class JobsMixin(MemoryEngine):
     async def submit(
         self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
-    ) -> list[bool]:
+    ) -> list[bool | str]:
         s, now = self._s, clock.now_ms()
-        created: list[bool] = []
+        created: list[bool | str] = []
         ready = delayed = 0
         for (job, delay), record in zip(jobs, fields, strict=True):
             delay_ms = int(delay * 1000)
+            record, ukey, window = split_unique(record)
+            holder = self._unique_holder(ukey, now) if ukey else None
             if self._job(job.id, now) is not None:
                 created.append(False)
+                continue
+            if holder is not None:
+                created.append(holder)
                 continue
             s.seq += 1
             rec: Record = {"created_at": _fmt_s(now), "seq": str(s.seq)}
             for key, value in record.items():
                 rec[key.decode() if isinstance(key, bytes) else str(key)] = _field(value)
+            if ukey:
+                s.unique[ukey] = (job.id, now + window if window > 0 else 0)
+                rec["unique"] = ukey
             if delay_ms > 0:
                 status = "scheduled"
                 rec.update(status=status, scheduled_for=_fmt_s(now + delay_ms))
@@ -69,6 +78,7 @@ class JobsMixin(MemoryEngine):
                 return None
             rec.update(status="cancelled", finished_at=_fmt_s(now))
             s.sets["cancelled"].add(job_id, now)
+            self._release_unique(job_id, rec, now)
             self._total(cancelled=1)
             self._emit(
                 now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled", dumps({"was": status})

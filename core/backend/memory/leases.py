@@ -128,6 +128,7 @@ class LeasesMixin(MemoryEngine):
                 if ttl > 0:
                     s.expires[job_id] = now + ttl
                 done += 1
+                self._release_unique(job_id, rec, now)
                 self._emit(now, "JOB_COMPLETED", job_id, name, "completed", data)
             elif item.outcome == Outcome.RETRY:
                 due = now + int(item.delay * 1000)
@@ -145,12 +146,14 @@ class LeasesMixin(MemoryEngine):
                 rec.update(status="cancelled", finished_at=now_s)
                 s.sets["cancelled"].add(job_id, now)
                 cancelled += 1
+                self._release_unique(job_id, rec, now)
                 self._emit(now, "JOB_CANCELLED", job_id, name, "cancelled", data)
             else:
                 rec.update(status="failed", error=item.payload, finished_at=now_s)
                 s.sets["dead"].add(job_id, now)
                 dead += 1
                 self._emit(now, "JOB_FAILED", job_id, name, "failed", data)
+                self._release_unique(job_id, rec, now)
         if done:
             self._trim_history(now, "completed", self.settings.history_max, ttl)
         if cancelled:

@@ -179,6 +179,7 @@ class _Store:
         self.tokens = 0
         self.wake = 0  # wake-up tokens, like the length of the `wake` list
         self.paused: str | None = None
+        self.unique: dict[str, tuple[str, int]] = {}  # key -> (job id, window end ms or 0)
         self.schedules: dict[str, Record] = {}  # name -> the `schedule:<name>` hash
         self.schedules_due = _ZSet()  # active schedules by due time (ms)
         self.work_signal = _Signal()

@@ -10,6 +10,7 @@ from redis.exceptions import ResponseError
 
 from ...codec import dumps
 from ...models import JobDefinition
+from ..base import split_unique
 from .engine import _STATUS_KEYS, RedisEngine, _pairs, _s
 
 __all__ = ["JobsMixin"]
@@ -18,14 +19,16 @@ __all__ = ["JobsMixin"]
 class JobsMixin(RedisEngine):
     async def submit(
         self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
-    ) -> list[bool]:
+    ) -> list[bool | str]:
         args: list[Any] = [len(jobs)]
-        for (job, delay), record in zip(jobs, fields, strict=True):
-            args += [job.id, job.name, int(job.priority), int(delay * 1000), len(record) * 2]
+        for (job, delay), full in zip(jobs, fields, strict=True):
+            record, ukey, window = split_unique(full)
+            args += [job.id, job.name, int(job.priority), int(delay * 1000), ukey, window]
+            args.append(len(record) * 2)
             for key, value in record.items():
                 args += [key, value]
         created = await self._run("submit", *args)
-        return [bool(flag) for flag in created]
+        return [_s(flag) if isinstance(flag, bytes) else bool(flag) for flag in created]
 
     async def cancel(self, job_id: str) -> str | None:
         was = await self._run("cancel", job_id)
