@@ -29,12 +29,32 @@ def register(main: click.Group) -> None:
     default=None,
     help="With --app: worker slots to run inside the console process.",
 )
+@click.option(
+    "--web", is_flag=True, help="Serve the console to browsers (textual-serve; it has no login)."
+)
+@click.option("--host", default="localhost", show_default=True, help="With --web: address.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def console(
-    url: str | None, queue: str, prefix: str, read_only: bool, app: str | None, workers: int | None
+    url: str | None,
+    queue: str,
+    prefix: str,
+    read_only: bool,
+    app: str | None,
+    workers: int | None,
+    web: bool,
+    host: str,
+    port: int,
 ) -> None:
     """Open the live console on a queue."""
     if workers is not None and app is None:
         fail("--workers needs --app (the handlers the embedded workers run)")
+    if web:
+        if app is not None or url is None:
+            fail("--web needs --url (each browser tab runs its own console on that queue)")
+        from jobdeck.console.web_serve import serve_console
+
+        serve_console(url, queue, prefix, read_only=read_only, host=host, port=port)
+        return
     base = load_service(app) if app else None
     if url is None and base is None:
         fail("no queue to open: pass --url (or set JOBDECK_URL), or try `jobdeck demo`")
