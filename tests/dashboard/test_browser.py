@@ -1,0 +1,202 @@
+"""The dashboard in a real headless Chromium, over real HTTP, on a private Redis with a real
+worker process: sign in, live updates, actions and their refusal, CSRF, console errors.
+
+One browser serves the whole module (the tests run in order and share its session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from .conftest import OPERATE_KEY, READ_KEY, Queue
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def until(driver: Any, condition: Any, timeout: float = 10.0, what: str = "condition") -> Any:
+    def probe(d: Any) -> Any:
+        try:
+            return condition(d)
+        except StaleElementReferenceException:
+            return False
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(probe, f"waiting for {what}")
+
+
+def rows(driver: Any, job_id: str) -> list[Any]:
+    return driver.find_elements(By.CSS_SELECTOR, f'#tbody tr[data-id="{job_id}"]')
+
+
+def press(driver: Any, keys: str) -> None:
+    ActionChains(driver).send_keys(keys).perform()
+
+
+def sign_in(driver: Any, url: str, key: str) -> None:
+    driver.get(url)
+    until(driver, lambda d: d.find_element(By.ID, "login-key").is_displayed(), what="login form")
+    field = driver.find_element(By.ID, "login-key")
+    field.clear()
+    field.send_keys(key)
+    driver.find_element(By.ID, "login-submit").click()
+    until(driver, lambda d: d.find_element(By.ID, "app").is_displayed(), what="the dashboard")
+    until(
+        driver,
+        lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "live",
+        what="the live connection",
+    )
+
+
+def visible_action_buttons(driver: Any) -> list[Any]:
+    return [b for b in driver.find_elements(By.CSS_SELECTOR, "button.op") if b.is_displayed()]
+
+
+@pytest.fixture(autouse=True)
+def no_console_errors(browser: Any) -> Iterator[None]:
+    """After every test: nothing in the page's console but expected HTTP statuses."""
+    yield
+    errors = [
+        entry
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and entry.get("source") != "network"
+    ]
+    assert errors == []
+
+
+def test_sign_in_and_see_jobs_appear_live(browser: Any, dash_queue: Queue) -> None:
+    driver, url = browser, dash_queue.served.url
+    driver.get(url)
+    until(driver, lambda d: d.find_element(By.ID, "login-key").is_displayed(), what="login form")
+    driver.find_element(By.ID, "login-key").send_keys("not-a-key-of-this-server")
+    driver.find_element(By.ID, "login-submit").click()
+    until(
+        driver,
+        lambda d: "not valid" in d.find_element(By.ID, "login-error").text,
+        what="the wrong-key message",
+    )
+
+    sign_in(driver, url, OPERATE_KEY)
+    cookie = driver.get_cookie("jobdeck_session")
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie.get("expiry")
+    assert OPERATE_KEY not in driver.current_url
+    assert OPERATE_KEY not in driver.page_source
+    assert driver.execute_script("return document.cookie") == ""  # HttpOnly: script sees none
+
+    press(driver, "5")  # History
+    until(
+        driver,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, '[data-tab="history"]').get_attribute("aria-selected")
+            == "true"
+        ),
+        what="the History tab",
+    )
+    driver.execute_script("window.__sameDocument = true")
+    job_ids = [dash_queue.submit_from_process("quick", f"[{n}]") for n in range(3)]
+    for job_id in job_ids:
+        until(driver, lambda d, j=job_id: rows(d, j), what=f"job {job_id} in History")
+    assert driver.execute_script("return window.__sameDocument") is True  # no reload
+    assert not any(OPERATE_KEY in line for line in dash_queue.served.log_lines)
+
+
+def test_retry_a_dead_letter_with_its_button(browser: Any, dash_queue: Queue) -> None:
+    driver = browser
+    job_id = dash_queue.submit_from_process("fails_first", f'["{dash_queue.prefix}:attempts"]')
+    press(driver, "3")  # Dead letter
+    row = until(driver, lambda d: rows(d, job_id), what="the dead letter")[0]
+    assert "first attempt fails" in row.text
+    row.find_element(By.CSS_SELECTOR, 'button[data-action="retry"]').click()
+    until(driver, lambda d: not rows(d, job_id), what="the row to leave Dead letter")
+    press(driver, "5")
+    until(driver, lambda d: rows(d, job_id), what="the retried job in History")
+    job = dash_queue.served.call(dash_queue.service.get_job(job_id))
+    assert job.status == "completed" and job.result == "second time lucky"
+
+
+def test_cancel_a_running_job(browser: Any, dash_queue: Queue) -> None:
+    driver = browser
+    job_id = dash_queue.submit_from_process("slow", "[30]")
+    press(driver, "2")  # Running
+    row = until(driver, lambda d: rows(d, job_id), what="the running job")[0]
+    until(driver, lambda d: "step" in rows(d, job_id)[0].text, what="a progress message")
+    row = rows(driver, job_id)[0]
+    row.find_element(By.CSS_SELECTOR, 'button[data-action="cancel"]').click()
+    dialog = driver.find_element(By.ID, "confirm")
+    until(driver, lambda d: dialog.is_displayed(), what="the confirmation")
+    assert job_id in dialog.text
+    driver.find_element(By.ID, "confirm-yes").click()
+    until(driver, lambda d: not rows(d, job_id), what="the cancelled job to leave Running")
+
+    def cancelled(_: Any) -> bool:
+        job = dash_queue.served.call(dash_queue.service.get_job(job_id))
+        return job.status == "cancelled"
+
+    until(driver, cancelled, what="the job to be cancelled in Redis")
+
+
+def test_scale_a_worker_with_plus(browser: Any, dash_queue: Queue) -> None:
+    driver = browser
+    worker_id = dash_queue.worker.worker_id
+    press(driver, "4")  # Workers
+    row = until(driver, lambda d: rows(d, worker_id), what="the worker")[0]
+    slots = lambda d: int(rows(d, worker_id)[0].find_elements(By.TAG_NAME, "td")[2].text)  # noqa: E731
+    before = slots(driver)
+    row.find_element(By.CSS_SELECTOR, 'button[data-action="scale"][aria-label^="Scale up"]').click()
+    until(driver, lambda d: slots(d) == before + 1, what="one more slot on the page")
+    workers = dash_queue.served.call(dash_queue.service.list_workers())
+    assert [w.concurrency for w in workers if w.id == worker_id] == [before + 1]
+
+
+def test_a_forged_post_without_the_csrf_token_is_refused(browser: Any, dash_queue: Queue) -> None:
+    post = """
+        const [path, token, done] = arguments;
+        const headers = token ? {"X-CSRF-Token": token} : {};
+        fetch(path, {method: "POST", credentials: "same-origin", headers})
+          .then((r) => done(r.status), (e) => done(String(e)));
+    """
+    assert browser.execute_async_script(post, "api/v1/queue/pause", "") == 403
+    assert browser.execute_async_script(post, "api/v1/queue/pause", "forged-token") == 403
+    metrics = dash_queue.served.call(dash_queue.service.get_metrics())
+    assert metrics.paused is False
+
+
+def test_a_read_key_sees_no_action_buttons(browser: Any, dash_queue: Queue) -> None:
+    driver = browser
+    driver.find_element(By.ID, "logout-btn").click()
+    until(driver, lambda d: d.find_element(By.ID, "login-key").is_displayed(), what="login form")
+    assert driver.get_cookie("jobdeck_session") is None
+    sign_in(driver, dash_queue.served.url, READ_KEY)
+    dash_queue.submit_from_process("fails_first", f'["{dash_queue.prefix}:read"]')
+    dash_queue.submit_from_process("slow", "[5]")
+    for key, tab in zip("12345", ["pending", "running", "dead", "workers", "history"], strict=True):
+        press(driver, key)
+        until(
+            driver,
+            lambda d, t=tab: (
+                d.find_element(By.CSS_SELECTOR, f'[data-tab="{t}"]').get_attribute("aria-selected")
+                == "true"
+            ),
+            what=f"the {tab} tab",
+        )
+        if tab in ("dead", "workers", "running"):
+            until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#tbody tr"), what="rows")
+        assert visible_action_buttons(driver) == [], tab
+    press(driver, "3")
+    until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#tbody tr td.id a"), what="a job")
+    driver.find_element(By.CSS_SELECTOR, "#tbody tr td.id a").click()
+    until(driver, lambda d: d.find_element(By.ID, "job").is_displayed(), what="the job page")
+    until(driver, lambda d: d.find_element(By.ID, "job-status").text, what="the job's status")
+    assert visible_action_buttons(driver) == []
+    # And the server refuses anyway, with the session's own valid CSRF token.
+    status = driver.execute_async_script(
+        """const done = arguments[0];
+        fetch("api/v1/session").then((r) => r.json()).then((s) =>
+          fetch("api/v1/queue/pause", {method: "POST", headers: {"X-CSRF-Token": s.csrf}}))
+          .then((r) => done(r.status));"""
+    )
+    assert status == 403

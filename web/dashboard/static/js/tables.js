@@ -1,0 +1,113 @@
+// What each tab shows: its columns (label, cell, sort key) and where its rows come from.
+import { el } from "./dom.js";
+import { age, duration, number, oneLine, priorityLabel, shortId } from "./format.js";
+
+export function jobLink(id) {
+  return el("a", { text: shortId(id), title: String(id), attrs: { href: `#job/${encodeURIComponent(id)}` } });
+}
+
+function progressCell(job) {
+  const p = job.progress || {};
+  const fraction = Math.max(0, Math.min(1, Number(p.fraction) || 0));
+  const fill = el("span");
+  fill.style.width = `${(fraction * 100).toFixed(1)}%`;
+  return el("span", {}, [
+    el("span", { className: "bar", attrs: { role: "progressbar", "aria-valuenow": Math.round(fraction * 100) } }, [fill]),
+    document.createTextNode(` ${Math.round(fraction * 100)}%`),
+  ]);
+}
+
+const errorText = (job) => (job.error ? oneLine(`${job.error.type || "Error"}: ${job.error.message || ""}`) : "");
+const since = (ts) => (ts ? Date.now() / 1000 - ts : null);
+
+const id = { key: "id", label: "Id", cell: (j) => jobLink(j.id), className: "id", sort: (j) => j.id };
+const name = { key: "name", label: "Name", cell: (j) => oneLine(j.name, 80), sort: (j) => j.name };
+const RANK = { low: 0, normal: 1, high: 2, critical: 3 };
+const priority = { key: "priority", label: "Priority", cell: (j) => priorityLabel(j.priority), sort: (j) => -(RANK[priorityLabel(j.priority)] ?? 0), wide: true };
+const attempts = { key: "attempts", label: "Attempts", cell: (j) => `${j.attempts ?? 0}/${(j.max_retries ?? 0) + 1}`, sort: (j) => j.attempts, className: "num", wide: true };
+
+export const TABS = {
+  pending: {
+    title: "Pending",
+    statuses: ["pending", "scheduled"],
+    columns: [
+      id, name, priority, attempts,
+      { key: "wait", label: "Waiting", cell: (j) => (j.status === "scheduled" && j.scheduled_for ? `due in ${duration(j.scheduled_for - Date.now() / 1000)}` : age(j.created_at)), sort: (j) => -(j.scheduled_for || j.created_at || 0), className: "num" },
+    ],
+    actions: ["cancel"],
+  },
+  running: {
+    title: "Running",
+    statuses: ["running"],
+    columns: [
+      id, name,
+      { key: "worker", label: "Worker", cell: (j) => oneLine(j.worker, 40), sort: (j) => j.worker, wide: true },
+      { key: "elapsed", label: "Elapsed", cell: (j) => age(j.started_at), sort: (j) => since(j.started_at), className: "num" },
+      { key: "progress", label: "Progress", cell: progressCell, sort: (j) => j.progress?.fraction ?? 0 },
+      { key: "message", label: "Message", cell: (j) => oneLine(j.progress?.message, 120), className: "msg", sort: (j) => j.progress?.message ?? "", wide: true },
+    ],
+    actions: ["cancel"],
+  },
+  dead: {
+    title: "Dead letter",
+    statuses: ["failed"],
+    columns: [
+      id, name, attempts,
+      { key: "failed", label: "Failed", cell: (j) => age(j.finished_at), sort: (j) => since(j.finished_at), className: "num" },
+      { key: "error", label: "Last error", cell: errorText, className: "msg", sort: errorText },
+    ],
+    actions: ["retry"],
+  },
+  workers: {
+    title: "Workers",
+    columns: [
+      { key: "id", label: "Worker", cell: (w) => oneLine(w.id, 60), sort: (w) => w.id, className: "id" },
+      { key: "host", label: "Host", cell: (w) => `${oneLine(w.host, 40)}:${w.pid ?? ""}`, sort: (w) => w.host, wide: true },
+      { key: "slots", label: "Slots", cell: (w) => number(w.concurrency), sort: (w) => w.concurrency, className: "num" },
+      { key: "busy", label: "Busy", cell: (w) => number(w.running), sort: (w) => w.running, className: "num" },
+      { key: "heartbeat", label: "Heartbeat", cell: (w) => (w.last_heartbeat ? `${age(w.last_heartbeat)} ago` : ""), sort: (w) => since(w.last_heartbeat), className: "num wide", wide: true },
+      { key: "processed", label: "Done", cell: (w) => number(w.processed ?? 0), sort: (w) => w.processed, className: "num", wide: true },
+      { key: "wfailed", label: "Failed", cell: (w) => number(w.failed ?? 0), sort: (w) => w.failed, className: "num", wide: true },
+    ],
+    actions: ["scale"],
+  },
+  history: {
+    title: "History",
+    statuses: ["completed", "cancelled"],
+    columns: [
+      id, name,
+      { key: "finished", label: "Finished", cell: (j) => (j.finished_at ? `${age(j.finished_at)} ago` : ""), sort: (j) => since(j.finished_at), className: "num" },
+      { key: "run", label: "Run time", cell: (j) => (j.started_at && j.finished_at ? duration(j.finished_at - j.started_at) : ""), sort: (j) => (j.finished_at || 0) - (j.started_at || 0), className: "num", wide: true },
+      { key: "result", label: "Result", cell: (j) => oneLine(j.status === "cancelled" ? "cancelled" : JSON.stringify(j.result ?? null), 80), className: "msg" },
+    ],
+    actions: [],
+  },
+  schedules: {
+    title: "Schedules",
+    columns: [
+      { key: "name", label: "Schedule", cell: (s) => oneLine(s.name, 60), sort: (s) => s.name },
+      { key: "job", label: "Job", cell: (s) => oneLine(s.job_name ?? s.job ?? "", 60), sort: (s) => s.job_name },
+      { key: "when", label: "When", cell: (s) => oneLine(s.cron ?? (s.every ? `every ${duration(Number(s.every))}` : ""), 60) },
+      { key: "next", label: "Next", cell: (s) => (s.paused ? "paused" : s.next_fire ? `in ${duration(s.next_fire - Date.now() / 1000)}` : ""), sort: (s) => s.next_fire, className: "num" },
+      { key: "last", label: "Last", cell: (s) => (s.last_fire ? `${age(s.last_fire)} ago` : "never"), sort: (s) => s.last_fire, className: "num", wide: true },
+      { key: "lastStatus", label: "Last status", cell: (s) => oneLine(s.last_status ?? "", 20), wide: true },
+    ],
+    actions: [],
+  },
+};
+
+export const TAB_ORDER = ["pending", "running", "dead", "workers", "history", "schedules"];
+
+/** Sort a page's rows by a column (the server pages; sorting re-orders what is shown). */
+export function sortRows(rows, column, direction) {
+  if (!column || !column.sort) return rows;
+  const sign = direction === "descending" ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    const x = column.sort(a);
+    const y = column.sort(b);
+    if (x === y) return 0;
+    if (x === null || x === undefined) return 1;
+    if (y === null || y === undefined) return -1;
+    return (x < y ? -1 : 1) * sign;
+  });
+}
