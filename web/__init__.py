@@ -6,7 +6,23 @@ Installed with the `web` extra (`pip install "jobdeck[web]"`); `jobdeck serve` r
 
 from __future__ import annotations
 
-from .app import API_PREFIX, create_app
-from .auth import ApiKeys, Auth, CredentialSource, Principal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import API_PREFIX, create_app
+    from .auth import ApiKeys, Auth, CredentialSource, Principal
 
 __all__ = ["API_PREFIX", "ApiKeys", "Auth", "CredentialSource", "Principal", "create_app"]
+
+# Loaded on first use: `jobdeck stats` (which imports jobdeck.web.cli to list `serve`) must
+# not pay for FastAPI, nor import what it imports (pydantic imports pickle).
+_FROM = {"API_PREFIX": "app", "create_app": "app"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f".{_FROM.get(name, 'auth')}", __name__)
+    return getattr(module, name)

@@ -59,11 +59,11 @@ for info in pkgutil.walk_packages(jobdeck.console.__path__, "jobdeck.console."):
 
 
 def _hits(report: Path) -> list[dict[str, str]]:
-    return [
-        json.loads(line)
-        for p in report.parent.glob(report.name + ".*")
-        for line in p.read_text().splitlines()
-    ]
+    """What the recorder saw in the process(es) that wrote `report.<pid>`. A process that
+    left no report was not watched (or never ran to its end): that is a failure, not a pass."""
+    files = list(report.parent.glob(report.name + ".*"))
+    assert files, f"no import report from {report.name}: the recorder did not run there"
+    return [json.loads(line) for p in files for line in p.read_text().splitlines()]
 
 
 async def test_no_pickle_on_any_load_path(harness: Harness, figure, tmp_path: Path) -> None:
@@ -116,6 +116,8 @@ async def test_no_pickle_on_any_load_path(harness: Harness, figure, tmp_path: Pa
         await asyncio.sleep(1.0)
         await service.cancel_job(ids[-1])
         harness.wait_terminal(ids, timeout=15)
+        ran = [job.worker for job in [await service.get_job(j) for j in ids[:20]] if job]
+        assert ran == ["guarded"] * 20, ran  # the guarded worker ran them, under the recorder
     stats = run("stats", *cli, "stats", *url)
     _, err = stats.communicate(timeout=30)
     assert stats.returncode == 0, err.decode()

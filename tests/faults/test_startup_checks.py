@@ -21,9 +21,13 @@ PERSISTENCE = "persistence is off"
 
 
 def _warnings(worker: WorkerProcess) -> list[str]:
+    """The warnings a worker logged before it started; it must have started (a worker that
+    never got that far has warned about nothing, which is no pass)."""
+    worker.wait_registered(15)
     deadline = time.monotonic() + 10
-    while "started" not in worker.log() and time.monotonic() < deadline:
+    while " started: queue " not in worker.log() and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert " started: queue " in worker.log(), worker.log()
     return [line for line in worker.log().splitlines() if " WARNING " in line]
 
 
