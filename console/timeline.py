@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from jobdeck.core.codec import dumps
 from jobdeck.core.events import Event, Events
 from jobdeck.core.models import JobDefinition
 
@@ -66,7 +67,17 @@ def describe_event(event: Event) -> str:
         if reason == "stalled":
             return f"requeued: worker {data.get('worker', '?')} stopped heartbeating"
         return f"handed back to the queue ({reason or 'requeued'})"
+    if kind == Events.SCHEDULE_FIRED:
+        how = " (triggered by hand)" if data.get("manual") else ""
+        return f"queued by schedule {data.get('schedule', '?')}{how}"
+    if not isinstance(kind, Events):  # the application's own event (current_job().emit)
+        return f"{kind} {_compact(data)}" if data else str(kind)
     return str(kind).lower()
+
+
+def _compact(data: dict) -> str:
+    text = dumps(data).decode(errors="replace")
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def timeline_entries(job: JobDefinition, steps: Sequence[Step]) -> list[tuple[float, str]]:

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from ._tasks import cancel_and_wait
 from .backend import Backend, BackendSettings, open_backend
+from .bus import adapt_event_bus
 from .codec import MalformedRecord, decode_record, encode_record
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
@@ -59,7 +60,9 @@ class JobService(ScheduleMethods):
     """Submit, inspect and steer jobs; run workers; follow events.
 
     `url` is `redis://host:port/db` (also rediss://, unix://) or `memory://` for the in-process
-    engine; it defaults to `$JOBDECK_URL`, then to `memory://`.
+    engine; it defaults to `$JOBDECK_URL`, then to `memory://`. `event_bus` may be the
+    application's own bus (an object with `publish`, or a callable): every event is published
+    on it too (see `jobdeck.core.bus`).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class JobService(ScheduleMethods):
         settings: BackendSettings | None = None,
         retry_policy: RetryPolicy | None = None,
         worker_settings: WorkerSettings | None = None,
+        event_bus: Any = None,
     ) -> None:
         self.url = url or os.environ.get("JOBDECK_URL") or "memory://"
         self.queue = queue
@@ -79,7 +83,10 @@ class JobService(ScheduleMethods):
         self.backend: Backend = backend or open_backend(self.url, queue, prefix, settings)
         self.retry_policy = retry_policy or RetryPolicy()
         self.worker_settings = worker_settings or WorkerSettings()
-        self.event_bus = EventBus()
+        self.event_bus = event_bus if isinstance(event_bus, EventBus) else EventBus()
+        forward = adapt_event_bus(event_bus)  # an application's own bus (see jobdeck.core.bus)
+        if forward is not None:
+            self.event_bus.subscribe(None, forward)
         self.handlers: dict[str, Callable[..., Any]] = {}
         self.pool: WorkerPool | None = None
         self._initialized = False

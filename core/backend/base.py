@@ -23,6 +23,7 @@ __all__ = [
     "ClaimedJob",
     "DueSchedules",
     "Finish",
+    "JobEmit",
     "Outcome",
     "ProgressUpdate",
     "RawMetrics",
@@ -89,6 +90,16 @@ class ProgressUpdate:
     token: str
     fraction: float
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobEmit:
+    """An application event a running handler emits (`current_job().emit`)."""
+
+    job_id: str
+    token: str
+    event_type: str
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +267,11 @@ class Backend(Protocol):
         ...
 
     async def progress(self, items: Sequence[ProgressUpdate]) -> None: ...
+    async def job_events(self, items: Sequence[JobEmit]) -> int:
+        """Append handlers' events to the log under their job; only a current token speaks
+        for a job. Returns how many were stored."""
+        ...
+
     async def heartbeat(
         self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
     ) -> tuple[list[str], list[str]]:

@@ -1,4 +1,5 @@
-"""What a running handler can ask of jobdeck: which job it is, and a way to report progress.
+"""What a running handler can ask of jobdeck: which job it is, a way to report progress, and
+a way to emit application events into the queue's event log.
 
 `current_job()` works in async handlers and in plain functions run on the worker's threads
 (the context is copied into the thread). Progress goes into a coalescing buffer that the pool
@@ -7,15 +8,22 @@ flushes a few times a second, so a handler may report as often as it likes.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..codec import JSONError, dumps
+from ..events import Events
 from ..models import JobDefinition
 
 __all__ = ["JobContext", "current_job"]
 
+MAX_EVENT_BYTES = 8192
+_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_BUILT_IN = frozenset(e.value for e in Events)
 _current: ContextVar[JobContext | None] = ContextVar("jobdeck_current_job", default=None)
 
 
@@ -25,6 +33,7 @@ class JobContext:
     token: str
     worker_id: str
     _report: Callable[[str, str, float, str], None]
+    _emit: Callable[[str, str, str, bytes], None] | None = None
     _cancelled: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -47,6 +56,30 @@ class JobContext:
         except (TypeError, ValueError):
             raise ValueError(f"fraction: expected a number, got {fraction!r}") from None
         self._report(self.job.id, self.token, value, str(message)[:500])
+
+    def emit(self, event_type: str, data: Mapping[str, Any] | None = None) -> None:
+        """Append an application event (e.g. `"backup.archived"`) to the queue's event log,
+        under this job: same stream, ordering and resumption as the lifecycle events, and
+        before this attempt's outcome. `data` is a JSON object of at most 8 KiB. Never
+        blocks; events of an attempt that lost its lease are dropped."""
+        if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
+            raise ValueError(
+                "event_type: 1-64 characters of letters, digits, '_', '.', ':' or '-', "
+                f"got {event_type!r}"
+            )
+        if event_type in _BUILT_IN:
+            raise ValueError(f"event_type: {event_type!r} is one of jobdeck's own events")
+        if data is not None and not isinstance(data, Mapping):
+            raise TypeError(f"data: expected a mapping, got {type(data).__name__}")
+        try:
+            payload = dumps(dict(data or {}))
+        except JSONError as exc:
+            raise TypeError(f"data: not JSON-serializable ({exc})") from None
+        if len(payload) > MAX_EVENT_BYTES:
+            raise ValueError(f"data: {len(payload)} bytes of JSON, at most {MAX_EVENT_BYTES}")
+        if self._emit is None:
+            raise RuntimeError("emit: this job context cannot emit events")
+        self._emit(self.job.id, self.token, event_type, payload)
 
 
 def current_job() -> JobContext:

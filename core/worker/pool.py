@@ -33,7 +33,15 @@ from typing import Any
 from redis.exceptions import NoPermissionError, RedisError
 
 from .._tasks import cancel_and_wait
-from ..backend.base import Backend, ClaimedJob, Finish, Outcome, ProgressUpdate, WorkerRecord
+from ..backend.base import (
+    Backend,
+    ClaimedJob,
+    Finish,
+    JobEmit,
+    Outcome,
+    ProgressUpdate,
+    WorkerRecord,
+)
 from ..codec import MalformedRecord, decode_record, dumps
 from ..events import Events
 from ..retry import RetryPolicy
@@ -44,6 +52,7 @@ __all__ = ["WorkerPool", "WorkerSettings"]
 log = logging.getLogger("jobdeck.worker")
 Handler = Callable[..., Any]
 _TRANSIENT = (RedisError, OSError, asyncio.TimeoutError)
+_MAX_UNSENT_EVENTS = 10_000  # handlers' events buffered between flushes, per process
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +118,7 @@ class WorkerPool:
         self._idle = asyncio.Event()
         self._progress: dict[str, ProgressUpdate] = {}
         self._progress_lock = threading.Lock()
+        self._emitted: list[JobEmit] = []  # handlers' events not yet sent, in order
         self._loops: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._stopping = False
@@ -293,7 +303,11 @@ class WorkerPool:
 
     def _start(self, claimed: ClaimedJob) -> None:
         ctx = JobContext(
-            job=_PLACEHOLDER, token=claimed.token, worker_id=self.id, _report=self._report_progress
+            job=_PLACEHOLDER,
+            token=claimed.token,
+            worker_id=self.id,
+            _report=self._report_progress,
+            _emit=self._report_event,
         )
         task = asyncio.get_running_loop().create_task(self._execute(claimed, ctx))
         self._running[claimed.id] = _Running(task, ctx)
@@ -486,6 +500,30 @@ class WorkerPool:
         with self._progress_lock:
             self._progress[job_id] = ProgressUpdate(job_id, token, fraction, message)
 
+    def _report_event(self, job_id: str, token: str, event_type: str, data: bytes) -> None:
+        with self._progress_lock:
+            if len(self._emitted) >= _MAX_UNSENT_EVENTS:
+                raise RuntimeError(
+                    f"emit: {_MAX_UNSENT_EVENTS} events are waiting to be sent; emit less often"
+                )
+            self._emitted.append(JobEmit(job_id, token, event_type, data))
+
+    def _take_events(self) -> list[JobEmit]:
+        with self._progress_lock:
+            items, self._emitted = self._emitted, []
+        return items
+
+    async def _send_events(self) -> None:
+        """Handlers' events go out before the outcomes that follow them, in order."""
+        items = self._take_events()
+        if items:
+            try:
+                await self.backend.job_events(items)
+            except _TRANSIENT:
+                with self._progress_lock:
+                    self._emitted[:0] = items
+                raise
+
     def _take_progress(self) -> list[ProgressUpdate]:
         with self._progress_lock:
             if not self._progress:
@@ -500,6 +538,7 @@ class WorkerPool:
                 progress = self._take_progress()
                 if progress:
                     await self.backend.progress(progress)
+                await self._send_events()
                 if self._acks:
                     acks, self._acks = self._acks, []
                     self._sending += len(acks)
@@ -527,11 +566,12 @@ class WorkerPool:
         while True:
             await asyncio.sleep(self.settings.progress_interval)
             items = self._take_progress()
-            if items:
-                try:
+            try:
+                if items:
                     await self.backend.progress(items)
-                except _TRANSIENT as exc:
-                    log.debug("progress report dropped (%s)", exc)
+                await self._send_events()
+            except _TRANSIENT as exc:
+                log.debug("progress report dropped (%s)", exc)
 
     # -- heartbeat and control -------------------------------------------------------------
     async def _heartbeat_once(self) -> None:

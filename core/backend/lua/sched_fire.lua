@@ -5,7 +5,8 @@
 -- An item is refused (0) unless the schedule is still due at `expected`: of several
 -- schedulers that saw the same tick, the first fires it and moves the time on, and the others
 -- find the time moved and do nothing. The job id derives from the schedule and the tick, so
--- even a repeated fire cannot queue a tick twice.
+-- even a repeated fire cannot queue a tick twice. Schedule events carry no status: they move
+-- no job from one state to another (the job's own JOB_SUBMITTED does).
 local n = tonumber(ARGV[3])
 local due = P .. 'schedules:due'
 local i, out, ready = 4, {}, 0
@@ -34,7 +35,7 @@ for j = 1, n do
         ready = ready + 1
       end
       redis.call('HSET', key, 'last_fire', tick, 'last_job', id)
-      emit('SCHEDULE_FIRED', id, jname, 'pending', cjson.encode(data))
+      emit('SCHEDULE_FIRED', id, jname, '', cjson.encode(data))
     else
       emit('SCHEDULE_SKIPPED', '', jname, '', cjson.encode(data))
     end

@@ -11,10 +11,10 @@ if (f[1] == '1') == pause then return 0 end
 if pause then
   redis.call('HSET', key, 'paused', '1')
   redis.call('ZREM', P .. 'schedules:due', name)
-  emit('SCHEDULE_PAUSED', '', jname, 'paused', cjson.encode({schedule = name}))
+  emit('SCHEDULE_PAUSED', '', jname, '', cjson.encode({schedule = name}))
 else
   redis.call('HSET', key, 'paused', '0')
   redis.call('ZADD', P .. 'schedules:due', ARGV[5], name)
-  emit('SCHEDULE_RESUMED', '', jname, 'active', cjson.encode({schedule = name}))
+  emit('SCHEDULE_RESUMED', '', jname, '', cjson.encode({schedule = name}))
 end
 return 1

@@ -11,12 +11,12 @@ if redis.call('TYPE', key).ok ~= 'hash' then
   redis.call('HSET', key, 'def', def, 'timing', timing, 'paused', '0', 'created_at', NOW_S)
   redis.call('SADD', P .. 'schedules', name)
   redis.call('ZADD', due, first, name)
-  emit('SCHEDULE_ADDED', '', ARGV[7], 'active', data)
+  emit('SCHEDULE_ADDED', '', ARGV[7], '', data)
   return 1
 end
 local f = redis.call('HMGET', key, 'def', 'timing', 'paused')
 if f[1] == def and f[2] == timing then return 0 end
 redis.call('HSET', key, 'def', def, 'timing', timing)
 if f[2] ~= timing and f[3] ~= '1' then redis.call('ZADD', due, first, name) end
-emit('SCHEDULE_UPDATED', '', ARGV[7], f[3] == '1' and 'paused' or 'active', data)
+emit('SCHEDULE_UPDATED', '', ARGV[7], '', data)
 return 2

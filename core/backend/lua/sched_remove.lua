@@ -4,5 +4,5 @@ local key = P .. 'schedule:' .. name
 redis.call('SREM', P .. 'schedules', name)
 redis.call('ZREM', P .. 'schedules:due', name)
 if redis.call('DEL', key) == 0 then return 0 end
-emit('SCHEDULE_REMOVED', '', '', 'removed', cjson.encode({schedule = name}))
+emit('SCHEDULE_REMOVED', '', '', '', cjson.encode({schedule = name}))
 return 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ...codec import dumps
-from ..base import ClaimBatch, ClaimedJob, Finish, Outcome, ProgressUpdate
+from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, Outcome, ProgressUpdate
 from . import clock
 from .clock import fmt_s as _fmt_s
 from .engine import MemoryEngine
@@ -172,6 +172,15 @@ class LeasesMixin(MemoryEngine):
             finished=done + dead + retried,
         )
         return out
+
+    async def job_events(self, items: Sequence[JobEmit]) -> int:
+        now, stored = clock.now_ms(), 0
+        for item in items:
+            rec = self._job(item.job_id, now)
+            if rec is not None and rec.get("token") == item.token:
+                self._emit(now, item.event_type, item.job_id, rec.get("name"), "", item.data)
+                stored += 1
+        return stored
 
     async def progress(self, items: Sequence[ProgressUpdate]) -> None:
         now = clock.now_ms()

@@ -38,7 +38,7 @@ class SchedulesMixin(MemoryEngine):
                 "created_at": _fmt_s(now),
             }
             s.schedules_due.add(name, first_ms)
-            self._emit(now, "SCHEDULE_ADDED", "", job_name, "active", data)
+            self._emit(now, "SCHEDULE_ADDED", "", job_name, "", data)
             return 1
         if rec.get("def") == definition and rec.get("timing") == timing:
             return 0
@@ -46,8 +46,7 @@ class SchedulesMixin(MemoryEngine):
         rec.update({"def": definition, "timing": timing})
         if moved:
             s.schedules_due.add(name, first_ms)
-        status = "paused" if rec.get("paused") == "1" else "active"
-        self._emit(now, "SCHEDULE_UPDATED", "", job_name, status, data)
+        self._emit(now, "SCHEDULE_UPDATED", "", job_name, "", data)
         return 2
 
     async def due_schedules(self, limit: int) -> DueSchedules:
@@ -99,7 +98,7 @@ class SchedulesMixin(MemoryEngine):
                     )
                     ready += 1
                 rec.update(last_fire=str(item.tick_ms), last_job=item.job_id)
-                self._emit(now, "SCHEDULE_FIRED", item.job_id, item.job_name, "pending", data)
+                self._emit(now, "SCHEDULE_FIRED", item.job_id, item.job_name, "", data)
             else:
                 self._emit(now, "SCHEDULE_SKIPPED", "", item.job_name, "", data)
             if item.expected_ms is not None:
@@ -144,11 +143,11 @@ class SchedulesMixin(MemoryEngine):
         if paused:
             rec["paused"] = "1"
             s.schedules_due.remove(name)
-            self._emit(now, "SCHEDULE_PAUSED", "", job_name, "paused", data)
+            self._emit(now, "SCHEDULE_PAUSED", "", job_name, "", data)
         else:
             rec["paused"] = "0"
             s.schedules_due.add(name, next_ms)
-            self._emit(now, "SCHEDULE_RESUMED", "", job_name, "active", data)
+            self._emit(now, "SCHEDULE_RESUMED", "", job_name, "", data)
         return 1
 
     async def remove_schedule(self, name: str) -> bool:
@@ -156,5 +155,5 @@ class SchedulesMixin(MemoryEngine):
         s.schedules_due.remove(name)
         if s.schedules.pop(name, None) is None:
             return False
-        self._emit(clock.now_ms(), "SCHEDULE_REMOVED", "", "", "removed", dumps({"schedule": name}))
+        self._emit(clock.now_ms(), "SCHEDULE_REMOVED", "", "", "", dumps({"schedule": name}))
         return True

@@ -11,7 +11,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...codec import dumps
-from ..base import ClaimBatch, ClaimedJob, Finish, ProgressUpdate
+from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, ProgressUpdate
 from ..cluster import redirection
 from .engine import RedisEngine, _pairs, _s
 
@@ -63,6 +63,12 @@ class LeasesMixin(RedisEngine):
                 item.event_data,
             ]
         return [bool(flag) for flag in await self._run("finish", *args)]
+
+    async def job_events(self, items: Sequence[JobEmit]) -> int:
+        args: list[Any] = [len(items)]
+        for item in items:
+            args += [item.job_id, item.token, item.event_type, item.data]
+        return int(await self._run("job_event", *args))
 
     async def progress(self, items: Sequence[ProgressUpdate]) -> None:
         args: list[Any] = [len(items)]

@@ -26,6 +26,7 @@ SCRIPTS = (
     "emit",
     "unregister",
     "search",
+    "job_event",
     "sched_put",
     "sched_due",
     "sched_fire",
