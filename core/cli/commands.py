@@ -19,13 +19,14 @@ from ..models import JobPriority, JobStatus
 from ..service import JobService
 from ..worker.pool import WorkerSettings
 from .common import URL_HELP, fail, load_service, make_service, run_async, url_option
+from .schedules import schedules
 
 log = logging.getLogger("jobdeck")
 
 
 def register(main: click.Group) -> None:
     """Add the core's commands to the `jobdeck` group."""
-    for command in (worker, submit, stats, queues, acl):
+    for command in (worker, submit, stats, queues, acl, schedules):
         main.add_command(command)
 
 
