@@ -23,11 +23,10 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.widgets import ContentSwitcher, Footer
 
 from jobdeck.core.events import Event
 from jobdeck.core.text import display_text
@@ -35,31 +34,20 @@ from jobdeck.core.text import display_text
 from .actions import MUTATING, Actions, Where
 from .feed import batched
 from .fetch import Fetcher
-from .filtering import apply_filter, filter_info
-from .format import count
 from .live import Live
 from .painter import Painter
 from .refresher import FetchFailed, Refreshed, Refresher
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
+from .screens.main import SCREEN_ACTIONS, MainScreen
 from .selection import Selection
 from .state import TABS, ConsoleState, JobRow, WorkerRow
-from .widgets.columns import COLUMNS
-from .widgets.filter_bar import FilterBar
-from .widgets.header import HeaderStrip, TabBar
 from .widgets.job_table import JobTable
 
 __all__ = ["JobdeckApp"]
 
 log = logging.getLogger("jobdeck.console")
 
-_EMPTY = {
-    "pending": "no pending or scheduled jobs",
-    "running": "no job is running",
-    "dead": "no dead letters",
-    "workers": "no live worker on this queue",
-    "history": "no completed or cancelled jobs yet",
-}
 _FOOTER_ACTIONS = (
     "cancel",
     "retry",
@@ -69,9 +57,6 @@ _FOOTER_ACTIONS = (
     "set_count",
     "pause",
     "resume",
-    "filter",
-    "clear_filter",
-    "mark_all",
 )
 
 
@@ -99,9 +84,6 @@ class JobdeckApp(App[int]):
         Binding("s", "pool_set_count", "Set pool slots", show=False),
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
-        Binding("a", "mark_all", "Select all"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -149,6 +131,23 @@ class JobdeckApp(App[int]):
         self.frame_interval = frame_interval
         self.freeze_gc = freeze_gc
         self._bindings_signature: tuple[Any, ...] = ()
+        self.main = MainScreen(
+            self.state,
+            self.selection,
+            request=self.request,
+            keys_changed=self.sync_bindings,
+            clock=self.now,
+        )
+        self.header, self.tab_bar = self.main.header, self.main.tab_bar
+        self.tables, self.filter_bar = self.main.tables, self.main.filter_bar
+        self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, self.filter_bar)
+        self.live = Live(
+            self.state,
+            self.refresher,
+            self.painter,
+            detail_id=lambda: self.detail_id,
+            embedded_id=lambda: self.service.pool.id if self.service.pool else None,
+        )
 
     # -- untrusted text and crashes ------------------------------------------------------
     def notify(
@@ -181,39 +180,14 @@ class JobdeckApp(App[int]):
         self._close_messages_no_wait()
 
     # -- layout --------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        # The widgets are kept as attributes: handlers reach them without a DOM query, and
-        # a message that arrives while the app shuts down draws into detached widgets only.
-        self.header = HeaderStrip(self.state, id="header")
-        self.tab_bar = TabBar(self.state, hint=self._position, id="tab-bar")
-        self.tables = {
-            tab: JobTable(tab, COLUMNS[tab], clock=self.now, empty=_EMPTY[tab], id=tab)
-            for tab in TABS
-        }
-        for tab, table in self.tables.items():
-            table.marked = self.state.views[tab].marked
-        self.switcher = ContentSwitcher(*self.tables.values(), initial="pending", id="switcher")
-        self.filter_bar = FilterBar(id="filter-bar")
-        self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, self.filter_bar)
-        self.live = Live(
-            self.state,
-            self.refresher,
-            self.painter,
-            detail_id=lambda: self.detail_id,
-            embedded_id=lambda: self.service.pool.id if self.service.pool else None,
-        )
-        yield self.header
-        yield self.tab_bar
-        yield self.switcher
-        yield self.filter_bar
-        yield Footer(compact=True)
+    def get_default_screen(self) -> MainScreen:
+        return self.main
 
     def on_mount(self) -> None:
         if self.service.pool is not None:
             self.state.embedded_id = self.service.pool.id
         elif self.embedded_workers is not None:
             self._start_pool(self.embedded_workers)
-        self.table().focus()
         if self.live:
             self._event_feed()
         self._refresher()
@@ -225,7 +199,7 @@ class JobdeckApp(App[int]):
         return self.clock() + self.state.clock_offset
 
     def table(self, tab: str | None = None) -> JobTable:
-        return self.tables[tab or self.state.active]
+        return self.main.table(tab)
 
     @property
     def on_main(self) -> bool:
@@ -297,6 +271,7 @@ class JobdeckApp(App[int]):
             id(self.screen),
             self.state.active,
             tuple(self.check_action(a, ()) for a in _FOOTER_ACTIONS),
+            tuple(self.main.check_action(a, ()) for a in SCREEN_ACTIONS),
         )
         if signature != self._bindings_signature:
             self._bindings_signature = signature
@@ -309,14 +284,7 @@ class JobdeckApp(App[int]):
             screen.redraw()
 
     def _position(self) -> str:
-        if not self.is_mounted:
-            return ""
-        table = self.table()
-        if not table.total:
-            return ""
-        marked = self.selection.count(self.state.active)
-        where = f"{table.cursor + 1:,}/{count(table.total, self.size.width < 100)}"
-        return f"{marked:,} selected · {where}" if marked else where
+        return self.main.position()
 
     # -- the operator's actions ----------------------------------------------------------
     def where(self) -> Where:
@@ -341,13 +309,6 @@ class JobdeckApp(App[int]):
             if not self.actions.applies(action, self.where()):
                 return False
             return None if self.read_only else True
-        if action == "filter":
-            return self.on_main
-        if action == "clear_filter":
-            marked = self.selection.count(self.state.active)
-            return self.on_main and bool(self.state.filter or self.filter_bar.display or marked)
-        if action == "mark_all":
-            return self.on_main and self.state.active != "workers"
         return True
 
     def on_key(self, event: events.Key) -> None:
@@ -368,29 +329,9 @@ class JobdeckApp(App[int]):
         self.notify(message.text, severity=message.severity, timeout=message.timeout)  # type: ignore[arg-type]
 
     def on_actions_acted(self, message: Actions.Acted) -> None:
-        if message.bulk:
-            self.selection.clear(self.state.active)
-            self.table().refresh()
-            self.tab_bar.refresh()
+        if message.bulk and self.selection.clear(self.state.active):
+            self.main.selection_drawn(self.state.active)
         self.request(urgent=True)
-
-    # -- the multi-selection -------------------------------------------------------------
-    def on_job_table_marked(self, message: JobTable.Marked) -> None:
-        self.selection.mark(message.table.tab, message.row, message.toggle)
-        self._selection_drawn(message.table.tab)
-
-    def action_mark_all(self) -> None:
-        self.run_worker(self.selection.mark_all(self.state.active), group="selection")
-
-    def on_selection_changed(self, message: Selection.Changed) -> None:
-        if message.note:
-            self.notify(message.note, timeout=3)
-        self._selection_drawn(message.tab)
-
-    def _selection_drawn(self, tab: str) -> None:
-        self.table(tab).refresh()
-        self.tab_bar.refresh()
-        self.sync_bindings()
 
     def action_cancel(self) -> None:
         self._act(self.actions.cancel(self.where()), "cancel")
@@ -430,63 +371,14 @@ class JobdeckApp(App[int]):
     async def action_quit(self) -> None:
         self.exit(0)
 
-    # -- the filter ----------------------------------------------------------------------
-    def action_filter(self) -> None:
-        self.filter_bar.open()
-        self.sync_bindings()
-
-    def action_clear_filter(self) -> None:
-        """esc: the selection first, then the filter."""
-        if self.selection.clear(self.state.active):
-            self._selection_drawn(self.state.active)
-            return
-        self.filter_bar.clear()
-        self._set_filter("")
-        self.table().focus()
-        self.sync_bindings()
-
-    def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
-        self._set_filter(message.text)
-
-    def on_filter_bar_done(self, message: FilterBar.Done) -> None:
-        self.table().focus()
-        self.sync_bindings()
-
-    def _set_filter(self, text: str) -> None:
-        if not apply_filter(self.state, text):
-            return
-        for table in self.tables.values():
-            table.reset()
-        self.filter_bar.show_info(filter_info(self.state))
-        self.request(urgent=True)
-
-    # -- tabs and tables -----------------------------------------------------------------
+    # -- tabs ----------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
         while not self.on_main:
             self.pop_screen()
-        if tab == self.state.active:
-            return
-        self.state.active = tab
-        self.switcher.current = tab
-        self.table().focus()
-        if tab == "workers":
-            self.request(workers=True)
-        self.painter.table()
-        self.painter.header_now()
-        self.sync_bindings()
-        self.request(urgent=True)
-
-    def on_job_table_window_changed(self, message: JobTable.WindowChanged) -> None:
-        view = self.state.views[message.table.tab]
-        if self.state.filter or view.key == "workers":
-            return
-        view.offset, view.limit = message.offset, message.limit
-        if view.key == self.state.active:
-            self.request(urgent=True)
-
-    def on_job_table_cursor_moved(self, message: JobTable.CursorMoved) -> None:
-        self.tab_bar.refresh()
-        self.sync_bindings()
+        if self.main.show_tab(tab):
+            self.painter.table()
+            self.painter.header_now()
+            self.sync_bindings()
 
     def on_job_table_opened(self, message: JobTable.Opened) -> None:
         if message.table.tab == "workers":
