@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import ipaddress
 import signal
 import sys
@@ -15,6 +16,11 @@ import click
 from jobdeck.core.cli.common import fail, load_service, make_service, url_option
 
 __all__ = ["register"]
+
+# Without the web extra the surface is skipped (its commands are absent from --help). Found,
+# not imported: listing commands must not load FastAPI (or pydantic, which imports pickle).
+if importlib.util.find_spec("fastapi") is None:
+    raise ImportError("the web extra is not installed (pip install 'jobdeck[web]')")
 
 
 def register(main: click.Group) -> None:
