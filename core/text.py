@@ -14,12 +14,13 @@ surface ever parses data as markup (the console uses ``rich.text.Text`` or ``mar
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["ELLIPSIS", "display_text"]
+__all__ = ["ELLIPSIS", "SafeFormatter", "display_text"]
 
 #: Appended when a value is cut to its display limit.
 ELLIPSIS: Final = "…"
@@ -112,3 +113,19 @@ def display_text(
     if limit is not None and len(result) > limit:
         result = result[: limit - 1] + ELLIPSIS
     return result
+
+
+class SafeFormatter(logging.Formatter):
+    """A log formatter for terminals and log files: the message is one safe line (a job name or
+    error message cannot forge a second log line or drive the terminal reading the log), and an
+    attached traceback keeps its line breaks but nothing else unsafe."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = display_text(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return display_text(super().formatException(ei), multiline=True)
+
+    def formatStack(self, stack_info: str) -> str:
+        return display_text(super().formatStack(stack_info), multiline=True)

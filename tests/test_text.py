@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobdeck.core.text import ELLIPSIS, display_text
+from jobdeck.core.text import ELLIPSIS, SafeFormatter, display_text
 
 
 def _no_unsafe(text: str) -> None:
@@ -75,3 +75,28 @@ def test_limit_cuts_with_ellipsis() -> None:
 def test_limit_reads_only_a_prefix_of_a_huge_value() -> None:
     huge = "x" * 50_000_000 + "\x1b"
     assert display_text(huge, limit=80) == "x" * 79 + ELLIPSIS
+
+
+def test_log_lines_are_one_safe_line_with_a_safe_traceback() -> None:
+    import logging
+
+    formatter = SafeFormatter("%(levelname)s %(message)s")
+    try:
+        raise RuntimeError("boom \x1b]52;c;eA==\x07")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "jobdeck",
+            logging.ERROR,
+            __file__,
+            1,
+            "job %s failed",
+            ("x\n\x1b[2Jforged",),
+            sys.exc_info(),
+        )
+    text = formatter.format(record)
+    first, *rest = text.split("\n")
+    assert first == "ERROR job x␊␛[2Jforged failed"
+    assert rest and rest[-1] == "RuntimeError: boom ␛]52;c;eA==␇"
+    assert "\x1b" not in text and "\x07" not in text

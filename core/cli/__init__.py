@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 
 import click
 
+from ..text import SafeFormatter
 from . import commands
 from .common import OneLineErrors, fail, load_service, make_service, run_async, url_option
 
@@ -50,9 +51,9 @@ class SurfaceCommands(OneLineErrors):
 )
 def main(log_level: str) -> None:
     """jobdeck: an asyncio job queue on Redis, with a live terminal console."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=log_level.upper(), handlers=[handler])
 
 
 def _register_surfaces(group: click.Group) -> None:

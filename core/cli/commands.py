@@ -17,6 +17,7 @@ from ..codec import loads
 from ..keys import validate_name
 from ..models import JobPriority, JobStatus
 from ..service import JobService
+from ..text import display_text
 from ..worker.pool import WorkerSettings
 from .common import URL_HELP, fail, load_service, make_service, run_async, url_option
 from .schedules import schedules
@@ -250,9 +251,11 @@ def stats(url: str | None, queue: str, prefix: str) -> None:
         async with service:
             m = await service.get_metrics()
             workers = await service.list_workers()
-        click.echo(f"{service.description} queue={service.queue} paused={m.paused}")
+        where = display_text(f"{service.description} queue={service.queue}")
+        click.echo(f"{where} paused={m.paused}")
         click.echo("  ".join(f"{s.value}={m.depths.get(s.value, 0)}" for s in JobStatus))
-        click.echo("totals: " + "  ".join(f"{k}={v}" for k, v in sorted(m.totals.items())))
+        totals = "  ".join(f"{k}={v}" for k, v in sorted(m.totals.items()))
+        click.echo("totals: " + display_text(totals))
         click.echo(f"throughput: {m.throughput_10s:.1f}/s (10 s), {m.throughput:.1f}/s (1 min)")
         click.echo(f"workers: {len(workers)}, slots: {sum(w.concurrency for w in workers)}")
 
@@ -271,7 +274,7 @@ def queues(url: str | None, prefix: str) -> None:
             return await service.list_queues()
 
     for name in run_async(go, service.description):
-        click.echo(name)
+        click.echo(display_text(name))  # queue names come from keys anyone can write
 
 
 @click.command()

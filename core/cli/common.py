@@ -19,6 +19,7 @@ import click
 from redis.exceptions import NoPermissionError, RedisError
 
 from ..service import JobService
+from ..text import display_text
 
 log = logging.getLogger("jobdeck")
 T = TypeVar("T")
@@ -28,7 +29,7 @@ URL_HELP = "Redis URL (redis://host:port/db, rediss://, unix://) or memory://; e
 
 def fail(message: str, code: int = 2) -> NoReturn:
     one_line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    click.echo(f"jobdeck: error: {one_line}", err=True)
+    click.echo(f"jobdeck: error: {display_text(one_line, limit=2000)}", err=True)
     sys.exit(code)
 
 
