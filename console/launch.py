@@ -15,10 +15,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 
+from jobdeck.core.backend.urls import redact
 from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
@@ -40,7 +40,7 @@ def run_demo(*, url: str = "memory://demo", workers: int = 4) -> int:
     try:
         service = demo_service(url)
     except ValueError as exc:
-        print(f"jobdeck: error: {exc}", file=sys.stderr)
+        print(f"jobdeck: error: {display_text(exc)}", file=sys.stderr)
         return 2
     return _run(service, read_only=False, workers=workers, setup=start_demo, drain=0.0)
 
@@ -59,14 +59,6 @@ def _run(
         return 130
 
 
-def _redact(text: str, url: str) -> str:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    return text.replace(password, "***") if password else text
-
-
 async def _console(
     service: JobService,
     read_only: bool,
@@ -79,7 +71,7 @@ async def _console(
     try:
         await service.initialize()
     except (RedisError, OSError) as exc:
-        reason = _redact(str(exc).strip().rstrip(".") or type(exc).__name__, service.url)
+        reason = redact(str(exc).strip().rstrip(".") or type(exc).__name__, service.url)
         print(
             f"jobdeck: error: cannot reach {service.description}: {reason}. "
             "(Try `jobdeck demo` for a local demo.)",

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from ..keys import key_prefix
 from .base import Backend, BackendSettings
+from .urls import connect_options, redact_url
 
 __all__ = ["Backend", "BackendSettings", "open_backend"]
 
@@ -18,12 +19,15 @@ def open_backend(
     """`memory://[name]` for the in-process engine, `redis://…` (or rediss, unix, valkey)
     for Redis. A URL of any other shape is refused with the forms that are accepted."""
     if not isinstance(url, str) or "://" not in url:
-        shown = _redacted(url) if isinstance(url, str) else url
+        shown = redact_url(url) if isinstance(url, str) else url
         raise ValueError(
             "url: expected redis://host:port/db, rediss://…, unix://path or memory://, "
             f"got {shown!r}"
         )
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:  # e.g. an unclosed [ in the host
+        raise ValueError(f"url: {exc} in {redact_url(url)!r}") from None
     key_prefix(prefix, queue)  # the same names on every engine: a memory:// app moves to Redis
     if scheme == "memory":
         from .memory import MemoryBackend
@@ -37,11 +41,11 @@ def open_backend(
             url = "redis" + url[len("valkey") :]
         parts = urlsplit(url)
         if scheme != "unix" and not parts.hostname:
-            raise ValueError(f"url: no host in {_redacted(url)!r}")
+            raise ValueError(f"url: no host in {redact_url(url)!r}")
         try:
             parts.port  # noqa: B018 - validates the port
         except ValueError:
-            raise ValueError(f"url: bad port in {_redacted(url)!r}") from None
+            raise ValueError(f"url: bad port in {redact_url(url)!r}") from None
         _check_redis_url(url, parts.path if scheme != "unix" else "")
         return RedisBackend(url, queue=queue, prefix=prefix, settings=settings)
     raise ValueError(
@@ -52,10 +56,7 @@ def open_backend(
 def _check_redis_url(url: str, path: str) -> None:
     """Refuse what would otherwise fail later, deep inside a connection: a database that is
     not a number, a query option redis-py cannot parse."""
-    from redis.asyncio.connection import parse_url
-
     from .cluster import cluster_mode
-    from .redis import redact_url
     from .tls import check_tls_options
 
     url, _cluster = cluster_mode(url)  # raises for a bad cluster=...
@@ -63,14 +64,4 @@ def _check_redis_url(url: str, path: str) -> None:
     database = path.strip("/")
     if database and not database.isdigit():
         raise ValueError(f"url: the database must be a number, got {database!r}")
-    try:
-        parse_url(url)
-    except ValueError as exc:
-        raise ValueError(f"url: {exc} ({redact_url(url)})") from None
-
-
-def _redacted(url: str) -> str:
-    """A URL fit to quote in an error: its password replaced."""
-    from .redis import redact_url
-
-    return redact_url(url)
+    connect_options(url)  # what redis-py would refuse; its errors never quote a secret

@@ -18,7 +18,6 @@ import socket
 import ssl
 import time
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 from redis.exceptions import (
@@ -31,9 +30,13 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .tls import tls_context, tls_failure
+from .tls import tls_failure
+from .urls import connect_options
 
 __all__ = ["FastConnection"]
+
+# A TLS handshake not done by then is checked for a server that speaks plain Redis instead.
+_TLS_PROBE_AFTER = 0.3
 
 
 def _error(reply: hiredis.ReplyError) -> Exception:
@@ -126,20 +129,14 @@ class FastConnection:
         client_name: str | None = None,
         track_id: bool = False,
     ) -> None:
-        parts = urlsplit(url)
-        self._scheme = parts.scheme
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 6379
-        self._path = unquote(parts.path) if parts.scheme == "unix" else None
-        self._tls = tls_context(url)
-        query = parse_qs(parts.query)
-        db = query.get("db", [None])[0]
-        if db is None and parts.scheme != "unix" and parts.path.strip("/"):
-            db = parts.path.strip("/")
-        self._db = int(db) if db else 0
-        self._username = unquote(parts.username) if parts.username else None
-        self._password = unquote(parts.password) if parts.password else None
-        self._connect_timeout = connect_timeout
+        # The same options redis-py reads from the URL (credentials in the URL or its query,
+        # database, connect timeout, TLS files).
+        options = connect_options(url)
+        self._host, self._port, self._path = options.host, options.port, options.path
+        self._db = options.db
+        self._username, self._password = options.username, options.password
+        self._tls = options.tls
+        self._connect_timeout = options.connect_timeout or connect_timeout
         self._reply_timeout = reply_timeout
         self._client_name = client_name
         self._track_id = track_id
@@ -182,7 +179,10 @@ class FastConnection:
                     connect = loop.create_connection(
                         _Protocol, self._host, self._port, ssl=self._tls
                     )
-                _transport, protocol = await asyncio.wait_for(connect, self._connect_timeout)
+                if self._tls is None:
+                    _transport, protocol = await asyncio.wait_for(connect, self._connect_timeout)
+                else:
+                    _transport, protocol = await self._connect_tls(connect)
                 protocol.tls = self._tls is not None
             except (TimeoutError, OSError) as exc:
                 if isinstance(exc, ssl.SSLError):
@@ -223,6 +223,37 @@ class FastConnection:
             self._protocol = protocol
             self._arm_watchdog()
             return protocol
+
+    async def _connect_tls(self, connect: Any) -> tuple[Any, _Protocol]:
+        """A TLS connection; if the handshake hangs, ask the port in plain text whether it is
+        a Redis without TLS (it answers PING at once, where a TLS server never answers a plain
+        PING) and say so at once instead of waiting out the connect timeout."""
+        attempt = asyncio.ensure_future(asyncio.wait_for(connect, self._connect_timeout))
+        done, _ = await asyncio.wait({attempt}, timeout=_TLS_PROBE_AFTER)
+        if not done and await self._speaks_plain_redis():
+            attempt.cancel()
+            with contextlib.suppress(BaseException):
+                await attempt
+            raise RedisConnectionError(
+                f"TLS: {self._host}:{self._port} answers without TLS; rediss:// needs the "
+                "server's TLS port (use redis:// for a plain one)"
+            )
+        return await attempt
+
+    async def _speaks_plain_redis(self) -> bool:
+        writer = None
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port), 1.0
+            )
+            writer.write(b"PING\r\n")
+            reply = await asyncio.wait_for(reader.read(16), 1.0)
+            return reply[:1] in (b"+", b"-")  # +PONG, or -NOAUTH / -ERR from a plain server
+        except (OSError, TimeoutError):
+            return False
+        finally:
+            if writer is not None:
+                writer.close()
 
     def _arm_watchdog(self) -> None:
         if self._watchdog is None:

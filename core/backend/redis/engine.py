@@ -27,6 +27,7 @@ from ...keys import key_prefix, validate_name
 from ..base import BackendSettings
 from ..cluster import SlotRoute, cluster_mode, is_cluster, redirection, with_node
 from ..fastpath import FastConnection
+from ..urls import redact_url
 from .scripts import READ_ONLY, SCRIPTS, script_source
 
 __all__ = ["RedisEngine", "redact_url"]
@@ -42,21 +43,6 @@ _STATUS_KEYS = {
     "cancelled": "cancelled",
 }
 _DEPTH_ORDER = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe for a header, an error or a log line. Works
-    on text that does not parse as a URL too (a bad port, no scheme): those are the URLs
-    that end up quoted in error messages."""
-    head, sep, rest = url.partition("//")
-    if not sep:
-        head, rest = "", url
-    netloc, slash, tail = rest.partition("/")
-    userinfo, at, host = netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{head}{sep}{user + ':' if user else ''}***@{host}{slash}{tail}"
 
 
 def _s(value: Any) -> str:
