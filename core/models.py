@@ -23,6 +23,12 @@ __all__ = [
 ]
 
 MAX_NAME_LENGTH = 200
+#: The longest delay a job may be submitted with: ten years. A far-future due time is almost
+#: certainly a unit mistake, and past this, times stop fitting the backends' millisecond
+#: integers and the views' calendars (1e300 s used to be accepted and crash the console).
+MAX_DELAY = 10 * 365 * 86400.0
+#: The longest per-attempt timeout: thirty days (a lease is renewed, a timer is not forever).
+MAX_TIMEOUT = 30 * 86400.0
 
 
 class JobStatus(StrEnum):
@@ -189,10 +195,16 @@ def new_job(
             raise TypeError(f"timeout: expected a number of seconds, got {type(timeout).__name__}")
         if not math.isfinite(timeout) or timeout <= 0:
             raise ValueError(f"timeout: must be a positive number of seconds, got {timeout}")
+        if timeout > MAX_TIMEOUT:
+            raise ValueError(
+                f"timeout: at most {MAX_TIMEOUT:.0f} seconds (30 days), got {timeout:g}"
+            )
     if isinstance(delay, bool) or not isinstance(delay, (int, float)):
         raise TypeError(f"delay: expected a number of seconds, got {type(delay).__name__}")
     if not math.isfinite(delay) or delay < 0:
         raise ValueError(f"delay: must be >= 0 seconds, got {delay}")
+    if delay > MAX_DELAY:
+        raise ValueError(f"delay: at most {MAX_DELAY:.0f} seconds (10 years), got {delay:g}")
     if delay < 0.001:  # backends keep whole milliseconds: less is no delay at all
         delay = 0.0
     if job_id is None:
