@@ -44,7 +44,8 @@ window.__gone = {};
 new MutationObserver((records) => {
   const now = performance.timeOrigin + performance.now();
   for (const r of records) for (const n of r.removedNodes)
-    if (n.dataset && n.dataset.id && !(n.dataset.id in window.__gone))
+    // A row moved within the table is removed and added back: only one that left counts.
+    if (n.dataset && n.dataset.id && !n.isConnected && !(n.dataset.id in window.__gone))
       window.__gone[n.dataset.id] = now;
 }).observe(document.getElementById("tbody"), {childList: true});
 """

@@ -12,8 +12,9 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from ..hostile import STORABLE, unsafe_chars
 from .conftest import OPERATE_KEY, READ_KEY, Queue
 
 pytestmark = pytest.mark.timeout(60)
@@ -163,6 +164,37 @@ def test_a_forged_post_without_the_csrf_token_is_refused(browser: Any, dash_queu
     assert browser.execute_async_script(post, "api/v1/queue/pause", "forged-token") == 403
     metrics = dash_queue.served.call(dash_queue.service.get_metrics())
     assert metrics.paused is False
+
+
+def test_hostile_strings_stay_inert_visible_text(browser: Any, dash_queue: Queue) -> None:
+    driver, served = browser, dash_queue.served
+    ids: dict[str, str] = {}
+    for key, text in STORABLE.items():
+        try:
+            job_id = served.call(
+                dash_queue.service.submit_job(text, [text], {text: text}, delay=3600)
+            )
+        except (TypeError, ValueError):  # a name the core refuses: the text goes in args
+            job_id = served.call(
+                dash_queue.service.submit_job("quick", [text], {"k": text}, delay=3600)
+            )
+        ids[key] = job_id
+    press(driver, "1")
+    Select(driver.find_element(By.ID, "substatus")).select_by_value("scheduled")
+    for job_id in ids.values():
+        until(driver, lambda d, j=job_id: rows(d, j), what="the hostile jobs")
+    assert driver.find_elements(By.CSS_SELECTOR, "#app script, #app img, #app a[href^=http]") == []
+    shown = driver.execute_script("return document.getElementById('app').textContent")
+    assert unsafe_chars(shown, allow="\n") == []
+    driver.execute_script("location.hash = arguments[0]", f"job/{ids['html']}")
+    until(driver, lambda d: d.find_element(By.ID, "job-status").text == "scheduled", what="job")
+    page = driver.execute_script("return document.getElementById('job').textContent")
+    assert "<img src=x onerror=alert(1)>" in page  # shown as the text it is
+    assert unsafe_chars(page, allow="\n\t") == []
+    assert driver.find_elements(By.CSS_SELECTOR, "#job script, #job img") == []
+    for job_id in ids.values():
+        served.call(dash_queue.service.cancel_job(job_id))
+    driver.execute_script("location.hash = 'pending'")
 
 
 def test_a_read_key_sees_no_action_buttons(browser: Any, dash_queue: Queue) -> None:

@@ -159,3 +159,16 @@ async def test_without_keys_the_page_needs_no_sign_in(service: JobService) -> No
     async with client_for(create_app(service)) as client:
         session = (await client.get("/api/v1/session")).json()
         assert session["auth"] is False and session["scope"] == "operate"
+
+
+def test_the_page_script_never_parses_strings_as_html() -> None:
+    """Job data reaches the DOM as text only: no script in the page can turn a string into
+    markup (the browser tests check the rendered result with hostile strings)."""
+    from jobdeck.web.dashboard.routes import STATIC
+
+    sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(")
+    for path in (STATIC / "js").glob("*.js"):
+        code = "\n".join(
+            line for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
+        )
+        assert not [sink for sink in sinks if sink in code], path.name

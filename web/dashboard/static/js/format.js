@@ -37,11 +37,28 @@ export function dateTime(timestamp) {
 export const number = (n) => (Number.isFinite(n) ? n.toLocaleString("en-US") : "–");
 
 export function shortId(id) {
-  const text = String(id ?? "");
+  const text = oneLine(id);
   return text.length > 14 ? text.slice(0, 12) + "…" : text;
 }
 
-/** JSON for a <pre>, bounded so one huge result cannot freeze the page. */
+// What must never reach the page as a raw character: controls, format characters (bidi
+// overrides, zero-width, BOM), line/paragraph separators and lone surrogates. They can hide
+// or reorder text (an "invoice_\u202egnp.exe"), so they are shown as visible marks instead.
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const UNSAFE_MULTILINE = /(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const mark = (c) => `\u27e8U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}\u27e9`;
+
+/** Text for a <pre> (newlines and tabs kept), bounded so a huge value cannot freeze the page. */
+export function safeText(value, limit = 20000) {
+  let text = String(value ?? "");
+  const extra = text.length - limit;
+  if (extra > 0) text = text.slice(0, limit);
+  text = text.replace(UNSAFE_MULTILINE, mark);
+  return extra > 0 ? `${text}\n… (${number(extra)} more characters)` : text;
+}
+
+/** JSON for a <pre>; in JSON, unsafe characters can only be inside strings, so they are
+ * written as the \uXXXX escapes JSON allows there. */
 export function pretty(value, limit = 20000) {
   let text;
   try {
@@ -50,12 +67,12 @@ export function pretty(value, limit = 20000) {
     text = String(value);
   }
   if (text === undefined) text = "";
-  return text.length > limit ? text.slice(0, limit) + `\n… (${number(text.length - limit)} more characters)` : text;
+  text = text.replace(UNSAFE_MULTILINE, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  return safeText(text, limit);
 }
 
-/** One line of untrusted text for a table cell: control characters made visible, bounded. */
+/** One line of untrusted text for a table cell: unsafe characters made visible, bounded. */
 export function oneLine(value, limit = 200) {
-  // eslint-disable-next-line no-control-regex
-  const text = String(value ?? "").replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, " ");
+  const text = String(value ?? "").replace(/[\n\t]/g, " ").replace(UNSAFE, mark);
   return text.length > limit ? text.slice(0, limit - 1) + "…" : text;
 }

@@ -1,10 +1,10 @@
 // The job page: facts, arguments, progress, result, error and traceback, timeline.
 import { $, el, setText, show } from "./dom.js";
-import { clock, dateTime, duration, oneLine, pretty, priorityLabel } from "./format.js";
+import { clock, dateTime, duration, oneLine, pretty, priorityLabel, safeText } from "./format.js";
 
 function fact(list, label, value) {
   if (value === undefined || value === null || value === "") return;
-  list.append(el("dt", { text: label }), el("dd", { text: value }));
+  list.append(el("dt", { text: label }), el("dd", { text: oneLine(value, 300) }));
 }
 
 /** What happened, from the server's timeline when it sends one, else from the record. */
@@ -26,9 +26,9 @@ function timelineOf(job) {
 export function renderJob(job) {
   setText("job-name", oneLine(job.name, 200));
   const badge = $("job-status");
-  badge.textContent = job.status;
+  badge.textContent = oneLine(job.status, 20);
   badge.className = `badge ${job.status}`;
-  setText("job-id", job.id);
+  setText("job-id", oneLine(job.id, 300));
 
   const facts = $("job-facts");
   facts.replaceChildren();
@@ -66,8 +66,8 @@ export function renderJob(job) {
   if (job.status === "completed") $("job-result").textContent = pretty(job.result ?? null);
   show("job-error-box", Boolean(job.error));
   if (job.error) {
-    $("job-error").textContent = `${job.error.type || "Error"}: ${job.error.message || ""}`;
+    $("job-error").textContent = safeText(`${job.error.type || "Error"}: ${job.error.message || ""}`);
     show("job-tb-box", Boolean(job.error.traceback));
-    $("job-traceback").textContent = job.error.traceback || "";
+    $("job-traceback").textContent = safeText(job.error.traceback || "");
   }
 }

@@ -418,13 +418,13 @@ async function act(promise, done) {
     view.request();
     header.request();
   } catch (error) {
-    toast(error.status === 403 ? "Not allowed with this access." : error.message);
+    toast(error.status === 403 ? "Not allowed with this access." : oneLine(error.message, 300));
   }
 }
 
 async function cancelJob(job) {
   const note = job.status === "running" ? "\nIts handler is interrupted." : "";
-  if (!(await confirmAction("Cancel job", `Cancel this ${job.status} job?\n\n${oneLine(job.name, 80)}\n${job.id}${note}`))) return;
+  if (!(await confirmAction("Cancel job", `Cancel this ${job.status} job?\n\n${oneLine(job.name, 80)}\n${oneLine(job.id)}${note}`))) return;
   await act(api.del(`api/v1/jobs/${enc(job.id)}`), () => `Cancel requested: ${shortId(job.id)}`);
 }
 
@@ -440,22 +440,24 @@ async function retryAll() {
 }
 
 async function scale(worker, delta) {
+  const wid = oneLine(worker.id, 80);
   const slots = worker.concurrency || 0;
   if (delta < 0 && slots === 0) {
-    toast(`${worker.id} already has 0 slots.`);
+    toast(`${wid} already has 0 slots.`);
     return;
   }
   const goal = Math.max(0, slots + delta);
-  if (goal === 0 && !(await confirmAction("Scale to zero", `Scale ${worker.id} to 0 slots?\nIt takes no new jobs; running ones finish.`))) return;
-  await act(api.post("api/v1/jobs/workers/scale", { worker_id: worker.id, delta }), () => `${worker.id}: ${slots} → ${goal} slots`);
+  if (goal === 0 && !(await confirmAction("Scale to zero", `Scale ${wid} to 0 slots?\nIt takes no new jobs; running ones finish.`))) return;
+  await act(api.post("api/v1/jobs/workers/scale", { worker_id: worker.id, delta }), () => `${wid}: ${slots} → ${goal} slots`);
 }
 
 async function setSlots(worker) {
+  const wid = oneLine(worker.id, 80);
   const slots = worker.concurrency || 0;
-  const count = await askCount("Set slots", `Slots for ${worker.id} (now ${slots}):`, slots);
+  const count = await askCount("Set slots", `Slots for ${wid} (now ${slots}):`, slots);
   if (count === null || count === slots) return;
-  if (count === 0 && !(await confirmAction("Scale to zero", `Scale ${worker.id} to 0 slots?\nIt takes no new jobs; running ones finish.`))) return;
-  await act(api.post("api/v1/jobs/workers/scale", { worker_id: worker.id, concurrency: count }), () => `${worker.id}: ${slots} → ${count} slots`);
+  if (count === 0 && !(await confirmAction("Scale to zero", `Scale ${wid} to 0 slots?\nIt takes no new jobs; running ones finish.`))) return;
+  await act(api.post("api/v1/jobs/workers/scale", { worker_id: worker.id, concurrency: count }), () => `${wid}: ${slots} → ${count} slots`);
 }
 
 async function togglePause() {
