@@ -124,8 +124,8 @@ def test_cron_outage_runs_only_the_latest_tick() -> None:
     [
         ({"cron": "0 3 * *"}, "cron"),
         ({"cron": "61 3 * * *"}, "cron"),
-        ({"cron": "0 3 * * *", "every": 5}, "cron/every"),
-        ({}, "cron/every"),
+        ({"cron": "0 3 * * *", "every": 5}, "cron"),
+        ({}, "cron"),
         ({"every": 0.5}, "every"),
         ({"every": timedelta(seconds=1.5)}, "every"),
         ({"every": "10"}, "every"),

@@ -115,7 +115,7 @@ def new_schedule(
     if not isinstance(job, str) or not job.strip() or len(job) > MAX_NAME_LENGTH:
         raise ValueError(f"job: expected a handler name of 1-{MAX_NAME_LENGTH} characters")
     if (cron is None) == (every is None):
-        raise ValueError("cron/every: give exactly one of cron='…' or every=timedelta(…)")
+        raise ValueError("cron: give exactly one of cron='…' and every=seconds or a timedelta")
     every_ms = None
     if every is not None:
         seconds = every.total_seconds() if isinstance(every, timedelta) else every

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import dead_letters, events, jobs, queue, stats, workers
+from . import dead_letters, events, jobs, queue, schedules, stats, workers
 
 __all__ = ["api_router"]
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    for module in (dead_letters, stats, workers, queue, events, jobs):
+    for module in (dead_letters, stats, workers, queue, events, schedules, jobs):
         router.include_router(module.router)
     return router
