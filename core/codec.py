@@ -21,6 +21,7 @@ __all__ = [
     "decode_control",
     "decode_record",
     "dumps",
+    "encodable",
     "encode_record",
     "loads",
 ]
@@ -52,6 +53,17 @@ def _non_finite(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_non_finite(item) for item in value)
     return False
+
+
+def encodable(text: str) -> str:
+    """`text` as it can be stored: a lone surrogate (a non-UTF-8 filename from `os.listdir`
+    carries them) becomes its visible escape `\\udce9` instead of failing the encoder.
+    For text a handler produced (errors, progress), which must never fail to be recorded."""
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
 
 
 def loads(data: bytes | str) -> Any:

@@ -178,6 +178,7 @@ def new_job(
         raise ValueError("name: must not be empty")
     if len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"name: at most {MAX_NAME_LENGTH} characters")
+    _check_encodable("name", name)
     if not isinstance(args, (tuple, list)):
         raise TypeError(f"args: expected a tuple or list, got {type(args).__name__}")
     kwargs = {} if kwargs is None else kwargs
@@ -222,6 +223,18 @@ def new_job(
         timeout=float(timeout) if timeout is not None else None,
     )
     return job, float(delay)
+
+
+def _check_encodable(field_name: str, text: str) -> None:
+    """Refuse text that cannot be stored as UTF-8 (a lone surrogate, as a non-UTF-8 filename
+    from `os.listdir` carries): it would fail deep in the encoder, far from the caller."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{field_name}: not valid UTF-8 text (a lone surrogate {text[exc.start]!r} at "
+            f"position {exc.start})"
+        ) from None
 
 
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")

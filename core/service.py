@@ -357,6 +357,7 @@ class JobService(ScheduleMethods):
             retry_policy=self.retry_policy,
             settings=self.worker_settings,
             worker_id=worker_id,
+            service=self,
         )
         await self.pool.start()
         if scheduler:

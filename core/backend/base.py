@@ -117,6 +117,8 @@ class WorkerRecord:
     paused: bool = False
     processed: int = 0
     failed: int = 0
+    # The last time a handler blocked this worker's event loop: {"job_id", "seconds", "at"}
+    loop_blocked: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +132,7 @@ class WorkerRecord:
             "paused": self.paused,
             "processed": self.processed,
             "failed": self.failed,
+            "loop_blocked": self.loop_blocked,
         }
 
 

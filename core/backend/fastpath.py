@@ -108,13 +108,18 @@ class _Protocol(asyncio.Protocol):
             if not future.done():
                 future.set_exception(exc)
 
-    def send(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+    def send(self, *commands: tuple[Any, ...]) -> list[asyncio.Future[Any]]:
+        """Write `commands` at once; one future per reply. Every command is encoded before
+        anything is queued: one that cannot be (a lone surrogate in an argument raises
+        `UnicodeEncodeError`) sends nothing, so replies never shift onto the wrong calls."""
         if self.transport is None or self.transport.is_closing():
             raise RedisConnectionError(f"connection to Redis is closed: {self.why_lost()}")
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((future, time.monotonic()))
-        self.transport.write(hiredis.pack_command(args))
-        return future
+        packed = b"".join([hiredis.pack_command(args) for args in commands])
+        loop, now = asyncio.get_running_loop(), time.monotonic()
+        futures = [loop.create_future() for _ in commands]
+        self.waiting.extend((future, now) for future in futures)
+        self.transport.write(packed)
+        return futures
 
 
 class FastConnection:
@@ -149,7 +154,7 @@ class FastConnection:
         protocol = self._protocol
         if protocol is None or protocol.transport is None or protocol.transport.is_closing():
             protocol = await self._connect()
-        return await protocol.send(args)
+        return await protocol.send(args)[0]
 
     async def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Send several commands in one write; Redis runs them back to back on this
@@ -157,7 +162,7 @@ class FastConnection:
         protocol = self._protocol
         if protocol is None or protocol.transport is None or protocol.transport.is_closing():
             protocol = await self._connect()
-        futures = [protocol.send(command) for command in commands]
+        futures = protocol.send(*commands)
         replies = await asyncio.gather(*futures, return_exceptions=True)
         for reply in replies:
             if isinstance(reply, BaseException):
@@ -210,13 +215,13 @@ class FastConnection:
                         if self._username
                         else ("AUTH", self._password)
                     )
-                    await protocol.send(auth)
+                    await protocol.send(auth)[0]
                 if self._db:
-                    await protocol.send(("SELECT", self._db))
+                    await protocol.send(("SELECT", self._db))[0]
                 if self._client_name:
-                    await protocol.send(("CLIENT", "SETNAME", self._client_name))
+                    await protocol.send(("CLIENT", "SETNAME", self._client_name))[0]
                 if self._track_id:
-                    self.client_id = int(await protocol.send(("CLIENT", "ID")))
+                    self.client_id = int(await protocol.send(("CLIENT", "ID"))[0])
             except BaseException:
                 protocol.abort(RedisConnectionError("handshake failed"))
                 raise

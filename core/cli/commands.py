@@ -130,9 +130,21 @@ async def _run_worker(services: list[JobService], slots: list[int], worker_id: s
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
-    await stop.wait()
+    # A pool whose loop kept crashing has stopped itself: stop the others and say why.
+    failures = [
+        asyncio.create_task(service.pool.wait_failed())
+        for service in services
+        if service.pool is not None
+    ]
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopped, *failures], return_when=asyncio.FIRST_COMPLETED)
+    failure = next((task.result() for task in failures if task.done()), None)
+    for task in (stopped, *failures):
+        task.cancel()
     await asyncio.gather(*(service.stop_workers(graceful=True) for service in services))
     await asyncio.gather(*(service.close() for service in services))
+    if failure is not None:
+        fail(f"worker stopped: {failure}", code=1)
 
 
 async def _hard_stop(services: list[JobService]) -> None:

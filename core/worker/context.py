@@ -13,11 +13,14 @@ import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..codec import JSONError, dumps
 from ..events import Events
 from ..models import JobDefinition
+
+if TYPE_CHECKING:
+    from ..service import JobService
 
 __all__ = ["JobContext", "current_job"]
 
@@ -35,6 +38,9 @@ class JobContext:
     _report: Callable[[str, str, float, str], None]
     _emit: Callable[[str, str, str, bytes], None] | None = None
     _cancelled: threading.Event = field(default_factory=threading.Event)
+    service: JobService | None = None
+    """The service this worker runs on (same server, queue and prefix): submit follow-up
+    jobs through it and they land where this worker takes its jobs."""
 
     @property
     def job_id(self) -> str:

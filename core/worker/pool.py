@@ -1,80 +1,56 @@
 """A worker process's pool: bounded concurrency, batched claims and acknowledgements.
 
-Four long-lived loops and one task per running job:
+Five long-lived loops, each supervised (a crash is logged and the loop restarted; one that
+keeps crashing stops the worker with a clear error), and one task per running job:
 - claim: leases as many jobs as there are free slots in one call, then waits on the
   backend's wake-up signal when the queue is empty (no polling);
-- ack: sends every finished attempt that piled up while the previous call was in flight, in
-  one call, with any progress reports first so the last value always lands;
+- ack and progress (`reporter`): finished attempts and progress reports, batched;
 - heartbeat: registers the worker, extends its leases, rescues jobs of dead workers, and
   learns which of its jobs were cancelled or lost;
 - control: obeys scale / cancel / pause messages from other processes.
-Scaling down never interrupts a job: the pool simply stops claiming until enough end.
+A watchdog thread (`watchdog`) reports a handler that blocks the event loop. Handlers are
+called by `calls` (plain functions on threads of their own, `threads`), and outcomes built by
+`outcomes`. Scaling down never interrupts a job: the pool simply stops claiming until enough
+end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import os
 import socket
-import threading
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from redis.exceptions import NoPermissionError, RedisError
+from redis.exceptions import NoPermissionError
 
 from .._tasks import cancel_and_wait
-from ..backend.base import (
-    Backend,
-    ClaimedJob,
-    Finish,
-    JobEmit,
-    Outcome,
-    ProgressUpdate,
-    WorkerRecord,
-)
-from ..codec import MalformedRecord, decode_record, dumps
+from ..backend.base import Backend, ClaimedJob, Finish, Outcome, WorkerRecord
+from ..codec import MalformedRecord, decode_record
 from ..events import Events
+from ..models import JobDefinition
 from ..retry import RetryPolicy
-from .context import JobContext, reset_current, set_current
+from . import outcomes
+from .calls import Expired, call_handler
+from .context import JobContext
+from .control import HeartbeatAndControl, refused
+from .reporter import TRANSIENT, Reporter
+from .settings import WorkerSettings, check_worker_id
+from .supervise import LoopFailed, supervise
+from .threads import ThreadRunner
+from .watchdog import LoopStall, LoopWatchdog, job_task_name
 
 __all__ = ["WorkerPool", "WorkerSettings"]
 
 log = logging.getLogger("jobdeck.worker")
 Handler = Callable[..., Any]
-_TRANSIENT = (RedisError, OSError, asyncio.TimeoutError)
-_MAX_UNSENT_EVENTS = 10_000  # handlers' events buffered between flushes, per process
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerSettings:
-    """Timing of a worker. The lease must comfortably exceed the heartbeat interval: a job
-    whose worker misses heartbeats for `lease` seconds is given to another worker."""
-
-    lease: float = 30.0
-    heartbeat_interval: float = 5.0
-    idle_wait: float = 1.0
-    progress_interval: float = 0.25
-    shutdown_timeout: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.lease <= 0 or self.heartbeat_interval <= 0:
-            raise ValueError("lease and heartbeat_interval must be positive")
-        if self.heartbeat_interval * 2 > self.lease:
-            raise ValueError("heartbeat_interval must be at most half the lease")
-
-
-class _Expired(Exception):
-    """The job's own timeout ran out (a `TimeoutError` raised by the handler is its error)."""
+_TRANSIENT = TRANSIENT
 
 
 @dataclass(slots=True)
@@ -84,7 +60,7 @@ class _Running:
     stop_reason: str | None = None  # "cancelled", "lost", "shutdown"
 
 
-class WorkerPool:
+class WorkerPool(HeartbeatAndControl):
     def __init__(
         self,
         backend: Backend,
@@ -95,9 +71,12 @@ class WorkerPool:
         retry_policy: RetryPolicy | None = None,
         settings: WorkerSettings | None = None,
         worker_id: str | None = None,
+        service: Any = None,
     ) -> None:
         if concurrency < 0:
             raise ValueError("concurrency must be >= 0")
+        if worker_id is not None:
+            check_worker_id(worker_id)
         self.backend = backend
         self.handlers = handlers
         self.queue = queue
@@ -106,25 +85,26 @@ class WorkerPool:
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.id = worker_id or f"{self.host}-{self.pid}-{uuid.uuid4().hex[:6]}"
+        self.service = service  # handed to handlers as current_job().service
         self.concurrency = concurrency
         self.paused = False
         self.started_at = 0.0
         self.processed = 0
         self.failed = 0
+        self.loop_blocked: LoopStall | None = None  # the last time a handler blocked the loop
+        self.failure: LoopFailed | None = None  # set when a loop kept crashing
+        self._failed = asyncio.Event()
         self._running: dict[str, _Running] = {}
-        self._acks: list[Finish] = []
-        self._ack_wanted = asyncio.Event()
+        self._reporter = Reporter(backend, self.id)
+        self._threads = ThreadRunner()
+        self._watchdog: LoopWatchdog | None = None
+        self._stall_report: asyncio.Task[None] | None = None
+        self._stopper: asyncio.Task[None] | None = None
         self._slot_freed = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._progress: dict[str, ProgressUpdate] = {}
-        self._progress_lock = threading.Lock()
-        self._emitted: list[JobEmit] = []  # handlers' events not yet sent, in order
         self._loops: list[asyncio.Task[None]] = []
-        self._executor: ThreadPoolExecutor | None = None
         self._stopping = False
         self._claiming = True
         self._suspect: str | None = None  # a job on its last chance, run alone (`_take`)
-        self._sending = 0  # outcomes on their way to the backend
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -149,23 +129,41 @@ class WorkerPool:
             paused=self.paused,
             processed=self.processed,
             failed=self.failed,
+            loop_blocked=None
+            if self.loop_blocked is None
+            else {
+                "job_id": self.loop_blocked.job_id,
+                "job_name": self.loop_blocked.job_name,
+                "seconds": self.loop_blocked.seconds,
+                "at": round(self.loop_blocked.at, 3),
+            },
         )
 
     async def start(self) -> None:
         if self._loops:
             return
         self.started_at = time.time()
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(4, self.concurrency), thread_name_prefix="jobdeck-job"
-        )
         await self._heartbeat_once()
+        loops: dict[str, Callable[[], Any]] = {
+            "claim": self._claim_loop,
+            "ack": self._reporter.ack_loop,
+            "heartbeat": self._heartbeat_loop,
+            "control": self._control_loop,
+            "progress": lambda: self._reporter.progress_loop(self.settings.progress_interval),
+        }
         self._loops = [
-            asyncio.create_task(self._claim_loop(), name=f"jobdeck-claim-{self.id}"),
-            asyncio.create_task(self._ack_loop(), name=f"jobdeck-ack-{self.id}"),
-            asyncio.create_task(self._heartbeat_loop(), name=f"jobdeck-heartbeat-{self.id}"),
-            asyncio.create_task(self._control_loop(), name=f"jobdeck-control-{self.id}"),
-            asyncio.create_task(self._progress_loop(), name=f"jobdeck-progress-{self.id}"),
+            asyncio.create_task(supervise(name, run, self._fatal), name=f"jobdeck-{name}-{self.id}")
+            for name, run in loops.items()
         ]
+        self._watchdog = LoopWatchdog(
+            asyncio.get_running_loop(),
+            threshold=self.settings.lease / 4,
+            on_resume=self._loop_resumed,
+            name_of=self._job_name,
+            worker_id=self.id,
+            lease=self.settings.lease,
+        )
+        self._watchdog.start()
         await self._emit(Events.JOB_SERVICE_WORKERS_STARTED, concurrency=self.concurrency)
         log.info(
             "worker %s started: queue %s, concurrency %d", self.id, self.queue, self.concurrency
@@ -176,8 +174,6 @@ class WorkerPool:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
             raise ValueError(f"concurrency: expected an integer >= 0, got {concurrency!r}")
         previous, self.concurrency = self.concurrency, concurrency
-        if self._executor is not None and concurrency > self._executor._max_workers:
-            self._executor._max_workers = concurrency  # grows lazily; threads are reused
         self._slot_freed.set()
         if previous != concurrency:
             await self._publish_state()
@@ -227,16 +223,33 @@ class WorkerPool:
             self.cancel_local(job_id, "shutdown")
         if self._running:
             await asyncio.wait([r.task for r in self._running.values()], timeout=5.0)
-        await self._flush_all()
+        await self._reporter.flush_all()
         await cancel_and_wait(*self._loops[1:])
         await asyncio.gather(*self._loops[1:], return_exceptions=True)
         self._loops = []
+        if self._watchdog is not None:
+            self._watchdog.stop()
         with contextlib.suppress(*_TRANSIENT):
             await self._emit(Events.JOB_SERVICE_WORKERS_STOPPED, processed=self.processed)
             await self.backend.unregister_worker(self.id)
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
         log.info("worker %s stopped", self.id)
+
+    def _job_name(self, job_id: str) -> str | None:
+        running = self._running.get(job_id)  # also read from the watchdog's thread
+        return running.ctx.job.name if running is not None else None
+
+    async def wait_failed(self) -> LoopFailed:
+        """Until a loop of this worker failed for good (the worker is then stopping)."""
+        await self._failed.wait()
+        assert self.failure is not None
+        return self.failure
+
+    def _fatal(self, error: LoopFailed) -> None:
+        if self.failure is None:
+            self.failure = error
+            self._failed.set()
+            self._stopper = asyncio.get_running_loop().create_task(self.stop(graceful=True))
 
     # -- claiming --------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
@@ -260,7 +273,7 @@ class WorkerPool:
             except _TRANSIENT as exc:
                 failures += 1
                 if isinstance(exc, NoPermissionError):
-                    await _refused(self.id, exc)
+                    await refused(self.id, exc)
                     continue
                 log.warning("worker %s: claim failed (%s); retrying", self.id, exc)
                 await asyncio.sleep(min(2.0, 0.05 * 2**failures))
@@ -295,21 +308,22 @@ class WorkerPool:
                 break
         surplus = jobs[max(0, room) :]
         if surplus:
-            data = dumps({"reason": "released", "worker": self.id})
-            self._acks.extend(
-                Finish(c.id, c.token, Outcome.RELEASE, event_data=data) for c in surplus
+            self._reporter.add(
+                *(outcomes.released(c.id, c.token, "released", self.id) for c in surplus)
             )
-            self._ack_wanted.set()
 
     def _start(self, claimed: ClaimedJob) -> None:
         ctx = JobContext(
             job=_PLACEHOLDER,
             token=claimed.token,
             worker_id=self.id,
-            _report=self._report_progress,
-            _emit=self._report_event,
+            _report=self._reporter.report_progress,
+            _emit=self._reporter.report_event,
+            service=self.service,
         )
-        task = asyncio.get_running_loop().create_task(self._execute(claimed, ctx))
+        task = asyncio.get_running_loop().create_task(
+            self._execute(claimed, ctx), name=job_task_name(claimed.id)
+        )
         self._running[claimed.id] = _Running(task, ctx)
 
     # -- running a job ---------------------------------------------------------------------
@@ -324,7 +338,10 @@ class WorkerPool:
             finish = await self._attempt(claimed, ctx, started)
         except asyncio.CancelledError:
             reason = self._running[job_id].stop_reason if job_id in self._running else None
-            finish = self._stopped(job_id, token, reason, started)
+            finish = outcomes.stopped(job_id, token, reason, started, self.id)
+        except Exception as exc:  # a fault of the worker's own, not of the handler
+            log.exception("worker %s: job %s could not be run", self.id, job_id)
+            finish = outcomes.dead(job_id, token, "WorkerError", f"{type(exc).__name__}: {exc}")
         finally:
             self._running.pop(job_id, None)
             if self._suspect == job_id:
@@ -335,8 +352,7 @@ class WorkerPool:
                 self.processed += 1
             elif finish.outcome in (Outcome.FAILED, Outcome.RETRY):
                 self.failed += 1
-            self._acks.append(finish)
-            self._ack_wanted.set()
+            self._reporter.add(finish)
 
     async def _alone(self, job_id: str) -> None:
         """Until `job_id` is the only job this worker holds a lease on: the others ended and
@@ -347,308 +363,42 @@ class WorkerPool:
                 while len(self._running) > 1:
                     self._slot_freed.clear()
                     await self._slot_freed.wait()
-                while self._acks or self._sending:
-                    self._ack_wanted.set()
+                while not self._reporter.idle:
+                    self._reporter.wanted.set()
                     await asyncio.sleep(0.005)
 
     async def _attempt(self, claimed: ClaimedJob, ctx: JobContext, started: float) -> Finish:
         job_id, token = claimed.id, claimed.token
         try:
-            job = decode_record(job_id, claimed.fields)
+            job = decode_record(job_id, dict(claimed.fields))
         except MalformedRecord as exc:
-            return self._dead(job_id, token, "MalformedRecord", str(exc), started)
+            return outcomes.dead(job_id, token, "MalformedRecord", str(exc))
         if job.name == "<malformed>":
             message = job.error.message if job.error else "malformed record"
-            return self._dead(job_id, token, "MalformedRecord", message, started)
+            return outcomes.dead(job_id, token, "MalformedRecord", message)
         handler = self.handlers.get(job.name)
         if handler is None:
-            return self._dead(
+            return outcomes.dead(
                 job_id,
                 token,
                 "UnknownHandler",
                 f"no handler named {job.name!r} is registered in worker {self.id}",
-                started,
             )
         ctx.job = job
+        policy = self.retry_policy
         try:
-            result = await self._call(handler, job.args, job.kwargs, job.timeout, ctx)
+            result = await call_handler(
+                handler, job.args, job.kwargs, job.timeout, ctx, self._threads
+            )
         except asyncio.CancelledError:
             raise
-        except _Expired:
-            return self._failed(
-                job, token, "Timeout", f"timed out after {job.timeout:g}s", None, started
-            )
+        except Expired:
+            message = f"timed out after {job.timeout:g}s"
+            return outcomes.failed(job, token, "Timeout", message, None, started, policy)
         except Exception as exc:
-            return self._failed(
-                job, token, type(exc).__name__, str(exc), traceback.format_exc(limit=30), started
-            )
-        try:
-            payload = dumps(result)
-        except (TypeError, ValueError) as exc:
-            return self._failed(
-                job,
-                token,
-                "ResultNotJSON",
-                f"the handler returned a value that is not JSON: {exc}",
-                None,
-                started,
-            )
-        return Finish(
-            job_id,
-            token,
-            Outcome.COMPLETED,
-            payload,
-            event_data=dumps({"runtime": round(time.monotonic() - started, 6)}),
-        )
-
-    async def _call(
-        self,
-        handler: Handler,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        timeout: float | None,
-        ctx: JobContext,
-    ) -> Any:
-        token = set_current(ctx)
-        try:
-            if inspect.iscoroutinefunction(handler):
-                coro: Awaitable[Any] = handler(*args, **kwargs)
-            else:
-                loop = asyncio.get_running_loop()
-                coro = loop.run_in_executor(
-                    self._executor, copy_context().run, partial(handler, *args, **kwargs)
-                )
-            if timeout is None:
-                result = await coro
-                if inspect.isawaitable(result):  # a sync def that returned a coroutine
-                    result = await result
-                return result
-            scope = asyncio.timeout(timeout)
-            try:
-                async with scope:
-                    return await coro
-            except TimeoutError:
-                if scope.expired():  # the job's timeout, not a TimeoutError of the handler's
-                    raise _Expired from None
-                raise
-        finally:
-            reset_current(token)
-
-    def _stopped(
-        self, job_id: str, token: str, reason: str | None, started: float
-    ) -> Finish | None:
-        if reason == "cancelled":
-            return Finish(
-                job_id,
-                token,
-                Outcome.CANCELLED,
-                event_data=dumps(
-                    {
-                        "reason": "cancelled while running",
-                        "runtime": round(time.monotonic() - started, 6),
-                    }
-                ),
-            )
-        if reason == "shutdown":
-            return Finish(
-                job_id,
-                token,
-                Outcome.RELEASE,
-                event_data=dumps({"reason": "shutdown", "worker": self.id}),
-            )
-        return None  # lease lost: the job belongs to another attempt now; say nothing
-
-    def _dead(self, job_id: str, token: str, kind: str, message: str, started: float) -> Finish:
-        log.error("job %s cannot run: %s: %s", job_id, kind, message)
-        error = {"type": kind, "message": message, "traceback": None}
-        return Finish(
-            job_id,
-            token,
-            Outcome.FAILED,
-            dumps(error),
-            event_data=dumps(
-                {"will_retry": False, "error_type": kind, "error": message[:500], "attempt": 1}
-            ),
-        )
-
-    def _failed(
-        self, job: Any, token: str, kind: str, message: str, tb: str | None, started: float
-    ) -> Finish:
-        error = {"type": kind, "message": message, "traceback": tb}
-        will_retry = job.attempts <= job.max_retries
-        delay = self.retry_policy.delay(job.attempts) if will_retry else 0.0
-        data = {
-            "will_retry": will_retry,
-            "error_type": kind,
-            "error": message[:500],
-            "attempt": job.attempts,
-            "runtime": round(time.monotonic() - started, 6),
-        }
-        if will_retry:
-            data["retry_in"] = round(delay, 3)
-        return Finish(
-            job.id,
-            token,
-            Outcome.RETRY if will_retry else Outcome.FAILED,
-            dumps(error),
-            delay=delay,
-            event_data=dumps(data),
-        )
-
-    # -- acknowledging, progress -----------------------------------------------------------
-    def _report_progress(self, job_id: str, token: str, fraction: float, message: str) -> None:
-        with self._progress_lock:
-            self._progress[job_id] = ProgressUpdate(job_id, token, fraction, message)
-
-    def _report_event(self, job_id: str, token: str, event_type: str, data: bytes) -> None:
-        with self._progress_lock:
-            if len(self._emitted) >= _MAX_UNSENT_EVENTS:
-                raise RuntimeError(
-                    f"emit: {_MAX_UNSENT_EVENTS} events are waiting to be sent; emit less often"
-                )
-            self._emitted.append(JobEmit(job_id, token, event_type, data))
-
-    def _take_events(self) -> list[JobEmit]:
-        with self._progress_lock:
-            items, self._emitted = self._emitted, []
-        return items
-
-    async def _send_events(self) -> None:
-        """Handlers' events go out before the outcomes that follow them, in order."""
-        items = self._take_events()
-        if items:
-            try:
-                await self.backend.job_events(items)
-            except _TRANSIENT:
-                with self._progress_lock:
-                    self._emitted[:0] = items
-                raise
-
-    def _take_progress(self) -> list[ProgressUpdate]:
-        with self._progress_lock:
-            if not self._progress:
-                return []
-            items, self._progress = list(self._progress.values()), {}
-        return items
-
-    async def _flush_all(self) -> None:
-        """Progress first, then outcomes, retrying briefly through a lost connection."""
-        for _ in range(50):
-            try:
-                progress = self._take_progress()
-                if progress:
-                    await self.backend.progress(progress)
-                await self._send_events()
-                if self._acks:
-                    acks, self._acks = self._acks, []
-                    self._sending += len(acks)
-                    try:
-                        await self.backend.finish(self.id, acks)
-                    except _TRANSIENT:
-                        self._acks[:0] = acks
-                        raise
-                    finally:
-                        self._sending -= len(acks)
-                return
-            except _TRANSIENT as exc:
-                log.warning("worker %s: reporting outcomes failed (%s); retrying", self.id, exc)
-                await asyncio.sleep(0.2)
-
-    async def _ack_loop(self) -> None:
-        while True:
-            await self._ack_wanted.wait()
-            self._ack_wanted.clear()
-            await self._flush_all()
-            if self._acks:
-                self._ack_wanted.set()
-
-    async def _progress_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.progress_interval)
-            items = self._take_progress()
-            try:
-                if items:
-                    await self.backend.progress(items)
-                await self._send_events()
-            except _TRANSIENT as exc:
-                log.debug("progress report dropped (%s)", exc)
-
-    # -- heartbeat and control -------------------------------------------------------------
-    async def _heartbeat_once(self) -> None:
-        leases = [(job_id, r.ctx.token) for job_id, r in self._running.items()]
-        lost, cancel = await self.backend.heartbeat(self.record(), leases, self.settings.lease)
-        for job_id in lost:
-            if self.cancel_local(job_id, "lost"):
-                log.warning("worker %s lost the lease on job %s; abandoning it", self.id, job_id)
-        for job_id in cancel:
-            self.cancel_local(job_id, "cancelled")
-
-    async def _publish_state(self) -> None:
-        """Write the worker's record now, not at the next heartbeat: a console that reads
-        it on the event that follows shows the new slots (or pause) within a second."""
-        if self._loops:
-            with contextlib.suppress(*_TRANSIENT):
-                await self._heartbeat_once()
-
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_interval)
-            try:
-                await self._heartbeat_once()
-            except _TRANSIENT as exc:
-                log.warning("worker %s: heartbeat failed (%s)", self.id, exc)
-
-    async def _control_loop(self) -> None:
-        while True:
-            try:
-                messages = await self.backend.next_control(self.id, 1.0)
-            except _TRANSIENT as exc:
-                if isinstance(exc, NoPermissionError):
-                    await _refused(self.id, exc)
-                    continue
-                log.warning("worker %s: control channel failed (%s)", self.id, exc)
-                await asyncio.sleep(0.5)
-                continue
-            for message in messages:
-                await self._obey(message)
-
-    async def _obey(self, message: Mapping[str, Any]) -> None:
-        op = message.get("op")
-        try:
-            if op == "cancel" and isinstance(message.get("job_id"), str):
-                self.cancel_local(message["job_id"], "cancelled")
-            elif op == "scale":
-                target = message.get("concurrency")
-                if isinstance(message.get("delta"), int):
-                    target = max(0, self.concurrency + message["delta"])
-                await self.scale(target)  # type: ignore[arg-type]
-            elif op in ("pause", "resume"):
-                if self.paused != (op == "pause"):
-                    self.set_paused(op == "pause")
-                    await self._publish_state()
-                    kind = "PAUSED" if self.paused else "RESUMED"
-                    await self._emit(Events[f"JOB_SERVICE_WORKERS_{kind}"])
-            else:
-                log.warning("worker %s: ignoring unknown control message %r", self.id, message)
-        except (ValueError, TypeError) as exc:
-            log.warning("worker %s: bad control message %r: %s", self.id, message, exc)
-
-    async def _emit(self, event_type: Events, **data: Any) -> None:
-        await self.backend.emit(
-            event_type, {"worker": self.id, "host": self.host, "pid": self.pid, **data}
-        )
-
-
-async def _refused(worker_id: str, exc: NoPermissionError) -> None:
-    """An ACL that lacks a command the worker needs: say which, loudly, and try again slowly
-    (the jobs stay where they are; an operator can grant it without restarting)."""
-    log.error(
-        "worker %s: Redis refused a command the worker needs (%s); give its ACL user the "
-        "worker role (README: ACLs). Retrying in 5 s",
-        worker_id,
-        exc,
-    )
-    await asyncio.sleep(5.0)
+            tb = traceback.format_exc(limit=30)
+            return outcomes.failed(job, token, type(exc).__name__, str(exc), tb, started, policy)
+        return outcomes.completed(job, token, result, started, policy)
 
 
 def _stalls(claimed: ClaimedJob) -> int:
@@ -659,10 +409,4 @@ def _stalls(claimed: ClaimedJob) -> int:
         return 0
 
 
-def _placeholder() -> Any:
-    from ..models import JobDefinition
-
-    return JobDefinition(id="", name="<claimed>")
-
-
-_PLACEHOLDER = _placeholder()
+_PLACEHOLDER = JobDefinition(id="", name="<claimed>")

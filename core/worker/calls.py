@@ -1,0 +1,76 @@
+"""Calling a handler: coroutine functions on the event loop, plain functions on a thread,
+each under its job's timeout, counted from the moment the handler starts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import Callable
+from contextvars import copy_context
+from functools import partial
+from typing import Any
+
+from .context import JobContext, reset_current, set_current
+from .threads import ThreadRunner
+
+__all__ = ["Expired", "call_handler"]
+
+
+class Expired(Exception):
+    """The job's own timeout ran out (a `TimeoutError` raised by the handler is its error)."""
+
+
+async def call_handler(
+    handler: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    timeout: float | None,
+    ctx: JobContext,
+    threads: ThreadRunner,
+) -> Any:
+    """The handler's result. Raises `Expired` when the job's timeout ran out."""
+    token = set_current(ctx)
+    try:
+        scope = asyncio.timeout(None)
+        try:
+            async with scope:
+                if inspect.iscoroutinefunction(handler):
+                    _start_clock(scope, timeout)
+                    return await handler(*args, **kwargs)
+                result = await _on_thread(handler, args, kwargs, timeout, ctx, scope, threads)
+                if inspect.isawaitable(result):  # a plain def that returned a coroutine
+                    result = await result
+                return result
+        except TimeoutError:
+            if scope.expired():  # the job's timeout, not a TimeoutError of the handler's
+                raise Expired from None
+            raise
+    finally:
+        reset_current(token)
+
+
+async def _on_thread(
+    handler: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    timeout: float | None,
+    ctx: JobContext,
+    scope: asyncio.Timeout,
+    threads: ThreadRunner,
+) -> Any:
+    call = partial(copy_context().run, partial(handler, *args, **kwargs))
+    future = threads.run(call, lambda: _start_clock(scope, timeout), ctx.job.id)
+    try:
+        return await future
+    except BaseException:
+        # Timed out or cancelled: the function runs on, on a thread no longer counted.
+        threads.abandon(future, ctx.job.id)
+        raise
+
+
+def _start_clock(scope: asyncio.Timeout, timeout: float | None) -> None:
+    if timeout is None:
+        return
+    with contextlib.suppress(RuntimeError):  # the scope already ended (cancelled first)
+        scope.reschedule(asyncio.get_running_loop().time() + timeout)
