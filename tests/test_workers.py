@@ -451,6 +451,9 @@ async def test_timeouts_fail_the_attempt(
     assert job.status == JobStatus.FAILED
     assert job.attempts == 2
     assert job.error is not None and job.error.type == "Timeout"
+    await log.wait_for(  # the event log is read in the background: let it catch up
+        lambda e: e.job_id == on_loop and e.type == Events.JOB_FAILED and not e.data["will_retry"]
+    )
     failed = [e.data for e in log.of(on_loop) if e.type == Events.JOB_FAILED]
     assert [(d["will_retry"], d["error_type"]) for d in failed] == [
         (True, "Timeout"),
