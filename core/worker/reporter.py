@@ -35,6 +35,9 @@ class Reporter:
         self._progress: dict[str, ProgressUpdate] = {}
         self._progress_lock = threading.Lock()
         self._emitted: list[JobEmit] = []  # handlers' events not yet sent, in order
+        # One sender at a time: events taken by the progress loop must land before an
+        # outcome the ack loop sends after them (a retried call could be overtaken).
+        self._sending = asyncio.Lock()
 
     def add(self, *finishes: Finish) -> None:
         self.acks.extend(finishes)
@@ -94,18 +97,19 @@ class Reporter:
         Redis) with a growing pause. What is still unsent after `attempts` stays queued."""
         for attempt in range(attempts):
             try:
-                await self._send_progress()
-                await self._send_events()
-                if self.acks:
-                    acks, self.acks = self.acks, []
-                    self.sending += len(acks)
-                    try:
-                        await self._finish(acks)
-                    except TRANSIENT:
-                        self.acks[:0] = acks
-                        raise
-                    finally:
-                        self.sending -= len(acks)
+                async with self._sending:
+                    await self._send_progress()
+                    await self._send_events()
+                    if self.acks:
+                        acks, self.acks = self.acks, []
+                        self.sending += len(acks)
+                        try:
+                            await self._finish(acks)
+                        except TRANSIENT:
+                            self.acks[:0] = acks
+                            raise
+                        finally:
+                            self.sending -= len(acks)
                 return
             except TRANSIENT as exc:
                 if attempt % 10 == 0:
@@ -153,7 +157,8 @@ class Reporter:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self._send_progress()
-                await self._send_events()
+                async with self._sending:
+                    await self._send_progress()
+                    await self._send_events()
             except TRANSIENT as exc:
                 log.debug("progress report dropped (%s)", exc)
