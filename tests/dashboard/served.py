@@ -26,9 +26,10 @@ class ServedApp:
         make_app: Callable[[JobService], Any],
         *,
         log: logging.Handler | None = None,
+        port: int | None = None,
     ) -> None:
         self.make_service, self.make_app = make_service, make_app
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.server: uvicorn.Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None

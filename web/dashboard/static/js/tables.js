@@ -42,7 +42,7 @@ export const TABS = {
     columns: [
       id, name,
       { key: "worker", label: "Worker", cell: (j) => oneLine(j.worker, 40), sort: (j) => j.worker, wide: true },
-      { key: "elapsed", label: "Elapsed", cell: (j) => age(j.started_at), sort: (j) => since(j.started_at), className: "num" },
+      { key: "elapsed", label: "Elapsed", cell: (j) => age(j.started_at), sort: (j) => since(j.started_at), className: "num", wide: true },
       { key: "progress", label: "Progress", cell: progressCell, sort: (j) => j.progress?.fraction ?? 0 },
       { key: "message", label: "Message", cell: (j) => oneLine(j.progress?.message, 120), className: "msg", sort: (j) => j.progress?.message ?? "", wide: true },
     ],

@@ -1,0 +1,131 @@
+"""Regenerate the dashboard pictures in screenshots/ (PNG, 1280x800 and phone width).
+
+    python screenshots/make_dashboard_screenshots.py [--out screenshots] [--warmup 90]
+
+It serves `create_app` over the demo queue of `jobdeck demo` (memory engine, two worker
+processes' worth of slots, a producer of quick, slow, flaky and failing jobs), lets it run
+for `--warmup` seconds so the chart and the history have something in them, then signs in
+with headless Chromium and saves each tab, a job page, the help, a confirmation, the login
+form, a dark-mode view and the phone-width views. The pictures are never asserted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from jobdeck.console.demo import demo_service, start_demo  # noqa: E402
+from jobdeck.web import create_app  # noqa: E402
+from tests.browser import chromium  # noqa: E402
+from tests.dashboard.conftest import OPERATE_KEY, keyed_auth  # noqa: E402
+from tests.dashboard.served import ServedApp  # noqa: E402
+
+# A burst of low-priority mail and a few delayed reminders: the demo's workers keep up with
+# its own producer, so without this the Pending tab would be empty when shot.
+BURST = [
+    {"name": "send_email", "args": [f"user{n}@example.com"], "priority": "low"} for n in range(120)
+] + [{"name": "send_reminder", "args": [n], "delay": 30 + n, "priority": "high"} for n in range(8)]
+
+
+def wait(driver, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+
+
+def sign_in(driver, url: str) -> None:  # type: ignore[no-untyped-def]
+    driver.get(url)
+    wait(driver, lambda d: d.find_element(By.ID, "login-key").is_displayed())
+    driver.find_element(By.ID, "login-key").send_keys(OPERATE_KEY)
+    driver.find_element(By.ID, "login-submit").click()
+    wait(driver, lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "live")
+
+
+def tab(driver, key: str, settle: float = 1.2) -> None:  # type: ignore[no-untyped-def]
+    ActionChains(driver).send_keys(key).perform()
+    time.sleep(settle)
+
+
+def shoot(driver, out: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    path = out / f"dashboard-{name}.png"
+    driver.save_screenshot(str(path))
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--warmup", type=float, default=90.0)
+    options = parser.parse_args()
+    options.out.mkdir(parents=True, exist_ok=True)
+
+    served = ServedApp(demo_service, lambda s: create_app(s, auth=keyed_auth())).start()
+    assert served.service is not None
+    stop_demo = served.call(start_demo(served.service))
+    served.call(served.service.start_workers(3, worker_id="web-host-1"))
+    try:
+        time.sleep(options.warmup)
+        with chromium(1280, 800) as driver:
+            driver.get(served.url)
+            wait(driver, lambda d: d.find_element(By.ID, "login-key").is_displayed())
+            shoot(driver, options.out, "login")
+            sign_in(driver, served.url)
+            # Paused with a burst queued, so Pending has rows (the demo's workers keep up).
+            served.call(served.service.pause_queue())
+            served.call(served.service.submit_jobs(BURST))
+            tab(driver, "1", 2.0)
+            shoot(driver, options.out, "pending")
+            served.call(served.service.resume_queue())
+            for key, name in (
+                ("2", "running"),
+                ("3", "dead-letter"),
+                ("4", "workers"),
+                ("5", "history"),
+            ):
+                tab(driver, key)
+                shoot(driver, options.out, name)
+            tab(driver, "3")
+            driver.find_element(By.CSS_SELECTOR, "#tbody tr td.id a").click()
+            wait(driver, lambda d: d.find_element(By.ID, "job-status").text)
+            time.sleep(0.5)
+            shoot(driver, options.out, "job")
+            tab(driver, "2")
+            driver.find_element(By.CSS_SELECTOR, '#tbody button[data-action="cancel"]').click()
+            time.sleep(0.5)
+            shoot(driver, options.out, "confirm-cancel")
+            ActionChains(driver).send_keys("\ue00c").perform()  # Escape
+            tab(driver, "?", 0.5)
+            shoot(driver, options.out, "help")
+        with chromium(1280, 800, dark=True) as driver:
+            sign_in(driver, served.url)
+            tab(driver, "2", 2.0)
+            shoot(driver, options.out, "running-dark")
+        with chromium(390, 844) as driver:
+            sign_in(driver, served.url)
+            served.call(served.service.pause_queue())
+            served.call(served.service.submit_jobs(BURST))
+            time.sleep(1.5)
+            shoot(driver, options.out, "phone-pending")
+            served.call(served.service.resume_queue())
+            tab(driver, "2", 2.0)
+            shoot(driver, options.out, "phone-running")
+            tab(driver, "3")
+            driver.find_element(By.CSS_SELECTOR, "#tbody tr td.id a").click()
+            wait(driver, lambda d: d.find_element(By.ID, "job-status").text)
+            time.sleep(0.5)
+            shoot(driver, options.out, "phone-job")
+    finally:
+        served.call(stop_demo())
+        served.stop()
+
+
+if __name__ == "__main__":
+    main()
