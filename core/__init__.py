@@ -7,6 +7,7 @@ from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
 from .retry import RetryPolicy
 from .search import SearchPage
 from .service import JobService, JobSpec
+from .sync import SyncJobService
 from .worker import JobContext, WorkerPool, WorkerSettings, current_job
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "QueueMetrics",
     "RetryPolicy",
     "SearchPage",
+    "SyncJobService",
     "WorkerPool",
     "WorkerSettings",
     "current_job",

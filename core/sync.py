@@ -1,0 +1,198 @@
+"""`SyncJobService`: the service for synchronous code (Flask, Django, scripts, threads).
+
+Each call is run on one event loop that this object owns, in a background thread, and the
+calling thread blocks for the answer. Any number of threads may call at once: they all hand
+their call to that one loop, which runs them concurrently over the service's connections.
+The loop thread starts on first use (so creating the client at import time in a pre-forking
+server is fine: each process starts its own after the fork) and is stopped by `close()`, a
+`with` block, or at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from .backend.base import WorkerRecord
+from .metrics import QueueMetrics
+from .models import JobDefinition, JobPriority, JobStatus
+from .service import JobService, JobSpec
+
+__all__ = ["SyncJobService"]
+
+T = TypeVar("T")
+
+
+class SyncJobService:
+    """Blocking twin of `JobService`: the same submitting, reading and steering methods.
+
+    `SyncJobService(url, queue, prefix, **service_options)` builds its own `JobService`;
+    `timeout` bounds every call (seconds; None waits as long as the call takes).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        queue: str = "default",
+        prefix: str = "jobdeck",
+        *,
+        timeout: float | None = 30.0,
+        **service_options: Any,
+    ) -> None:
+        self._args = (url, queue, prefix)
+        self._options = service_options
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._service: JobService | None = None
+        self._ready: asyncio.Lock | None = None
+        self._pid = 0
+        self._closed = False
+        # Validates the URL and arguments now, in the caller's thread.
+        self._service = JobService(*self._args, **self._options)
+        self.queue = queue
+
+    # -- the loop thread -------------------------------------------------------------------
+    def _start(self) -> tuple[asyncio.AbstractEventLoop, JobService]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this SyncJobService is closed")
+            if self._loop is None or self._pid != os.getpid():
+                if self._pid and self._pid != os.getpid():
+                    # A forked child: the parent's thread and connections are not ours.
+                    self._service = JobService(*self._args, **self._options)
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="jobdeck-sync-loop", daemon=True
+                )
+                thread.start()
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
+                self._ready = None
+                atexit.register(self.close)
+            assert self._service is not None
+            return self._loop, self._service
+
+    def _call(self, make: Callable[[JobService], Awaitable[T]]) -> T:
+        loop, service = self._start()
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("SyncJobService called from its own loop; use the JobService")
+
+        async def run() -> T:
+            if self._ready is None:
+                self._ready = asyncio.Lock()
+            async with self._ready:  # one initialize, however many threads start at once
+                await service.initialize()
+            return await make(service)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(self.timeout)
+
+    def close(self) -> None:
+        """Close the service's connections and stop the loop thread. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            loop, thread, service = self._loop, self._thread, self._service
+            self._loop = self._thread = None
+        atexit.unregister(self.close)
+        if loop is None or thread is None or service is None or self._pid != os.getpid():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(service.close(), loop).result(10)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
+
+    def __enter__(self) -> SyncJobService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def description(self) -> str:
+        assert self._service is not None
+        return self._service.description
+
+    # -- the service's methods -------------------------------------------------------------
+    def submit_job(
+        self,
+        name: str,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        priority: JobPriority | int | str = JobPriority.NORMAL,
+        max_retries: int = 0,
+        timeout: float | None = None,
+        delay: float = 0.0,
+        job_id: str | None = None,
+    ) -> str:
+        return self._call(
+            lambda s: s.submit_job(
+                name,
+                args,
+                kwargs,
+                priority=priority,
+                max_retries=max_retries,
+                timeout=timeout,
+                delay=delay,
+                job_id=job_id,
+            )
+        )
+
+    def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
+        specs = list(specs)
+        return self._call(lambda s: s.submit_jobs(specs))
+
+    def get_job(self, job_id: str) -> JobDefinition | None:
+        return self._call(lambda s: s.get_job(job_id))
+
+    def list_jobs(
+        self,
+        status: JobStatus | str = JobStatus.PENDING,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        newest_first: bool | None = None,
+    ) -> list[JobDefinition]:
+        return self._call(lambda s: s.list_jobs(status, limit, offset, newest_first=newest_first))
+
+    def list_dead_letters(self, limit: int = 50, offset: int = 0) -> list[JobDefinition]:
+        return self._call(lambda s: s.list_dead_letters(limit, offset))
+
+    def get_metrics(self, window: int = 60) -> QueueMetrics:
+        return self._call(lambda s: s.get_metrics(window))
+
+    def list_workers(self) -> list[WorkerRecord]:
+        return self._call(lambda s: s.list_workers())
+
+    def list_queues(self) -> list[str]:
+        return self._call(lambda s: s.list_queues())
+
+    def cancel_job(self, job_id: str) -> bool:
+        return self._call(lambda s: s.cancel_job(job_id))
+
+    def retry_dead_letter(self, job_id: str) -> bool:
+        return self._call(lambda s: s.retry_dead_letter(job_id))
+
+    def retry_all_dead_letters(self) -> int:
+        return self._call(lambda s: s.retry_all_dead_letters())
+
+    def purge(self, status: JobStatus | str = JobStatus.COMPLETED) -> int:
+        return self._call(lambda s: s.purge(status))
+
+    def pause_queue(self) -> None:
+        self._call(lambda s: s.pause_queue())
+
+    def resume_queue(self) -> None:
+        self._call(lambda s: s.resume_queue())
+
+    def scale_workers(self, count: int, *, worker_id: str = "*", delta: bool = False) -> int:
+        """Set (or with `delta`, change) the slots of one worker process or of all (`*`)."""
+        return self._call(lambda s: s.scale_workers(count, worker_id=worker_id, delta=delta))
