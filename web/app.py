@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
@@ -20,6 +21,7 @@ from .api import api_router
 from .auth import Auth
 from .errors import install_error_handlers
 from .limits import BodyLimit
+from .models import JSON_VALUE
 from .problems import PROBLEM_RESPONSES
 from .prom import metrics_router
 from .serialize import FastJSON
@@ -75,7 +77,22 @@ def create_app(
     app.include_router(metrics_router())
     app.add_middleware(BodyLimit, max_bytes=max_body)
     _mount_dashboard(app)
+    _document_json_values(app)
     return app
+
+
+def _document_json_values(app: FastAPI) -> None:
+    """The `JsonValue` schema that job args and kwargs refer to, in the document's
+    components (pydantic cannot declare a recursive schema for `Any`)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = JSON_VALUE
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_dashboard(app: FastAPI) -> None:

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from .problems import Problem, problem_response
 
@@ -91,6 +92,17 @@ def validation_problem(errors: list[Any], prefix: tuple[str, ...] = ()) -> Probl
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (a path such as /jobs is served by
+    several routes, one per method, and the router names only the first's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\0"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
@@ -100,11 +112,16 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem_response(validation_problem(list(exc.errors())))
 
-    async def on_http(_: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(
-            Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": bad input like any
+            return problem_response(
+                Problem(422, "body: not valid JSON (UTF-8)", title="Invalid input", field="body")
+            )
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(Problem(exc.status_code, str(exc.detail), headers=headers))
 
     async def on_unreachable(_: Request, exc: Exception) -> Response:
         log.warning("queue server unreachable: %s", type(exc).__name__)

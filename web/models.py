@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from jobdeck.core.models import MAX_NAME_LENGTH
 
@@ -26,6 +26,64 @@ __all__ = [
 ]
 
 MAX_BATCH = 10_000
+
+# What a job's args and kwargs may hold: any JSON, with integers in 64 bits (the codec's
+# range). Added to the OpenAPI document's components by `create_app`.
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE: dict[str, Any] = {
+    "description": "Any JSON value; integers within -2**63 .. 2**64-1",
+    "anyOf": [
+        {"type": "string"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1},
+        {"type": "number", "not": {"type": "integer"}},
+        {"type": "array", "items": JSON_VALUE_REF},
+        {"type": "object", "additionalProperties": JSON_VALUE_REF},
+    ],
+}
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def _in_range(value: Any) -> Any:
+    """JSON does not tell 1e20 from 100000000000000000000: both are the integer out of
+    range, so both are refused (the codec cannot store the second)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and item.is_integer() and not _INT_MIN <= item <= _INT_MAX:
+            raise ValueError(f"{item!r} is an integer outside -2**63 .. 2**64-1")
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return value
+
+
+JsonArgs = Annotated[
+    list[Any],
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "array", "items": JSON_VALUE_REF}),
+]
+JsonKwargs = Annotated[
+    dict[str, Any],
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "object", "additionalProperties": JSON_VALUE_REF}),
+]
+
+
+def _whole(value: Any) -> Any:
+    """JSON has one number type: 3.0 is the integer 3 (JSON Schema agrees); 3.5 is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def Whole(low: int, high: int) -> Any:
+    schema = {"type": "integer", "minimum": low, "maximum": high}
+    return Annotated[int, BeforeValidator(_whole), Field(ge=low, le=high), WithJsonSchema(schema)]
+
+
 PriorityName = Literal["low", "normal", "high", "critical"]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -38,10 +96,10 @@ class JobIn(_Strict):
     """One job to queue. With `job_id`, submitting the same id twice queues it once."""
 
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"\S")]
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    priority: Annotated[int, Field(ge=0, le=3)] | PriorityName = "normal"
-    max_retries: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    args: JsonArgs = Field(default_factory=list)
+    kwargs: JsonKwargs = Field(default_factory=dict)
+    priority: Whole(0, 3) | PriorityName = "normal"
+    max_retries: Whole(0, 1_000_000) = 0
     timeout: Annotated[Number, Field(gt=0, le=10**9)] | None = None
     delay: Annotated[Number, Field(ge=0, le=10**9)] = 0.0
     job_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
@@ -54,10 +112,18 @@ class BatchIn(_Strict):
 
 
 class ScaleIn(_Strict):
-    """Set (`concurrency`) or change (`delta`) the slots of one worker or of all (`*`)."""
+    """Set (`concurrency`) or change (`delta`) the slots of one worker or of all (`*`):
+    exactly one of the two."""
 
-    concurrency: Annotated[int, Field(ge=0, le=10_000)] | None = None
-    delta: Annotated[int, Field(ge=-10_000, le=10_000)] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"oneOf": [{"required": ["concurrency"]}, {"required": ["delta"]}]},
+    )
+
+    # Not nullable: absent means "not this one" (the default is never validated).
+    concurrency: Whole(0, 10_000) = None  # type: ignore[assignment]
+    delta: Whole(-10_000, 10_000) = None  # type: ignore[assignment]
     worker_id: Annotated[str, Field(min_length=1, max_length=200)] = "*"
 
 

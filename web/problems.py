@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-__all__ = ["PROBLEM_RESPONSES", "Problem", "problem_response"]
+__all__ = ["CONFLICT", "NOT_FOUND", "PROBLEM_RESPONSES", "Problem", "problem_response"]
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -90,6 +90,9 @@ _PROBLEM_SCHEMA = {
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_TYPE: {"schema": _PROBLEM_SCHEMA}}}
 
+
+NOT_FOUND = {404: _problem("No such job (or worker)")}
+CONFLICT = {409: _problem("The job is not in a state that allows this")}
 
 # The errors any route may answer, for the OpenAPI document.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

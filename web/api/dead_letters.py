@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ..deps import OperateAccess, ReadAccess, Service
 from ..models import CountOut, JobOut, JobPage
-from ..problems import Problem
+from ..problems import CONFLICT, NOT_FOUND, Problem
 from ..serialize import FastJSON, job_dict
 
 router = APIRouter(prefix="/jobs/dead-letters", tags=["dead letters"])
@@ -44,7 +44,12 @@ async def retry_all(service: Service) -> Response:
     return FastJSON({"count": await service.retry_all_dead_letters()})
 
 
-@router.post("/{job_id}", response_model=JobOut, dependencies=[OperateAccess])
+@router.post(
+    "/{job_id}",
+    response_model=JobOut,
+    dependencies=[OperateAccess],
+    responses={**NOT_FOUND, **CONFLICT},
+)
 async def retry_one(job_id: JobId, service: Service) -> Response:
     """Send one dead letter back to the queue. 409 if the job is not a dead letter."""
     if not await service.retry_dead_letter(job_id):

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
 from jobdeck.core import JobService, JobSpec, JobStatus
 
 from ..deps import OperateAccess, ReadAccess, Service
-from ..errors import input_problem, validation_problem
+from ..errors import input_problem
 from ..models import BatchIn, BatchOut, CountOut, JobIn, JobOut, JobPage, SubmittedOut
-from ..problems import Problem
+from ..problems import CONFLICT, NOT_FOUND, Problem
 from ..serialize import FastJSON, job_dict
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -21,7 +20,6 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the job's id")]
 StatusName = Literal["pending", "scheduled", "running", "completed", "failed", "cancelled"]
 NAME_SCAN = 10_000  # most records read to answer a `name` filter
-_batch = TypeAdapter(BatchIn)
 
 
 @router.get("", response_model=JobPage, dependencies=[ReadAccess])
@@ -90,26 +88,11 @@ async def submit_job(body: JobIn, request: Request, service: Service) -> Respons
     return FastJSON({"id": job_id}, status_code=201, headers={"Location": location})
 
 
-@router.post(
-    "/batch",
-    status_code=201,
-    response_model=BatchOut,
-    dependencies=[OperateAccess],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchIn"}}},
-        }
-    },
-)
-async def submit_batch(request: Request, service: Service) -> Response:
+@router.post("/batch", status_code=201, response_model=BatchOut, dependencies=[OperateAccess])
+async def submit_batch(body: BatchIn, service: Service) -> Response:
     """Queue up to 10,000 jobs at once. Every job is validated first: one bad job and
     nothing is queued (the error names it, e.g. `body.jobs[3].priority`)."""
-    raw = await request.body()
-    try:
-        batch = _batch.validate_json(raw)
-    except ValidationError as exc:
-        raise validation_problem(exc.errors(include_url=False), ("body",)) from None
+    batch = body
     specs = [
         JobSpec(
             job.name,
@@ -138,7 +121,13 @@ async def purge(
     return FastJSON({"count": await service.purge(status)})
 
 
-@router.get("/{job_id}", response_model=JobOut, dependencies=[ReadAccess], name="get_job")
+@router.get(
+    "/{job_id}",
+    response_model=JobOut,
+    dependencies=[ReadAccess],
+    name="get_job",
+    responses=NOT_FOUND,
+)
 async def get_job(job_id: JobId, service: Service) -> Response:
     """Status, result, error and traceback, progress, attempts and timeline of one job."""
     job = await service.get_job(job_id)
@@ -147,7 +136,12 @@ async def get_job(job_id: JobId, service: Service) -> Response:
     return FastJSON(job_dict(job))
 
 
-@router.delete("/{job_id}", response_model=JobOut, dependencies=[OperateAccess])
+@router.delete(
+    "/{job_id}",
+    response_model=JobOut,
+    dependencies=[OperateAccess],
+    responses={**NOT_FOUND, **CONFLICT},
+)
 async def cancel_job(job_id: JobId, service: Service) -> Response:
     """Cancel a pending or scheduled job, or a running one wherever it runs (its handler is
     interrupted within a second). 409 if it already finished."""

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from ..deps import OperateAccess, ReadAccess, Service
 from ..models import ScaleIn, ScaleOut, WorkersOut
-from ..problems import Problem
+from ..problems import NOT_FOUND, Problem
 from ..serialize import FastJSON
 
 router = APIRouter(prefix="/jobs/workers", tags=["workers"])
@@ -22,7 +22,7 @@ async def list_workers(service: Service) -> Response:
     )
 
 
-@router.post("/scale", response_model=ScaleOut, dependencies=[OperateAccess])
+@router.post("/scale", response_model=ScaleOut, dependencies=[OperateAccess], responses=NOT_FOUND)
 async def scale(body: ScaleIn, service: Service) -> Response:
     """`{"concurrency": n}` sets, `{"delta": ±n}` changes the slots of `worker_id` (one
     process) or of every live worker (`"*"`, the default)."""
