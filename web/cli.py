@@ -76,6 +76,11 @@ def serve(
     access_log: bool,
 ) -> None:
     """Serve the HTTP API (JSON, live events, /metrics) for a queue."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        fail(f"the web extra is not installed ({exc.name}): pip install 'jobdeck[web]'")
     from .auth import ApiKeys, Auth
 
     if workers is not None and app is None:

@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 from .problems import Problem, problem_response
 
@@ -93,14 +92,29 @@ def validation_problem(errors: list[Any], prefix: tuple[str, ...] = ()) -> Probl
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (a path such as /jobs is served by
-    several routes, one per method, and the router names only the first's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "\0"})
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method the API documents at this path (a path such as /jobs is served by
+    several routes, one per method; the router, and a catch-all behind it such as the
+    dashboard's files, would name only one)."""
+    state = request.app.state
+    table = getattr(state, "method_table", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+            methods = {m.upper() for m in operations if m.isalpha()}
+            if "GET" in methods:
+                methods.add("HEAD")
+            table.append((template.count("{"), re.compile(f"^{pattern}$"), methods))
+        state.method_table = table
+    root = request.scope.get("root_path", "")
+    path = request.scope["path"]
+    path = path[len(root) :] if root and path.startswith(root) else path
+    # The most literal template wins (/jobs/metrics over /jobs/{job_id}), as in routing.
+    found: dict[int, set[str]] = {}
+    for params, regex, methods in table:
+        if regex.match(path):
+            found.setdefault(params, set()).update(methods)
+    return sorted(found[min(found)]) if found else []
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -119,8 +133,13 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(
                 Problem(422, "body: not valid JSON (UTF-8)", title="Invalid input", field="body")
             )
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request))
+        if exc.status_code in (404, 405):
+            # A path some route serves with other methods is a 405 even when a catch-all
+            # (the dashboard's files at /) answered 404 for it.
+            allowed = allowed_methods(request)
+            if allowed and request.method not in allowed:
+                headers["Allow"] = ", ".join(allowed)
+                return problem_response(Problem(405, "Method Not Allowed", headers=headers))
         return problem_response(Problem(exc.status_code, str(exc.detail), headers=headers))
 
     async def on_unreachable(_: Request, exc: Exception) -> Response:
