@@ -286,6 +286,8 @@ function createRow(spec, key, row) {
 
 function updateRow(spec, tr, row) {
   tr.row = row;
+  const toggle = tr.querySelector('button[data-action="toggle"]');
+  if (toggle) setText(toggle, row.paused ? "Resume" : "Pause");
   spec.columns.forEach((col, index) => {
     const td = tr.children[index];
     const value = col.cell(row);
@@ -304,16 +306,22 @@ function updateRow(spec, tr, row) {
 }
 
 function actionButtons(action, current) {
-  const id = current().id;
-  const button = (text, label, handler, className = "") =>
-    el("button", { text, className: `op ${className}`.trim(), attrs: { type: "button", "aria-label": label, "data-action": label.split(" ")[0].toLowerCase() }, on: { click: () => handler(current()) } });
-  if (action === "cancel") return [button("Cancel", `Cancel ${id}`, cancelJob, "danger")];
-  if (action === "retry") return [button("Retry", `Retry ${id}`, retryJob)];
+  const id = oneLine(current().id ?? current().name, 80);
+  const button = (text, name, label, handler, className = "") =>
+    el("button", { text, className: `op ${className}`.trim(), attrs: { type: "button", "aria-label": label, "data-action": name }, on: { click: () => handler(current()) } });
+  if (action === "cancel") return [button("Cancel", "cancel", `Cancel ${id}`, cancelJob, "danger")];
+  if (action === "retry") return [button("Retry", "retry", `Retry ${id}`, retryJob)];
   if (action === "scale") {
     return [
-      button("−", `Scale down ${id}`, (w) => scale(w, -1)),
-      button("+", `Scale up ${id}`, (w) => scale(w, 1)),
-      button("Set…", `Set slots of ${id}`, setSlots),
+      button("−", "scale", `Scale down ${id}`, (w) => scale(w, -1)),
+      button("+", "scale", `Scale up ${id}`, (w) => scale(w, 1)),
+      button("Set…", "set", `Set slots of ${id}`, setSlots),
+    ];
+  }
+  if (action === "schedule") {
+    return [
+      button("Run now", "trigger", `Run ${id} now`, triggerSchedule),
+      button("Pause", "toggle", `Pause or resume ${id}`, toggleSchedule),
     ];
   }
   return [];
@@ -458,6 +466,17 @@ async function setSlots(worker) {
   if (count === null || count === slots) return;
   if (count === 0 && !(await confirmAction("Scale to zero", `Scale ${wid} to 0 slots?\nIt takes no new jobs; running ones finish.`))) return;
   await act(api.post("api/v1/jobs/workers/scale", { worker_id: worker.id, concurrency: count }), () => `${wid}: ${slots} → ${count} slots`);
+}
+
+async function triggerSchedule(schedule) {
+  const name = oneLine(schedule.name, 80);
+  await act(api.post(`api/v1/schedules/${enc(schedule.name)}/trigger`), (r) => `${name}: queued ${shortId(r?.job_id)}`);
+}
+
+async function toggleSchedule(schedule) {
+  const name = oneLine(schedule.name, 80);
+  const verb = schedule.paused ? "resume" : "pause";
+  await act(api.post(`api/v1/schedules/${enc(schedule.name)}/${verb}`), () => `${name}: ${verb === "pause" ? "paused" : "resumed"}`);
 }
 
 async function togglePause() {

@@ -86,13 +86,14 @@ export const TABS = {
     title: "Schedules",
     columns: [
       { key: "name", label: "Schedule", cell: (s) => oneLine(s.name, 60), sort: (s) => s.name },
-      { key: "job", label: "Job", cell: (s) => oneLine(s.job_name ?? s.job ?? "", 60), sort: (s) => s.job_name },
-      { key: "when", label: "When", cell: (s) => oneLine(s.cron ?? (s.every ? `every ${duration(Number(s.every))}` : ""), 60) },
+      { key: "job", label: "Job", cell: (s) => oneLine(s.job_name ?? s.job ?? "", 60), sort: (s) => s.job_name ?? s.job },
+      { key: "when", label: "When", cell: (s) => oneLine(s.cron ? `${s.cron} (${s.timezone || "UTC"})` : s.every ? `every ${duration(Number(s.every))}` : "", 60) },
       { key: "next", label: "Next", cell: (s) => (s.paused ? "paused" : s.next_fire ? `in ${duration(s.next_fire - Date.now() / 1000)}` : ""), sort: (s) => s.next_fire, className: "num" },
       { key: "last", label: "Last", cell: (s) => (s.last_fire ? `${age(s.last_fire)} ago` : "never"), sort: (s) => s.last_fire, className: "num", wide: true },
-      { key: "lastStatus", label: "Last status", cell: (s) => oneLine(s.last_status ?? "", 20), wide: true },
+      { key: "lastJob", label: "Last job", cell: (s) => (s.last_job_id ? jobLink(s.last_job_id) : ""), className: "id", wide: true },
+      { key: "lastStatus", label: "Last status", cell: (s) => oneLine(s.error ? `error: ${s.error}` : s.last_status ?? "", 60), className: "msg", wide: true },
     ],
-    actions: [],
+    actions: ["schedule"],
   },
 };
 
