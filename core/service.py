@@ -95,6 +95,7 @@ class JobService(ScheduleMethods):
         self._declared: dict[str, ScheduleSpec] = {}
         self._scheduler_task: asyncio.Task[None] | None = None
         self.scheduler: Scheduler | None = None
+        self._warned_unserved = False
 
     @property
     def description(self) -> str:
@@ -183,6 +184,7 @@ class JobService(ScheduleMethods):
         )
         record = with_unique(encode_record(job), unique_key, unique_for)
         await self._ensure()
+        self._warn_if_unserved()
         [created] = await self.backend.submit([(job, delay)], [record])
         return created if isinstance(created, str) else job.id
 
@@ -201,6 +203,7 @@ class JobService(ScheduleMethods):
                 raise type(exc)(f"job {index}: {exc}") from None
             jobs.append(job)
         await self._ensure()
+        self._warn_if_unserved()
         # Chunks go out back to back: Redis runs one while the next is on the wire.
         results = await asyncio.gather(
             *(
@@ -213,6 +216,21 @@ class JobService(ScheduleMethods):
             flag if isinstance(flag, str) else job.id
             for (job, _), flag in zip(jobs, created, strict=True)
         ]
+
+    def _warn_if_unserved(self) -> None:
+        """A `memory://` queue lives in this process only: jobs submitted to it where no
+        worker runs (a script that forgot `--url`, a module-level service in another process)
+        would never run. Said once per service, as a warning, since starting workers later in
+        the same process is legitimate."""
+        if self._warned_unserved or self.pool is not None or not self.url.startswith("memory:"):
+            return
+        self._warned_unserved = True
+        log.warning(
+            "jobs submitted to %s while no worker runs in this process: a memory:// queue is "
+            "not shared between processes, so they run only if this process starts workers "
+            "(give a redis:// URL, or JOBDECK_URL, to reach workers elsewhere)",
+            self.description,
+        )
 
     # -- reading ---------------------------------------------------------------------------
     async def get_job(self, job_id: str) -> JobDefinition | None:

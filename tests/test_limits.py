@@ -41,7 +41,7 @@ def test_cli_delay_1e308_is_one_line() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "jobdeck.core.cli", "submit", "add", "--delay", "1e308"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "JOBDECK_URL": "memory://"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "JOBDECK_URL": "redis://127.0.0.1:1/0"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -66,3 +66,37 @@ def test_far_future_times_in_a_record_still_show() -> None:
     console = Console(width=100, file=io.StringIO(), record=True)
     console.print(screen.render_job())
     assert "SCHEDULED" in console.export_text()
+
+
+def test_cli_submit_to_an_in_process_queue_is_refused() -> None:
+    """`jobdeck submit` without --url used to print an id for a job that existed nowhere."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("JOBDECK_URL", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "jobdeck.core.cli", "submit", "add", "--args", "[1, 2]"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0 and run.stdout == "", run.stdout
+    assert run.stderr.startswith("jobdeck: error: ") and "--url" in run.stderr, run.stderr
+
+
+async def test_a_library_submit_nobody_can_run_is_warned_about_once(caplog) -> None:
+    service = JobService("memory://unserved", queue="unserved")
+    async with service:
+        with caplog.at_level("WARNING", logger="jobdeck"):
+            await service.submit_job("add")
+            await service.submit_jobs([{"name": "add"}])
+        warnings = [r for r in caplog.records if "no worker runs in this process" in r.message]
+        assert len(warnings) == 1
+    served = JobService("memory://served", queue="served")
+    async with served:
+        await served.start_workers(1)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="jobdeck"):
+            await served.submit_job("add")
+        assert not [r for r in caplog.records if "no worker runs" in r.message]
+        await served.stop_workers()

@@ -221,6 +221,14 @@ def submit(
     args = _json_flag("--args", args_json, list)
     kwargs = _json_flag("--kwargs", kwargs_json, dict)
     service = make_service(url, queue, prefix)
+    if service.url.startswith("memory:"):
+        # The queue would live and die inside this command: the id printed would name a job
+        # that exists nowhere.
+        fail(
+            f"{service.description} is a queue inside this one process, so a job submitted "
+            "from the command line would run nowhere: give --url redis://host:port/db "
+            "(or set JOBDECK_URL) to reach the workers"
+        )
 
     async def go() -> str:
         # submit_job validates every argument before it first touches the server
