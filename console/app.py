@@ -40,6 +40,7 @@ from .refresher import FetchFailed, Refreshed, Refresher
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.main import SCREEN_ACTIONS, MainScreen
+from .screens.schedules import SchedulesScreen
 from .selection import Selection
 from .state import TABS, ConsoleState, JobRow, WorkerRow
 from .widgets.job_table import JobTable
@@ -84,6 +85,7 @@ class JobdeckApp(App[int]):
         Binding("s", "pool_set_count", "Set pool slots", show=False),
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
+        Binding("6", "schedules", "Schedules", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -364,6 +366,14 @@ class JobdeckApp(App[int]):
 
     def action_resume(self) -> None:
         self._act(self.actions.resume(), "resume")
+
+    def action_schedules(self) -> None:
+        """The Schedules tab: a screen of its own over the job tabs (1-5 come back)."""
+        if isinstance(self.screen, SchedulesScreen):
+            return
+        while not self.on_main:
+            self.pop_screen()
+        self.push_screen(SchedulesScreen(self.service, read_only=self.read_only, clock=self.now))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.read_only))

@@ -1,0 +1,219 @@
+"""The Schedules tab (key 6): the queue's cron and interval schedules, live.
+
+A screen of its own over the main one, so the job tabs' machinery (feed, reducer, paging)
+stays as it is: it reads `service.list_schedules()` once a second (a few hundred schedules
+are one script call) and after each action. Keys: p pause or resume, t trigger now,
+d remove (asks first); 1-5 go back to a job tab. Read-only consoles refuse the three actions
+and say so. Every name and status is untrusted text: shown through `display_text`, never as
+markup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from jobdeck.core import JobService
+from jobdeck.core.schedules import ScheduleInfo
+from jobdeck.core.text import display_text
+
+from .confirm import ConfirmScreen
+
+__all__ = ["SchedulesScreen"]
+
+_COLUMNS = ("Name", "Job", "When", "State", "Next", "Last", "Last job")
+_STATUS_STYLE = {"completed": "green", "failed": "red", "running": "cyan", "cancelled": "yellow"}
+
+
+class SchedulesScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "toggle_pause", "Pause/Resume"),
+        Binding("t", "trigger", "Trigger now"),
+        Binding("d,delete", "remove", "Remove"),
+        Binding("escape", "back", "Jobs"),
+        *(
+            Binding(str(n), f"app.show_tab('{tab}')", show=False)
+            for n, tab in enumerate(("pending", "running", "dead", "workers", "history"), 1)
+        ),
+    ]
+
+    def __init__(
+        self,
+        service: JobService,
+        *,
+        read_only: bool = False,
+        clock: Callable[[], float] = time.time,
+        interval: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.service, self.read_only, self.clock, self.interval = (
+            service,
+            read_only,
+            clock,
+            interval,
+        )
+        self.rows: list[ScheduleInfo] = []
+        self.title_bar = Static(id="schedules-title")
+        self.table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar
+        yield self.table
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for column in _COLUMNS:
+            self.table.add_column(column, key=column)
+        self.table.focus()
+        self._draw_title()
+        self.reload()
+        self.set_interval(self.interval, self.reload)
+
+    # -- reading -------------------------------------------------------------------------
+    @work(exclusive=True, group="schedules-read")
+    async def reload(self) -> None:
+        try:
+            rows = await self.service.list_schedules()
+        except Exception as exc:  # the server is away: say so, keep what is shown
+            self.title_bar.update(Text(display_text(f" Schedules: cannot read ({exc})")))
+            return
+        self.show(rows)
+
+    def show(self, rows: list[ScheduleInfo]) -> None:
+        selected = self.selected
+        self.rows, self.loaded = rows, True
+        self.table.clear()
+        now = self.clock()
+        for info in rows:
+            self.table.add_row(*self._cells(info, now), key=info.name)
+        if selected is not None and selected.name in {r.name for r in rows}:
+            self.table.move_cursor(row=[r.name for r in rows].index(selected.name))
+        self._draw_title()
+        self.refresh_bindings()
+
+    def _cells(self, info: ScheduleInfo, now: float) -> list[Text]:
+        if info.error:
+            state = Text("unreadable", style="red")
+        elif info.paused:
+            state = Text("paused", style="yellow")
+        else:
+            state = Text("active", style="green")
+        status = info.last_status or "-"
+        return [
+            Text(display_text(info.name, limit=40)),
+            Text(display_text(info.job, limit=40)),
+            Text(display_text(info.when, limit=48)),
+            state,
+            Text(_relative(info.next_fire, now)),
+            Text(_relative(info.last_fire, now)),
+            Text(display_text(status, limit=20), style=_STATUS_STYLE.get(status, "")),
+        ]
+
+    def _draw_title(self) -> None:
+        line = Text(" ")
+        for number, label in enumerate(("Pending", "Running", "Dead", "Workers", "History"), 1):
+            line.append(f" {number} {label} ", style="dim")
+        line.append(" [6 Schedules]", style="reverse bold")
+        count = f"   {len(self.rows)} schedule{'s' if len(self.rows) != 1 else ''}"
+        line.append(count if self.loaded else "   loading…", style="dim")
+        if self.read_only:
+            line.append("   read-only", style="yellow")
+        self.title_bar.update(line)
+
+    @property
+    def selected(self) -> ScheduleInfo | None:
+        if not self.rows or not self.table.row_count:
+            return None
+        return self.rows[min(self.table.cursor_row, len(self.rows) - 1)]
+
+    # -- acting --------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_pause", "trigger", "remove"):
+            return self.selected is not None  # read-only: the key says why it does nothing
+        return True
+
+    def _refuse(self) -> bool:
+        if self.read_only:
+            self.notify("read-only console: schedules cannot be changed", severity="warning")
+        return self.read_only
+
+    @work(group="schedules-act")
+    async def action_toggle_pause(self) -> None:
+        info = self.selected
+        if info is None or self._refuse():
+            return
+        name = display_text(info.name, limit=64)
+        try:
+            if info.paused:
+                await self.service.resume_schedule(info.name)
+                self.notify(f"schedule {name} resumed")
+            else:
+                await self.service.pause_schedule(info.name)
+                self.notify(f"schedule {name} paused")
+        except (KeyError, OSError, ValueError) as exc:
+            self.notify(display_text(f"{name}: {exc}"), severity="error")
+        self.reload()
+
+    @work(group="schedules-act")
+    async def action_trigger(self) -> None:
+        info = self.selected
+        if info is None or self._refuse():
+            return
+        name = display_text(info.name, limit=64)
+        try:
+            job_id = await self.service.trigger_schedule(info.name)
+        except (KeyError, OSError, ValueError) as exc:
+            self.notify(display_text(f"{name}: {exc}"), severity="error")
+            return
+        self.notify(f"schedule {name}: queued job {display_text(job_id)}")
+        self.reload()
+
+    @work(group="schedules-act")
+    async def action_remove(self) -> None:
+        info = self.selected
+        if info is None or self._refuse():
+            return
+        question = (
+            f"Remove schedule {info.name} ({info.when}, job {info.job})? Jobs it already "
+            "queued stay. A schedule declared in code comes back when its app starts again."
+        )
+        if not await self.app.push_screen_wait(ConfirmScreen("Remove schedule", question)):
+            return
+        name = display_text(info.name, limit=64)
+        try:
+            removed = await self.service.remove_schedule(info.name)
+        except (OSError, ValueError) as exc:
+            self.notify(display_text(f"{name}: {exc}"), severity="error")
+            return
+        self.notify(f"schedule {name} removed" if removed else f"schedule {name} was gone")
+        self.reload()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+def _relative(stamp: float | None, now: float) -> str:
+    """`in 3h 12m` / `5m ago`, with the local clock time for anything beyond a minute."""
+    if stamp is None:
+        return "-"
+    delta = stamp - now
+    span = abs(delta)
+    if span < 60:
+        words = f"{span:.0f}s"
+    elif span < 3600:
+        words = f"{span // 60:.0f}m {span % 60:02.0f}s"
+    elif span < 86400:
+        words = f"{span // 3600:.0f}h {span % 3600 // 60:02.0f}m"
+    else:
+        words = f"{span // 86400:.0f}d {span % 86400 // 3600:.0f}h"
+    when = time.strftime("%H:%M:%S", time.localtime(stamp))
+    return f"in {words} ({when})" if delta >= 0 else f"{words} ago ({when})"
