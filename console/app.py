@@ -18,20 +18,23 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from jobdeck.core.events import Event
 from jobdeck.core.text import display_text
 
 from .actions import MUTATING, Actions, Where
+from .commands import ACTION_COMMANDS, JobsProvider, QueuesProvider
 from .feed import batched
 from .fetch import Fetcher
 from .live import Live
@@ -70,7 +73,7 @@ class EventsArrived(Message):
 class JobdeckApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "jobdeck"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {JobsProvider, QueuesProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(n), f"show_tab('{tab}')", tab, show=False) for n, tab in enumerate(TABS, 1)),
         Binding("c", "cancel", "Cancel"),
@@ -129,6 +132,7 @@ class JobdeckApp(App[int]):
         self.actions = Actions(service, self.state, self.post_message, self._ask)
         self.selection = Selection(service, self.state, self.post_message)
         self.detail_id: str | None = None
+        self.next_queue: str | None = None  # the queue to open next (the palette's switch)
         self._batch_done = asyncio.Event()
         self.frame_interval = frame_interval
         self.freeze_gc = freeze_gc
@@ -289,14 +293,15 @@ class JobdeckApp(App[int]):
         return self.main.position()
 
     # -- the operator's actions ----------------------------------------------------------
-    def where(self) -> Where:
-        """Where the operator is: what the action keys would act on."""
-        screen = self.screen
+    def where(self, screen: Screen[Any] | None = None) -> Where:
+        """Where the operator is (on `screen`, by default the one on top): what the action
+        keys would act on."""
+        screen = screen or self.screen
         if isinstance(screen, DetailScreen):
             job = screen.job
             rows = (JobRow.from_job(job),) if job is not None else ()
             return Where(False, self.state.active, rows, in_detail=True)
-        if not self.on_main:
+        if screen is not self.main:
             return Where(False, self.state.active)
         row = self.table().selected
         if self.state.active == "workers":
@@ -379,6 +384,32 @@ class JobdeckApp(App[int]):
         self.push_screen(HelpScreen(self.read_only))
 
     async def action_quit(self) -> None:
+        self.exit(0)
+
+    # -- the command palette -------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own provider lists these: "Theme", "Quit", and every action that
+        applies here (see `commands`)."""
+        for command in super().get_system_commands(screen):
+            if command.title in ("Theme", "Quit"):
+                yield command
+        for title, help_text, action in ACTION_COMMANDS:
+            name = action.removeprefix("screen.").partition("(")[0]
+            if action.startswith("screen."):
+                if not self.main.applies(name, on_top=screen is self.main):
+                    continue
+            elif name in MUTATING:
+                if self.read_only or not self.actions.applies(name, self.where(screen)):
+                    continue
+            elif not hasattr(self, f"action_{name}"):
+                continue
+            yield SystemCommand(title, help_text, partial(self.run_action, action))
+
+    def switch_queue(self, queue: str) -> None:
+        """Reopen the console on `queue` (the launcher does it once this app exits)."""
+        if queue == self.service.queue:
+            return
+        self.next_queue = queue
         self.exit(0)
 
     # -- tabs ----------------------------------------------------------------------------

@@ -66,7 +66,6 @@ async def _console(
     setup: Setup | None,
     drain: float,
 ) -> int:
-    from .app import JobdeckApp
 
     try:
         await service.initialize()
@@ -85,10 +84,7 @@ async def _console(
                 await service.start_workers(workers)
             if setup is not None:
                 stop_setup = await setup(service)
-            app = JobdeckApp(service, read_only=read_only, embedded_workers=workers, freeze_gc=True)
-            code = await app.run_async()
-            if app.return_code:  # a crash: run_async returns None, the code says 1
-                code = app.return_code
+            code = await _run_apps(service, read_only, workers)
         finally:
             if stop_setup is not None:
                 await stop_setup()
@@ -108,6 +104,43 @@ async def _console(
     for line in lines[-15:]:
         print("  " + line, file=sys.stderr)
     return int(code or 0)
+
+
+async def _run_apps(service: JobService, read_only: bool, workers: int | None) -> int | None:
+    """The console on `service`, then on whichever queue its palette switched to (a sibling
+    service of the same server; the embedded workers stay with the first one)."""
+    from .app import JobdeckApp
+
+    current = service
+    try:
+        while True:
+            embedded = workers if current is service else None
+            app = JobdeckApp(
+                current, read_only=read_only, embedded_workers=embedded, freeze_gc=True
+            )
+            code = await app.run_async()
+            if app.return_code:  # a crash: run_async returns None, the code says 1
+                return app.return_code
+            if app.next_queue is None:
+                return code
+            if current is not service:
+                await current.close()
+            current = service
+            if app.next_queue != service.queue:
+                current = service.for_queue(app.next_queue)
+                try:
+                    await current.initialize()
+                except (RedisError, OSError) as exc:
+                    reason = display_text(str(exc), limit=200)
+                    print(
+                        f"jobdeck: error: cannot open queue {app.next_queue}: {reason}",
+                        file=sys.stderr,
+                    )
+                    return 1
+    finally:
+        if current is not service:
+            with contextlib.suppress(RedisError, OSError):
+                await current.close()
 
 
 class _Held(logging.Handler):

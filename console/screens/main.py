@@ -93,7 +93,9 @@ class MainScreen(Screen[None]):
         return f"{marked:,} selected · {where}" if marked else where
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        on_top = self.app.screen is self
+        return self.applies(action, on_top=self.app.screen is self)
+
+    def applies(self, action: str, *, on_top: bool) -> bool:
         if action == "filter":
             return on_top
         if action == "clear_filter":

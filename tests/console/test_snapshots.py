@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from jobdeck.console.app import JobdeckApp
 from jobdeck.core import JobService
@@ -81,4 +82,23 @@ def test_read_only(snap_compare, scripted) -> None:
 def test_multi_selection(snap_compare, scripted, size: tuple[int, int]) -> None:
     service, _ = scripted
     run = after("1", "down", "space", "down", "shift+down", "shift+down", "down", "space")
+    assert snap_compare(app_for(service), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [SMALL, WIDE], ids=["80x24", "120x34"])
+def test_palette(snap_compare, scripted, size: tuple[int, int]) -> None:
+    service, _ = scripted
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot, "3")
+        await pilot.press("ctrl+p", *"retry")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            lists = pilot.app.screen.query("CommandList")
+            if lists and lists.first().option_count >= 2:
+                break
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause(0.2)
+
     assert snap_compare(app_for(service), terminal_size=size, run_before=run)

@@ -1,0 +1,47 @@
+"""ctrl+p: the command palette runs actions, goes to a job by id and switches queues."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from jobdeck.console.screens.detail import DetailScreen
+from jobdeck.core import JobService
+
+from .conftest import open_console
+
+
+def first_hit(c) -> str:
+    """The palette's first hit, as text ("" while it searches)."""
+    lists = c.app.screen.query("CommandList")
+    if not lists or not lists.first().option_count:
+        return ""
+    return str(lists.first().get_option_at_index(0).prompt)
+
+
+async def test_palette_runs_an_action_and_goes_to_a_job(service: JobService) -> None:
+    await service.pause_queue()
+    job_id = await service.submit_job("quick", ["hello"])
+    async with open_console(service) as c:
+        await c.until(lambda: c.ids("pending") == [job_id])
+        await c.press("ctrl+p")
+        assert isinstance(c.app.screen, CommandPalette)
+        await c.press(*"dead letter")
+        await c.pilot.pause(0.3)
+        await c.press("enter")
+        await c.until(lambda: c.app.state.active == "dead", what="tab 3 from the palette")
+        await c.press("ctrl+p", *f"job {job_id[:8]}")
+        await c.until(lambda: "Go to job" in first_hit(c), what="the job among the hits")
+        await c.press("enter")
+        await c.until(lambda: isinstance(c.app.screen, DetailScreen), what="the detail screen")
+        assert c.app.screen.job_id == job_id
+
+
+async def test_palette_switches_queue(service: JobService) -> None:
+    other = service.for_queue("other")
+    await other.submit_job("quick")  # the queue now exists under the prefix
+    async with open_console(service) as c:
+        await c.press("ctrl+p", *"switch queue other")
+        await c.pilot.pause(0.5)
+        await c.press("enter")
+        await c.until(lambda: c.app.next_queue == "other", what="the switch")
+    await other.close()
