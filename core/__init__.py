@@ -1,6 +1,7 @@
 """jobdeck's headless core: queue, workers, events and metrics. Never imports Textual."""
 
 from .backend import Backend, BackendSettings, open_backend
+from .errors import OutOfMemory
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
@@ -24,6 +25,7 @@ __all__ = [
     "JobService",
     "JobSpec",
     "JobStatus",
+    "OutOfMemory",
     "QueueMetrics",
     "RetryPolicy",
     "SearchPage",

@@ -21,6 +21,7 @@ from ._tasks import cancel_and_wait
 from .backend import Backend, BackendSettings, open_backend
 from .bus import adapt_event_bus
 from .codec import MalformedRecord, decode_record, encode_record
+from .errors import OutOfMemory
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
 from .models import JobDefinition, JobError, JobPriority, JobStatus, new_job
@@ -190,7 +191,9 @@ class JobService(ScheduleMethods):
 
     async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
         """Queue many jobs with one round trip per thousand. Every spec is validated before
-        anything is written, so a bad one leaves the queue untouched."""
+        anything is written, so a bad one leaves the queue untouched. Each thousand is stored
+        whole or not at all: if Redis refuses some (it is full), `OutOfMemory` is raised and
+        its `accepted` lists exactly the ids that were queued."""
         jobs: list[tuple[JobDefinition, float]] = []
         records = []
         for index, spec in enumerate(specs):
@@ -204,18 +207,30 @@ class JobService(ScheduleMethods):
             jobs.append(job)
         await self._ensure()
         self._warn_if_unserved()
-        # Chunks go out back to back: Redis runs one while the next is on the wire.
+        # Chunks go out back to back: Redis runs one while the next is on the wire. Each
+        # chunk is stored whole or not at all.
+        starts = range(0, len(jobs), _SUBMIT_CHUNK)
         results = await asyncio.gather(
             *(
                 self.backend.submit(jobs[i : i + _SUBMIT_CHUNK], records[i : i + _SUBMIT_CHUNK])
-                for i in range(0, len(jobs), _SUBMIT_CHUNK)
-            )
+                for i in starts
+            ),
+            return_exceptions=True,
         )
-        created = [flag for chunk in results for flag in chunk]
-        return [
-            flag if isinstance(flag, str) else job.id
-            for (job, _), flag in zip(jobs, created, strict=True)
-        ]
+        ids: list[str] = []
+        failures: list[BaseException] = []
+        for start, result in zip(starts, results, strict=True):
+            if isinstance(result, BaseException):
+                failures.append(result)
+                continue
+            chunk = jobs[start : start + _SUBMIT_CHUNK]
+            ids += [
+                flag if isinstance(flag, str) else job.id
+                for (job, _), flag in zip(chunk, result, strict=True)
+            ]
+        if failures:
+            raise _submit_failed(failures, ids, len(jobs))
+        return ids
 
     def _warn_if_unserved(self) -> None:
         """A `memory://` queue lives in this process only: jobs submitted to it where no
@@ -291,6 +306,12 @@ class JobService(ScheduleMethods):
             raise ValueError(f"window: expected 1-900 seconds, got {window!r}")
         await self._ensure()
         return build_metrics(await self.backend.metrics(window))
+
+    async def server_warnings(self) -> list[str]:
+        """Risks an operator must hear about, each one sentence: an eviction policy (jobs can
+        vanish), memory near or at `maxmemory`, no persistence. Empty when all is well."""
+        await self._ensure()
+        return await self.backend.server_warnings()
 
     async def list_workers(self) -> list[Any]:
         """Every live worker process sharing this queue (stale ones drop out after the
@@ -483,6 +504,26 @@ def _event_key(event_id: str) -> tuple[int, int]:
         raise ValueError(
             f"after: expected an event id like 1700000000000-0, got {event_id!r}"
         ) from None
+
+
+def _submit_failed(failures: list[BaseException], accepted: list[str], total: int) -> BaseException:
+    """What a bulk submit raises when some chunks were refused: callers learn exactly which
+    jobs were queued (`accepted`), never a bare error after a silent partial write."""
+    for failure in failures:
+        if not isinstance(failure, Exception):
+            return failure  # a cancellation: let it through
+    oom = next((f for f in failures if isinstance(f, OutOfMemory)), None)
+    if oom is not None:
+        return OutOfMemory(
+            f"Redis is out of memory (maxmemory reached, policy noeviction): "
+            f"{len(accepted)} of {total} jobs were queued (their ids are in .accepted), "
+            f"{total - len(accepted)} were refused; free memory or raise maxmemory",
+            accepted,
+        )
+    error = failures[0]
+    error.add_note(f"{len(accepted)} of {total} jobs were queued before this error")
+    error.accepted = accepted  # type: ignore[attr-defined]
+    return error
 
 
 def _spec_fields(spec: JobSpec) -> dict[str, Any]:

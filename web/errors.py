@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from jobdeck.core.errors import OutOfMemory
+
 from .problems import Problem, problem_response
 
 __all__ = [
@@ -51,6 +53,18 @@ def unavailable(exc: BaseException) -> Problem:
         503,
         f"the queue's server does not answer ({type(exc).__name__}); retry later",
         headers={"Retry-After": str(RETRY_AFTER)},
+    )
+
+
+def out_of_memory_problem(exc: OutOfMemory) -> Problem:
+    """507: the server is full; what a bulk submit did queue is named, so nothing is lost."""
+    extra = {"accepted": exc.accepted} if exc.accepted else None
+    return Problem(
+        507,
+        str(exc),
+        title="Queue server out of memory",
+        headers={"Retry-After": str(RETRY_AFTER)},
+        extra=extra,
     )
 
 
@@ -142,6 +156,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 return problem_response(Problem(405, "Method Not Allowed", headers=headers))
         return problem_response(Problem(exc.status_code, str(exc.detail), headers=headers))
 
+    async def on_full(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OutOfMemory)
+        log.warning("queue server out of memory: %s", exc)
+        return problem_response(out_of_memory_problem(exc))
+
     async def on_unreachable(_: Request, exc: Exception) -> Response:
         log.warning("queue server unreachable: %s", type(exc).__name__)
         return problem_response(unavailable(exc))
@@ -156,6 +175,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OutOfMemory, on_full)
     app.add_exception_handler(RedisError, on_unreachable)
     app.add_exception_handler(OSError, on_unreachable)
     app.add_exception_handler(ValueError, on_bad_input)

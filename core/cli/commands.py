@@ -271,6 +271,7 @@ def stats(url: str | None, queue: str, prefix: str) -> None:
         async with service:
             m = await service.get_metrics()
             workers = await service.list_workers()
+            warnings = await service.server_warnings()
         where = display_text(f"{service.description} queue={service.queue}")
         click.echo(f"{where} paused={m.paused}")
         click.echo("  ".join(f"{s.value}={m.depths.get(s.value, 0)}" for s in JobStatus))
@@ -278,6 +279,8 @@ def stats(url: str | None, queue: str, prefix: str) -> None:
         click.echo("totals: " + display_text(totals))
         click.echo(f"throughput: {m.throughput_10s:.1f}/s (10 s), {m.throughput:.1f}/s (1 min)")
         click.echo(f"workers: {len(workers)}, slots: {sum(w.concurrency for w in workers)}")
+        for warning in warnings:
+            click.echo(f"WARNING: {warning}")
 
     run_async(go, service.description)
 

@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from redis.exceptions import NoPermissionError, RedisError
 
+from ..errors import OutOfMemory
 from ..service import JobService
 from ..text import display_text
 
@@ -115,6 +116,8 @@ def make_service(
 def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
     try:
         return asyncio.run(main())  # type: ignore[arg-type]
+    except OutOfMemory as exc:
+        fail(str(exc), code=1)
     except NoPermissionError as exc:
         fail(f"Redis refused a command: {exc} (the ACL of the user in the URL lacks it)", code=1)
     except (RedisError, OSError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ __all__ = ["HeartbeatAndControl", "refused"]
 
 log = logging.getLogger("jobdeck.worker")
 _TRANSIENT = TRANSIENT
+WARN_EVERY = 60.0  # seconds between repeats of the server's warnings in the log
 
 
 class HeartbeatAndControl:
@@ -48,12 +50,27 @@ class HeartbeatAndControl:
                 await self._heartbeat_once()
 
     async def _heartbeat_loop(self: WorkerPool) -> None:
+        warned = time.monotonic()  # the CLI logs the server's warnings once at start
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
             try:
                 await self._heartbeat_once()
             except _TRANSIENT as exc:
                 log.warning("worker %s: heartbeat failed (%s)", self.id, exc)
+            if time.monotonic() - warned >= WARN_EVERY:
+                warned = time.monotonic()
+                await self._warn_about_server()
+
+    async def _warn_about_server(self: WorkerPool) -> None:
+        """Repeat what puts jobs at risk (an eviction policy, a full server) in the log, so
+        nobody reads a worker's log without seeing it."""
+        try:
+            warnings = await self.backend.server_warnings()
+        except _TRANSIENT:
+            return
+        for warning in warnings:
+            if "evict" in warning or "memory" in warning:
+                log.warning("worker %s: %s", self.id, warning)
 
     async def _control_loop(self: WorkerPool) -> None:
         while True:

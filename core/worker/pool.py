@@ -33,6 +33,7 @@ from redis.exceptions import NoPermissionError
 from .._tasks import cancel_and_wait
 from ..backend.base import Backend, ClaimedJob, Finish, Outcome, WorkerRecord
 from ..codec import MalformedRecord, decode_record
+from ..errors import OutOfMemory
 from ..events import Events
 from ..models import JobDefinition
 from ..retry import RetryPolicy
@@ -164,7 +165,8 @@ class WorkerPool(HeartbeatAndControl):
             lease=self.settings.lease,
         )
         self._watchdog.start()
-        await self._emit(Events.JOB_SERVICE_WORKERS_STARTED, concurrency=self.concurrency)
+        with contextlib.suppress(OutOfMemory):  # a full Redis: start anyway, and drain it
+            await self._emit(Events.JOB_SERVICE_WORKERS_STARTED, concurrency=self.concurrency)
         log.info(
             "worker %s started: queue %s, concurrency %d", self.id, self.queue, self.concurrency
         )

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 
 from redis.exceptions import RedisError
 
 from ..backend.base import Backend, Finish, JobEmit, ProgressUpdate
 from ..codec import encodable
+from ..errors import OutOfMemory
 
 __all__ = ["Reporter"]
 
@@ -38,6 +40,7 @@ class Reporter:
         # One sender at a time: events taken by the progress loop must land before an
         # outcome the ack loop sends after them (a retried call could be overtaken).
         self._sending = asyncio.Lock()
+        self._oom_logged = 0.0
 
     def add(self, *finishes: Finish) -> None:
         self.acks.extend(finishes)
@@ -69,10 +72,22 @@ class Reporter:
         if items:
             try:
                 await self.backend.job_events(items)
+            except OutOfMemory:  # outcomes must not wait behind them until Redis has room
+                self._dropped(f"{len(items)} events of handlers")
             except TRANSIENT:
                 with self._progress_lock:
                     self._emitted[:0] = items
                 raise
+
+    def _dropped(self, what: str) -> None:
+        now = time.monotonic()
+        if now - self._oom_logged > 30.0:
+            self._oom_logged = now
+            log.warning(
+                "worker %s: Redis is out of memory: %s dropped (outcomes still go through)",
+                self.worker_id,
+                what,
+            )
 
     def _take_progress(self) -> list[ProgressUpdate]:
         with self._progress_lock:
@@ -87,6 +102,8 @@ class Reporter:
             return
         try:
             await self.backend.progress(items)
+        except OutOfMemory:
+            self._dropped(f"progress of {len(items)} jobs")
         except TRANSIENT:
             raise
         except Exception:

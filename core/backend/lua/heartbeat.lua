@@ -3,6 +3,11 @@
 -- Returns {lost ids, cancel-requested ids}.
 local wid, info, ttl, lease = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local max_stalls, n = tonumber(ARGV[7]), tonumber(ARGV[8])
+-- A full Redis (maxmemory, noeviction) refuses a script's first write if that write may
+-- grow memory; once a script has written, it runs to the end. So the first write here is one
+-- that only frees memory: a heartbeat must go through when Redis is full, or leases lapse
+-- while claims and completions still succeed, and long jobs run two or three times at once.
+redis.call('ZREMRANGEBYSCORE', P .. 'workers', '-inf', NOW - ttl)
 redis.call('SET', P .. 'worker:' .. wid, info, 'PX', ttl)
 redis.call('ZADD', P .. 'workers', NOW, wid)
 local lost, cancel = {}, {}
@@ -20,5 +25,4 @@ for j = 1, n do
   end
 end
 recover(100, max_stalls)
-redis.call('ZREMRANGEBYSCORE', P .. 'workers', '-inf', NOW - ttl)
 return {lost, cancel}

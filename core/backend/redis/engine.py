@@ -23,6 +23,7 @@ from redis.exceptions import BusyLoadingError, NoPermissionError, NoScriptError,
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ...errors import is_out_of_memory, out_of_memory
 from ...keys import key_prefix, validate_name
 from ..base import BackendSettings
 from ..cluster import SlotRoute, cluster_mode, is_cluster, redirection, with_node
@@ -197,6 +198,8 @@ class RedisEngine:
                 delay = min(1.0, delay * 2)
                 await self._find_master()
             except ResponseError as exc:
+                if is_out_of_memory(exc):
+                    raise out_of_memory(f"jobdeck's {name!r} call") from None
                 if "can't run this command" in str(exc):  # an ACL, inside the script
                     raise NoPermissionError(
                         f"NOPERM the ACL user may not run a command of jobdeck's {name!r} "

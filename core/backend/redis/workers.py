@@ -93,6 +93,9 @@ class WorkersMixin(RedisEngine):
                     f"Redis maxmemory-policy is {policy!r}: under memory pressure Redis may "
                     "evict job records and queues. Set it to 'noeviction'."
                 )
+            memory = await self._memory_warning()
+            if memory:
+                warnings.append(memory)
             persistence = _pairs(await self._fast.execute("CONFIG", "GET", "appendonly"))
             save = _pairs(await self._fast.execute("CONFIG", "GET", "save"))
             if _s(persistence.get("appendonly", b"no")) != "yes" and not _s(save.get("save", b"")):
@@ -103,3 +106,21 @@ class WorkersMixin(RedisEngine):
         except ResponseError:
             pass  # CONFIG is disabled on many managed services (or by an ACL); nothing to check
         return warnings
+
+    async def _memory_warning(self) -> str | None:
+        """Said when Redis is near or at `maxmemory`: with noeviction it then refuses new
+        jobs (and progress), with an eviction policy it drops keys, job records among them."""
+        info = _s(await self._fast.execute("INFO", "memory"))
+        fields = dict(
+            line.split(":", 1) for line in info.splitlines() if ":" in line and line[0] != "#"
+        )
+        try:
+            used, limit = int(fields["used_memory"]), int(fields["maxmemory"])
+        except (KeyError, ValueError):
+            return None
+        if limit <= 0 or used < limit * 0.9:
+            return None
+        share = f"{used / limit:.0%} of maxmemory ({used >> 20} MiB of {limit >> 20} MiB)"
+        if fields.get("maxmemory_policy", "noeviction").strip() == "noeviction":
+            return f"Redis memory is at {share}: when full it refuses new jobs."
+        return f"Redis memory is at {share}: it is evicting keys, job records among them."
