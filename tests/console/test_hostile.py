@@ -160,6 +160,9 @@ async def test_dialogs_and_notifications_quote_data_literally(hostile) -> None:
         await pilot.pause()
         check(app, "scale dialog")
         for message in ("[bold]x[/] [/data/in, /data/out] \x1b]2;t\x07", "\u202eevil"):
-            app.notify(message, title="[@click=app.quit]t[/]")
-        await pilot.pause(0.3)
-        assert "[/data/in, /data/out]" in check(app, "notifications")
+            app.notify(message, title="[@click=app.quit]t[/]", timeout=30)
+        await until(
+            pilot,
+            lambda: "[/data/in, /data/out]" in check(app, "notifications"),
+            what="the notification, literally",
+        )
