@@ -70,12 +70,80 @@ async def take_all() -> dict[str, str]:
         await Scenario(service, clock).build()
         for size in SIZES:
             shots.update(await shoot(service, size))
+    shots.update(await take_schedules())
     return shots
 
 
-def main(out: Path) -> None:
+async def take_schedules() -> dict[str, str]:
+    """The Schedules tab (key 6) over a queue of its own: a few schedules that have fired,
+    one paused, one whose last job failed."""
+    from jobdeck.core.backend.base import Finish, Outcome
+    from jobdeck.core.schedules import new_schedule, next_fire_after
+    from jobdeck.core.schedules.scheduler import fire_for
+
+    shots: dict[str, str] = {}
+    with frozen_clock() as clock:
+        service = JobService("memory://screenshots-schedules", queue="default")
+        await service.initialize()
+        backend = service.backend
+        plans = (
+            ("nightly-backup", "backup.run", {"cron": "0 3 * * *", "timezone": "Europe/Berlin"}),
+            ("hourly-prune", "backup.prune", {"cron": "0 * * * *"}),
+            ("heartbeat", "ping", {"every": 30}),
+            ("sync-crm", "crm.sync", {"every": 300}),
+            ("weekly-report", "reports.weekly", {"cron": "0 8 * * 1", "timezone": "Europe/London"}),
+        )
+        now_ms = round(T0 * 1000)
+        for name, job, timing in plans:
+            spec = new_schedule(name, job, **timing)  # type: ignore[arg-type]
+            first = next_fire_after(spec, now_ms - 8 * 86_400_000)
+            await backend.put_schedule(name, spec.to_json(), spec.timing, first, job)
+            last = _last_tick(spec, now_ms)
+            await backend.fire_schedules(
+                [fire_for(spec, first, next_fire_after(spec, now_ms), last, 0)]
+            )
+            batch = await backend.claim("worker-1", 1, 30.0)
+            outcome = Outcome.FAILED if name == "sync-crm" else Outcome.COMPLETED
+            payload = (
+                b'{"type":"TimeoutError","message":"CRM API timed out"}'
+                if name == "sync-crm"
+                else b"null"
+            )
+            await backend.finish(
+                "worker-1", [Finish(batch.jobs[0].id, batch.jobs[0].token, outcome, payload)]
+            )
+        await service.pause_schedule("weekly-report")
+        clock.now = T0
+        for size in SIZES:
+            app = JobdeckApp(service, clock=lambda: T0)
+            async with app.run_test(size=size) as pilot:
+                await settle(pilot)
+                await pilot.press("6")
+                screen = app.screen
+                for _ in range(500):
+                    if getattr(screen, "loaded", False):
+                        break
+                    await pilot.pause(0.02)
+                await pilot.pause(0.1)
+                shots[f"schedules-{size[0]}x{size[1]}"] = app.export_screenshot(
+                    title="jobdeck console: schedules"
+                )
+    return shots
+
+
+def _last_tick(spec: object, now_ms: int) -> int:
+    from jobdeck.core.schedules import next_fire_after
+
+    tick = next_fire_after(spec, now_ms - 8 * 86_400_000)  # type: ignore[arg-type]
+    while (following := next_fire_after(spec, tick)) <= now_ms:  # type: ignore[arg-type]
+        tick = following
+    return tick
+
+
+def main(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for stem, svg in asyncio.run(take_all()).items():
+    shots = asyncio.run(take_schedules() if only == "schedules" else take_all())
+    for stem, svg in shots.items():
         (out / f"{stem}.svg").write_text(svg)
         to_png(svg, out / f"{stem}.png")
         print(f"{out / stem}.svg, .png")
@@ -84,4 +152,6 @@ def main(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
-    main(parser.parse_args().out)
+    parser.add_argument("--only", choices=["schedules"], help="only the Schedules tab's shots")
+    arguments = parser.parse_args()
+    main(arguments.out, arguments.only)

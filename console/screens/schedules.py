@@ -202,18 +202,23 @@ class SchedulesScreen(Screen[None]):
 
 
 def _relative(stamp: float | None, now: float) -> str:
-    """`in 3h 12m` / `5m ago`, with the local clock time for anything beyond a minute."""
+    """`in 3h 12m` / `5m ago` / `now`."""
     if stamp is None:
         return "-"
     delta = stamp - now
     span = abs(delta)
+    if span < 1:
+        return "now"
     if span < 60:
         words = f"{span:.0f}s"
     elif span < 3600:
-        words = f"{span // 60:.0f}m {span % 60:02.0f}s"
+        words = f"{span // 60:.0f}m" + (f" {span % 60:02.0f}s" if span % 60 >= 1 else "")
     elif span < 86400:
-        words = f"{span // 3600:.0f}h {span % 3600 // 60:02.0f}m"
+        words = f"{span // 3600:.0f}h" + (
+            f" {span % 3600 // 60:02.0f}m" if span % 3600 >= 60 else ""
+        )
     else:
-        words = f"{span // 86400:.0f}d {span % 86400 // 3600:.0f}h"
-    when = time.strftime("%H:%M:%S", time.localtime(stamp))
-    return f"in {words} ({when})" if delta >= 0 else f"{words} ago ({when})"
+        words = f"{span // 86400:.0f}d" + (
+            f" {span % 86400 // 3600:.0f}h" if span % 86400 >= 3600 else ""
+        )
+    return f"in {words}" if delta > 0 else f"{words} ago"
