@@ -1,7 +1,7 @@
 """jobdeck's headless core: queue, workers, events and metrics. Never imports Textual."""
 
 from .backend import Backend, BackendSettings, open_backend
-from .errors import OutOfMemory
+from .errors import OutOfMemory, SubmitNotReplicated
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
@@ -29,6 +29,7 @@ __all__ = [
     "QueueMetrics",
     "RetryPolicy",
     "SearchPage",
+    "SubmitNotReplicated",
     "SyncJobService",
     "WorkerPool",
     "WorkerSettings",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis.exceptions import OutOfMemoryError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
-__all__ = ["OutOfMemory"]
+__all__ = ["OutOfMemory", "SubmitNotReplicated"]
 
 
 class OutOfMemory(ResponseError):
@@ -21,6 +21,12 @@ class OutOfMemory(ResponseError):
     def __init__(self, message: str, accepted: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.accepted = list(accepted)
+
+
+class SubmitNotReplicated(RedisError):
+    """The jobs are on the master, but fewer replicas than asked (`submit_replicas`)
+    confirmed them in time: a failover now could lose them. Submitting again with the same
+    job ids is safe."""
 
 
 def out_of_memory(what: str) -> OutOfMemory:

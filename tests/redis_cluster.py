@@ -8,12 +8,14 @@ the slots (and replicas); the fixture waits until every node reports `cluster_st
 from __future__ import annotations
 
 import contextlib
+import itertools
 import random
 import socket
 import subprocess
 import time
 from collections.abc import Iterable
 
+import redis
 from redis.crc import key_slot
 
 from .redis_server import RedisServer
@@ -98,7 +100,21 @@ class RedisCluster:
             timeout=60,
         )
         self.wait_ok()
+        self.wait_replicas_synced()
         return self
+
+    def wait_replicas_synced(self, timeout: float = 30.0) -> None:
+        """Until every replica has its master's data (a replica that never synced cannot
+        take over: it would come up empty)."""
+        deadline = time.monotonic() + timeout
+        for node in self.live():
+            while True:
+                info = node.cli("INFO", "replication")
+                if "role:master" in info or "master_link_status:up" in info:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"replica {node.port} did not sync: {info}")
+                time.sleep(0.05)
 
     def wait_ok(self, timeout: float = 30.0, nodes: Iterable[RedisServer] | None = None) -> None:
         deadline = time.monotonic() + timeout
@@ -121,29 +137,47 @@ class RedisCluster:
     def live(self) -> list[RedisServer]:
         return [n for n in self.nodes if n.process is not None]
 
-    def master_of(self, key_or_queue: str) -> RedisServer:
+    def slot_map(self) -> list[tuple[int, int, int]]:
+        """(first slot, last slot, master port), as a live node sees it now."""
+        for node in self.live():
+            client = redis.Redis(port=node.port, socket_timeout=2)
+            try:
+                reply = client.execute_command("CLUSTER SLOTS")
+            except redis.RedisError:
+                continue
+            finally:
+                client.close()
+            if isinstance(reply, dict):  # redis-py may parse it: {(lo, hi): {...}}
+                return [(lo, hi, int(v["primary"][1])) for (lo, hi), v in reply.items()]
+            return [(int(e[0]), int(e[1]), int(e[2][1])) for e in reply]
+        raise LookupError("no live node answers")
+
+    def master_of(
+        self, key_or_queue: str, slots: list[tuple[int, int, int]] | None = None
+    ) -> RedisServer:
         """The node that serves a queue's slot (a queue name, or any key)."""
         key = key_or_queue if "{" in key_or_queue else "{" + key_or_queue + "}"
         slot = key_slot(key.encode())
-        for node in self.live():
-            for line in node.cli("CLUSTER", "NODES").splitlines():
-                fields = line.split()
-                if "myself" not in fields[2] or "master" not in fields[2]:
-                    continue
-                for span in fields[8:]:
-                    if span.startswith("["):
-                        continue
-                    low, _, high = span.partition("-")
-                    if int(low) <= slot <= int(high or low):
-                        return node
+        for low, high, port in slots or self.slot_map():
+            if low <= slot <= high:
+                return next(n for n in self.nodes if n.port == port)
         raise LookupError(f"no live master serves slot {slot}")
+
+    def queues_on(self, master: RedisServer, count: int, stem: str = "q") -> list[str]:
+        """`count` queue names whose slots `master` serves."""
+        slots = self.slot_map()
+        names = (f"{stem}{i}" for i in range(100_000))
+        return list(
+            itertools.islice((q for q in names if self.master_of(q, slots) is master), count)
+        )
 
     def queues_on_distinct_masters(self, count: int, stem: str = "q") -> list[str]:
         """Queue names whose slots live on `count` different masters."""
         found: dict[int, str] = {}
+        slots = self.slot_map()
         for i in range(10_000):
             name = f"{stem}{i}"
-            port = self.master_of(name).port
+            port = self.master_of(name, slots).port
             found.setdefault(port, name)
             if len(found) == count:
                 return list(found.values())

@@ -54,6 +54,10 @@ class BackendSettings:
     result_ttl: float = 24 * 3600.0
     worker_ttl: float = 15.0
     max_stalls: int = 3
+    # Opt-in: a submit returns only once this many replicas have it (Redis WAIT), so a
+    # failover right after cannot lose it; 0 keeps replication asynchronous (the default).
+    submit_replicas: int = 0
+    submit_replica_timeout: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,6 +78,7 @@ class RedisEngine:
         self._fast: FastConnection | None = None
         self._waiter: FastConnection | None = None
         self._idle_blocking: list[FastConnection] = []
+        self._replicated: FastConnection | None = None  # submits that WAIT for replicas
         self._base = [self._p, str(self.settings.events_maxlen)]
 
     @property
@@ -154,9 +155,10 @@ class RedisEngine:
         for conn in self._idle_blocking:
             conn.abort()
         self._idle_blocking.clear()
-        if self._waiter is not None:
-            await self._waiter.close()
-            self._waiter = None
+        for spare in (self._waiter, self._replicated):
+            if spare is not None:
+                await spare.close()
+        self._waiter = self._replicated = None
         if self._fast is not None:
             await self._fast.close()
             self._fast = None
@@ -178,7 +180,9 @@ class RedisEngine:
                 names.add(validate_name("queue", name))
         return sorted(names)
 
-    async def _run(self, name: str, *args: Any) -> Any:
+    async def _run(
+        self, name: str, *args: Any, via: Callable[[], FastConnection] | None = None
+    ) -> Any:
         """One script call by SHA on the fast connection. Transient failures (connection
         lost, server loading its data) are retried with backoff; NOSCRIPT after a server
         restart reloads the script. Every script is safe to repeat: submit skips existing
@@ -188,9 +192,9 @@ class RedisEngine:
         delay = 0.05
         for attempt in range(_RETRIES):
             try:
-                return await self._fast.execute(*command)
+                return await (via() if via else self._fast).execute(*command)
             except NoScriptError:
-                await self._fast.execute("SCRIPT", "LOAD", script_source(name))
+                await (via() if via else self._fast).execute("SCRIPT", "LOAD", script_source(name))
             except (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
                 if attempt == _RETRIES - 1:
                     raise
@@ -247,6 +251,11 @@ class RedisEngine:
             return reply
         raise AssertionError("unreachable")
 
+    def _replicated_conn(self) -> FastConnection:
+        if self._replicated is None:
+            self._replicated = FastConnection(self._node_url, client_name=self._name)
+        return self._replicated
+
     def _waiting(self) -> FastConnection:
         """Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast."""
         if self._waiter is None:
@@ -285,9 +294,10 @@ class RedisEngine:
         old, self._fast = self._fast, FastConnection(self._node_url, client_name=self._name)
         if old is not None:
             old.abort()
-        if self._waiter is not None:
-            self._waiter.abort()
-            self._waiter = None
+        for spare in (self._waiter, self._replicated):
+            if spare is not None:
+                spare.abort()
+        self._waiter = self._replicated = None
         for conn in self._idle_blocking:
             conn.abort()
         self._idle_blocking.clear()

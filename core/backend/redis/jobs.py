@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...codec import dumps
+from ...errors import SubmitNotReplicated
 from ...models import JobDefinition
 from ..base import split_unique
 from .engine import _STATUS_KEYS, RedisEngine, _pairs, _s
@@ -27,8 +30,34 @@ class JobsMixin(RedisEngine):
             args.append(len(record) * 2)
             for key, value in record.items():
                 args += [key, value]
-        created = await self._run("submit", *args)
+        if self.settings.submit_replicas:
+            created = await self._submit_replicated(args)
+        else:
+            created = await self._run("submit", *args)
         return [_s(flag) if isinstance(flag, bytes) else bool(flag) for flag in created]
+
+    async def _submit_replicated(self, args: list[Any]) -> Any:
+        """The submit script and WAIT pipelined on a connection of their own (WAIT blocks
+        its connection, which must not hold up a worker's scripts): one round trip plus the
+        replicas' acknowledgement. Slow paths (a script to reload, a moved slot) go through
+        `_run` on the same connection, then WAIT."""
+        wanted = self.settings.submit_replicas
+        wait = ("WAIT", wanted, int(self.settings.submit_replica_timeout * 1000))
+        conn = self._replicated_conn()
+        try:
+            created, acked = await conn.pipeline(
+                ("EVALSHA", self._shas["submit"], 1, self._route, *self._base, *args), wait
+            )
+        except (ResponseError, RedisConnectionError, RedisTimeoutError):
+            created = await self._run("submit", *args, via=self._replicated_conn)
+            acked = await self._replicated_conn().execute(*wait)
+        if int(acked) < wanted:
+            raise SubmitNotReplicated(
+                f"{int(acked)} of {wanted} replicas confirmed the submit within "
+                f"{self.settings.submit_replica_timeout:g}s: a failover now could lose it "
+                "(submitting again with the same job id is safe)"
+            )
+        return created
 
     async def cancel(self, job_id: str) -> str | None:
         was = await self._run("cancel", job_id)
