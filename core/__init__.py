@@ -6,6 +6,7 @@ from .events import Event, EventBus, Events
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
 from .retry import RetryPolicy
+from .schedules import ScheduleInfo
 from .search import SearchPage
 from .service import JobService, JobSpec
 from .sync import SyncJobService
@@ -28,6 +29,7 @@ __all__ = [
     "OutOfMemory",
     "QueueMetrics",
     "RetryPolicy",
+    "ScheduleInfo",
     "SearchPage",
     "SubmitNotReplicated",
     "SyncJobService",

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from .backend.base import WorkerRecord
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobPriority, JobStatus
+from .schedules import ScheduleInfo
 from .service import JobService, JobSpec
 
 __all__ = ["SyncJobService"]
@@ -132,6 +133,8 @@ class SyncJobService:
         timeout: float | None = None,
         delay: float = 0.0,
         job_id: str | None = None,
+        unique_key: str | None = None,
+        unique_for: float | None = None,
     ) -> str:
         return self._call(
             lambda s: s.submit_job(
@@ -143,6 +146,8 @@ class SyncJobService:
                 timeout=timeout,
                 delay=delay,
                 job_id=job_id,
+                unique_key=unique_key,
+                unique_for=unique_for,
             )
         )
 
@@ -196,3 +201,25 @@ class SyncJobService:
     def scale_workers(self, count: int, *, worker_id: str = "*", delta: bool = False) -> int:
         """Set (or with `delta`, change) the slots of one worker process or of all (`*`)."""
         return self._call(lambda s: s.scale_workers(count, worker_id=worker_id, delta=delta))
+
+    # -- schedules (see JobService.schedule for the arguments) ------------------------------
+    def add_schedule(self, name: str, job: str, **options: Any) -> ScheduleInfo:
+        return self._call(lambda s: s.add_schedule(name, job, **options))
+
+    def list_schedules(self) -> list[ScheduleInfo]:
+        return self._call(lambda s: s.list_schedules())
+
+    def get_schedule(self, name: str) -> ScheduleInfo | None:
+        return self._call(lambda s: s.get_schedule(name))
+
+    def pause_schedule(self, name: str) -> bool:
+        return self._call(lambda s: s.pause_schedule(name))
+
+    def resume_schedule(self, name: str) -> bool:
+        return self._call(lambda s: s.resume_schedule(name))
+
+    def trigger_schedule(self, name: str) -> str:
+        return self._call(lambda s: s.trigger_schedule(name))
+
+    def remove_schedule(self, name: str) -> bool:
+        return self._call(lambda s: s.remove_schedule(name))

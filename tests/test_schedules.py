@@ -150,3 +150,18 @@ def test_schedule_is_a_plain_call_and_validates_at_once() -> None:
     def cleanup() -> None: ...
 
     assert "cleanup" in svc.handlers and set(svc._declared) == {"a", "cleanup"}
+
+
+def test_the_blocking_service_has_the_schedule_and_unique_methods(
+    redis_url: str, prefix: str
+) -> None:
+    from jobdeck.core import ScheduleInfo, SyncJobService
+
+    with SyncJobService(redis_url, "q", prefix) as svc:
+        info = svc.add_schedule("s", "work", every=60)
+        assert isinstance(info, ScheduleInfo) and [i.name for i in svc.list_schedules()] == ["s"]
+        assert svc.pause_schedule("s") and svc.resume_schedule("s")
+        assert svc.trigger_schedule("s").startswith("sched:s:manual-")
+        assert svc.get_schedule("s") is not None and svc.remove_schedule("s")
+        first = svc.submit_job("work", unique_key="k")
+        assert svc.submit_job("work", unique_key="k") == first

@@ -51,14 +51,13 @@ class SchedulesMixin(MemoryEngine):
 
     async def due_schedules(self, limit: int) -> DueSchedules:
         s, now = self._s, clock.now_ms()
+        zset = s.schedules_due
         due = []
-        for score, name in s.schedules_due.items():
-            if score > now:
-                return DueSchedules(now, due, int(score))
-            if len(due) < limit:
-                rec = s.schedules.get(name) or {}
-                due.append((name, bytes(rec.get("def") or b""), int(score)))
-        return DueSchedules(now, due, None)
+        for name in zset.up_to(now, limit):
+            rec = s.schedules.get(name) or {}
+            due.append((name, bytes(rec.get("def") or b""), int(zset.score(name) or 0)))
+        later = zset.after(now)
+        return DueSchedules(now, due, None if later is None else int(later))
 
     async def fire_schedules(self, items: Sequence[ScheduleFire]) -> list[bool]:
         s, now = self._s, clock.now_ms()

@@ -143,6 +143,11 @@ class _ZSet:
             end = min(end, limit)
         return [member for _, member in self._order[:end]]
 
+    def after(self, score: float) -> float | None:
+        """The lowest score above `score` (ZRANGEBYSCORE (score +inf LIMIT 0 1)."""
+        index = bisect_right(self._order, score, key=itemgetter(0))
+        return self._order[index][0] if index < len(self._order) else None
+
     def score(self, member: str) -> float | None:
         return self._scores.get(member)
 
