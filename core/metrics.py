@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .backend.base import RawMetrics
+from .backend.base import HISTOGRAM_BOUNDS_MS, RawMetrics
 
-__all__ = ["QueueMetrics", "build_metrics"]
+__all__ = ["HISTOGRAM_BOUNDS_MS", "QueueMetrics", "build_metrics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,9 @@ class QueueMetrics:
     avg_wait: float | None = None  # seconds from ready to started, over the window
     avg_run: float | None = None  # seconds from started to finished, over the window
     paused: bool = False
+    # since the queue was created: "wait:<bound ms>" / "wait:inf" counts, "wait:sum_ms", and
+    # the same for "run" (HISTOGRAM_BOUNDS_MS)
+    histograms: dict[str, int] = field(default_factory=dict)
 
     @property
     def window(self) -> int:
@@ -53,4 +56,5 @@ def build_metrics(raw: RawMetrics) -> QueueMetrics:
         avg_wait=sum(b.get("wait_ms", 0) for b in buckets) / started / 1000 if started else None,
         avg_run=sum(b.get("run_ms", 0) for b in buckets) / finished / 1000 if finished else None,
         paused=raw.paused,
+        histograms=dict(raw.histograms),
     )

@@ -15,11 +15,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
 from jobdeck.core import JobService, QueueMetrics
+from jobdeck.core.metrics import HISTOGRAM_BOUNDS_MS
 
 __all__ = ["QueueCollector", "Snapshot", "metrics_router", "snapshot"]
 
@@ -106,11 +112,30 @@ class QueueCollector:
             gauge = GaugeMetricFamily(name, doc, labels=["queue"])
             gauge.add_metric(queue, value)
             yield gauge
+        for name, doc in (
+            ("wait", "Seconds from ready (submitted or due) to started, per attempt"),
+            ("run", "Seconds from started to finished, per attempt that finished"),
+        ):
+            yield _histogram(f"jobdeck_job_{name}_seconds", doc, snap, name)
         scrape = GaugeMetricFamily(
             "jobdeck_scrape_timestamp_seconds", "When the queue's server was read"
         )
         scrape.add_metric([], snap.metrics.timestamp or time.time())
         yield scrape
+
+
+def _histogram(metric: str, doc: str, snap: Snapshot, name: str) -> Metric:
+    counts = snap.metrics.histograms
+    family = HistogramMetricFamily(metric, doc, labels=["queue"])
+    cumulative = 0
+    buckets = []
+    for bound in HISTOGRAM_BOUNDS_MS:
+        cumulative += counts.get(f"{name}:{bound}", 0)
+        buckets.append((repr(bound / 1000), cumulative))
+    cumulative += counts.get(f"{name}:inf", 0)
+    buckets.append(("+Inf", cumulative))
+    family.add_metric([snap.queue], buckets, sum_value=counts.get(f"{name}:sum_ms", 0) / 1000)
+    return family
 
 
 def _sum(workers: list[Any], attr: str) -> int:

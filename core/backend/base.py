@@ -140,6 +140,27 @@ class WorkerRecord:
         }
 
 
+# Upper bounds (ms) of the wait- and run-time histogram buckets; the Lua `observe` has the same.
+HISTOGRAM_BOUNDS_MS = (
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    300000,
+    900000,
+    3600000,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RawMetrics:
     now: float
@@ -148,6 +169,8 @@ class RawMetrics:
     # one dict per second, oldest first, for the last `window` seconds
     buckets: list[dict[str, int]] = field(default_factory=list)
     paused: bool = False
+    # lifetime histogram counts: "wait:<bound ms>|inf", "wait:sum_ms", the same for "run"
+    histograms: dict[str, int] = field(default_factory=dict)
 
 
 UNIQUE_KEY = "_unique_key"  # in a submitted record: the job's unique key (not stored as is)

@@ -51,6 +51,14 @@ async def test_metrics_match_the_api(client: httpx.AsyncClient, service: JobServ
     assert got[("jobdeck_jobs", (("queue", "default"), ("status", "scheduled")))] == 1
     assert got[("jobdeck_queue_paused", q)] == 1
     assert got[("jobdeck_workers", q)] == 1 and got[("jobdeck_worker_slots", q)] == 3
+    for kind in ("wait", "run"):
+        count = got[(f"jobdeck_job_{kind}_seconds_count", q)]
+        assert count == 4, kind  # four attempts started and finished
+        inf = (("le", "+Inf"), ("queue", "default"))
+        assert got[(f"jobdeck_job_{kind}_seconds_bucket", inf)] == count
+        assert got[(f"jobdeck_job_{kind}_seconds_sum", q)] < 60
+    buckets = [v for (name, labels), v in got.items() if name == "jobdeck_job_run_seconds_bucket"]
+    assert buckets == sorted(buckets)  # cumulative
     for job_id in ids:
         assert job_id not in reply.text  # never an id as a label
 

@@ -48,6 +48,27 @@ local function stat(fields)
   if any then redis.call('EXPIRE', key, 900) end
 end
 
+-- Wait and run times into histogram buckets (ms; the bounds are metrics.HISTOGRAM_BOUNDS_MS),
+-- counted for the queue's lifetime like the totals: Prometheus reads them at scrape time.
+local function observe(acc, name, ms)
+  ms = math.floor(math.max(0, ms))
+  local label = 'inf'
+  for _, bound in ipairs({5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+      60000, 300000, 900000, 3600000}) do
+    if ms <= bound then
+      label = bound
+      break
+    end
+  end
+  local key = name .. ':' .. label
+  acc[key] = (acc[key] or 0) + 1
+  acc[name .. ':sum_ms'] = (acc[name .. ':sum_ms'] or 0) + ms
+end
+
+local function histograms(acc)
+  for field, value in pairs(acc) do redis.call('HINCRBY', P .. 'hist', field, value) end
+end
+
 local function totals(fields)
   for name, value in pairs(fields) do
     if value ~= 0 then redis.call('HINCRBY', P .. 'totals', name, value) end

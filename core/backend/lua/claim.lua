@@ -32,7 +32,7 @@ if paused == 1 or count <= 0 then
 end
 
 local out = {0, 0}
-local started, wait_ms, dead = 0, 0, 0
+local started, wait_ms, dead, hist = 0, 0, 0, {}
 -- A bad entry does not use up a slot: pop again until `count` jobs started (or the queue is
 -- empty), so valid jobs behind a run of bad entries start now, not after the worker's idle
 -- wait. At most BAD_PER_CLAIM bad entries are cleared per call, to bound the script's time.
@@ -81,7 +81,10 @@ while started < count and dead <= BAD_PER_CLAIM do
       local f = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
         'priority', 'created_at', 'scheduled_for', 'error', 'stalls')
       local ready = tonumber(f[8]) or tonumber(f[7])
-      if ready then wait_ms = wait_ms + math.max(0, NOW - ready * 1000) end
+      if ready then
+        wait_ms = wait_ms + math.max(0, NOW - ready * 1000)
+        observe(hist, 'wait', NOW - ready * 1000)
+      end
       started = started + 1
       emit('JOB_STARTED', id, f[1], 'running', '{"worker":' .. cjson.encode(wid) .. ',"attempt":' .. attempts .. '}')
       out[#out + 1] = id
@@ -93,6 +96,7 @@ while started < count and dead <= BAD_PER_CLAIM do
   end
 end
 stat({started = started, wait_ms = wait_ms, failed = dead})
+histograms(hist)
 totals({dead = dead})
 if redis.call('ZCARD', P .. 'pending') == 0 then
   redis.call('DEL', P .. 'wake')

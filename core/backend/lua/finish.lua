@@ -6,6 +6,7 @@ local history_max, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 local n = tonumber(ARGV[6])
 local out = {}
 local done, dead, cancelled, retried, released, run_ms = 0, 0, 0, 0, 0, 0
+local hist = {}
 local i = 7
 for j = 1, n do
   local id, token, outcome, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -20,7 +21,12 @@ for j = 1, n do
     redis.call('ZREM', P .. 'running', id)
     redis.call('HDEL', key, 'token')
     local started = tonumber(f[4])
-    if started then run_ms = run_ms + math.max(0, NOW - started * 1000) end
+    if started then
+      run_ms = run_ms + math.max(0, NOW - started * 1000)
+      if outcome ~= 'release' and outcome ~= 'cancelled' then
+        observe(hist, 'run', NOW - started * 1000)
+      end
+    end
     if outcome == 'completed' then
       redis.call('HSET', key, 'status', 'completed', 'result', payload, 'finished_at', NOW_S)
       redis.call('ZADD', P .. 'completed', NOW, id)
@@ -63,4 +69,5 @@ if retried > 0 then wake(1) end
 wake(released)
 totals({completed = done, dead = dead, cancelled = cancelled, retried = retried, requeued = released})
 stat({completed = done, failed = dead + retried, run_ms = run_ms, finished = done + dead + retried})
+histograms(hist)
 return out

@@ -9,4 +9,4 @@ for s = SEC - window + 1, SEC do
   buckets[#buckets + 1] = redis.call('HGETALL', P .. 'stat:' .. s)
 end
 return {NOW_S, depths, redis.call('HGETALL', P .. 'totals'), buckets,
-  redis.call('EXISTS', P .. 'paused')}
+  redis.call('EXISTS', P .. 'paused'), redis.call('HGETALL', P .. 'hist')}

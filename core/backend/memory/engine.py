@@ -11,7 +11,7 @@ from collections import deque
 from typing import Any, ClassVar, Self
 
 from ...codec import dumps
-from ..base import BackendSettings
+from ..base import HISTOGRAM_BOUNDS_MS, BackendSettings
 from .clock import fmt_s as _fmt_s
 from .store import (
     _CONTROL_TTL_MS,
@@ -142,6 +142,13 @@ class MemoryEngine:
         if len(self._s.stats) > 2 * _STAT_TTL_S:
             for old in [t for t in self._s.stats if t <= sec - _STAT_TTL_S]:
                 del self._s.stats[old]
+
+    def _observe(self, name: str, ms: float) -> None:
+        ms = int(max(0.0, ms))
+        label = next((str(b) for b in HISTOGRAM_BOUNDS_MS if ms <= b), "inf")
+        hist = self._s.histograms
+        hist[f"{name}:{label}"] = hist.get(f"{name}:{label}", 0) + 1
+        hist[f"{name}:sum_ms"] = hist.get(f"{name}:sum_ms", 0) + ms
 
     def _total(self, **counts: int) -> None:
         for name, value in counts.items():

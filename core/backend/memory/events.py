@@ -34,6 +34,7 @@ class EventsMixin(MemoryEngine):
             totals=dict(s.totals),
             buckets=buckets,
             paused=s.paused is not None,
+            histograms=dict(s.histograms),
         )
 
     def _events_after(self, floor: EventKey, count: int) -> list[Event]:

@@ -68,6 +68,7 @@ class LeasesMixin(MemoryEngine):
                 ready = _number(rec.get("created_at"))
             if ready is not None:
                 wait_ms += max(0.0, now - ready * 1000)
+                self._observe("wait", now - ready * 1000)
             started += 1
             self._emit(
                 now,
@@ -121,6 +122,8 @@ class LeasesMixin(MemoryEngine):
             started = _number(rec.get("started_at"))
             if started is not None:
                 run_ms += max(0.0, now - started * 1000)
+                if item.outcome not in (Outcome.RELEASE, Outcome.CANCELLED):
+                    self._observe("run", now - started * 1000)
             name, data = rec.get("name"), item.event_data
             if item.outcome == Outcome.COMPLETED:
                 rec.update(status="completed", result=item.payload, finished_at=now_s)

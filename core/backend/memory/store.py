@@ -179,6 +179,7 @@ class _Store:
         self.last_event: EventKey = (0, 0)
         self.trimmed_through: EventKey = (0, 0)  # newest event dropped by the cap
         self.totals: dict[str, int] = {}
+        self.histograms: dict[str, int] = {}  # as the `hist` hash: "run:250" -> count
         self.stats: dict[int, dict[str, int]] = {}  # unix second -> counters
         self.seq = 0
         self.tokens = 0

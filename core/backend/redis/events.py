@@ -17,13 +17,14 @@ __all__ = ["EventsMixin"]
 
 class EventsMixin(RedisEngine):
     async def metrics(self, window: int) -> RawMetrics:
-        now, depths, totals, buckets, paused = await self._run("metrics", window)
+        now, depths, totals, buckets, paused, hist = await self._run("metrics", window)
         return RawMetrics(
             now=float(now),
             depths=dict(zip(_DEPTH_ORDER, (int(d) for d in depths), strict=True)),
             totals={k: int(v) for k, v in _pairs(totals).items()},
             buckets=[{k: int(v) for k, v in _pairs(b).items()} for b in buckets],
             paused=bool(paused),
+            histograms={k: int(v) for k, v in _pairs(hist).items()},
         )
 
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
