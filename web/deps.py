@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 
 from jobdeck.core import JobService
 
@@ -17,29 +16,18 @@ from .auth import Principal
 
 __all__ = ["OperateAccess", "ReadAccess", "Service"]
 
-# Declared for the OpenAPI document (so clients see how to authenticate); the check itself
-# is `Auth.check`, which also consults the app's other credential sources.
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
 
-
-def _service(request: Request) -> JobService:
+async def _service(request: Request) -> JobService:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-async def _read(
-    request: Request,
-    _b: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    _k: Annotated[str | None, Security(_header)],
-) -> Principal:
+# How to authenticate is declared once for the whole OpenAPI document (`create_app`), not
+# as per-route security dependencies: each would be solved on every request.
+async def _read(request: Request) -> Principal:
     return await request.app.state.auth.check(request, "read")  # type: ignore[no-any-return]
 
 
-async def _operate(
-    request: Request,
-    _b: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    _k: Annotated[str | None, Security(_header)],
-) -> Principal:
+async def _operate(request: Request) -> Principal:
     return await request.app.state.auth.check(request, "operate")  # type: ignore[no-any-return]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from jobdeck.core.models import MAX_NAME_LENGTH
+from jobdeck.core.models import MAX_DELAY, MAX_NAME_LENGTH, MAX_TIMEOUT
 
 __all__ = [
     "MAX_BATCH",
@@ -100,8 +100,8 @@ class JobIn(_Strict):
     kwargs: JsonKwargs = Field(default_factory=dict)
     priority: Whole(0, 3) | PriorityName = "normal"
     max_retries: Whole(0, 1_000_000) = 0
-    timeout: Annotated[Number, Field(gt=0, le=10**9)] | None = None
-    delay: Annotated[Number, Field(ge=0, le=10**9)] = 0.0
+    timeout: Annotated[Number, Field(gt=0, le=MAX_TIMEOUT)] | None = None
+    delay: Annotated[Number, Field(ge=0, le=MAX_DELAY)] = 0.0
     job_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
 
 

@@ -40,11 +40,7 @@ def test_core_runs_without_the_web_extra() -> None:
         from jobdeck.core.cli import main
         result = CliRunner().invoke(main, ["--help"])
         assert result.exit_code == 0, result.output
-        assert "stats" in result.output, result.output
-        # `serve` is listed (its module loads FastAPI only when it runs) and says what is missing
-        result = CliRunner().invoke(main, ["serve", "--url", "memory://no-web"])
-        assert result.exit_code == 2, result.output
-        assert "jobdeck[web]" in result.output and "Traceback" not in result.output, result.output
+        assert "stats" in result.output and " serve " not in result.output, result.output
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
         assert not loaded, loaded
         print("ok")

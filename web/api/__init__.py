@@ -1,5 +1,6 @@
 """One router per resource, mounted by `create_app` under `/api/v1`. Literal paths under
-`/jobs/` (dead-letters, metrics, workers, batch) are registered before `/jobs/{job_id}`."""
+`/jobs/` (dead-letters, metrics, workers, batch) are registered before `/jobs/{job_id}`;
+then the busiest routes, since FastAPI tries routes in order."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from fastapi import APIRouter
 
 from . import dead_letters, events, jobs, queue, schedules, stats, workers
 
-__all__ = ["api_router"]
+__all__ = ["ROUTERS", "api_router"]
+
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    m.router for m in (dead_letters, stats, workers, jobs, queue, events, schedules)
+)
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    for module in (dead_letters, stats, workers, queue, events, schedules, jobs):
-        router.include_router(module.router)
+    for sub in ROUTERS:
+        router.include_router(sub)
     return router

@@ -84,7 +84,9 @@ async def submit_job(body: JobIn, request: Request, service: Service) -> Respons
         delay=body.delay,
         job_id=body.job_id,
     )
-    location = str(request.url_for("get_job", job_id=job_id))
+    # Built, not looked up (url_for walks every route: a third of a submit's time). Ids are
+    # letters, digits and -_.: only, so nothing here needs escaping.
+    location = f"{request.scope.get('root_path', '')}/api/v1/jobs/{job_id}"
     return FastJSON({"id": job_id}, status_code=201, headers={"Location": location})
 
 
