@@ -98,6 +98,20 @@ class JobService(ScheduleMethods):
         self.scheduler: Scheduler | None = None
         self._warned_unserved = False
 
+    def configure(self, url: str | None = None, prefix: str | None = None) -> None:
+        """Point this (not yet initialized) service at another server or key prefix. The
+        worker command does this to an application's own service when given `--url`, so
+        handlers that submit follow-up jobs through the module's `service` reach the server
+        the worker runs on instead of the default `memory://`, where they would vanish."""
+        if self._initialized:
+            raise RuntimeError("configure() must come before the service is initialized")
+        url = url or self.url
+        prefix = self.prefix if prefix is None else prefix
+        if (url, prefix) == (self.url, self.prefix):
+            return
+        backend = open_backend(url, self.queue, prefix, self.backend.settings)
+        self.url, self.prefix, self.backend = url, prefix, backend
+
     @property
     def description(self) -> str:
         """Where the jobs live, safe to show: never includes a password."""
@@ -344,15 +358,27 @@ class JobService(ScheduleMethods):
     async def cancel_job(self, job_id: str) -> bool:
         """Cancel a pending or scheduled job now, or a running one wherever it runs (its
         handler is interrupted within a second; JOB_CANCELLED follows). False if the job is
-        unknown or already finished."""
+        unknown or already finished.
+
+        For a running job, True means the request was recorded, not that the job will end
+        cancelled: a handler that returns before its worker acts on the request (a plain
+        function that does not check `current_job().cancelled`, or one that was finishing)
+        completes, and its result is kept, since the work was done. The job's final status
+        (`get_job`, or its JOB_CANCELLED / JOB_COMPLETED event) is the outcome."""
         await self._ensure()
         return await self.backend.cancel(job_id) is not None
 
     async def retry_dead_letter(self, job_id: str) -> bool:
+        """Move one dead letter back to pending, attempts reset. True if this call moved
+        it; of several concurrent calls for one id exactly one gets True (the move is one
+        atomic step). False if it is not (or no longer) a dead letter."""
         await self._ensure()
         return await self.backend.retry_dead([job_id]) == 1
 
     async def retry_all_dead_letters(self) -> int:
+        """Move every dead letter back to pending, in one pass over those that were dead
+        when the call began; returns how many moved. A job retried here that fails again
+        while the pass goes on stays dead: each dead letter is retried at most once."""
         await self._ensure()
         return await self.backend.retry_dead(None)
 

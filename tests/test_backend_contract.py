@@ -32,6 +32,8 @@ from jobdeck.core.events import Event, Events
 from jobdeck.core.keys import key_prefix
 from jobdeck.core.models import JobDefinition, JobPriority, JobProgress, JobStatus, new_job
 
+from .waiting import eventually
+
 MakeBackend = Callable[..., Awaitable[Backend]]
 LEASE = 30.0  # long enough never to expire by accident
 TINY = 0.05  # a lease meant to expire
@@ -768,3 +770,43 @@ async def test_bad_entries_do_not_use_up_a_claim(backend: Backend, prefix: str) 
     batch = await backend.claim("w1", 1, LEASE)
     assert [cj.id for cj in batch.jobs] == [good]
     assert len(await backend.list("failed", 100, 0, False)) == 50
+
+
+async def test_retry_all_is_one_pass(backend: Backend) -> None:
+    """A dead letter retried by `retry_dead(None)` that fails again while the pass goes on
+    stays dead (issue 9.8): each is retried once. A racer fails whatever turns pending."""
+    jobs = [job("fails") for _ in range(2500)]
+    ids = await submit(backend, *jobs)
+    batch = await backend.claim("w1", len(ids), LEASE)
+    failed = [finish(c.id, c.token, Outcome.FAILED, payload=b"{}") for c in batch.jobs]
+    assert all(await backend.finish("w1", failed))
+    stop = asyncio.Event()
+
+    async def fail_again() -> None:
+        while not stop.is_set():
+            claimed = (await backend.claim("racer", 1000, LEASE)).jobs
+            out = [finish(c.id, c.token, Outcome.FAILED, payload=b"{}") for c in claimed]
+            if out:
+                await backend.finish("racer", out)
+            await asyncio.sleep(0)
+
+    racer = asyncio.create_task(fail_again())
+    try:
+        assert await backend.retry_dead(None) == 2500
+
+        async def all_failed_again() -> bool:
+            return (await depths(backend))["failed"] == 2500
+
+        await eventually(all_failed_again, 10.0, "the racer to fail every job again")
+    finally:
+        stop.set()
+        await racer
+    assert await backend.retry_dead(None) == 2500  # a second pass: each once more
+
+
+async def test_one_dead_letter_retried_twice_at_once_moves_once(backend: Backend) -> None:
+    [job_id] = await submit(backend, job("fails"))
+    [claimed] = (await backend.claim("w1", 1, LEASE)).jobs
+    assert await backend.finish("w1", [finish(job_id, claimed.token, Outcome.FAILED)])
+    moved = await asyncio.gather(*(backend.retry_dead([job_id]) for _ in range(5)))
+    assert sorted(moved) == [0, 0, 0, 0, 1]

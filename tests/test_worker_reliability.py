@@ -223,3 +223,36 @@ async def test_timed_out_threads_do_not_starve_later_jobs(
     for job_id in later:
         assert (await finished(service, job_id, 3.0)).status == JobStatus.COMPLETED
     assert time.monotonic() - started < 1.0
+
+
+# -- 8. the worker's service, and what cancel means for a running job ------------------------
+async def test_handlers_submit_follow_up_jobs_where_the_worker_runs(
+    service: JobService, spawn: Callable[..., WorkerProcess], trace: str
+) -> None:
+    """`jobdeck worker app:service --url X` runs the module's own `service` on X, and
+    `current_job().service` is the service the worker runs on: no follow-up job vanishes into
+    the module's default memory:// queue."""
+    spawn(concurrency=2)
+    for handler in ("follow_up_module", "follow_up"):
+        job = await finished(service, await service.submit_job(handler, (trace,)))
+        assert job.status == JobStatus.COMPLETED, job.error
+        follow_up = await finished(service, job.result)
+        assert follow_up.name == "quick" and follow_up.status == JobStatus.COMPLETED
+
+
+async def test_cancelling_a_running_job_is_a_request_its_outcome_is_the_final_status(
+    service: JobService, spawn: Callable[..., WorkerProcess], trace: str
+) -> None:
+    spawn(concurrency=1)
+    job_id = await service.submit_job("finishes_anyway", (trace,))
+
+    async def running() -> bool:
+        job = await service.get_job(job_id)
+        return job is not None and job.status == JobStatus.RUNNING
+
+    await eventually(running, 5.0, "the job to start")
+    assert await service.cancel_job(job_id) is True  # the request is recorded
+    job = await finished(service, job_id)
+    assert job.status == JobStatus.COMPLETED and job.result == "finished anyway"
+    assert job.cancel_requested
+    assert await service.cancel_job(job_id) is False  # finished: nothing to cancel

@@ -249,7 +249,9 @@ class Backend(Protocol):
         ...
 
     async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
-        """Move dead letters back to pending (all of them for None); returns how many."""
+        """Move dead letters back to pending (for None: all of them, in one pass over those
+        dead when the call began, so a job that fails again meanwhile is not moved twice);
+        returns how many. Atomic per id: of two calls for one id, one moves it."""
         ...
 
     async def purge(self, status: str) -> int: ...

@@ -85,11 +85,15 @@ def worker(
     settings = WorkerSettings(
         lease=lease, heartbeat_interval=min(5.0, lease / 3), shutdown_timeout=shutdown_timeout
     )
-    services = []
-    for queue in weights:
-        service = make_service(url, queue, prefix, base)
+    # The application's own service runs here (on the server and prefix given), so its
+    # handlers' follow-up jobs land where the workers are; other queues get siblings.
+    try:
+        base.configure(url, prefix)
+    except ValueError as exc:
+        fail(str(exc))
+    services = [base if queue == base.queue else base.for_queue(queue) for queue in weights]
+    for service in services:
         service.worker_settings = settings
-        services.append(service)
     if not base.handlers:
         log.warning("%s has no handlers registered: every job will be dead-lettered", app)
     total = (os.cpu_count() or 1) if concurrency is None else concurrency

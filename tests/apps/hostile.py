@@ -7,6 +7,7 @@ test's private server), so a test counts how often a job really ran.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 
@@ -80,3 +81,12 @@ async def follow_up_module(trace: str) -> str:
     """Submits through the module's own `service` object, as most applications do."""
     _trace(trace)
     return await service.submit_job("quick", (trace,))
+
+
+@service.handler()
+async def finishes_anyway(trace: str) -> str:
+    """Finishes its work even when asked to stop (as a handler may: it was nearly done)."""
+    _trace(trace)
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(30)
+    return "finished anyway"

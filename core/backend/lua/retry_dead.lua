@@ -1,8 +1,21 @@
--- Move dead letters back to pending. ARGV[3] = 'all' (up to 1000 a call) or 'ids',
--- then the ids. Returns how many moved.
-local ids
+-- Move dead letters back to pending. ARGV[3] = 'all' or 'ids', then the ids.
+-- 'all' is one pass over the dead letters there were when it began: the first call (ARGV[4]
+-- empty) copies them aside under a pass number, and every call moves up to 1000 of that
+-- copy, returning {moved, pass, taken}; the caller repeats with the pass number while
+-- `taken` is 1000. A job that fails again while the pass goes on is not in the copy, so it
+-- stays dead instead of being retried twice. 'ids' returns how many moved.
+local ids, pass
 if ARGV[3] == 'all' then
-  ids = redis.call('ZRANGE', P .. 'dead', 0, 999)
+  pass = ARGV[4]
+  if pass == '' then
+    pass = tostring(redis.call('INCR', P .. 'seq'))
+    if redis.call('ZUNIONSTORE', P .. 'retrypass:' .. pass, 1, P .. 'dead') > 0 then
+      redis.call('PEXPIRE', P .. 'retrypass:' .. pass, 3600000)
+    end
+  end
+  local copy = P .. 'retrypass:' .. pass
+  ids = redis.call('ZRANGE', copy, 0, 999)
+  if #ids > 0 then redis.call('ZREM', copy, unpack(ids)) end
 else
   ids = {}
   for k = 4, #ARGV do ids[#ids + 1] = ARGV[k] end
@@ -24,4 +37,5 @@ for _, id in ipairs(ids) do
 end
 wake(moved)
 totals({retried_dead = moved})
+if pass then return {moved, pass, #ids} end
 return moved

@@ -66,9 +66,10 @@ class JobsMixin(RedisEngine):
     async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
         if job_ids is not None:
             return int(await self._run("retry_dead", "ids", *job_ids)) if job_ids else 0
-        total = 0
-        while moved := int(await self._run("retry_dead", "all")):
-            total += moved
+        total, pass_id, taken = 0, b"", 1000
+        while taken == 1000:  # one pass over what was dead when the first call ran
+            moved, pass_id, taken = await self._run("retry_dead", "all", pass_id)
+            total += int(moved)
         return total
 
     async def purge(self, status: str) -> int:
