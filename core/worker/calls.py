@@ -1,20 +1,68 @@
-"""Calling a handler: coroutine functions on the event loop, plain functions on a thread,
-each under its job's timeout, counted from the moment the handler starts."""
+"""One attempt at a job: decode its record, find its handler, call it, and say how it ended.
+
+Coroutine functions run on the event loop, plain functions on a thread, each under its job's
+timeout, counted from the moment the handler starts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import inspect
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Mapping
 from contextvars import copy_context
 from functools import partial
 from typing import Any
 
+from ..backend.base import ClaimedJob, Finish
+from ..codec import MalformedRecord, decode_record
+from ..retry import RetryPolicy
+from . import outcomes
 from .context import JobContext, reset_current, set_current
 from .threads import ThreadRunner
 
-__all__ = ["Expired", "call_handler"]
+__all__ = ["Expired", "attempt", "call_handler"]
+
+
+async def attempt(
+    claimed: ClaimedJob,
+    ctx: JobContext,
+    handlers: Mapping[str, Callable[..., Any]],
+    policy: RetryPolicy,
+    threads: ThreadRunner,
+    worker_id: str,
+    started: float,
+) -> Finish:
+    """The outcome of running `claimed` once. Cancellation (cancel, shutdown, lost lease)
+    propagates: the pool knows why it cancelled and builds that outcome itself."""
+    job_id, token = claimed.id, claimed.token
+    try:
+        job = decode_record(job_id, dict(claimed.fields))
+    except MalformedRecord as exc:
+        return outcomes.dead(job_id, token, "MalformedRecord", str(exc))
+    if job.name == "<malformed>":
+        message = job.error.message if job.error else "malformed record"
+        return outcomes.dead(job_id, token, "MalformedRecord", message)
+    handler = handlers.get(job.name)
+    if handler is None:
+        return outcomes.dead(
+            job_id,
+            token,
+            "UnknownHandler",
+            f"no handler named {job.name!r} is registered in worker {worker_id}",
+        )
+    ctx.job = job
+    try:
+        result = await call_handler(handler, job.args, job.kwargs, job.timeout, ctx, threads)
+    except asyncio.CancelledError:
+        raise
+    except Expired:
+        message = f"timed out after {job.timeout:g}s"
+        return outcomes.failed(job, token, "Timeout", message, None, started, policy)
+    except Exception as exc:
+        tb = traceback.format_exc(limit=30)
+        return outcomes.failed(job, token, type(exc).__name__, str(exc), tb, started, policy)
+    return outcomes.completed(job, token, result, started, policy)
 
 
 class Expired(Exception):

@@ -22,7 +22,6 @@ import logging
 import os
 import socket
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,13 +31,12 @@ from redis.exceptions import NoPermissionError
 
 from .._tasks import cancel_and_wait
 from ..backend.base import Backend, ClaimedJob, Finish, Outcome, WorkerRecord
-from ..codec import MalformedRecord, decode_record
 from ..errors import OutOfMemory
 from ..events import Events
 from ..models import JobDefinition
 from ..retry import RetryPolicy
 from . import outcomes
-from .calls import Expired, call_handler
+from .calls import attempt
 from .context import JobContext
 from .control import HeartbeatAndControl, refused
 from .reporter import TRANSIENT, Reporter
@@ -337,7 +335,9 @@ class WorkerPool(HeartbeatAndControl):
             if job_id == self._suspect:
                 await self._alone(job_id)
                 started = time.monotonic()
-            finish = await self._attempt(claimed, ctx, started)
+            finish = await attempt(
+                claimed, ctx, self.handlers, self.retry_policy, self._threads, self.id, started
+            )
         except asyncio.CancelledError:
             reason = self._running[job_id].stop_reason if job_id in self._running else None
             finish = outcomes.stopped(job_id, token, reason, started, self.id)
@@ -368,39 +368,6 @@ class WorkerPool(HeartbeatAndControl):
                 while not self._reporter.idle:
                     self._reporter.wanted.set()
                     await asyncio.sleep(0.005)
-
-    async def _attempt(self, claimed: ClaimedJob, ctx: JobContext, started: float) -> Finish:
-        job_id, token = claimed.id, claimed.token
-        try:
-            job = decode_record(job_id, dict(claimed.fields))
-        except MalformedRecord as exc:
-            return outcomes.dead(job_id, token, "MalformedRecord", str(exc))
-        if job.name == "<malformed>":
-            message = job.error.message if job.error else "malformed record"
-            return outcomes.dead(job_id, token, "MalformedRecord", message)
-        handler = self.handlers.get(job.name)
-        if handler is None:
-            return outcomes.dead(
-                job_id,
-                token,
-                "UnknownHandler",
-                f"no handler named {job.name!r} is registered in worker {self.id}",
-            )
-        ctx.job = job
-        policy = self.retry_policy
-        try:
-            result = await call_handler(
-                handler, job.args, job.kwargs, job.timeout, ctx, self._threads
-            )
-        except asyncio.CancelledError:
-            raise
-        except Expired:
-            message = f"timed out after {job.timeout:g}s"
-            return outcomes.failed(job, token, "Timeout", message, None, started, policy)
-        except Exception as exc:
-            tb = traceback.format_exc(limit=30)
-            return outcomes.failed(job, token, type(exc).__name__, str(exc), tb, started, policy)
-        return outcomes.completed(job, token, result, started, policy)
 
 
 def _stalls(claimed: ClaimedJob) -> int:
