@@ -42,6 +42,13 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("P", "purge dead letters (tab 3) / completed and cancelled (tab 5) *"),
         ),
     ),
+    (
+        "Schedules (6)",
+        (
+            ("p  t", "pause or resume / trigger now the selected schedule"),
+            ("d  del", "remove the selected schedule *"),
+        ),
+    ),
     ("Console", (("?", "this help"), ("q  ctrl+c", "quit"))),
 )
 

@@ -143,6 +143,8 @@ class TabBar(Widget):
             action = Style(meta={"@click": f"app.show_tab('{tab}')"})
             line.append(" ")
             line.append(f"[{label}]" if active else f" {label} ", style + action)
+        if self.size.width >= 100:  # narrower, the row position keeps the room
+            line.append("  6 Schedules ", Style(meta={"@click": "app.schedules"}))
         hint = self.hint()
         room = self.size.width - line.cell_len - 1
         if hint and room > 10:
