@@ -42,3 +42,11 @@ def redis_url(redis_server: RedisServer) -> str:
 def prefix() -> str:
     """A key prefix of this test's own: tests share a server, never each other's keys."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fault-injection suite (tests/faults/) is `slow`: `pytest -m "not slow"` is the
+    quick developer subset; CI runs everything."""
+    for item in items:
+        if "faults" in item.path.parts:
+            item.add_marker(pytest.mark.slow)
