@@ -340,7 +340,8 @@ async def test_progress_needs_the_current_token(backend: Backend) -> None:
 
 
 async def test_history_is_trimmed_and_results_expire(make_backend: MakeBackend) -> None:
-    backend = await make_backend(BackendSettings(history_max=2, result_ttl=0.4))
+    # A TTL long enough for the checks below on a loaded machine; expiry is then waited for.
+    backend = await make_backend(BackendSettings(history_max=2, result_ttl=1.5))
     ids = await submit(backend, *(job(f"j{i}") for i in range(4)))
     tokens = {cj.id: cj.token for cj in (await backend.claim("w1", 4, LEASE)).jobs}
     for job_id in ids[:3]:
@@ -351,8 +352,10 @@ async def test_history_is_trimmed_and_results_expire(make_backend: MakeBackend) 
     assert await backend.get(ids[0]) is None  # trimmed: the oldest beyond history_max
     assert [i for i, _ in await backend.list("completed", 10, 0, False)] == ids[1:3]
 
-    await asyncio.sleep(0.45)
-    assert await backend.get(ids[1]) is None  # its result outlived result_ttl
+    async def expired() -> bool:  # their results outlived result_ttl
+        return await backend.get(ids[1]) is None and await backend.get(ids[2]) is None
+
+    await eventually(expired, 6, "the results to expire")
     await backend.finish("w1", [finish(ids[3], tokens[ids[3]], Outcome.COMPLETED)])
     assert [i for i, _ in await backend.list("completed", 10, 0, False)] == [ids[3]]
 
@@ -619,7 +622,8 @@ async def test_metrics(backend: Backend) -> None:
 
 
 async def test_workers_and_control(make_backend: MakeBackend) -> None:
-    backend = await make_backend(BackendSettings(worker_ttl=0.3))
+    # worker_ttl must outlast the round trips below on a loaded machine; expiry is waited for.
+    backend = await make_backend(BackendSettings(worker_ttl=1.5))
     assert await backend.heartbeat(worker("w1"), [], LEASE) == ([], [])
     [seen] = await backend.list_workers()
     assert seen.to_dict() == worker("w1").to_dict()
@@ -637,8 +641,10 @@ async def test_workers_and_control(make_backend: MakeBackend) -> None:
     assert await backend.list_workers() == []
     await backend.heartbeat(worker("w2"), [], LEASE)
     assert [w.id for w in await backend.list_workers()] == ["w2"]
-    await asyncio.sleep(0.4)  # no heartbeat within worker_ttl: gone
-    assert await backend.list_workers() == []
+    async def gone() -> bool:  # no heartbeat within worker_ttl
+        return await backend.list_workers() == []
+
+    await eventually(gone, 6, "w2 to expire")
     assert await backend.send_control({"op": "pause"}, None) == 0
 
 
