@@ -20,7 +20,21 @@ from .paging import concat_page, merged_page
 from .search import Search
 from .state import TAB_STATUSES, JobRow
 
-__all__ = ["Fetcher", "PageRequest", "PageResult", "Snapshot"]
+__all__ = [
+    "DETAIL_FIELD_BYTES",
+    "ROW_FIELD_BYTES",
+    "Fetcher",
+    "PageRequest",
+    "PageResult",
+    "Snapshot",
+]
+
+#: A table shows a preview of a few hundred characters: larger values stay on the server
+#: (a page of jobs with 50 MB args must not be read every second).
+ROW_FIELD_BYTES = 4096
+#: The detail page shows at most 20,000 characters of a value (screens/detail.py): it reads
+#: values up to this size and names the larger ones with their sizes instead.
+DETAIL_FIELD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +100,9 @@ class Fetcher:
 
         async def detail() -> None:
             if detail_id is not None:
-                snap.detail = await self.service.get_job(detail_id)
+                snap.detail = await self.service.get_job(
+                    detail_id, max_field_bytes=DETAIL_FIELD_BYTES
+                )
 
         if depths is None:
             await metrics()
@@ -143,7 +159,9 @@ class Fetcher:
 
     def _lister(self, status: str) -> Callable[[int, int], Any]:
         async def fetch(offset: int, limit: int) -> list[JobRow]:
-            jobs = await self.service.list_jobs(status, limit=limit, offset=offset)
+            jobs = await self.service.list_jobs(
+                status, limit=limit, offset=offset, max_field_bytes=ROW_FIELD_BYTES
+            )
             return [JobRow.from_job(job) for job in jobs]
 
         return fetch

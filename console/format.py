@@ -22,9 +22,11 @@ __all__ = [
     "count",
     "data_text",
     "duration",
+    "not_loaded",
     "preview",
     "priority_label",
     "short_id",
+    "size",
     "sparkline",
 ]
 
@@ -108,6 +110,21 @@ def clip(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: max(0, width - 1)] + "…" if width > 0 else ""
+
+
+def size(count: int) -> str:
+    """Bytes as `812 B`, `4.0 KB`, `50.0 MB`, `1.2 GB`."""
+    value = float(count)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def not_loaded(field: str, count: int) -> str:
+    """What a view shows for a value it did not read (too large): its field and its size."""
+    return f"({field}: {size(count)}, not loaded)"
 
 
 def priority_label(priority: int) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.message import Message
 
+from .fetch import ROW_FIELD_BYTES
 from .state import TAB_STATUSES, ConsoleState, JobRow
 
 __all__ = ["MAX_SELECTED", "Selection"]
@@ -78,7 +79,9 @@ class Selection:
         for status in TAB_STATUSES[tab]:
             offset = 0
             while len(rows) < MAX_SELECTED:
-                jobs = await self.service.list_jobs(status, limit=1000, offset=offset)
+                jobs = await self.service.list_jobs(
+                    status, limit=1000, offset=offset, max_field_bytes=ROW_FIELD_BYTES
+                )
                 rows += [JobRow.from_job(job) for job in jobs]
                 if len(jobs) < 1000:
                     break

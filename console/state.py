@@ -12,7 +12,7 @@ from typing import Any
 from jobdeck.core.metrics import QueueMetrics
 from jobdeck.core.models import JobDefinition
 
-from .format import preview
+from .format import not_loaded, preview
 from .timeline import Timeline
 
 __all__ = [
@@ -74,12 +74,20 @@ class JobRow:
             error = (
                 f"{job.error.type}: {job.error.message}" if job.error.message else job.error.type
             )
+        elif "error" in job.omitted:
+            error = not_loaded("error", job.omitted["error"])
         if job.status.is_terminal and job.status.value != "failed":
             shown = preview(job.result) if job.result is not None else ""
+            if "result" in job.omitted:
+                shown = not_loaded("result", job.omitted["result"])
         else:
             shown = preview(list(job.args))[1:-1]
-            if job.kwargs:
+            if "args" in job.omitted:
+                shown = not_loaded("args", job.omitted["args"])
+            if job.kwargs or "kwargs" in job.omitted:
                 kwargs = ", ".join(f"{k}={preview(v, 40)}" for k, v in job.kwargs.items())
+                if "kwargs" in job.omitted:
+                    kwargs = not_loaded("kwargs", job.omitted["kwargs"])
                 shown = f"{shown}, {kwargs}" if shown else kwargs
         progress = job.progress
         has_progress = job.status.value == "running" and (progress.fraction > 0 or progress.message)

@@ -166,6 +166,7 @@ def decode_record(job_id: str, fields: dict[Any, Any]) -> JobDefinition:
 
     if not fields:
         raise MalformedRecord("record is missing or empty")
+    omitted = _omitted(fields)
     name = _text(fields, "name")
     if not name:
         raise MalformedRecord("field 'name' is missing")
@@ -210,4 +211,21 @@ def decode_record(job_id: str, fields: dict[Any, Any]) -> JobDefinition:
         worker=_text(fields, "worker") or None,
         stalls=_int(fields, "stalls"),
         cancel_requested=_text(fields, "cancel") == "1",
+        omitted=omitted,
     )
+
+
+_OMITTED = "__omitted:"
+
+
+def _omitted(fields: dict[Any, Any]) -> dict[str, int]:
+    """The `__omitted:<field>` markers a capped read leaves for values it did not read."""
+    found: dict[str, int] = {}
+    for key, value in fields.items():
+        name = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+        if name.startswith(_OMITTED):
+            try:
+                found[name[len(_OMITTED) :]] = int(value)
+            except (TypeError, ValueError):
+                continue
+    return found

@@ -136,6 +136,9 @@ class JobDefinition:
     worker: str | None = None
     stalls: int = 0
     cancel_requested: bool = False
+    #: Fields not read because they were larger than the caller's `max_field_bytes`: field
+    #: name -> stored size in bytes (args, kwargs, result, error, progress fall back to empty).
+    omitted: dict[str, int] = field(default_factory=dict)
 
     @property
     def wait_time(self) -> float | None:

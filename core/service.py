@@ -262,9 +262,13 @@ class JobService(ScheduleMethods):
         )
 
     # -- reading ---------------------------------------------------------------------------
-    async def get_job(self, job_id: str) -> JobDefinition | None:
+    async def get_job(
+        self, job_id: str, *, max_field_bytes: int | None = None
+    ) -> JobDefinition | None:
+        """The job as stored. With `max_field_bytes`, a value larger than that (a 100 MB
+        result, say) stays on the server: `job.omitted` names it with its size."""
         await self._ensure()
-        fields = await self.backend.get(job_id)
+        fields = await self.backend.get(job_id, _cap(max_field_bytes))
         return None if fields is None else _decode_or_stub(job_id, fields)
 
     async def list_jobs(
@@ -274,15 +278,20 @@ class JobService(ScheduleMethods):
         offset: int = 0,
         *,
         newest_first: bool | None = None,
+        max_field_bytes: int | None = None,
     ) -> list[JobDefinition]:
         """A page of jobs in one status. Pending comes in run order (highest priority first),
-        scheduled by due time, finished ones newest first."""
+        scheduled by due time, finished ones newest first. With `max_field_bytes`, values
+        larger than that are not read (a list that shows a preview needs no 50 MB args):
+        each job's `omitted` names them with their sizes."""
         status = JobStatus(status)
         _check_page(limit, offset)
         if newest_first is None:
             newest_first = status.is_terminal
         await self._ensure()
-        rows = await self.backend.list(status.value, limit, offset, newest_first)
+        rows = await self.backend.list(
+            status.value, limit, offset, newest_first, _cap(max_field_bytes)
+        )
         return [_decode_or_stub(job_id, fields) for job_id, fields in rows]
 
     async def search_jobs(
@@ -550,6 +559,16 @@ def _submit_failed(failures: list[BaseException], accepted: list[str], total: in
     error.add_note(f"{len(accepted)} of {total} jobs were queued before this error")
     error.accepted = accepted  # type: ignore[attr-defined]
     return error
+
+
+def _cap(max_field_bytes: int | None) -> int:
+    if max_field_bytes is None:
+        return 0
+    if isinstance(max_field_bytes, bool) or not isinstance(max_field_bytes, int):
+        raise TypeError("max_field_bytes: expected an int")
+    if max_field_bytes < 1:
+        raise ValueError(f"max_field_bytes: must be >= 1, got {max_field_bytes}")
+    return max_field_bytes
 
 
 def _spec_fields(spec: JobSpec) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Static
 from jobdeck.core.models import JobDefinition
 from jobdeck.core.text import display_text
 
-from ..format import bar, clock_time, data_text, duration, priority_label
+from ..format import bar, clock_time, data_text, duration, not_loaded, priority_label
 from ..timeline import Step, timeline_entries
 
 __all__ = ["DetailScreen"]
@@ -72,7 +72,9 @@ class DetailScreen(Screen[None]):
         self.dismiss(None)
 
     def _draw(self) -> None:
-        self.query_one("#detail-body", Static).update(self.render_job())
+        # A refresh may land while the screen is torn down (its body already removed).
+        for body in self.query("#detail-body").results(Static):
+            body.update(self.render_job())
 
     def render_job(self) -> RenderableType:
         job, now = self.job, self.clock()
@@ -94,6 +96,10 @@ class DetailScreen(Screen[None]):
         parts += [Text(), _block("Args", list(job.args)), _block("Kwargs", job.kwargs)]
         if job.status.value == "completed" or job.result is not None:
             parts.append(_block("Result", job.result))
+        for name, stored in job.omitted.items():
+            note = Text(f"{name.capitalize():<10}", style="bold")
+            note.append(display_text(not_loaded(name, stored)) + " (too large to show here)")
+            parts.append(note)
         if job.error is not None:
             error = Text("Error     ", style="bold")
             message = f"{job.error.type}: {job.error.message}"

@@ -167,3 +167,21 @@ local function release_unique(id, ukey)
   local window_end = tonumber(f[2]) or 0
   if window_end > NOW then redis.call('PEXPIREAT', lk, window_end) else redis.call('DEL', lk) end
 end
+
+-- A job hash with every value over `cap` bytes left out (a console needs a row, not a 100 MB
+-- result): a left-out field is named as '__omitted:<field>' with its size. cap <= 0: all.
+local function capped_hash(key, cap)
+  if cap <= 0 then return redis.call('HGETALL', key) end
+  local out = {}
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    local size = redis.call('HSTRLEN', key, f)
+    if size > cap then
+      out[#out + 1] = '__omitted:' .. f
+      out[#out + 1] = tostring(size)
+    else
+      out[#out + 1] = f
+      out[#out + 1] = redis.call('HGET', key, f)
+    end
+  end
+  return out
+end

@@ -136,15 +136,34 @@ class JobsMixin(MemoryEngine):
             self._wake(_WAKE_MAX)
 
     # -- reading -------------------------------------------------------------------------
-    async def get(self, job_id: str) -> Mapping[Any, Any] | None:
+    async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
         rec = self._job(job_id, clock.now_ms())
-        return dict(rec) if rec is not None else None
+        return capped_fields(rec, max_field) if rec is not None else None
 
     async def list(
-        self, status: str, limit: int, offset: int, newest_first: bool
+        self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
     ) -> list[tuple[str, Mapping[Any, Any]]]:
         if limit <= 0:
             return []
         now = clock.now_ms()
         ids = self._s.sets[_STATUS_KEYS[status]].page(max(0, offset), limit, newest_first)
-        return [(job_id, dict(self._job(job_id, now) or {})) for job_id in ids]
+        return [(job_id, capped_fields(self._job(job_id, now) or {}, max_field)) for job_id in ids]
+
+
+def capped_fields(record: Mapping[Any, Any], max_field: int) -> dict[Any, Any]:
+    """A copy of `record` with every value over `max_field` bytes (0: none) left out and named
+    as `__omitted:<field>` with its size, as the Redis engine's `capped_hash` does."""
+    if max_field <= 0:
+        return dict(record)
+    out: dict[Any, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, bytes):
+            size = len(value)
+        else:
+            size = len(str(value).encode(errors="surrogatepass"))
+        if size > max_field:
+            key = name.decode() if isinstance(name, bytes) else str(name)
+            out["__omitted:" + key] = str(size)
+        else:
+            out[name] = value
+    return out

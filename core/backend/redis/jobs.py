@@ -84,20 +84,26 @@ class JobsMixin(RedisEngine):
         await self._run("pause", "1" if paused else "0")
 
     # -- reading -------------------------------------------------------------------------
-    async def get(self, job_id: str) -> Mapping[Any, Any] | None:
+    async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
+        not_a_hash = {
+            b"name": b"<malformed>",
+            b"error": dumps({"type": "MalformedRecord", "message": "job record is not a hash"}),
+        }
+        if max_field > 0:  # values over the cap stay on the server (see capped_hash)
+            flat = await self._run("peek", job_id, max_field)
+            if flat is None:
+                return None
+            return _pairs(flat) if flat else not_a_hash
         try:
             fields = await self.client.hgetall(self._p + "job:" + job_id)
         except ResponseError:  # not a hash: someone wrote garbage there
-            return {
-                b"name": b"<malformed>",
-                b"error": dumps({"type": "MalformedRecord", "message": "job record is not a hash"}),
-            }
+            return not_a_hash
         return fields or None
 
     async def list(
-        self, status: str, limit: int, offset: int, newest_first: bool
+        self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
     ) -> list[tuple[str, Mapping[Any, Any]]]:
         flat = await self._run(
-            "list", _STATUS_KEYS[status], offset, limit, "1" if newest_first else "0"
+            "list", _STATUS_KEYS[status], offset, limit, "1" if newest_first else "0", max_field
         )
         return [(_s(flat[i]), _pairs(flat[i + 1])) for i in range(0, len(flat), 2)]

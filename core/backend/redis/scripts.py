@@ -19,6 +19,7 @@ SCRIPTS = (
     "retry_dead",
     "purge",
     "list",
+    "peek",
     "metrics",
     "control",
     "workers",
@@ -36,7 +37,7 @@ SCRIPTS = (
 )
 # Scripts that never write: called with EVALSHA_RO, so a read-only ACL user (a console with
 # --read-only) may run them, and Redis itself refuses a write should one ever creep in.
-READ_ONLY = frozenset({"list", "metrics", "workers", "search"})
+READ_ONLY = frozenset({"list", "peek", "metrics", "workers", "search"})
 
 
 @cache
