@@ -7,6 +7,7 @@ runs never depends on the full one accepting a write.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from jobdeck.core import JobService, JobStatus, OutOfMemory
+from jobdeck.core import JobService, JobStatus, OutOfMemory, WorkerSettings
 
 from .redis_server import RedisServer
 from .test_worker_reliability import APP, LEASE, QUEUE, runs
@@ -203,5 +204,45 @@ async def test_an_eviction_policy_is_said_loudly_and_workers_survive_evicted_rec
                 assert (await finished(service, job_id, 10.0)).status == JobStatus.COMPLETED
             assert worker.alive()
             assert await service.get_job(pending) is None or pending
+    finally:
+        server.stop()
+
+
+async def test_the_api_answers_a_full_redis_with_507_naming_what_was_queued(
+    full_server: RedisServer, service: JobService, prefix: str
+) -> None:
+    pytest.importorskip("fastapi")
+    import httpx
+
+    from jobdeck.web import create_app
+
+    fill(redis.Redis.from_url(full_server.url), prefix)
+    app = create_app(service)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        reply = await client.post("/api/v1/jobs", json={"name": "quick"})
+    assert reply.status_code == 507, reply.text
+    body = reply.json()
+    assert "out of memory" in body["detail"] and "script" not in body["detail"]
+    assert reply.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_worker_repeats_the_eviction_warning(
+    prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = RedisServer(extra=["--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru"])
+    server.start()
+    settings = WorkerSettings(lease=1.0, heartbeat_interval=0.1, warn_interval=0.3)
+    try:
+        async with JobService(server.url, prefix=prefix, worker_settings=settings) as service:
+            with caplog.at_level(logging.WARNING, "jobdeck.worker"):
+                await service.start_workers(1)
+
+                async def warned_thrice() -> bool:
+                    said = [r for r in caplog.records if "'volatile-lru'" in r.getMessage()]
+                    return len(said) >= 3
+
+                await eventually(warned_thrice, 5.0, "the warning to be repeated")
     finally:
         server.stop()

@@ -29,7 +29,6 @@ __all__ = ["HeartbeatAndControl", "refused"]
 
 log = logging.getLogger("jobdeck.worker")
 _TRANSIENT = TRANSIENT
-WARN_EVERY = 60.0  # seconds between repeats of the server's warnings in the log
 
 
 class HeartbeatAndControl:
@@ -57,7 +56,7 @@ class HeartbeatAndControl:
                 await self._heartbeat_once()
             except _TRANSIENT as exc:
                 log.warning("worker %s: heartbeat failed (%s)", self.id, exc)
-            if time.monotonic() - warned >= WARN_EVERY:
+            if time.monotonic() - warned >= self.settings.warn_interval:
                 warned = time.monotonic()
                 await self._warn_about_server()
 

@@ -17,6 +17,7 @@ class WorkerSettings:
     idle_wait: float = 1.0
     progress_interval: float = 0.25
     shutdown_timeout: float = 30.0
+    warn_interval: float = 60.0  # seconds between repeats of the server's risk warnings
 
     def __post_init__(self) -> None:
         if self.lease <= 0 or self.heartbeat_interval <= 0:
