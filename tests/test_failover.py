@@ -74,6 +74,15 @@ async def test_master_killed_under_load(redis_url: str, prefix: str) -> None:
         ).start()
         submitters = [Submitter(plain), Submitter(durable)]
         tasks = [asyncio.create_task(s.run()) for s in submitters]
+        # a console's view: a follower of the queue's events, through the failover
+        watcher = JobService(cluster.url, queue=plain_q, prefix=prefix)
+        seen: list[tuple[str, str | None]] = []
+
+        async def follow() -> None:
+            async for event in watcher.events(block=0.2):
+                seen.append((str(event.type), event.job_id))
+
+        tasks.append(asyncio.create_task(follow()))
         await asyncio.sleep(1.5)
         # The replica falls behind (as under load or on a slow link): it is stopped and the
         # master drops its link; 0.4 s later the master dies. What the master acknowledged
@@ -96,10 +105,18 @@ async def test_master_killed_under_load(redis_url: str, prefix: str) -> None:
             what="a job submitted after the failover to complete",
         )
         flowing = time.time() - killed_at
+        after = {job_id for at, job_id in submitters[0].acked if at > killed_at}
+
+        async def event_after_kill() -> bool:
+            return any(t == "JOB_COMPLETED" and j in after for t, j in seen)
+
+        await eventually(event_after_kill, timeout=10, what="the follower to see new events")
+        assert ("CONNECTION_LOST", None) in seen and ("CONNECTION_RESTORED", None) in seen
         await asyncio.sleep(1.0)
         for s in submitters:
             s.running = False
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks[:2])
+        tasks[2].cancel()
         lost = {}
         for name, s in zip(("plain", "durable"), submitters, strict=True):
             missing = [i for _, i in s.acked if await s.service.get_job(i) is None]
@@ -114,8 +131,8 @@ async def test_master_killed_under_load(redis_url: str, prefix: str) -> None:
         assert lost["plain"][0] > 0  # the gap the opt-in closes (and proof the count works)
         assert flowing < 20
         worker.stop()
-        await plain.close()
-        await durable.close()
+        for service in (plain, durable, watcher):
+            await service.close()
     finally:
         cluster.stop()
 
