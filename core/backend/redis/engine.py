@@ -79,6 +79,7 @@ class RedisEngine:
         self._waiter: FastConnection | None = None
         self._idle_blocking: list[FastConnection] = []
         self._replicated: FastConnection | None = None  # submits that WAIT for replicas
+        self._waiting_replicas: asyncio.Future[Any] | None = None  # the WAIT they share
         self._base = [self._p, str(self.settings.events_maxlen)]
 
     @property

@@ -3,12 +3,11 @@ get and list."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...codec import dumps
 from ...errors import SubmitNotReplicated
@@ -37,20 +36,20 @@ class JobsMixin(RedisEngine):
         return [_s(flag) if isinstance(flag, bytes) else bool(flag) for flag in created]
 
     async def _submit_replicated(self, args: list[Any]) -> Any:
-        """The submit script and WAIT pipelined on a connection of their own (WAIT blocks
-        its connection, which must not hold up a worker's scripts): one round trip plus the
-        replicas' acknowledgement. Slow paths (a script to reload, a moved slot) go through
-        `_run` on the same connection, then WAIT."""
+        """The submit script on a connection of its own (WAIT blocks its connection, which
+        must not hold up a worker's scripts), then a WAIT that concurrent submits share.
+
+        Replies come in order: a WAIT still unanswered when a submit's reply arrives was sent
+        after that submit, so it covers it; a submit joins the WAIT in flight, or sends one.
+        Many concurrent submits so pay for one replication round trip together."""
         wanted = self.settings.submit_replicas
-        wait = ("WAIT", wanted, int(self.settings.submit_replica_timeout * 1000))
-        conn = self._replicated_conn()
-        try:
-            created, acked = await conn.pipeline(
-                ("EVALSHA", self._shas["submit"], 1, self._route, *self._base, *args), wait
-            )
-        except (ResponseError, RedisConnectionError, RedisTimeoutError):
-            created = await self._run("submit", *args, via=self._replicated_conn)
-            acked = await self._replicated_conn().execute(*wait)
+        created = await self._run("submit", *args, via=self._replicated_conn)
+        waiting = self._waiting_replicas
+        if waiting is None or waiting.done():
+            conn = self._replicated_conn()
+            wait = ("WAIT", wanted, int(self.settings.submit_replica_timeout * 1000))
+            waiting = self._waiting_replicas = asyncio.ensure_future(conn.execute(*wait))
+        acked = await asyncio.shield(waiting)
         if int(acked) < wanted:
             raise SubmitNotReplicated(
                 f"{int(acked)} of {wanted} replicas confirmed the submit within "
