@@ -80,4 +80,10 @@ async def populate(service: JobService) -> dict[str, list[str]]:
         ids["pending"].append(await _submit(service, text, f"refused-{key}", **spec))
     spec = {"args": [everything, LONG], "kwargs": {everything: everything}}
     ids["pending"].append(await _submit(service, everything[:200], "refused-all", **spec))
+    # Schedules whose job name and arguments carry each entry (tab 6).
+    for n, text in enumerate(STORABLE.values()):
+        try:
+            await service.add_schedule(f"hostile-{n}", text[:200], every=3600, args=[text])
+        except (TypeError, ValueError):
+            await service.add_schedule(f"hostile-{n}", "refused", every=3600, args=[text])
     return ids

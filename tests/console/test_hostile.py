@@ -94,6 +94,16 @@ async def test_every_field_in_every_view(hostile) -> None:
             text = await _show_tab(app, pilot, key, tab, n)
             if tab != "workers":
                 assert_markup_literal(text, where=f"tab {tab}")
+        # The schedules (tab 6): their job names and arguments carry the entries.
+        await pilot.press("6")
+        await until(
+            pilot,
+            lambda: getattr(app.screen, "loaded", False) and len(app.screen.rows) >= n,
+            what="the schedules",
+        )
+        await pilot.pause(0.1)
+        assert_markup_literal(check(app, "schedules"), where="schedules")
+        await pilot.press("escape")
         # The detail of every job, in every state.
         for tab in ("pending", "running", "dead", "history"):
             # The omnibus job (every entry in every field) and a single entry.
@@ -126,7 +136,7 @@ async def test_dialogs_and_notifications_quote_data_literally(hostile) -> None:
     app = JobdeckApp(service, reconcile_interval=0.3)
     async with app.run_test(size=(160, 50)) as pilot:
         await until(pilot, lambda: app.fetches >= 1, what="the first refresh")
-        quoted = ("rich-style", "rich-click", "brackets-path", "brackets-worker")
+        quoted = ("rich-click", "brackets-path")
         for n, (key, text) in enumerate(MARKUP.items()):
             if key not in quoted:
                 continue
