@@ -71,6 +71,7 @@ async def _console(
         await service.initialize()
     except (RedisError, OSError) as exc:
         reason = redact(str(exc).strip().rstrip(".") or type(exc).__name__, service.url)
+        reason = display_text(reason, limit=500)
         print(
             f"jobdeck: error: cannot reach {service.description}: {reason}. "
             "(Try `jobdeck demo` for a local demo.)",
