@@ -22,9 +22,11 @@ from jobdeck.core.schedules.scheduler import fire_for, put_spec
 from .waiting import eventually
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def service(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[JobService]:
-    if request.param == "redis":
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster").url
+    elif request.param == "redis":
         url = request.getfixturevalue("redis_url")
     else:
         url = f"memory://sched-{uuid.uuid4().hex[:8]}"

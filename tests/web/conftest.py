@@ -17,8 +17,12 @@ OPERATE_KEY = "operate-key-0123456789"
 READ_KEY = "read-key-0123456789abc"
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def url(request: pytest.FixtureRequest, prefix: str) -> Iterator[str]:
+    """memory, a private redis-server, or the session's 3-master Redis Cluster."""
+    if request.param == "cluster":
+        yield request.getfixturevalue("redis_cluster").url
+        return
     if request.param == "redis":
         yield request.getfixturevalue("redis_url")
         return
