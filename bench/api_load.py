@@ -143,11 +143,11 @@ async def sse_fanout(host: str, port: int, url: str, prefix: str, clients: int, 
                 if not chunk:
                     return
                 frames[index] += chunk.count(b"id: ")
-                at = chunk.rfind(b"id: ")
-                if at >= 0:
-                    end = chunk.find(b"-", at)
+                at = chunk.rfind(b"\nid: ")
+                end = chunk.find(b"-", at)
+                if at >= 0 and end - at == 18:  # a whole 13-digit ms part (not cut by the read)
                     with contextlib.suppress(ValueError):
-                        lags.append(time.time() - int(chunk[at + 4 : end]) / 1000)
+                        lags.append(time.time() - int(chunk[at + 5 : end]) / 1000)
         finally:
             w.close()
 
