@@ -280,12 +280,13 @@ class RedisEngine:
 
     async def _rerouted(self, exc: BaseException) -> bool:
         """On a cluster, after a failed call: True if the slot was found elsewhere (MOVED,
-        or a new master after a lost connection), so the call may go again there."""
+        or a new master after a lost connection), so the call may go again there. An ASK
+        (a slot mid-migration) moves nothing: the caller tries again later."""
         if self._slots is None:
             return False
         before = self._slots.node
         where = redirection(exc)
-        if where is not None:
+        if where is not None and where[0] == "MOVED":
             self._moved(where[2], where[3])
         elif isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
             await self._find_master()
