@@ -22,6 +22,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ import redis  # noqa: E402
 from jobdeck.core import BackendSettings, JobService  # noqa: E402
 from jobdeck.core.backend.redis import engine  # noqa: E402
 from tests.redis_cluster import RedisCluster  # noqa: E402
-from tests.redis_server import RedisServer  # noqa: E402
+from tests.redis_server import RedisServer, free_port  # noqa: E402
+from tests.tls_certs import make_certs  # noqa: E402
 from tests.worker_process import WorkerProcess  # noqa: E402
 
 APP = "tests.apps.tasks:service"
@@ -70,7 +72,7 @@ def server_cpu(port: int) -> float:
 
 
 async def submit_rates(
-    url: str, jobs: int, settings: BackendSettings | None = None
+    url: str, jobs: int, settings: BackendSettings | None = None, cpu_port: int | None = None
 ) -> dict[str, float]:
     """Submitting one at a time and 100 at a time: jobs/s (wall clock: at the mercy of the
     machine's load), and the CPU microseconds per submit of this client and of the Redis
@@ -80,7 +82,7 @@ async def submit_rates(
     out: dict[str, float] = {}
     async with service:
         await service.submit_job("add", [0, 0])  # connect, load the script
-        port = int(service.backend._node_url.rsplit(":", 1)[1].split("/")[0])
+        port = cpu_port or int(service.backend._node_url.rsplit(":", 1)[1].split("/")[0])
 
         async def lane(n: int) -> None:
             for i in range(n):
@@ -151,12 +153,46 @@ async def drain(urls_queues: list[tuple[str, str]], jobs: int, redis_url: str) -
     }
 
 
+async def tls_rounds(opts: argparse.Namespace) -> None:
+    """Submits over TLS (with a client certificate) against plain TCP, same server."""
+    with tempfile.TemporaryDirectory() as where:
+        certs = make_certs(Path(where))
+        tls_port = free_port()
+        server = RedisServer(
+            extra=[
+                "--tls-port", str(tls_port), "--tls-cert-file", certs.server_crt,
+                "--tls-key-file", certs.server_key, "--tls-ca-cert-file", certs.ca_crt,
+            ]
+        ).start()  # fmt: skip
+        tls_url = (
+            f"rediss://127.0.0.1:{tls_port}/0?ssl_ca_certs={certs.ca_crt}"
+            f"&ssl_certfile={certs.client_crt}&ssl_keyfile={certs.client_key}"
+        )
+        results: dict[str, list[float]] = {}
+        try:
+            for _ in range(opts.rounds):
+                for label, url in (("plain", server.url), ("TLS", tls_url)):
+                    rates = await submit_rates(url, opts.jobs, cpu_port=server.port)
+                    for k, v in rates.items():
+                        results.setdefault(f"submit {k}, {label}", []).append(v)
+        finally:
+            server.stop()
+        for k, v in results.items():
+            print(
+                f"  {k}: median {statistics.median(v):,.1f}  ({', '.join(f'{x:,.1f}' for x in v)})"
+            )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--tls-only", action="store_true", help="only TLS against plain")
     opts = parser.parse_args()
+    if opts.tls_only:
+        await tls_rounds(opts)
+        return
     single = RedisServer().start()
     primary = RedisServer().start()
     replica = RedisServer(extra=["--replicaof", "127.0.0.1", str(primary.port)]).start()
