@@ -71,6 +71,18 @@ def main() -> None:
     assert served.service is not None
     stop_demo = served.call(start_demo(served.service))
     served.call(served.service.start_workers(3, worker_id="web-host-1"))
+    for name, job, timing in (
+        (
+            "nightly-report",
+            "build_report",
+            {"cron": "0 3 * * *", "timezone": "Europe/Berlin", "args": ["2026-11"]},
+        ),
+        ("inventory-sync", "sync_inventory", {"every": 60, "args": ["store-1"]}),
+        ("reminders", "send_reminder", {"every": 300, "args": [1]}),
+    ):
+        served.call(served.service.add_schedule(name, job, **timing))
+    served.call(served.service.trigger_schedule("inventory-sync"))
+    served.call(served.service.pause_schedule("reminders"))
     try:
         time.sleep(options.warmup)
         with chromium(1280, 800) as driver:
@@ -89,6 +101,7 @@ def main() -> None:
                 ("3", "dead-letter"),
                 ("4", "workers"),
                 ("5", "history"),
+                ("6", "schedules"),
             ):
                 tab(driver, key)
                 shoot(driver, options.out, name)

@@ -153,6 +153,38 @@ def test_scale_a_worker_with_plus(browser: Any, dash_queue: Queue) -> None:
     assert [w.concurrency for w in workers if w.id == worker_id] == [before + 1]
 
 
+def test_schedules_tab_runs_and_pauses_a_schedule(browser: Any, dash_queue: Queue) -> None:
+    driver, served = browser, dash_queue.served
+    served.call(dash_queue.service.add_schedule("nightly-report", "quick", every=3600, args=[7]))
+    driver.refresh()  # the tab shows when the server offers schedules: it reads that at start
+    until(
+        driver,
+        lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "live",
+        what="the live connection",
+    )
+    press(driver, "6")
+    row = until(driver, lambda d: rows(d, "nightly-report"), what="the schedule")[0]
+    assert "every 1 h" in row.text or "every 60 m" in row.text, row.text
+    row.find_element(By.CSS_SELECTOR, 'button[data-action="trigger"]').click()
+
+    def fired(_: Any) -> bool:
+        info = served.call(dash_queue.service.get_schedule("nightly-report"))
+        return info.last_job_id is not None
+
+    until(driver, fired, what="the schedule's job to be queued")
+    until(
+        driver,
+        lambda d: rows(d, "nightly-report")[0].find_elements(By.CSS_SELECTOR, "td.id a"),
+        what="a link to the schedule's last job",
+    )
+    rows(driver, "nightly-report")[0].find_element(
+        By.CSS_SELECTOR, 'button[data-action="toggle"]'
+    ).click()
+    until(driver, lambda d: "paused" in rows(d, "nightly-report")[0].text, what="paused")
+    assert served.call(dash_queue.service.get_schedule("nightly-report")).paused is True
+    served.call(dash_queue.service.remove_schedule("nightly-report"))
+
+
 def test_a_forged_post_without_the_csrf_token_is_refused(browser: Any, dash_queue: Queue) -> None:
     post = """
         const [path, token, done] = arguments;
@@ -205,7 +237,9 @@ def test_a_read_key_sees_no_action_buttons(browser: Any, dash_queue: Queue) -> N
     sign_in(driver, dash_queue.served.url, READ_KEY)
     dash_queue.submit_from_process("fails_first", f'["{dash_queue.prefix}:read"]')
     dash_queue.submit_from_process("slow", "[5]")
-    for key, tab in zip("12345", ["pending", "running", "dead", "workers", "history"], strict=True):
+    for key, tab in zip(
+        "123456", ["pending", "running", "dead", "workers", "history", "schedules"], strict=True
+    ):
         press(driver, key)
         until(
             driver,

@@ -65,10 +65,8 @@ def _reply(request: Request, principal: Principal, csrf: str = "") -> dict[str, 
         "auth": principal.via != "open",
         "queue": service.queue,
         "server": service.description,
-        # Tabs for what this server offers (schedules arrive with their own router).
-        "schedules": any(
-            getattr(route, "path", "") == "/api/v1/schedules" for route in request.app.routes
-        ),
+        # Tabs for what this server offers (schedules come with their own router).
+        "schedules": "/api/v1/schedules" in _paths(request),
     }
 
 
@@ -135,6 +133,14 @@ async def delete_session(request: Request, principal: Principal = ReadAccess) ->
         samesite="strict",
     )
     return response
+
+
+def _paths(request: Request) -> frozenset[str]:
+    """The API's paths, from its OpenAPI document (built once by FastAPI, then cached)."""
+    state = request.app.state
+    if getattr(state, "dashboard_paths", None) is None:
+        state.dashboard_paths = frozenset(request.app.openapi().get("paths", {}))
+    return state.dashboard_paths  # type: ignore[no-any-return]
 
 
 def _cookie_path(request: Request) -> str:
