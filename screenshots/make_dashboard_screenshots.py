@@ -111,7 +111,9 @@ def main() -> None:
             time.sleep(0.5)
             shoot(driver, options.out, "job")
             tab(driver, "2")
-            driver.find_element(By.CSS_SELECTOR, '#tbody button[data-action="cancel"]').click()
+            cancel = '#tbody button[data-action="cancel"]'
+            wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, cancel))
+            driver.find_element(By.CSS_SELECTOR, cancel).click()
             time.sleep(0.5)
             shoot(driver, options.out, "confirm-cancel")
             ActionChains(driver).send_keys("\ue00c").perform()  # Escape
