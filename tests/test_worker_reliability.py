@@ -256,3 +256,14 @@ async def test_cancelling_a_running_job_is_a_request_its_outcome_is_the_final_st
     assert job.status == JobStatus.COMPLETED and job.result == "finished anyway"
     assert job.cancel_requested
     assert await service.cancel_job(job_id) is False  # finished: nothing to cancel
+
+
+async def test_a_worker_whose_loop_keeps_failing_exits_with_a_clear_error(
+    service: JobService, spawn: Callable[..., WorkerProcess]
+) -> None:
+    worker = spawn(concurrency=1)
+    await service.submit_job("break_heartbeat")
+    assert worker.wait(20) == 1
+    log = worker.log()
+    assert "the heartbeat loop failed (TypeError: heartbeat broken on purpose); restarting" in log
+    assert "jobdeck: error: worker stopped: the heartbeat loop failed 6 times" in log

@@ -200,6 +200,9 @@ class WorkerPool(HeartbeatAndControl):
         """Stop claiming; with `graceful`, let running jobs finish for up to `timeout` seconds,
         then hand the rest back to the queue. Without it, hand them back at once."""
         if self._stopping or not self._loops:
+            stopper = self._stopper  # a stop of its own (a loop failed): wait for its end
+            if stopper is not None and stopper is not asyncio.current_task():
+                await asyncio.wait([stopper])
             return
         self._stopping = True
         self._claiming = False

@@ -61,4 +61,4 @@ async def supervise(
                 exc,
                 exc_info=exc,
             )
-            await asyncio.sleep(min(5.0, 0.1 * 2 ** len(crashes)))
+            await asyncio.sleep(min(5.0, 0.05 * 2 ** len(crashes)))

@@ -90,3 +90,16 @@ async def finishes_anyway(trace: str) -> str:
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.sleep(30)
     return "finished anyway"
+
+
+@service.handler()
+async def break_heartbeat() -> str:
+    """Breaks this worker's heartbeat for good (a bug, not a transient fault): the worker
+    must stop with a clear error rather than run on without heartbeats."""
+    pool = current_job().service.pool
+
+    async def broken(*args: object) -> None:
+        raise TypeError("heartbeat broken on purpose")
+
+    pool.backend.heartbeat = broken
+    return "broken"
