@@ -44,8 +44,10 @@ from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.main import SCREEN_ACTIONS, MainScreen
 from .screens.schedules import SchedulesScreen
+from .screens.time import TimeScreen
 from .selection import Selection
 from .state import TABS, ConsoleState, JobRow, WorkerRow
+from .timemode import Rewind
 from .widgets.job_table import JobTable
 
 __all__ = ["JobdeckApp"]
@@ -53,6 +55,7 @@ __all__ = ["JobdeckApp"]
 log = logging.getLogger("jobdeck.console")
 
 _FOOTER_ACTIONS = (
+    "rewind",
     "cancel",
     "retry",
     "retry_all",
@@ -89,6 +92,7 @@ class JobdeckApp(App[int]):
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
         Binding("6", "schedules", "Schedules", show=False),
+        Binding("t", "rewind", "Time"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -137,6 +141,7 @@ class JobdeckApp(App[int]):
         self.frame_interval = frame_interval
         self.freeze_gc = freeze_gc
         self._bindings_signature: tuple[Any, ...] = ()
+        self.rewind = Rewind(service, self.post_message)
         self.main = MainScreen(
             self.state,
             self.selection,
@@ -196,6 +201,7 @@ class JobdeckApp(App[int]):
             self._start_pool(self.embedded_workers)
         if self.live:
             self._event_feed()
+            self.run_worker(self.rewind.load(), group="history", description="event log")
         self._refresher()
         self.set_interval(1.0, self._tick)
         self.set_interval(self.frame_interval, lambda: self.painter.flush())
@@ -229,6 +235,7 @@ class JobdeckApp(App[int]):
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self._batch_done.set()
+        self.rewind.live(message.events)
         self.live.take_events(message.events)
 
     # -- the refresher -------------------------------------------------------------------
@@ -312,6 +319,8 @@ class JobdeckApp(App[int]):
         return Where(True, self.state.active, (row,) if isinstance(row, JobRow) else ())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rewind":
+            return self.on_main
         if action in MUTATING:
             if not self.actions.applies(action, self.where()):
                 return False
@@ -411,6 +420,15 @@ class JobdeckApp(App[int]):
             return
         self.next_queue = queue
         self.exit(0)
+
+    # -- the time mode -------------------------------------------------------------------
+    def action_rewind(self) -> None:
+        if not self.rewind.ready:
+            self.notify(f"Reading the event log: {self.rewind.loaded:,} events so far…")
+        elif not self.rewind.enter():
+            self.notify("The event log is empty: nothing to rewind over yet.")
+        else:
+            self.push_screen(TimeScreen(self.rewind, self.state, clock=self.now))
 
     # -- tabs ----------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:

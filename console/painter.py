@@ -48,6 +48,7 @@ class Painter:
         for tab in self.tables:
             self.table(tab)
         self.header_now()
+        self.flush()
 
     def soon(self, *parts: str) -> None:
         self.due.update(parts)

@@ -17,7 +17,7 @@ from jobdeck.core.events import Event, Events
 
 from .state import ConsoleState, JobRow, TabView
 
-__all__ = ["Effects", "apply_events", "replay_onto"]
+__all__ = ["Effects", "apply_events", "replay_onto", "source_status"]
 
 _WORKER_EVENTS = (
     Events.JOB_SERVICE_WORKERS_STARTED,
@@ -100,7 +100,7 @@ def _apply_one(state: ConsoleState, event: Event, effects: Effects) -> None:
             _apply_rows(state, view, event, effects)
 
 
-def _source_status(event: Event) -> str | None:
+def source_status(event: Event) -> str | None:
     """The status a job left in this transition (None: it is new)."""
     kind, data = event.type, event.data
     if kind == Events.JOB_SUBMITTED:
@@ -121,7 +121,7 @@ def _source_status(event: Event) -> str | None:
 def _apply_depths(state: ConsoleState, event: Event) -> None:
     if event.type == Events.JOB_PROGRESS:
         return
-    source, target = _source_status(event), event.status
+    source, target = source_status(event), event.status
     if source is not None:
         state.depths[source] = max(0, state.depth(source) - 1)
     if target:
@@ -206,7 +206,7 @@ def _arrive(view: TabView, event: Event, effects: Effects, *, on_top: bool) -> N
 
 def _apply_rows(state: ConsoleState, view: TabView, event: Event, effects: Effects) -> None:
     kind, job_id, key = event.type, event.job_id or "", view.key
-    source, target = _source_status(event), event.status
+    source, target = source_status(event), event.status
     if kind == Events.JOB_PROGRESS:
         index = view.index_of(job_id)
         if index is not None:

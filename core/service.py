@@ -490,6 +490,14 @@ class JobService(ScheduleMethods):
                 last = event.id
                 yield event
 
+    async def event_log(self, after: str = "0-0", count: int = 10_000) -> list[Event]:
+        """One page of the stored event log after the event id `after` (oldest first, without
+        waiting): how a console reads the past it rewinds over. Empty at the end."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
+            raise ValueError(f"count: expected 1-100000, got {count!r}")
+        await self._ensure()
+        return await self.backend.read_events(after, count, 0.001)
+
     async def last_event_id(self) -> str:
         """The id of the newest event in the log ("0-0" when it is empty): `events(after=`
         this`)` yields exactly what happens from now on."""

@@ -9,6 +9,7 @@ them, so a malformed record is reported rather than crashing a backend call.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -47,9 +48,15 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class BackendSettings:
-    """Knobs every backend honours. Times in seconds."""
+    """Knobs every backend honours. Times in seconds.
 
-    events_maxlen: int = 50_000
+    `events_maxlen` caps the event log (approximately: Redis trims whole nodes). It is how far
+    back a console can rewind: about `events_maxlen / events per second` seconds. Every
+    process writing to a queue trims to its own figure, so set it the same everywhere; the
+    environment variable `JOBDECK_EVENTS_MAXLEN` does that for every process started with it
+    (3,600,000 keeps an hour at 1,000 events a second, a few hundred MB in Redis)."""
+
+    events_maxlen: int = field(default_factory=lambda: events_maxlen_from_env())
     history_max: int = 10_000
     result_ttl: float = 24 * 3600.0
     worker_ttl: float = 15.0
@@ -58,6 +65,15 @@ class BackendSettings:
     # failover right after cannot lose it; 0 keeps replication asynchronous (the default).
     submit_replicas: int = 0
     submit_replica_timeout: float = 1.0
+
+
+def events_maxlen_from_env(default: int = 50_000) -> int:
+    raw = os.environ.get("JOBDECK_EVENTS_MAXLEN", "").strip().replace("_", "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1000 <= int(raw) <= 100_000_000:
+        raise ValueError(f"JOBDECK_EVENTS_MAXLEN: expected 1000-100000000 events, got {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True, slots=True)

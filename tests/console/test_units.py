@@ -157,3 +157,29 @@ def test_filter_info_says_how_far_a_search_got() -> None:
     assert filter_info(state) == "2 matches so far, searched 5,000 of 1,000,000…"
     view.capped = False
     assert filter_info(state) == "2 matches"
+
+
+def test_history_rebuilds_counts_and_rows_at_a_moment() -> None:
+    from jobdeck.console.history import History
+
+    history = History(checkpoint=10.0)
+    history.add_all(
+        [
+            ev(Events.JOB_SUBMITTED, "a", "pending", ts=100.0),
+            ev(Events.JOB_SUBMITTED, "b", "pending", ts=101.0),
+            ev(Events.JOB_STARTED, "a", "running", ts=105.0, worker="w1", attempt=1),
+            ev(Events.JOB_FAILED, "a", "failed", ts=125.0, error_type="E", error="boom"),
+            ev(Events.JOB_REQUEUED, "a", "pending", ts=140.0, reason="retry"),
+        ]
+    )
+    live = state_with()
+    live.depths = {"pending": 2, "failed": 0}
+    at = history.at(110.0, live).state
+    assert [r.id for r in at.views["running"].rows] == ["a"]
+    assert [r.id for r in at.views["pending"].rows] == ["b"]
+    assert at.depths["pending"] == 1 and at.depths["running"] == 1
+    at = history.at(130.0, live).state
+    assert [r.id for r in at.views["dead"].rows] == ["a"] and at.depths["failed"] == 1
+    assert at.views["dead"].rows[0].error == "E: boom"
+    at = history.at(141.0, live).state  # retried after a checkpoint: open again
+    assert sorted(r.id for r in at.views["pending"].rows) == ["a", "b"]

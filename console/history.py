@@ -1,0 +1,288 @@
+"""The queue's past, rebuilt from its event log: what the time mode (`t`) shows.
+
+Every event the console sees (the live feed, and the stored log loaded once when the time
+mode first opens) is folded into a compact record per job: the times and statuses of its
+transitions. The queue at a moment T is then rebuilt without replaying the log:
+
+- counts: today's counts minus the per-second deltas of every event after T (the log knows
+  exactly which status each job left and entered);
+- the jobs not finished at T: the jobs open at the last checkpoint before T (taken every
+  `checkpoint` seconds of event time) plus those first seen between the checkpoint and T,
+  each looked up at T by a bisection of its own transitions;
+- dead letters and history at T: the latest jobs that finished before T, walking back.
+So a step of the cursor costs about (jobs open at T + a minute of events), not the hour.
+
+Jobs the log never mentions (older than its cap and untouched since) count in the totals
+but have no row: the tables show what the log knows.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from jobdeck.core.events import Event, Events
+
+from .reducer import source_status
+from .state import TAB_STATUSES, ConsoleState, JobRow
+
+__all__ = ["History", "Moment"]
+
+_OPEN = frozenset({"pending", "scheduled", "running"})
+_TERMINAL = frozenset({"completed", "failed", "cancelled"})
+_ROWS = 500  # rows per tab at a moment: the counts are exact, the tables show this many
+_COUNTED = ("submitted", "completed", "failed")  # per-second series for the chart
+
+
+class _Life:
+    """One job's transitions: `times[i]` is when it entered `statuses[i]`."""
+
+    __slots__ = ("attempts", "error", "name", "priority", "runtime", "statuses", "times", "worker")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.priority = 1
+        self.times: list[float] = []
+        self.statuses: list[str] = []
+        self.worker: str | None = None
+        self.error = ""
+        self.runtime: float | None = None
+        self.attempts = 0
+
+    def status_at(self, t: float) -> tuple[str | None, int]:
+        i = bisect_right(self.times, t) - 1
+        return (self.statuses[i], i) if i >= 0 else (None, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """The queue rebuilt at `at`: a console state the widgets can draw as they draw now."""
+
+    at: float
+    state: ConsoleState
+
+
+class History:
+    def __init__(self, checkpoint: float = 60.0) -> None:
+        self.checkpoint = checkpoint
+        self.lives: dict[str, _Life] = {}
+        self.first: float | None = None  # the oldest event held
+        self.last: float | None = None
+        self.events = 0
+        self.loaded_through = ""  # the newest stored event id folded in (for the loader)
+        self._deltas: dict[int, dict[str, int]] = {}  # second -> status -> +/- count
+        self.series: dict[int, list[int]] = {}  # second -> [submitted, completed, failed]
+        self._open: set[str] = set()
+        self._checkpoints: list[tuple[float, frozenset[str]]] = []
+        self._first_seen: list[tuple[float, str]] = []  # in time order
+        # terminal transitions in time order, by the tab they land on
+        self._ended: dict[str, list[tuple[float, str]]] = {"dead": [], "history": []}
+        self._reopened: list[tuple[float, str]] = []  # terminal -> open again, in time order
+        self._paused: list[tuple[float, bool]] = []
+
+    # -- folding events in ---------------------------------------------------------------
+    def add_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.add(event)
+
+    def add(self, event: Event) -> None:
+        t = event.timestamp
+        kind, job_id = event.type, event.job_id
+        if event.id:
+            self.loaded_through = event.id
+        if self.first is None:
+            self.first = t
+        self.events += 1
+        if self.last is None or t > self.last:
+            self._checkpoint_until(t)
+            self.last = t
+        if kind in (Events.QUEUE_PAUSED, Events.QUEUE_RESUMED):
+            self._paused.append((t, kind == Events.QUEUE_PAUSED))
+            return
+        if not job_id or kind == Events.JOB_PROGRESS or not event.status:
+            return
+        source, target = source_status(event), event.status
+        second = int(t)
+        deltas = self._deltas.setdefault(second, {})
+        if source is not None:
+            deltas[source] = deltas.get(source, 0) - 1
+        deltas[target] = deltas.get(target, 0) + 1
+        series = self.series.setdefault(second, [0, 0, 0])
+        if kind == Events.JOB_SUBMITTED:
+            series[0] += 1
+        elif kind == Events.JOB_COMPLETED:
+            series[1] += 1
+        elif kind == Events.JOB_FAILED:
+            series[2] += 1
+        self._transition(event, job_id, source, target, t)
+
+    def _transition(
+        self, event: Event, job_id: str, source: str | None, target: str, t: float
+    ) -> None:
+        life = self.lives.get(job_id)
+        if life is None:
+            life = self.lives[job_id] = _Life(event.name or "?")
+            self._first_seen.append((t, job_id))
+            if source is not None:  # it existed before the log (or the console) saw it
+                life.times.append(-math.inf)
+                life.statuses.append(source)
+        data = event.data
+        if event.type == Events.JOB_SUBMITTED and isinstance(data.get("priority"), int):
+            life.priority = data["priority"]
+        elif event.type == Events.JOB_STARTED:
+            life.worker = data.get("worker")
+            life.attempts = int(data.get("attempt") or life.attempts + 1)
+        elif event.type == Events.JOB_FAILED:
+            kind, message = data.get("error_type") or "Error", data.get("error") or ""
+            life.error = f"{kind}: {message}" if message else str(kind)
+        if isinstance(data.get("runtime"), (int, float)):
+            life.runtime = float(data["runtime"])
+        if target in _OPEN and life.statuses and life.statuses[-1] in _TERMINAL:
+            self._reopened.append((t, job_id))
+        life.times.append(t)
+        life.statuses.append(target)
+        if target in _OPEN:
+            self._open.add(job_id)
+        else:
+            self._open.discard(job_id)
+            self._ended["dead" if target == "failed" else "history"].append((t, job_id))
+
+    def _checkpoint_until(self, t: float) -> None:
+        """Remember which jobs were open at each checkpoint boundary passed before `t`."""
+        if self.first is None:
+            return
+        step = self.checkpoint
+        nxt = (
+            self._checkpoints[-1][0] + step
+            if self._checkpoints
+            else math.floor(self.first / step) * step
+        )
+        while nxt <= t:
+            self._checkpoints.append((nxt, frozenset(self._open)))
+            nxt += step
+
+    # -- the past ------------------------------------------------------------------------
+    def span(self) -> tuple[float, float] | None:
+        return None if self.first is None or self.last is None else (self.first, self.last)
+
+    def at(self, t: float, live: ConsoleState) -> Moment:
+        """The queue as it was at `t` (clamped to what the log holds)."""
+        state = ConsoleState(queue=live.queue, server=live.server, read_only=True)
+        state.connection, state.active = "connected", live.active
+        state.embedded_id = live.embedded_id
+        state.depths = self._depths_at(t, live.depths)
+        state.paused = self._paused_at(t, live.paused)
+        # Sort cheap keys first, build rows only for what is shown.
+        pending: list[tuple[bool, int, float, str, int]] = []
+        running: list[tuple[float, str, int]] = []
+        lives = self.lives
+        for job_id in self._open_at(t):
+            life = lives[job_id]
+            status, i = life.status_at(t)
+            if status == "running":
+                running.append((life.times[i], job_id, i))
+            elif status in _OPEN:
+                pending.append((status != "pending", -life.priority, life.times[0], job_id, i))
+        pending.sort()
+        running.sort()
+        rows: dict[str, list[JobRow]] = {
+            "pending": [
+                self._row(p[3], lives[p[3]], "scheduled" if p[0] else "pending", p[4])
+                for p in pending[:_ROWS]
+            ],
+            "running": [self._row(r[1], lives[r[1]], "running", r[2]) for r in running[:_ROWS]],
+            "dead": self._ended_before(t, "dead"),
+            "history": self._ended_before(t, "history"),
+        }
+        counts = {"pending": len(pending), "running": len(running)}
+        for tab, found in rows.items():
+            view = state.views[tab]
+            view.rows, view.loaded = found[:_ROWS], True
+            view.total = min(counts.get(tab, len(found)), _ROWS)
+        state.views["workers"].loaded = True
+        state.workers_loaded = True
+        return Moment(t, state)
+
+    def _depths_at(self, t: float, now: dict[str, int]) -> dict[str, int]:
+        depths = dict(now)
+        cut = int(t)
+        for second, deltas in self._deltas.items():
+            if second > cut:
+                for status, delta in deltas.items():
+                    depths[status] = depths.get(status, 0) - delta
+        return {status: max(0, n) for status, n in depths.items()}
+
+    def _paused_at(self, t: float, now: bool) -> bool:
+        before = [paused for when, paused in self._paused if when <= t]
+        if before:
+            return before[-1]
+        after = [paused for when, paused in self._paused if when > t]
+        return (not after[0]) if after else now
+
+    def _open_at(self, t: float) -> set[str]:
+        """Candidates: open at the last checkpoint before `t`, or first seen since."""
+        i = bisect_right(self._checkpoints, t, key=lambda c: c[0]) - 1
+        since, base = self._checkpoints[i] if i >= 0 else (-math.inf, frozenset())
+        found = set(base)
+        # First sightings, and jobs that came back from a terminal state (a retried dead
+        # letter), since the checkpoint.
+        for moments in (self._first_seen, self._reopened):
+            for when, job_id in moments[bisect_left(moments, since, key=lambda m: m[0]) :]:
+                if when > t:
+                    break
+                found.add(job_id)
+        return found
+
+    def _ended_before(self, t: float, tab: str) -> list[JobRow]:
+        rows: list[JobRow] = []
+        seen: set[str] = set()
+        statuses, ended = TAB_STATUSES[tab], self._ended[tab]
+        end = bisect_right(ended, t, key=lambda m: m[0])
+        for index in range(end - 1, -1, -1):
+            job_id = ended[index][1]
+            if job_id in seen:
+                continue
+            seen.add(job_id)
+            life = self.lives[job_id]
+            status, i = life.status_at(t)
+            if status in statuses:
+                rows.append(self._row(job_id, life, status, i))
+                if len(rows) >= _ROWS:
+                    break
+        return rows
+
+    def _row(self, job_id: str, life: _Life, status: str, i: int) -> JobRow:
+        entered = life.times[i] if life.times[i] != -math.inf else None
+        created = life.times[0] if life.times[0] != -math.inf else 0.0
+        row = JobRow(id=job_id, name=life.name, status=status, priority=life.priority)
+        row.created_at = created
+        row.attempts = life.attempts
+        if status == "running":
+            row.started_at, row.worker = entered, life.worker
+        elif status in _TERMINAL:
+            row.finished_at, row.runtime = entered, life.runtime
+            row.error = life.error if status == "failed" else ""
+        elif status == "scheduled":
+            row.scheduled_for = None
+        return row
+
+    # -- for the time bar and the charts -------------------------------------------------
+    def per_second(self, start: int, end: int, which: int = 1) -> list[int]:
+        """`which` (0 submitted, 1 completed, 2 failed) for each second start .. end - 1."""
+        return [self.series.get(s, (0, 0, 0))[which] for s in range(start, end)]
+
+    def next_burst(self, t: float, direction: int = 1) -> float | None:
+        """The start of the next (or previous) second in which failures spiked: at least 5
+        and three times the typical failing second of the log."""
+        failing = sorted(v[2] for v in self.series.values() if v[2])
+        if not failing:
+            return None
+        floor = max(5, 3 * failing[len(failing) // 2])
+        seconds = sorted(s for s, v in self.series.items() if v[2] >= floor)
+        if direction > 0:
+            later = [s for s in seconds if s > int(t) + 1]
+            return float(later[0]) if later else None
+        earlier = [s for s in seconds if s < int(t) - 1]
+        return float(earlier[-1]) if earlier else None

@@ -1,0 +1,103 @@
+"""The time mode (`t`): the queue as it was at a moment of the last hour (or as far back as
+the event log reaches), on a screen of its own over the live one.
+
+It has its own header, tab bar and tables, drawing a state rebuilt by `History` for the
+cursor's moment, so the live screen underneath (and everything it fetches) is never touched;
+esc pops this screen and the live view is simply there again. ←/→ step 1 s (shift: 10 s,
+ctrl: 1 min), f / F jump to the next / previous failure burst, 1-5 switch tabs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from ..painter import Painter
+from ..state import TABS, ConsoleState
+from ..timemode import Rewind
+from ..widgets.columns import COLUMNS
+from ..widgets.filter_bar import FilterBar
+from ..widgets.header import HeaderStrip, TabBar
+from ..widgets.job_table import JobTable
+from ..widgets.time_bar import TimeBar
+
+__all__ = ["TimeScreen"]
+
+
+class TimeScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(str(n), f"show_tab('{tab}')", tab, show=False) for n, tab in enumerate(TABS, 1)),
+        Binding("left", "step(-1)", "-1s", key_display="←"),
+        Binding("right", "step(1)", "+1s", key_display="→"),
+        Binding("shift+left", "step(-10)", "-10s", show=False),
+        Binding("shift+right", "step(10)", "+10s", show=False),
+        Binding("ctrl+left", "step(-60)", "-1m", show=False),
+        Binding("ctrl+right", "step(60)", "+1m", show=False),
+        Binding("f", "burst(1)", "Next failure burst"),
+        Binding("F", "burst(-1)", "Previous burst", show=False),
+        Binding("escape,t", "live", "Live"),
+    ]
+
+    def __init__(self, rewind: Rewind, live: ConsoleState, *, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.rewind, self.live = rewind, live
+        self.state = ConsoleState(queue=live.queue, server=live.server, read_only=True)
+        self.state.active = live.active
+        self.cursor_clock = clock
+        self.header = HeaderStrip(self.state, id="header")
+        self.tab_bar = TabBar(self.state, hint=lambda: "", id="tab-bar")
+        self.tables = {
+            tab: JobTable(tab, COLUMNS[tab], clock=self._now, empty="nothing then", id=tab)
+            for tab in TABS
+        }
+        self.switcher = ContentSwitcher(*self.tables.values(), initial=live.active, id="switcher")
+        self.time_bar = TimeBar(rewind.history, id="time-bar")
+        self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, FilterBar())
+
+    def _now(self) -> float:
+        """Ages in the tables are as of the cursor's moment."""
+        return self.rewind.cursor if self.rewind.cursor is not None else self.cursor_clock()
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.tab_bar
+        yield self.switcher
+        yield self.time_bar
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.tables[self.state.active].focus()
+        self.show_moment()
+
+    def show_moment(self) -> None:
+        moment = self.rewind.moment(self.live)
+        moment.state.active = self.state.active
+        self.state = moment.state
+        self.painter.show_state(moment.state)
+        self.time_bar.show(moment.at)
+
+    def action_step(self, seconds: float) -> None:
+        self.rewind.step(seconds)
+        self.show_moment()
+
+    def action_burst(self, direction: int) -> None:
+        if not self.rewind.jump_burst(direction):
+            self.notify("No failure burst that way.", timeout=2)
+            return
+        self.show_moment()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.state.active = tab
+        self.switcher.current = tab
+        self.tables[tab].focus()
+        self.painter.table(tab)
+        self.painter.header_now()
+
+    def action_live(self) -> None:
+        self.rewind.leave()
+        self.dismiss(None)

@@ -1,0 +1,125 @@
+"""The time mode (`t`): a cursor over the past the event log holds, and what it shows.
+
+`Rewind` keeps the `History` fed: at start it loads the stored log in the background (small
+pages, yielding between them, while live events wait in a buffer so everything is folded in
+order), then folds live events as they arrive. In time mode the painter draws the
+rebuilt state instead of the live one, so the live state (and what it fetches) never
+changes: esc simply draws it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+
+from jobdeck.core.events import Event
+
+from .history import History, Moment
+from .state import ConsoleState
+
+__all__ = ["STEPS", "Rewind"]
+
+STEPS = {"": 1.0, "shift": 10.0, "ctrl": 60.0}  # seconds per ←/→, by modifier
+_PAGE = 2000
+
+
+def _key(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        return (0, 0)
+
+
+class Rewind:
+    """Messages it posts: `Loaded` once the stored log is in."""
+
+    class Loaded(Message):
+        def __init__(self, events: int) -> None:
+            super().__init__()
+            self.events = events
+
+    def __init__(self, service: Any, post: Callable[[Message], object]) -> None:
+        self.service, self.post = service, post
+        self.history = History()
+        self.ready = False
+        self.loaded = 0
+        self._waiting: list[Event] = []
+        self.cursor: float | None = None  # None: live
+
+    # -- feeding the history -------------------------------------------------------------
+    def live(self, events: list[Event]) -> None:
+        if self.ready:
+            self.history.add_all(events)
+        else:
+            self._waiting.extend(events)
+
+    async def load(self) -> None:
+        """Fold in the stored log up to the first live event, then the buffered ones."""
+        try:
+            last = await self.service.last_event_id()
+            stop, after = _key(last), "0-0"
+            while True:
+                page = await self.service.event_log(after, _PAGE)
+                if not page:
+                    break
+                for event in page:
+                    if _key(event.id) > stop:
+                        break
+                    self.history.add(event)
+                    self.loaded += 1
+                after = page[-1].id
+                if _key(after) >= stop:
+                    break
+                await asyncio.sleep(0)  # keys and live events go first
+        finally:
+            waiting, self._waiting = self._waiting, []
+            newer = [e for e in waiting if not e.id or _key(e.id) > _key(last_or(self))]
+            self.history.add_all(newer)
+            self.ready = True
+            self.post(self.Loaded(self.loaded))
+
+    # -- the cursor ----------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.cursor is not None
+
+    def span(self) -> tuple[float, float] | None:
+        return self.history.span()
+
+    def enter(self) -> bool:
+        span = self.span()
+        if span is None:
+            return False
+        self.cursor = span[1]
+        return True
+
+    def leave(self) -> None:
+        self.cursor = None
+
+    def step(self, seconds: float) -> None:
+        span = self.span()
+        if span is None or self.cursor is None:
+            return
+        self.cursor = min(span[1], max(span[0], self.cursor + seconds))
+
+    def jump_burst(self, direction: int) -> bool:
+        if self.cursor is None:
+            return False
+        found = self.history.next_burst(self.cursor, direction)
+        if found is None:
+            return False
+        self.cursor = found + 0.999  # the end of the burst's second: its failures show
+        return True
+
+    def moment(self, live: ConsoleState) -> Moment:
+        assert self.cursor is not None
+        return self.history.at(self.cursor, live)
+
+
+def last_or(rewind: Rewind) -> str:
+    """The newest event id the loader folded in ("0-0" if none)."""
+    return rewind.history.loaded_through or "0-0"

@@ -1,0 +1,39 @@
+"""The time mode (`t`): the queue as it was, rebuilt from the event log, stepped with the
+arrow keys; esc goes back to the live view, which kept going meanwhile."""
+
+from __future__ import annotations
+
+from jobdeck.console.screens.time import TimeScreen
+from jobdeck.core import JobService
+
+from .conftest import open_console
+
+
+async def test_rewind_shows_the_queue_as_it_was(service: JobService) -> None:
+    await service.pause_queue()
+    old = await service.submit_jobs([{"name": "quick", "args": [n]} for n in range(3)])
+    async with open_console(service) as c:
+        app = c.app
+        await c.until(lambda: app.rewind.ready, what="the event log read")
+        await c.until(lambda: len(c.ids("pending")) == 3)
+        await c.pilot.pause(1.2)  # the next steps happen at least a second later
+        await service.cancel_job(old[0])
+        new = await service.submit_job("quick", ["late"])
+        await c.until(lambda: sorted(c.ids("pending")) == sorted([*old[1:], new]))
+        await c.press("t")
+        screen = app.screen
+        assert isinstance(screen, TimeScreen) and app.rewind.active
+        shown = screen.state
+        assert {r.id for r in shown.views["pending"].rows} == {*old[1:], new}  # now
+        await c.press("left", "left")  # two seconds back: before the cancel and the submit
+        shown = screen.state
+        assert {r.id for r in shown.views["pending"].rows} == set(old)
+        assert shown.depth("pending") == 3 and shown.depth("cancelled") == 0
+        await c.press("c")  # acting on the past is refused
+        assert not app.screen.is_modal
+        late = await service.submit_job("quick", ["while rewound"])
+        await c.until(lambda: late in c.ids("pending"), what="the live state going on")
+        assert late not in {r.id for r in screen.state.views["pending"].rows}
+        await c.press("escape")
+        assert not app.rewind.active and not isinstance(app.screen, TimeScreen)
+        await c.until(lambda: late in {r.id for r in app.table("pending").rows}, what="live again")
