@@ -321,6 +321,8 @@ class JobdeckApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rewind":
             return self.on_main
+        if action in MUTATING and isinstance(self.screen, TimeScreen):
+            return False  # the past is for looking: esc first
         if action in MUTATING:
             if not self.actions.applies(action, self.where()):
                 return False

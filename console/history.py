@@ -19,7 +19,7 @@ but have no row: the tables show what the log knows.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -81,6 +81,7 @@ class History:
         self._ended: dict[str, list[tuple[float, str]]] = {"dead": [], "history": []}
         self._reopened: list[tuple[float, str]] = []  # terminal -> open again, in time order
         self._paused: list[tuple[float, bool]] = []
+        self._stale = False  # checkpoints must be rebuilt before the next look back
 
     # -- folding events in ---------------------------------------------------------------
     def add_all(self, events: Iterable[Event]) -> None:
@@ -98,6 +99,8 @@ class History:
         if self.last is None or t > self.last:
             self._checkpoint_until(t)
             self.last = t
+        elif t < self.last:
+            self._stale = True  # out of time order (not from Redis, whose ids are clocks)
         if kind in (Events.QUEUE_PAUSED, Events.QUEUE_RESUMED):
             self._paused.append((t, kind == Events.QUEUE_PAUSED))
             return
@@ -124,7 +127,7 @@ class History:
         life = self.lives.get(job_id)
         if life is None:
             life = self.lives[job_id] = _Life(event.name or "?")
-            self._first_seen.append((t, job_id))
+            insort(self._first_seen, (t, job_id))
             if source is not None:  # it existed before the log (or the console) saw it
                 life.times.append(-math.inf)
                 life.statuses.append(source)
@@ -140,14 +143,16 @@ class History:
         if isinstance(data.get("runtime"), (int, float)):
             life.runtime = float(data["runtime"])
         if target in _OPEN and life.statuses and life.statuses[-1] in _TERMINAL:
-            self._reopened.append((t, job_id))
-        life.times.append(t)
-        life.statuses.append(target)
-        if target in _OPEN:
+            insort(self._reopened, (t, job_id))
+        at = bisect_right(life.times, t)
+        life.times.insert(at, t)
+        life.statuses.insert(at, target)
+        if life.statuses[-1] in _OPEN:
             self._open.add(job_id)
         else:
             self._open.discard(job_id)
-            self._ended["dead" if target == "failed" else "history"].append((t, job_id))
+        if target not in _OPEN:
+            insort(self._ended["dead" if target == "failed" else "history"], (t, job_id))
 
     def _checkpoint_until(self, t: float) -> None:
         """Remember which jobs were open at each checkpoint boundary passed before `t`."""
@@ -169,6 +174,8 @@ class History:
 
     def at(self, t: float, live: ConsoleState) -> Moment:
         """The queue as it was at `t` (clamped to what the log holds)."""
+        if self._stale:
+            self._rebuild_checkpoints()
         state = ConsoleState(queue=live.queue, server=live.server, read_only=True)
         state.connection, state.active = "connected", live.active
         state.embedded_id = live.embedded_id
@@ -204,6 +211,17 @@ class History:
         state.views["workers"].loaded = True
         state.workers_loaded = True
         return Moment(t, state)
+
+    def _rebuild_checkpoints(self) -> None:
+        """After events out of time order: each checkpoint's open set from the lives."""
+        self._checkpoints = [
+            (
+                when,
+                frozenset(j for j, life in self.lives.items() if life.status_at(when)[0] in _OPEN),
+            )
+            for when, _ in self._checkpoints
+        ]
+        self._stale = False
 
     def _depths_at(self, t: float, now: dict[str, int]) -> dict[str, int]:
         depths = dict(now)

@@ -16,7 +16,7 @@ async def test_rewind_shows_the_queue_as_it_was(service: JobService) -> None:
         app = c.app
         await c.until(lambda: app.rewind.ready, what="the event log read")
         await c.until(lambda: len(c.ids("pending")) == 3)
-        await c.pilot.pause(1.2)  # the next steps happen at least a second later
+        await c.pilot.pause(2.2)  # the next steps happen more than two seconds later
         await service.cancel_job(old[0])
         new = await service.submit_job("quick", ["late"])
         await c.until(lambda: sorted(c.ids("pending")) == sorted([*old[1:], new]))
@@ -25,7 +25,7 @@ async def test_rewind_shows_the_queue_as_it_was(service: JobService) -> None:
         assert isinstance(screen, TimeScreen) and app.rewind.active
         shown = screen.state
         assert {r.id for r in shown.views["pending"].rows} == {*old[1:], new}  # now
-        await c.press("left", "left")  # two seconds back: before the cancel and the submit
+        await c.press("left")  # a second back: before the cancel and the submit
         shown = screen.state
         assert {r.id for r in shown.views["pending"].rows} == set(old)
         assert shown.depth("pending") == 3 and shown.depth("cancelled") == 0

@@ -102,3 +102,20 @@ def test_palette(snap_compare, scripted, size: tuple[int, int]) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app_for(service), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [SMALL, WIDE], ids=["80x24", "120x34"])
+def test_time_mode(snap_compare, scripted, size: tuple[int, int]) -> None:
+    service, _ = scripted
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        app = pilot.app
+        for _ in range(200):
+            if app.rewind.ready:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("t", "shift+left", "shift+left", "shift+left", "2")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(service), terminal_size=size, run_before=run)
