@@ -23,6 +23,8 @@ from textual.markup import escape
 
 from jobdeck.core.text import display_text
 
+from .limits import ROW_FIELD_BYTES
+
 __all__ = ["ACTION_COMMANDS", "JobsProvider", "QueuesProvider"]
 
 # (title, help, action) for the palette; an action is offered only where it applies.
@@ -68,7 +70,9 @@ class JobsProvider(Provider):
             return
         app: Any = self.app
         try:
-            page = await app.service.search_jobs(text, limit=8, budget=2000)
+            page = await app.service.search_jobs(
+                text, limit=8, budget=2000, max_field_bytes=ROW_FIELD_BYTES
+            )
         except Exception:  # the palette must not fail on a server that does not answer
             return
         for job in page.jobs:

@@ -16,25 +16,17 @@ from typing import Any
 from jobdeck.core.metrics import QueueMetrics
 from jobdeck.core.models import JobDefinition
 
+from .limits import DETAIL_FIELD_BYTES, ROW_FIELD_BYTES
 from .paging import concat_page, merged_page
 from .search import Search
 from .state import TAB_STATUSES, JobRow
 
 __all__ = [
-    "DETAIL_FIELD_BYTES",
-    "ROW_FIELD_BYTES",
     "Fetcher",
     "PageRequest",
     "PageResult",
     "Snapshot",
 ]
-
-#: A table shows a preview of a few hundred characters: larger values stay on the server
-#: (a page of jobs with 50 MB args must not be read every second).
-ROW_FIELD_BYTES = 4096
-#: The detail page shows at most 20,000 characters of a value (screens/detail.py): it reads
-#: values up to this size and names the larger ones with their sizes instead.
-DETAIL_FIELD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import ROW_FIELD_BYTES
 from .state import TAB_STATUSES, JobRow
 
 __all__ = ["Search", "SearchResult"]
@@ -61,6 +62,7 @@ class Search:
                 cursor=run.cursor,
                 limit=min(_STEP_LIMIT, self.max_rows - len(run.rows)),
                 budget=self.budget - read,
+                max_field_bytes=ROW_FIELD_BYTES,
             )
             run.started = True
             read += page.scanned

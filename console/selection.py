@@ -13,7 +13,7 @@ from typing import Any
 
 from textual.message import Message
 
-from .fetch import ROW_FIELD_BYTES
+from .limits import ROW_FIELD_BYTES
 from .state import TAB_STATUSES, ConsoleState, JobRow
 
 __all__ = ["MAX_SELECTED", "Selection"]

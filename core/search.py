@@ -69,7 +69,13 @@ def parse_cursor(cursor: str | None, statuses: Sequence[str]) -> tuple[int, int]
 
 
 async def search_step(
-    backend: Any, text: str, statuses: Sequence[str], cursor: str | None, limit: int, budget: int
+    backend: Any,
+    text: str,
+    statuses: Sequence[str],
+    cursor: str | None,
+    limit: int,
+    budget: int,
+    max_field: int = 0,
 ) -> tuple[list[tuple[str, Mapping[Any, Any]]], str | None, int]:
     """Scan from `cursor` until `limit` matches or `budget` records: (matches, cursor, read)."""
     index, offset = parse_cursor(cursor, statuses)
@@ -79,7 +85,13 @@ async def search_step(
         status = statuses[index]
         newest_first = JobStatus(status).is_terminal
         rows, next_offset, ended = await backend.search(
-            status, text, offset, min(_PER_CALL, budget - read), limit - len(found), newest_first
+            status,
+            text,
+            offset,
+            min(_PER_CALL, budget - read),
+            limit - len(found),
+            newest_first,
+            max_field,
         )
         found += rows
         read += next_offset - offset

@@ -302,19 +302,21 @@ class JobService(ScheduleMethods):
         cursor: str | None = None,
         limit: int = 50,
         budget: int = 5000,
+        max_field_bytes: int | None = None,
     ) -> SearchPage:
         """Jobs whose id starts with `text` or whose name, args, kwargs or error contain it
         (any case), in `statuses` (default: all) in list order. One bounded step: at most
         `budget` records are read; pass `cursor` back for the next step (see `core.search`).
-        The first step puts an exact id match first."""
+        The first step puts an exact id match first. `max_field_bytes` as for `list_jobs`."""
         text, chosen = check_search(text, statuses, limit, budget)
+        cap = _cap(max_field_bytes)
         await self._ensure()
         rows, next_cursor, read = await search_step(
-            self.backend, text, chosen, cursor, limit, budget
+            self.backend, text, chosen, cursor, limit, budget, cap
         )
         jobs = [_decode_or_stub(job_id, fields) for job_id, fields in rows]
         if cursor is None and 0 < len(text) <= 128:
-            exact = await self.get_job(text)
+            exact = await self.get_job(text, max_field_bytes=max_field_bytes)
             if exact is not None and exact.status.value in chosen:
                 jobs = [exact, *(job for job in jobs if job.id != exact.id)]
         return SearchPage(jobs, next_cursor, read)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from jobdeck.console.app import JobdeckApp
-from jobdeck.console.fetch import ROW_FIELD_BYTES
+from jobdeck.console.limits import ROW_FIELD_BYTES
 from jobdeck.console.screens.detail import DetailScreen
 from jobdeck.core import JobService
 from jobdeck.core.backend.base import Finish, Outcome
@@ -60,6 +60,12 @@ async def test_lists_and_gets_leave_big_values_on_the_server(service: JobService
     assert await service.get_job("no-such-job", max_field_bytes=10) is None
     with pytest.raises(ValueError, match="max_field_bytes"):
         await service.list_jobs("pending", max_field_bytes=0)
+    # A search that matches the big job returns it capped too (the filter of a tab).
+    page = await service.search_jobs("resize", ["pending"], max_field_bytes=4096)
+    found = {job.id: job for job in page.jobs}
+    assert found[big_args].args == () and "args" in found[big_args].omitted
+    exact = await service.search_jobs(big_args, max_field_bytes=4096)
+    assert exact.jobs[0].id == big_args and "args" in exact.jobs[0].omitted
 
 
 async def test_the_console_shows_sizes_instead_of_reading_huge_values() -> None:

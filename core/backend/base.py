@@ -284,7 +284,14 @@ class Backend(Protocol):
     ) -> list[tuple[str, RawFields]]: ...
     async def metrics(self, window: int) -> RawMetrics: ...
     async def search(
-        self, status: str, needle: str, offset: int, budget: int, limit: int, newest_first: bool
+        self,
+        status: str,
+        needle: str,
+        offset: int,
+        budget: int,
+        limit: int,
+        newest_first: bool,
+        max_field: int = 0,
     ) -> tuple[list[tuple[str, RawFields]], int, bool]:
         """One bounded step of a scan of `status` from `offset`: at most `budget` records
         read, at most `limit` matches (id prefix, or text in name/args/kwargs/error, any

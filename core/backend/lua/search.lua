@@ -2,6 +2,7 @@
 -- most records this call reads), ARGV[6] = limit (stop after this many matches), ARGV[7] = '1'
 -- for newest first, ARGV[8] = the needle, lower case. A record matches when its id starts
 -- with the needle, or its name, args, kwargs or error contain it (plain text, no patterns).
+-- ARGV[9] = the largest value to return in bytes (0: all; see capped_hash).
 -- Returns {next offset, 1 if the set was read to its end, {id, fields, id, fields, ...}}.
 local zkey = P .. ARGV[3]
 local offset, budget, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -38,7 +39,7 @@ for _, id in ipairs(ids) do
   if hit then
     out[#out + 1] = id
     if redis.call('TYPE', key).ok == 'hash' then
-      out[#out + 1] = redis.call('HGETALL', key)
+      out[#out + 1] = capped_hash(key, tonumber(ARGV[9]) or 0)
     else
       out[#out + 1] = {}
     end

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import clock
 from .engine import MemoryEngine
+from .jobs import capped_fields
 from .store import _STATUS_KEYS
 
 __all__ = ["SearchMixin"]
@@ -22,7 +23,14 @@ def _lower(value: Any) -> str:
 
 class SearchMixin(MemoryEngine):
     async def search(
-        self, status: str, needle: str, offset: int, budget: int, limit: int, newest_first: bool
+        self,
+        status: str,
+        needle: str,
+        offset: int,
+        budget: int,
+        limit: int,
+        newest_first: bool,
+        max_field: int = 0,
     ) -> tuple[list[tuple[str, Mapping[Any, Any]]], int, bool]:
         now, needle = clock.now_ms(), needle.lower()
         ids = self._s.sets[_STATUS_KEYS[status]].page(max(0, offset), budget, newest_first)
@@ -34,7 +42,7 @@ class SearchMixin(MemoryEngine):
             if job_id.lower().startswith(needle) or any(
                 needle in _lower(rec[f]) for f in _FIELDS if f in rec
             ):
-                rows.append((job_id, dict(rec)))
+                rows.append((job_id, capped_fields(rec, max_field)))
                 if len(rows) >= limit:
                     break
         return rows, offset + read, read == len(ids) and len(ids) < budget

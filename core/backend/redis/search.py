@@ -12,7 +12,14 @@ __all__ = ["SearchMixin"]
 
 class SearchMixin(RedisEngine):
     async def search(
-        self, status: str, needle: str, offset: int, budget: int, limit: int, newest_first: bool
+        self,
+        status: str,
+        needle: str,
+        offset: int,
+        budget: int,
+        limit: int,
+        newest_first: bool,
+        max_field: int = 0,
     ) -> tuple[list[tuple[str, Mapping[Any, Any]]], int, bool]:
         next_offset, ended, flat = await self._run(
             "search",
@@ -22,6 +29,7 @@ class SearchMixin(RedisEngine):
             limit,
             "1" if newest_first else "0",
             needle.lower(),
+            max_field,
         )
         rows = [(_s(flat[i]), _pairs(flat[i + 1])) for i in range(0, len(flat), 2)]
         return rows, int(next_offset), bool(int(ended))
