@@ -63,11 +63,46 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def pending_phase(driver, served, service, count: int) -> None:  # type: ignore[no-untyped-def]
+    """With `count` jobs pending (the queue paused), how long the Pending tab takes to show
+    its first and its last page, and how many DOM nodes the page holds."""
+    driver.execute_cdp_cmd("Performance.enable", {})
+    served.call(service.pause_queue())
+    for start in range(0, count, 10_000):
+        jobs = [{"name": "quick", "args": [n]} for n in range(start, min(count, start + 10_000))]
+        served.call(service.submit_jobs(jobs), timeout=120)
+    wait = WebDriverWait(driver, 60, poll_frequency=0.02)
+    info = lambda d: d.find_element(By.ID, "page-info").text  # noqa: E731
+    began = time.monotonic()
+    ActionChains(driver).send_keys("1").perform()
+    wait.until(
+        lambda d: f"of {count:,}" in info(d) and d.find_elements(By.CSS_SELECTOR, "#tbody tr")
+    )
+    first = time.monotonic() - began
+    m = metrics(driver)
+    last_page = (count - 1) // 50
+    began = time.monotonic()
+    driver.execute_script(
+        "for (let i = 0; i < arguments[0]; i++) window.dispatchEvent("
+        "new KeyboardEvent('keydown', {key: ']'}))",
+        last_page,
+    )
+    wait.until(lambda d: info(d).startswith(f"{last_page * 50 + 1:,}"))
+    last = time.monotonic() - began
+    print(
+        f"{count:,} pending: first page shown in {first * 1000:.0f} ms, last page (offset "
+        f"{last_page * 50:,}) in {last * 1000:.0f} ms; DOM nodes {m['Nodes']:.0f}, "
+        f"JS heap {m['JSHeapUsedSize'] / 1e6:.2f} MB"
+    )
+    served.call(service.resume_queue())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=80)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=int, default=200, help="events per second")
+    parser.add_argument("--pending", type=int, default=0, help="then: this many pending jobs")
     options = parser.parse_args()
 
     redis = RedisServer().start()
@@ -99,71 +134,78 @@ def main() -> None:
             ActionChains(driver).send_keys("2").perform()
             driver.execute_script(OBSERVE)
 
-            # 1. latency: jobs of 1-3 s, a few at a time, so completions are spread out
-            ids: list[str] = []
-            for n in range(options.jobs):
-                ids.append(served.call(service.submit_job("slow", [1.0 + (n % 9) / 4])))
-                time.sleep(0.15)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
+            if options.jobs:
+                # 1. latency: jobs of 1-3 s, a few at a time, so completions are spread out
+                ids: list[str] = []
+                for n in range(options.jobs):
+                    ids.append(served.call(service.submit_job("slow", [1.0 + (n % 9) / 4])))
+                    time.sleep(0.15)
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    gone = driver.execute_script("return window.__gone")
+                    if all(i in gone for i in ids):
+                        break
+                    time.sleep(0.5)
                 gone = driver.execute_script("return window.__gone")
-                if all(i in gone for i in ids):
-                    break
-                time.sleep(0.5)
-            gone = driver.execute_script("return window.__gone")
-            latencies = []
-            for job_id in ids:
-                job = served.call(service.get_job(job_id))
-                if job_id in gone and job.finished_at:
-                    latencies.append(gone[job_id] - job.finished_at * 1000)
-            print(
-                f"row-move latency over {len(latencies)} of {len(ids)} jobs: "
-                f"p50 {statistics.median(latencies):.0f} ms, "
-                f"p95 {percentile(latencies, 0.95):.0f} ms, max {max(latencies):.0f} ms"
-            )
-
-            # 2. memory at ~rate events/s (3 events per quick job); the latency probe's own
-            # records go first, so what is measured is the page alone
-            driver.execute_script("window.__observer.disconnect(); delete window.__gone")
-            driver.execute_cdp_cmd("Performance.enable", {})
-            stop = threading.Event()
-            per_second = max(1, options.rate // 3)
-
-            async def produce() -> None:
-                while not stop.is_set():
-                    started = time.monotonic()
-                    await service.submit_jobs(
-                        [{"name": "quick", "args": [i]} for i in range(per_second // 5)]
-                    )
-                    await asyncio.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
-
-            producer = asyncio.run_coroutine_threadsafe(produce(), served.loop)  # type: ignore[arg-type]
-            first = served.call(service.get_metrics())
-            began = time.monotonic()
-            samples = []
-            while time.monotonic() - began < options.minutes * 60:
-                time.sleep(30)
-                m = metrics(driver)
-                elapsed = time.monotonic() - began
-                samples.append((elapsed, m["JSHeapUsedSize"], m["Nodes"], m["JSEventListeners"]))
+                latencies = []
+                for job_id in ids:
+                    job = served.call(service.get_job(job_id))
+                    if job_id in gone and job.finished_at:
+                        latencies.append(gone[job_id] - job.finished_at * 1000)
                 print(
-                    f"{elapsed:5.0f} s  heap {m['JSHeapUsedSize'] / 1e6:6.2f} MB  "
-                    f"nodes {m['Nodes']:6.0f}  listeners {m['JSEventListeners']:5.0f}",
-                    flush=True,
+                    f"row-move latency over {len(latencies)} of {len(ids)} jobs: "
+                    f"p50 {statistics.median(latencies):.0f} ms, "
+                    f"p95 {percentile(latencies, 0.95):.0f} ms, max {max(latencies):.0f} ms"
                 )
-            stop.set()
-            producer.result(10)
-            last = served.call(service.get_metrics())
-            done = last.totals.get("completed", 0) - first.totals.get("completed", 0)
-            seconds = time.monotonic() - began
-            print(
-                f"{done} jobs completed in {seconds:.0f} s: about {3 * done / seconds:.0f} events/s"
-            )
-            heaps = [s[1] for s in samples]
-            print(
-                f"JS heap: first {heaps[0] / 1e6:.2f} MB, last {heaps[-1] / 1e6:.2f} MB, "
-                f"max {max(heaps) / 1e6:.2f} MB"
-            )
+
+            if options.minutes:
+                # 2. memory at ~rate events/s (3 events per quick job); the latency probe's own
+                # records go first, so what is measured is the page alone
+                driver.execute_script("window.__observer.disconnect(); delete window.__gone")
+                driver.execute_cdp_cmd("Performance.enable", {})
+                stop = threading.Event()
+                per_second = max(1, options.rate // 3)
+
+                async def produce() -> None:
+                    while not stop.is_set():
+                        started = time.monotonic()
+                        await service.submit_jobs(
+                            [{"name": "quick", "args": [i]} for i in range(per_second // 5)]
+                        )
+                        await asyncio.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
+
+                producer = asyncio.run_coroutine_threadsafe(produce(), served.loop)  # type: ignore[arg-type]
+                first = served.call(service.get_metrics())
+                began = time.monotonic()
+                samples = []
+                while time.monotonic() - began < options.minutes * 60:
+                    time.sleep(30)
+                    m = metrics(driver)
+                    elapsed = time.monotonic() - began
+                    samples.append(
+                        (elapsed, m["JSHeapUsedSize"], m["Nodes"], m["JSEventListeners"])
+                    )
+                    print(
+                        f"{elapsed:5.0f} s  heap {m['JSHeapUsedSize'] / 1e6:6.2f} MB  "
+                        f"nodes {m['Nodes']:6.0f}  listeners {m['JSEventListeners']:5.0f}",
+                        flush=True,
+                    )
+                stop.set()
+                producer.result(10)
+                last = served.call(service.get_metrics())
+                done = last.totals.get("completed", 0) - first.totals.get("completed", 0)
+                seconds = time.monotonic() - began
+                print(
+                    f"{done} jobs completed in {seconds:.0f} s: "
+                    f"about {3 * done / seconds:.0f} events/s"
+                )
+                heaps = [s[1] for s in samples]
+                print(
+                    f"JS heap: first {heaps[0] / 1e6:.2f} MB, last {heaps[-1] / 1e6:.2f} MB, "
+                    f"max {max(heaps) / 1e6:.2f} MB"
+                )
+            if options.pending:
+                pending_phase(driver, served, service, options.pending)
             errors = [
                 e
                 for e in driver.get_log("browser")
