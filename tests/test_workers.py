@@ -399,7 +399,10 @@ async def test_sigterm_lets_the_running_job_finish(
     waiting = await service.submit_job("add", (1, 2))
 
     worker.signal(signal.SIGTERM)
-    await asyncio.sleep(0.5)
+    await eventually(  # it has taken the signal (rather than sleeping and hoping it has)
+        lambda: _async(lambda: "stopping: finishing running jobs" in worker.log()),
+        what="the worker to say it is stopping",
+    )
     assert worker.alive(), "the worker quit without letting its job finish"
     assert await status_of(service, running) == JobStatus.RUNNING
     r.set(gate, 1)
@@ -431,7 +434,10 @@ async def test_second_signal_stops_at_once_and_hands_the_job_back(
         lambda: _where(service.get_job(job_id), status=JobStatus.RUNNING), what="a running job"
     )
     worker.signal(signal.SIGTERM)
-    await asyncio.sleep(0.3)
+    await eventually(
+        lambda: _async(lambda: "stopping: finishing running jobs" in worker.log()),
+        what="the worker to say it is stopping",
+    )
     assert worker.alive()
 
     started = time.monotonic()
