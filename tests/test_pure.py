@@ -7,13 +7,35 @@ many deliberate changes these tests catch).
 
 from __future__ import annotations
 
+import math
 import random
+from typing import Any
 
 import pytest
 
 from jobdeck.core import RetryPolicy
 from jobdeck.core.backend.base import RawMetrics
+from jobdeck.core.codec import (
+    MalformedRecord,
+    decode_control,
+    decode_record,
+    dumps,
+    encode_record,
+    loads,
+)
+from jobdeck.core.keys import key_prefix, validate_name
 from jobdeck.core.metrics import build_metrics
+from jobdeck.core.models import (
+    MAX_DELAY,
+    MAX_TIMEOUT,
+    JobDefinition,
+    JobError,
+    JobPriority,
+    JobProgress,
+    JobStatus,
+    new_job,
+    parse_priority,
+)
 
 
 # -- retry ------------------------------------------------------------------------------------
@@ -113,3 +135,208 @@ def test_metrics_of_an_idle_queue() -> None:
     assert m.window == 0
     one = build_metrics(RawMetrics(now=1.0, depths={}, totals={}, buckets=[{"completed": 3}]))
     assert (one.throughput, one.throughput_10s) == (3.0, 3.0)  # one second: it is the window
+
+
+# -- keys -------------------------------------------------------------------------------------
+def test_key_prefix_and_names() -> None:
+    assert key_prefix("jobdeck", "default") == "jobdeck:{default}:"
+    assert validate_name("queue", "a" * 64) == "a" * 64
+    assert validate_name("queue", "A-z_0.9:x") == "A-z_0.9:x"
+    for bad in ("", "a" * 65, "has space", "a/b", "{q}", "é", None, 3):
+        with pytest.raises(ValueError, match="queue: 1-64 characters"):
+            validate_name("queue", bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="prefix"):
+        key_prefix("bad prefix", "q")
+
+
+# -- models -----------------------------------------------------------------------------------
+def test_priorities_parse_from_names_numbers_and_members() -> None:
+    assert parse_priority(JobPriority.HIGH) is JobPriority.HIGH
+    assert parse_priority(0) is JobPriority.LOW and parse_priority(3) is JobPriority.CRITICAL
+    assert parse_priority(" critical ") is JobPriority.CRITICAL
+    assert parse_priority("Normal") is JobPriority.NORMAL
+    for bad in (4, -1, True, "urgent", ""):
+        with pytest.raises(ValueError, match="priority: expected one of low, normal, high"):
+            parse_priority(bad)
+    with pytest.raises(TypeError, match="priority: expected JobPriority, int or str, got float"):
+        parse_priority(1.0)
+
+
+def test_new_job_defaults_and_delay() -> None:
+    job, delay = new_job("send", [1, "a"], {"k": 2}, job_id="id-1")
+    assert (job.id, job.name, job.args, job.kwargs) == ("id-1", "send", (1, "a"), {"k": 2})
+    assert (job.priority, job.status, job.max_retries, job.timeout) == (
+        JobPriority.NORMAL,
+        JobStatus.PENDING,
+        0,
+        None,
+    )
+    assert delay == 0.0
+    job, delay = new_job("send", delay=5, timeout=2, max_retries=3, priority="high")
+    assert (job.status, delay, job.timeout, job.max_retries) == (JobStatus.SCHEDULED, 5.0, 2.0, 3)
+    assert isinstance(job.timeout, float) and job.priority is JobPriority.HIGH
+    assert new_job("x", delay=0.0009)[0].status == JobStatus.PENDING  # under a millisecond
+    assert new_job("x", delay=0.001) == (new_job("x", delay=0.001)[0].evolve(id=ANY_ID), 0.001)
+    assert len(new_job("x")[0].id) == 36 and new_job("x")[0].id != new_job("x")[0].id
+    assert new_job("n" * 200)[0].name == "n" * 200
+    assert new_job("x", delay=MAX_DELAY)[1] == MAX_DELAY
+    assert new_job("x", timeout=MAX_TIMEOUT)[0].timeout == MAX_TIMEOUT
+    assert new_job("x", job_id="a" * 128)[0].id == "a" * 128
+
+
+class _AnyId(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str)
+
+    __hash__ = str.__hash__
+
+
+ANY_ID = _AnyId("any")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: new_job(3), TypeError, "name: expected str, got int"),  # type: ignore[arg-type]
+        (lambda: new_job(""), ValueError, "name: must not be empty"),
+        (lambda: new_job("n" * 201), ValueError, "name: at most 200 characters"),
+        (lambda: new_job("x", "ab"), TypeError, "args: expected a tuple or list, got str"),
+        (lambda: new_job("x", (), []), TypeError, "kwargs: expected a dict, got list"),
+        (lambda: new_job("x", (), {1: 2}), TypeError, "kwargs: keys must be strings"),
+        (lambda: new_job("x", max_retries=1.0), TypeError, "max_retries: expected int"),
+        (lambda: new_job("x", max_retries=True), TypeError, "max_retries: expected int"),
+        (lambda: new_job("x", max_retries=-1), ValueError, "max_retries: must be >= 0"),
+        (lambda: new_job("x", timeout="1"), TypeError, "timeout: expected a number"),
+        (lambda: new_job("x", timeout=True), TypeError, "timeout: expected a number"),
+        (lambda: new_job("x", timeout=0), ValueError, "timeout: must be a positive"),
+        (lambda: new_job("x", timeout=float("nan")), ValueError, "timeout: must be a positive"),
+        (lambda: new_job("x", timeout=MAX_TIMEOUT + 1), ValueError, "timeout: at most"),
+        (lambda: new_job("x", delay="1"), TypeError, "delay: expected a number"),
+        (lambda: new_job("x", delay=True), TypeError, "delay: expected a number"),
+        (lambda: new_job("x", delay=-0.5), ValueError, "delay: must be >= 0"),
+        (lambda: new_job("x", delay=float("inf")), ValueError, "delay: must be >= 0"),
+        (lambda: new_job("x", delay=MAX_DELAY + 1), ValueError, "delay: at most"),
+        (lambda: new_job("x", job_id=""), ValueError, "job_id: 1-128 characters"),
+        (lambda: new_job("x", job_id="a" * 129), ValueError, "job_id: 1-128 characters"),
+        (lambda: new_job("x", job_id="a b"), ValueError, "job_id: 1-128 characters"),
+        (lambda: new_job("x", job_id=5), ValueError, "job_id: 1-128 characters"),
+        (lambda: new_job("bad\udc80"), ValueError, "name: not valid UTF-8 text"),
+    ],
+)
+def test_new_job_refuses_naming_the_field(call: Any, error: type[Exception], words: str) -> None:
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error and words in str(caught.value), caught.value
+
+
+def test_job_times_and_status() -> None:
+    job = JobDefinition(id="j", name="n", created_at=10.0)
+    assert job.wait_time is None and job.run_time is None
+    assert job.evolve(started_at=12.5).wait_time == 2.5
+    assert job.evolve(scheduled_for=12.0, started_at=12.5).wait_time == 0.5
+    assert job.evolve(scheduled_for=13.0, started_at=12.5).wait_time == 0.0  # clock skew
+    assert job.evolve(started_at=12.0, finished_at=15.5).run_time == 3.5
+    assert job.evolve(started_at=16.0, finished_at=15.5).run_time == 0.0
+    assert job.evolve(finished_at=15.5).run_time is None
+    terminal = {s for s in JobStatus if s.is_terminal}
+    assert terminal == {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+    assert JobError.from_dict("x") is None
+    assert JobError.from_dict({}) == JobError("Error", "", None)
+    assert JobError.from_dict({"type": "T", "message": "m", "traceback": 3}) == JobError("T", "m")
+    error = JobError("T", "m", "tb")
+    assert JobError.from_dict(error.to_dict()) == error
+
+
+# -- codec ------------------------------------------------------------------------------------
+def test_dumps_is_strict_json() -> None:
+    assert dumps({"a": [1, 2.5, None, "x"]}) == b'{"a":[1,2.5,null,"x"]}'
+    assert dumps([None]) == b"[null]"
+    for bad in (float("nan"), [float("inf")], {"k": (1, float("-inf"))}, {"k": [{"j": math.nan}]}):
+        with pytest.raises(ValueError, match="NaN and Infinity are not JSON"):
+            dumps(bad)
+    with pytest.raises(TypeError):
+        dumps({1: "non-string key"})
+    with pytest.raises(TypeError):
+        dumps(object())
+    assert loads(b'{"a": 1}') == {"a": 1} and loads("[1]") == [1]
+    assert decode_control([b'{"op": "pause"}', b"not json", b"[1]", '{"op": "x"}']) == [
+        {"op": "pause"},
+        {"op": "x"},
+    ]
+
+
+def test_records_round_trip_and_leave_defaults_out() -> None:
+    job, _ = new_job("send", (1, "two"), {"k": [3]}, job_id="j1")
+    record = encode_record(job)
+    assert record == {
+        "name": "send",
+        "args": b'[1,"two"]',
+        "kwargs": b'{"k":[3]}',
+        "priority": "1",
+        "status": "pending",
+    }
+    job, _ = new_job("send", max_retries=2, timeout=1.5, priority="critical", delay=3)
+    record = encode_record(job)
+    assert (record["max_retries"], record["timeout"], record["priority"]) == ("2", "1.5", "3")
+    assert record["status"] == "scheduled"
+    with pytest.raises(TypeError, match="args: not JSON-serializable"):
+        encode_record(new_job("x", (object(),))[0])
+    with pytest.raises(TypeError, match="kwargs: not JSON-serializable"):
+        encode_record(new_job("x", (), {"k": float("nan")})[0])
+
+    stored = {
+        **{k.encode(): v for k, v in record.items()},
+        b"attempts": b"2",
+        b"created_at": b"100.5",
+        b"scheduled_for": "103.5",
+        b"started_at": b"104",
+        b"finished_at": b"106.25",
+        b"progress": b'[0.5, "half"]',
+        b"result": b'{"ok": true}',
+        b"error": b'{"type": "E", "message": "m"}',
+        b"worker": b"w-1",
+        b"stalls": b"1",
+        b"cancel": b"1",
+    }
+    back = decode_record("j2", stored)
+    assert (back.id, back.name, back.args, back.kwargs) == ("j2", "send", (), {})
+    assert (back.priority, back.status, back.attempts, back.max_retries) == (
+        JobPriority.CRITICAL,
+        JobStatus.SCHEDULED,
+        2,
+        2,
+    )
+    assert (back.timeout, back.created_at, back.scheduled_for) == (1.5, 100.5, 103.5)
+    assert (back.started_at, back.finished_at, back.stalls) == (104.0, 106.25, 1)
+    assert back.progress == JobProgress(0.5, "half") and back.result == {"ok": True}
+    assert back.error == JobError("E", "m") and back.worker == "w-1"
+    assert back.cancel_requested is True
+    plain = decode_record("j3", {"name": "n"})
+    assert plain == JobDefinition(id="j3", name="n")
+    assert decode_record("j4", {"name": "n", "cancel": "0", "progress": "[1]"}) == JobDefinition(
+        id="j4", name="n"
+    )
+    assert decode_record("j5", {"name": "n", "progress": '["x", 1]'}).progress == JobProgress()
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({}, "record is missing or empty"),
+        ({"args": "[]"}, "field 'name' is missing"),
+        ({"name": ""}, "field 'name' is missing"),
+        ({"name": b"\xff"}, "field 'name' is not UTF-8"),
+        ({"name": "n", "args": "{}"}, "field 'args' is not a JSON array"),
+        ({"name": "n", "args": "[1"}, "field 'args' is not valid JSON"),
+        ({"name": "n", "kwargs": "[]"}, "field 'kwargs' is not a JSON object"),
+        ({"name": "n", "priority": "9"}, "field 'priority' is out of range"),
+        ({"name": "n", "priority": "high"}, "field 'priority' is out of range"),
+        ({"name": "n", "status": "lost"}, "field 'status' is not a known status"),
+        ({"name": "n", "timeout": "soon"}, "field 'timeout' is not a number: 'soon'"),
+        ({"name": "n", "attempts": "x" * 99}, "not an integer: '" + "x" * 40 + "'"),
+    ],
+)
+def test_malformed_records_say_why(fields: dict[str, Any], words: str) -> None:
+    with pytest.raises(MalformedRecord) as caught:
+        decode_record("j", fields)
+    assert words in str(caught.value), caught.value
