@@ -68,6 +68,14 @@ def test_backoff_caps_at_max_delay_however_many_attempts() -> None:
     assert policy.bounds(0) == policy.bounds(1) == pytest.approx((0.5, 1.0))
 
 
+def test_default_policy_and_immutability() -> None:
+    default = RetryPolicy()
+    assert (default.base, default.factor, default.max_delay, default.jitter) == (1, 2, 300, 0.5)
+    assert default.bounds(40) == (150.0, 300.0)
+    with pytest.raises(AttributeError):
+        default.base = 2.0  # type: ignore[misc]
+
+
 def test_backoff_delay_is_drawn_within_the_bounds() -> None:
     random.seed(7)
     policy = RetryPolicy(base=1.0, factor=2.0, jitter=0.5)
