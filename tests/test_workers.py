@@ -360,6 +360,8 @@ async def test_killed_worker_job_is_finished_by_another(
     assert job.worker == rescuer.worker_id
     assert job.attempts == 2
     assert job.stalls == 1
+    # The record is written before the event log's follower reads the completion: wait for it.
+    await log.wait_for(lambda e: e.job_id == job_id and e.type == Events.JOB_COMPLETED)
     assert log.types(job_id) == [
         "JOB_SUBMITTED",
         "JOB_STARTED",

@@ -93,5 +93,8 @@ async def test_backoff_bounds_and_spread(harness: Harness, figure) -> None:
     assert last_flags == ["RuntimeError"] * 5
     assert not out_of_bounds, out_of_bounds[:5]
     assert not early, early[:5]
-    assert percentile(lateness, 99) < 0.5
+    # A retry that falls due while a worker sits in an idle wait it began before the retry
+    # existed is taken when that wait ends, at most idle_wait (1 s) later; on a loaded
+    # machine that tail is what p99 sees. Early is never allowed (above).
+    assert percentile(lateness, 99) < 1.5
     assert max(shares.values()) <= 0.35, shares
