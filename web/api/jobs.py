@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from jobdeck.core import JobService, JobSpec, JobStatus
+from jobdeck.core import JobDefinition, JobService, JobSpec
 
 from ..deps import OperateAccess, ReadAccess, Service
 from ..errors import input_problem
 from ..models import BatchIn, BatchOut, CountOut, JobIn, JobOut, JobPage, SubmittedOut
 from ..problems import CONFLICT, NOT_FOUND, Problem
 from ..serialize import FastJSON, job_dict
+
+__all__ = ["router"]
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -53,8 +55,8 @@ async def list_jobs(
 
 async def _by_name(
     service: JobService, status: str, name: str, limit: int, offset: int
-) -> tuple[list, int, bool]:
-    matches = []
+) -> tuple[list[JobDefinition], int, bool]:
+    matches: list[JobDefinition] = []
     scanned = 0
     while scanned < NAME_SCAN:
         page = await service.list_jobs(status, 1000, scanned)
@@ -156,6 +158,3 @@ async def cancel_job(job_id: JobId, service: Service) -> Response:
     if job is None:  # purged in between
         raise Problem(404, f"no job {job_id}")
     return FastJSON(job_dict(job))
-
-
-__all__ = ["JobStatus", "router"]
