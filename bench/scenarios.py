@@ -30,11 +30,19 @@ from bench.peers.completion import (
     KEY_DONE,
     KEY_FIRST_DONE,
     KEY_FIRST_START,
+    KEY_LAST_DONE,
     KEY_REMAINING,
     KEY_STARTS,
 )
 from bench.procs import ChildError, Client, Worker
-from bench.stats import MonitorCounter, commandstats, delta, percentile
+from bench.stats import (
+    MonitorCounter,
+    commandstats,
+    commandstats_usec,
+    delta,
+    memory_by_pattern,
+    percentile,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Sizes:
     latency_concurrency: int = 10
     commands_n: int = 100
     commands_concurrency: int = 10
+    memory_n: int = 10_000
     #: Drain and sleep runs stop counting after this many seconds of worker time and report
     #: completed jobs / elapsed time (marked "capped"): a peer doing 80 jobs/s would otherwise
     #: need two minutes per run, and its rate is steady long before that.
@@ -64,7 +73,8 @@ class Sizes:
 
 
 FULL = Sizes()
-QUICK = Sizes(enqueue_n=1_000, drain_n=1_000, sleep_n=400, latency_n=50, drain_cap=10.0,
+QUICK = Sizes(enqueue_n=1_000, memory_n=1_000, drain_n=1_000,
+              sleep_n=400, latency_n=50, drain_cap=10.0,
               run_timeout=60.0)
 
 
@@ -151,7 +161,7 @@ class Harness:
 
     def expect(self, n: int) -> None:
         """Arm the completion probe for the next n jobs."""
-        self.control.delete(KEY_DONE, KEY_FIRST_DONE, KEY_FIRST_START)
+        self.control.delete(KEY_DONE, KEY_FIRST_DONE, KEY_FIRST_START, KEY_LAST_DONE)
         self.control.set(KEY_REMAINING, n)
 
     def wait_done(self, worker: Worker, timeout: float | None = None) -> float:
@@ -317,6 +327,7 @@ def run_commands(h: Harness, row: PeerRow) -> Sample:
             h.submit(client, "noop", n, start=warm)
             m1 = monitor.mark(h.queue)
             submit = commandstats(h.queue)
+            submit_usec = commandstats_usec(h.queue)
 
             h.expect(warm + n)
             h.queue.config_resetstat()
@@ -335,6 +346,7 @@ def run_commands(h: Harness, row: PeerRow) -> Sample:
                 time.sleep(settle)
                 m5 = monitor.mark(h.queue)
                 steady = commandstats(h.queue)
+                steady_usec = commandstats_usec(h.queue)
     finally:
         monitor.close()
 
@@ -342,6 +354,10 @@ def run_commands(h: Harness, row: PeerRow) -> Sample:
     submit_sent, boot_sent, steady_sent = sent(m1, m0), sent(m3, m2), sent(m5, m4)
     worker_total = delta(steady, submit)
     worker_sent = steady_sent["client"] - submit_sent["client"]
+    # Server time per job life (submit + claim + finish + events): the steady window holds the
+    # client's submits and the warm worker's work for n jobs. MONITOR is running, which adds
+    # its own cost to each command's usec, so these are upper bounds (see run_redis_time).
+    worker_usec = delta(steady_usec, submit_usec)
     extra = {
         "jobs": n,
         "submit_sent_per_job": submit_sent["client"] / n,
@@ -350,6 +366,9 @@ def run_commands(h: Harness, row: PeerRow) -> Sample:
         "worker_total_per_job": _per_job(worker_total, n),
         "cold_sent_per_job": boot_sent["client"] / (warm + n),
         "cold_total_per_job": _per_job(boot, warm + n),
+        "submit_usec_per_job": sum(submit_usec.values()) / n,
+        "worker_usec_per_job": sum(worker_usec.values()) / n,
+        "life_usec_per_job": sum(steady_usec.values()) / n,
         "submit_commands": dict(submit.most_common()),
         "worker_commands": dict(worker_total.most_common()),
         "submit_sent_by_name": dict(delta(m1[1], m0[1]).most_common()),
@@ -357,6 +376,87 @@ def run_commands(h: Harness, row: PeerRow) -> Sample:
     }
     value = extra["submit_sent_per_job"] + extra["worker_sent_per_job"]
     return Sample("commands", row.label, 0, True, value, extra)
+
+
+def _server_cpu(client: Any) -> float:
+    """Redis process CPU seconds (user + sys, main thread included), from INFO cpu."""
+    cpu = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+_SCRIPT_CALLS = ("evalsha", "eval", "fcall", "evalsha_ro", "eval_ro", "fcall_ro")
+
+
+def _top_level_usec(usec: Counter[str], calls_inside_scripts: bool) -> float:
+    """commandstats counts a command run inside a script twice in time (its own entry, and
+    inside the script's usec). For a script-based queue the top level is the script calls plus
+    commands no script runs; we approximate it as script usec + the rest only when the peer
+    uses no scripts, else script usec alone (jobdeck sends nothing else per job)."""
+    scripts = sum(v for k, v in usec.items() if k in _SCRIPT_CALLS)
+    return float(scripts if calls_inside_scripts and scripts else sum(usec.values()))
+
+
+def run_redis_time(h: Harness, row: PeerRow) -> Sample:
+    """Redis server time per job life (submit, claim, finish, events), no MONITOR attached:
+    10 warm-up submits, N submits timed by the server, then a worker drains all of them.
+
+    Two figures: `usec` from INFO commandstats (wall time inside each command, so preemption
+    on a loaded machine inflates it) and Redis process CPU (used_cpu_user + used_cpu_sys
+    delta, which also covers reading and writing sockets, and is much less moved by load; it
+    includes the worker's idle polling and start-up). The headline is the commandstats one
+    the issue names; both are in the JSON."""
+    n = h.sizes.memory_n
+    h.reset()
+    with h.client(row) as client:
+        h.submit(client, "noop", 10)
+        h.queue.config_resetstat()
+        cpu0 = _server_cpu(h.queue)
+        h.submit(client, "noop", n, start=10)
+        cpu1 = _server_cpu(h.queue)
+        submit_usec = commandstats_usec(h.queue)
+        submit_calls = commandstats(h.queue)
+    h.expect(n + 10)
+    h.queue.config_resetstat()
+    cpu2 = _server_cpu(h.queue)
+    with h.worker(row, 10) as worker:
+        h.wait_done(worker)
+        time.sleep(0.3)
+        cpu3 = _server_cpu(h.queue)
+        worker_usec = commandstats_usec(h.queue)
+        worker_calls = commandstats(h.queue)
+    scripted = any(k in _SCRIPT_CALLS for k in (*submit_usec, *worker_usec))
+    submit_total = _top_level_usec(submit_usec, scripted) / n
+    worker_total = _top_level_usec(worker_usec, scripted) / (n + 10)
+    extra = {
+        "jobs": n, "submit_usec_per_job": submit_total, "worker_usec_per_job": worker_total,
+        "submit_cpu_usec_per_job": (cpu1 - cpu0) * 1e6 / n,
+        "worker_cpu_usec_per_job": (cpu3 - cpu2) * 1e6 / (n + 10),
+        "submit_calls_per_job": sum(submit_calls.values()) / n,
+        "worker_calls_per_job": sum(worker_calls.values()) / (n + 10),
+        "submit_usec": dict(submit_usec.most_common()),
+        "worker_usec": dict(worker_usec.most_common()),
+        "note": "worker side includes start-up and idle polling during the drain",
+    }
+    return Sample("redis-time", row.label, 0, True, submit_total + worker_total, extra)
+
+
+def run_memory(h: Harness, row: PeerRow) -> Sample:
+    """Redis memory per pending job: N tiny no-op jobs queued, no worker. used_memory delta
+    over N (every key the queue wrote: record, indexes, event stream share), plus MEMORY USAGE
+    summed per key pattern so the bytes can be attributed. Deterministic, load-independent."""
+    n = h.sizes.memory_n
+    h.reset()
+    before = int(h.queue.info("memory")["used_memory"])
+    with h.client(row) as client:
+        client.request(h.sizes.run_timeout, op="fill", kind="noop", start=0, n=n)
+    after = int(h.queue.info("memory")["used_memory"])
+    patterns = memory_by_pattern(h.queue)
+    per_job = {k: round(v["bytes"] / n, 1)
+               for k, v in sorted(patterns.items(), key=lambda kv: -kv[1]["bytes"])}
+    extra = {"jobs": n, "used_memory_delta": after - before, "keys": h.queue.dbsize(),
+             "memory_usage_per_job": per_job,
+             "memory_usage_keys": {k: v["keys"] for k, v in patterns.items()}}
+    return Sample("memory", row.label, 0, True, (after - before) / n, extra)
 
 
 @dataclass(frozen=True)
@@ -403,6 +503,14 @@ def scenarios(sizes: Sizes) -> list[Scenario]:
                  f"Redis commands per job ({sizes.commands_n} jobs, worker concurrency "
                  f"{sizes.commands_concurrency})",
                  "commands/job", False, run_commands, every_round=False),
+        Scenario("memory", "memory",
+                 f"Redis memory per pending job ({sizes.memory_n:,} queued no-op jobs, "
+                 "used_memory delta, all keys)", "bytes/job", False, run_memory,
+                 _default_only, every_round=False),
+        Scenario("redis-time", "redis-time",
+                 f"Redis server time per job life ({sizes.memory_n:,} jobs: submit, claim, "
+                 "finish, events; INFO commandstats usec)", "µs/job", False, run_redis_time,
+                 _default_only, every_round=False),
     ]
 
 

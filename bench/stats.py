@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import statistics
 import threading
 import uuid
@@ -99,6 +100,48 @@ class MonitorCounter:
         with contextlib.suppress(Exception):
             self._monitor.__exit__(None, None, None)
         self._client.close()
+
+
+def commandstats_usec(client: Any) -> Counter[str]:
+    """Microseconds Redis spent per command since the last CONFIG RESETSTAT (harness's own
+    commands left out). Server time, not wall time: far less distorted by machine load than
+    jobs/s, which is why the Redis-time-per-job figure is built from it."""
+    raw = client.info("commandstats")
+    out: Counter[str] = Counter()
+    for key, value in raw.items():
+        name = key.removeprefix("cmdstat_")
+        if name not in HARNESS_COMMANDS:
+            out[name] = int(value["usec"])
+    return out
+
+
+_ID_RUNS = re.compile(rb"[0-9a-fA-F-]{8,}|\d+")
+
+
+def key_pattern(key: bytes) -> str:
+    """A key with its ids and numbers replaced by `*`, so per-job keys group together."""
+    return _ID_RUNS.sub(b"*", key).decode("utf-8", "replace")
+
+
+def memory_by_pattern(client: Any) -> dict[str, dict[str, int]]:
+    """MEMORY USAGE (all samples) summed per key pattern and type: where a queue's bytes go.
+    One SCAN plus one pipelined MEMORY USAGE per key; fine for ~10,000 keys."""
+    keys = list(client.scan_iter(count=1000))
+    out: dict[str, dict[str, int]] = {}
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start:start + 1000]
+        pipe = client.pipeline(transaction=False)
+        for key in chunk:
+            pipe.type(key)
+            pipe.memory_usage(key, samples=0)
+        replies = pipe.execute()
+        for i, key in enumerate(chunk):
+            kind = replies[2 * i]
+            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+            entry = out.setdefault(f"{key_pattern(key)} ({kind})", {"keys": 0, "bytes": 0})
+            entry["keys"] += 1
+            entry["bytes"] += int(replies[2 * i + 1] or 0)
+    return out
 
 
 def delta(after: Counter[str], before: Counter[str]) -> Counter[str]:
