@@ -24,7 +24,7 @@ from .format import short_id
 from .screens.confirm import ConfirmScreen, CountScreen
 from .state import ConsoleState, JobRow, WorkerRow
 
-__all__ = ["MUTATING", "Actions", "Where"]
+__all__ = ["MUTATING", "Actions", "Where", "where_on"]
 
 MUTATING = frozenset(
     {
@@ -87,6 +87,22 @@ class Where:
     marked: bool = False  # `targets` are a multi-selection
     worker: WorkerRow | None = None  # the row under the cursor on the Workers tab
     in_detail: bool = False
+
+
+def where_on(state: ConsoleState, row: Any, *, on_main: bool, detail: Any = False) -> Where:
+    """`Where` for the screen on top: the detail screen's job (`detail`, a job or None while
+    it loads), or on the main screen the marked rows, else the row under the cursor."""
+    if detail is not False:
+        rows = (JobRow.from_job(detail),) if detail is not None else ()
+        return Where(False, state.active, rows, in_detail=True)
+    if not on_main:
+        return Where(False, state.active)
+    if state.active == "workers":
+        return Where(True, "workers", worker=row if isinstance(row, WorkerRow) else None)
+    marked = state.views[state.active].marked
+    if marked:
+        return Where(True, state.active, tuple(marked.values()), marked=True)
+    return Where(True, state.active, (row,) if isinstance(row, JobRow) else ())
 
 
 class Actions:

@@ -19,7 +19,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Coroutine, Iterable
-from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -33,20 +32,21 @@ from textual.screen import Screen
 from jobdeck.core.events import Event
 from jobdeck.core.text import display_text
 
-from .actions import MUTATING, Actions, Where
-from .commands import ACTION_COMMANDS, JobsProvider, QueuesProvider
-from .feed import batched
+from .actions import MUTATING, Actions, Where, where_on
+from .commands import JobsProvider, QueuesProvider, action_commands
+from .feed import follow
 from .fetch import Fetcher
 from .live import Live
 from .painter import Painter
 from .refresher import FetchFailed, Refreshed, Refresher
+from .screens.charts import ChartScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.main import SCREEN_ACTIONS, MainScreen
 from .screens.schedules import SchedulesScreen
 from .screens.time import TimeScreen
 from .selection import Selection
-from .state import TABS, ConsoleState, JobRow, WorkerRow
+from .state import TABS, ConsoleState
 from .timemode import Rewind
 from .widgets.job_table import JobTable
 
@@ -93,6 +93,7 @@ class JobdeckApp(App[int]):
         Binding("p", "resume", "Resume"),
         Binding("6", "schedules", "Schedules", show=False),
         Binding("t", "rewind", "Time"),
+        Binding("m", "charts", "Charts"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -220,18 +221,15 @@ class JobdeckApp(App[int]):
     # -- the event feed ------------------------------------------------------------------
     @work(exclusive=True, group="events")
     async def _event_feed(self) -> None:
-        while True:
-            try:
-                async for batch in batched(self.service.events(), self.batch_interval):
-                    self._batch_done.clear()
-                    self.post_message(EventsArrived(batch))
-                    await self._batch_done.wait()  # back-pressure: batches grow instead
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug or a broken server must not kill the console
-                log.exception("event feed failed")
-                self.post_message(FetchFailed(f"event feed: {type(exc).__name__}: {exc}"))
-                await asyncio.sleep(1.0)
+        async def deliver(batch: list[Event]) -> None:
+            self._batch_done.clear()
+            self.post_message(EventsArrived(batch))
+            await self._batch_done.wait()  # back-pressure: batches grow instead
+
+        def failed(error: str) -> None:
+            self.post_message(FetchFailed(f"event feed: {error}"))
+
+        await follow(self.service, self.batch_interval, deliver, failed)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self._batch_done.set()
@@ -301,25 +299,15 @@ class JobdeckApp(App[int]):
 
     # -- the operator's actions ----------------------------------------------------------
     def where(self, screen: Screen[Any] | None = None) -> Where:
-        """Where the operator is (on `screen`, by default the one on top): what the action
-        keys would act on."""
+        """Where the operator is (on `screen`, by default the one on top)."""
         screen = screen or self.screen
-        if isinstance(screen, DetailScreen):
-            job = screen.job
-            rows = (JobRow.from_job(job),) if job is not None else ()
-            return Where(False, self.state.active, rows, in_detail=True)
-        if screen is not self.main:
-            return Where(False, self.state.active)
-        row = self.table().selected
-        if self.state.active == "workers":
-            return Where(True, "workers", worker=row if isinstance(row, WorkerRow) else None)
-        marked = self.state.views[self.state.active].marked
-        if marked:
-            return Where(True, self.state.active, tuple(marked.values()), marked=True)
-        return Where(True, self.state.active, (row,) if isinstance(row, JobRow) else ())
+        detail = screen.job if isinstance(screen, DetailScreen) else False
+        return where_on(
+            self.state, self.table().selected, on_main=screen is self.main, detail=detail
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "rewind":
+        if action in ("rewind", "charts"):
             return self.on_main
         if action in MUTATING and isinstance(self.screen, TimeScreen):
             return False  # the past is for looking: esc first
@@ -400,21 +388,11 @@ class JobdeckApp(App[int]):
     # -- the command palette -------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's own provider lists these: "Theme", "Quit", and every action that
-        applies here (see `commands`)."""
+        applies here (see `commands.action_commands`)."""
         for command in super().get_system_commands(screen):
             if command.title in ("Theme", "Quit"):
                 yield command
-        for title, help_text, action in ACTION_COMMANDS:
-            name = action.removeprefix("screen.").partition("(")[0]
-            if action.startswith("screen."):
-                if not self.main.applies(name, on_top=screen is self.main):
-                    continue
-            elif name in MUTATING:
-                if self.read_only or not self.actions.applies(name, self.where(screen)):
-                    continue
-            elif not hasattr(self, f"action_{name}"):
-                continue
-            yield SystemCommand(title, help_text, partial(self.run_action, action))
+        yield from action_commands(self, screen)
 
     def switch_queue(self, queue: str) -> None:
         """Reopen the console on `queue` (the launcher does it once this app exits)."""
@@ -431,6 +409,12 @@ class JobdeckApp(App[int]):
             self.notify("The event log is empty: nothing to rewind over yet.")
         else:
             self.push_screen(TimeScreen(self.rewind, self.state, clock=self.now))
+
+    def action_charts(self) -> None:
+        if not self.rewind.ready:
+            self.notify(f"Reading the event log: {self.rewind.loaded:,} events so far…")
+            return
+        self.push_screen(ChartScreen(self.rewind.history))
 
     # -- tabs ----------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:

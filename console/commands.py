@@ -13,19 +13,21 @@ and never parsed as markup.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 from typing import Any
 
+from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.markup import escape
 
 from jobdeck.core.text import display_text
 
+from .actions import MUTATING
 from .limits import ROW_FIELD_BYTES
 
-__all__ = ["ACTION_COMMANDS", "JobsProvider", "QueuesProvider"]
+__all__ = ["ACTION_COMMANDS", "JobsProvider", "QueuesProvider", "action_commands"]
 
 # (title, help, action) for the palette; an action is offered only where it applies.
 ACTION_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -50,6 +52,21 @@ ACTION_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Help", "Every key", "help"),
 )
 _ID_LIKE = re.compile(r"^[0-9A-Za-z_.:-]{4,128}$")
+
+
+def action_commands(app: Any, screen: Any) -> Iterator[SystemCommand]:
+    """The palette's action commands that apply on `screen` (where it was opened)."""
+    for title, help_text, action in ACTION_COMMANDS:
+        name = action.removeprefix("screen.").partition("(")[0]
+        if action.startswith("screen."):
+            if not app.main.applies(name, on_top=screen is app.main):
+                continue
+        elif name in MUTATING:
+            if app.read_only or not app.actions.applies(name, app.where(screen)):
+                continue
+        elif not hasattr(app, f"action_{name}"):
+            continue
+        yield SystemCommand(title, help_text, partial(app.run_action, action))
 
 
 def safe(text: str, limit: int = 80) -> Content:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from jobdeck.core.events import Event, Events
 
-__all__ = ["batched"]
+__all__ = ["batched", "follow"]
+
+log = logging.getLogger("jobdeck.console")
 
 _URGENT = (Events.CONNECTION_LOST, Events.CONNECTION_RESTORED)
 
@@ -59,3 +63,23 @@ async def batched(
         if aclose is not None:
             with contextlib.suppress(Exception):
                 await aclose()
+
+
+async def follow(
+    service: Any,
+    interval: float,
+    deliver: Callable[[list[Event]], Awaitable[None]],
+    failed: Callable[[str], None],
+) -> None:
+    """`service.events()` in batches, handed to `deliver` one at a time, for ever: a bug or
+    a broken server is reported (`failed`) and the feed starts again a second later."""
+    while True:
+        try:
+            async for batch in batched(service.events(), interval):
+                await deliver(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or a broken server must not kill the console
+            log.exception("event feed failed")
+            failed(f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(1.0)

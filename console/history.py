@@ -36,6 +36,14 @@ _ROWS = 500  # rows per tab at a moment: the counts are exact, the tables show t
 _COUNTED = ("submitted", "completed", "failed")  # per-second series for the chart
 
 
+def _id_key(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        return (-1, -1)
+
+
 class _Life:
     """One job's transitions: `times[i]` is when it entered `statuses[i]`."""
 
@@ -82,6 +90,7 @@ class History:
         self._reopened: list[tuple[float, str]] = []  # terminal -> open again, in time order
         self._paused: list[tuple[float, bool]] = []
         self._stale = False  # checkpoints must be rebuilt before the next look back
+        self._through = (-1, -1)
 
     # -- folding events in ---------------------------------------------------------------
     def add_all(self, events: Iterable[Event]) -> None:
@@ -91,8 +100,11 @@ class History:
     def add(self, event: Event) -> None:
         t = event.timestamp
         kind, job_id = event.type, event.job_id
-        if event.id:
-            self.loaded_through = event.id
+        if event.id:  # ids only grow: one already folded in comes round again (overlap)
+            key = _id_key(event.id)
+            if key <= self._through:
+                return
+            self._through, self.loaded_through = key, event.id
         if self.first is None:
             self.first = t
         self.events += 1

@@ -58,29 +58,35 @@ class Rewind:
             self._waiting.extend(events)
 
     async def load(self) -> None:
-        """Fold in the stored log up to the first live event, then the buffered ones."""
+        """Fold in the stored log up to where the live feed began, then the buffered live
+        events (the two overlap a little: events are folded once, by id)."""
+        after = "0-0"
         try:
-            last = await self.service.last_event_id()
-            stop, after = _key(last), "0-0"
             while True:
                 page = await self.service.event_log(after, _PAGE)
                 if not page:
                     break
+                joined = self._joined()
                 for event in page:
-                    if _key(event.id) > stop:
-                        break
+                    if joined is not None and _key(event.id) >= joined:
+                        return
                     self.history.add(event)
                     self.loaded += 1
                 after = page[-1].id
-                if _key(after) >= stop:
-                    break
                 await asyncio.sleep(0)  # keys and live events go first
         finally:
+            done = _key(self.history.loaded_through or "0-0")
             waiting, self._waiting = self._waiting, []
-            newer = [e for e in waiting if not e.id or _key(e.id) > _key(last_or(self))]
-            self.history.add_all(newer)
+            self.history.add_all(e for e in waiting if not e.id or _key(e.id) > done)
             self.ready = True
             self.post(self.Loaded(self.loaded))
+
+    def _joined(self) -> tuple[int, int] | None:
+        """The id of the first live event buffered, if one has come."""
+        for event in self._waiting:
+            if event.id:
+                return _key(event.id)
+        return None
 
     # -- the cursor ----------------------------------------------------------------------
     @property
@@ -118,8 +124,3 @@ class Rewind:
     def moment(self, live: ConsoleState) -> Moment:
         assert self.cursor is not None
         return self.history.at(self.cursor, live)
-
-
-def last_or(rewind: Rewind) -> str:
-    """The newest event id the loader folded in ("0-0" if none)."""
-    return rewind.history.loaded_through or "0-0"

@@ -49,6 +49,14 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("d  del", "remove the selected schedule *"),
         ),
     ),
+    (
+        "See",
+        (
+            ("t", "time mode: the queue as it was (←→ 1s, shift 10s, ctrl 1m, f/F bursts)"),
+            ("m", "charts: per minute over the last hour, wait and run percentiles (n: name)"),
+            ("ctrl+p", "command palette: any action, go to job <id>, switch queue, theme"),
+        ),
+    ),
     ("Console", (("?", "this help"), ("q  ctrl+c", "quit"))),
 )
 

@@ -37,3 +37,24 @@ async def test_rewind_shows_the_queue_as_it_was(service: JobService) -> None:
         await c.press("escape")
         assert not app.rewind.active and not isinstance(app.screen, TimeScreen)
         await c.until(lambda: late in {r.id for r in app.table("pending").rows}, what="live again")
+
+
+async def test_chart_panel_counts_what_the_log_holds(service: JobService) -> None:
+    from jobdeck.console.screens.charts import ChartScreen
+
+    await service.start_workers(2)
+    await service.submit_jobs([{"name": "quick"}] * 4 + [{"name": "boom"}] * 2)
+    async with open_console(service) as c:
+        await c.until(lambda: c.app.state.depth("completed") == 4, what="the jobs done")
+        await c.until(lambda: c.app.state.depth("failed") == 2, what="the failures")
+        await c.press("m")
+        screen = c.app.screen
+        assert isinstance(screen, ChartScreen)
+        assert sum(screen.data.completed) == 4 and sum(screen.data.failed) == 2
+        assert "p50" in screen.data.run
+        await c.press("n")  # one job name at a time, most frequent first
+        assert screen.data.name == "quick" and sum(screen.data.completed) == 4
+        await c.press("n")
+        assert screen.data.name == "boom" and sum(screen.data.completed) == 0
+        await c.press("escape")
+        assert not isinstance(c.app.screen, ChartScreen)

@@ -119,3 +119,19 @@ def test_time_mode(snap_compare, scripted, size: tuple[int, int]) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(service), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [SMALL, WIDE], ids=["80x24", "120x34"])
+def test_chart_panel(snap_compare, scripted, size: tuple[int, int]) -> None:
+    service, _ = scripted
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        for _ in range(200):
+            if pilot.app.rewind.ready:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("m")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(service), terminal_size=size, run_before=run)
