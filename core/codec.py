@@ -83,6 +83,10 @@ def decode_control(raw: list[Any]) -> list[dict[str, Any]]:
     return messages
 
 
+#: JobPriority.NORMAL, the default a missing 'priority' field stands for (models imports codec).
+_NORMAL_PRIORITY = 1
+
+
 def _opt(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
@@ -98,15 +102,16 @@ def encode_record(job: JobDefinition) -> dict[str, str | bytes]:
         kwargs = dumps(job.kwargs)
     except JSONError as exc:
         raise TypeError(f"kwargs: not JSON-serializable ({exc})") from None
-    record: dict[str, str | bytes] = {
-        "name": job.name,
-        "args": args,
-        "kwargs": kwargs,
-        "priority": str(int(job.priority)),
-        "status": job.status.value,
-    }
-    # Defaults (no retries, no timeout, zero attempts) are left out: every reader treats a
-    # missing field as its default, and a bulk submit writes a third fewer fields.
+    record: dict[str, str | bytes] = {"name": job.name, "status": job.status.value}
+    # Defaults (no args, no kwargs, normal priority, no retries, no timeout, zero attempts)
+    # are left out: every reader (decode_record, the Lua scripts' pscore) treats a missing
+    # field as its default, and a pending job with small args is ~30 bytes smaller in Redis.
+    if args != b"[]":
+        record["args"] = args
+    if kwargs != b"{}":
+        record["kwargs"] = kwargs
+    if int(job.priority) != _NORMAL_PRIORITY:
+        record["priority"] = str(int(job.priority))
     if job.max_retries:
         record["max_retries"] = str(job.max_retries)
     if job.timeout is not None:

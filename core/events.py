@@ -88,6 +88,9 @@ class Event:
                     data = decoded
             except ValueError:
                 data = {}
+        if not raw_data and event_type == Events.JOB_SUBMITTED:
+            # submit.lua leaves the default payload out to keep the capped log small
+            data = dict(_SUBMITTED_DEFAULT)
         try:
             stamp = text("ts")
             timestamp = float(stamp) if stamp else int(event_id.split("-", 1)[0]) / 1000
@@ -103,6 +106,9 @@ class Event:
             id=event_id,
         )
 
+
+#: What an empty JOB_SUBMITTED payload stands for: normal priority, no delay.
+_SUBMITTED_DEFAULT: dict[str, Any] = {"priority": 1, "delay": 0}
 
 EventCallback = Callable[[Event], Any]
 _ALL = "*"
