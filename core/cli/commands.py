@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -106,18 +107,8 @@ async def _run_worker(services: list[JobService], slots: list[int], worker_id: s
         await service.initialize()
     for warning in await services[0].backend.server_warnings():
         log.warning("%s", warning)
-    # One pool per queue, under one worker id: its keys are per queue, so the id is unique
-    # on each, and `scale_workers(worker_id=...)` from a queue's console scales that share.
-    worker_id = worker_id or _new_worker_id()
-    for service, count in zip(services, slots, strict=True):
-        await service.start_workers(count, worker_id=worker_id)
-    log.info(
-        "worker %s on %s, queues %s, handlers: %s",
-        worker_id,
-        services[0].description,
-        ", ".join(f"{s.queue} ({n} slots)" for s, n in zip(services, slots, strict=True)),
-        ", ".join(sorted(services[0].handlers)) or "none",
-    )
+    # Signals are ours before the first job can start: a SIGTERM that lands while the
+    # pools start stops them gracefully instead of killing the process mid-job.
     stop = asyncio.Event()
     signals = 0
 
@@ -134,6 +125,18 @@ async def _run_worker(services: list[JobService], slots: list[int], worker_id: s
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
+    # One pool per queue, under one worker id: its keys are per queue, so the id is unique
+    # on each, and `scale_workers(worker_id=...)` from a queue's console scales that share.
+    worker_id = worker_id or _new_worker_id()
+    for service, count in zip(services, slots, strict=True):
+        await service.start_workers(count, worker_id=worker_id)
+    log.info(
+        "worker %s on %s, queues %s, handlers: %s",
+        worker_id,
+        services[0].description,
+        ", ".join(f"{s.queue} ({n} slots)" for s, n in zip(services, slots, strict=True)),
+        ", ".join(sorted(services[0].handlers)) or "none",
+    )
     # A pool whose loop kept crashing has stopped itself: stop the others and say why.
     failures = [
         asyncio.create_task(service.pool.wait_failed())
@@ -152,12 +155,9 @@ async def _run_worker(services: list[JobService], slots: list[int], worker_id: s
 
 
 async def _hard_stop(services: list[JobService]) -> None:
-    for service in services:
-        pool = service.pool
-        if pool is not None:
-            for job_id in list(pool._running):
-                pool.cancel_local(job_id, "shutdown")
-    await asyncio.sleep(2.0)  # time to hand the jobs back; leases cover the rest
+    pools = [service.pool for service in services if service.pool is not None]
+    with contextlib.suppress(Exception):  # leases cover whatever could not be handed back
+        await asyncio.wait_for(asyncio.gather(*(p.hand_back_now() for p in pools)), 5.0)
     os._exit(1)
 
 

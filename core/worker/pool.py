@@ -238,6 +238,21 @@ class WorkerPool(HeartbeatAndControl):
         self._threads.close()
         log.info("worker %s stopped", self.id)
 
+    async def hand_back_now(self, timeout: float = 2.0) -> None:
+        """A second stop signal: interrupt every running job and hand it back to the queue
+        before this returns. A handler that swallows its cancellation (some client libraries
+        do, mid-command) is handed back all the same: its lease token changes, so whatever it
+        reports later is refused."""
+        for job_id in list(self._running):
+            self.cancel_local(job_id, "shutdown")
+        if self._running:
+            await asyncio.wait([r.task for r in self._running.values()], timeout=timeout)
+        stuck = [(job_id, r.ctx.token) for job_id, r in self._running.items()]
+        self._reporter.add(
+            *(outcomes.released(job_id, token, "shutdown", self.id) for job_id, token in stuck)
+        )
+        await self._reporter.flush_all(attempts=5)
+
     def _job_name(self, job_id: str) -> str | None:
         running = self._running.get(job_id)  # also read from the watchdog's thread
         return running.ctx.job.name if running is not None else None
