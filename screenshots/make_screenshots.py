@@ -35,7 +35,12 @@ SHOTS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("help", ("question_mark",), False),
     ("confirm-cancel", ("2", "c"), False),
     ("filter", ("slash", "e", "m", "a", "i", "l", "enter"), False),
+    ("multi-select", ("1", "down", "space", "down", "shift+down", "shift+down"), False),
+    ("palette", ("3", "ctrl+p", *"retry"), False),
+    ("time-mode", ("t", "shift+left", "shift+left", "shift+left", "2"), False),
+    ("charts", ("m",), False),
 )
+_NEEDS_HISTORY = ("time-mode", "charts")
 _FONTS = (
     ("font-family: Fira Code, monospace", "font-family: DejaVu Sans Mono, monospace"),
     ('font-family: "Fira Code"', 'font-family: "DejaVu Sans Mono"'),
@@ -56,7 +61,15 @@ async def shoot(service: JobService, size: tuple[int, int]) -> dict[str, str]:
     for name, keys, detail in SHOTS:
         app = JobdeckApp(service, clock=lambda: T0)
         async with app.run_test(size=size) as pilot:
+            if name in _NEEDS_HISTORY:  # the event log is read once, in the background
+                await settle(pilot)
+                while not app.rewind.ready:
+                    await pilot.pause(0.05)
             await settle(pilot, *keys, detail=detail)
+            await pilot.pause(0.5)  # the palette's hits come in the background
+            for field in app.screen.query("Input"):
+                field.cursor_blink = False
+            await pilot.pause(0.1)
             shots[f"{name}-{size[0]}x{size[1]}"] = app.export_screenshot(
                 title=f"jobdeck console: {name}"
             )

@@ -42,7 +42,7 @@ class TimeBar(Widget):
     def render(self) -> Text:
         width = max(20, self.size.width)
         span = self.history.span()
-        top = Text(" ⏪ TIME ", self._style("title"))
+        top = Text(" ◀ TIME ", self._style("title"))
         if self.cursor is None or span is None:
             top.append(f" {self.note or 'the event log is empty'}", self._style("label"))
             return top
