@@ -59,7 +59,8 @@ if count == 0 then return -1 end
 keep(KEYS[3], ARGV[2], true)
 keep(KEYS[6], ARGV[3], false)
 local n = redis.call('DECRBY', KEYS[1], count)
-if n == 0 then redis.call('RPUSH', KEYS[2], redis.call('GET', KEYS[6])) end
+-- a batch can step over zero (more completions than armed for): report the crossing once
+if n <= 0 and n + count > 0 then redis.call('RPUSH', KEYS[2], redis.call('GET', KEYS[6])) end
 return n
 """
 
