@@ -36,16 +36,15 @@ local function wake(n)
 end
 
 -- Per-second counters for rates and sparklines; any process can read them.
+-- Increments are positive, so HINCRBY returning the increment means the field was new: only
+-- then can the key be new too, and only then is EXPIRE needed (one command less per call).
 local function stat(fields)
   local key = P .. 'stat:' .. SEC
-  local any = false
+  local fresh = false
   for name, value in pairs(fields) do
-    if value ~= 0 then
-      redis.call('HINCRBY', key, name, value)
-      any = true
-    end
+    if value ~= 0 and redis.call('HINCRBY', key, name, value) == value then fresh = true end
   end
-  if any then redis.call('EXPIRE', key, 900) end
+  if fresh then redis.call('EXPIRE', key, 900) end
 end
 
 -- Wait and run times into histogram buckets (ms; the bounds are metrics.HISTOGRAM_BOUNDS_MS),
