@@ -1,0 +1,126 @@
+"""console/format.py against written-out strings: every branch of each formatter, so a
+changed boundary or unit shows (the mutation run, tests/mutation/run.sh, uses these)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from jobdeck.console.format import (
+    bar,
+    clip,
+    clock_time,
+    count,
+    data_text,
+    duration,
+    not_loaded,
+    preview,
+    priority_label,
+    short_id,
+    size,
+    sparkline,
+)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "-"),
+        (float("nan"), "-"),
+        (1e12, "∞"),
+        (-3, "0.0s"),
+        (0, "0.0s"),
+        (9.94, "9.9s"),
+        (10, "10s"),
+        (59.9, "59s"),
+        (60, "1m00s"),
+        (3599, "59m59s"),
+        (3600, "1h00m"),
+        (86399, "23h59m"),
+        (86400, "1d00h"),
+        (90061, "1d01h"),
+        (100 * 365 * 86400.0, "36500d00h"),
+    ],
+)
+def test_duration(seconds: float | None, text: str) -> None:
+    assert duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "compact", "text"),
+    [
+        (0, False, "0"),
+        (1234567, False, "1,234,567"),
+        (9999, True, "9,999"),
+        (10_000, True, "10.0k"),
+        (99_949, True, "99.9k"),
+        (100_000, True, "100k"),
+        (999_999, True, "999k"),
+        (1_000_000, True, "1.0M"),
+        (12_345_678, True, "12.3M"),
+    ],
+)
+def test_count(value: int, compact: bool, text: str) -> None:
+    assert count(value, compact) == text
+
+
+def test_bar() -> None:
+    assert bar(None, 6) == "      "
+    assert bar(0.0, 10) == "░░░░░   0%"
+    assert bar(1.0, 10) == "█████ 100%"
+    assert bar(1.7, 10) == "█████ 100%" and bar(-1, 10) == "░░░░░   0%"
+    assert bar(0.5, 14) == "█████░░░░  50%"
+    assert bar(0.25, 9) == "█░░░  25%"
+    assert bar(0.5, 5) == " 50%" and bar(0.5, 3) == "50%"  # no room for cells
+
+
+def test_sparkline() -> None:
+    assert sparkline([1, 2], 0) == "" and sparkline([1], -1) == ""
+    assert sparkline([], 3) == "▁▁▁" and sparkline([0, 0, 0], 3) == "▁▁▁"
+    assert sparkline([0, 7, 14], 3) == "▁▅█"  # 3.5 of 7 rounds to the even 4
+    assert sparkline([1, 1, 2, 2], 2) == "▅█"  # resampled by summing pairs
+    assert sparkline([5], 3) == "███"  # fewer values than cells: each cell gets one
+    assert sparkline(list(range(8)), 8) == "▁▂▃▄▅▆▇█"
+
+
+def test_ids_clipping_sizes_and_labels() -> None:
+    assert short_id("abcdefghij") == "abcdefgh" and short_id("abc") == "abc"
+    assert short_id("abcdefghij", 10) == "abcdefghij"
+    assert clip("a  b\n c", 10) == "a b c"
+    assert clip("abcdef", 6) == "abcdef" and clip("abcdefg", 6) == "abcde…"
+    assert clip("abc", 0) == "" and clip("abc", 1) == "…"
+    assert [size(n) for n in (0, 1023, 1024, 1536, 1024**2 * 50, 1024**3 * 1.2)] == [
+        "0 B",
+        "1023 B",
+        "1.0 KB",
+        "1.5 KB",
+        "50.0 MB",
+        "1.2 GB",
+    ]
+    assert not_loaded("result", 2048) == "(result: 2.0 KB, not loaded)"
+    assert [priority_label(p) for p in (0, 1, 2, 3, 7)] == [
+        "low",
+        "normal",
+        "high",
+        "critical",
+        "7",
+    ]
+    assert preview({"a": [1, 2]}) == '{"a":[1,2]}'
+    assert preview(object()).startswith("<object object")
+    assert preview("x" * 300, 10) == '"xxxxxxxx…' and len(preview("x" * 300, 10)) == 10
+    assert preview("x" * 8, 10) == '"xxxxxxxx"'
+    text = data_text("[bold]not markup[/bold]", "red")
+    assert text.plain == "[bold]not markup[/bold]" and str(text.style) == "red"
+
+
+def test_clock_time() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    noon = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+    assert clock_time(None, noon) == "-" and clock_time(0, noon) == "-"
+    assert clock_time(noon + 0.12, noon) == "22:13:20.120"
+    assert clock_time(noon, noon, with_ms=False) == "22:13:20"
+    assert clock_time(noon - 86400, noon) == "2023-11-13 22:13:20.000"
+    assert clock_time(1e300, noon) == "-"
