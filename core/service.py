@@ -12,24 +12,29 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
-
-from redis.exceptions import RedisError
 
 from ._tasks import cancel_and_wait
 from .backend import Backend, BackendSettings, open_backend
 from .bus import adapt_event_bus
-from .codec import MalformedRecord, decode_record, encode_record
-from .errors import OutOfMemory
+from .codec import encode_record
+from .event_feed import EventFeed
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
-from .models import JobDefinition, JobError, JobPriority, JobStatus, new_job
+from .models import JobDefinition, JobPriority, JobStatus, new_job
+from .reading import check_count, check_page, decode_or_stub
 from .retry import RetryPolicy
 from .schedules.api import ScheduleMethods
 from .schedules.scheduler import Scheduler
 from .schedules.spec import ScheduleSpec
 from .search import SearchPage, check_search, search_step
+from .submission import (
+    JobSpec,
+    field_cap,
+    new_from_mapping,
+    spec_fields,
+    submit_in_chunks,
+)
 from .unique import with_unique
 from .worker.pool import WorkerPool, WorkerSettings
 
@@ -37,24 +42,6 @@ __all__ = ["JobService", "JobSpec"]
 
 log = logging.getLogger("jobdeck")
 F = TypeVar("F", bound=Callable[..., Any])
-_SUBMIT_CHUNK = 1000
-_CONNECTION_ERRORS = (RedisError, OSError)
-
-
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    """One job for `submit_jobs`; the same fields as `submit_job`'s arguments."""
-
-    name: str
-    args: tuple[Any, ...] | list[Any] = ()
-    kwargs: Mapping[str, Any] | None = None
-    priority: JobPriority | int | str = JobPriority.NORMAL
-    max_retries: int = 0
-    timeout: float | None = None
-    delay: float = 0.0
-    job_id: str | None = None
-    unique_key: str | None = None
-    unique_for: float | None = None
 
 
 class JobService(ScheduleMethods):
@@ -211,40 +198,17 @@ class JobService(ScheduleMethods):
         jobs: list[tuple[JobDefinition, float]] = []
         records = []
         for index, spec in enumerate(specs):
-            fields = spec if isinstance(spec, Mapping) else _spec_fields(spec)
+            fields = spec if isinstance(spec, Mapping) else spec_fields(spec)
             try:
                 unique = (fields.get("unique_key"), fields.get("unique_for"))
-                job = _new_from_mapping(fields)
+                job = new_from_mapping(fields)
                 records.append(with_unique(encode_record(job[0]), *unique))
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"job {index}: {exc}") from None
             jobs.append(job)
         await self._ensure()
         self._warn_if_unserved()
-        # Chunks go out back to back: Redis runs one while the next is on the wire. Each
-        # chunk is stored whole or not at all.
-        starts = range(0, len(jobs), _SUBMIT_CHUNK)
-        results = await asyncio.gather(
-            *(
-                self.backend.submit(jobs[i : i + _SUBMIT_CHUNK], records[i : i + _SUBMIT_CHUNK])
-                for i in starts
-            ),
-            return_exceptions=True,
-        )
-        ids: list[str] = []
-        failures: list[BaseException] = []
-        for start, result in zip(starts, results, strict=True):
-            if isinstance(result, BaseException):
-                failures.append(result)
-                continue
-            chunk = jobs[start : start + _SUBMIT_CHUNK]
-            ids += [
-                flag if isinstance(flag, str) else job.id
-                for (job, _), flag in zip(chunk, result, strict=True)
-            ]
-        if failures:
-            raise _submit_failed(failures, ids, len(jobs))
-        return ids
+        return await submit_in_chunks(self.backend, jobs, records)
 
     def _warn_if_unserved(self) -> None:
         """A `memory://` queue lives in this process only: jobs submitted to it where no
@@ -268,8 +232,8 @@ class JobService(ScheduleMethods):
         """The job as stored. With `max_field_bytes`, a value larger than that (a 100 MB
         result, say) stays on the server: `job.omitted` names it with its size."""
         await self._ensure()
-        fields = await self.backend.get(job_id, _cap(max_field_bytes))
-        return None if fields is None else _decode_or_stub(job_id, fields)
+        fields = await self.backend.get(job_id, field_cap(max_field_bytes))
+        return None if fields is None else decode_or_stub(job_id, fields)
 
     async def list_jobs(
         self,
@@ -285,14 +249,14 @@ class JobService(ScheduleMethods):
         larger than that are not read (a list that shows a preview needs no 50 MB args):
         each job's `omitted` names them with their sizes."""
         status = JobStatus(status)
-        _check_page(limit, offset)
+        check_page(limit, offset)
         if newest_first is None:
             newest_first = status.is_terminal
         await self._ensure()
         rows = await self.backend.list(
-            status.value, limit, offset, newest_first, _cap(max_field_bytes)
+            status.value, limit, offset, newest_first, field_cap(max_field_bytes)
         )
-        return [_decode_or_stub(job_id, fields) for job_id, fields in rows]
+        return [decode_or_stub(job_id, fields) for job_id, fields in rows]
 
     async def search_jobs(
         self,
@@ -309,12 +273,12 @@ class JobService(ScheduleMethods):
         `budget` records are read; pass `cursor` back for the next step (see `core.search`).
         The first step puts an exact id match first. `max_field_bytes` as for `list_jobs`."""
         text, chosen = check_search(text, statuses, limit, budget)
-        cap = _cap(max_field_bytes)
+        cap = field_cap(max_field_bytes)
         await self._ensure()
         rows, next_cursor, read = await search_step(
             self.backend, text, chosen, cursor, limit, budget, cap
         )
-        jobs = [_decode_or_stub(job_id, fields) for job_id, fields in rows]
+        jobs = [decode_or_stub(job_id, fields) for job_id, fields in rows]
         if cursor is None and 0 < len(text) <= 128:
             exact = await self.get_job(text, max_field_bytes=max_field_bytes)
             if exact is not None and exact.status.value in chosen:
@@ -428,7 +392,7 @@ class JobService(ScheduleMethods):
         self.pool = WorkerPool(
             self.backend,
             self.handlers,
-            concurrency=_check_count(count),
+            concurrency=check_count(count),
             queue=self.queue,
             retry_policy=self.retry_policy,
             settings=self.worker_settings,
@@ -446,7 +410,7 @@ class JobService(ScheduleMethods):
         """Set the concurrency of this process's pool (no `worker_id`), of one worker process
         anywhere (`worker_id`), or of every live worker (`worker_id="*"`). With `delta`,
         `count` is added to the current concurrency. Returns how many pools were told."""
-        count = count if delta else _check_count(count)
+        count = count if delta else check_count(count)
         await self._ensure()
         if self.pool is not None and worker_id in (None, self.pool.id):
             await self.pool.scale(max(0, self.pool.concurrency + count) if delta else count)
@@ -472,33 +436,14 @@ class JobService(ScheduleMethods):
         shares this queue. If the connection drops, a CONNECTION_LOST event is yielded and the
         stream resumes where it stopped, once the server answers, with CONNECTION_RESTORED."""
         await self._ensure()
-        last = after
-        lost = False
-        while True:
-            try:
-                if last is None:
-                    last = await self.backend.last_event_id()
-                batch = await self.backend.read_events(last, 500, block)
-            except _CONNECTION_ERRORS as exc:
-                if not lost:
-                    lost = True
-                    yield Event(Events.CONNECTION_LOST, _now(), data={"error": str(exc)})
-                await asyncio.sleep(0.5)
-                continue
-            if lost:
-                lost = False
-                yield Event(Events.CONNECTION_RESTORED, _now())
-            for event in batch:
-                last = event.id
-                yield event
+        async for event in EventFeed(self.backend).follow(after, block):
+            yield event
 
     async def event_log(self, after: str = "0-0", count: int = 10_000) -> list[Event]:
         """One page of the stored event log after the event id `after` (oldest first, without
         waiting): how a console reads the past it rewinds over. Empty at the end."""
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
-            raise ValueError(f"count: expected 1-100000, got {count!r}")
         await self._ensure()
-        return await self.backend.read_events(after, count, 0.001)
+        return await EventFeed(self.backend).page(after, count)
 
     async def last_event_id(self) -> str:
         """The id of the newest event in the log ("0-0" when it is empty): `events(after=`
@@ -510,7 +455,7 @@ class JobService(ScheduleMethods):
         """True if events newer than `after` have been trimmed from the capped log, so
         `events(after=after)` would silently skip them (it resumes at the oldest kept)."""
         await self._ensure()
-        return _event_key(after) < _event_key(await self.backend.trimmed_through())
+        return await EventFeed(self.backend).lost_after(after)
 
     def subscribe(self, event_type: Events | str | None, callback: Callable[[Event], Any]) -> None:
         """Shorthand for `event_bus.subscribe` that also starts following the event log."""
@@ -533,106 +478,3 @@ class JobService(ScheduleMethods):
             await self.initialize()
         if self.event_bus.has_subscribers and self._follower is None:
             self._start_follower()
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
-
-
-def _event_key(event_id: str) -> tuple[int, int]:
-    ms, _, seq = event_id.partition("-")
-    try:
-        return int(ms), int(seq or 0)
-    except ValueError:
-        raise ValueError(
-            f"after: expected an event id like 1700000000000-0, got {event_id!r}"
-        ) from None
-
-
-def _submit_failed(failures: list[BaseException], accepted: list[str], total: int) -> BaseException:
-    """What a bulk submit raises when some chunks were refused: callers learn exactly which
-    jobs were queued (`accepted`), never a bare error after a silent partial write."""
-    for failure in failures:
-        if not isinstance(failure, Exception):
-            return failure  # a cancellation: let it through
-    oom = next((f for f in failures if isinstance(f, OutOfMemory)), None)
-    if oom is not None:
-        return OutOfMemory(
-            f"Redis is out of memory (maxmemory reached, policy noeviction): "
-            f"{len(accepted)} of {total} jobs were queued (their ids are in .accepted), "
-            f"{total - len(accepted)} were refused; free memory or raise maxmemory",
-            accepted,
-        )
-    error = failures[0]
-    error.add_note(f"{len(accepted)} of {total} jobs were queued before this error")
-    error.accepted = accepted  # type: ignore[attr-defined]
-    return error
-
-
-def _cap(max_field_bytes: int | None) -> int:
-    if max_field_bytes is None:
-        return 0
-    if isinstance(max_field_bytes, bool) or not isinstance(max_field_bytes, int):
-        raise TypeError("max_field_bytes: expected an int")
-    if max_field_bytes < 1:
-        raise ValueError(f"max_field_bytes: must be >= 1, got {max_field_bytes}")
-    return max_field_bytes
-
-
-def _spec_fields(spec: JobSpec) -> dict[str, Any]:
-    return {f: getattr(spec, f) for f in JobSpec.__dataclass_fields__}
-
-
-def _new_from_mapping(fields: Mapping[str, Any]) -> tuple[JobDefinition, float]:
-    unknown = set(fields) - set(JobSpec.__dataclass_fields__)
-    if unknown:
-        raise TypeError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    if "name" not in fields:
-        raise TypeError("name: missing")
-    kwargs = fields.get("kwargs")
-    return new_job(
-        fields["name"],
-        fields.get("args", ()),
-        dict(kwargs) if isinstance(kwargs, Mapping) else kwargs,
-        priority=fields.get("priority", JobPriority.NORMAL),
-        max_retries=fields.get("max_retries", 0),
-        timeout=fields.get("timeout"),
-        delay=fields.get("delay", 0.0),
-        job_id=fields.get("job_id"),
-    )
-
-
-def _decode_or_stub(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition:
-    """A record we cannot read is still shown (as `<malformed>` with the reason), never
-    dropped and never a crash of the caller."""
-    try:
-        return decode_record(job_id, dict(fields))
-    except MalformedRecord as exc:
-        raw = fields.get(b"status", fields.get("status"))
-        try:
-            # Where it is in its life is still true: a malformed pending job is pending until
-            # a worker dead-letters it.
-            status = JobStatus(raw.decode() if isinstance(raw, bytes) else raw)
-        except (ValueError, UnicodeDecodeError, AttributeError):
-            status = JobStatus.FAILED
-        return JobDefinition(
-            id=job_id,
-            name="<malformed>",
-            status=status,
-            error=JobError("MalformedRecord", str(exc)),
-        )
-
-
-def _check_page(limit: int, offset: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-        raise ValueError(f"limit: expected 1-10000, got {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ValueError(f"offset: expected an integer >= 0, got {offset!r}")
-
-
-def _check_count(count: int) -> int:
-    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
-        raise ValueError(f"count: expected an integer 0-10000, got {count!r}")
-    return count
