@@ -7,6 +7,7 @@ many deliberate changes these tests catch).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from jobdeck.core import RetryPolicy
 from jobdeck.core.backend.base import RawMetrics
+from jobdeck.core.bus import adapt_event_bus
 from jobdeck.core.codec import (
     MalformedRecord,
     decode_control,
@@ -23,6 +25,7 @@ from jobdeck.core.codec import (
     encode_record,
     loads,
 )
+from jobdeck.core.events import Event, EventBus, Events
 from jobdeck.core.keys import key_prefix, validate_name
 from jobdeck.core.metrics import build_metrics
 from jobdeck.core.models import (
@@ -280,9 +283,8 @@ def test_records_round_trip_and_leave_defaults_out() -> None:
         "name": "send",
         "args": b'[1,"two"]',
         "kwargs": b'{"k":[3]}',
-        "priority": "1",
         "status": "pending",
-    }
+    }  # the default priority, no retries and no timeout are left out
     job, _ = new_job("send", max_retries=2, timeout=1.5, priority="critical", delay=3)
     record = encode_record(job)
     assert (record["max_retries"], record["timeout"], record["priority"]) == ("2", "1.5", "3")
@@ -348,3 +350,50 @@ def test_malformed_records_say_why(fields: dict[str, Any], words: str) -> None:
     with pytest.raises(MalformedRecord) as caught:
         decode_record("j", fields)
     assert words in str(caught.value), caught.value
+
+
+# -- an application's event bus ---------------------------------------------------------------
+async def test_adapting_an_applications_event_bus(caplog: pytest.LogCaptureFixture) -> None:
+    event = Event(Events.JOB_COMPLETED, 1.0, "j1")
+    seen: list[Any] = []
+
+    class TwoArgs:
+        def publish(self, event_type: Any, event: Any) -> None:
+            seen.append(("two", event_type, event))
+
+    class OneArg:
+        def publish(self, event: Any) -> None:
+            seen.append(("one", event))
+
+    class Star:
+        def publish(self, *args: Any) -> None:
+            seen.append(("star", *args))
+
+    class Broken:
+        async def publish(self, event: Any) -> None:
+            raise RuntimeError("bus down")
+
+    async def coroutine(event: Any) -> None:
+        seen.append(("async", event))
+
+    assert adapt_event_bus(None) is None and adapt_event_bus(EventBus()) is None
+    for bus in (TwoArgs(), OneArg(), Star(), seen.append, coroutine):
+        forward = adapt_event_bus(bus)
+        assert forward is not None
+        forward(event)
+    broken = adapt_event_bus(Broken())
+    assert broken is not None
+    with caplog.at_level("ERROR", logger="jobdeck.bus"):
+        broken(event)
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert seen == [
+        ("two", Events.JOB_COMPLETED, event),
+        ("one", event),
+        ("star", Events.JOB_COMPLETED, event),
+        event,
+        ("async", event),
+    ]
+    assert "the application's event bus failed" in caplog.text
+    with pytest.raises(TypeError, match="event_bus: expected an object with a publish"):
+        adapt_event_bus(42)
