@@ -397,3 +397,14 @@ async def test_adapting_an_applications_event_bus(caplog: pytest.LogCaptureFixtu
     assert "the application's event bus failed" in caplog.text
     with pytest.raises(TypeError, match="event_bus: expected an object with a publish"):
         adapt_event_bus(42)
+
+
+def test_omitted_markers_of_a_capped_read() -> None:
+    fields = {
+        "name": "n",
+        b"__omitted:args": b"x",  # not a size: skipped, the rest still read
+        "__omitted:result": "5000000",
+        b"__omitted:error": 12,
+    }
+    assert decode_record("j", fields).omitted == {"result": 5_000_000, "error": 12}
+    assert decode_record("j", {"name": "n"}).omitted == {}
