@@ -14,10 +14,10 @@ def info(c) -> str:
 
 async def test_search_finds_what_the_first_rows_do_not_hold(service: JobService) -> None:
     await service.pause_queue()
-    await service.submit_jobs([{"name": "bulk", "args": [n]} for n in range(6_000)])
+    await service.submit_jobs([{"name": "bulk", "args": [n]} for n in range(2_500)])
     needle = await service.submit_job("bulk", ["needle-in-the-haystack"])
-    await service.submit_jobs([{"name": "bulk", "args": [n]} for n in range(1_000)])
-    async with open_console(service, scan_limit=1_000) as c:
+    await service.submit_jobs([{"name": "bulk", "args": [n]} for n in range(500)])
+    async with open_console(service, scan_limit=500) as c:
         await c.press("slash", *"haystack")
         await c.until(lambda: c.ids("pending") == [needle], timeout=15, what="the deep job")
         await c.until(lambda: info(c) == "1 match", timeout=15, what="the search to end")
