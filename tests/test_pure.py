@@ -27,7 +27,7 @@ from jobdeck.core.codec import (
 )
 from jobdeck.core.events import Event, EventBus, Events
 from jobdeck.core.keys import key_prefix, validate_name
-from jobdeck.core.metrics import build_metrics
+from jobdeck.core.metrics import QueueMetrics, build_metrics
 from jobdeck.core.models import (
     MAX_DELAY,
     MAX_TIMEOUT,
@@ -140,6 +140,17 @@ def test_metrics_throughput_10s_uses_the_last_ten_whole_seconds() -> None:
     assert m.paused is True
 
 
+def test_metrics_defaults_and_buckets_without_completions() -> None:
+    bare = QueueMetrics(timestamp=0.0, depths={}, totals={})
+    assert (bare.throughput, bare.throughput_10s, bare.avg_wait, bare.avg_run) == (0, 0, None, None)
+    assert bare.completed_per_second == [] and bare.paused is False and bare.window == 0
+    buckets = [{"failed": 2}, {"completed": 3}, {"submitted": 1}, {}]
+    m = build_metrics(RawMetrics(now=0.0, depths={}, totals={}, buckets=buckets))
+    assert m.completed_per_second == [0, 3, 0, 0]
+    assert m.failed_per_second == [2, 0, 0, 0] and m.submitted_per_second == [0, 0, 1, 0]
+    assert m.throughput == 1.0 and m.throughput_10s == 1.0
+
+
 def test_metrics_of_an_idle_queue() -> None:
     m = build_metrics(RawMetrics(now=1.0, depths={}, totals={}))
     assert (m.throughput, m.throughput_10s, m.avg_wait, m.avg_run) == (0.0, 0.0, None, None)
@@ -192,6 +203,7 @@ def test_new_job_defaults_and_delay() -> None:
     assert new_job("n" * 200)[0].name == "n" * 200
     assert new_job("x", delay=MAX_DELAY)[1] == MAX_DELAY
     assert new_job("x", timeout=MAX_TIMEOUT)[0].timeout == MAX_TIMEOUT
+    assert (MAX_DELAY, MAX_TIMEOUT) == (315_360_000, 2_592_000)  # ten years, thirty days
     assert new_job("x", job_id="a" * 128)[0].id == "a" * 128
 
 
@@ -344,6 +356,7 @@ def test_records_round_trip_and_leave_defaults_out() -> None:
         ({"name": "n", "status": "lost"}, "field 'status' is not a known status"),
         ({"name": "n", "timeout": "soon"}, "field 'timeout' is not a number: 'soon'"),
         ({"name": "n", "attempts": "x" * 99}, "not an integer: '" + "x" * 40 + "'"),
+        ({"name": "n", "started_at": "y" * 99}, "not a number: '" + "y" * 40 + "'"),
     ],
 )
 def test_malformed_records_say_why(fields: dict[str, Any], words: str) -> None:
