@@ -212,6 +212,11 @@ class WorkersOut(BaseModel):
     workers: list[WorkerOut]
 
 
+class QueuesOut(BaseModel):
+    queues: list[str]
+    current: str
+
+
 class MetricsOut(BaseModel):
     timestamp: float
     window: int

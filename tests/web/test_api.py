@@ -205,3 +205,20 @@ async def test_unreachable_server_is_503_without_traceback(prefix: str) -> None:
             assert reply.headers["retry-after"] == "5"
             assert "Traceback" not in reply.text and "File " not in reply.text
     await service.close()
+
+
+async def test_queues_lists_every_queue_under_the_prefix(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    other = service.for_queue("reports")
+    try:
+        await other.submit_job("noop")
+        await service.submit_job("noop")
+        reply = await client.get("/api/v1/queues")
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["current"] == service.queue
+        assert {service.queue, "reports"} <= set(body["queues"]), body
+        assert body["queues"] == sorted(body["queues"])
+    finally:
+        await other.close()

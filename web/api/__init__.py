@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import dead_letters, events, jobs, queue, schedules, stats, workers
+from . import dead_letters, events, jobs, queue, queues, schedules, stats, workers
 
 __all__ = ["ROUTERS", "api_router"]
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    m.router for m in (dead_letters, stats, workers, jobs, queue, events, schedules)
+    m.router for m in (dead_letters, stats, workers, jobs, queue, queues, events, schedules)
 )
 
 
