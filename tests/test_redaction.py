@@ -70,8 +70,9 @@ async def test_an_unreachable_or_refusing_server_is_named_without_its_password(
 
 
 def _cli_cases(port: int) -> list[list[str]]:
-    """Every command with a server that does not answer and one that refuses the password;
-    the malformed URLs (one path, in make_service, already checked above) spread over them."""
+    """Every command with a server that does not answer; a wrong password for a client and
+    a worker; malformed URLs (one path, in make_service, checked in full above) spread over
+    the commands. Ten processes: each starts an interpreter, which a loaded machine feels."""
     commands = [
         ["submit", "add"],
         ["stats"],
@@ -81,9 +82,10 @@ def _cli_cases(port: int) -> list[list[str]]:
     ]
     down = f"redis://admin:{SECRET}@127.0.0.1:{free_port()}/0"
     wrong = f"redis://:wrong-{SECRET}@127.0.0.1:{port}/0"
-    cases = [[*command, "--url", url] for url in (down, wrong) for command in commands]
-    for n, (url, _word) in enumerate(MALFORMED):
-        cases.append([*commands[n % len(commands)], "--url", url])
+    cases = [[*command, "--url", down] for command in commands]
+    cases += [[*commands[0], "--url", wrong], [*commands[3], "--url", wrong]]
+    for n, (url, _word) in enumerate(MALFORMED[:3]):  # each parses in make_service
+        cases.append([*commands[(n * 2) % len(commands)], "--url", url])
     return cases
 
 
