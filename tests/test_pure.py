@@ -144,6 +144,8 @@ def test_metrics_defaults_and_buckets_without_completions() -> None:
     bare = QueueMetrics(timestamp=0.0, depths={}, totals={})
     assert (bare.throughput, bare.throughput_10s, bare.avg_wait, bare.avg_run) == (0, 0, None, None)
     assert bare.completed_per_second == [] and bare.paused is False and bare.window == 0
+    with pytest.raises(AttributeError):
+        bare.throughput = 1.0  # type: ignore[misc]
     buckets = [{"failed": 2}, {"completed": 3}, {"submitted": 1}, {}]
     m = build_metrics(RawMetrics(now=0.0, depths={}, totals={}, buckets=buckets))
     assert m.completed_per_second == [0, 3, 0, 0]

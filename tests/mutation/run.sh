@@ -14,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 python="${PYTHON:-$(command -v python)}"
 if [ -z "${PYTHON:-}" ] && [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; fi
 core_tests="tests/test_pure.py"
-console_tests="tests/console/test_units.py tests/console/test_format.py"
+console_tests="tests/console/test_units.py tests/console/test_format.py tests/console/test_reducer_edges.py"
 modules=("$@")
 if [ ${#modules[@]} -eq 0 ]; then
     modules=(core/codec.py core/retry.py core/models.py core/keys.py core/metrics.py
