@@ -53,6 +53,7 @@ class Snapshot:
     started: float
     metrics: QueueMetrics | None = None
     workers: list[Any] | None = None
+    warnings: list[str] | None = None  # the server's risks, read with the workers
     page: PageResult | None = None
     detail_id: str | None = None
     detail: JobDefinition | None = None
@@ -89,6 +90,7 @@ class Fetcher:
         async def workers_() -> None:
             if want_workers:
                 snap.workers = await self.service.list_workers()
+                snap.warnings = await self._warnings()
 
         async def detail() -> None:
             if detail_id is not None:
@@ -113,6 +115,14 @@ class Fetcher:
             fresh = sum(snap.metrics.depths.get(s, 0) for s in TAB_STATUSES[page.tab])
             snap.page.total = max(fresh, page.offset + len(snap.page.rows))
         return snap
+
+    async def _warnings(self) -> list[str] | None:
+        """Eviction, a full server: worth a flag in the header. A server that will not say
+        (CONFIG refused, an old engine) leaves the flags as they were."""
+        try:
+            return list(await self.service.server_warnings())
+        except Exception:
+            return None
 
     async def _page_into(self, snap: Snapshot, page: PageRequest, depths: dict[str, int]) -> None:
         snap.page = await self.page(page, depths, None)

@@ -84,6 +84,10 @@ class Live:
         if snap.workers is not None:
             state.embedded_id = self.embedded_id() or state.embedded_id
             state.set_workers(snap.workers)
+            self.painter.soon("header")  # a blocked loop's flag comes with the workers
+        if snap.warnings is not None and snap.warnings != state.server_warnings:
+            state.server_warnings = snap.warnings
+            self.painter.soon("header")
         if snap.page is not None and snap.page.request.tab != "workers":
             self._take_page(snap, replay)
 

@@ -6,6 +6,7 @@ Rows are windows: each tab holds the page of jobs around what is on screen (`off
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +132,7 @@ class WorkerRow:
     failed: int = 0
     embedded: bool = False
     queue_paused: bool = False  # the whole queue is paused: this worker takes nothing new
+    loop_blocked: bool = False  # a handler blocked its event loop lately (see the worker log)
 
     @classmethod
     def from_record(
@@ -148,6 +150,7 @@ class WorkerRow:
             failed=record.failed,
             embedded=record.id == embedded_id,
             queue_paused=queue_paused,
+            loop_blocked=blocked_recently(record, time.time()),
         )
 
     def matches(self, needle: str) -> bool:
@@ -203,6 +206,21 @@ class ConsoleState:
     clock_offset: float = 0.0  # server clock minus local clock
     timeline: Timeline = field(default_factory=Timeline)
     events_seen: int = 0
+    server_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> list[str]:
+        """Short flags for the header: what an operator must not miss at a glance."""
+        flags = []
+        text = " ".join(self.server_warnings)
+        if "evict" in text:
+            flags.append("EVICTING")
+        elif "refuses new jobs" in text:
+            flags.append("REDIS FULL")
+        now = time.time() + self.clock_offset
+        if any(blocked_recently(w, now) for w in self.workers):
+            flags.append("LOOP BLOCKED")
+        return flags
 
     def depth(self, status: str) -> int:
         return max(0, self.depths.get(status, 0))
@@ -236,3 +254,16 @@ class ConsoleState:
             if record.id == worker_id:
                 return record
         return None
+
+
+BLOCKED_RECENTLY = 300.0  # seconds a blocked loop stays flagged after it was seen
+
+
+def blocked_recently(record: Any, now: float) -> bool:
+    """Whether a worker said its event loop was blocked by a handler in the last minutes
+    (the worker's watchdog records it; the worker log names the job)."""
+    stall = getattr(record, "loop_blocked", None)
+    if not isinstance(stall, dict):
+        return False
+    at = stall.get("at")
+    return isinstance(at, int | float) and now - at < BLOCKED_RECENTLY

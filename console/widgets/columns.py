@@ -117,6 +117,8 @@ def _tone_priority(row: Any) -> str | None:
 
 
 def _tone_worker(row: Any) -> str | None:
+    if row.loop_blocked:
+        return "error"
     return "warning" if row.concurrency == 0 or row.paused or row.queue_paused else None
 
 
@@ -135,6 +137,8 @@ def _worker_state(row: Any, now: float) -> str:
         state = "busy"
     else:
         state = "working" if row.running else "idle"
+    if row.loop_blocked:
+        state = f"LOOP BLOCKED, {state}"
     return f"{state}, embedded" if row.embedded else state
 
 

@@ -66,6 +66,9 @@ class HeaderStrip(Widget):
             right.append("⏸ PAUSED", self._style("alert"))
         else:
             right.append("▶ running", self._style("ok"))
+        for flag in state.alerts:
+            right.append("  ")
+            right.append(f"⚠ {flag}", self._style("alert"))
         if state.read_only:
             right.append("  ")
             right.append("READ-ONLY", self._style("warning"))
