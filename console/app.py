@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import events, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -33,6 +33,7 @@ from jobdeck.core.events import Event
 from jobdeck.core.text import display_text
 
 from .actions import MUTATING, Actions, Where, where_on
+from .bindings import APP_BINDINGS, FOOTER_ACTIONS
 from .commands import JobsProvider, QueuesProvider, action_commands
 from .feed import follow
 from .fetch import Fetcher
@@ -46,25 +47,13 @@ from .screens.main import SCREEN_ACTIONS, MainScreen
 from .screens.schedules import SchedulesScreen
 from .screens.time import TimeScreen
 from .selection import Selection
-from .state import TABS, ConsoleState
+from .state import ConsoleState
 from .timemode import Rewind
 from .widgets.job_table import JobTable
 
 __all__ = ["JobdeckApp"]
 
 log = logging.getLogger("jobdeck.console")
-
-_FOOTER_ACTIONS = (
-    "rewind",
-    "cancel",
-    "retry",
-    "retry_all",
-    "purge",
-    "scale",
-    "set_count",
-    "pause",
-    "resume",
-)
 
 
 class EventsArrived(Message):
@@ -77,27 +66,7 @@ class JobdeckApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "jobdeck"
     COMMANDS = App.COMMANDS | {JobsProvider, QueuesProvider}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(str(n), f"show_tab('{tab}')", tab, show=False) for n, tab in enumerate(TABS, 1)),
-        Binding("c", "cancel", "Cancel"),
-        Binding("r", "retry", "Retry"),
-        Binding("R", "retry_all", "Retry all"),
-        Binding("P", "purge", "Purge"),
-        Binding("plus", "scale(1)", "Scale up", key_display="+"),
-        Binding("minus", "scale(-1)", "Scale down", key_display="-"),
-        Binding("s", "set_count", "Set slots"),
-        Binding("plus", "pool_scale(1)", "Scale pool up", show=False),
-        Binding("minus", "pool_scale(-1)", "Scale pool down", show=False),
-        Binding("s", "pool_set_count", "Set pool slots", show=False),
-        Binding("p", "pause", "Pause"),
-        Binding("p", "resume", "Resume"),
-        Binding("6", "schedules", "Schedules", show=False),
-        Binding("t", "rewind", "Time"),
-        Binding("m", "charts", "Charts"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
 
     def __init__(
         self,
@@ -121,7 +90,7 @@ class JobdeckApp(App[int]):
         self.embedded_workers = embedded_workers
         self.clock = clock
         self.batch_interval = batch_interval
-        self.live = live
+        self.follow_events = live  # False: a still picture (snapshots), no event feed
         self.state = ConsoleState(
             queue=service.queue, server=service.description, read_only=read_only
         )
@@ -200,7 +169,7 @@ class JobdeckApp(App[int]):
             self.state.embedded_id = self.service.pool.id
         elif self.embedded_workers is not None:
             self._start_pool(self.embedded_workers)
-        if self.live:
+        if self.follow_events:
             self._event_feed()
             self.run_worker(self.rewind.load(), group="history", description="event log")
         self._refresher()
@@ -281,7 +250,7 @@ class JobdeckApp(App[int]):
         signature = (
             id(self.screen),
             self.state.active,
-            tuple(self.check_action(a, ()) for a in _FOOTER_ACTIONS),
+            tuple(self.check_action(a, ()) for a in FOOTER_ACTIONS),
             tuple(self.main.check_action(a, ()) for a in SCREEN_ACTIONS),
         )
         if signature != self._bindings_signature:
