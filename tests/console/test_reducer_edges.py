@@ -32,3 +32,13 @@ def test_depths_never_go_below_zero() -> None:
     apply_events(state, [event])
     assert state.depth("running") == 0  # an event for a job the counts never saw
     assert state.depth("completed") == 6
+
+
+def test_a_purge_updates_the_header_and_marks_lists_for_a_refetch() -> None:
+    state = _state()
+    state.depths.update({"failed": 7})
+    event = Event(Events.JOBS_PURGED, 101.0, None, None, "failed", {"count": 5}, id="101-0")
+    effects = apply_events(state, [event])
+    assert state.depth("failed") == 2
+    assert effects.header is True
+    assert {"dead", "history", "pending"} <= effects.dirty
