@@ -22,6 +22,7 @@ from jobdeck.core.codec import (
     decode_control,
     decode_record,
     dumps,
+    encodable,
     encode_record,
     loads,
 )
@@ -151,6 +152,7 @@ def test_metrics_defaults_and_buckets_without_completions() -> None:
     assert m.completed_per_second == [0, 3, 0, 0]
     assert m.failed_per_second == [2, 0, 0, 0] and m.submitted_per_second == [0, 0, 1, 0]
     assert m.throughput == 1.0 and m.throughput_10s == 1.0
+    assert m.avg_wait is None and m.avg_run is None  # nothing started or finished
 
 
 def test_metrics_of_an_idle_queue() -> None:
@@ -288,6 +290,11 @@ def test_dumps_is_strict_json() -> None:
         {"op": "pause"},
         {"op": "x"},
     ]
+
+
+def test_text_that_cannot_be_encoded_is_escaped_not_refused() -> None:
+    assert encodable("plain é") == "plain é"
+    assert encodable("bad \udce9 name") == "bad \\udce9 name"
 
 
 def test_records_round_trip_and_leave_defaults_out() -> None:
