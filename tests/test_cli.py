@@ -248,3 +248,16 @@ def test_help_is_not_an_error() -> None:
         assert "Commands:" in done.stdout + done.stderr or "Options:" in done.stdout
         assert "Error:" not in done.stderr and "jobdeck: error" not in done.stderr
     assert jobdeck("--help").returncode == 0
+
+
+def test_python_dash_m_jobdeck_core_is_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "jobdeck.core", "--help"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    for command in ("worker", "submit", "stats", "console", "serve", "schedules"):
+        assert command in done.stdout, (command, done.stdout)
