@@ -8,15 +8,8 @@ from fastapi import APIRouter
 
 from . import dead_letters, events, jobs, queue, queues, schedules, stats, workers
 
-__all__ = ["ROUTERS", "api_router"]
+__all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router for m in (dead_letters, stats, workers, jobs, queue, queues, events, schedules)
 )
-
-
-def api_router() -> APIRouter:
-    router = APIRouter()
-    for sub in ROUTERS:
-        router.include_router(sub)
-    return router
