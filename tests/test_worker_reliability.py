@@ -6,8 +6,6 @@ handlers that block the event loop. Real worker processes on a private redis-ser
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ from jobdeck.core.backend.fastpath import FastConnection
 from jobdeck.core.keys import key_prefix
 
 from .waiting import eventually, finished
-from .worker_process import WorkerProcess
+from .worker_process import WorkerProcess, spawned_workers
 
 APP = "tests.apps.hostile:service"
 QUEUE = "hostile"
@@ -51,33 +49,10 @@ def trace(prefix: str) -> str:
 
 @pytest.fixture
 def spawn(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def spawn(concurrency: int = 2, **options: Any) -> WorkerProcess:
-        options.setdefault("lease", LEASE)
-        options.setdefault("shutdown_timeout", 1.0)
-        worker = WorkerProcess(
-            APP,
-            redis_url,
-            queue=QUEUE,
-            prefix=prefix,
-            concurrency=concurrency,
-            env={"JOBDECK_TEST_URL": redis_url},
-            log_dir=tmp_path,
-            **options,
-        )
-        started.append(worker)
-        return worker.start()
-
-    yield spawn
-    for worker in started:
-        worker.signal(signal.SIGTERM)
-    for worker in started:
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        print(f"--- log of worker {worker.worker_id} ---\n{worker.log()}")
+    with spawned_workers(
+        APP, redis_url, queue=QUEUE, prefix=prefix, log_dir=tmp_path, lease=LEASE
+    ) as spawn:
+        yield spawn
 
 
 def runs(r: redis.Redis, trace: str, job_id: str) -> int:

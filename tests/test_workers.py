@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -33,7 +32,7 @@ from jobdeck.core import (
 from jobdeck.core.keys import key_prefix
 
 from .waiting import eventually, finished
-from .worker_process import WorkerProcess
+from .worker_process import WorkerProcess, spawned_workers
 
 APP = "tests.apps.tasks:service"
 QUEUE = "apps"
@@ -123,33 +122,10 @@ def key(prefix: str) -> Callable[[str], str]:
 
 @pytest.fixture
 def spawn(redis_url: str, prefix: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def spawn(concurrency: int = 2, **options: Any) -> WorkerProcess:
-        options.setdefault("lease", LEASE)
-        options.setdefault("shutdown_timeout", 1.0)
-        worker = WorkerProcess(
-            APP,
-            redis_url,
-            queue=QUEUE,
-            prefix=prefix,
-            concurrency=concurrency,
-            env={"JOBDECK_TEST_URL": redis_url},
-            log_dir=tmp_path,
-            **options,
-        )
-        started.append(worker)
-        return worker.start()
-
-    yield spawn
-    for worker in started:
-        worker.signal(signal.SIGTERM)
-    for worker in started:
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        print(f"--- log of worker {worker.worker_id} ---\n{worker.log()}")
+    with spawned_workers(
+        APP, redis_url, queue=QUEUE, prefix=prefix, log_dir=tmp_path, lease=LEASE
+    ) as spawn:
+        yield spawn
 
 
 # -- handlers, registration -------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -134,3 +137,41 @@ class WorkerProcess:
                 self.terminate(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextlib.contextmanager
+def spawned_workers(
+    app: str, url: str, *, queue: str, prefix: str, log_dir: Path, lease: float
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """`spawn(concurrency, **options)` starts a worker of `app` on `queue`; on exit every one
+    started gets SIGTERM (killed if it has not stopped within 10 s) and its log is printed,
+    so a failing test shows what its workers said."""
+    started: list[WorkerProcess] = []
+
+    def spawn(concurrency: int = 2, **options: Any) -> WorkerProcess:
+        options.setdefault("lease", lease)
+        options.setdefault("shutdown_timeout", 1.0)
+        worker = WorkerProcess(
+            app,
+            url,
+            queue=queue,
+            prefix=prefix,
+            concurrency=concurrency,
+            env={"JOBDECK_TEST_URL": url},
+            log_dir=log_dir,
+            **options,
+        )
+        started.append(worker)
+        return worker.start()
+
+    try:
+        yield spawn
+    finally:
+        for worker in started:
+            worker.signal(signal.SIGTERM)
+        for worker in started:
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+            print(f"--- log of worker {worker.worker_id} ---\n{worker.log()}")
