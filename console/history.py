@@ -23,7 +23,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from jobdeck.core.events import Event, Events
+from jobdeck.core.events import Event, Events, event_key
 
 from .reducer import source_status
 from .state import TAB_STATUSES, ConsoleState, JobRow
@@ -37,9 +37,8 @@ _COUNTED = ("submitted", "completed", "failed")  # per-second series for the cha
 
 
 def _id_key(event_id: str) -> tuple[int, int]:
-    ms, _, seq = event_id.partition("-")
     try:
-        return int(ms), int(seq or 0)
+        return event_key(event_id)
     except ValueError:
         return (-1, -1)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from textual.message import Message
 
-from jobdeck.core.events import Event
+from jobdeck.core.events import Event, event_key
 
 from .history import History, Moment
 from .state import ConsoleState
@@ -27,9 +27,8 @@ _PAGE = 2000
 
 
 def _key(event_id: str) -> tuple[int, int]:
-    ms, _, seq = event_id.partition("-")
     try:
-        return int(ms), int(seq or 0)
+        return event_key(event_id)
     except ValueError:
         return (0, 0)
 

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 from redis.exceptions import RedisError
 
 from .backend import Backend
-from .events import Event, Events
+from .events import Event, Events, event_key
 
-__all__ = ["EventFeed", "event_key"]
+__all__ = ["EventFeed"]
 
 _CONNECTION_ERRORS = (RedisError, OSError)
 
@@ -53,14 +53,3 @@ class EventFeed:
 
     async def lost_after(self, after: str) -> bool:
         return event_key(after) < event_key(await self.backend.trimmed_through())
-
-
-def event_key(event_id: str) -> tuple[int, int]:
-    """A stream id as a sortable pair; a malformed one is refused naming the argument."""
-    ms, _, seq = event_id.partition("-")
-    try:
-        return int(ms), int(seq or 0)
-    except ValueError:
-        raise ValueError(
-            f"after: expected an event id like 1700000000000-0, got {event_id!r}"
-        ) from None

@@ -16,9 +16,21 @@ from typing import Any
 
 from .codec import loads
 
-__all__ = ["Event", "EventBus", "EventCallback", "Events"]
+__all__ = ["Event", "EventBus", "EventCallback", "Events", "event_key"]
 
 log = logging.getLogger(__name__)
+
+
+def event_key(event_id: str) -> tuple[int, int]:
+    """A stream id (`1700000000000-0`) as a pair that sorts as the log does. A malformed id
+    is refused naming `after`, the argument such ids come in by."""
+    ms, _, seq = event_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        raise ValueError(
+            f"after: expected an event id like 1700000000000-0, got {event_id!r}"
+        ) from None
 
 
 class Events(StrEnum):

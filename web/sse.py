@@ -25,17 +25,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from jobdeck.core import Event, Events, JobService
+from jobdeck.core.events import event_key
 
-__all__ = ["EventHub", "encode_event", "event_key"]
+__all__ = ["EventHub", "encode_event"]
 
 _TYPE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _UNSTORED = (Events.CONNECTION_LOST, Events.CONNECTION_RESTORED)
 LAGGED = b'event: lagged\ndata: {"reason": "client too slow; reconnect with Last-Event-ID"}\n\n'
-
-
-def event_key(event_id: str) -> tuple[int, int]:
-    ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def encode_event(event: Event) -> bytes:
