@@ -20,6 +20,8 @@ async def test_rewind_shows_the_queue_as_it_was(service: JobService) -> None:
         await service.cancel_job(old[0])
         new = await service.submit_job("quick", ["late"])
         await c.until(lambda: sorted(c.ids("pending")) == sorted([*old[1:], new]))
+        # the table may show a read of the server before the event feed brought the events
+        await c.until(lambda: new in app.rewind.history.lives, what="the new job's events")
         await c.press("t")
         screen = app.screen
         assert isinstance(screen, TimeScreen) and app.rewind.active
