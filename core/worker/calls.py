@@ -15,9 +15,10 @@ from functools import partial
 from typing import Any
 
 from ..backend.base import ClaimedJob, Finish
-from ..codec import MalformedRecord, decode_record
+from ..codec import MalformedRecord
 from ..retry import RetryPolicy
 from . import outcomes
+from .claimed import decode_claimed
 from .context import JobContext, reset_current, set_current
 from .threads import ThreadRunner
 
@@ -37,7 +38,7 @@ async def attempt(
     propagates: the pool knows why it cancelled and builds that outcome itself."""
     job_id, token = claimed.id, claimed.token
     try:
-        job = decode_record(job_id, dict(claimed.fields))
+        job = decode_claimed(job_id, claimed.fields)
     except MalformedRecord as exc:
         return outcomes.dead(job_id, token, "MalformedRecord", str(exc))
     if job.name == "<malformed>":
@@ -80,6 +81,8 @@ async def call_handler(
     """The handler's result. Raises `Expired` when the job's timeout ran out."""
     token = set_current(ctx)
     try:
+        if timeout is None and inspect.iscoroutinefunction(handler):
+            return await handler(*args, **kwargs)  # no clock to start: no timeout scope
         scope = asyncio.timeout(None)
         try:
             async with scope:

@@ -9,10 +9,9 @@ flushes a few times a second, so a handler may report as often as it likes.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..codec import JSONError, dumps
@@ -37,7 +36,9 @@ class JobContext:
     worker_id: str
     _report: Callable[[str, str, float, str], None]
     _emit: Callable[[str, str, str, bytes], None] | None = None
-    _cancelled: threading.Event = field(default_factory=threading.Event)
+    # A plain flag, not a threading.Event: nothing waits on it (handlers poll `cancelled`),
+    # a bool read is atomic, and an Event per job cost more than the rest of the context.
+    _cancelled: bool = False
     service: JobService | None = None
     """The service this worker runs on (same server, queue and prefix): submit follow-up
     jobs through it and they land where this worker takes its jobs."""
@@ -53,7 +54,7 @@ class JobContext:
     @property
     def cancelled(self) -> bool:
         """True once cancellation was requested; sync handlers can check it to stop early."""
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def report_progress(self, fraction: float, message: str = "") -> None:
         """Record progress (clamped to [0, 1]). Never blocks; the latest value wins."""

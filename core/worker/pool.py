@@ -192,7 +192,7 @@ class WorkerPool(HeartbeatAndControl):
         if running is None or running.stop_reason is not None:
             return False
         running.stop_reason = reason
-        running.ctx._cancelled.set()
+        running.ctx._cancelled = True
         running.task.cancel()
         return True
 
