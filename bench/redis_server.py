@@ -33,9 +33,10 @@ def _ping(port: int) -> bool:
 class RedisServer:
     """Start with `start()`, stop with `stop()` (or use as a context manager)."""
 
-    def __init__(self, label: str, executable: str = "redis-server") -> None:
+    def __init__(self, label: str, executable: str = "redis-server", port: int = 0) -> None:
         self.label = label
         self.executable = shutil.which(executable) or executable
+        self.fixed_port = port  # 0: a free port the kernel picks (a fixed one is not retried)
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.dir: Path | None = None
@@ -54,8 +55,8 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix=f"bench-redis-{self.label}-"))
-        for _attempt in range(5):  # a port can be taken between free_port() and bind
-            self.port = free_port()
+        for _attempt in range(1 if self.fixed_port else 5):  # a free port can be taken
+            self.port = self.fixed_port or free_port()  # between free_port() and bind
             self.proc = subprocess.Popen(
                 [self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
                  "--save", "", "--appendonly", "no", "--dir", str(self.dir),
