@@ -30,8 +30,10 @@ local function wake(n)
   if n > WAKE_MAX then n = WAKE_MAX end
   local tokens = {}
   for i = 1, n do tokens[i] = '1' end
+  -- Trimmed to half the cap, not to the cap: with no worker waiting, the list sits at the cap
+  -- and trimming to it would cost every submit a second command.
   if redis.call('LPUSH', P .. 'wake', unpack(tokens)) > WAKE_MAX then
-    redis.call('LTRIM', P .. 'wake', 0, WAKE_MAX - 1)
+    redis.call('LTRIM', P .. 'wake', 0, WAKE_MAX / 2 - 1)
   end
 end
 

@@ -33,6 +33,9 @@ end
 
 local out = {0, 0}
 local started, wait_ms, dead, hist = 0, 0, 0, {}
+local running = P .. 'running'
+local until_ms = NOW + lease
+local started_data = '{"worker":' .. cjson.encode(wid) .. ',"attempt":'
 -- A bad entry does not use up a slot: pop again until `count` jobs started (or the queue is
 -- empty), so valid jobs behind a run of bad entries start now, not after the worker's idle
 -- wait. At most BAD_PER_CLAIM bad entries are cleared per call, to bound the script's time.
@@ -40,10 +43,15 @@ local BAD_PER_CLAIM = 1000
 while started < count and dead <= BAD_PER_CLAIM do
   local popped = redis.call('ZPOPMIN', P .. 'pending', count - started)
   if #popped == 0 then break end
+  -- Per batch, not per job: one INCRBY reserves a token for every popped entry (a bad entry
+  -- leaves a gap; tokens need only be unique), and one ZADD leases every started job.
+  local token = redis.call('INCRBY', P .. 'tokens', #popped / 2) - #popped / 2
+  local leases = {}
   for i = 1, #popped, 2 do
     local id = popped[i]
     local key = P .. 'job:' .. id
-    local fault, attempts = nil, nil
+    local fault, attempts, f = nil, nil, nil
+    token = token + 1
     if #id == 0 or #id > 128 or string.find(id, '[^%w%-_%.:]') then
       -- Someone wrote a member that is not a jobdeck id. Keep it, under an id of ours.
       local raw = id
@@ -53,16 +61,23 @@ while started < count and dead <= BAD_PER_CLAIM do
       redis.call('HSET', key, 'raw_id', raw, 'raw_id_length', #popped[i])
       fault = 'pending member is not a jobdeck id (' .. #popped[i] .. ' bytes, kept as raw_id)'
     else
-      local kind = redis.call('TYPE', key).ok
-      if kind == 'none' then
-        fault = 'job record is missing'
-      elseif kind ~= 'hash' then
+      -- One read does for the type check too: a record of another type fails the HMGET, which
+      -- pcall turns into a value instead of aborting the script with this batch popped.
+      f = redis.pcall('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
+        'priority', 'created_at', 'scheduled_for', 'error', 'stalls', 'attempts')
+      if f.err then
+        local kind = redis.call('TYPE', key).ok
         redis.call('RENAME', key, key .. ':corrupt')
         fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
+      elseif not f[1] and redis.call('EXISTS', key) == 0 then
+        fault = 'job record is missing'
       else
-        -- pcall: a non-integer 'attempts' must not abort the script with this batch popped.
-        attempts = redis.pcall('HINCRBY', key, 'attempts', 1)
-        if type(attempts) ~= 'number' then fault = "field 'attempts' is not an integer" end
+        local before = f[11] or '0'
+        if not string.match(before, '^%-?%d+$') or #before > 15 then
+          fault = "field 'attempts' is not an integer"
+        else
+          attempts = tonumber(before) + 1
+        end
       end
     end
     if fault then
@@ -75,25 +90,27 @@ while started < count and dead <= BAD_PER_CLAIM do
       emit('JOB_FAILED', id, '<malformed>', 'failed', cjson.encode({reason = 'malformed',
         will_retry = false, error_type = 'MalformedRecord', error = fault}))
     else
-      local token = tostring(redis.call('INCR', P .. 'tokens'))
-      redis.call('HSET', key, 'status', 'running', 'token', token, 'worker', wid, 'started_at', NOW_S)
-      redis.call('ZADD', P .. 'running', NOW + lease, id)
-      local f = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
-        'priority', 'created_at', 'scheduled_for', 'error', 'stalls')
+      local tok = string.format('%d', token)
+      redis.call('HSET', key, 'status', 'running', 'token', tok, 'worker', wid,
+        'started_at', NOW_S, 'attempts', attempts)
+      leases[#leases + 1] = until_ms
+      leases[#leases + 1] = id
       local ready = tonumber(f[8]) or tonumber(f[7])
       if ready then
         wait_ms = wait_ms + math.max(0, NOW - ready * 1000)
         observe(hist, 'wait', NOW - ready * 1000)
       end
       started = started + 1
-      emit('JOB_STARTED', id, f[1], 'running', '{"worker":' .. cjson.encode(wid) .. ',"attempt":' .. attempts .. '}')
+      emit('JOB_STARTED', id, f[1], 'running', started_data .. attempts .. '}')
       out[#out + 1] = id
-      out[#out + 1] = token
-      out[#out + 1] = {'name', f[1], 'args', f[2], 'kwargs', f[3], 'max_retries', f[4],
-        'timeout', f[5], 'priority', f[6], 'attempts', tostring(attempts), 'status', 'running',
-        'error', f[9], 'stalls', f[10]}
+      out[#out + 1] = tok
+      -- The record's fields as read, in the order of leases.CLAIMED_FIELDS (names cost
+      -- Redis a reply element each), with the attempt now counted.
+      f[11] = tostring(attempts)
+      out[#out + 1] = f
     end
   end
+  if #leases > 0 then redis.call('ZADD', running, unpack(leases)) end
 end
 stat({started = started, wait_ms = wait_ms, failed = dead})
 histograms(hist)

@@ -7,19 +7,35 @@ local n = tonumber(ARGV[6])
 local out = {}
 local done, dead, cancelled, retried, released, run_ms = 0, 0, 0, 0, 0, 0
 local hist = {}
+-- Removed from `running` and added to `completed` in one command each per call, not per job.
+local unleased, completed = {}, {}
+-- First pass reads only: which items hold their job's lease. The first write is then the
+-- ZREM from `running`, which frees memory, so a full Redis (maxmemory, noeviction) still
+-- records outcomes (it refuses only a script whose first write may grow memory).
+local items, seen = {}, {}
 local i = 7
 for j = 1, n do
-  local id, token, outcome, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local delay, data = tonumber(ARGV[i + 4]), ARGV[i + 5]
-  i = i + 6
-  local key = P .. 'job:' .. id
-  local f = hash_fields(key, 'token', 'status', 'name', 'started_at', 'unique')
-  if f[1] ~= token or f[2] ~= 'running' then
+  local id, token = ARGV[i], ARGV[i + 1]
+  -- pcall: a record of another type (someone else's garbage) reads as "not ours", refused.
+  local f = redis.pcall('HMGET', P .. 'job:' .. id, 'token', 'status', 'name', 'started_at',
+    'unique')
+  if f.err or f[1] ~= token or f[2] ~= 'running' or seen[id] then
     out[j] = 0
   else
     out[j] = 1
-    redis.call('ZREM', P .. 'running', id)
-    redis.call('HDEL', key, 'token')
+    seen[id] = true
+    unleased[#unleased + 1] = id
+    items[#items + 1] = {i, f}
+  end
+  i = i + 6
+end
+if #unleased > 0 then redis.call('ZREM', P .. 'running', unpack(unleased)) end
+for _, item in ipairs(items) do
+  local i, f = item[1], item[2]
+  local id, token, outcome, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local delay, data = tonumber(ARGV[i + 4]), ARGV[i + 5]
+  local key = P .. 'job:' .. id
+  do
     local started = tonumber(f[4])
     if started then
       run_ms = run_ms + math.max(0, NOW - started * 1000)
@@ -28,14 +44,16 @@ for j = 1, n do
       end
     end
     if outcome == 'completed' then
-      redis.call('HSET', key, 'status', 'completed', 'result', payload, 'finished_at', NOW_S)
-      redis.call('ZADD', P .. 'completed', NOW, id)
+      redis.call('HSET', key, 'status', 'completed', 'token', '', 'result', payload,
+        'finished_at', NOW_S)
+      completed[#completed + 1] = NOW
+      completed[#completed + 1] = id
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
       done = done + 1
       release_unique(id, f[5])
       emit('JOB_COMPLETED', id, f[3], 'completed', data)
     elseif outcome == 'retry' then
-      redis.call('HSET', key, 'status', 'scheduled', 'error', payload,
+      redis.call('HSET', key, 'status', 'scheduled', 'token', '', 'error', payload,
         'scheduled_for', fmt_s(NOW + delay))
       redis.call('ZADD', P .. 'scheduled', NOW + delay, id)
       retried = retried + 1
@@ -44,18 +62,19 @@ for j = 1, n do
       -- Handed back by a worker shutting down: first in line again, attempt not counted.
       local g = redis.call('HMGET', key, 'priority', 'seq')
       redis.call('HINCRBY', key, 'attempts', -1)
-      redis.call('HSET', key, 'status', 'pending')
+      redis.call('HSET', key, 'status', 'pending', 'token', '')
       redis.call('ZADD', P .. 'pending', pscore(g[1], g[2] or 0), id)
       released = released + 1
       emit('JOB_REQUEUED', id, f[3], 'pending', data)
     elseif outcome == 'cancelled' then
-      redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
+      redis.call('HSET', key, 'status', 'cancelled', 'token', '', 'finished_at', NOW_S)
       redis.call('ZADD', P .. 'cancelled', NOW, id)
       cancelled = cancelled + 1
       release_unique(id, f[5])
       emit('JOB_CANCELLED', id, f[3], 'cancelled', data)
     else
-      redis.call('HSET', key, 'status', 'failed', 'error', payload, 'finished_at', NOW_S)
+      redis.call('HSET', key, 'status', 'failed', 'token', '', 'error', payload,
+        'finished_at', NOW_S)
       redis.call('ZADD', P .. 'dead', NOW, id)
       dead = dead + 1
       release_unique(id, f[5])
@@ -63,7 +82,10 @@ for j = 1, n do
     end
   end
 end
-if done > 0 then trim_history(P .. 'completed', history_max, ttl) end
+if done > 0 then
+  redis.call('ZADD', P .. 'completed', unpack(completed))
+  trim_history(P .. 'completed', history_max, ttl)
+end
 if cancelled > 0 then trim_history(P .. 'cancelled', history_max, 0) end
 if retried > 0 then wake(1) end
 wake(released)

@@ -10,6 +10,8 @@ local out = {}
 local ready, delayed = 0, 0
 local seq = redis.call('INCRBY', P .. 'seq', n) - n
 local pending, scheduled = P .. 'pending', P .. 'scheduled'
+-- Every ready job enters `pending` in one ZADD at the end, not one command per job.
+local queued = {}
 for j = 1, n do
   local id, name, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local delay = tonumber(ARGV[i + 3])
@@ -34,7 +36,8 @@ for j = 1, n do
       status = 'pending'
       redis.call('HSET', key, 'created_at', NOW_S, 'seq', seq,
         unpack(ARGV, i + 7, i + 6 + nf))
-      redis.call('ZADD', pending, pscore(prio, seq), id)
+      queued[#queued + 1] = pscore(prio, seq)
+      queued[#queued + 1] = id
       ready = ready + 1
     end
     if ukey ~= '' then
@@ -53,6 +56,9 @@ for j = 1, n do
     out[j] = 1
   end
   i = i + 7 + nf
+end
+for first = 1, #queued, 7998 do
+  redis.call('ZADD', pending, unpack(queued, first, math.min(first + 7997, #queued)))
 end
 if delayed > 0 then wake(1) end
 wake(ready)

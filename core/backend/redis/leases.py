@@ -13,9 +13,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ...codec import dumps
 from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, ProgressUpdate
 from ..cluster import redirection
-from .engine import RedisEngine, _pairs, _s
+from .engine import RedisEngine, _s
 
-__all__ = ["LeasesMixin"]
+__all__ = ["CLAIMED_FIELDS", "LeasesMixin"]
+
+#: What claim.lua returns for each job it leases: the record's fields, by position.
+CLAIMED_FIELDS = (
+    "name", "args", "kwargs", "max_retries", "timeout", "priority", "created_at",
+    "scheduled_for", "error", "stalls", "attempts",
+)
 
 
 class LeasesMixin(RedisEngine):
@@ -41,7 +47,7 @@ class LeasesMixin(RedisEngine):
     def _claim_batch(reply: Any) -> ClaimBatch:
         next_due = None if int(reply[1]) < 0 else int(reply[1]) / 1000
         jobs = [
-            ClaimedJob(_s(reply[i]), _s(reply[i + 1]), _pairs(reply[i + 2]))
+            ClaimedJob(_s(reply[i]), _s(reply[i + 1]), _claimed_fields(reply[i + 2]))
             for i in range(2, len(reply), 3)
         ]
         return ClaimBatch(jobs=jobs, paused=bool(reply[0]), next_due=next_due)
@@ -99,3 +105,9 @@ class LeasesMixin(RedisEngine):
                 return await self.claim(worker_id, count, lease)
             raise
         return self._claim_batch(reply)
+
+
+def _claimed_fields(values: Sequence[Any]) -> dict[str, Any]:
+    fields = dict(zip(CLAIMED_FIELDS, values, strict=True))
+    fields["status"] = b"running"
+    return fields
