@@ -7,7 +7,7 @@ validated at the edge (`new_job`) so that nothing malformed is ever written by j
 from __future__ import annotations
 
 import math
-import uuid
+import os
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -18,6 +18,7 @@ __all__ = [
     "JobPriority",
     "JobProgress",
     "JobStatus",
+    "new_id",
     "new_job",
     "parse_priority",
 ]
@@ -212,7 +213,7 @@ def new_job(
     if delay < 0.001:  # backends keep whole milliseconds: less is no delay at all
         delay = 0.0
     if job_id is None:
-        job_id = str(uuid.uuid4())
+        job_id = new_id()
     elif not isinstance(job_id, str) or not _valid_id(job_id):
         raise ValueError("job_id: 1-128 characters of letters, digits, '-', '_', '.' or ':'")
     job = JobDefinition(
@@ -226,6 +227,18 @@ def new_job(
         timeout=float(timeout) if timeout is not None else None,
     )
     return job, float(delay)
+
+
+# The variant nibble of a version 4 UUID: its top two bits are 10 (RFC 4122), so 8, 9, a, b.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def new_id() -> str:
+    """A new job id: a random (version 4) UUID as text, exactly what `str(uuid.uuid4())`
+    gives, built from the hex of 16 random bytes at a third of the cost (a submit makes one
+    per job, and `uuid.UUID` validation was the largest single cost of a bulk submit)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def _check_encodable(field_name: str, text: str) -> None:
