@@ -16,26 +16,19 @@ from typing import Any, TypeVar
 
 from ._tasks import cancel_and_wait
 from .backend import Backend, BackendSettings, open_backend
+from .backend.base import NewJob
 from .bus import adapt_event_bus
-from .codec import encode_record
 from .event_feed import EventFeed
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
-from .models import JobDefinition, JobPriority, JobStatus, new_job
+from .models import JobDefinition, JobPriority, JobStatus
 from .reading import check_count, check_page, decode_or_stub
 from .retry import RetryPolicy
 from .schedules.api import ScheduleMethods
 from .schedules.scheduler import Scheduler
 from .schedules.spec import ScheduleSpec
 from .search import SearchPage, check_search, search_step
-from .submission import (
-    JobSpec,
-    field_cap,
-    new_from_mapping,
-    spec_fields,
-    submit_in_chunks,
-)
-from .unique import with_unique
+from .submission import JobSpec, field_cap, prepare, prepare_spec, submit_in_chunks
 from .worker.pool import WorkerPool, WorkerSettings
 
 __all__ = ["JobService", "JobSpec"]
@@ -174,17 +167,18 @@ class JobService(ScheduleMethods):
         twice queues it once. With a `unique_key`, while a job with that key is pending,
         scheduled or running (and for `unique_for` seconds after submission, if given),
         nothing is queued and the existing job's id is returned."""
-        job, delay = new_job(
+        job, delay, record = prepare(
             name,
             args,
-            dict(kwargs) if isinstance(kwargs, Mapping) else kwargs,
-            priority=priority,
-            max_retries=max_retries,
-            timeout=timeout,
-            delay=delay,
-            job_id=job_id,
+            kwargs,
+            priority,
+            max_retries,
+            timeout,
+            delay,
+            job_id,
+            unique_key,
+            unique_for,
         )
-        record = with_unique(encode_record(job), unique_key, unique_for)
         await self._ensure()
         self._warn_if_unserved()
         [created] = await self.backend.submit([(job, delay)], [record])
@@ -195,17 +189,16 @@ class JobService(ScheduleMethods):
         anything is written, so a bad one leaves the queue untouched. Each thousand is stored
         whole or not at all: if Redis refuses some (it is full), `OutOfMemory` is raised and
         its `accepted` lists exactly the ids that were queued."""
-        jobs: list[tuple[JobDefinition, float]] = []
-        records = []
+        jobs: list[tuple[NewJob, float]] = []
+        records: list[Mapping[str, Any]] = []
+        add_job, add_record = jobs.append, records.append
         for index, spec in enumerate(specs):
-            fields = spec if isinstance(spec, Mapping) else spec_fields(spec)
             try:
-                unique = (fields.get("unique_key"), fields.get("unique_for"))
-                job = new_from_mapping(fields)
-                records.append(with_unique(encode_record(job[0]), *unique))
+                job, delay, record = prepare_spec(spec)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"job {index}: {exc}") from None
-            jobs.append(job)
+            add_job((job, delay))
+            add_record(record)
         await self._ensure()
         self._warn_if_unserved()
         return await submit_in_chunks(self.backend, jobs, records)

@@ -1,6 +1,7 @@
 """What a submit is made of before it reaches a backend: `JobSpec` (one job of a bulk
-submit), the checks that turn a caller's mapping into a job, and the error a bulk submit
-raises when the server refused part of it, which says exactly what was queued."""
+submit), `prepare` (the checks that turn a caller's arguments into what a backend stores),
+and the error a bulk submit raises when the server refused part of it, which says exactly
+what was queued."""
 
 from __future__ import annotations
 
@@ -10,14 +11,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from .backend import Backend
+from .backend.base import NewJob
+from .codec import encode_fields, encode_record
 from .errors import OutOfMemory
-from .models import JobDefinition, JobPriority, new_job
+from .models import (
+    MAX_DELAY,
+    MAX_NAME_LENGTH,
+    MAX_TIMEOUT,
+    JobPriority,
+    _valid_id,
+    new_id,
+    new_job,
+)
+from .unique import with_unique
 
 __all__ = [
     "JobSpec",
+    "Prepared",
     "field_cap",
-    "new_from_mapping",
     "partial_submit_error",
+    "prepare",
+    "prepare_spec",
     "spec_fields",
     "submit_in_chunks",
 ]
@@ -39,6 +53,119 @@ class JobSpec:
     job_id: str | None = None
     unique_key: str | None = None
     unique_for: float | None = None
+
+
+#: One job ready for `Backend.submit`: what it reads of the job, the delay in seconds (0 for
+#: none) and the record to store (with the unique key and window, if any).
+Prepared = tuple[NewJob, float, Mapping[str, Any]]
+_FIELDS = frozenset(JobSpec.__dataclass_fields__)
+_NORMAL = JobPriority.NORMAL
+
+
+def prepare(
+    name: Any,
+    args: Any = (),
+    kwargs: Any = None,
+    priority: Any = _NORMAL,
+    max_retries: Any = 0,
+    timeout: Any = None,
+    delay: Any = 0.0,
+    job_id: Any = None,
+    unique_key: Any = None,
+    unique_for: Any = None,
+) -> Prepared:
+    """Validate one submission and build what the backend stores, in one pass.
+
+    The common shape (a short ASCII name, a plain tuple or list of args, a dict or no
+    kwargs, defaults or plain ints for the options) is recognised by exact type checks that
+    accept only what `new_job` accepts, and goes straight to the record: no `JobDefinition`,
+    no copies of args or kwargs. Anything else (a bad value, or an unusual but valid one such
+    as `priority="high"`) takes `new_job`'s full checks, so every error is the same one,
+    naming the same field, whichever way a submission came in."""
+    if (
+        type(name) is str
+        and name.isascii()  # constant time; ASCII is always valid UTF-8
+        and 0 < len(name) <= MAX_NAME_LENGTH
+        and not name.isspace()
+        and (type(args) is tuple or type(args) is list)
+        and (kwargs is None or (type(kwargs) is dict and all(type(k) is str for k in kwargs)))
+        and (
+            priority is _NORMAL
+            or type(priority) is JobPriority
+            or (type(priority) is int and 0 <= priority <= 3)
+        )
+        and type(max_retries) is int
+        and max_retries >= 0
+        and (
+            timeout is None
+            or ((type(timeout) is float or type(timeout) is int) and 0 < timeout <= MAX_TIMEOUT)
+        )
+        and (type(delay) is float or type(delay) is int)
+        and 0 <= delay <= MAX_DELAY  # False for NaN
+        and (job_id is None or (type(job_id) is str and _valid_id(job_id)))
+    ):
+        prio = int(priority)
+        delay = float(delay) if delay >= 0.001 else 0.0  # whole milliseconds, as new_job
+        record = encode_fields(
+            name,
+            "scheduled" if delay else "pending",
+            args,
+            kwargs or {},
+            prio,
+            max_retries,
+            None if timeout is None else float(timeout),
+        )
+        if unique_key is not None or unique_for is not None:
+            record = with_unique(record, unique_key, unique_for)
+        return NewJob(job_id or new_id(), name, prio), delay, record
+    job, delay = new_job(
+        name,
+        args,
+        dict(kwargs) if isinstance(kwargs, Mapping) else kwargs,
+        priority=priority,
+        max_retries=max_retries,
+        timeout=timeout,
+        delay=delay,
+        job_id=job_id,
+    )
+    record = with_unique(encode_record(job), unique_key, unique_for)
+    return NewJob(job.id, job.name, int(job.priority)), delay, record
+
+
+def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> Prepared:
+    """`prepare` for one item of a bulk submit: a `JobSpec` or a mapping of its fields."""
+    if type(spec) is JobSpec:
+        return prepare(
+            spec.name,
+            spec.args,
+            spec.kwargs,
+            spec.priority,
+            spec.max_retries,
+            spec.timeout,
+            spec.delay,
+            spec.job_id,
+            spec.unique_key,
+            spec.unique_for,
+        )
+    fields = spec if isinstance(spec, Mapping) else spec_fields(spec)
+    if not fields.keys() <= _FIELDS:
+        unknown = set(fields) - _FIELDS
+        raise TypeError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if "name" not in fields:
+        raise TypeError("name: missing")
+    get = fields.get
+    return prepare(
+        fields["name"],
+        get("args", ()),
+        get("kwargs"),
+        get("priority", _NORMAL),
+        get("max_retries", 0),
+        get("timeout"),
+        get("delay", 0.0),
+        get("job_id"),
+        get("unique_key"),
+        get("unique_for"),
+    )
 
 
 def partial_submit_error(
@@ -77,28 +204,9 @@ def spec_fields(spec: JobSpec) -> dict[str, Any]:
     return {f: getattr(spec, f) for f in JobSpec.__dataclass_fields__}
 
 
-def new_from_mapping(fields: Mapping[str, Any]) -> tuple[JobDefinition, float]:
-    unknown = set(fields) - set(JobSpec.__dataclass_fields__)
-    if unknown:
-        raise TypeError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    if "name" not in fields:
-        raise TypeError("name: missing")
-    kwargs = fields.get("kwargs")
-    return new_job(
-        fields["name"],
-        fields.get("args", ()),
-        dict(kwargs) if isinstance(kwargs, Mapping) else kwargs,
-        priority=fields.get("priority", JobPriority.NORMAL),
-        max_retries=fields.get("max_retries", 0),
-        timeout=fields.get("timeout"),
-        delay=fields.get("delay", 0.0),
-        job_id=fields.get("job_id"),
-    )
-
-
 async def submit_in_chunks(
     backend: Backend,
-    jobs: Sequence[tuple[JobDefinition, float]],
+    jobs: Sequence[tuple[NewJob, float]],
     records: Sequence[Mapping[str, Any]],
 ) -> list[str]:
     """Store validated jobs a thousand per call. Chunks go out back to back (Redis runs one

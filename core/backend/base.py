@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ..events import Event
 from ..models import JobDefinition
@@ -25,6 +25,7 @@ __all__ = [
     "DueSchedules",
     "Finish",
     "JobEmit",
+    "NewJob",
     "Outcome",
     "ProgressUpdate",
     "RawMetrics",
@@ -189,6 +190,16 @@ class RawMetrics:
     histograms: dict[str, int] = field(default_factory=dict)
 
 
+class NewJob(NamedTuple):
+    """What a backend's `submit` reads of a job besides its record: the submit path hands
+    these over instead of building a whole `JobDefinition` per job (a `JobDefinition` has
+    the same attributes and is accepted too)."""
+
+    id: str
+    name: str
+    priority: int
+
+
 UNIQUE_KEY = "_unique_key"  # in a submitted record: the job's unique key (not stored as is)
 UNIQUE_WINDOW = "_unique_window_ms"
 
@@ -251,7 +262,9 @@ class Backend(Protocol):
 
     # -- producers -----------------------------------------------------------------------
     async def submit(
-        self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
+        self,
+        jobs: Sequence[tuple[NewJob | JobDefinition, float]],
+        fields: Sequence[Mapping[str, Any]],
     ) -> list[bool | str]:
         """Store new jobs (pending, or scheduled after their delay). False for an id that
         already exists: submitting with an explicit id is idempotent. A record carrying a

@@ -1,0 +1,167 @@
+"""The submit path's fast checks (`submission.prepare`) against the full ones (`new_job`,
+`encode_record`, `with_unique`): for every input, valid or not, both must agree exactly on
+the stored record, the delay and the error (type and message). No server needed."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import UserDict
+from typing import Any
+
+import pytest
+
+from jobdeck.core.codec import encode_record
+from jobdeck.core.models import MAX_DELAY, MAX_TIMEOUT, JobPriority, new_id, new_job
+from jobdeck.core.submission import JobSpec, prepare, prepare_spec
+from jobdeck.core.unique import with_unique
+
+
+def reference(name: Any, args: Any = (), kwargs: Any = None, **options: Any) -> Any:
+    """What a submit stored before the fast path: new_job, then the record, then unique."""
+    unique_key, unique_for = options.pop("unique_key", None), options.pop("unique_for", None)
+    kwargs = dict(kwargs) if isinstance(kwargs, UserDict | dict) else kwargs
+    job, delay = new_job(name, args, kwargs, **options)
+    record = with_unique(encode_record(job), unique_key, unique_for)
+    return (job.name, int(job.priority)), delay, record
+
+
+def outcome(call: Any) -> Any:
+    try:
+        return call()
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+VALID: list[tuple[Any, ...]] = [
+    ("noop",),
+    ("noop", [], {}),
+    ("add", (1, 2)),
+    ("add", [1, [2, {"x": None}]], {"k": "v", "n": 1.5}),
+    ("ünïcode name",),
+    ("x" * 200,),
+    (" padded ",),
+    ("add", (), None, {"priority": JobPriority.HIGH}),
+    ("add", (), None, {"priority": 0}),
+    ("add", (), None, {"priority": 3}),
+    ("add", (), None, {"priority": "critical"}),
+    ("add", (), None, {"max_retries": 5}),
+    ("add", (), None, {"timeout": 2}),
+    ("add", (), None, {"timeout": 0.25}),
+    ("add", (), None, {"timeout": MAX_TIMEOUT}),
+    ("add", (), None, {"delay": 0}),
+    ("add", (), None, {"delay": 0.0004}),  # under a millisecond: no delay at all
+    ("add", (), None, {"delay": 0.001}),
+    ("add", (), None, {"delay": 3}),
+    ("add", (), None, {"delay": MAX_DELAY}),
+    ("add", (), None, {"job_id": "order:42_a.b-c"}),
+    ("add", (), UserDict({"k": 1})),  # a mapping that is not a dict
+    ("add", (), None, {"unique_key": "u1"}),
+    ("add", (), None, {"unique_key": "u1", "unique_for": 2.5}),
+]
+
+INVALID: list[tuple[Any, ...]] = [
+    ("",),
+    ("   ",),
+    ("\t\n",),
+    (42,),
+    (None,),
+    ("x" * 201,),
+    ("bad \udce9 name",),
+    ("add", "not a list"),
+    ("add", None),
+    ("add", ({1, 2},)),
+    ("add", (object(),)),
+    ("add", (float("nan"),)),
+    ("add", (), [1, 2]),
+    ("add", (), {1: "x"}),
+    ("add", (), {"k": float("inf")}),
+    ("add", (), None, {"priority": 4}),
+    ("add", (), None, {"priority": -1}),
+    ("add", (), None, {"priority": True}),
+    ("add", (), None, {"priority": 1.0}),
+    ("add", (), None, {"priority": "urgent"}),
+    ("add", (), None, {"max_retries": -1}),
+    ("add", (), None, {"max_retries": True}),
+    ("add", (), None, {"max_retries": 1.0}),
+    ("add", (), None, {"timeout": 0}),
+    ("add", (), None, {"timeout": -1}),
+    ("add", (), None, {"timeout": True}),
+    ("add", (), None, {"timeout": math.nan}),
+    ("add", (), None, {"timeout": math.inf}),
+    ("add", (), None, {"timeout": MAX_TIMEOUT * 2}),
+    ("add", (), None, {"timeout": "5"}),
+    ("add", (), None, {"delay": -0.5}),
+    ("add", (), None, {"delay": math.nan}),
+    ("add", (), None, {"delay": math.inf}),
+    ("add", (), None, {"delay": MAX_DELAY * 2}),
+    ("add", (), None, {"delay": True}),
+    ("add", (), None, {"delay": None}),
+    ("add", (), None, {"job_id": ""}),
+    ("add", (), None, {"job_id": "has spaces"}),
+    ("add", (), None, {"job_id": "x" * 129}),
+    ("add", (), None, {"job_id": 7}),
+    ("add", (), None, {"unique_key": ""}),
+    ("add", (), None, {"unique_for": 5}),
+    ("add", (), None, {"unique_key": "u", "unique_for": -1}),
+    ("", (), None, {"priority": 9}),  # two faults: the same one is named first
+]
+
+
+def split(case: tuple[Any, ...]) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(name[, args[, kwargs[, options]]]) with the defaults filled in."""
+    name, args, kwargs, options = case + ((), None, {})[len(case) - 1 :]
+    return name, args, kwargs, dict(options)
+
+
+@pytest.mark.parametrize("case", VALID, ids=[repr(c)[:40] for c in VALID])
+def test_valid_submissions_store_what_the_full_checks_store(case: tuple[Any, ...]) -> None:
+    name, args, kwargs, options = split(case)
+    options.setdefault("job_id", "fixed-id")
+    job, delay, record = prepare(name, args, kwargs, **options)
+    expected = reference(name, args, kwargs, **options)
+    assert ((job.name, job.priority), delay, record) == expected
+    assert job.id == options["job_id"]
+    assert type(delay) is float and type(job.priority) is int
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[repr(c)[:40] for c in INVALID])
+def test_invalid_submissions_get_the_full_checks_error(case: tuple[Any, ...]) -> None:
+    name, args, kwargs, options = split(case)
+    got = outcome(lambda: prepare(name, args, kwargs, **options))
+    expected = outcome(lambda: reference(name, args, kwargs, **options))
+    assert isinstance(expected, tuple) and isinstance(expected[0], type), "case must be invalid"
+    assert got == expected
+
+
+def test_specs_and_mappings_prepare_alike() -> None:
+    spec = JobSpec("add", (1, 2), {"k": 1}, priority=2, delay=1.5, job_id="j", max_retries=1)
+    fields = {
+        "name": "add",
+        "args": (1, 2),
+        "kwargs": {"k": 1},
+        "priority": 2,
+        "delay": 1.5,
+        "job_id": "j",
+        "max_retries": 1,
+    }
+    assert (
+        prepare_spec(spec)
+        == prepare_spec(fields)
+        == prepare("add", (1, 2), {"k": 1}, 2, 1, None, 1.5, "j")
+    )
+    with pytest.raises(TypeError, match=r"^unknown field\(s\): colour, size$"):
+        prepare_spec({"name": "add", "size": 1, "colour": "red"})
+    with pytest.raises(TypeError, match=r"^name: missing$"):
+        prepare_spec({"args": (1,)})
+
+
+def test_generated_ids_are_version_4_uuids_as_text() -> None:
+    ids = {new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for job_id in ids:
+        parsed = uuid.UUID(job_id)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, job_id)
+    assert {job_id[19] for job_id in ids} == set("89ab")  # every variant nibble occurs
+    job, _, _ = prepare("noop")
+    assert uuid.UUID(job.id).version == 4
