@@ -121,6 +121,18 @@ class _Protocol(asyncio.Protocol):
         self.transport.write(packed)
         return futures
 
+    def send_one(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
+        """`send` for a single command, the common case (every script call): no lists to
+        build and join. The same guarantee: nothing is queued if the command cannot be
+        encoded."""
+        if self.transport is None or self.transport.is_closing():
+            raise RedisConnectionError(f"connection to Redis is closed: {self.why_lost()}")
+        packed = hiredis.pack_command(command)
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((future, time.monotonic()))
+        self.transport.write(packed)
+        return future
+
 
 class FastConnection:
     """One lazily (re)connected socket. `execute` raises redis-py's exceptions."""
@@ -154,7 +166,7 @@ class FastConnection:
         protocol = self._protocol
         if protocol is None or protocol.transport is None or protocol.transport.is_closing():
             protocol = await self._connect()
-        return await protocol.send(args)[0]
+        return await protocol.send_one(args)
 
     async def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Send several commands in one write; Redis runs them back to back on this
