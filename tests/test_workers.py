@@ -292,9 +292,14 @@ async def test_cancel_running_jobs_from_another_process(
     assert await service.cancel_job(on_loop)
     assert await service.cancel_job(on_thread)
     for job_id in (on_loop, on_thread):
-        job = await finished(service, job_id, 5)
+        job = await finished(service, job_id, 10)
         assert job.status == JobStatus.CANCELLED
         assert job.result is None
+        # The record is written before the event reaches this test's follower: wait for it.
+        await eventually(
+            lambda job_id=job_id: _async(lambda: "JOB_CANCELLED" in log.types(job_id)),
+            what="the cancellation event",
+        )
         assert log.types(job_id)[-1] == "JOB_CANCELLED"
         assert "JOB_COMPLETED" not in log.types(job_id)
     assert time.monotonic() - started < 2.0, "cancelling took more than a second or so"
