@@ -34,6 +34,7 @@ _TRANSIENT = TRANSIENT
 class HeartbeatAndControl:
     async def _heartbeat_once(self: WorkerPool) -> None:
         leases = [(job_id, r.ctx.token) for job_id, r in self._running.items()]
+        leases += [(claimed.id, claimed.token) for claimed, _ in self._ready]
         lost, cancel = await self.backend.heartbeat(self.record(), leases, self.settings.lease)
         for job_id in lost:
             if self.cancel_local(job_id, "lost"):
@@ -52,6 +53,7 @@ class HeartbeatAndControl:
         warned = time.monotonic()  # the CLI logs the server's warnings once at start
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
+            self._hand_back_stale()
             try:
                 await self._heartbeat_once()
             except _TRANSIENT as exc:

@@ -17,6 +17,7 @@ end.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -24,26 +25,23 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
-
-from redis.exceptions import NoPermissionError
 
 from .._tasks import cancel_and_wait
 from ..backend.base import Backend, ClaimedJob, Finish, Outcome, WorkerRecord
 from ..errors import OutOfMemory
 from ..events import Events
-from ..models import JobDefinition
 from ..retry import RetryPolicy
 from . import outcomes
 from .calls import attempt
+from .claiming import Claiming, Running
 from .context import JobContext
-from .control import HeartbeatAndControl, refused
+from .control import HeartbeatAndControl
 from .reporter import TRANSIENT, Reporter
 from .settings import WorkerSettings, check_worker_id
 from .supervise import LoopFailed, supervise
 from .threads import ThreadRunner
-from .watchdog import LoopStall, LoopWatchdog, job_task_name
+from .watchdog import LoopStall, LoopWatchdog
 
 __all__ = ["WorkerPool", "WorkerSettings"]
 
@@ -52,14 +50,7 @@ Handler = Callable[..., Any]
 _TRANSIENT = TRANSIENT
 
 
-@dataclass(slots=True)
-class _Running:
-    task: asyncio.Task[None]
-    ctx: JobContext
-    stop_reason: str | None = None  # "cancelled", "lost", "shutdown"
-
-
-class WorkerPool(HeartbeatAndControl):
+class WorkerPool(Claiming, HeartbeatAndControl):
     def __init__(
         self,
         backend: Backend,
@@ -93,7 +84,9 @@ class WorkerPool(HeartbeatAndControl):
         self.loop_blocked: LoopStall | None = None  # the last time a handler blocked the loop
         self.failure: LoopFailed | None = None  # set when a loop kept crashing
         self._failed = asyncio.Event()
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, Running] = {}
+        self._ready: collections.deque[tuple[ClaimedJob, float]] = collections.deque()
+        self._run_time: float | None = None  # moving average of recent handlers' run times
         self._reporter = Reporter(backend, self.id)
         self._threads = ThreadRunner()
         self._watchdog: LoopWatchdog | None = None
@@ -174,6 +167,8 @@ class WorkerPool(HeartbeatAndControl):
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
             raise ValueError(f"concurrency: expected an integer >= 0, got {concurrency!r}")
         previous, self.concurrency = self.concurrency, concurrency
+        if concurrency < previous:
+            self._hand_back_ready()
         self._slot_freed.set()
         if previous != concurrency:
             await self._publish_state()
@@ -185,11 +180,15 @@ class WorkerPool(HeartbeatAndControl):
     def set_paused(self, paused: bool) -> None:
         """Stop (or resume) taking new jobs in this process only; running jobs go on."""
         self.paused = paused
+        if paused:
+            self._hand_back_ready()
         self._slot_freed.set()
 
     def cancel_local(self, job_id: str, reason: str = "cancelled") -> bool:
         running = self._running.get(job_id)
-        if running is None or running.stop_reason is not None:
+        if running is None:
+            return self._stop_ready(job_id, reason)
+        if running.stop_reason is not None:
             return False
         running.stop_reason = reason
         running.ctx._cancelled = True
@@ -215,6 +214,7 @@ class WorkerPool(HeartbeatAndControl):
             await self.backend.interrupt_wait()
         await asyncio.wait([claim_loop], timeout=self.settings.idle_wait + 2.0)
         await cancel_and_wait(claim_loop)
+        self._hand_back_ready()
         wait = self.settings.shutdown_timeout if timeout is None else timeout
         if graceful and self._running:
             log.info(
@@ -243,6 +243,7 @@ class WorkerPool(HeartbeatAndControl):
         before this returns. A handler that swallows its cancellation (some client libraries
         do, mid-command) is handed back all the same: its lease token changes, so whatever it
         reports later is refused."""
+        self._hand_back_ready()
         for job_id in list(self._running):
             self.cancel_local(job_id, "shutdown")
         if self._running:
@@ -269,81 +270,6 @@ class WorkerPool(HeartbeatAndControl):
             self._failed.set()
             self._stopper = asyncio.get_running_loop().create_task(self.stop(graceful=True))
 
-    # -- claiming --------------------------------------------------------------------------
-    async def _claim_loop(self) -> None:
-        failures = 0
-        queue_dry = False  # the last claim found fewer jobs than slots: block until woken
-        timeout = self.settings.idle_wait
-        while self._claiming:
-            free = self.concurrency - len(self._running)
-            if free <= 0 or self.paused or self._suspect is not None:
-                self._slot_freed.clear()
-                await self._slot_freed.wait()
-                continue
-            try:
-                if queue_dry:
-                    batch = await self.backend.wait_and_claim(
-                        self.id, free, self.settings.lease, timeout
-                    )
-                else:
-                    batch = await self.backend.claim(self.id, free, self.settings.lease)
-                failures = 0
-            except _TRANSIENT as exc:
-                failures += 1
-                if isinstance(exc, NoPermissionError):
-                    await refused(self.id, exc)
-                    continue
-                log.warning("worker %s: claim failed (%s); retrying", self.id, exc)
-                await asyncio.sleep(min(2.0, 0.05 * 2**failures))
-                continue
-            self._take(batch.jobs)
-            if batch.jobs:
-                await asyncio.sleep(0)  # let the new jobs start before the next claim goes out
-            queue_dry = len(batch.jobs) < free
-            timeout = self.settings.idle_wait
-            if batch.next_due is not None:
-                timeout = min(timeout, batch.next_due + 0.001)
-
-    def _take(self, jobs: list[ClaimedJob]) -> None:
-        """Start what fits. A claim sent before the pool was scaled down or told to stop may
-        bring more than fits now: those go straight back, first in line, attempt uncounted.
-
-        A job one stall short of the dead-letter queue (its workers died while running it,
-        again and again) may be what killed them. It runs alone: the pool takes nothing after
-        it, lets the jobs already running end, then starts it, so if it kills this worker
-        too, no other job shares its last stall and a crash-looping job cannot drag its
-        neighbours into the dead-letter queue."""
-        room = self.concurrency - len(self._running) if self._claiming else 0
-        if self._suspect is not None:
-            room = 0
-        last_chance = max(1, self.backend.settings.max_stalls - 1)
-        for n, claimed in enumerate(jobs[: max(0, room)]):
-            if _stalls(claimed) >= last_chance:
-                self._suspect = claimed.id
-                room = n + 1
-            self._start(claimed)
-            if self._suspect is not None:
-                break
-        surplus = jobs[max(0, room) :]
-        if surplus:
-            self._reporter.add(
-                *(outcomes.released(c.id, c.token, "released", self.id) for c in surplus)
-            )
-
-    def _start(self, claimed: ClaimedJob) -> None:
-        ctx = JobContext(
-            job=_PLACEHOLDER,
-            token=claimed.token,
-            worker_id=self.id,
-            _report=self._reporter.report_progress,
-            _emit=self._reporter.report_event,
-            service=self.service,
-        )
-        task = asyncio.get_running_loop().create_task(
-            self._execute(claimed, ctx), name=job_task_name(claimed.id)
-        )
-        self._running[claimed.id] = _Running(task, ctx)
-
     # -- running a job ---------------------------------------------------------------------
     async def _execute(self, claimed: ClaimedJob, ctx: JobContext) -> None:
         job_id, token = claimed.id, claimed.token
@@ -356,6 +282,7 @@ class WorkerPool(HeartbeatAndControl):
             finish = await attempt(
                 claimed, ctx, self.handlers, self.retry_policy, self._threads, self.id, started
             )
+            self._ran(time.monotonic() - started)
         except asyncio.CancelledError:
             reason = self._running[job_id].stop_reason if job_id in self._running else None
             finish = outcomes.stopped(job_id, token, reason, started, self.id)
@@ -366,6 +293,7 @@ class WorkerPool(HeartbeatAndControl):
             self._running.pop(job_id, None)
             if self._suspect == job_id:
                 self._suspect = None
+            self._start_next()
             self._slot_freed.set()
         if finish is not None:
             if finish.outcome == Outcome.COMPLETED:
@@ -386,14 +314,3 @@ class WorkerPool(HeartbeatAndControl):
                 while not self._reporter.idle:
                     self._reporter.wanted.set()
                     await asyncio.sleep(0.005)
-
-
-def _stalls(claimed: ClaimedJob) -> int:
-    raw = claimed.fields.get("stalls", claimed.fields.get(b"stalls"))
-    try:
-        return int(raw or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-_PLACEHOLDER = JobDefinition(id="", name="<claimed>")

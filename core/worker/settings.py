@@ -18,6 +18,9 @@ class WorkerSettings:
     progress_interval: float = 0.25
     shutdown_timeout: float = 30.0
     warn_interval: float = 60.0  # seconds between repeats of the server's risk warnings
+    #: Jobs are claimed ahead of free slots while the recent ones ran shorter than this
+    #: (seconds; 0 turns it off): see `claiming`.
+    prefetch_below: float = 0.25
 
     def __post_init__(self) -> None:
         if self.lease <= 0 or self.heartbeat_interval <= 0:
