@@ -8,9 +8,10 @@ Same set-up as bench/scaling.py (private servers, queue paused while N no-op job
 and the worker starts, then resumed), with py-spy (`pip install py-spy`; not a jobdeck
 dependency) sampling the worker from the resume to the last completion. py-spy reads the
 process from outside, so unlike cProfile it does not slow the small functions it measures.
+Samples of a thread caught waiting (epoll, a condition, the probe's sleep) are dropped: in
+this sandbox py-spy's own idle detection does not see them.
 The worker's CPU per job comes from /proc (utime + stime over the same window); each part's
-share of the samples turns it into µs per job. Idle samples (the loop waiting in epoll) are
-not counted, so the parts add up to the CPU the process used.
+share of the non-idle samples turns it into µs per job.
 
 Parts: a sample is charged to the innermost frame of a known part (PARTS below, first match
 from the leaf), so asyncio or hiredis work done on behalf of, say, the claim loop counts as
@@ -35,37 +36,46 @@ if str(ROOT) not in sys.path:
 
 from bench.redis_server import RedisServer  # noqa: E402
 from bench.scaling import Bench, proc_cpu, redis_cpu  # noqa: E402
+from bench.stats import commandstats, commandstats_usec  # noqa: E402
 
 #: (part, frame matcher); a matcher is "function (file" as py-spy's raw output spells a frame.
 PARTS: tuple[tuple[str, str], ...] = (
     ("probe (benchmark's completion probe)", "completion.py"),
-    ("handler call: timeout scope, context var", "call_handler (calls.py"),
+    ("the handler itself (benchmark job)", "jobdeck_tasks.py"),
+    ("handler call: context var, timeout scope", "call_handler (core/worker/calls.py"),
     ("decode the claimed record", "decode_record"),
+    ("decode the claimed record", "decode_claimed"),
     ("outcome: build the Finish (JSON)", "outcomes.py"),
     ("finish: send batched outcomes", "reporter.py"),
     ("finish: send batched outcomes", "finish (core/backend/redis/leases.py"),
     ("claim: parse the reply", "_claim_batch"),
     ("claim: call (pack, send, await reply)", "claim (core/backend/redis/leases.py"),
     ("claim: call (pack, send, await reply)", "wait_and_claim"),
-    ("claim: start job tasks", "_start (core/worker/pool.py"),
-    ("claim: start job tasks", "_take (core/worker/pool.py"),
-    ("claim loop", "_claim_loop"),
+    ("claim: start job tasks", "._start (core/worker/"),
+    ("claim: start job tasks", "._take (core/worker/"),
+    ("claim: start job tasks", "._start_next (core/worker/"),
+    ("claim loop", "._claim_loop (core/worker/"),
     ("job task: _execute / attempt", "attempt (core/worker/calls.py"),
     ("job task: _execute / attempt", "_execute (core/worker/pool.py"),
-    ("heartbeat, control, progress, watchdog", "control.py"),
-    ("heartbeat, control, progress, watchdog", "watchdog.py"),
+    ("heartbeat, control, progress, watchdog", "core/worker/control.py"),
+    ("heartbeat, control, progress, watchdog", "core/worker/watchdog.py"),
     ("connection: reply parsing (hiredis)", "data_received (core/backend/fastpath.py"),
-    ("connection: send", "fastpath.py"),
+    ("connection: send", "core/backend/fastpath.py"),
 )
 
 
-def part_of(stack: list[str]) -> str:
+#: Leaf frames of a thread that waits (py-spy cannot always tell an idle thread here).
+IDLE_LEAVES = ("select (selectors.py", "Condition.wait (threading.py", "_Probe._run (bench")
+
+
+def part_of(stack: list[str]) -> str | None:
+    """The part a sample belongs to; None for a thread caught waiting."""
+    if stack and stack[-1].startswith(IDLE_LEAVES):
+        return None
     for frame in reversed(stack):  # leaf last in py-spy's raw format
         for part, match in PARTS:
             if match in frame:
                 return part
-    if any("epoll" in f or "select (selectors" in f for f in stack):
-        return "event loop: epoll / selector"
     if any("_run_once" in f for f in stack):
         return "event loop: dispatching callbacks and tasks"
     return "other (threads, interpreter)"
@@ -80,7 +90,9 @@ def read_raw(path: Path) -> collections.Counter[str]:
             frames = stack.split(";")
             if frames and frames[0].startswith("process "):
                 frames = frames[1:]
-            parts[part_of(frames)] += int(count)
+            part = part_of(frames)
+            if part is not None:
+                parts[part] += int(count)
     return parts
 
 
@@ -88,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--jobs", type=int, default=50_000)
     p.add_argument("--concurrency", type=int, default=100)
+    p.add_argument("--kind", default="noop", choices=("noop", "sleep"))
     p.add_argument("--rate", type=int, default=1000, help="py-spy samples per second")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--bin", default=str(Path(sys.executable).parent))
@@ -99,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         b = Bench(q.url, c.url, args.bin, out)
         try:
             b.reset()
-            b.fill_paused(args.jobs)
+            b.fill_paused(args.jobs, args.kind)
             worker = b.spawn(args.concurrency)
             try:
                 b.wait_registered([worker])
@@ -110,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                      str(args.rate), "--nonblocking", "--threads", "--format", "raw", "-o",
                      str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(0.5)  # py-spy attached
+                b.queue.config_resetstat()
                 cpu0, r0, t0 = proc_cpu(worker.proc.pid), redis_cpu(b.queue), time.time()
                 last = b.resume_and_wait([worker], 300.0)
                 cpu1, r1, t1 = proc_cpu(worker.proc.pid), redis_cpu(b.queue), time.time()
+                calls, usec = commandstats(b.queue), commandstats_usec(b.queue)
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=30)
             finally:
@@ -123,12 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     per_job = (cpu1 - cpu0) / n * 1e6
     parts = read_raw(raw)
     total = sum(parts.values()) or 1
-    print(f"{n:,} no-op jobs at concurrency {args.concurrency}: {n / (last - t0):,.0f} jobs/s; "
+    print(f"{n:,} {args.kind} jobs at concurrency {args.concurrency}: "
+          f"{n / (last - t0):,.0f} jobs/s; "
           f"worker CPU {per_job:.1f} µs/job ({(cpu1 - cpu0) / (t1 - t0):.2f} cores), Redis "
           f"{(r1 - r0) / n * 1e6:.1f} µs/job; load {os.getloadavg()[0]:.1f}; {total} samples")
     print("\n| part | share | µs/job |\n|---|---:|---:|")
     for part, count in parts.most_common():
         print(f"| {part} | {count / total:.1%} | {count / total * per_job:.1f} |")
+    print("\nRedis, per job (INFO commandstats; commands run inside scripts are counted both "
+          "on their own line and in the script's time):\n\n| command | calls/job | µs/job |"
+          "\n|---|---:|---:|")
+    for name, count in calls.most_common(15):
+        print(f"| {name} | {count / n:.2f} | {usec[name] / n:.1f} |")
     print(f"\nraw stacks: {raw}")
     return 0
 
