@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from jobdeck.core import JobService
 from jobdeck.core.codec import MalformedRecord, decode_record
 from jobdeck.core.worker import claimed
 from jobdeck.core.worker.claimed import decode_claimed
@@ -23,6 +24,8 @@ _VALUES: dict[str, list[Any]] = {
     "status": [b"running", b"pending", None, b"weird"],
     "error": [None, b'{"type":"E","message":"m"}', b"bad"],
     "stalls": [None, b"0", b"2", b"-3"],
+    "created_at": [None, b"1764614400.123456", b"0", b"", b"x", b"nan"],
+    "scheduled_for": [None, b"1764614401.5", b"", b"x"],
 }
 _EXTRA: list[dict[str, Any]] = [{}, {"__omitted:args": b"10"}, {"other": b"x"}]
 
@@ -91,3 +94,23 @@ def test_the_worker_decodes_plain_claims_without_the_general_decoder(
 
     monkeypatch.setattr(claimed, "decode_record", general)
     assert decode_claimed("job-1", _plain()).attempts == 1
+
+
+async def test_the_redis_claim_reply_takes_the_short_path(redis_url: str, prefix: str) -> None:
+    """The claim script's reply shape belongs to the backend: if it changes, this says so
+    (the worker would still be right, through the general decoder, only slower)."""
+    async with JobService(redis_url, queue="claimed", prefix=prefix) as service:
+        await service.submit_job("plain")
+        await service.submit_job(
+            "full", (1, "a"), {"k": [2]}, priority="high", max_retries=3, timeout=2.5
+        )
+        batch = await service.backend.claim("w-1", 10, 30.0)
+        assert len(batch.jobs) == 2
+        for job in batch.jobs:
+            fast = claimed._plain(job.id, job.fields)
+            assert fast is not None, dict(job.fields)
+            assert fast == decode_record(job.id, dict(job.fields))
+        assert {j.name for j in (claimed._plain(c.id, c.fields) for c in batch.jobs) if j} == {
+            "plain",
+            "full",
+        }

@@ -21,7 +21,8 @@ from ..models import JobDefinition, JobPriority, JobStatus
 
 __all__ = ["decode_claimed"]
 
-#: The fields a claim reply carries (core/backend/lua/claim.lua and the memory backend).
+#: The fields a claim reply carries (core/backend/redis/leases.py CLAIMED_FIELDS, the memory
+#: backend's claim); tests/test_worker_claimed.py checks both replies take the short path.
 _CLAIM_FIELDS = frozenset(
     {
         "name",
@@ -34,6 +35,8 @@ _CLAIM_FIELDS = frozenset(
         "status",
         "error",
         "stalls",
+        "created_at",
+        "scheduled_for",
     }
 )
 _PRIORITIES = {str(int(p)).encode(): p for p in JobPriority}
@@ -63,8 +66,10 @@ def _plain(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition | None:
         priority = JobPriority.NORMAL if raw_priority is None else _PRIORITIES[raw_priority]
         attempts, max_retries = _count(get("attempts")), _count(get("max_retries"))
         stalls = _count(get("stalls"))
-        timeout = get("timeout")
+        timeout, created, due = get("timeout"), get("created_at"), get("scheduled_for")
         timeout = None if timeout is None else _number(timeout)
+        created = 0.0 if created is None else _number(created) or 0.0
+        due = None if due is None else _number(due)
     except (ValueError, KeyError, TypeError):  # not the plain form: let decode_record judge
         return None
     if text == "<malformed>" or args is None or kwargs is None:
@@ -79,6 +84,8 @@ def _plain(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition | None:
         attempts=attempts,
         max_retries=max_retries,
         timeout=timeout,
+        created_at=created,
+        scheduled_for=due,
         stalls=stalls,
     )
 
