@@ -115,7 +115,8 @@ def commandstats_usec(client: Any) -> Counter[str]:
     return out
 
 
-_ID_RUNS = re.compile(rb"[0-9a-fA-F-]{8,}|\d+")
+# jobdeck ids (20 of a-z2-7, between colons), hex and UUID runs, numbers.
+_ID_RUNS = re.compile(rb"(?<=:)[a-z2-7]{20}(?=:|$)|[0-9a-fA-F-]{8,}|\d+")
 
 
 def key_pattern(key: bytes) -> str:

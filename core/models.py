@@ -230,15 +230,19 @@ def new_job(
 
 
 # The variant nibble of a version 4 UUID: its top two bits are 10 (RFC 4122), so 8, 9, a, b.
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+# One of 32 characters per random byte (256 is a multiple of 32, so each is equally likely):
+# `bytes.translate` does in C what base32 encoding does in Python, several times faster.
+_ID_ALPHABET = bytes(b"abcdefghijklmnopqrstuvwxyz234567"[b & 31] for b in range(256))
+_ID_LENGTH = 20
 
 
 def new_id() -> str:
-    """A new job id: a random (version 4) UUID as text, exactly what `str(uuid.uuid4())`
-    gives, built from the hex of 16 random bytes at a third of the cost (a submit makes one
-    per job, and `uuid.UUID` validation was the largest single cost of a bulk submit)."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    """A new job id: 20 random characters of `a-z2-7` (100 random bits, unguessable and, for
+    any realistic number of jobs, never repeated). Short because an id is stored three times
+    per job (the record's key, the queue's index, its events): a UUID's 36 characters cost
+    ~45 bytes more per pending job. Lower case without 0/1/8/9, so it reads aloud and types
+    easily at a console."""
+    return os.urandom(_ID_LENGTH).translate(_ID_ALPHABET).decode()
 
 
 def _check_encodable(field_name: str, text: str) -> None:

@@ -203,7 +203,7 @@ def test_new_job_defaults_and_delay() -> None:
     assert isinstance(job.timeout, float) and job.priority is JobPriority.HIGH
     assert new_job("x", delay=0.0009)[0].status == JobStatus.PENDING  # under a millisecond
     assert new_job("x", delay=0.001) == (new_job("x", delay=0.001)[0].evolve(id=ANY_ID), 0.001)
-    assert len(new_job("x")[0].id) == 36 and new_job("x")[0].id != new_job("x")[0].id
+    assert len(new_job("x")[0].id) == 20 and new_job("x")[0].id != new_job("x")[0].id
     assert new_job("n" * 200)[0].name == "n" * 200
     assert new_job("x", delay=MAX_DELAY)[1] == MAX_DELAY
     assert new_job("x", timeout=MAX_TIMEOUT)[0].timeout == MAX_TIMEOUT

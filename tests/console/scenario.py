@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -123,7 +122,8 @@ class Scenario:
         self.ids: dict[str, str] = {}
 
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """An id shaped like jobdeck's own (models.new_id), from the seeded generator."""
+        return "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(20))
 
     async def build(self) -> dict[str, str]:
         await self._history()
