@@ -65,9 +65,11 @@ from bench.stats import commandstats  # noqa: E402
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system, all threads) of process `pid`, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
+def proc_cpu(pid: int, tid: int | None = None) -> float:
+    """CPU seconds (user + system) of process `pid` (all threads), or of its thread `tid`,
+    from /proc."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
 
@@ -218,8 +220,14 @@ def table(samples: list[dict[str, Any]]) -> str:
     for (procs, conc), group in sorted(cells.items()):
         med = {
             key: statistics.median(s[key] for s in group)
-            for key in ("jobs_per_s", "redis_cores", "redis_us_per_job", "worker_us_per_job",
-                        "worker_cores", "load1")
+            for key in (
+                "jobs_per_s",
+                "redis_cores",
+                "redis_us_per_job",
+                "worker_us_per_job",
+                "worker_cores",
+                "load1",
+            )
         }
         med["procs"] = procs
         rates = [s["jobs_per_s"] for s in group]
@@ -240,10 +248,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=ints, default=[1, 10, 100, 1000])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--timeout", type=float, default=120.0, help="per cell, seconds")
-    p.add_argument("--port", type=int, default=0,
-                   help="queue server port (the control server takes the next); 0: free ports")
-    p.add_argument("--bin", default=str(Path(sys.executable).parent),
-                   help="the venv bin/ whose `jobdeck` runs the workers (an A/B baseline)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="queue server port (the control server takes the next); 0: free ports",
+    )
+    p.add_argument(
+        "--bin",
+        default=str(Path(sys.executable).parent),
+        help="the venv bin/ whose `jobdeck` runs the workers (an A/B baseline)",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     return p.parse_args(argv)
 
@@ -254,8 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = args.out / "raw" / f"scaling-{time.strftime('%Y%m%d-%H%M%S')}"
     log_dir.mkdir(parents=True, exist_ok=True)
     samples: list[dict[str, Any]] = []
-    meta = {"argv": sys.argv[1:], "cpus": os.cpu_count(), "bin": args.bin,
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_before": os.getloadavg()}
+    meta = {
+        "argv": sys.argv[1:],
+        "cpus": os.cpu_count(),
+        "bin": args.bin,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_before": os.getloadavg(),
+    }
     control_port = args.port + 1 if args.port else 0
     with RedisServer("queue", port=args.port) as q, RedisServer("control", port=control_port) as c:
         b = Bench(q.url, c.url, args.bin, log_dir)
@@ -267,19 +287,22 @@ def main(argv: list[str] | None = None) -> int:
                     row = run_cell(b, procs, conc, args.jobs, args.timeout)
                     row["round"] = round_no
                     samples.append(row)
-                    print(f"[round {round_no + 1}/{args.rounds}] {procs} x c{conc:<5} "
-                          f"{row['jobs_per_s']:8,.0f} jobs/s  redis {row['redis_cores']:.2f} "
-                          f"cores {row['redis_us_per_job']:5.0f} µs/job  workers "
-                          f"{row['worker_us_per_job']:5.0f} µs/job  calls/job "
-                          f"{row['evalsha_per_job']:.2f}+{row['blpop_per_job']:.2f}  "
-                          f"load {row['load1']}",
-                          flush=True)
+                    print(
+                        f"[round {round_no + 1}/{args.rounds}] {procs} x c{conc:<5} "
+                        f"{row['jobs_per_s']:8,.0f} jobs/s  redis {row['redis_cores']:.2f} "
+                        f"cores {row['redis_us_per_job']:5.0f} µs/job  workers "
+                        f"{row['worker_us_per_job']:5.0f} µs/job  calls/job "
+                        f"{row['evalsha_per_job']:.2f}+{row['blpop_per_job']:.2f}  "
+                        f"load {row['load1']}",
+                        flush=True,
+                    )
         finally:
             b.close()
     meta["load_after"] = os.getloadavg()
     md = table(samples)
-    (args.out / "scaling.json").write_text(json.dumps({"meta": meta, "samples": samples},
-                                                      indent=1) + "\n")
+    (args.out / "scaling.json").write_text(
+        json.dumps({"meta": meta, "samples": samples}, indent=1) + "\n"
+    )
     (args.out / "scaling.md").write_text(md)
     print(md)
     return 0

@@ -1,156 +1,187 @@
 #!/usr/bin/env python3
-"""Where a worker's CPU goes per no-op job: a sampling profile of one `jobdeck worker`
-process draining N jobs, turned into µs per job by part.
+"""Where a worker's CPU goes per no-op job: one `jobdeck worker` process draining N jobs,
+first unprofiled (its CPU per job, by thread, from /proc), then the same again under
+cProfile, turned into µs per job by part.
 
-    python bench/worker_profile.py [--jobs 50000] [--concurrency 100] [--rate 1000]
+    python bench/worker_profile.py [--jobs 20000] [--concurrency 100] [--kind noop|sleep]
+                                   [--bin VENV/bin]
 
-Same set-up as bench/scaling.py (private servers, queue paused while N no-op jobs are queued
-and the worker starts, then resumed), with py-spy (`pip install py-spy`; not a jobdeck
-dependency) sampling the worker from the resume to the last completion. py-spy reads the
-process from outside, so unlike cProfile it does not slow the small functions it measures.
-Samples of a thread caught waiting (epoll, a condition, the probe's sleep) are dropped: in
-this sandbox py-spy's own idle detection does not see them.
-The worker's CPU per job comes from /proc (utime + stime over the same window); each part's
-share of the non-idle samples turns it into µs per job.
+Same set-up as bench/scaling.py: private servers, the queue paused while N jobs are queued
+and the worker starts, then resumed; for the second pass it is paused and refilled and the
+warm, idle worker is profiled from the resume to the last completion. The profiler
+(bench/profiled_worker.py, switched on and off by signals) counts the main thread's CPU
+time, not wall time: on a shared 2-core machine a wall-clock profile (py-spy, or cProfile's
+default clock) charges the time the process waited for a core to whatever line was running.
+cProfile's own per-call cost inflates what it measures, so each part's *share* of the
+profiled time is applied to the unprofiled main-thread CPU per job.
 
-Parts: a sample is charged to the innermost frame of a known part (PARTS below, first match
-from the leaf), so asyncio or hiredis work done on behalf of, say, the claim loop counts as
-the claim loop's; samples with no such frame are the event loop's own dispatching.
+A part is the cumulative time of the functions named in PARTS (indented rows are inside the
+row above); the event loop's own share is what the top-level rows leave of the total.
+`--bin` runs another checkout's jobdeck (its venv) for a before/after.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import os
+import pstats
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.peers.base import WorkerSpec  # noqa: E402
+from bench.peers.jobdeck_peer import JobdeckPeer  # noqa: E402
 from bench.redis_server import RedisServer  # noqa: E402
-from bench.scaling import Bench, proc_cpu, redis_cpu  # noqa: E402
+from bench.scaling import Bench, proc_cpu  # noqa: E402
 from bench.stats import commandstats, commandstats_usec  # noqa: E402
 
-#: (part, frame matcher); a matcher is "function (file" as py-spy's raw output spells a frame.
-PARTS: tuple[tuple[str, str], ...] = (
-    ("probe (benchmark's completion probe)", "completion.py"),
-    ("the handler itself (benchmark job)", "jobdeck_tasks.py"),
-    ("handler call: context var, timeout scope", "call_handler (core/worker/calls.py"),
-    ("decode the claimed record", "decode_record"),
-    ("decode the claimed record", "decode_claimed"),
-    ("outcome: build the Finish (JSON)", "outcomes.py"),
-    ("finish: send batched outcomes", "reporter.py"),
-    ("finish: send batched outcomes", "finish (core/backend/redis/leases.py"),
-    ("claim: parse the reply", "_claim_batch"),
-    ("claim: call (pack, send, await reply)", "claim (core/backend/redis/leases.py"),
-    ("claim: call (pack, send, await reply)", "wait_and_claim"),
-    ("claim: start job tasks", "._start (core/worker/"),
-    ("claim: start job tasks", "._take (core/worker/"),
-    ("claim: start job tasks", "._start_next (core/worker/"),
-    ("claim loop", "._claim_loop (core/worker/"),
-    ("job task: _execute / attempt", "attempt (core/worker/calls.py"),
-    ("job task: _execute / attempt", "_execute (core/worker/pool.py"),
-    ("heartbeat, control, progress, watchdog", "core/worker/control.py"),
-    ("heartbeat, control, progress, watchdog", "core/worker/watchdog.py"),
-    ("connection: reply parsing (hiredis)", "data_received (core/backend/fastpath.py"),
-    ("connection: send", "core/backend/fastpath.py"),
+#: Rows of the table: (label, function names whose cumulative time it is). A name matches any
+#: module's function of that name, so a baseline of an older layout reads the same way.
+PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("claim loop (call, parse, start tasks)", ("_claim_loop",)),
+    ("  parse the claim reply", ("_claim_batch",)),
+    ("  start job tasks (context, task)", ("_take",)),
+    ("job tasks (run one job)", ("_execute",)),
+    ("  decode the claimed record", ("decode_claimed", "decode_record")),
+    ("  call the handler (incl. handler + probe)", ("call_handler",)),
+    ("    of which the benchmark's probe", ("amark_done",)),
+    ("  build the outcome (JSON)", ("completed",)),
+    ("  start the next job held ahead", ("_start_next",)),
+    ("ack loop (finish: args, pack, send)", ("ack_loop",)),
+    ("replies in (parse, wake the caller)", ("data_received",)),
+    (
+        "heartbeat, control, progress, watchdog",
+        ("_heartbeat_loop", "_control_loop", "progress_loop", "_beat"),
+    ),
+)
+_TOP = (
+    "_claim_loop",
+    "_execute",
+    "ack_loop",
+    "data_received",
+    "_heartbeat_loop",
+    "_control_loop",
+    "progress_loop",
+    "_beat",
 )
 
 
-#: Leaf frames of a thread that waits (py-spy cannot always tell an idle thread here).
-IDLE_LEAVES = ("select (selectors.py", "Condition.wait (threading.py", "_Probe._run (bench")
+def cumulative(stats: dict[Any, Any], names: tuple[str, ...]) -> float:
+    """Seconds of the first of `names` that the profile has (summed over its modules)."""
+    for name in names:
+        total = sum(v[3] for k, v in stats.items() if k[2] == name)
+        if total:
+            return total
+    return 0.0
 
 
-def part_of(stack: list[str]) -> str | None:
-    """The part a sample belongs to; None for a thread caught waiting."""
-    if stack and stack[-1].startswith(IDLE_LEAVES):
-        return None
-    for frame in reversed(stack):  # leaf last in py-spy's raw format
-        for part, match in PARTS:
-            if match in frame:
-                return part
-    if any("_run_once" in f for f in stack):
-        return "event loop: dispatching callbacks and tasks"
-    return "other (threads, interpreter)"
+def parts(path: Path) -> tuple[list[tuple[str, float]], float]:
+    """(label, seconds) rows and the profile's total, with the event loop's own share
+    (epoll, callbacks, task steps) as what the top-level rows leave of the total."""
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.values())
+    rows = [(label, cumulative(stats, names)) for label, names in PARTS]
+    top = sum(cumulative(stats, (name,)) for name in _TOP)
+    rows.append(("event loop itself (epoll, callbacks, task steps)", total - top))
+    return rows, total
 
 
-def read_raw(path: Path) -> collections.Counter[str]:
-    """py-spy --format raw: one collapsed stack per line, `frame;frame;... count`."""
-    parts: collections.Counter[str] = collections.Counter()
-    for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack:
-            frames = stack.split(";")
-            if frames and frames[0].startswith("process "):
-                frames = frames[1:]
-            part = part_of(frames)
-            if part is not None:
-                parts[part] += int(count)
-    return parts
+def thread_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of the main thread and of all the others (probe flusher, watchdog)."""
+    main = proc_cpu(pid, pid)
+    return main, proc_cpu(pid) - main
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--jobs", type=int, default=50_000)
+    p.add_argument("--jobs", type=int, default=20_000)
     p.add_argument("--concurrency", type=int, default=100)
     p.add_argument("--kind", default="noop", choices=("noop", "sleep"))
-    p.add_argument("--rate", type=int, default=1000, help="py-spy samples per second")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--bin", default=str(Path(sys.executable).parent))
-    p.add_argument("--py-spy", default=str(Path(sys.executable).parent / "py-spy"))
+    p.add_argument(
+        "--bin",
+        default=str(Path(sys.executable).parent),
+        help="the venv bin/ whose jobdeck runs the worker (an A/B baseline)",
+    )
     args = p.parse_args(argv)
     out = Path(tempfile.mkdtemp(prefix="worker-profile-"))
+    prof = out / "worker.pstats"
+    n = args.jobs
     control_port = args.port + 1 if args.port else 0
     with RedisServer("queue", port=args.port) as q, RedisServer("control", port=control_port) as c:
         b = Bench(q.url, c.url, args.bin, out)
         try:
             b.reset()
-            b.fill_paused(args.jobs, args.kind)
-            worker = b.spawn(args.concurrency)
+            b.fill_paused(n, args.kind)
+            spec = WorkerSpec(args.bin, q.url, args.concurrency, "default")
+            argv_ = JobdeckPeer.worker_argv(spec)
+            worker = b.spawn(
+                args.concurrency,
+                [
+                    str(Path(args.bin) / "python"),
+                    "-m",
+                    "bench.profiled_worker",
+                    str(prof),
+                    *argv_[1:],
+                ],
+            )
+            pid = worker.proc.pid
             try:
                 b.wait_registered([worker])
                 time.sleep(0.5)
-                raw = out / "profile.txt"
-                spy = subprocess.Popen(
-                    [args.py_spy, "record", "--pid", str(worker.proc.pid), "--rate",
-                     str(args.rate), "--nonblocking", "--threads", "--format", "raw", "-o",
-                     str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(0.5)  # py-spy attached
-                b.queue.config_resetstat()
-                cpu0, r0, t0 = proc_cpu(worker.proc.pid), redis_cpu(b.queue), time.time()
+                # 1. unprofiled: the worker's real CPU per job, by thread
+                m0, o0, t0 = *thread_cpu(pid), time.time()
                 last = b.resume_and_wait([worker], 300.0)
-                cpu1, r1, t1 = proc_cpu(worker.proc.pid), redis_cpu(b.queue), time.time()
+                m1, o1 = thread_cpu(pid)
+                rate = n / (last - t0)
+                # 2. the same again, profiled: where the main thread's CPU goes
+                b.fill_paused(n, args.kind)
+                time.sleep(0.3)
+                os.kill(pid, signal.SIGUSR1)
+                time.sleep(0.2)
+                b.queue.config_resetstat()
+                b.resume_and_wait([worker], 300.0)
                 calls, usec = commandstats(b.queue), commandstats_usec(b.queue)
-                spy.send_signal(signal.SIGINT)
-                spy.wait(timeout=30)
+                os.kill(pid, signal.SIGUSR2)
+                deadline = time.monotonic() + 30
+                while not prof.exists() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                time.sleep(0.5)  # let the dump finish
             finally:
                 worker.stop()
         finally:
             b.close()
-    n = args.jobs
-    per_job = (cpu1 - cpu0) / n * 1e6
-    parts = read_raw(raw)
-    total = sum(parts.values()) or 1
-    print(f"{n:,} {args.kind} jobs at concurrency {args.concurrency}: "
-          f"{n / (last - t0):,.0f} jobs/s; "
-          f"worker CPU {per_job:.1f} µs/job ({(cpu1 - cpu0) / (t1 - t0):.2f} cores), Redis "
-          f"{(r1 - r0) / n * 1e6:.1f} µs/job; load {os.getloadavg()[0]:.1f}; {total} samples")
-    print("\n| part | share | µs/job |\n|---|---:|---:|")
-    for part, count in parts.most_common():
-        print(f"| {part} | {count / total:.1%} | {count / total * per_job:.1f} |")
-    print("\nRedis, per job (INFO commandstats; commands run inside scripts are counted both "
-          "on their own line and in the script's time):\n\n| command | calls/job | µs/job |"
-          "\n|---|---:|---:|")
+    main_us, other_us = (m1 - m0) / n * 1e6, (o1 - o0) / n * 1e6
+    rows, total = parts(prof)
+    scale = main_us / (total / n * 1e6)  # profiled seconds -> unprofiled µs per job
+    print(
+        f"{n:,} {args.kind} jobs at concurrency {args.concurrency}: {rate:,.0f} jobs/s "
+        f"(unprofiled); worker CPU {main_us + other_us:.1f} µs/job = main thread "
+        f"{main_us:.1f} + other threads {other_us:.1f} (the probe's flusher, the "
+        f"watchdog); load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"profiled: {total / n * 1e6:.1f} µs/job of main-thread CPU (the profiler's own "
+        f"cost inflates it; the µs column is scaled back by {scale:.2f})"
+    )
+    print("\n| part of the main thread | share | µs/job |\n|---|---:|---:|")
+    for label, seconds in rows:
+        print(f"| {label} | {seconds / total:.1%} | {seconds / total * main_us:.1f} |")
+    print(
+        "\nRedis, per job (INFO commandstats of the profiled run; commands run inside "
+        "scripts count on their own line and in the script's time):\n\n"
+        "| command | calls/job | µs/job |\n|---|---:|---:|"
+    )
     for name, count in calls.most_common(15):
         print(f"| {name} | {count / n:.2f} | {usec[name] / n:.1f} |")
-    print(f"\nraw stacks: {raw}")
+    print(f"\nprofile: {prof} (python -m pstats)")
     return 0
 
 
