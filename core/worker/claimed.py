@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from ..codec import decode_record
-from ..models import JobDefinition, JobPriority, JobStatus
+from ..models import JobDefinition, JobPriority, JobProgress, JobStatus
 
 __all__ = ["decode_claimed"]
 
@@ -41,6 +41,7 @@ _CLAIM_FIELDS = frozenset(
 )
 _PRIORITIES = {str(int(p)).encode(): p for p in JobPriority}
 _RUNNING = b"running"
+_NO_PROGRESS = JobProgress()  # frozen: one instance serves every job that has none
 
 
 def decode_claimed(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition:
@@ -87,6 +88,7 @@ def _plain(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition | None:
         created_at=created,
         scheduled_for=due,
         stalls=stalls,
+        progress=_NO_PROGRESS,
     )
 
 

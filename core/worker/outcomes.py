@@ -22,6 +22,9 @@ __all__ = ["completed", "dead", "failed", "released", "stopped"]
 log = logging.getLogger("jobdeck.worker")
 
 
+_NULL = b"null"  # a handler that returns nothing: most do
+
+
 def _runtime(started: float) -> float:
     return round(time.monotonic() - started, 6)
 
@@ -31,7 +34,7 @@ def completed(
 ) -> Finish:
     """The result, or a failed attempt if the handler returned something that is not JSON."""
     try:
-        payload = dumps(result)
+        payload = _NULL if result is None else dumps(result)
     except (TypeError, ValueError) as exc:
         return failed(
             job,
