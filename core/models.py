@@ -229,7 +229,6 @@ def new_job(
     return job, float(delay)
 
 
-# The variant nibble of a version 4 UUID: its top two bits are 10 (RFC 4122), so 8, 9, a, b.
 # One of 32 characters per random byte (256 is a multiple of 32, so each is equally likely):
 # `bytes.translate` does in C what base32 encoding does in Python, several times faster.
 _ID_ALPHABET = bytes(b"abcdefghijklmnopqrstuvwxyz234567"[b & 31] for b in range(256))
