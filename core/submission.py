@@ -88,7 +88,10 @@ def prepare(
         and 0 < len(name) <= MAX_NAME_LENGTH
         and not name.isspace()
         and (type(args) is tuple or type(args) is list)
-        and (kwargs is None or (type(kwargs) is dict and all(type(k) is str for k in kwargs)))
+        and (
+            kwargs is None
+            or (type(kwargs) is dict and (not kwargs or all(type(k) is str for k in kwargs)))
+        )
         and (
             priority is _NORMAL
             or type(priority) is JobPriority
@@ -147,7 +150,7 @@ def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> Prepared:
             spec.unique_key,
             spec.unique_for,
         )
-    fields = spec if isinstance(spec, Mapping) else spec_fields(spec)
+    fields = spec if type(spec) is dict or isinstance(spec, Mapping) else spec_fields(spec)
     if not fields.keys() <= _FIELDS:
         unknown = set(fields) - _FIELDS
         raise TypeError(f"unknown field(s): {', '.join(sorted(unknown))}")
