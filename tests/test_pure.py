@@ -155,6 +155,23 @@ def test_metrics_defaults_and_buckets_without_completions() -> None:
     assert m.avg_wait is None and m.avg_run is None  # nothing started or finished
 
 
+def test_metrics_edges_of_the_window() -> None:
+    # two seconds: the first is whole, the second still filling
+    two = build_metrics(RawMetrics(0.0, {}, {}, buckets=[{"completed": 4}, {"completed": 100}]))
+    assert (two.throughput, two.throughput_10s) == (4.0, 4.0)
+    # the last ten whole seconds: the tenth from the end counts, the eleventh does not
+    buckets = [{"completed": 50}] + [{"completed": 11}] + [{"completed": 1}] * 9 + [{}]
+    m = build_metrics(RawMetrics(0.0, {}, {}, buckets=buckets))
+    assert m.throughput_10s == 2.0  # (11 + 9) / 10
+    # a bucket with starts but no wait (or ends but no run) adds nothing to the sums
+    buckets = [
+        {"started": 2, "wait_ms": 400, "finished": 1, "run_ms": 300},
+        {"started": 2, "finished": 2},
+    ]
+    m = build_metrics(RawMetrics(0.0, {}, {}, buckets=buckets))
+    assert (m.avg_wait, m.avg_run) == (0.1, 0.1)
+
+
 def test_metrics_of_an_idle_queue() -> None:
     m = build_metrics(RawMetrics(now=1.0, depths={}, totals={}))
     assert (m.throughput, m.throughput_10s, m.avg_wait, m.avg_run) == (0.0, 0.0, None, None)
@@ -209,6 +226,33 @@ def test_new_job_defaults_and_delay() -> None:
     assert new_job("x", timeout=MAX_TIMEOUT)[0].timeout == MAX_TIMEOUT
     assert (MAX_DELAY, MAX_TIMEOUT) == (315_360_000, 2_592_000)  # ten years, thirty days
     assert new_job("x", job_id="a" * 128)[0].id == "a" * 128
+
+
+def test_new_job_edges_that_are_allowed() -> None:
+    """The smallest values on the allowed side of each check, and keyword-only options."""
+    assert new_job("x", timeout=0.5)[0].timeout == 0.5  # under a second is a timeout too
+    assert new_job("x", timeout=1)[0].timeout == 1.0
+    assert new_job("x", job_id="a")[0].id == "a"  # one character is an id
+    with pytest.raises(TypeError):
+        new_job("x", (), None, 2)  # type: ignore[misc]  # priority is keyword-only
+
+
+def test_priority_values_and_immutable_records() -> None:
+    assert [(p.name, p.value) for p in JobPriority] == [
+        ("LOW", 0),
+        ("NORMAL", 1),
+        ("HIGH", 2),
+        ("CRITICAL", 3),
+    ]
+    assert JobProgress() == JobProgress(0.0, "")
+    job, _ = new_job("x")
+    for record, name in (
+        (job, "status"),
+        (JobError("E", "m"), "message"),
+        (JobProgress(), "fraction"),
+    ):
+        with pytest.raises(AttributeError):
+            setattr(record, name, None)  # frozen: records are shared, never changed in place
 
 
 class _AnyId(str):
