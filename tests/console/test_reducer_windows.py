@@ -139,6 +139,10 @@ def test_a_started_job_goes_to_the_end_of_running_only_when_the_window_is_there(
     effects = apply_events(far, [ev(Events.JOB_STARTED, "b", "running")])
     assert ids(far, "running") == ["x"] and "running" in effects.dirty
     assert far.views["running"].total == 6
+    full = state_with(running=["a", "b"])
+    full.views["running"].limit = 2  # the window holds all it may
+    effects = apply_events(full, [ev(Events.JOB_STARTED, "c", "running")])
+    assert ids(full, "running") == ["a", "b"] and "running" in effects.dirty
 
 
 def test_a_new_dead_letter_lands_on_top_unless_the_window_is_scrolled() -> None:

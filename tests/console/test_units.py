@@ -128,6 +128,40 @@ async def test_concat_page_spans_both_lists() -> None:
     assert await concat_page(_lister(first), 10, _lister(second), 12, 5) == [102, 103, 104]
 
 
+async def test_merged_page_reads_single_row_probes_and_nothing_past_an_end() -> None:
+    """A window deep in the merge costs one-row probes plus one read per list that still has
+    rows there (the promise of paging.py: no read of everything above the window)."""
+    a, b = list(range(200, 0, -2)), list(range(199, 100, -2))  # 100 evens, 50 odds
+    reads: list[tuple[str, int, int]] = []
+
+    def recording(name: str, rows: list[int]):
+        async def fetch(offset: int, limit: int) -> list[int]:
+            reads.append((name, offset, limit))
+            return rows[offset : offset + limit]
+
+        return fetch
+
+    fa, fb = recording("a", a), recording("b", b)
+    page = await merged_page(fa, len(a), fb, len(b), 120, 10, float)
+    assert page == sorted(a + b, reverse=True)[120:130]
+    probes = [r for r in reads if r[2] == 1]
+    assert len(probes) <= 2 * 8 and len(reads) == len(probes) + 1  # b is used up by then
+    assert all(r[0] == "a" for r in reads if r[2] == 10)
+    reads.clear()
+    page = await merged_page(fa, len(a), fb, len(b), 0, 10, float)
+    assert page == [200, 199, 198, 197, 196, 195, 194, 193, 192, 191]
+    assert reads == [("a", 0, 10), ("b", 0, 10)]
+
+
+async def test_merged_page_at_the_top_reads_lists_whose_size_is_stale() -> None:
+    """At offset 0 both lists are read whatever their sizes said: a list that was empty
+    when counted may have rows by now, and the top of the merge must show them."""
+    page = await merged_page(_lister([5, 3]), 0, _lister([4]), 1, 0, 3, float)
+    assert page == [5, 4, 3]
+    page = await merged_page(_lister([5]), 1, _lister([4, 2]), 0, 0, 3, float)
+    assert page == [5, 4, 2]
+
+
 def test_formatting() -> None:
     assert duration(None) == "-"
     assert duration(0.42) == "0.4s"
