@@ -7,7 +7,7 @@ from textual.command import CommandPalette
 from jobdeck.console.screens.detail import DetailScreen
 from jobdeck.core import JobService
 
-from .conftest import open_console
+from .conftest import make_service, open_console
 
 
 def first_hit(c) -> str:
@@ -45,3 +45,35 @@ async def test_palette_switches_queue(service: JobService) -> None:
         await c.press("enter")
         await c.until(lambda: c.app.next_queue == "other", what="the switch")
     await other.close()
+
+
+async def test_palette_with_the_server_gone(prefix: str) -> None:
+    """The server stops answering: the console says so, and the palette still works: the
+    queue switcher offers the queue it is on."""
+    from ..redis_server import RedisServer
+
+    server = RedisServer().start()
+    service = make_service(server.url, prefix)
+    await service.initialize()
+    other = service.for_queue("other")
+    await other.submit_job("quick")
+    await other.close()
+    try:
+        async with open_console(service) as c:
+            await c.press("ctrl+p", *"switch queue")
+            await c.until(lambda: "other" in first_hit(c), what="the other queue listed")
+            await c.press("escape")
+            server.kill()
+            await c.until(
+                lambda: c.app.state.connection == "reconnecting" and c.app.state.connection_error,
+                timeout=15,
+                what="the console to say the server is gone",
+            )
+            await c.press("ctrl+p", *"switch queue")
+            await c.until(lambda: first_hit(c) != "", timeout=15, what="a hit")
+            assert first_hit(c).startswith("Switch queue: q (this one)")
+            await c.press("escape")
+            assert c.app.is_running and c.app.return_code is None
+    finally:
+        await service.close()
+        server.stop()
