@@ -202,3 +202,23 @@ def test_worker_events_change_that_worker_only() -> None:
     assert [(w.id, w.concurrency) for w in state.workers] == [("w1", 5), ("w2", 2)]
     apply_events(state, [Event(Events.JOB_SERVICE_WORKERS_STOPPED, 5.0, data={"worker": "w1"})])
     assert [w.id for w in state.workers] == ["w2"] and ids(state, "workers") == ["w2"]
+
+
+def test_a_pause_marks_loaded_worker_rows_and_leaves_unloaded_ones_unloaded() -> None:
+    state = state_with()
+    apply_events(state, [Event(Events.QUEUE_PAUSED, 1.0)])
+    assert state.paused and not state.workers_loaded  # nothing read yet: nothing to mark
+    state.set_workers([worker("w1")])
+    apply_events(state, [Event(Events.QUEUE_PAUSED, 2.0)])
+    assert [r.queue_paused for r in state.views["workers"].rows] == [True]
+    apply_events(state, [Event(Events.QUEUE_RESUMED, 3.0)])
+    assert [r.queue_paused for r in state.views["workers"].rows] == [False]
+
+
+def test_rows_made_from_events_carry_their_status() -> None:
+    state = state_with(running=["a", "b"], history=[], dead=[])
+    apply_events(
+        state, [ev(Events.JOB_COMPLETED, "a", "completed"), ev(Events.JOB_FAILED, "b", "failed")]
+    )
+    assert [(r.id, r.status) for r in state.views["history"].rows] == [("a", "completed")]
+    assert [(r.id, r.status) for r in state.views["dead"].rows] == [("b", "failed")]

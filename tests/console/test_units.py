@@ -162,6 +162,65 @@ async def test_merged_page_at_the_top_reads_lists_whose_size_is_stale() -> None:
     assert page == [5, 4, 2]
 
 
+def _recording(name: str, rows: list, reads: list[tuple[str, int, int]]):
+    async def fetch(offset: int, limit: int) -> list:
+        reads.append((name, offset, limit))
+        return rows[offset : offset + limit]
+
+    return fetch
+
+
+async def test_concat_page_reads_exactly_what_the_window_needs() -> None:
+    second = list(range(100, 110))
+    cases = [
+        # (rows the first list holds, its size as read, offset, limit) -> page, reads
+        ((10, 10, 8, 5), [8, 9, 100, 101, 102], [("1", 8, 2), ("2", 0, 3)]),
+        ((10, 10, 10, 3), [100, 101, 102], [("2", 0, 3)]),  # the window starts at the seam
+        ((10, 10, 12, 2), [102, 103], [("2", 2, 2)]),
+        ((10, 10, 7, 3), [7, 8, 9], [("1", 7, 3)]),  # ends at the seam: nothing from the second
+        ((10, 10, 8, 3), [8, 9, 100], [("1", 8, 2), ("2", 0, 1)]),  # one row from the second
+        # the first list shrank to 6 since its size was read: the second follows what came
+        ((6, 10, 8, 4), [100, 101, 102, 103], [("1", 8, 2), ("2", 0, 4)]),
+    ]
+    for (held, first_size, offset, limit), page, expected in cases:
+        reads: list[tuple[str, int, int]] = []
+        first, rest = _recording("1", list(range(held)), reads), _recording("2", second, reads)
+        got = await concat_page(first, first_size, rest, offset, limit)
+        assert (got, reads) == (page, expected), (held, first_size, offset, limit)
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_merged_page_with_ties_and_lists_that_shrank(seed: int) -> None:
+    """Equal keys: `a`'s rows come first. A list that shrank since it was counted (its size
+    is too big) reads as the merge of what the lists hold now."""
+    rng = random.Random(seed)
+
+    def rows(tag: str) -> list[tuple[int, str, int]]:
+        keys = sorted((rng.randint(0, 12) for _ in range(rng.randint(0, 30))), reverse=True)
+        return [(k, tag, i) for i, k in enumerate(keys)]
+
+    a, b = rows("a"), rows("b")
+    everything = sorted(a + b, key=lambda r: (-r[0], r[1], r[2]))
+    a_size = len(a) + rng.choice((0, 0, 3))
+    b_size = len(b) + rng.choice((0, 0, 2)) if a_size == len(a) else len(b)
+    for offset in (0, 1, 5, 17, 29, 45, 70):
+        limit = rng.randint(1, 12)
+        page = await merged_page(
+            _lister(a), a_size, _lister(b), b_size, offset, limit, lambda r: float(r[0])
+        )
+        assert page == everything[offset : offset + limit], (offset, limit, a_size, b_size)
+
+
+async def test_merged_page_past_the_end_of_one_list_reads_only_the_other() -> None:
+    a, b = [10, 8], [9, 7, 5, 3, 1]
+    reads: list[tuple[str, int, int]] = []
+    page = await merged_page(
+        _recording("a", a, reads), 2, _recording("b", b, reads), 5, 4, 3, float
+    )
+    assert page == [5, 3, 1]
+    assert [r for r in reads if r[2] == 3] == [("b", 2, 3)]
+
+
 def test_formatting() -> None:
     assert duration(None) == "-"
     assert duration(0.42) == "0.4s"
