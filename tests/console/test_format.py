@@ -124,3 +124,18 @@ def test_clock_time() -> None:
     assert clock_time(noon, noon, with_ms=False) == "22:13:20"
     assert clock_time(noon - 86400, noon) == "2023-11-13 22:13:20.000"
     assert clock_time(1e300, noon) == "-"
+
+
+def test_edges_the_mutation_run_found_open() -> None:
+    """Written-out values at the edges of each formatter (tests/mutation/run.sh survivors)."""
+    forever = 100 * 365 * 86400.0
+    assert duration(forever + 1) == "∞" and duration(forever) == "36500d00h"
+    assert duration(90_000) == "1d01h" and duration(172_799) == "1d23h"
+    assert count(12_345) == "12,345"  # compact only when asked
+    assert count(1_049_999, compact=True) == "1.0M" and count(1_050_001, compact=True) == "1.1M"
+    assert data_text("a\nb").plain == "a␊b"  # one line unless asked for several
+    assert sparkline([1, 2], 1) == "█" and sparkline([0.5], 1) == "█"
+    assert sparkline(list(range(8)), 4) == "▂▄▆█"  # summed in pairs: 1, 5, 9, 13
+    assert sparkline([1, 3], 4) == "▃▃██"  # each value spread over two cells
+    assert len(preview("x" * 300)) == 200 and preview("x" * 300).endswith("…")
+    assert clock_time(3600.5, 0) == "01:00:00.500"  # no "now": the epoch's day, no date
