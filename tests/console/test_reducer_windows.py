@@ -222,3 +222,29 @@ def test_rows_made_from_events_carry_their_status() -> None:
     )
     assert [(r.id, r.status) for r in state.views["history"].rows] == [("a", "completed")]
     assert [(r.id, r.status) for r in state.views["dead"].rows] == [("b", "failed")]
+
+
+def test_counts_reach_zero_and_stay_there() -> None:
+    state = state_with(running=["a"])
+    state.depths = {"running": 1, "failed": 7}
+    apply_events(
+        state,
+        [ev(Events.JOB_COMPLETED, "a", "completed"), ev(Events.JOB_COMPLETED, "b", "completed")],
+    )
+    assert state.depths["running"] == 0 and state.depths["completed"] == 2
+    purge = Event(Events.JOBS_PURGED, 1.0, status="failed", data={"count": 7})
+    apply_events(state, [purge, purge])  # the second one finds nothing left
+    assert state.depths["failed"] == 0
+
+
+def test_a_pause_is_news_for_the_header() -> None:
+    effects = apply_events(state_with(), [Event(Events.QUEUE_PAUSED, 1.0)])
+    assert effects.header and effects.changed == {"workers"}
+
+
+def test_rows_made_from_events_carry_the_jobs_name() -> None:
+    state = state_with(running=["a"], history=[])
+    apply_events(state, [ev(Events.JOB_COMPLETED, "a", "completed", name="send-mail")])
+    assert [(r.id, r.name) for r in state.views["history"].rows] == [("a", "send-mail")]
+    apply_events(state, [Event(Events.JOB_COMPLETED, 2.0, "b", None, "completed")])
+    assert state.views["history"].rows[0].name == "?"  # an event without a name
