@@ -9,12 +9,16 @@
 #   tests/mutation/run.sh                          # every pure module
 #   tests/mutation/run.sh core/retry.py            # one or a few
 #   MUTATION_SAMPLE=40 tests/mutation/run.sh       # at most 40 random mutants per module
+#   MUTATION_KEEP=/tmp/m tests/mutation/run.sh     # also keep each module's results there
+#
+# The last exhaustive figures and the surviving mutants judged equivalent: README.md here.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 python="${PYTHON:-$(command -v python)}"
 if [ -z "${PYTHON:-}" ] && [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; fi
 core_tests="tests/test_pure.py"
-console_tests="tests/console/test_units.py tests/console/test_format.py tests/console/test_reducer_edges.py"
+console_tests="tests/console/test_units.py tests/console/test_format.py"
+console_tests+=" tests/console/test_reducer_edges.py tests/console/test_reducer_windows.py"
 modules=("$@")
 if [ ${#modules[@]} -eq 0 ]; then
     modules=(core/codec.py core/retry.py core/models.py core/keys.py core/metrics.py
@@ -30,6 +34,10 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/_pkg/jobdeck"
 for surface in core console web; do ln -s "../../$surface" "$work/_pkg/jobdeck/$surface"; done
 export PYTHONPATH="$work/_pkg:$work"
+# Only the plugins these tests use: autoloading every installed one (the snapshot plugin
+# imports Textual) costs seconds per mutant, most of the run.
+export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+pytest_args="-x -q -p no:cacheprovider -p asyncio -p timeout"
 cd "$work"
 "$python" -c "import jobdeck.core.retry as r, sys; assert r.__file__.startswith('$work'), r.__file__"
 
@@ -41,12 +49,12 @@ for module in "${modules[@]}"; do
 module-path = ["$module"]
 timeout = 60.0
 excluded-modules = []
-test-command = "$python -m pytest -x -q -p no:cacheprovider $tests"
+test-command = "$python -m pytest $pytest_args $tests"
 
 [cosmic-ray.distributor]
 name = "local"
 TOML
-    eval "$python -m pytest -x -q -p no:cacheprovider $tests" >/dev/null  # green before
+    eval "$python -m pytest $pytest_args $tests" >/dev/null  # green before
     "$python" -m cosmic_ray.cli init "$name.toml" "$name.sqlite"
     # Keep the operators that stand for a real slip (as mutmut's set does): a comparison's
     # boundary or sense, and/or, not, True/False, + and -, * and /, a constant, a loop run
@@ -79,6 +87,7 @@ db.executemany("DELETE FROM work_items WHERE job_id = ?", [(j,) for j in drop])
 db.commit()
 PY
     "$python" -m cosmic_ray.cli exec "$name.toml" "$name.sqlite"
+    if [ -n "${MUTATION_KEEP:-}" ]; then mkdir -p "$MUTATION_KEEP" && cp "$name.sqlite" "$MUTATION_KEEP/"; fi
 done
 
 "$python" - *.sqlite <<'PY'
