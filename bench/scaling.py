@@ -197,8 +197,10 @@ def run_cell(b: Bench, procs: int, concurrency: int, n: int, timeout: float) -> 
     }
 
 
-def limit(row: dict[str, float]) -> str:
+def limit(row: dict[str, float], cpus: int) -> str:
     """Which resource a cell ran out of (see the module docstring)."""
+    if row["load1"] > 2 * cpus and row["redis_cores"] + row["worker_cores"] < cpus * 0.9:
+        return "other work on the machine"
     if row["redis_cores"] >= 0.9:
         return "Redis"
     if row["redis_cores"] + row["worker_cores"] >= 1.8:
@@ -208,7 +210,7 @@ def limit(row: dict[str, float]) -> str:
     return "round trips"
 
 
-def table(samples: list[dict[str, Any]]) -> str:
+def table(samples: list[dict[str, Any]], cpus: int) -> str:
     cells: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for s in samples:
         cells.setdefault((s["procs"], s["concurrency"]), []).append(s)
@@ -235,9 +237,28 @@ def table(samples: list[dict[str, Any]]) -> str:
             f"| {procs} | {conc:,} | {med['jobs_per_s']:,.0f} ({min(rates):,.0f}-"
             f"{max(rates):,.0f}) | {med['redis_cores']:.2f} | {med['redis_us_per_job']:.0f} "
             f"| {med['worker_us_per_job']:.0f} | {med['worker_cores']:.2f} "
-            f"| {med['load1']:.1f} | {limit(med)} |"
+            f"| {med['load1']:.1f} | {limit(med, cpus)} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + ceilings(samples) + "\n"
+
+
+def ceilings(samples: list[dict[str, Any]]) -> str:
+    """Where Redis, not Python, becomes the limit, from CPU per job (load-insensitive, unlike
+    jobs/s): Redis runs commands on one thread, so it cannot go past 1 s / its µs per job
+    whatever the workers do; each worker process adds 1 s / its µs per job, given a core."""
+    batched = [s for s in samples if s["concurrency"] >= 100] or samples
+    redis_us = statistics.median(s["redis_us_per_job"] for s in batched)
+    worker_us = statistics.median(s["worker_us_per_job"] for s in batched)
+    procs = int(worker_us // redis_us) + 1  # fewest processes whose ceiling passes Redis's
+    return (
+        f"Ceilings at concurrency >= 100 (medians of CPU per job): Redis {redis_us:.0f} µs/job "
+        f"-> at most {1e6 / redis_us:,.0f} jobs/s on its one thread, whatever the workers do; "
+        f"the workers {worker_us:.0f} µs/job -> {1e6 / worker_us:,.0f} jobs/s per core they "
+        f"get. So with {procs} or more worker processes, each on a core of its own, Redis is "
+        f"the limit. On this 2-core machine Redis and the workers share two cores, so the "
+        f"machine is, at about {2e6 / (redis_us + worker_us):,.0f} jobs/s with both cores "
+        f"ours (other work on it lowers every row)."
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -260,11 +281,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the venv bin/ whose `jobdeck` runs the workers (an A/B baseline)",
     )
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument(
+        "--render", action="store_true", help="only rewrite scaling.md from scaling.json in --out"
+    )
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render:
+        saved = json.loads((args.out / "scaling.json").read_text())
+        md = table(saved["samples"], saved["meta"]["cpus"] or 1)
+        (args.out / "scaling.md").write_text(md)
+        print(md)
+        return 0
     cells = [(p, c) for p in args.procs for c in args.concurrency]
     log_dir = args.out / "raw" / f"scaling-{time.strftime('%Y%m%d-%H%M%S')}"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -299,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             b.close()
     meta["load_after"] = os.getloadavg()
-    md = table(samples)
+    md = table(samples, os.cpu_count() or 1)
     (args.out / "scaling.json").write_text(
         json.dumps({"meta": meta, "samples": samples}, indent=1) + "\n"
     )
