@@ -9,7 +9,6 @@ with pickle; it never sees job data). A control run proves the recorder sees `im
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -19,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from jobdeck.core import JobStatus
+
+from ..waiting import eventually
 from ..worker_process import ROOT
 from .conftest import Harness
 
@@ -115,7 +117,12 @@ async def test_no_pickle_on_any_load_path(harness: Harness, figure, tmp_path: Pa
             [{"name": "work", "kwargs": {"ms": 5}}] * 20
             + [{"name": "fail", "max_retries": 1}, {"name": "wait_cancel"}]
         )
-        await asyncio.sleep(1.0)
+
+        async def running() -> bool:  # the cancel must reach a running handler
+            job = await service.get_job(ids[-1])
+            return job is not None and job.status == JobStatus.RUNNING
+
+        await eventually(running, 15, "the job to be cancelled to start")
         await service.cancel_job(ids[-1])
         harness.wait_terminal(ids, timeout=15)
         ran = [job.worker for job in [await service.get_job(j) for j in ids[:20]] if job]
