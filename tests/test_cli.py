@@ -247,7 +247,8 @@ def test_help_is_not_an_error() -> None:
         assert "Usage:" in done.stdout + done.stderr, (args, done.stdout, done.stderr)
         assert "Commands:" in done.stdout + done.stderr or "Options:" in done.stdout
         assert "Error:" not in done.stderr and "jobdeck: error" not in done.stderr
-    assert jobdeck("--help").returncode == 0
+        if args == ("--help",):
+            assert done.returncode == 0
 
 
 def test_python_dash_m_jobdeck_core_is_the_same_command() -> None:
