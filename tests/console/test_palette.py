@@ -70,7 +70,9 @@ async def test_palette_with_the_server_gone(prefix: str) -> None:
                 what="the console to say the server is gone",
             )
             await c.press("ctrl+p", *"switch queue")
-            await c.until(lambda: first_hit(c) != "", timeout=15, what="a hit")
+            await c.until(
+                lambda: first_hit(c).startswith("Switch queue"), timeout=15, what="the switcher"
+            )
             assert first_hit(c).startswith("Switch queue: q (this one)")
             await c.press("escape")
             assert c.app.is_running and c.app.return_code is None
