@@ -194,3 +194,17 @@ async def test_heartbeats_keep_the_leases_of_jobs_claimed_ahead(
             assert sorted(handlers.ran) == [1, 2, 10, 11, 20, 21]
         finally:
             await service.stop_workers(graceful=False)
+
+
+async def test_growing_the_pool_starts_the_jobs_held_ahead_first(
+    service: JobService, handlers: Handlers
+) -> None:
+    pool, ahead = await _two_slots_held_two_ahead(service, handlers)
+    await pool.scale(4)
+    # At once, not after being handed back as stale (held > 1 s) and claimed again.
+    await eventually(
+        lambda: _true({20, 21} <= set(handlers.ran)), timeout=0.8, what="held jobs started"
+    )
+    for job_id in ahead:
+        assert (await finished(service, job_id)).status == JobStatus.COMPLETED
+    handlers.gate.set()

@@ -114,6 +114,7 @@ class Claiming:
         it, so if it kills this worker too, no other job shares its last stall and a
         crash-looping job cannot drag its neighbours into the dead-letter queue."""
         last_chance = max(1, self.backend.settings.max_stalls - 1)
+        self._start_next()
         ahead = self._ahead() if self._claiming and not self.paused else 0
         surplus: list[ClaimedJob] = []
         for claimed in jobs:
@@ -135,8 +136,9 @@ class Claiming:
             )
 
     def _start_next(self: WorkerPool) -> None:
-        """A slot just freed: start the job held ahead, if there is one and it may start."""
-        if (
+        """Slots are free (a job ended, the pool grew, a claim came back): start the jobs
+        held ahead in them, oldest first, before anything claimed later."""
+        while (
             self._ready
             and self._claiming
             and not self.paused

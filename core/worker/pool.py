@@ -169,6 +169,8 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         previous, self.concurrency = self.concurrency, concurrency
         if concurrency < previous:
             self._hand_back_ready()
+        else:
+            self._start_next()
         self._slot_freed.set()
         if previous != concurrency:
             await self._publish_state()
