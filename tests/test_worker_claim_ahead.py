@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from jobdeck.core import JobService, JobStatus, WorkerSettings
+from jobdeck.core import Events, JobService, JobStatus, WorkerSettings
 from jobdeck.core.worker import WorkerPool
 
 from .waiting import eventually, finished
@@ -102,6 +102,12 @@ async def test_a_job_claimed_ahead_is_cancelled_without_running(
     assert await service.cancel_job(ahead[0])
     job = await finished(service, ahead[0])
     assert job.status == JobStatus.CANCELLED
+    cancelled = [
+        e
+        for e in await service.event_log()
+        if e.job_id == ahead[0] and e.type == Events.JOB_CANCELLED
+    ]
+    assert [e.data.get("reason") for e in cancelled] == ["cancelled before it started"]
     handlers.gate.set()
     assert (await finished(service, ahead[1])).status == JobStatus.COMPLETED
     assert 20 not in handlers.ran

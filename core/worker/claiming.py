@@ -195,9 +195,11 @@ class Claiming:
         for entry in self._ready:
             if entry[0].id == job_id:
                 self._ready.remove(entry)
-                finish = outcomes.stopped(job_id, entry[0].token, reason, time.monotonic(), self.id)
-                if finish is not None:
-                    self._reporter.add(finish)
+                token = entry[0].token
+                if reason == "cancelled":  # its event says it never ran
+                    self._reporter.add(outcomes.cancelled_unstarted(job_id, token))
+                elif reason == "shutdown":
+                    self._reporter.add(outcomes.released(job_id, token, "shutdown", self.id))
                 self._slot_freed.set()
                 return True
         return False

@@ -17,7 +17,7 @@ from ..codec import dumps, encodable
 from ..models import JobDefinition
 from ..retry import RetryPolicy
 
-__all__ = ["completed", "dead", "failed", "released", "stopped"]
+__all__ = ["cancelled_unstarted", "completed", "dead", "failed", "released", "stopped"]
 
 log = logging.getLogger("jobdeck.worker")
 
@@ -108,6 +108,16 @@ def released(job_id: str, token: str, reason: str, worker_id: str) -> Finish:
     """Handed back unstarted or unfinished: first in line again, the attempt not counted."""
     return Finish(
         job_id, token, Outcome.RELEASE, event_data=dumps({"reason": reason, "worker": worker_id})
+    )
+
+
+def cancelled_unstarted(job_id: str, token: str) -> Finish:
+    """A job cancelled while its worker held it claimed ahead, before its handler started."""
+    return Finish(
+        job_id,
+        token,
+        Outcome.CANCELLED,
+        event_data=dumps({"reason": "cancelled before it started", "runtime": 0.0}),
     )
 
 
