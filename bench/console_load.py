@@ -2,10 +2,12 @@
 """The console under load: 100,000 pending jobs and a steady ~1,000 events a second.
 
     python bench/console_load.py [--pending 100000] [--rate 250] [--seconds 20] [--no-tmux]
+        [--port 8000] [--url redis://...] [--no-api] [--json PATH]
 
-A private redis-server gets `--pending` low-priority jobs; bench/console/load.py (its own
-process) then submits `--rate` jobs a second and runs them (4 events each). Two consoles are
-measured while that goes on:
+A private redis-server (on `--port`, or the one at `--url`, kept between runs so a million
+jobs are seeded once) gets `--pending` low-priority jobs (bulk submits, two processes);
+bench/console/load.py (its own process) then submits `--rate` jobs a second and runs them (4
+events each: `--rate 250` is ~1,000 events/s). Two consoles are measured while that goes on:
 
 1. headless, in this process (`App.run_test`): CPU (user+sys of this process over a window,
    with the Pending tab and then the Running tab on screen) and key latency: from the key
@@ -14,7 +16,12 @@ measured while that goes on:
 2. the real `jobdeck console` in tmux (a real terminal, 120x34): its CPU from /proc, and key
    latency from `tmux send-keys` until `capture-pane` shows the effect.
 
-Prints a table (and `--json PATH` writes the figures).
+Start-up is measured for both: headless, from creating the app to the first full page of the
+Pending tab drawn; in tmux, from starting the process to that page on the terminal. Then, under
+the same load, the HTTP API (`jobdeck serve` in its own process): p50/p95 of `GET
+/api/v1/jobs?status=pending` at the top, the middle and the end of the list.
+
+Prints a table (and `--json PATH` writes the figures, with the load average).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +49,7 @@ if str(ROOT) not in sys.path:
 
 from textual import events  # noqa: E402
 
+from bench.console.api_pages import api_pages  # noqa: E402
 from jobdeck.console.app import JobdeckApp  # noqa: E402
 from jobdeck.core import JobService  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
@@ -69,17 +78,59 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def fill(url: str, count: int) -> None:
+async def _fill_part(url: str, start: int, count: int) -> None:
+    """Submit jobs `start .. start+count` in batches of 10,000, two batches in flight (the
+    next one is encoded while Redis stores the last)."""
     service = JobService(url, queue=QUEUE, prefix=PREFIX)
     await service.initialize()
-    started = time.monotonic()
-    for start in range(0, count, 10_000):
-        size = min(10_000, count - start)
-        await service.submit_jobs(
-            [{"name": "tick", "args": [start + i], "priority": "low"} for i in range(size)]
-        )
-    print(f"filled {count:,} pending jobs in {time.monotonic() - started:.1f}s", flush=True)
+    gate = asyncio.Semaphore(2)
+
+    async def batch(first: int, size: int) -> None:
+        async with gate:
+            await service.submit_jobs(
+                [{"name": "tick", "args": [first + i], "priority": "low"} for i in range(size)]
+            )
+
+    end = start + count
+    await asyncio.gather(
+        *(batch(first, min(10_000, end - first)) for first in range(start, end, 10_000))
+    )
     await service.close()
+
+
+def _fill_process(url: str, start: int, count: int) -> None:
+    asyncio.run(_fill_part(url, start, count))
+
+
+async def pending_now(url: str) -> int:
+    service = JobService(url, queue=QUEUE, prefix=PREFIX)
+    await service.initialize()
+    try:
+        return (await service.get_metrics(1)).depths.get("pending", 0)
+    finally:
+        await service.close()
+
+
+def fill(url: str, count: int, processes: int = 2) -> float:
+    """Bring the queue to `count` pending jobs through the product's bulk submit, split over
+    `processes` processes (the encoding is Python's work; Redis has cores to spare). Returns
+    the seconds it took (0 when a kept server already holds them)."""
+    missing = count - asyncio.run(pending_now(url))
+    if missing <= 0:
+        print(f"{count:,} pending jobs already there", flush=True)
+        return 0.0
+    started = time.monotonic()
+    share = -(-missing // processes)
+    with ProcessPoolExecutor(processes) as pool:
+        futures = [
+            pool.submit(_fill_process, url, first, min(share, missing - first))
+            for first in range(0, missing, share)
+        ]
+        for future in futures:
+            future.result()
+    elapsed = time.monotonic() - started
+    print(f"filled {missing:,} pending jobs in {elapsed:.1f}s", flush=True)
+    return elapsed
 
 
 def start_load(url: str, rate: float) -> subprocess.Popen[bytes]:
@@ -128,11 +179,17 @@ async def timed(app: JobdeckApp, key: str, done: Callable[[], bool], timeout: fl
 
 
 async def headless(url: str, seconds: float, samples_per_key: int) -> dict[str, Any]:
+    started = time.perf_counter()
     service = JobService(url, queue=QUEUE, prefix=PREFIX)
     await service.initialize()
     app = JobdeckApp(service, freeze_gc=True)  # as `jobdeck console` runs it
     results: dict[str, Any] = {}
     async with app.run_test(size=SIZE) as pilot:
+        pending = app.table("pending")
+        while not (pending.loaded and len(pending.rows) >= SIZE[1] - 8):
+            await pilot.pause(0.005)
+        results["startup_headless_ms"] = round(1000 * (time.perf_counter() - started))
+        print(f"headless start-up: {results['startup_headless_ms']} ms", flush=True)
         while app.fetches < 2:
             await pilot.pause(0.05)
         await asyncio.sleep(2.0)  # warm up
@@ -224,6 +281,15 @@ def tab_bar() -> str:
     return lines[3] if len(lines) > 3 else ""
 
 
+def full_page() -> bool:
+    """The Pending tab's first page on the terminal: its position and every row line."""
+    where = position()
+    if where is None or where[1] == 0:
+        return False
+    rows = [line for line in pane().splitlines()[5:-1] if re.search(r"\btick\b", line)]
+    return len(rows) >= min(where[1], SIZE[1] - 8)
+
+
 def at_end() -> bool:
     where = position()
     return where is not None and where[0] > 1 and where[0] >= where[1] - 1
@@ -251,15 +317,18 @@ def in_tmux(url: str, seconds: float, samples_per_key: int) -> dict[str, Any]:
         f"exec {sys.executable} -m jobdeck.core.cli console --url {url} "
         f"--queue {QUEUE} --prefix {PREFIX}"
     )
+    started = time.perf_counter()
     tmux("new-session", "-d", "-s", "jdbench", "-x", str(SIZE[0]), "-y", str(SIZE[1]), command)
     pid = int(tmux("display-message", "-p", "-t", "jdbench", "#{pane_pid}").strip())
     results: dict[str, Any] = {}
     try:
-        deadline = time.monotonic() + 20
-        while position() is None:
+        deadline = time.monotonic() + 30
+        while not full_page():
             if time.monotonic() > deadline:
                 raise TimeoutError("the console did not start:\n" + pane())
-            time.sleep(0.1)
+            time.sleep(0.01)
+        results["startup_tmux_ms"] = round(1000 * (time.perf_counter() - started))
+        print(f"tmux start-up: {results['startup_tmux_ms']} ms", flush=True)
         time.sleep(2.0)
         for tab, key in (("pending", "1"), ("running", "2")):
             tmux("send-keys", "-t", "jdbench", key)
@@ -297,19 +366,33 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=250.0, help="jobs/s (4 events each)")
     parser.add_argument("--seconds", type=float, default=20.0, help="each CPU window")
     parser.add_argument("--samples", type=int, default=20, help="presses of each key")
+    parser.add_argument("--port", type=int, default=8000, help="the private redis-server's")
+    parser.add_argument("--url", help="a redis-server to use (and keep) instead")
     parser.add_argument("--no-tmux", action="store_true")
+    parser.add_argument("--no-api", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    server = RedisServer().start()
+    server = None if args.url else RedisServer(port=args.port).start()
+    url = args.url or server.url  # type: ignore[union-attr]
     load = None
     try:
-        asyncio.run(fill(server.url, args.pending))
-        load = start_load(server.url, args.rate)
+        results: dict[str, Any] = {
+            "pending": args.pending,
+            "rate_jobs_per_s": args.rate,
+            "events_per_s_target": round(4 * args.rate),
+            "fill_s": round(fill(url, args.pending), 1),
+            "loadavg_start": os.getloadavg(),
+        }
+        load = start_load(url, args.rate)
         time.sleep(3.0)
-        results: dict[str, Any] = {"pending": args.pending, "rate_jobs_per_s": args.rate}
-        results.update(asyncio.run(headless(server.url, args.seconds, args.samples)))
+        results.update(asyncio.run(headless(url, args.seconds, args.samples)))
         if not args.no_tmux and shutil.which("tmux"):
-            results.update(in_tmux(server.url, args.seconds, args.samples))
+            results.update(in_tmux(url, args.seconds, args.samples))
+        if not args.no_api:
+            results["api_pending_pages"] = api_pages(url, QUEUE, PREFIX, 50)
+            for where, figures in results["api_pending_pages"].items():
+                print(f"api page {where}: {figures}", flush=True)
+        results["loadavg_end"] = os.getloadavg()
         print(json.dumps(results, indent=2))
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
@@ -317,7 +400,8 @@ def main() -> None:
         if load is not None:
             load.terminate()
             load.wait(10)
-        server.stop()
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":
