@@ -170,8 +170,7 @@ class JobdeckApp(App[int]):
         elif self.embedded_workers is not None:
             self._start_pool(self.embedded_workers)
         if self.follow_events:
-            self._event_feed()
-            self.run_worker(self.rewind.load(), group="history", description="event log")
+            self._event_feed()  # the rewind buffers what it brings until its loader runs
         self._refresher()
         self.set_interval(1.0, self._tick)
         self.set_interval(self.frame_interval, lambda: self.painter.flush())
@@ -223,6 +222,10 @@ class JobdeckApp(App[int]):
     def on_refreshed(self, message: Refreshed) -> None:
         snap = message.snapshot
         self.live.take_refresh(snap)
+        if self.fetches == 1 and self.follow_events:
+            # The stored log (up to its cap: 50,000 events by default, millions if so set)
+            # is read once the first screen is drawn, not in competition with it.
+            self.call_after_refresh(self._load_history)
         # A refresh can land before the first screen is up (a slow start) or after the last
         # is gone (shutting down): there is then nothing on screen to update.
         screen = self.screen_stack[-1] if self.screen_stack else None
@@ -239,6 +242,9 @@ class JobdeckApp(App[int]):
             # the console: moved out of the collector's sight, a full collection no longer
             # walks it, which took pauses of ~100 ms out of key handling under load.
             self.call_after_refresh(gc.freeze)
+
+    def _load_history(self) -> None:
+        self.run_worker(self.rewind.load(), group="history", description="event log")
 
     def on_fetch_failed(self, message: FetchFailed) -> None:
         self.live.failed(message.error)

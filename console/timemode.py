@@ -1,8 +1,9 @@
 """The time mode (`t`): a cursor over the past the event log holds, and what it shows.
 
-`Rewind` keeps the `History` fed: at start it loads the stored log in the background (small
-pages, yielding between them, while live events wait in a buffer so everything is folded in
-order), then folds live events as they arrive. In time mode the painter draws the
+`Rewind` keeps the `History` fed: once the first screen is up it loads the stored log in the
+background (small pages, folded in slices of a few milliseconds so keys and the live feed get
+their turn, while live events wait in a buffer so everything is folded in order), then folds
+live events as they arrive. In time mode the painter draws the
 rebuilt state instead of the live one, so the live state (and what it fetches) never
 changes: esc simply draws it again.
 """
@@ -13,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
 from textual.message import Message
 
 from jobdeck.core.events import Event, event_key
@@ -23,7 +25,11 @@ from .state import ConsoleState
 __all__ = ["STEPS", "Rewind"]
 
 STEPS = {"": 1.0, "shift": 10.0, "ctrl": 60.0}  # seconds per ←/→, by modifier
-_PAGE = 2000
+# Events per read of the stored log: decoding a page holds the event loop (~35 µs an event),
+# so a page is a few tens of milliseconds at most. Folding yields every `_SLICE` seconds.
+_PAGE = 500
+_SLICE = 0.01
+_LOST = (RedisError, OSError, TimeoutError)
 
 
 def _key(event_id: str) -> tuple[int, int]:
@@ -60,25 +66,38 @@ class Rewind:
         """Fold in the stored log up to where the live feed began, then the buffered live
         events (the two overlap a little: events are folded once, by id)."""
         after = "0-0"
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                page = await self.service.event_log(after, _PAGE)
+                page = await self._page(after)
                 if not page:
                     break
-                joined = self._joined()
+                joined, pause_at = self._joined(), loop.time() + _SLICE
                 for event in page:
                     if joined is not None and _key(event.id) >= joined:
                         return
                     self.history.add(event)
                     self.loaded += 1
+                    if loop.time() >= pause_at:
+                        await asyncio.sleep(0)  # keys and live events go first
+                        joined, pause_at = self._joined(), loop.time() + _SLICE
                 after = page[-1].id
-                await asyncio.sleep(0)  # keys and live events go first
+                await asyncio.sleep(0)
         finally:
             done = _key(self.history.loaded_through or "0-0")
             waiting, self._waiting = self._waiting, []
             self.history.add_all(e for e in waiting if not e.id or _key(e.id) > done)
             self.ready = True
             self.post(self.Loaded(self.loaded))
+
+    async def _page(self, after: str) -> list[Event]:
+        """A page of the stored log. A lost server is waited for (the header says so); the
+        load goes on where it was once the server answers again."""
+        while True:
+            try:
+                return list(await self.service.event_log(after, _PAGE))
+            except _LOST:
+                await asyncio.sleep(1.0)
 
     def _joined(self) -> tuple[int, int] | None:
         """The id of the first live event buffered, if one has come."""

@@ -3,6 +3,8 @@ arrow keys; esc goes back to the live view, which kept going meanwhile."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from jobdeck.console.screens.time import TimeScreen
 from jobdeck.core import JobService
 
@@ -49,6 +51,7 @@ async def test_chart_panel_counts_what_the_log_holds(service: JobService) -> Non
     async with open_console(service) as c:
         await c.until(lambda: c.app.state.depth("completed") == 4, what="the jobs done")
         await c.until(lambda: c.app.state.depth("failed") == 2, what="the failures")
+        await c.until(lambda: c.app.rewind.ready, what="the event log read")  # after 1 screen
         await c.press("m")
         screen = c.app.screen
         assert isinstance(screen, ChartScreen)
@@ -60,3 +63,27 @@ async def test_chart_panel_counts_what_the_log_holds(service: JobService) -> Non
         assert screen.data.name == "boom" and sum(screen.data.completed) == 0
         await c.press("escape")
         assert not isinstance(c.app.screen, ChartScreen)
+
+
+async def test_the_event_log_is_read_after_the_first_screen(
+    service: JobService, monkeypatch
+) -> None:
+    """The stored log can hold millions of events: the first rows are read and shown first."""
+    await service.submit_jobs([{"name": "quick"}] * 3)
+    calls: list[str] = []
+    event_log, list_jobs = service.event_log, service.list_jobs
+
+    async def log_read(*args: Any, **kwargs: Any) -> Any:
+        calls.append("event_log")
+        return await event_log(*args, **kwargs)
+
+    async def rows_read(*args: Any, **kwargs: Any) -> Any:
+        rows = await list_jobs(*args, **kwargs)
+        calls.append("rows")
+        return rows
+
+    monkeypatch.setattr(service, "event_log", log_read)
+    monkeypatch.setattr(service, "list_jobs", rows_read)
+    async with open_console(service) as c:
+        await c.until(lambda: c.app.rewind.ready, what="the event log read")
+    assert "event_log" in calls and calls.index("rows") < calls.index("event_log")

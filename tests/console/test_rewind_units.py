@@ -4,6 +4,7 @@ folded in once; the cursor stays inside what the log holds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -34,6 +35,31 @@ async def test_the_stored_log_and_the_live_feed_are_folded_in_once(service: JobS
     assert posted[0].events == len(stored) - 5  # type: ignore[attr-defined]
     rewind.live(stored[-3:])  # the same events again, once loaded: ignored
     assert rewind.history.events == 30
+
+
+async def test_the_loader_lets_the_event_loop_run_within_a_page(
+    service: JobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folding a page of the stored log yields every `_SLICE` seconds: a log of millions of
+    events must not hold keys for a page at a time. With a zero slice it yields after every
+    event, so another task sees the page half folded, at every step."""
+    from jobdeck.console import timemode
+
+    monkeypatch.setattr(timemode, "_SLICE", 0.0)
+    await service.submit_jobs([{"name": "x"}] * 40)
+    rewind = Rewind(service, lambda message: None)
+    seen: set[int] = set()
+
+    async def other() -> None:
+        while True:
+            seen.add(rewind.history.events)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other())
+    await rewind.load()
+    task.cancel()
+    assert rewind.history.events == 40
+    assert len(seen & set(range(1, 40))) >= 30  # one page (40 < _PAGE), seen part-way
 
 
 async def test_the_cursor_stays_within_the_log(service: JobService) -> None:
