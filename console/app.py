@@ -34,7 +34,7 @@ from jobdeck.core.text import display_text
 
 from .actions import MUTATING, Actions, Where, where_on
 from .bindings import APP_BINDINGS, FOOTER_ACTIONS
-from .commands import JobsProvider, QueuesProvider, action_commands
+from .commands import JobsProvider, QueueNames, QueuesProvider, action_commands
 from .feed import follow
 from .fetch import Fetcher
 from .live import Live
@@ -105,6 +105,7 @@ class JobdeckApp(App[int]):
         )
         self.actions = Actions(service, self.state, self.post_message, self._ask)
         self.selection = Selection(service, self.state, self.post_message)
+        self.queue_names = QueueNames(service)  # the palette's "switch queue"
         self.detail_id: str | None = None
         self.next_queue: str | None = None  # the queue to open next (the palette's switch)
         self._batch_done = asyncio.Event()

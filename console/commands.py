@@ -5,14 +5,18 @@
 - `JobsProvider`: "go to job <id>", an id or its first characters, found by the server's
   search (one small bounded step per query);
 - `QueuesProvider`: "switch queue", the queues `JobService.list_queues()` finds under the
-  prefix (just this one if the service cannot list them).
+  prefix (just this one if the service cannot list them), read through `QueueNames`: that
+  listing scans the whole keyspace, so it is shared and kept, never one per keystroke.
 Everything a hit shows that comes from data (names, ids) is made safe by `display_text`
 and never parsed as markup.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 from typing import Any
@@ -27,7 +31,7 @@ from jobdeck.core.text import display_text
 from .actions import MUTATING
 from .limits import ROW_FIELD_BYTES
 
-__all__ = ["ACTION_COMMANDS", "JobsProvider", "QueuesProvider", "action_commands"]
+__all__ = ["ACTION_COMMANDS", "JobsProvider", "QueueNames", "QueuesProvider", "action_commands"]
 
 # (title, help, action) for the palette; an action is offered only where it applies.
 ACTION_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -113,18 +117,59 @@ class JobsProvider(Provider):
         self.app.notify("Type a job id (or its first characters) in the palette")
 
 
+class QueueNames:
+    """The queues under the service's prefix, for "switch queue".
+
+    Listing them is a SCAN of the whole keyspace: at 1,000,000 pending jobs, 1-3 s and a
+    thousand SCAN calls. The palette searches on every keystroke, so one listing is shared
+    by every search that asks while it runs, and kept `ttl` seconds. A failed listing is not
+    kept: the console's own queue stands in until one succeeds."""
+
+    def __init__(
+        self, service: Any, *, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.service, self.ttl, self.clock = service, ttl, clock
+        self.listings = 0  # listings started (tests count them)
+        self._names: list[str] | None = None
+        self._read_at = -math.inf
+        self._reading: asyncio.Future[list[str]] | None = None
+
+    async def get(self) -> list[str]:
+        if self._names is not None and self.clock() - self._read_at < self.ttl:
+            return self._names
+        if self._reading is None:
+            self.listings += 1
+            self._reading = asyncio.ensure_future(self._read())
+        # A search the palette drops (the next keystroke) leaves the listing running.
+        return await asyncio.shield(self._reading)
+
+    def forget(self) -> None:
+        """The next search lists again (the server went away: what it holds may change)."""
+        self._names = None
+
+    async def _read(self) -> list[str]:
+        lister: Callable[[], Any] | None = getattr(self.service, "list_queues", None)
+        try:
+            if lister is None:
+                return [self.service.queue]
+            names = list(await lister()) or [self.service.queue]
+        except Exception:
+            return [self.service.queue]
+        finally:
+            self._reading = None
+        self._names, self._read_at = names, self.clock()
+        return names
+
+
 class QueuesProvider(Provider):
     """ "switch queue": reopens the console on another queue of the same server."""
 
     async def _queues(self) -> list[str]:
         app: Any = self.app
-        lister: Callable[[], Any] | None = getattr(app.service, "list_queues", None)
-        if lister is None:
-            return [app.service.queue]
-        try:
-            return list(await lister()) or [app.service.queue]
-        except Exception:
-            return [app.service.queue]
+        names: QueueNames = app.queue_names
+        if app.state.connection != "connected":
+            names.forget()  # the server is away: what it holds when back may differ
+        return await names.get()
 
     async def _hits(self) -> AsyncIterator[tuple[str, str, Callable[[], None]]]:
         app: Any = self.app

@@ -36,15 +36,25 @@ async def test_palette_runs_an_action_and_goes_to_a_job(service: JobService) -> 
         assert c.app.screen.job_id == job_id
 
 
-async def test_palette_switches_queue(service: JobService) -> None:
+async def test_palette_switches_queue(service: JobService, monkeypatch) -> None:
     other = service.for_queue("other")
     await other.submit_job("quick")  # the queue now exists under the prefix
+    listings = []
+    list_queues = service.list_queues
+
+    async def counted() -> list[str]:
+        listings.append(1)
+        return await list_queues()
+
+    monkeypatch.setattr(service, "list_queues", counted)
     async with open_console(service) as c:
         await c.press("ctrl+p", *"switch queue other")
         await c.pilot.pause(0.5)
         await c.press("enter")
         await c.until(lambda: c.app.next_queue == "other", what="the switch")
     await other.close()
+    # A SCAN of the whole keyspace: once for the palette, not once per keystroke.
+    assert len(listings) == 1
 
 
 async def test_palette_with_the_server_gone(prefix: str) -> None:
