@@ -253,7 +253,12 @@ class JobdeckApp(App[int]):
     # -- drawing -------------------------------------------------------------------------
     def sync_bindings(self) -> None:
         """Redraw the footer only when the keys that apply have changed (the footer
-        rebuilds itself on every refresh, which would flicker at event rate)."""
+        rebuilds itself on every refresh, which would flicker at event rate). While the
+        cursor is on a row whose page is on its way (End, Home, PageDown deep in a long
+        list) the keys stay as they were until the row is in: a rebuild of the footer costs
+        ~40 ms, and the row that arrives almost always takes the same keys."""
+        if self.on_main and self.table().fetching:
+            return
         signature = (
             id(self.screen),
             self.state.active,

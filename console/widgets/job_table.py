@@ -112,6 +112,7 @@ class JobTable(ScrollView, can_focus=True):
         The cursor follows the selected row if it moved within the window; a cursor on the
         last row stays on the last row (like `tail -f`); otherwise it keeps its place."""
         at_end = self.loaded and self.total > 1 and self.cursor >= self.total - 1
+        was_fetching = self.fetching
         self.window_offset, self.rows, self.total = offset, rows, max(total, offset + len(rows))
         self.loaded = True
         self._requested = None
@@ -129,6 +130,8 @@ class JobTable(ScrollView, can_focus=True):
         self._follow_cursor()
         self._check_window()
         self.refresh()
+        if was_fetching and not self.fetching:  # the row under the cursor came in
+            self.post_message(self.CursorMoved(self, self.selected))
 
     def reset(self) -> None:
         """Forget the rows (a new filter): show "loading…" until the next `show`."""
@@ -156,6 +159,11 @@ class JobTable(ScrollView, can_focus=True):
         if self.total and 0 <= index < len(self.rows):
             return self.rows[index]
         return None
+
+    @property
+    def fetching(self) -> bool:
+        """The cursor is on a row of the list that the table does not hold yet."""
+        return self.loaded and self.total > 0 and self.selected is None
 
     @property
     def visible_rows(self) -> int:

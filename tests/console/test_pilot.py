@@ -280,6 +280,26 @@ async def test_pages_come_from_the_server(service: JobService) -> None:
         assert table.selected.id == ids[table.cursor]
 
 
+async def test_the_footer_waits_for_the_row_a_page_brings(service: JobService) -> None:
+    """End deep in a long list: the cursor is on a row not read yet, then on a pending job
+    like the one it left. The footer (a rebuild costs ~40 ms) is not rebuilt for the gap."""
+    await service.pause_queue()
+    ids = await service.submit_jobs([{"name": "quick", "args": [n]} for n in range(3000)])
+    async with open_console(service, size=(80, 24)) as c:
+        table, app = c.app.table(), c.app
+        await c.until(lambda: table.selected is not None)
+        await c.pilot.pause(0.3)
+        rebuilds = []
+        refresh_bindings = app.refresh_bindings
+        app.refresh_bindings = lambda: (rebuilds.append(1), refresh_bindings())[1]  # type: ignore[method-assign]
+        await c.press("end")
+        await c.until(lambda: table.selected is not None and table.selected.id == ids[-1])
+        await c.pilot.pause(0.3)
+        assert rebuilds == []
+        await c.press("2")  # other keys apply on another tab: the footer says so at once
+        assert rebuilds == [1]
+
+
 async def test_reconnects_after_redis_restarts(prefix: str) -> None:
     from ..redis_server import RedisServer
 
