@@ -49,3 +49,26 @@ def test_workers_and_the_cli_never_load_textual() -> None:
         "sys.exit(1 if any(m == 'textual' or m.startswith('textual.') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["console", "--web"],
+        ["console", "--web", "--url", "redis://127.0.0.1:1/0", "--app", "tests.apps.tasks:service"],
+    ],
+)
+def test_the_web_console_needs_a_url_and_no_app(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    monkeypatch.delenv("JOBDECK_URL", raising=False)
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2
+    assert "--web needs --url" in result.output and "Traceback" not in result.output
+
+
+def test_a_demo_on_a_bad_url_is_one_line_without_the_password() -> None:
+    result = CliRunner().invoke(main, ["demo", "--url", "redis://:pw@127.0.0.1:notaport/0"])
+    assert result.exit_code == 2
+    assert result.output.startswith("jobdeck: error: ") and result.output.count("\n") == 1
+    assert "pw@" not in result.output and "Traceback" not in result.output
