@@ -89,3 +89,27 @@ async def test_palette_with_the_server_gone(prefix: str) -> None:
     finally:
         await service.close()
         server.stop()
+
+
+def hits(c) -> list[str]:
+    lists = c.app.screen.query("CommandList")
+    if not lists:
+        return []
+    options = lists.first()
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def test_go_to_job_offers_only_ids_that_start_with_what_was_typed(
+    service: JobService,
+) -> None:
+    await service.pause_queue()
+    await service.submit_job("quick", job_id="report-2026")
+    await service.submit_job("report-2026-late", job_id="zz-other")  # its name matches
+    async with open_console(service) as c:
+        await c.until(lambda: len(c.ids("pending")) == 2)
+        await c.press("ctrl+p", *"go to job report-2026")
+        await c.until(lambda: "Go to job" in first_hit(c), what="the job among the hits")
+        assert [h.splitlines()[0] for h in hits(c)] == ["Go to job report-2026"]
+        await c.press("enter")
+        await c.until(lambda: isinstance(c.app.screen, DetailScreen), what="the detail screen")
+        assert c.app.screen.job_id == "report-2026"
