@@ -16,7 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 python="${PYTHON:-$(command -v python)}"
 if [ -z "${PYTHON:-}" ] && [ -x "$root/.venv/bin/python" ]; then python="$root/.venv/bin/python"; fi
-core_tests="tests/test_pure.py"
+core_tests="tests/test_pure.py tests/test_submission.py"
 console_tests="tests/console/test_units.py tests/console/test_format.py"
 console_tests+=" tests/console/test_reducer_edges.py tests/console/test_reducer_windows.py"
 modules=("$@")
