@@ -238,6 +238,28 @@ async def test_concurrent_claimers_never_share_a_job(make_backend: MakeBackend) 
 
 
 # -- finishing ------------------------------------------------------------------------------
+async def test_one_attempt_is_finished_once_even_when_sent_twice_in_a_batch(
+    backend: Backend,
+) -> None:
+    """A batch can carry the same attempt twice (an ack resent after a dropped reply joins the
+    next wave): the first is applied, the second refused, and the job has one end."""
+    (a,) = await submit(backend, job("a"))
+    (claimed,) = (await backend.claim("w1", 1, LEASE)).jobs
+    start = await backend.last_event_id()
+    done = await backend.finish(
+        "w1",
+        [
+            finish(a, claimed.token, Outcome.COMPLETED, payload=dumps(1)),
+            finish(a, claimed.token, Outcome.FAILED, payload=dumps({"type": "E"})),
+        ],
+    )
+    assert done == [True, False]
+    assert (await record(backend, a)).status is JobStatus.COMPLETED
+    assert [ev.type for ev in await all_events(backend, start)] == [Events.JOB_COMPLETED]
+    assert (await depths(backend))["failed"] == 0
+    assert (await backend.metrics(1)).totals.get("completed") == 1
+
+
 async def test_finish_transitions(backend: Backend) -> None:
     ids = await submit(backend, *(job(n, max_retries=1) for n in "abcde"))
     a, b, c, d, e = ids
