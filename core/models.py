@@ -233,6 +233,11 @@ def new_job(
 # `bytes.translate` does in C what base32 encoding does in Python, several times faster.
 _ID_ALPHABET = bytes(b"abcdefghijklmnopqrstuvwxyz234567"[b & 31] for b in range(256))
 _ID_LENGTH = 20
+_IDS_PER_DRAW = 64
+# Ids drawn ahead, 64 per urandom call (a bulk submit makes one per job). Emptied in a forked
+# child: parent and child must never hand out the same ids.
+_drawn: list[str] = []
+os.register_at_fork(after_in_child=_drawn.clear)
 
 
 def new_id() -> str:
@@ -241,7 +246,14 @@ def new_id() -> str:
     per job (the record's key, the queue's index, its events): a UUID's 36 characters cost
     ~45 bytes more per pending job. Lower case without 0/1/8/9, so it reads aloud and types
     easily at a console."""
-    return os.urandom(_ID_LENGTH).translate(_ID_ALPHABET).decode()
+    try:
+        return _drawn.pop()
+    except IndexError:  # empty (list.pop is atomic, so threads never share an id)
+        text = os.urandom(_ID_LENGTH * _IDS_PER_DRAW).translate(_ID_ALPHABET).decode()
+        fresh = [text[i : i + _ID_LENGTH] for i in range(0, len(text), _ID_LENGTH)]
+        job_id = fresh.pop()
+        _drawn.extend(fresh)
+        return job_id
 
 
 def _check_encodable(field_name: str, text: str) -> None:

@@ -5,6 +5,7 @@ the stored record, the delay and the error (type and message). No server needed.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import UserDict
 from typing import Any
@@ -167,3 +168,18 @@ def test_generated_ids_are_20_random_base32_characters() -> None:
     assert re.fullmatch(r"[a-z2-7]{20}", job.id)
 
 
+
+
+def test_a_forked_child_never_hands_out_its_parents_ids() -> None:
+    new_id()  # the parent now holds ids drawn ahead
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next ids and leave at once
+        os.write(write_end, " ".join(new_id() for _ in range(10)).encode())
+        os._exit(0)
+    os.close(write_end)
+    parent = {new_id() for _ in range(10)}
+    with os.fdopen(read_end) as pipe:
+        child = set(pipe.read().split())
+    os.waitpid(pid, 0)
+    assert len(child) == 10 and not parent & child
