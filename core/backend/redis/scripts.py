@@ -48,6 +48,7 @@ def script_source(name: str) -> str:
 
 
 _FUNCTION = re.compile(r"^local function (\w+)\(")
+_CALL = re.compile(r"\b(\w+)\(")
 
 
 def _prelude_for(lib: str, body: str) -> str:
@@ -71,11 +72,11 @@ def _prelude_for(lib: str, body: str) -> str:
     needed: set[str] = set()
     pending = [body, "\n".join("\n".join(lines) for fname, lines in always if fname is None)]
     while pending:
-        text = pending.pop()
-        for fname, source in functions.items():
-            if fname not in needed and re.search(rf"\b{fname}\(", text):
-                needed.add(fname)
-                pending.append(source)
+        # One scan per text for every name called in it (a search per helper per text
+        # cost a worker ~30 ms of its start-up).
+        for fname in sorted(set(_CALL.findall(pending.pop())) & functions.keys() - needed):
+            needed.add(fname)
+            pending.append(functions[fname])
     return "\n".join(
         "\n".join(lines) for fname, lines in always if fname is None or fname in needed
     )
