@@ -37,7 +37,7 @@ export PYTHONPATH="$work/_pkg:$work"
 # Only the plugins these tests use: autoloading every installed one (the snapshot plugin
 # imports Textual) costs seconds per mutant, most of the run.
 export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
-pytest_args="-x -q -p no:cacheprovider -p asyncio -p timeout"
+pytest_args="-x -q -p no:cacheprovider -p asyncio -p timeout -o timeout=20"  # a looping mutant fails fast
 cd "$work"
 "$python" -c "import jobdeck.core.retry as r, sys; assert r.__file__.startswith('$work'), r.__file__"
 
