@@ -1,7 +1,7 @@
 """The pure modules (retry, metrics, keys, codec, models) against written-out numbers.
 
 These need no server: each case states the answer by hand rather than recomputing it with
-the code under test, so a changed formula fails here (and `tests/mutation.sh` measures how
+the code under test, so a changed formula fails here (and `tests/mutation/run.sh` measures how
 many deliberate changes these tests catch).
 """
 
