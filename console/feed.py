@@ -47,6 +47,10 @@ async def batched(
         while True:
             await arrived.wait()
             if failure:
+                # What arrived before the break is news too: hand it over, then the break.
+                if buffer:
+                    batch, buffer[:] = buffer[:], []
+                    yield batch
                 raise failure[0]
             # Give the rest of this burst `interval` to arrive, except for connection news.
             if not any(e.type in _URGENT for e in buffer):

@@ -116,6 +116,15 @@ async def test_a_broken_stream_raises_in_the_consumer() -> None:
         await asyncio.wait_for(anext(stream), 5.0)
 
 
+async def test_events_read_before_a_break_are_delivered_before_it() -> None:
+    burst = [ev(Events.JOB_STARTED, n=i) for i in range(3)]
+    stream = batched(events_then(burst, RuntimeError("stream broke")), interval=0.01)
+    batch = await asyncio.wait_for(anext(stream), 5.0)
+    assert [e.data["n"] for e in batch] == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="stream broke"):
+        await asyncio.wait_for(anext(stream), 5.0)
+
+
 async def test_connection_news_is_not_held_back_for_the_interval() -> None:
     stream = batched(events_then([ev(Events.CONNECTION_LOST)]), interval=30.0)
     batch = await asyncio.wait_for(anext(stream), 5.0)
