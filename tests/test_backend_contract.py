@@ -238,6 +238,21 @@ async def test_concurrent_claimers_never_share_a_job(make_backend: MakeBackend) 
 
 
 # -- finishing ------------------------------------------------------------------------------
+async def test_batches_of_thousands_go_through_one_call_each(backend: Backend) -> None:
+    """A worker at concurrency 1,000 claims up to 2,000 jobs ahead: one claim and one finish
+    of 5,000 must work (Lua unpacks at most ~8,000 values at a time)."""
+    ids = await submit(backend, *(job("bulk") for _ in range(5_000)))
+    claimed = (await backend.claim("w1", 5_000, LEASE)).jobs
+    assert sorted(cj.id for cj in claimed) == sorted(ids)
+    assert (await depths(backend))["running"] == 5_000
+    done = await backend.finish(
+        "w1", [finish(cj.id, cj.token, Outcome.COMPLETED, payload=dumps(1)) for cj in claimed]
+    )
+    assert done == [True] * 5_000
+    assert (await depths(backend))["running"] == 0
+    assert (await backend.metrics(1)).totals.get("completed") == 5_000
+
+
 async def test_one_attempt_is_finished_once_even_when_sent_twice_in_a_batch(
     backend: Backend,
 ) -> None:

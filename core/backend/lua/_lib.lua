@@ -37,6 +37,15 @@ local function wake(n)
   end
 end
 
+-- One command over a long list of arguments, in slices Lua can unpack (its C stack holds
+-- ~8,000 values): a batch of thousands of jobs must not fail the script. Slices are even, so
+-- ZADD's score/member pairs stay together.
+local function call_sliced(command, key, values)
+  for first = 1, #values, 7000 do
+    redis.call(command, key, unpack(values, first, math.min(first + 6999, #values)))
+  end
+end
+
 -- Per-second counters for rates and sparklines; any process can read them.
 -- Increments are positive, so HINCRBY returning the increment means the field was new: only
 -- then can the key be new too, and only then is EXPIRE needed (one command less per call).

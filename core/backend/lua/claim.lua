@@ -110,7 +110,7 @@ while started < count and dead <= BAD_PER_CLAIM do
       out[#out + 1] = f
     end
   end
-  if #leases > 0 then redis.call('ZADD', running, unpack(leases)) end
+  call_sliced('ZADD', running, leases)
 end
 stat({started = started, wait_ms = wait_ms, failed = dead})
 histograms(hist)

@@ -29,7 +29,7 @@ for j = 1, n do
   end
   i = i + 6
 end
-if #unleased > 0 then redis.call('ZREM', P .. 'running', unpack(unleased)) end
+call_sliced('ZREM', P .. 'running', unleased)
 for _, item in ipairs(items) do
   local i, f = item[1], item[2]
   local id, token, outcome, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -83,7 +83,7 @@ for _, item in ipairs(items) do
   end
 end
 if done > 0 then
-  redis.call('ZADD', P .. 'completed', unpack(completed))
+  call_sliced('ZADD', P .. 'completed', completed)
   trim_history(P .. 'completed', history_max, ttl)
 end
 if cancelled > 0 then trim_history(P .. 'cancelled', history_max, 0) end

@@ -57,9 +57,7 @@ for j = 1, n do
   end
   i = i + 7 + nf
 end
-for first = 1, #queued, 7998 do
-  redis.call('ZADD', pending, unpack(queued, first, math.min(first + 7997, #queued)))
-end
+call_sliced('ZADD', pending, queued)
 if delayed > 0 then wake(1) end
 wake(ready)
 totals({submitted = ready + delayed})
