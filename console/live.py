@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from jobdeck.core.events import Event
+from jobdeck.core.events import Event, event_key
 
 from .fetch import PageRequest, Snapshot
 from .painter import Painter
-from .reducer import apply_events, replay_onto
+from .reducer import apply_events, replay_depths, replay_onto
 from .refresher import Plan, Refresher
 from .state import ConsoleState
 
@@ -77,6 +77,8 @@ class Live:
         if snap.metrics is not None:
             state.metrics = snap.metrics
             state.depths = dict(snap.metrics.depths)
+            state.depths_through = _through(snap.metrics.events_through)
+            replay_depths(state, replay)
             paused, state.paused = state.paused, snap.metrics.paused
             state.clock_offset = snap.metrics.timestamp - snap.started
             if paused != state.paused and snap.workers is None and state.workers_loaded:
@@ -110,3 +112,10 @@ class Live:
         self.state.connection_error = error
         self.painter.loading_text("waiting for the server to answer…")
         self.painter.header_now()
+
+
+def _through(event_id: str) -> tuple[int, int]:
+    try:
+        return event_key(event_id)
+    except ValueError:  # not a log id: count every event, as before counts had a position
+        return (0, 0)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from jobdeck.core.events import Event, Events
+from jobdeck.core.events import Event, Events, event_key
 
 from .state import ConsoleState, JobRow, TabView
 
-__all__ = ["Effects", "apply_events", "replay_onto", "source_status"]
+__all__ = ["Effects", "apply_events", "replay_depths", "replay_onto", "source_status"]
 
 _WORKER_EVENTS = (
     Events.JOB_SERVICE_WORKERS_STARTED,
@@ -86,7 +86,8 @@ def _apply_one(state: ConsoleState, event: Event, effects: Effects) -> None:
         return
     if kind == Events.JOBS_PURGED:
         status = event.status or ""
-        state.depths[status] = max(0, state.depth(status) - int(event.data.get("count", 0)))
+        if _newer_than_depths(state, event):
+            state.depths[status] = max(0, state.depth(status) - int(event.data.get("count", 0)))
         effects.header = True
         effects.dirty.update(("dead", "history", "pending"))
         return
@@ -118,8 +119,30 @@ def source_status(event: Event) -> str | None:
     return None
 
 
+def replay_depths(state: ConsoleState, events: Iterable[Event]) -> None:
+    """Counts just read, then the events applied while they were on their way: those the
+    read did not include change the counts again."""
+    for event in events:
+        if event.type == Events.JOBS_PURGED:
+            if _newer_than_depths(state, event):
+                status = event.status or ""
+                count = int(event.data.get("count", 0))
+                state.depths[status] = max(0, state.depth(status) - count)
+        elif event.job_id:
+            _apply_depths(state, event)
+
+
+def _newer_than_depths(state: ConsoleState, event: Event) -> bool:
+    """Whether the counts read last do not include this event yet (an event read with the
+    counts, then delivered, must not count twice). Events without a log id always count."""
+    try:
+        return event_key(event.id) > state.depths_through
+    except ValueError:
+        return True
+
+
 def _apply_depths(state: ConsoleState, event: Event) -> None:
-    if event.type == Events.JOB_PROGRESS:
+    if event.type == Events.JOB_PROGRESS or not _newer_than_depths(state, event):
         return
     source, target = source_status(event), event.status
     if source is not None:

@@ -197,6 +197,8 @@ class ConsoleState:
     connection_error: str = ""
     metrics: QueueMetrics | None = None
     depths: dict[str, int] = field(default_factory=dict)
+    # the newest event `depths` includes, as read with them: older events are not counted again
+    depths_through: tuple[int, int] = (0, 0)
     paused: bool = False
     workers: list[Any] = field(default_factory=list)  # WorkerRecord
     workers_loaded: bool = False

@@ -29,6 +29,9 @@ class QueueMetrics:
     # since the queue was created: "wait:<bound ms>" / "wait:inf" counts, "wait:sum_ms", and
     # the same for "run" (HISTOGRAM_BOUNDS_MS)
     histograms: dict[str, int] = field(default_factory=dict)
+    # the newest event the depths and totals include ("0-0": none): a reader that applies
+    # events to these counts applies only newer ones
+    events_through: str = "0-0"
 
     @property
     def window(self) -> int:
@@ -57,4 +60,5 @@ def build_metrics(raw: RawMetrics) -> QueueMetrics:
         avg_run=sum(b.get("run_ms", 0) for b in buckets) / finished / 1000 if finished else None,
         paused=raw.paused,
         histograms=dict(raw.histograms),
+        events_through=raw.events_through,
     )

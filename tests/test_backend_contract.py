@@ -853,3 +853,11 @@ async def test_one_dead_letter_retried_twice_at_once_moves_once(backend: Backend
     assert await backend.finish("w1", [finish(job_id, claimed.token, Outcome.FAILED)])
     moved = await asyncio.gather(*(backend.retry_dead([job_id]) for _ in range(5)))
     assert sorted(moved) == [0, 0, 0, 0, 1]
+
+
+async def test_metrics_say_which_events_they_include(backend: Backend) -> None:
+    assert (await backend.metrics(1)).events_through == "0-0"
+    await submit(backend, job("a"), job("b"))
+    raw = await backend.metrics(1)
+    assert raw.depths["pending"] == 2
+    assert raw.events_through == await backend.last_event_id() != "0-0"

@@ -188,6 +188,8 @@ class RawMetrics:
     paused: bool = False
     # lifetime histogram counts: "wait:<bound ms>|inf", "wait:sum_ms", the same for "run"
     histograms: dict[str, int] = field(default_factory=dict)
+    # the id of the newest event these figures include ("0-0": none), read with them
+    events_through: str = "0-0"
 
 
 class NewJob(NamedTuple):

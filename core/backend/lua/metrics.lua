@@ -8,5 +8,10 @@ local buckets = {}
 for s = SEC - window + 1, SEC do
   buckets[#buckets + 1] = redis.call('HGETALL', P .. 'stat:' .. s)
 end
+-- The newest event these counts include (the script is atomic): a reader applying events to
+-- the counts skips those at or before it, or counts them twice.
+local last = redis.call('XREVRANGE', P .. 'events', '+', '-', 'COUNT', 1)
+local through = '0-0'
+if #last > 0 then through = last[1][1] end
 return {NOW_S, depths, redis.call('HGETALL', P .. 'totals'), buckets,
-  redis.call('EXISTS', P .. 'paused'), redis.call('HGETALL', P .. 'hist')}
+  redis.call('EXISTS', P .. 'paused'), redis.call('HGETALL', P .. 'hist'), through}

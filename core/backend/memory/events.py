@@ -35,6 +35,7 @@ class EventsMixin(MemoryEngine):
             buckets=buckets,
             paused=s.paused is not None,
             histograms=dict(s.histograms),
+            events_through=f"{s.events[-1][0][0]}-{s.events[-1][0][1]}" if s.events else "0-0",
         )
 
     def _events_after(self, floor: EventKey, count: int) -> list[Event]:

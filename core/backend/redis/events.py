@@ -17,7 +17,7 @@ __all__ = ["EventsMixin"]
 
 class EventsMixin(RedisEngine):
     async def metrics(self, window: int) -> RawMetrics:
-        now, depths, totals, buckets, paused, hist = await self._run("metrics", window)
+        now, depths, totals, buckets, paused, hist, through = await self._run("metrics", window)
         return RawMetrics(
             now=float(now),
             depths=dict(zip(_DEPTH_ORDER, (int(d) for d in depths), strict=True)),
@@ -25,6 +25,7 @@ class EventsMixin(RedisEngine):
             buckets=[{k: int(v) for k, v in _pairs(b).items()} for b in buckets],
             paused=bool(paused),
             histograms={k: int(v) for k, v in _pairs(hist).items()},
+            events_through=_s(through),
         )
 
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
