@@ -63,6 +63,29 @@ async def test_list_queues_of_a_prefix(open_queue: Callable[..., Awaitable[JobSe
         await sibling.close()
 
 
+async def test_listing_reads_the_registry_not_the_keyspace(redis_url: str, prefix: str) -> None:
+    """At a million jobs a SCAN of the keyspace takes seconds: a queue notes itself in the
+    prefix's registry when opened, and listing reads that. Data written before the registry
+    existed is still found (by one SCAN), and then registered."""
+    r = redis.Redis.from_url(redis_url)
+    opened = [JobService(redis_url, queue=q, prefix=prefix) for q in ("emails", "reports")]
+    try:
+        for service in opened:
+            await service.initialize()
+            await service.submit_job("send")
+        assert r.smembers(f"{prefix}:queues") == {b"emails", b"reports"}
+        scans = r.info("commandstats").get("cmdstat_scan", {}).get("calls", 0)
+        assert await opened[0].list_queues() == ["emails", "reports"]
+        assert r.info("commandstats").get("cmdstat_scan", {}).get("calls", 0) == scans
+        r.delete(f"{prefix}:queues")  # as if written by a version without the registry
+        assert await opened[0].list_queues() == ["emails", "reports"]
+        assert r.smembers(f"{prefix}:queues") == {b"emails", b"reports"}
+    finally:
+        for service in opened:
+            await service.close()
+        r.close()
+
+
 def test_parse_and_share_slots() -> None:
     assert parse_queues(["emails", "reports=3"]) == {"emails": 1, "reports": 3}
     assert split_slots(8, [1, 3]) == [2, 6]
