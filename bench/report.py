@@ -161,6 +161,40 @@ def _commands_table(scenario: Scenario, rows: Rows, order: list[str]) -> list[st
     return lines
 
 
+def _medians(runs: list[Sample], field: str | None = None) -> float | None:
+    values = [r.extra[field] if field else r.value for r in runs if r.ok]
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def headline(samples: Sequence[Sample], scenario_list: list[Scenario]) -> list[str]:
+    """One line per scenario: jobdeck's median against the best peer's, for README's
+    Performance table (copied from latest.md, so it always comes from a whole run)."""
+    grouped = _group(samples)
+    lines = ["| scenario | jobdeck | best peer | jobdeck / best |", "|---|---:|---:|---:|"]
+    for sc in scenario_list:
+        rows = grouped.get(sc.key)
+        if not rows or JOBDECK not in rows:
+            continue
+        fields = ["p50_ms", "p99_ms"] if sc.key == "latency" else [None]
+        for field in fields:
+            mine = _medians(rows[JOBDECK], field)
+            peers = {label: _medians(runs, field) for label, runs in rows.items()
+                     if not _is_jobdeck(label)}
+            peers = {k: v for k, v in peers.items() if v is not None}
+            if mine is None or not peers:
+                continue
+            pick = max if sc.higher_is_better else min
+            best = pick(peers, key=peers.__getitem__)
+            unit = "ms" if field else sc.unit
+            title = sc.title + (f" ({field.removesuffix('_ms')})" if field else "")
+            ratio = mine / peers[best] if peers[best] else float("inf")
+            lower = "" if sc.higher_is_better else " (lower is better)"
+            lines.append(f"| {title}, {unit} | {_fmt(mine, unit)} | {best} "
+                         f"{_fmt(peers[best], unit)} | {ratio:.2f}x{lower} |")
+    return lines
+
+
 def write(path_md: Path, path_json: Path, samples: Sequence[Sample], scenario_list: list[Scenario],
           rows: list[PeerRow], skipped: dict[str, str], sizes: Sizes, meta: dict[str, Any]) -> None:
     grouped = _group(samples)
@@ -178,7 +212,8 @@ def write(path_md: Path, path_json: Path, samples: Sequence[Sample], scenario_li
           f"Machine: {meta['cpus']} CPUs, Python {meta['python']}, redis-server {meta['redis']}.",
           "One private redis-server for all peers; each run starts from an empty database. "
           "Median of the rounds, with min and max. See bench/README.md for what each scenario "
-          "measures and the caveats.", "", load_line, ""]
+          "measures and the caveats.", "", load_line, "",
+          "## Headline (README's Performance table)", "", *headline(samples, scenario_list), ""]
     for sc in scenario_list:
         if sc.key not in grouped:
             continue
