@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:
 
 from textual import events  # noqa: E402
 
-from bench.console.api_pages import api_pages  # noqa: E402
+from bench.console.api_pages import api_pages, latency_summary  # noqa: E402
 from jobdeck.console.app import JobdeckApp  # noqa: E402
 from jobdeck.core import JobService  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
@@ -66,16 +66,6 @@ def cpu_seconds() -> float:
 def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in samples)
-    return {
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 1),
-        "p95_ms": round(ms[max(0, round(len(ms) * 0.95) - 1)], 1),
-        "max_ms": round(ms[-1], 1),
-    }
 
 
 async def _fill_part(url: str, start: int, count: int) -> None:
@@ -249,7 +239,7 @@ async def headless(url: str, seconds: float, samples_per_key: int) -> dict[str, 
             await asyncio.sleep(0.2)
             press(app, "1")
             await asyncio.sleep(0.3)
-        results["keys_headless"] = {key: summary(values) for key, values in samples.items()}
+        results["keys_headless"] = {key: latency_summary(values) for key, values in samples.items()}
         for key, values in results["keys_headless"].items():
             print(f"headless key {key}: {values}", flush=True)
     await service.close()
@@ -350,7 +340,7 @@ def in_tmux(url: str, seconds: float, samples_per_key: int) -> dict[str, Any]:
             time.sleep(0.3)
             tmux_key("1", lambda: "[1 Pending]" in tab_bar())
             time.sleep(0.3)
-        results["keys_tmux"] = {key: summary(values) for key, values in samples.items()}
+        results["keys_tmux"] = {key: latency_summary(values) for key, values in samples.items()}
         for key, values in results["keys_tmux"].items():
             print(f"tmux key {key}: {values}", flush=True)
     finally:

@@ -34,7 +34,8 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path:
     return await reader.readexactly(length)
 
 
-def _summary(samples: list[float]) -> dict[str, float]:
+def latency_summary(samples: list[float]) -> dict[str, float]:
+    """Times in seconds as n, p50, p95 and max in ms (console_load reports keys the same way)."""
     ms = sorted(s * 1000 for s in samples)
     return {
         "n": len(ms),
@@ -64,7 +65,7 @@ async def _measure(base_url: str, samples: int) -> dict[str, Any]:
                 await asyncio.sleep(0.02)
     finally:
         writer.close()
-    pages = {f"{name}_offset_{offsets[name]}": _summary(v) for name, v in times.items()}
+    pages = {f"{name}_offset_{offsets[name]}": latency_summary(v) for name, v in times.items()}
     return {"pending": total, **pages}
 
 
