@@ -72,6 +72,8 @@ async def test_listing_reads_the_registry_not_the_keyspace(redis_url: str, prefi
     try:
         for service in opened:
             await service.initialize()
+        assert not r.exists(f"{prefix}:queues")  # connecting writes nothing; the first write does
+        for service in opened:
             await service.submit_job("send")
         assert r.smembers(f"{prefix}:queues") == {b"emails", b"reports"}
         scans = r.info("commandstats").get("cmdstat_scan", {}).get("calls", 0)

@@ -75,6 +75,7 @@ class RedisEngine:
         self.prefix = prefix
         self._p = key_prefix(prefix, queue)
         self._registry = f"{prefix}:queues"  # the prefix's queue names: see list_queues
+        self._registered = False
         self._route = self._p + "pending"
         self._redis: aioredis.Redis | aioredis.RedisCluster | None = None
         self._slots: SlotRoute | None = None  # on a cluster: the master of this queue's slot
@@ -158,12 +159,17 @@ class RedisEngine:
         self._shas = {
             name: hashlib.sha1(script_source(name).encode()).hexdigest() for name in SCRIPTS
         }
-        await self._register_queue()
 
     async def _register_queue(self) -> None:
         """Note this queue in the prefix's registry (`<prefix>:queues`), so listing queues
-        is one read, not a SCAN of the whole keyspace (seconds at a million jobs). Best
-        effort: a read-only user or a full server only leaves the queue to be found by SCAN."""
+        is one read, not a SCAN of the whole keyspace (seconds at a million jobs). Once per
+        process, on its first write to the queue (a submit, a worker's first heartbeat), not
+        on connecting: a process that only reads, or whose input is refused, writes nothing.
+        Best effort: a user who may not write it, or a full server, leaves the queue to be
+        found by SCAN."""
+        if self._registered:
+            return
+        self._registered = True
         with contextlib.suppress(RedisError):
             await self.client.sadd(self._registry, self.queue)
 

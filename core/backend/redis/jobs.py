@@ -33,6 +33,8 @@ class JobsMixin(RedisEngine):
             created = await self._submit_replicated(args)
         else:
             created = await self._run("submit", *args)
+        if not self._registered:
+            await self._register_queue()
         return [_s(flag) if isinstance(flag, bytes) else bool(flag) for flag in created]
 
     async def _submit_replicated(self, args: list[Any]) -> Any:

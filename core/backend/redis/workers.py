@@ -35,6 +35,8 @@ class WorkersMixin(RedisEngine):
     async def heartbeat(
         self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
     ) -> tuple[list[str], list[str]]:
+        if not self._registered:
+            await self._register_queue()
         args: list[Any] = [
             worker.id,
             dumps(worker.to_dict()),
