@@ -92,10 +92,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# "Not blank" exactly as the core decides it (`str.strip`): a character outside Python's
+# whitespace, spelled out because `\S` means other sets in JSON Schema's regex dialect
+# (ECMA-262: U+0085 is not a space, U+FEFF is) and in the server's (U+0085 is).
+_NOT_BLANK = (
+    r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+
+
 class JobIn(_Strict):
     """One job to queue. With `job_id`, submitting the same id twice queues it once."""
 
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"\S")]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=_NOT_BLANK)]
     args: JsonArgs = Field(default_factory=list)
     kwargs: JsonKwargs = Field(default_factory=dict)
     priority: Whole(0, 3) | PriorityName = "normal"

@@ -222,3 +222,23 @@ async def test_queues_lists_every_queue_under_the_prefix(
         assert body["queues"] == sorted(body["queues"])
     finally:
         await other.close()
+
+
+def test_a_blank_name_is_what_the_core_calls_blank_in_every_regex_dialect() -> None:
+    """The schema's name pattern decides "blank" as `str.strip` does, whichever regex dialect
+    reads it: JSON Schema's (ECMA-262), the server's, Python's. With `\\S` they disagreed on
+    U+0085 and U+FEFF, so a schema-valid name could be refused (a schemathesis run found it)."""
+    import re
+
+    from pydantic import ValidationError
+
+    from jobdeck.web.models import _NOT_BLANK, JobIn
+
+    for char in ["a", "\u0085", "\ufeff", "\x1c", "\u3000", "\u200b", " ", "\t", "é", "\x00"]:
+        blank = not char.strip()
+        assert (re.search(_NOT_BLANK, char) is None) is blank, repr(char)
+        try:
+            JobIn(name=char)
+            assert not blank, f"accepted the blank name {char!r}"
+        except ValidationError:
+            assert blank, f"refused the name {char!r}"
