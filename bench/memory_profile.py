@@ -92,7 +92,8 @@ def measure(jobs: int, arg_bytes: int, pages: bool = False, listpack_value: int 
         if jobs <= 100_000:
             kinds: dict[str, float] = {}
             for pattern, entry in memory_by_pattern(client).items():
-                kind = pattern.split(":")[-1].split(" ")[0].replace("*", "job") or pattern
+                # "jobdeck:{mem}:job:* (hash)" -> "job"; "...:pending:* (list)" -> "pending"
+                kind = pattern.split("}:", 1)[-1].split(" ")[0].split(":")[0] or pattern
                 kinds[kind] = kinds.get(kind, 0) + entry["bytes"] / jobs
             result["memory_usage_per_job"] = {k: round(v, 1) for k, v in kinds.items() if v >= 0.5}
         if pages:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .codec import loads
 
-__all__ = ["Event", "EventBus", "EventCallback", "Events", "event_key"]
+__all__ = ["WIRE_CODES", "Event", "EventBus", "EventCallback", "Events", "event_key"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,23 @@ class Events(StrEnum):
     CONNECTION_RESTORED = "CONNECTION_RESTORED"
 
 
+#: How the Redis event log spells the types of a job's life, which make most of its entries:
+#: the log keeps one entry per pending job, and a 2-byte type instead of a 13-byte name makes
+#: an entry ~19 bytes smaller. '*' is outside the characters of a handler's own event type
+#: (`JobContext.emit`), so a code never reads as someone's event. The scripts are written
+#: with the names; the loader puts the codes in (`backend.redis.scripts`).
+WIRE_CODES: dict[str, str] = {
+    Events.JOB_SUBMITTED: "*s",
+    Events.JOB_STARTED: "*r",
+    Events.JOB_PROGRESS: "*p",
+    Events.JOB_COMPLETED: "*c",
+    Events.JOB_FAILED: "*f",
+    Events.JOB_CANCELLED: "*x",
+    Events.JOB_REQUEUED: "*q",
+}
+_FROM_WIRE = {code: Events(name) for name, code in WIRE_CODES.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One lifecycle step. `id` is the position in the event log: pass it back to
@@ -87,10 +104,12 @@ class Event:
             return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
 
         raw_type = text("t") or "UNKNOWN"
-        try:
-            event_type: Events | str = Events(raw_type)
-        except ValueError:
-            event_type = raw_type
+        event_type: Events | str | None = _FROM_WIRE.get(raw_type)
+        if event_type is None:
+            try:
+                event_type = Events(raw_type)
+            except ValueError:
+                event_type = raw_type
         data: dict[str, Any] = {}
         raw_data = fields.get(b"d", fields.get("d"))
         if raw_data:
@@ -113,7 +132,7 @@ class Event:
             timestamp=timestamp,
             job_id=text("j") or None,
             name=text("n") or None,
-            status=text("s") or None,
+            status=text("s") or _IMPLIED_STATUS.get(event_type),
             data=data,
             id=event_id,
         )
@@ -121,6 +140,15 @@ class Event:
 
 #: What an empty JOB_SUBMITTED payload stands for: normal priority, no delay.
 _SUBMITTED_DEFAULT: dict[str, Any] = {"priority": 1, "delay": 0}
+
+#: The status an event of these types leaves its job in, unless the entry says otherwise: the
+#: scripts leave it out of the most frequent events, ~8 bytes less per entry of a capped log
+#: that holds one such entry per pending job.
+_IMPLIED_STATUS: dict[Events | str, str] = {
+    Events.JOB_SUBMITTED: "pending",
+    Events.JOB_STARTED: "running",
+    Events.JOB_COMPLETED: "completed",
+}
 
 EventCallback = Callable[[Event], Any]
 _ALL = "*"

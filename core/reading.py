@@ -19,7 +19,7 @@ def decode_or_stub(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition:
     try:
         return decode_record(job_id, dict(fields))
     except MalformedRecord as exc:
-        raw = fields.get(b"status", fields.get("status"))
+        raw = fields.get(b"status", fields.get("status")) or "pending"  # decode_record's default
         try:
             # Where it is in its life is still true: a malformed pending job is pending until
             # a worker dead-letters it.

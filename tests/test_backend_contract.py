@@ -739,7 +739,7 @@ async def test_malformed_members_are_dead_lettered(
     p = key_prefix(prefix, "q")
     [good] = await submit(backend, job("good"))
     huge, odd = b"x" * 10_000, b"\xff\xfe not utf-8"
-    await client.zadd(p + "pending", {odd: 0, huge: 0, "ghost": 0, "strkey": 0})
+    await client.rpush(p + "pending:1", odd, huge, "ghost", "strkey")
     await client.set(p + "job:strkey", "garbage")
     await client.zadd(p + "scheduled", {"ghost-later": 0})
     start = await backend.last_event_id()
@@ -770,7 +770,7 @@ async def test_garbage_fields_come_back_flagged(redis_backend: RedisBackend, pre
     p = key_prefix(prefix, "q")
     await client.hset(p + "job:badjson", mapping={"name": "x", "args": "not json"})
     await client.hset(p + "job:noname", mapping={"args": "[]", "priority": "9"})
-    await client.zadd(p + "pending", {"badjson": 0, "noname": 1})
+    await client.rpush(p + "pending:1", "badjson", "noname")
 
     batch = await backend.claim("w1", 10, LEASE)
     assert [cj.id for cj in batch.jobs] == ["badjson", "noname"]
@@ -805,7 +805,7 @@ async def test_bad_entries_do_not_use_up_a_claim(backend: Backend, prefix: str) 
     [good] = await submit(backend, job("good"))
     ghosts = {f"ghost-{i}": -1 for i in range(50)}  # ahead of every real job
     if isinstance(backend, RedisBackend):
-        await backend.client.zadd(key_prefix(prefix, "q") + "pending", ghosts)
+        await backend.client.lpush(key_prefix(prefix, "q") + "pending:1", *ghosts)
     else:
         assert isinstance(backend, MemoryBackend)
         for ghost, score in ghosts.items():
@@ -861,3 +861,58 @@ async def test_metrics_say_which_events_they_include(backend: Backend) -> None:
     raw = await backend.metrics(1)
     assert raw.depths["pending"] == 2
     assert raw.events_through == await backend.last_event_id() != "0-0"
+
+
+async def test_pending_jobs_of_the_sorted_set_layout_are_claimed_first_in_order(
+    redis_backend: RedisBackend, prefix: str
+) -> None:
+    """Jobs left pending by a version that kept one sorted set (score: priority band, then
+    submission order) are not lost on upgrade: the first claim moves them ahead of newer
+    jobs of their priority, in their old order, and a `pending` key of another type is kept
+    aside instead of failing every claim."""
+    backend, client = redis_backend, redis_backend.client
+    p = key_prefix(prefix, "q")
+    band = 2**44
+    legacy = {"old-a": (1, 1), "old-b": (3, 2), "old-c": (1, 3), "old-d": (0, 4)}
+    for job_id, (prio, seq) in legacy.items():
+        await client.hset(p + f"job:{job_id}", mapping={
+            "name": job_id, "status": "pending", "priority": str(prio), "seq": str(seq),
+            "created_at": "1.000",
+        })
+        await client.zadd(p + "pending", {job_id: (3 - prio) * band + seq})
+    [new] = await submit(backend, job("new"))
+
+    batch = await backend.claim("w1", 10, LEASE)
+    assert [cj.id for cj in batch.jobs] == ["old-b", "old-a", "old-c", new, "old-d"]
+    assert await client.exists(p + "pending") == 0
+
+    await client.set(p + "pending", "someone else's value")
+    [later] = await submit(backend, job("later"))
+    assert [cj.id for cj in (await backend.claim("w1", 10, LEASE)).jobs] == [later]
+    assert await client.get(p + "pending:corrupt") == b"someone else's value"
+
+
+async def test_the_log_stores_short_types_and_reads_back_full_events(
+    redis_backend: RedisBackend, prefix: str
+) -> None:
+    """The events of a job's life are stored with a 2-byte type and without the status their
+    type implies (a pending job's log entry is ~27 bytes smaller), and read back whole; an
+    entry in the long form (written by an earlier version) reads the same."""
+    backend, client = redis_backend, redis_backend.client
+    p = key_prefix(prefix, "q")
+    start = await backend.last_event_id()
+    [job_id] = await submit(backend, job("short"))
+    [(_, raw)] = await client.xrange(p + "events", "(" + start, "+")
+    assert raw[b"t"] == b"*s" and raw[b"s"] == b""
+    await client.xadd(p + "events", {"t": "JOB_SUBMITTED", "j": "old", "n": "n", "s": "pending",
+                                     "d": ""})
+    batch = await backend.claim("w1", 1, LEASE)
+    [claimed] = batch.jobs
+    await backend.finish("w1", [finish(claimed.id, claimed.token, Outcome.COMPLETED, payload="1")])
+    got = [(e.type, e.job_id, e.status) for e in await all_events(backend, start)]
+    assert got == [
+        (Events.JOB_SUBMITTED, job_id, "pending"),
+        (Events.JOB_SUBMITTED, "old", "pending"),
+        (Events.JOB_STARTED, job_id, "running"),
+        (Events.JOB_COMPLETED, job_id, "completed"),
+    ]

@@ -348,8 +348,8 @@ def test_records_round_trip_and_leave_defaults_out() -> None:
         "name": "send",
         "args": b'[1,"two"]',
         "kwargs": b'{"k":[3]}',
-        "status": "pending",
-    }  # the default priority, no retries and no timeout are left out
+    }  # pending, the default priority, no retries and no timeout are left out
+    assert decode_record("j1", {k.encode(): v for k, v in record.items()}).status == "pending"
     job, _ = new_job("send", max_retries=2, timeout=1.5, priority="critical", delay=3)
     record = encode_record(job)
     assert (record["max_retries"], record["timeout"], record["priority"]) == ("2", "1.5", "3")

@@ -121,7 +121,7 @@ async def test_bad_entries_ahead_of_good_jobs_cost_them_milliseconds(
     trace: str,
 ) -> None:
     keys = key_prefix(prefix, QUEUE)
-    r.zadd(keys + "pending", {f"missing-{i}": -1 for i in range(60)})  # ahead of every job
+    r.lpush(keys + "pending:1", *(f"missing-{i}" for i in range(60)))  # ahead of every job
     good = [await service.submit_job("quick", (trace,)) for _ in range(5)]
     spawn(concurrency=1)
     started = time.monotonic()

@@ -501,7 +501,7 @@ async def test_unknown_handler_and_malformed_records_are_dead_lettered(
     r.hset(keys + "job:bad-args", mapping={"name": "add", "args": "{not json", "priority": "1"})
     r.hset(keys + "job:no-name", mapping={"args": "[]", "kwargs": "{}", "priority": "1"})
     r.hset(keys + "job:bad-kwargs", mapping={"name": "add", "kwargs": "[1, 2]"})
-    r.zadd(keys + "pending", {"bad-args": 1, "no-name": 2, "bad-kwargs": 3})
+    r.rpush(keys + "pending:1", "bad-args", "no-name", "bad-kwargs")
     r.lpush(keys + "wake", 1, 1, 1)
 
     expected = {

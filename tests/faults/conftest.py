@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from jobdeck.core import JobService
+from jobdeck.core.events import Event
 
 from ..redis_server import RedisServer
 from ..worker_process import WorkerProcess
@@ -152,6 +153,10 @@ class Harness:
     def key(self, name: str) -> str:
         return f"{self.prefix}:{{{QUEUE}}}:{name}"
 
+    def pending(self) -> int:
+        """Jobs waiting, over the four priority lists the pending queue is kept in."""
+        return sum(int(self.r.llen(self.key(f"pending:{p}"))) for p in range(4))
+
     @property
     def r(self) -> redis.Redis:
         if self._client is None:
@@ -245,12 +250,12 @@ class Harness:
             if not batch:
                 return out
             for eid, fields in batch:
-                out.append(
-                    (
-                        eid.decode(),
-                        {k.decode(): v.decode(errors="replace") for k, v in fields.items()},
-                    )
-                )
+                raw = {k.decode(): v.decode(errors="replace") for k, v in fields.items()}
+                # The log stores short type codes and leaves implied statuses out: read the
+                # entry as jobdeck does, so the scenarios name types and statuses in full.
+                event = Event.from_fields(eid.decode(), raw)
+                raw.update(t=str(event.type), s=event.status or "")
+                out.append((eid.decode(), raw))
             last = batch[-1][0].decode()
 
     def event_counts(self, event_type: str) -> Counter[str]:

@@ -25,7 +25,7 @@ async def _keep_busy(harness: Harness, ids: list[str], stop: asyncio.Event) -> N
     rng = random.Random(4)
     async with harness.service() as service:
         while not stop.is_set():
-            if harness.r.zcard(harness.key("pending")) < 800:
+            if harness.pending() < 800:
                 ids += await service.submit_jobs(
                     [{"name": "work", "kwargs": {"ms": rng.uniform(20, 60)}} for _ in range(800)]
                 )

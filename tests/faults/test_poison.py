@@ -24,7 +24,6 @@ from .conftest import Harness
 
 pytestmark = pytest.mark.timeout(90)
 
-NORMAL = 2 * 2**44  # the pending score of a NORMAL-priority job, before its sequence number
 
 
 def pickle_payload(canary: Path) -> bytes:
@@ -124,14 +123,16 @@ async def test_poison_records_are_dead_lettered(harness: Harness, figure, tmp_pa
                     pipe.hset(key, mapping=value)
                 elif isinstance(value, bytes):
                     pipe.set(key, value)
-                seq = r.incr(harness.key("seq"))
                 zset = zset_for(kind)
-                pipe.zadd(harness.key(zset), {job_id: NORMAL + seq if zset == "pending" else 0})
+                if zset == "pending":
+                    pipe.rpush(harness.key("pending:1"), job_id)
+                else:
+                    pipe.zadd(harness.key(zset), {job_id: 0})
             pipe.lpush(harness.key("wake"), *(["1"] * 50))
             pipe.execute()
         # Members that are not job ids at all.
         odd = [b"../../etc/passwd", b"\xff\xfe\x00", b"x" * 5000, b""]
-        r.zadd(harness.key("pending"), {m: NORMAL for m in odd})
+        r.rpush(harness.key("pending:1"), *odd)
         r.lpush(harness.key("wake"), "1")
         # Garbage on a worker's control channel.
         r.rpush(

@@ -24,7 +24,7 @@ async def test_high_priority_overtakes_backlog(harness: Harness, figure) -> None
             [{"name": "work", "kwargs": {"ms": 50}, "priority": "low"}] * 10_000
         )
         await asyncio.sleep(1.5)
-        backlog = harness.r.zcard(harness.key("pending"))
+        backlog = harness.pending()
         asked = time.time()
         high = await service.submit_jobs(
             [{"name": "work", "kwargs": {"ms": 50}, "priority": "high"}] * 100

@@ -27,7 +27,7 @@ async def test_scaling_under_load(harness: Harness, figure) -> None:
         ids = await service.submit_jobs([{"name": "probe", "kwargs": {"ms": 10}}] * JOBS)
         target, commands = 1, 0
         started = time.monotonic()
-        while harness.r.zcard(harness.key("pending")) and time.monotonic() - started < 80:
+        while harness.pending() and time.monotonic() - started < 80:
             await asyncio.sleep(EVERY)
             target = 16 if target == 1 else 1
             assert await service.scale_workers(target, worker_id="scaled") == 1

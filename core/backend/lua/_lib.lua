@@ -13,9 +13,66 @@ local function fmt_s(ms)
 end
 local NOW_S = fmt_s(NOW)
 
--- Pending score: higher priority first (priority is 0..3), then submission order.
-local function pscore(prio, seq)
-  return string.format('%.0f', (3 - (tonumber(prio) or 1)) * 17592186044416 + (tonumber(seq) or 0))
+-- Pending jobs wait in one list per priority, `pending:0` to `pending:3`, claimed from 3
+-- down. A list entry costs ~22 bytes where a sorted set's cost ~130, and first in, first out
+-- within a priority is the list's own order, so no sequence number is stored.
+local function pending_key(prio)
+  local p = tonumber(prio)
+  if p ~= 0 and p ~= 2 and p ~= 3 then p = 1 end
+  return P .. 'pending:' .. p
+end
+
+local function pending_count()
+  local n = 0
+  for p = 0, 3 do n = n + redis.call('LLEN', P .. 'pending:' .. p) end
+  return n
+end
+
+-- Out of the pending lists wherever it is: its priority's list first (LREM stops at the
+-- first match, so this costs the job's place in line), then the others, for a record whose
+-- priority was changed by hand.
+local function remove_pending(id, prio)
+  local home = pending_key(prio)
+  if redis.call('LREM', home, 1, id) > 0 then return true end
+  for p = 3, 0, -1 do
+    local key = P .. 'pending:' .. p
+    if key ~= home and redis.call('LREM', key, 1, id) > 0 then return true end
+  end
+  return false
+end
+
+-- `count` ids of a status from position `first`, in the order pages show: oldest first, or
+-- newest first. Pending is its four lists end to end, highest priority first (so newest first
+-- is lowest priority, latest submitted first); the other statuses are sorted sets by time.
+local function status_ids(status, first, count, newest)
+  if status ~= 'pending' then
+    if newest then return redis.call('ZREVRANGE', P .. status, first, first + count - 1) end
+    return redis.call('ZRANGE', P .. status, first, first + count - 1)
+  end
+  local ids = {}
+  for k = 0, 3 do
+    if count <= 0 then break end
+    local p = k
+    if not newest then p = 3 - k end
+    local key = P .. 'pending:' .. p
+    local len = redis.call('LLEN', key)
+    if first >= len then
+      first = first - len
+    else
+      local take = math.min(count, len - first)
+      if newest then
+        local part = redis.call('LRANGE', key, -(first + take), -(first + 1))
+        for m = #part, 1, -1 do ids[#ids + 1] = part[m] end
+      else
+        for _, id in ipairs(redis.call('LRANGE', key, first, first + take - 1)) do
+          ids[#ids + 1] = id
+        end
+      end
+      count = count - take
+      first = 0
+    end
+  end
+  return ids
 end
 
 local function emit(etype, jid, name, status, data)
@@ -120,7 +177,7 @@ local function recover(limit, max_stalls)
     redis.call('ZREM', P .. 'running', id)
     local key = P .. 'job:' .. id
     if redis.call('TYPE', key).ok == 'hash' then
-      local f = redis.call('HMGET', key, 'name', 'priority', 'seq', 'cancel', 'worker')
+      local f = redis.call('HMGET', key, 'name', 'priority', 'cancel', 'worker')
       -- pcall: a corrupted 'stalls' dead-letters this record instead of failing every script
       -- that recovers leases (claim, heartbeat) from now on.
       local stalls = redis.pcall('HINCRBY', key, 'stalls', 1)
@@ -129,8 +186,8 @@ local function recover(limit, max_stalls)
         stalls, etype, why = max_stalls, 'MalformedRecord', "field 'stalls' is not an integer"
       end
       redis.call('HDEL', key, 'token')
-      local data = cjson.encode({reason = 'stalled', stalls = stalls, worker = f[5] or ''})
-      if f[4] == '1' then
+      local data = cjson.encode({reason = 'stalled', stalls = stalls, worker = f[4] or ''})
+      if f[3] == '1' then
         redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
         redis.call('ZADD', P .. 'cancelled', NOW, id)
         totals({cancelled = 1})
@@ -146,7 +203,8 @@ local function recover(limit, max_stalls)
           will_retry = false, error_type = etype, error = why or ('stalled ' .. stalls .. ' times')}))
       else
         redis.call('HSET', key, 'status', 'pending')
-        redis.call('ZADD', P .. 'pending', pscore(f[2], f[3] or 0), id)
+        -- First in line again: it was taken from the front.
+        redis.call('LPUSH', pending_key(f[2]), id)
         totals({requeued = 1})
         emit('JOB_REQUEUED', id, f[1], 'pending', data)
         requeued = requeued + 1
@@ -163,7 +221,9 @@ local function unique_holder(ukey)
   local f = hash_fields(P .. 'unique:' .. ukey, 'id', 'until')
   if not f[1] then return nil end
   if (tonumber(f[2]) or 0) > NOW then return f[1] end
-  local st = hash_fields(P .. 'job:' .. f[1], 'status')[1]
+  -- A record with no status is pending: the status is left out while a job waits.
+  local g = hash_fields(P .. 'job:' .. f[1], 'status', 'created_at')
+  local st = g[1] or (g[2] and 'pending')
   if st == 'pending' or st == 'scheduled' or st == 'running' then return f[1] end
   return nil
 end

@@ -3,10 +3,16 @@
 local id = ARGV[3]
 local key = P .. 'job:' .. id
 if redis.call('TYPE', key).ok ~= 'hash' then return false end
-local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique')
-local status = f[1]
+local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique', 'priority')
+local status = f[1] or 'pending' -- a job is stored without a status while it waits
 if status == 'pending' or status == 'scheduled' then
-  if redis.call('ZREM', P .. status, id) == 0 then return false end
+  local removed
+  if status == 'pending' then
+    removed = remove_pending(id, f[5])
+  else
+    removed = redis.call('ZREM', P .. status, id) == 1
+  end
+  if not removed then return false end
   redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
   redis.call('ZADD', P .. 'cancelled', NOW, id)
   release_unique(id, f[4])

@@ -3,6 +3,23 @@
 local wid, count, lease, max_stalls = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 recover(20, max_stalls)
 
+-- Jobs queued by a version that kept pending in one sorted set move to the front of the
+-- lists (they are older than anything in them), newest first so the oldest ends up first.
+-- Up to 100,000 per claim: a larger backlog moves over several claims, each slice ahead of
+-- the last, so its order holds within a slice, and no job is left behind.
+if redis.call('EXISTS', P .. 'pending') == 1 then
+  if redis.call('TYPE', P .. 'pending').ok == 'zset' then
+    local old = redis.call('ZPOPMAX', P .. 'pending', 100000)
+    for k = 1, #old, 2 do
+      local prio = redis.pcall('HGET', P .. 'job:' .. old[k], 'priority')
+      if type(prio) ~= 'string' then prio = nil end
+      redis.call('LPUSH', pending_key(prio), old[k])
+    end
+  else
+    redis.call('RENAME', P .. 'pending', P .. 'pending:corrupt')
+  end
+end
+
 -- Promote due scheduled jobs (delays and retry backoff) into pending.
 local due = redis.call('ZRANGEBYSCORE', P .. 'scheduled', '-inf', NOW, 'LIMIT', 0, 500)
 if #due > 0 then
@@ -10,11 +27,10 @@ if #due > 0 then
     local key = P .. 'job:' .. id
     if redis.call('TYPE', key).ok == 'hash' then
       local prio = redis.call('HGET', key, 'priority')
-      local seq = redis.call('INCR', P .. 'seq')
-      redis.call('HSET', key, 'status', 'pending', 'seq', seq)
-      redis.call('ZADD', P .. 'pending', pscore(prio, seq), id)
+      redis.call('HSET', key, 'status', 'pending')
+      redis.call('RPUSH', pending_key(prio), id)
     else
-      redis.call('ZADD', P .. 'pending', 0, id) -- let the claim below report it as malformed
+      redis.call('LPUSH', P .. 'pending:3', id) -- let the claim below report it as malformed
     end
   end
   redis.call('ZREM', P .. 'scheduled', unpack(due))
@@ -40,14 +56,20 @@ local started_data = '{"worker":' .. cjson.encode(wid) .. ',"attempt":'
 -- empty), so valid jobs behind a run of bad entries start now, not after the worker's idle
 -- wait. At most BAD_PER_CLAIM bad entries are cleared per call, to bound the script's time.
 local BAD_PER_CLAIM = 1000
-while started < count and dead <= BAD_PER_CLAIM do
-  local popped = redis.call('ZPOPMIN', P .. 'pending', count - started)
-  if #popped == 0 then break end
+-- Highest priority first: `level` walks pending:3 down to pending:0, and passes 0 once every
+-- list came back short (the queue is empty).
+local level = 3
+while started < count and dead <= BAD_PER_CLAIM and level >= 0 do
+  local want = count - started
+  local popped = redis.call('LPOP', P .. 'pending:' .. level, want)
+  if not popped or #popped < want then level = level - 1 end
+  if not popped then popped = {} end
   -- Per batch, not per job: one INCRBY reserves a token for every popped entry (a bad entry
   -- leaves a gap; tokens need only be unique), and one ZADD leases every started job.
-  local token = redis.call('INCRBY', P .. 'tokens', #popped / 2) - #popped / 2
+  local token = 0
+  if #popped > 0 then token = redis.call('INCRBY', P .. 'tokens', #popped) - #popped end
   local leases = {}
-  for i = 1, #popped, 2 do
+  for i = 1, #popped do
     local id = popped[i]
     local key = P .. 'job:' .. id
     local fault, attempts, f = nil, nil, nil
@@ -101,7 +123,7 @@ while started < count and dead <= BAD_PER_CLAIM do
         observe(hist, 'wait', NOW - ready * 1000)
       end
       started = started + 1
-      emit('JOB_STARTED', id, f[1], 'running', started_data .. attempts .. '}')
+      emit('JOB_STARTED', id, f[1], '', started_data .. attempts .. '}') -- '': running
       out[#out + 1] = id
       out[#out + 1] = tok
       -- The record's fields as read, in the order of leases.CLAIMED_FIELDS (names cost
@@ -115,8 +137,6 @@ end
 stat({started = started, wait_ms = wait_ms, failed = dead})
 histograms(hist)
 totals({dead = dead})
-if redis.call('ZCARD', P .. 'pending') == 0 then
-  redis.call('DEL', P .. 'wake')
-end
+if level < 0 then redis.call('DEL', P .. 'wake') end
 out[2] = next_due()
 return out

@@ -9,6 +9,8 @@ local done, dead, cancelled, retried, released, run_ms = 0, 0, 0, 0, 0, 0
 local hist = {}
 -- Removed from `running` and added to `completed` in one command each per call, not per job.
 local unleased, completed = {}, {}
+-- Released jobs by pending list, in the order they came: they go back to the front of it.
+local front = {}
 -- First pass reads only: which items hold their job's lease. The first write is then the
 -- ZREM from `running`, which frees memory, so a full Redis (maxmemory, noeviction) still
 -- records outcomes (it refuses only a script whose first write may grow memory).
@@ -51,7 +53,7 @@ for _, item in ipairs(items) do
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
       done = done + 1
       release_unique(id, f[5])
-      emit('JOB_COMPLETED', id, f[3], 'completed', data)
+      emit('JOB_COMPLETED', id, f[3], '', data) -- '': completed
     elseif outcome == 'retry' then
       redis.call('HSET', key, 'status', 'scheduled', 'token', '', 'error', payload,
         'scheduled_for', fmt_s(NOW + delay))
@@ -60,10 +62,15 @@ for _, item in ipairs(items) do
       emit('JOB_FAILED', id, f[3], 'scheduled', data)
     elseif outcome == 'release' then
       -- Handed back by a worker shutting down: first in line again, attempt not counted.
-      local g = redis.call('HMGET', key, 'priority', 'seq')
+      local home = pending_key(redis.call('HGET', key, 'priority'))
       redis.call('HINCRBY', key, 'attempts', -1)
       redis.call('HSET', key, 'status', 'pending', 'token', '')
-      redis.call('ZADD', P .. 'pending', pscore(g[1], g[2] or 0), id)
+      local ids = front[home]
+      if not ids then
+        ids = {}
+        front[home] = ids
+      end
+      ids[#ids + 1] = id
       released = released + 1
       emit('JOB_REQUEUED', id, f[3], 'pending', data)
     elseif outcome == 'cancelled' then
@@ -87,6 +94,12 @@ if done > 0 then
   trim_history(P .. 'completed', history_max, ttl)
 end
 if cancelled > 0 then trim_history(P .. 'cancelled', history_max, 0) end
+for key, ids in pairs(front) do
+  -- LPUSH puts its last argument first: reversed, the batch keeps its order at the front.
+  local reversed = {}
+  for k = #ids, 1, -1 do reversed[#reversed + 1] = ids[k] end
+  call_sliced('LPUSH', key, reversed)
+end
 if retried > 0 then wake(1) end
 wake(released)
 totals({completed = done, dead = dead, cancelled = cancelled, retried = retried, requeued = released})

@@ -1,15 +1,8 @@
 -- A page of one status. ARGV[3] = status, ARGV[4] = offset, ARGV[5] = limit,
 -- ARGV[6] = '1' for newest (highest score) first, ARGV[7] = the largest value to read in
 -- bytes (0: all; see capped_hash). Returns {id, fields, id, fields, ...}.
-local zkey = P .. ARGV[3]
 if tonumber(ARGV[5]) <= 0 then return {} end
-local first, last = tonumber(ARGV[4]), tonumber(ARGV[4]) + tonumber(ARGV[5]) - 1
-local ids
-if ARGV[6] == '1' then
-  ids = redis.call('ZREVRANGE', zkey, first, last)
-else
-  ids = redis.call('ZRANGE', zkey, first, last)
-end
+local ids = status_ids(ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1')
 local out = {}
 for _, id in ipairs(ids) do
   local key = P .. 'job:' .. id

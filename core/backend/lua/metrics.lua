@@ -1,7 +1,8 @@
 -- Depths, totals and the last ARGV[3] per-second buckets in one round trip.
 local window = tonumber(ARGV[3])
 local depths = {}
-for _, s in ipairs({'pending', 'scheduled', 'running', 'completed', 'dead', 'cancelled'}) do
+depths[1] = pending_count()
+for _, s in ipairs({'scheduled', 'running', 'completed', 'dead', 'cancelled'}) do
   depths[#depths + 1] = redis.call('ZCARD', P .. s)
 end
 local buckets = {}

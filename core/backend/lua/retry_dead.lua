@@ -26,10 +26,9 @@ for _, id in ipairs(ids) do
     local key = P .. 'job:' .. id
     if redis.call('TYPE', key).ok == 'hash' then
       local f = redis.call('HMGET', key, 'name', 'priority')
-      local seq = redis.call('INCR', P .. 'seq')
-      redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0, 'seq', seq)
-      redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for')
-      redis.call('ZADD', P .. 'pending', pscore(f[2], seq), id)
+      redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0)
+      redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq')
+      redis.call('RPUSH', pending_key(f[2]), id)
       emit('JOB_REQUEUED', id, f[1], 'pending', '{"reason":"retry"}')
       moved = moved + 1
     end

@@ -28,9 +28,8 @@ for j = 1, n do
     if id ~= '' then
       local jkey = P .. 'job:' .. id
       if redis.call('EXISTS', jkey) == 0 then
-        local seq = redis.call('INCR', P .. 'seq')
-        redis.call('HSET', jkey, 'created_at', NOW_S, 'seq', seq, unpack(ARGV, i + 9, i + 8 + nf))
-        redis.call('ZADD', P .. 'pending', pscore(prio, seq), id)
+        redis.call('HSET', jkey, 'created_at', NOW_S, unpack(ARGV, i + 9, i + 8 + nf))
+        redis.call('RPUSH', pending_key(prio), id)
         emit('JOB_SUBMITTED', id, jname, 'pending', '{"priority":' .. prio .. ',"delay":0}')
         ready = ready + 1
       end

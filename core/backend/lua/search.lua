@@ -4,7 +4,6 @@
 -- with the needle, or its name, args, kwargs or error contain it (plain text, no patterns).
 -- ARGV[9] = the largest value to return in bytes (0: all; see capped_hash).
 -- Returns {next offset, 1 if the set was read to its end, {id, fields, id, fields, ...}}.
-local zkey = P .. ARGV[3]
 local offset, budget, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local needle = ARGV[8]
 -- The needle as a pattern that ignores case ("ab." -> "[aA][bB]%."): matching it against the
@@ -14,12 +13,7 @@ local pattern = string.gsub(needle, '.', function(c)
   if string.find(c, '%W') then return '%' .. c end
   return c
 end)
-local ids
-if ARGV[7] == '1' then
-  ids = redis.call('ZREVRANGE', zkey, offset, offset + budget - 1)
-else
-  ids = redis.call('ZRANGE', zkey, offset, offset + budget - 1)
-end
+local ids = status_ids(ARGV[3], offset, budget, ARGV[7] == '1')
 local out, found, read = {}, 0, 0
 for _, id in ipairs(ids) do
   read = read + 1

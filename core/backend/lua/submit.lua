@@ -2,15 +2,13 @@
 -- ('' for none), unique window ms, nfields, fields.
 -- An id that exists already is skipped (explicit ids make submission idempotent): 0. A job
 -- whose unique key is held by another job is not created: the holder's id is returned.
--- Sequence numbers for the whole batch are reserved with one INCRBY (a skipped id leaves a
--- gap, which only FIFO order reads, and gaps keep it).
 local n = tonumber(ARGV[3])
 local i = 4
 local out = {}
 local ready, delayed = 0, 0
-local seq = redis.call('INCRBY', P .. 'seq', n) - n
-local pending, scheduled = P .. 'pending', P .. 'scheduled'
--- Every ready job enters `pending` in one ZADD at the end, not one command per job.
+local scheduled = P .. 'scheduled'
+-- Ready jobs enter their priority's pending list in one RPUSH at the end, not one command
+-- per job: ids by priority, in submission order.
 local queued = {}
 for j = 1, n do
   local id, name, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -19,7 +17,6 @@ for j = 1, n do
   local nf = tonumber(ARGV[i + 6])
   local key = P .. 'job:' .. id
   local holder = ukey ~= '' and unique_holder(ukey)
-  seq = seq + 1
   if redis.call('EXISTS', key) == 1 then
     out[j] = 0
   elseif holder then
@@ -28,16 +25,19 @@ for j = 1, n do
     local status
     if delay > 0 then
       status = 'scheduled'
-      redis.call('HSET', key, 'created_at', NOW_S, 'seq', seq, 'scheduled_for',
+      redis.call('HSET', key, 'created_at', NOW_S, 'scheduled_for',
         fmt_s(NOW + delay), unpack(ARGV, i + 7, i + 6 + nf))
       redis.call('ZADD', scheduled, NOW + delay, id)
       delayed = delayed + 1
     else
       status = 'pending'
-      redis.call('HSET', key, 'created_at', NOW_S, 'seq', seq,
-        unpack(ARGV, i + 7, i + 6 + nf))
-      queued[#queued + 1] = pscore(prio, seq)
-      queued[#queued + 1] = id
+      redis.call('HSET', key, 'created_at', NOW_S, unpack(ARGV, i + 7, i + 6 + nf))
+      local ids = queued[prio]
+      if not ids then
+        ids = {}
+        queued[prio] = ids
+      end
+      ids[#ids + 1] = id
       ready = ready + 1
     end
     if ukey ~= '' then
@@ -52,12 +52,13 @@ for j = 1, n do
     if prio ~= '1' or delay ~= 0 then
       data = '{"priority":' .. prio .. ',"delay":' .. delay / 1000 .. '}'
     end
-    emit('JOB_SUBMITTED', id, name, status, data)
+    -- A status the event's type implies is left out (Event.from_fields restores it).
+    emit('JOB_SUBMITTED', id, name, status == 'pending' and '' or status, data)
     out[j] = 1
   end
   i = i + 7 + nf
 end
-call_sliced('ZADD', pending, queued)
+for prio, ids in pairs(queued) do call_sliced('RPUSH', pending_key(prio), ids) end
 if delayed > 0 then wake(1) end
 wake(ready)
 totals({submitted = ready + delayed})

@@ -85,6 +85,7 @@ class SchedulesMixin(MemoryEngine):
                     job: Record = {"created_at": _fmt_s(now), "seq": str(s.seq)}
                     for key, value in item.fields.items():
                         job[key.decode() if isinstance(key, bytes) else str(key)] = _field(value)
+                    job["status"] = "pending"  # the encoded fields leave the default out
                     s.jobs[item.job_id] = job
                     s.sets["pending"].add(item.job_id, _pscore(item.priority, s.seq))
                     self._emit(

@@ -7,6 +7,8 @@ import re
 from functools import cache
 from importlib.resources import files
 
+from ...events import WIRE_CODES
+
 __all__ = ["READ_ONLY", "SCRIPTS", "script_source"]
 
 SCRIPTS = (
@@ -44,7 +46,15 @@ READ_ONLY = frozenset({"list", "peek", "metrics", "workers", "search"})
 def script_source(name: str) -> str:
     lua = files(__package__.rpartition(".")[0]).joinpath("lua")
     body = lua.joinpath(f"{name}.lua").read_text()
-    return _prelude_for(lua.joinpath("_lib.lua").read_text(), body) + "\n" + body
+    return _wire_codes(_prelude_for(lua.joinpath("_lib.lua").read_text(), body) + "\n" + body)
+
+
+_EMIT = re.compile(r"\bemit\('([A-Z_]+)'")
+
+
+def _wire_codes(source: str) -> str:
+    """The scripts name event types; the log stores the short codes of `WIRE_CODES`."""
+    return _EMIT.sub(lambda m: f"emit('{WIRE_CODES.get(m.group(1), m.group(1))}'", source)
 
 
 _FUNCTION = re.compile(r"^local function (\w+)\(")
