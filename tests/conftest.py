@@ -44,9 +44,26 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
 
 
+# The engine fixtures' runs on a 3-master cluster (about 2 s to start) or on Valkey (a second
+# server binary) are `slow`: the quick subset runs the same tests on memory and on the
+# session's one redis-server. The engine fixtures are parametrized under these names
+# (test_backend_contract's make_backend, test_service's and tests/web's url, test_schedules'
+# service).
+ENGINE_FIXTURES = ("make_backend", "url", "service")
+SLOW_ENGINES = frozenset({"cluster", "valkey"})
+
+
+def _on_a_slow_engine(item: pytest.Item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(params.get(name) in SLOW_ENGINES for name in ENGINE_FIXTURES)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The fault-injection suite (tests/faults/) is `slow`: `pytest -m "not slow"` is the
-    quick developer subset; CI runs everything."""
+    """`pytest -m "not slow"` is the quick developer subset; CI runs everything. Besides the
+    modules and tests marked `slow` where they are written (real processes, browsers,
+    terminals, servers of their own, the console app under a pilot, waits of seconds), two
+    groups are marked here: the fault-injection suite (tests/faults/) and every test's run on
+    a cluster or Valkey engine."""
     for item in items:
-        if "faults" in item.path.parts:
+        if "faults" in item.path.parts or _on_a_slow_engine(item):
             item.add_marker(pytest.mark.slow)
