@@ -24,7 +24,7 @@ from .worker_process import WorkerProcess
 ROOT = Path(__file__).resolve().parent.parent
 APP = "tests.apps.tasks:service"
 SECRET = "s3cret-Pa55"
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 @pytest.fixture(scope="module")

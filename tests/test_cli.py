@@ -32,7 +32,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 ENV.pop("JOBDECK_URL", None)
 APP = "tests.apps.tasks:service"
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @dataclass

@@ -25,7 +25,7 @@ from .worker_process import WorkerProcess, sync_client
 
 APP = "tests.apps.tasks:service"
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 async def test_three_queues_on_three_masters(

@@ -20,6 +20,8 @@ from .redis_cluster import RedisCluster
 from .waiting import eventually
 from .worker_process import WorkerProcess
 
+pytestmark = pytest.mark.slow
+
 APP = "tests.apps.tasks:service"
 DURABLE = BackendSettings(submit_replicas=1, submit_replica_timeout=0.5)
 
@@ -55,7 +57,6 @@ class Submitter:
             await asyncio.sleep(0.002)
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_master_killed_under_load(redis_url: str, prefix: str) -> None:
     cluster = RedisCluster(masters=3, replicas=1, node_timeout_ms=1000).start()

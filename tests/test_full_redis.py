@@ -25,7 +25,7 @@ from .test_worker_reliability import APP, LEASE, QUEUE, runs
 from .waiting import eventually, finished
 from .worker_process import ROOT, WorkerProcess
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 class KeepFull:

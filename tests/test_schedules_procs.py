@@ -25,6 +25,8 @@ from jobdeck.core.schedules import tick_job_id
 from .waiting import eventually
 from .worker_process import WorkerProcess
 
+pytestmark = pytest.mark.slow
+
 RUN_FOR = 25.0
 
 

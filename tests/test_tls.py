@@ -19,7 +19,7 @@ from .tls_certs import Certs, make_certs
 from .waiting import finished
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ QUEUE = "hostile"
 LEASE = 2.0
 LONE = b"caf\xe9.txt".decode(errors="surrogateescape")  # a lone surrogate, as os.listdir gives
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ QUEUE = "apps"
 LEASE = 2.0
 T = TypeVar("T")
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -3,9 +3,13 @@ as on one server (a smoke test; tests/test_cluster.py covers the engine itself).
 
 from __future__ import annotations
 
+import pytest
+
 from jobdeck.core import JobStatus
 
 from .conftest import make_service, open_console
+
+pytestmark = pytest.mark.slow
 
 
 async def test_console_on_a_cluster(redis_cluster, prefix: str) -> None:

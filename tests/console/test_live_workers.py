@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from jobdeck.core import JobService
 
 from ..worker_process import WorkerProcess
 from .conftest import open_console
+
+pytestmark = pytest.mark.slow
 
 # The promise is one second; a machine shared by eight test runs gets some slack, still far
 # below the five seconds a heartbeat would take.

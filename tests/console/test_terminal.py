@@ -17,7 +17,7 @@ from jobdeck.core.cli import main
 from ..waiting import eventually, finished
 from .terminal import Terminal
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 _SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 _GREYS_256 = {0, 7, 8, 15, 16, 231, *range(232, 256)}

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = shutil.which("python") or "python"
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.timeout(120),
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]

@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from ..hostile import STORABLE, unsafe_chars
 from .conftest import OPERATE_KEY, READ_KEY, Queue
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 def until(driver: Any, condition: Any, timeout: float = 10.0, what: str = "condition") -> Any:

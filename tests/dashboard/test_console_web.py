@@ -7,8 +7,12 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from ..redis_server import RedisServer, free_port
 from ..worker_process import ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_console_web_serves_the_console_on_localhost_with_a_warning(

@@ -17,7 +17,7 @@ from .conftest import OPERATE_KEY, QUEUE, keyed_auth
 from .served import ServedApp
 from .test_browser import press, rows, sign_in, until
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 class EventRequests:

@@ -17,7 +17,7 @@ from jobdeck.web import create_app
 
 from .conftest import OPERATE_KEY, keyed_auth
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 EXAMPLES = int(os.environ.get("JOBDECK_FUZZ_EXAMPLES", "8"))
 
 
