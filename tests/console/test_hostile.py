@@ -28,6 +28,8 @@ from ..hostile import MARKUP, STORABLE, assert_markup_literal, assert_no_raw_con
 from .conftest import until
 from .hostile_queue import populate
 
+pytestmark = pytest.mark.slow
+
 QUEUE_URL = "memory://hostile-console"
 
 

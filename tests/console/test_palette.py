@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.command import CommandPalette
 
 from jobdeck.console.screens.detail import DetailScreen
 from jobdeck.core import JobService
 
 from .conftest import make_service, open_console
+
+pytestmark = pytest.mark.slow
 
 
 def first_hit(c) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
 from rich.console import Console
 from textual.widgets import Input
 
@@ -21,6 +22,8 @@ from jobdeck.core import JobService, JobStatus
 from ..waiting import finished
 from ..worker_process import WorkerProcess
 from .conftest import make_service, open_console
+
+pytestmark = pytest.mark.slow
 
 
 def plain(renderable: object, width: int = 118) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from jobdeck.console.screens.time import TimeScreen
 from jobdeck.core import JobService
 
 from .conftest import open_console
+
+pytestmark = pytest.mark.slow
 
 
 async def test_rewind_shows_the_queue_as_it_was(service: JobService) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jobdeck.console.screens.confirm import ConfirmScreen
 from jobdeck.console.screens.main import MainScreen
 from jobdeck.console.screens.schedules import SchedulesScreen
 from jobdeck.core import JobService
 
 from .conftest import open_console
+
+pytestmark = pytest.mark.slow
 
 
 def cells(screen: SchedulesScreen) -> list[list[str]]:

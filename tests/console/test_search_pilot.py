@@ -3,9 +3,13 @@ text, error text or id prefix, a bounded step per round, and says how far it got
 
 from __future__ import annotations
 
+import pytest
+
 from jobdeck.core import JobService
 
 from .conftest import open_console
+
+pytestmark = pytest.mark.slow
 
 
 def info(c) -> str:

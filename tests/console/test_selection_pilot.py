@@ -3,10 +3,14 @@ purge asks first. Against a real Redis."""
 
 from __future__ import annotations
 
+import pytest
+
 from jobdeck.console.screens.confirm import ConfirmScreen
 from jobdeck.core import JobService, JobStatus
 
 from .conftest import open_console
+
+pytestmark = pytest.mark.slow
 
 
 async def test_select_rows_and_cancel_them_together(service: JobService) -> None:

@@ -15,7 +15,7 @@ from ..redis_server import RedisServer
 from ..worker_process import WorkerProcess
 from .conftest import make_service, open_console
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ from jobdeck.core.backend.memory import MemoryBackend
 
 from .scenario import T0, Scenario, frozen_clock, settle
 
+pytestmark = pytest.mark.slow
+
 SMALL, WIDE = (80, 24), (120, 34)
 
 
