@@ -181,6 +181,7 @@ def test_prune_keeps_the_newest(area: Path) -> None:
         prune(dest, keep=0)
 
 
+@pytest.mark.slow
 async def test_a_worker_killed_mid_backup_is_retried_into_one_complete_archive(
     area: Path, redis_url: str, prefix: str, tmp_path: Path
 ) -> None:

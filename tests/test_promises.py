@@ -72,6 +72,7 @@ async def _status(service: JobService, job_id: str, status: JobStatus) -> bool:
 
 
 # -- metrics across processes -----------------------------------------------------------------
+@pytest.mark.slow
 async def test_metrics_from_another_process_carry_real_figures(
     service: JobService, spawn: Callable[..., WorkerProcess]
 ) -> None:
@@ -105,6 +106,7 @@ async def test_metrics_from_another_process_carry_real_figures(
 
 
 # -- signals ----------------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_sigint_stops_gracefully_like_sigterm(
     service: JobService, spawn: Callable[..., WorkerProcess], redis_url: str, prefix: str
 ) -> None:
@@ -144,6 +146,7 @@ def _jobdeck(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.slow
 async def test_jobdeck_url_stands_in_for_url_in_submit_stats_and_worker(
     redis_url: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -180,6 +183,7 @@ async def test_jobdeck_url_stands_in_for_url_in_submit_stats_and_worker(
 
 # -- a timed-out plain function ---------------------------------------------------------------
 @pytest.mark.parametrize("engine", ["memory", "redis"])
+@pytest.mark.slow
 async def test_a_timed_out_plain_functions_late_result_is_ignored(
     engine: str, request: pytest.FixtureRequest, prefix: str
 ) -> None:

@@ -98,6 +98,7 @@ def test_parse_and_share_slots() -> None:
         parse_queues(["a=0"])
 
 
+@pytest.mark.slow
 async def test_one_worker_serves_several_queues_by_weight(redis_url: str, prefix: str) -> None:
     """-c 4 over emails (weight 1) and reports (weight 3): 1 and 3 slots. Reports is flooded
     with held jobs; emails still runs its job at once, and neither exceeds its share."""

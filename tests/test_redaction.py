@@ -89,6 +89,7 @@ def _cli_cases(port: int) -> list[list[str]]:
     return cases
 
 
+@pytest.mark.slow
 def test_no_command_prints_the_password(locked: RedisServer) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("JOBDECK_URL", None)
@@ -114,6 +115,7 @@ def test_no_command_prints_the_password(locked: RedisServer) -> None:
         assert "Traceback" not in err and err.count("\n") == 1, (argv, err)
 
 
+@pytest.mark.slow
 async def test_a_running_worker_never_logs_the_password(
     locked: RedisServer, prefix: str, tmp_path: Path
 ) -> None:

@@ -111,6 +111,7 @@ async def test_paused_schedule_does_not_fire(service: JobService) -> None:
     assert await service.list_jobs("pending") == []
 
 
+@pytest.mark.slow
 async def test_the_scheduler_loop_fires_each_tick_once(service: JobService) -> None:
     service.register_handler("work", lambda: None)
     service.schedule("fast", "work", every=timedelta(seconds=1))

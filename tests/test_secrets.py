@@ -78,6 +78,7 @@ def test_job_service_errors_never_show_the_password(url: str) -> None:
     assert SECRET not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_cli_errors_never_show_the_password() -> None:
     """--url and JOBDECK_URL alike (all runs at once: each is a Python start-up)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -671,6 +671,7 @@ class Follower:
 
 
 @pytest.mark.parametrize("url", ["redis"], indirect=True)
+@pytest.mark.slow
 async def test_events_in_order_across_two_processes(
     service: JobService, url: str, prefix: str
 ) -> None:

@@ -59,6 +59,7 @@ async def test_cancelling_releases_the_key(make: Factory) -> None:
     assert await svc.submit_job("sync", unique_key="k") != first
 
 
+@pytest.mark.slow
 async def test_a_window_holds_the_key_after_the_job_ends(make: Factory) -> None:
     svc = make()
     svc.register_handler("ping", lambda: None)

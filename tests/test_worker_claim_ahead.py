@@ -183,6 +183,7 @@ async def test_no_claiming_ahead_when_turned_off(
             await service.stop_workers(graceful=False)
 
 
+@pytest.mark.slow
 async def test_heartbeats_keep_the_leases_of_jobs_claimed_ahead(
     redis_url: str, prefix: str, handlers: Handlers
 ) -> None:

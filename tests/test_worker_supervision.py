@@ -60,6 +60,7 @@ async def test_a_loop_that_keeps_crashing_is_fatal() -> None:
     assert "the heartbeat loop failed 3 times" in str(fatal[0]) and "KeyError" in str(fatal[0])
 
 
+@pytest.mark.slow
 async def test_a_worker_whose_heartbeat_keeps_failing_stops_with_a_clear_error(
     service: JobService,
 ) -> None:

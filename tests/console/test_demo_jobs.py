@@ -49,6 +49,7 @@ def test_one_job_of_each_kind(monkeypatch: pytest.MonkeyPatch, pinned: None) -> 
     ]
 
 
+@pytest.mark.slow
 async def test_every_demo_job_runs_to_its_end(service: JobService) -> None:
     await service.start_workers(8)
     jobs = {

@@ -45,6 +45,7 @@ async def read_events(response: httpx.Response, count: int) -> list[dict[str, st
     return got
 
 
+@pytest.mark.slow
 async def test_resume_with_last_event_id_misses_nothing(redis_url: str, prefix: str) -> None:
     env = {"JOBDECK_API_KEYS": "", "JOBDECK_TEST_URL": redis_url}
     worker = WorkerProcess("tests.apps.tasks:service", redis_url, queue="apps", prefix=prefix)
