@@ -120,3 +120,17 @@ def test_tls_mistakes_are_one_line(
     assert run.returncode != 0 and len(lines) == 1, run.stderr
     assert lines[0].startswith("jobdeck: error: ") and says in lines[0], lines[0]
     assert "Traceback" not in run.stderr
+
+
+async def test_a_reset_before_the_first_reply_names_the_client_certificate() -> None:
+    """Without a client certificate, a TLS 1.3 server's "certificate required" alert comes
+    after the handshake; when the server closes with the first command unread, the client
+    sees a reset instead of the alert (seen in CI), and the line must still say what to fix."""
+    from jobdeck.core.backend.fastpath import _Protocol
+
+    protocol = _Protocol()
+    protocol.tls = True
+    protocol.connection_lost(ConnectionResetError(104, "Connection reset by peer"))
+    assert "client certificate" in protocol.why_lost()
+    protocol.answered = True  # a reset after replies is a plain lost connection
+    assert "client certificate" not in protocol.why_lost()

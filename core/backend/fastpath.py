@@ -95,6 +95,13 @@ class _Protocol(asyncio.Protocol):
                 "TLS: the server closed the session before answering; does it ask for a "
                 "client certificate (ssl_certfile, ssl_keyfile)?"
             )
+        if self.tls and not self.answered and isinstance(self.lost, ConnectionResetError):
+            # TLS 1.3 sends the server's "certificate required" alert after the handshake;
+            # when the server closes with our first command unread, a reset overtakes it.
+            return (
+                f"TLS: the server reset the session before answering ({self.lost}); does it "
+                "ask for a client certificate (ssl_certfile, ssl_keyfile)?"
+            )
         return str(self.lost or "closed by server")
 
     def abort(self, exc: Exception) -> None:
