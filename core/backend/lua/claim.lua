@@ -3,23 +3,6 @@
 local wid, count, lease, max_stalls = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 recover(20, max_stalls)
 
--- Jobs queued by a version that kept pending in one sorted set move to the front of the
--- lists (they are older than anything in them), newest first so the oldest ends up first.
--- Up to 100,000 per claim: a larger backlog moves over several claims, each slice ahead of
--- the last, so its order holds within a slice, and no job is left behind.
-if redis.call('EXISTS', P .. 'pending') == 1 then
-  if redis.call('TYPE', P .. 'pending').ok == 'zset' then
-    local old = redis.call('ZPOPMAX', P .. 'pending', 100000)
-    for k = 1, #old, 2 do
-      local prio = redis.pcall('HGET', P .. 'job:' .. old[k], 'priority')
-      if type(prio) ~= 'string' then prio = nil end
-      redis.call('LPUSH', pending_key(prio), old[k])
-    end
-  else
-    redis.call('RENAME', P .. 'pending', P .. 'pending:corrupt')
-  end
-end
-
 -- Promote due scheduled jobs (delays and retry backoff) into pending.
 local due = redis.call('ZRANGEBYSCORE', P .. 'scheduled', '-inf', NOW, 'LIMIT', 0, 500)
 if #due > 0 then
@@ -34,6 +17,29 @@ if #due > 0 then
     end
   end
   redis.call('ZREM', P .. 'scheduled', unpack(due))
+end
+
+-- Most queues hold one priority: one EXISTS says whether any list but pending:1 (or a sorted
+-- set left by an earlier version) holds jobs. If none does, only pending:1 is popped, instead
+-- of an LPOP of each empty list before it and after it on every claim.
+local elsewhere = redis.call('EXISTS', P .. 'pending', P .. 'pending:3', P .. 'pending:2',
+  P .. 'pending:0')
+
+-- Jobs queued by a version that kept pending in one sorted set move to the front of the
+-- lists (they are older than anything in them), newest first so the oldest ends up first.
+-- Up to 100,000 per claim: a larger backlog moves over several claims, each slice ahead of
+-- the last, so its order holds within a slice, and no job is left behind.
+if elsewhere > 0 and redis.call('EXISTS', P .. 'pending') == 1 then
+  if redis.call('TYPE', P .. 'pending').ok == 'zset' then
+    local old = redis.call('ZPOPMAX', P .. 'pending', 100000)
+    for k = 1, #old, 2 do
+      local prio = redis.pcall('HGET', P .. 'job:' .. old[k], 'priority')
+      if type(prio) ~= 'string' then prio = nil end
+      redis.call('LPUSH', pending_key(prio), old[k])
+    end
+  else
+    redis.call('RENAME', P .. 'pending', P .. 'pending:corrupt')
+  end
 end
 
 local function next_due()
@@ -56,10 +62,11 @@ local started_data = '{"worker":' .. cjson.encode(wid) .. ',"attempt":'
 -- empty), so valid jobs behind a run of bad entries start now, not after the worker's idle
 -- wait. At most BAD_PER_CLAIM bad entries are cleared per call, to bound the script's time.
 local BAD_PER_CLAIM = 1000
--- Highest priority first: `level` walks pending:3 down to pending:0, and passes 0 once every
+-- Highest priority first: `level` walks pending:3 down to `lowest`, and passes it once every
 -- list came back short (the queue is empty).
-local level = 3
-while started < count and dead <= BAD_PER_CLAIM and level >= 0 do
+local level, lowest = 3, 0
+if elsewhere == 0 then level, lowest = 1, 1 end
+while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
   local want = count - started
   local popped = redis.call('LPOP', P .. 'pending:' .. level, want)
   if not popped or #popped < want then level = level - 1 end
@@ -137,6 +144,6 @@ end
 stat({started = started, wait_ms = wait_ms, failed = dead})
 histograms(hist)
 totals({dead = dead})
-if level < 0 then redis.call('DEL', P .. 'wake') end
+if level < lowest then redis.call('DEL', P .. 'wake') end
 out[2] = next_due()
 return out
