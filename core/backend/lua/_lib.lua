@@ -22,6 +22,17 @@ local function pending_key(prio)
   return P .. 'pending:' .. p
 end
 
+-- Appends `value` to the list `groups[key]`, made on first use (ids by pending list, to push
+-- each list's share of a batch in one command).
+local function add_to(groups, key, value)
+  local list = groups[key]
+  if not list then
+    list = {}
+    groups[key] = list
+  end
+  list[#list + 1] = value
+end
+
 local function pending_count()
   local n = 0
   for p = 0, 3 do n = n + redis.call('LLEN', P .. 'pending:' .. p) end

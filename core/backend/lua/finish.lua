@@ -65,12 +65,7 @@ for _, item in ipairs(items) do
       local home = pending_key(redis.call('HGET', key, 'priority'))
       redis.call('HINCRBY', key, 'attempts', -1)
       redis.call('HSET', key, 'status', 'pending', 'token', '')
-      local ids = front[home]
-      if not ids then
-        ids = {}
-        front[home] = ids
-      end
-      ids[#ids + 1] = id
+      add_to(front, home, id)
       released = released + 1
       emit('JOB_REQUEUED', id, f[3], 'pending', data)
     elseif outcome == 'cancelled' then

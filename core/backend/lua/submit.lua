@@ -32,12 +32,7 @@ for j = 1, n do
     else
       status = 'pending'
       redis.call('HSET', key, 'created_at', NOW_S, unpack(ARGV, i + 7, i + 6 + nf))
-      local ids = queued[prio]
-      if not ids then
-        ids = {}
-        queued[prio] = ids
-      end
-      ids[#ids + 1] = id
+      add_to(queued, prio, id)
       ready = ready + 1
     end
     if ukey ~= '' then
