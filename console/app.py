@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
@@ -271,7 +271,10 @@ class JobdeckApp(App[int]):
 
     def _tick(self) -> None:
         self.painter.tick()
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # shutting down: the screens go before the timers stop
         if isinstance(screen, DetailScreen):
             screen.redraw()
 

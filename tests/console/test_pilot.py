@@ -323,3 +323,15 @@ async def test_reconnects_after_redis_restarts(prefix: str) -> None:
     finally:
         await service.close()
         server.stop()
+
+
+async def test_a_timer_that_fires_during_shutdown_does_not_crash_the_console(
+    service: JobService,
+) -> None:
+    """The app's screens are gone a moment before its timers stop; the once-a-second tick
+    that lands in between must do nothing, not crash the console on its way out (a CI run saw
+    "No screens on stack" from it)."""
+    async with open_console(service) as c:
+        app = c.app
+    assert not app.screen_stack
+    app._tick()
