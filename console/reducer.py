@@ -85,9 +85,7 @@ def _apply_one(state: ConsoleState, event: Event, effects: Effects) -> None:
         effects.changed.add("workers")
         return
     if kind == Events.JOBS_PURGED:
-        status = event.status or ""
-        if _newer_than_depths(state, event):
-            state.depths[status] = max(0, state.depth(status) - int(event.data.get("count", 0)))
+        _apply_purge(state, event)
         effects.header = True
         effects.dirty.update(("dead", "history", "pending"))
         return
@@ -124,12 +122,15 @@ def replay_depths(state: ConsoleState, events: Iterable[Event]) -> None:
     read did not include change the counts again."""
     for event in events:
         if event.type == Events.JOBS_PURGED:
-            if _newer_than_depths(state, event):
-                status = event.status or ""
-                count = int(event.data.get("count", 0))
-                state.depths[status] = max(0, state.depth(status) - count)
+            _apply_purge(state, event)
         elif event.job_id:
             _apply_depths(state, event)
+
+
+def _apply_purge(state: ConsoleState, event: Event) -> None:
+    if _newer_than_depths(state, event):
+        status = event.status or ""
+        state.depths[status] = max(0, state.depth(status) - int(event.data.get("count", 0)))
 
 
 def _newer_than_depths(state: ConsoleState, event: Event) -> bool:

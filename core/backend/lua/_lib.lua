@@ -160,6 +160,12 @@ local function hash_fields(key, ...)
   return redis.call('HMGET', key, ...)
 end
 
+-- A job's status, nil for no record: a waiting job's record leaves its status out.
+local function job_status(id)
+  local f = hash_fields(P .. 'job:' .. id, 'status', 'created_at')
+  return f[1] or (f[2] and 'pending') or nil
+end
+
 local function json_str(s)
   return cjson.encode(s)
 end
@@ -232,9 +238,7 @@ local function unique_holder(ukey)
   local f = hash_fields(P .. 'unique:' .. ukey, 'id', 'until')
   if not f[1] then return nil end
   if (tonumber(f[2]) or 0) > NOW then return f[1] end
-  -- A record with no status is pending: the status is left out while a job waits.
-  local g = hash_fields(P .. 'job:' .. f[1], 'status', 'created_at')
-  local st = g[1] or (g[2] and 'pending')
+  local st = job_status(f[1])
   if st == 'pending' or st == 'scheduled' or st == 'running' then return f[1] end
   return nil
 end

@@ -29,8 +29,9 @@ local elsewhere = redis.call('EXISTS', P .. 'pending', P .. 'pending:3', P .. 'p
 -- lists (they are older than anything in them), newest first so the oldest ends up first.
 -- Up to 100,000 per claim: a larger backlog moves over several claims, each slice ahead of
 -- the last, so its order holds within a slice, and no job is left behind.
-if elsewhere > 0 and redis.call('EXISTS', P .. 'pending') == 1 then
-  if redis.call('TYPE', P .. 'pending').ok == 'zset' then
+local legacy = elsewhere > 0 and redis.call('TYPE', P .. 'pending').ok
+if legacy and legacy ~= 'none' then
+  if legacy == 'zset' then
     local old = redis.call('ZPOPMAX', P .. 'pending', 100000)
     for k = 1, #old, 2 do
       local prio = redis.pcall('HGET', P .. 'job:' .. old[k], 'priority')

@@ -8,8 +8,7 @@ for _, name in ipairs(names) do
   local key = P .. 'schedule:' .. name
   if redis.call('TYPE', key).ok == 'hash' then
     local last = redis.call('HGET', key, 'last_job')
-    local g = last and hash_fields(P .. 'job:' .. last, 'status', 'created_at') or {}
-    local status = g[1] or (g[2] and 'pending') -- no status: waiting
+    local status = last and job_status(last)
     out[#out + 1] = name
     out[#out + 1] = redis.call('HGETALL', key)
     out[#out + 1] = redis.call('ZSCORE', P .. 'schedules:due', name) or ''
