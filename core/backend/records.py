@@ -1,0 +1,247 @@
+"""The values that cross the `Backend` contract: what a worker claims and reports, what a
+submit hands over, what metrics, workers and schedules read back. Plain frozen data, so each
+engine builds and reads them the same way."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+__all__ = [
+    "HISTOGRAM_BOUNDS_MS",
+    "UNIQUE_KEY",
+    "UNIQUE_WINDOW",
+    "BackendSettings",
+    "ClaimBatch",
+    "ClaimedJob",
+    "DueSchedules",
+    "Finish",
+    "JobEmit",
+    "NewJob",
+    "Outcome",
+    "ProgressUpdate",
+    "RawFields",
+    "RawMetrics",
+    "RawSchedule",
+    "ScheduleFire",
+    "WorkerRecord",
+    "events_maxlen_from_env",
+    "split_unique",
+]
+
+RawFields = Mapping[Any, Any]
+
+
+class Outcome:
+    """How an attempt ended, as the worker reports it to `Backend.finish`."""
+
+    COMPLETED = "completed"
+    RETRY = "retry"  # failed, retries left: back to scheduled after `delay`
+    FAILED = "failed"  # failed for good: dead-letter queue
+    CANCELLED = "cancelled"
+    RELEASE = "release"  # handed back unfinished (worker shutting down): pending again
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSettings:
+    """Knobs every backend honours. Times in seconds.
+
+    `events_maxlen` caps the event log (approximately: Redis trims whole nodes). It is how far
+    back a console can rewind: about `events_maxlen / events per second` seconds. Every
+    process writing to a queue trims to its own figure, so set it the same everywhere; the
+    environment variable `JOBDECK_EVENTS_MAXLEN` does that for every process started with it
+    (3,600,000 keeps an hour at 1,000 events a second, a few hundred MB in Redis)."""
+
+    events_maxlen: int = field(default_factory=lambda: events_maxlen_from_env())
+    history_max: int = 10_000
+    result_ttl: float = 24 * 3600.0
+    worker_ttl: float = 15.0
+    max_stalls: int = 3
+    # Opt-in: a submit returns only once this many replicas have it (Redis WAIT), so a
+    # failover right after cannot lose it; 0 keeps replication asynchronous (the default).
+    submit_replicas: int = 0
+    submit_replica_timeout: float = 1.0
+
+
+def events_maxlen_from_env(default: int = 50_000) -> int:
+    raw = os.environ.get("JOBDECK_EVENTS_MAXLEN", "").strip().replace("_", "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1000 <= int(raw) <= 100_000_000:
+        raise ValueError(f"JOBDECK_EVENTS_MAXLEN: expected 1000-100000000 events, got {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job now leased to a worker. `token` fences every later transition of this attempt."""
+
+    id: str
+    token: str
+    fields: RawFields
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBatch:
+    jobs: list[ClaimedJob]
+    paused: bool = False
+    next_due: float | None = None  # seconds until the earliest scheduled job is due
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """One attempt's outcome. `payload` is JSON: the result, or the error for failures."""
+
+    job_id: str
+    token: str
+    outcome: str
+    payload: bytes = b""
+    delay: float = 0.0  # for RETRY: seconds until the next attempt
+    event_data: bytes = b""  # JSON object carried by the event this transition emits
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    job_id: str
+    token: str
+    fraction: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobEmit:
+    """An application event a running handler emits (`current_job().emit`)."""
+
+    job_id: str
+    token: str
+    event_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """One live worker process, as it last described itself in a heartbeat."""
+
+    id: str
+    host: str
+    pid: int
+    queue: str
+    concurrency: int
+    running: int
+    started_at: float
+    last_heartbeat: float
+    paused: bool = False
+    processed: int = 0
+    failed: int = 0
+    # The last time a handler blocked this worker's event loop: {"job_id", "seconds", "at"}
+    loop_blocked: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "queue": self.queue,
+            "concurrency": self.concurrency,
+            "running": self.running,
+            "started_at": self.started_at,
+            "paused": self.paused,
+            "processed": self.processed,
+            "failed": self.failed,
+            "loop_blocked": self.loop_blocked,
+        }
+
+
+# Upper bounds (ms) of the wait- and run-time histogram buckets; the Lua `observe` has the same.
+HISTOGRAM_BOUNDS_MS = (
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    300000,
+    900000,
+    3600000,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawMetrics:
+    now: float
+    depths: dict[str, int]
+    totals: dict[str, int]
+    # one dict per second, oldest first, for the last `window` seconds
+    buckets: list[dict[str, int]] = field(default_factory=list)
+    paused: bool = False
+    # lifetime histogram counts: "wait:<bound ms>|inf", "wait:sum_ms", the same for "run"
+    histograms: dict[str, int] = field(default_factory=dict)
+    # the id of the newest event these figures include ("0-0": none), read with them
+    events_through: str = "0-0"
+
+
+class NewJob(NamedTuple):
+    """What a backend's `submit` reads of a job besides its record: the submit path hands
+    these over instead of building a whole `JobDefinition` per job (a `JobDefinition` has
+    the same attributes and is accepted too)."""
+
+    id: str
+    name: str
+    priority: int
+
+
+UNIQUE_KEY = "_unique_key"  # in a submitted record: the job's unique key (not stored as is)
+UNIQUE_WINDOW = "_unique_window_ms"
+
+
+def split_unique(record: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, int]:
+    """The stored fields, the unique key ('' for none) and its window in ms (0 for none)."""
+    if UNIQUE_KEY not in record:
+        return record, "", 0
+    fields = dict(record)
+    key = str(fields.pop(UNIQUE_KEY))
+    window = int(fields.pop(UNIQUE_WINDOW, 0) or 0)
+    return fields, key, window
+
+
+@dataclass(frozen=True, slots=True)
+class DueSchedules:
+    """What `Backend.due_schedules` found: the server's clock (ms), the schedules due by it
+    as (name, stored definition, due ms), and when the next one after now is due (ms)."""
+
+    now_ms: int
+    due: list[tuple[str, bytes, int]]
+    next_due_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFire:
+    """One tick to fire. `expected_ms` is the due time the scheduler saw (None: a manual
+    trigger); `job_id` empty means the tick is skipped and the schedule only moves on."""
+
+    name: str
+    expected_ms: int | None
+    next_ms: int
+    tick_ms: int
+    job_id: str
+    job_name: str
+    priority: int
+    fields: Mapping[str, Any]
+    missed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RawSchedule:
+    name: str
+    fields: dict[str, Any]
+    next_due_ms: int | None  # None while paused
+    last_status: str | None
