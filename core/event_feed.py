@@ -1,19 +1,22 @@
 """Reading a queue's event log: following it live through dropped connections, paging
 through what is stored, and telling whether a resume point has been trimmed away. Handed a
-backend; `JobService.events()` and friends are thin doors onto it."""
+backend; `JobService.events()` and friends are thin doors onto it. `BusRelay` publishes the
+log on an in-process bus, for `JobService.subscribe`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 
+from ._tasks import cancel_and_wait
 from .backend import Backend
-from .events import Event, Events, event_key
+from .events import Event, EventBus, Events, event_key
 
-__all__ = ["EventFeed"]
+__all__ = ["BusRelay", "EventFeed"]
 
 _CONNECTION_ERRORS = (RedisError, OSError)
 
@@ -53,3 +56,38 @@ class EventFeed:
 
     async def lost_after(self, after: str) -> bool:
         return event_key(after) < event_key(await self.backend.trimmed_through())
+
+
+class BusRelay:
+    """Publishes every event of the log on `bus` from `start` on, from whichever process
+    wrote it, in one task that runs while the bus has subscribers. `start` is the id the
+    service read as it connected, so a subscriber added a moment later still sees the
+    events of the service's own first calls."""
+
+    def __init__(self, backend: Backend, bus: EventBus, start: str | None) -> None:
+        self.feed = EventFeed(backend)
+        self.bus = bus
+        self.start = start
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._relay(), name="jobdeck-event-follower"
+            )
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        await cancel_and_wait(self._task)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+        self._task = None
+
+    async def _relay(self) -> None:
+        async for event in self.feed.follow(self.start, 1.0):
+            self.bus.publish(event)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import JobDefinition, JobStatus
+from .reading import decode_or_stub
 
-__all__ = ["SEARCHABLE", "SearchPage", "parse_cursor", "search_step"]
+__all__ = ["SEARCHABLE", "SearchPage", "parse_cursor", "search_page", "search_step"]
 
 SEARCHABLE = ("pending", "scheduled", "running", "failed", "completed", "cancelled")
 _MAX_TEXT = 200
@@ -99,3 +100,27 @@ async def search_step(
         if ended:
             index, offset = index + 1, 0
     return found, (None if index >= len(statuses) else f"{index}:{offset}"), read
+
+
+async def search_page(
+    backend: Any,
+    text: str,
+    statuses: Sequence[str],
+    cursor: str | None,
+    limit: int,
+    budget: int,
+    max_field: int = 0,
+) -> SearchPage:
+    """One step of `JobService.search_jobs`, decoded. The first step puts an exact id match
+    first, found by one read whatever the budget: an operator pasting an id from a log line
+    must not wait for a scan to reach it."""
+    rows, next_cursor, read = await search_step(
+        backend, text, statuses, cursor, limit, budget, max_field
+    )
+    jobs = [decode_or_stub(job_id, fields) for job_id, fields in rows]
+    if cursor is None and 0 < len(text) <= 128:
+        fields = await backend.get(text, max_field)
+        exact = None if fields is None else decode_or_stub(text, fields)
+        if exact is not None and exact.status.value in statuses:
+            jobs = [exact, *(job for job in jobs if job.id != exact.id)]
+    return SearchPage(jobs, next_cursor, read)

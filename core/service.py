@@ -7,18 +7,15 @@ of processes can share one Redis.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ._tasks import cancel_and_wait
 from .backend import Backend, BackendSettings, open_backend
 from .backend.base import NewJob
 from .bus import adapt_event_bus
-from .event_feed import EventFeed
+from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
 from .models import JobDefinition, JobPriority, JobStatus
@@ -27,8 +24,9 @@ from .retry import RetryPolicy
 from .schedules.api import ScheduleMethods
 from .schedules.scheduler import Scheduler
 from .schedules.spec import ScheduleSpec
-from .search import SearchPage, check_search, search_step
+from .search import SearchPage, check_search, search_page
 from .submission import JobSpec, field_cap, prepare, prepare_spec, submit_in_chunks
+from .worker.local import LocalWorkers
 from .worker.pool import WorkerPool, WorkerSettings
 
 __all__ = ["JobService", "JobSpec"]
@@ -69,13 +67,10 @@ class JobService(ScheduleMethods):
         if forward is not None:
             self.event_bus.subscribe(None, forward)
         self.handlers: dict[str, Callable[..., Any]] = {}
-        self.pool: WorkerPool | None = None
+        self._local = LocalWorkers()
         self._initialized = False
-        self._follower: asyncio.Task[None] | None = None
-        self._bus_start: str | None = None
+        self._relay: BusRelay | None = None
         self._declared: dict[str, ScheduleSpec] = {}
-        self._scheduler_task: asyncio.Task[None] | None = None
-        self.scheduler: Scheduler | None = None
         self._warned_unserved = False
 
     def configure(self, url: str | None = None, prefix: str | None = None) -> None:
@@ -93,6 +88,16 @@ class JobService(ScheduleMethods):
         self.url, self.prefix, self.backend = url, prefix, backend
 
     @property
+    def pool(self) -> WorkerPool | None:
+        """The worker pool this process runs for the queue (`start_workers`), if any."""
+        return self._local.pool
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        """The scheduler loop `start_workers` started beside the pool, if any."""
+        return self._local.scheduler
+
+    @property
     def description(self) -> str:
         """Where the jobs live, safe to show: never includes a password."""
         return self.backend.description
@@ -103,22 +108,17 @@ class JobService(ScheduleMethods):
         if self._initialized:
             return
         await self.backend.initialize()
-        # The in-process bus replays from here, so a subscriber added a moment later (before
-        # its follower task runs) still sees the events of its own first calls.
-        self._bus_start = await self.backend.last_event_id()
+        self._relay = BusRelay(self.backend, self.event_bus, await self.backend.last_event_id())
         self._initialized = True
         await self._declare_schedules()
         if self.event_bus.has_subscribers:
-            self._start_follower()
+            self._relay.ensure_running()
 
     async def close(self) -> None:
         if self.pool is not None:
             await self.stop_workers(graceful=True)
-        if self._follower is not None:
-            await cancel_and_wait(self._follower)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._follower
-            self._follower = None
+        if self._relay is not None:
+            await self._relay.stop()
         await self.backend.close()
         self._initialized = False
 
@@ -266,17 +266,10 @@ class JobService(ScheduleMethods):
         `budget` records are read; pass `cursor` back for the next step (see `core.search`).
         The first step puts an exact id match first. `max_field_bytes` as for `list_jobs`."""
         text, chosen = check_search(text, statuses, limit, budget)
-        cap = field_cap(max_field_bytes)
         await self._ensure()
-        rows, next_cursor, read = await search_step(
-            self.backend, text, chosen, cursor, limit, budget, cap
+        return await search_page(
+            self.backend, text, chosen, cursor, limit, budget, field_cap(max_field_bytes)
         )
-        jobs = [decode_or_stub(job_id, fields) for job_id, fields in rows]
-        if cursor is None and 0 < len(text) <= 128:
-            exact = await self.get_job(text, max_field_bytes=max_field_bytes)
-            if exact is not None and exact.status.value in chosen:
-                jobs = [exact, *(job for job in jobs if job.id != exact.id)]
-        return SearchPage(jobs, next_cursor, read)
 
     async def list_dead_letters(self, limit: int = 50, offset: int = 0) -> list[JobDefinition]:
         return await self.list_jobs(JobStatus.FAILED, limit, offset)
@@ -378,24 +371,21 @@ class JobService(ScheduleMethods):
         """Run a worker pool in this process with `count` slots (default: CPU count), and
         (unless `scheduler=False`) the scheduler loop that fires this queue's schedules."""
         await self._ensure()
-        if self.pool is not None and self.pool.is_running:
+        if self._local.running:
             raise RuntimeError("workers are already running in this service; use scale_workers")
-        if count is None:
-            count = os.cpu_count() or 1
-        self.pool = WorkerPool(
+        pool = WorkerPool(
             self.backend,
             self.handlers,
-            concurrency=check_count(count),
+            concurrency=check_count((os.cpu_count() or 1) if count is None else count),
             queue=self.queue,
             retry_policy=self.retry_policy,
             settings=self.worker_settings,
             worker_id=worker_id,
             service=self,
         )
-        await self.pool.start()
-        if scheduler:
-            self._start_scheduler()
-        return self.pool
+        declared = self._declared
+        loop = Scheduler(self.backend, declared=lambda: list(declared.values()))
+        return await self._local.start(pool, loop if scheduler else None)
 
     async def scale_workers(
         self, count: int, *, worker_id: str | None = None, delta: bool = False
@@ -416,12 +406,7 @@ class JobService(ScheduleMethods):
         )
 
     async def stop_workers(self, graceful: bool = True, timeout: float | None = None) -> None:
-        if self._scheduler_task is not None:
-            await cancel_and_wait(self._scheduler_task)
-            self._scheduler_task = None
-        if self.pool is not None:
-            await self.pool.stop(graceful=graceful, timeout=timeout)
-            self.pool = None
+        await self._local.stop(graceful, timeout)
 
     # -- events ----------------------------------------------------------------------------
     async def events(self, after: str | None = None, *, block: float = 1.0) -> AsyncIterator[Event]:
@@ -453,21 +438,12 @@ class JobService(ScheduleMethods):
     def subscribe(self, event_type: Events | str | None, callback: Callable[[Event], Any]) -> None:
         """Shorthand for `event_bus.subscribe` that also starts following the event log."""
         self.event_bus.subscribe(event_type, callback)
-        if self._initialized:
-            self._start_follower()
-
-    def _start_follower(self) -> None:
-        if self._follower is None or self._follower.done():
-            self._follower = asyncio.get_running_loop().create_task(
-                self._follow(), name="jobdeck-event-follower"
-            )
-
-    async def _follow(self) -> None:
-        async for event in self.events(after=self._bus_start):
-            self.event_bus.publish(event)
+        if self._initialized and self._relay is not None:
+            self._relay.ensure_running()
 
     async def _ensure(self) -> None:
         if not self._initialized:
             await self.initialize()
-        if self.event_bus.has_subscribers and self._follower is None:
-            self._start_follower()
+        relay = self._relay
+        if relay is not None and not relay.running and self.event_bus.has_subscribers:
+            relay.ensure_running()

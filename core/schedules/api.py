@@ -7,7 +7,6 @@ async and works from any process that shares the queue.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..models import JobPriority
 from .info import ScheduleInfo
-from .scheduler import Scheduler, fire_for, put_spec
+from .scheduler import fire_for, put_spec
 from .spec import ScheduleSpec, new_schedule
 from .timing import next_fire_after
 
@@ -30,8 +29,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 class ScheduleMethods:
     backend: Backend
     _declared: dict[str, ScheduleSpec]
-    _scheduler_task: asyncio.Task[None] | None
-    scheduler: Scheduler | None
 
     async def _ensure(self) -> None: ...  # provided by JobService
     def register_handler(self, name: str, func: Callable[..., Any]) -> None: ...
@@ -155,13 +152,6 @@ class ScheduleMethods:
     async def _declare_schedules(self) -> None:
         for spec in list(self._declared.values()):
             await put_spec(self.backend, spec)
-
-    def _start_scheduler(self) -> None:
-        if self._scheduler_task is None or self._scheduler_task.done():
-            self.scheduler = Scheduler(self.backend, declared=lambda: list(self._declared.values()))
-            self._scheduler_task = asyncio.get_running_loop().create_task(
-                self.scheduler.run(), name="jobdeck-scheduler"
-            )
 
 
 def _checked(name: Any) -> str:
