@@ -396,9 +396,11 @@ def _top_level_usec(usec: Counter[str], calls_inside_scripts: bool) -> float:
     return float(scripts if calls_inside_scripts and scripts else sum(usec.values()))
 
 
-def run_redis_time(h: Harness, row: PeerRow) -> Sample:
+def run_redis_time(h: Harness, row: PeerRow, bulk: bool = False) -> Sample:
     """Redis server time per job life (submit, claim, finish, events), no MONITOR attached:
-    10 warm-up submits, N submits timed by the server, then a worker drains all of them.
+    10 warm-up submits, N submits timed by the server (one per round trip, or with `bulk`
+    through the library's bulk call, as a producer with many jobs at hand would), then a
+    worker drains all of them.
 
     Two figures: `usec` from INFO commandstats (wall time inside each command, so preemption
     on a loaded machine inflates it) and Redis process CPU (used_cpu_user + used_cpu_sys
@@ -411,7 +413,10 @@ def run_redis_time(h: Harness, row: PeerRow) -> Sample:
         h.submit(client, "noop", 10)
         h.queue.config_resetstat()
         cpu0 = _server_cpu(h.queue)
-        h.submit(client, "noop", n, start=10)
+        if bulk:
+            client.request(h.sizes.run_timeout, op="submit_bulk", kind="noop", start=10, n=n)
+        else:
+            h.submit(client, "noop", n, start=10)
         cpu1 = _server_cpu(h.queue)
         submit_usec = commandstats_usec(h.queue)
         submit_calls = commandstats(h.queue)
@@ -442,7 +447,11 @@ def run_redis_time(h: Harness, row: PeerRow) -> Sample:
     # scripts and plain commands); the commandstats figure stays in the JSON.
     extra["commandstats_usec_per_job"] = submit_total + worker_total
     cpu = extra["submit_cpu_usec_per_job"] + extra["worker_cpu_usec_per_job"]
-    return Sample("redis-time", row.label, 0, True, cpu, extra)
+    return Sample("redis-time-bulk" if bulk else "redis-time", row.label, 0, True, cpu, extra)
+
+
+def run_redis_time_bulk(h: Harness, row: PeerRow) -> Sample:
+    return run_redis_time(h, row, bulk=True)
 
 
 def run_memory(h: Harness, row: PeerRow) -> Sample:
@@ -522,6 +531,11 @@ def scenarios(sizes: Sizes) -> list[Scenario]:
                  f"Redis server time per job life ({sizes.memory_n:,} jobs: submit, claim, "
                  "finish, events; Redis CPU)", "µs/job", False, run_redis_time,
                  _default_only, every_round=False),
+        Scenario("redis-time-bulk", "redis-time",
+                 f"Redis server time per job life, submitted in bulk ({sizes.memory_n:,} "
+                 "jobs: bulk submit, claim, finish, events; Redis CPU)", "µs/job", False,
+                 run_redis_time_bulk, lambda r: _default_only(r) and r.adapter.supports_bulk,
+                 every_round=False),
     ]
 
 
