@@ -41,6 +41,14 @@ def _per_call(client: object, calls: int) -> tuple[float, float]:
     return script / calls, inner / calls
 
 
+def _submit_args(job_id: str) -> list[str | int]:
+    """The submit script's keys and arguments for one normal-priority job, as the service
+    sends them (key prefix, log cap, one job: id, name, priority, delay, no unique key, two
+    fields)."""
+    return [1, "jobdeck:{q}:pending", "jobdeck:{q}:", "50000", "1", job_id, "noop", "1", "0",
+            "", "0", "2", "name", "noop"]  # fmt: skip
+
+
 def _function_library(name: str) -> str:
     """The script `name` as a FUNCTION library: `_lib.lua`'s helpers at the library's top
     level, built once at load; the values the prelude computes per call (prefix, clock) set at
@@ -105,22 +113,7 @@ def _script_vs_function(client: object, calls: int, rounds: int) -> dict[str, li
             for i in range(calls):
                 target = (sha,) if command == "evalsha" else ("submit",)
                 client.execute_command(  # type: ignore[attr-defined]
-                    command.upper(),
-                    *target,
-                    1,
-                    "jobdeck:{q}:pending",
-                    "jobdeck:{q}:",
-                    "50000",
-                    "1",
-                    f"{command}{round_no}-{i:011d}",
-                    "noop",
-                    "1",
-                    "0",
-                    "",
-                    "0",
-                    "2",
-                    "name",
-                    "noop",
+                    command.upper(), *target, *_submit_args(f"{command}{round_no}-{i:011d}")
                 )
             stats = client.info("commandstats")  # type: ignore[attr-defined]
             seen[command].append(stats[f"cmdstat_{command}"]["usec"] / calls)
@@ -158,23 +151,7 @@ def main() -> None:
             client.config_resetstat()
             pipe = client.pipeline(transaction=False)
             for i in range(calls):
-                pipe.evalsha(
-                    sha,
-                    1,
-                    "jobdeck:{q}:pending",
-                    "jobdeck:{q}:",
-                    "50000",
-                    "1",
-                    f"pipelined{i:011d}",
-                    "noop",
-                    "1",
-                    "0",
-                    "",
-                    "0",
-                    "2",
-                    "name",
-                    "noop",
-                )
+                pipe.evalsha(sha, *_submit_args(f"pipelined{i:011d}"))
             pipe.execute()
             return _per_call(client, calls)
 
