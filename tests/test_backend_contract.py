@@ -568,6 +568,21 @@ async def test_pause_blocks_claims_until_resumed(backend: Backend) -> None:
     assert events[2].data == {"worker": "w1", "attempt": 1}
 
 
+async def test_pause_holds_every_priority_and_resume_keeps_their_order(backend: Backend) -> None:
+    # The Redis claim asks one EXISTS about the pause flag and the priority lists together: a
+    # paused queue whose jobs wait in several lists must still read as paused, and after the
+    # resume the lists must still be read highest first.
+    normal, crit, low = await submit(
+        backend, job("n"), job("c", priority="critical"), job("l", priority="low")
+    )
+    await backend.set_paused(True)
+    paused = await backend.claim("w1", 5, LEASE)
+    assert paused.paused and paused.jobs == []
+    await backend.set_paused(False)
+    resumed = await backend.claim("w1", 5, LEASE)
+    assert not resumed.paused and [cj.id for cj in resumed.jobs] == [crit, normal, low]
+
+
 # -- events and wake-ups --------------------------------------------------------------------
 async def test_events_are_ordered_and_resumable(backend: Backend) -> None:
     start = await backend.last_event_id()
