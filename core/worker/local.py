@@ -1,7 +1,7 @@
 """What one process runs for a queue: its worker pool, and the scheduler loop beside it.
 
 `JobService` holds one of these. It is handed the pool and the scheduler to run rather than
-the service, so starting, scaling and stopping them does not reach back into the service.
+the service, so starting and stopping them does not reach back into the service.
 """
 
 from __future__ import annotations
