@@ -924,6 +924,8 @@ async def test_the_log_stores_short_types_and_reads_back_full_events(
     batch = await backend.claim("w1", 1, LEASE)
     [claimed] = batch.jobs
     await backend.finish("w1", [finish(claimed.id, claimed.token, Outcome.COMPLETED, payload="1")])
+    stored = [(raw[b"t"], raw[b"s"]) for _, raw in await client.xrange(p + "events", "(" + start)]
+    assert stored == [(b"*s", b""), (b"JOB_SUBMITTED", b"pending"), (b"*r", b""), (b"*c", b"")]
     got = [(e.type, e.job_id, e.status) for e in await all_events(backend, start)]
     assert got == [
         (Events.JOB_SUBMITTED, job_id, "pending"),

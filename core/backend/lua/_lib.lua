@@ -87,7 +87,14 @@ local function status_ids(status, first, count, newest)
 end
 
 local function emit(etype, jid, name, status, data)
-  -- The entry id carries the time (ms), so no timestamp field is stored.
+  -- The entry id carries the time (ms), so no timestamp field is stored, and a status the
+  -- type implies (events._IMPLIED_STATUS) is left out: ~8 bytes less per entry of a log that
+  -- holds one JOB_SUBMITTED per pending job. Event.from_fields puts it back.
+  if (etype == 'JOB_SUBMITTED' and status == 'pending')
+      or (etype == 'JOB_STARTED' and status == 'running')
+      or (etype == 'JOB_COMPLETED' and status == 'completed') then
+    status = ''
+  end
   redis.call('XADD', P .. 'events', 'MAXLEN', '~', EVENTS_MAXLEN, '*',
     't', etype, 'j', jid or '', 'n', name or '', 's', status or '', 'd', data or '')
 end
@@ -128,17 +135,8 @@ end
 
 -- Wait and run times (ms) into histogram buckets (the bounds are metrics.HISTOGRAM_BOUNDS_MS),
 -- counted for the queue's lifetime like the totals: Prometheus reads them at scrape time.
--- `observe` only notes a time; `histograms` buckets a call's times once at its end, so a batch
--- of jobs builds the bounds table once, not once per job (~0.9 us a job).
-local function observe(acc, name, ms)
-  local times = acc[name]
-  if not times then
-    times = {}
-    acc[name] = times
-  end
-  times[#times + 1] = ms
-end
-
+-- A call notes its times with `add_to(acc, 'wait' or 'run', ms)` and buckets them once at its
+-- end, so a batch builds the bounds table once, not once per job (~0.9 us a job).
 local function histograms(acc)
   local bounds = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
     900000, 3600000}

@@ -140,10 +140,10 @@ while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
       local ready = tonumber(f[8]) or tonumber(f[7])
       if ready then
         wait_ms = wait_ms + math.max(0, NOW - ready * 1000)
-        observe(hist, 'wait', NOW - ready * 1000)
+        add_to(hist, 'wait', NOW - ready * 1000)
       end
       started = started + 1
-      emit('JOB_STARTED', id, f[1], '', started_data .. attempts .. '}') -- '': running
+      emit('JOB_STARTED', id, f[1], 'running', started_data .. attempts .. '}')
       out[#out + 1] = id
       out[#out + 1] = tok
       -- The record's fields as read, in the order of leases.CLAIMED_FIELDS (names cost

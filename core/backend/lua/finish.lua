@@ -42,7 +42,7 @@ for _, item in ipairs(items) do
     if started then
       run_ms = run_ms + math.max(0, NOW - started * 1000)
       if outcome ~= 'release' and outcome ~= 'cancelled' then
-        observe(hist, 'run', NOW - started * 1000)
+        add_to(hist, 'run', NOW - started * 1000)
       end
     end
     if outcome == 'completed' then
@@ -53,7 +53,7 @@ for _, item in ipairs(items) do
       if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
       done = done + 1
       release_unique(id, f[5])
-      emit('JOB_COMPLETED', id, f[3], '', data) -- '': completed
+      emit('JOB_COMPLETED', id, f[3], 'completed', data)
     elseif outcome == 'retry' then
       redis.call('HSET', key, 'status', 'scheduled', 'token', '', 'error', payload,
         'scheduled_for', fmt_s(NOW + delay))

@@ -8,7 +8,7 @@ local out = {}
 local ready, delayed = 0, 0
 local scheduled = P .. 'scheduled'
 -- Ready jobs enter their priority's pending list in one RPUSH at the end, not one command
--- per job: ids by priority, in submission order.
+-- per job: ids by pending list, in submission order.
 local queued = {}
 for j = 1, n do
   local id, name, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -32,7 +32,7 @@ for j = 1, n do
     else
       status = 'pending'
       redis.call('HSET', key, 'created_at', NOW_S, unpack(ARGV, i + 7, i + 6 + nf))
-      add_to(queued, prio, id)
+      add_to(queued, pending_key(prio), id)
       ready = ready + 1
     end
     if ukey ~= '' then
@@ -47,13 +47,12 @@ for j = 1, n do
     if prio ~= '1' or delay ~= 0 then
       data = '{"priority":' .. prio .. ',"delay":' .. delay / 1000 .. '}'
     end
-    -- A status the event's type implies is left out (Event.from_fields restores it).
-    emit('JOB_SUBMITTED', id, name, status == 'pending' and '' or status, data)
+    emit('JOB_SUBMITTED', id, name, status, data)
     out[j] = 1
   end
   i = i + 7 + nf
 end
-for prio, ids in pairs(queued) do call_sliced('RPUSH', pending_key(prio), ids) end
+for key, ids in pairs(queued) do call_sliced('RPUSH', key, ids) end
 if delayed > 0 then wake(1) end
 wake(ready)
 totals({submitted = ready + delayed})

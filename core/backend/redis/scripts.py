@@ -49,12 +49,13 @@ def script_source(name: str) -> str:
     return _wire_codes(_prelude_for(lua.joinpath("_lib.lua").read_text(), body) + "\n" + body)
 
 
-_EMIT = re.compile(r"\bemit\('([A-Z_]+)'")
+_TYPE_NAME = re.compile("'(" + "|".join(map(re.escape, WIRE_CODES)) + ")'")
 
 
 def _wire_codes(source: str) -> str:
-    """The scripts name event types; the log stores the short codes of `WIRE_CODES`."""
-    return _EMIT.sub(lambda m: f"emit('{WIRE_CODES.get(m.group(1), m.group(1))}'", source)
+    """The scripts name event types; the log stores the short codes of `WIRE_CODES`. Every
+    quoted name is replaced, so `emit` compares the types it is given in the same spelling."""
+    return _TYPE_NAME.sub(lambda m: f"'{WIRE_CODES[m.group(1)]}'", source)
 
 
 _FUNCTION = re.compile(r"^local function (\w+)\(")
