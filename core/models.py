@@ -18,6 +18,7 @@ __all__ = [
     "JobPriority",
     "JobProgress",
     "JobStatus",
+    "check_job_name",
     "new_id",
     "new_job",
     "parse_priority",
@@ -227,6 +228,19 @@ def new_job(
         timeout=float(timeout) if timeout is not None else None,
     )
     return job, float(delay)
+
+
+def check_job_name(name: object, field_name: str = "name") -> str:
+    """A name a job can have (as `new_job` checks it): a handler registered under any other
+    name could never run, and its name would make worker records unreadable."""
+    if not isinstance(name, str):
+        raise TypeError(f"{field_name}: expected str, got {type(name).__name__}")
+    if not name.strip():
+        raise ValueError(f"{field_name}: must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"{field_name}: at most {MAX_NAME_LENGTH} characters")
+    _check_encodable(field_name, name)
+    return name
 
 
 # One of 32 characters per random byte (256 is a multiple of 32, so each is equally likely):

@@ -18,7 +18,7 @@ from .bus import adapt_event_bus
 from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
-from .models import JobDefinition, JobPriority, JobStatus
+from .models import JobDefinition, JobPriority, JobStatus, check_job_name
 from .reading import check_count, check_page, decode_or_stub
 from .retry import RetryPolicy
 from .schedules.api import ScheduleMethods
@@ -133,8 +133,7 @@ class JobService(ScheduleMethods):
     def register_handler(self, name: str, func: Callable[..., Any]) -> None:
         """Run `func(*args, **kwargs)` for jobs called `name`. Coroutine functions run on the
         event loop; plain functions run in the worker's thread pool."""
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError("name: must be a non-empty string")
+        check_job_name(name)
         if not callable(func):
             raise TypeError(f"handler for {name!r} is not callable")
         self.handlers[name] = func

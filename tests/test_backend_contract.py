@@ -120,6 +120,8 @@ def worker(worker_id: str = "w1", **changes: Any) -> WorkerRecord:
         "running": 1,
         "started_at": 1_700_000_000.5,
         "last_heartbeat": 0.0,
+        "handlers": ["resize", "send.email"],
+        "handler_count": 2,
     }
     return WorkerRecord(**{**values, **changes})
 

@@ -214,6 +214,10 @@ class WorkerOut(BaseModel):
     paused: bool
     processed: int
     failed: int
+    handlers: list[str] = Field(
+        default_factory=list, description="job names it has handlers for (sorted, at most 100)"
+    )
+    handler_count: int = Field(0, description="how many handlers it has in all")
 
 
 class WorkersOut(BaseModel):

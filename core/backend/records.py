@@ -5,12 +5,13 @@ engine builds and reads them the same way."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
     "HISTOGRAM_BOUNDS_MS",
+    "MAX_LISTED_HANDLERS",
     "UNIQUE_KEY",
     "UNIQUE_WINDOW",
     "BackendSettings",
@@ -28,6 +29,7 @@ __all__ = [
     "ScheduleFire",
     "WorkerRecord",
     "events_maxlen_from_env",
+    "listed_handlers",
     "split_unique",
 ]
 
@@ -137,6 +139,10 @@ class WorkerRecord:
     failed: int = 0
     # The last time a handler blocked this worker's event loop: {"job_id", "seconds", "at"}
     loop_blocked: dict[str, Any] | None = None
+    # The job names this worker has handlers for, sorted, at most MAX_LISTED_HANDLERS of
+    # them (the record is rewritten on every heartbeat); `handler_count` counts them all.
+    handlers: list[str] = field(default_factory=list)
+    handler_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,7 +157,20 @@ class WorkerRecord:
             "processed": self.processed,
             "failed": self.failed,
             "loop_blocked": self.loop_blocked,
+            "handlers": self.handlers,
+            "handler_count": self.handler_count,
         }
+
+
+#: How many handler names a worker record lists: a record is rewritten on every heartbeat,
+#: and 100 names of at most 200 characters keep it under ~20 KB whatever the application.
+MAX_LISTED_HANDLERS = 100
+
+
+def listed_handlers(names: Iterable[str]) -> tuple[list[str], int]:
+    """The names a worker record lists (sorted, capped) and how many there are in all."""
+    every = sorted(names)
+    return every[:MAX_LISTED_HANDLERS], len(every)
 
 
 # Upper bounds (ms) of the wait- and run-time histogram buckets; the Lua `histograms` has the same.

@@ -29,6 +29,7 @@ from typing import Any
 
 from .._tasks import cancel_and_wait
 from ..backend.base import Backend, ClaimedJob, Finish, Outcome, WorkerRecord
+from ..backend.records import listed_handlers
 from ..errors import OutOfMemory
 from ..events import Events
 from ..retry import RetryPolicy
@@ -109,6 +110,7 @@ class WorkerPool(Claiming, HeartbeatAndControl):
 
     def record(self) -> WorkerRecord:
         now = time.time()
+        handlers, handler_count = listed_handlers(self.handlers)
         return WorkerRecord(
             id=self.id,
             host=self.host,
@@ -129,6 +131,8 @@ class WorkerPool(Claiming, HeartbeatAndControl):
                 "seconds": self.loop_blocked.seconds,
                 "at": round(self.loop_blocked.at, 3),
             },
+            handlers=handlers,
+            handler_count=handler_count,
         )
 
     async def start(self) -> None:

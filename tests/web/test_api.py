@@ -147,6 +147,8 @@ async def test_metrics_workers_scale_pause(client: httpx.AsyncClient, service: J
     )
     worker = workers["workers"][0]
     assert worker["concurrency"] == 2 and worker["id"] == service.pool.id
+    assert worker["handlers"] == sorted(service.handlers)[:100]
+    assert worker["handler_count"] == len(service.handlers)
     scaled = await client.post(f"{API}/jobs/workers/scale", json={"concurrency": 3})
     assert scaled.status_code == 200 and scaled.json()["told"] >= 1
     await eventually(lambda: _slots(service, 3), what="scaled to 3")
