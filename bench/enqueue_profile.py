@@ -46,16 +46,16 @@ def _info(reply: bytes) -> dict[str, str]:
     return dict(line.split(":", 1) for line in reply.decode().splitlines() if ":" in line)
 
 
-async def _measure(fast: Any, n: int, body: Callable[[], Awaitable[Any]]) -> dict[str, float]:
-    await fast.execute("CONFIG", "RESETSTAT")
-    cpu = _info(await fast.execute("INFO", "cpu"))
+async def _measure(conn: Any, n: int, body: Callable[[], Awaitable[Any]]) -> dict[str, float]:
+    await conn.execute("CONFIG", "RESETSTAT")
+    cpu = _info(await conn.execute("INFO", "cpu"))
     redis_before = float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
     wall, mine = time.perf_counter(), time.process_time()
     await body()
     wall, mine = time.perf_counter() - wall, time.process_time() - mine
-    cpu = _info(await fast.execute("INFO", "cpu"))
+    cpu = _info(await conn.execute("INFO", "cpu"))
     redis_cpu = float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]) - redis_before
-    stats = _info(await fast.execute("INFO", "commandstats"))
+    stats = _info(await conn.execute("INFO", "commandstats"))
     evalsha = stats.get("cmdstat_evalsha", "usec=0,")
     script = int(evalsha.split("usec=")[1].split(",")[0]) / 1e6
     per = 1e6 / n
@@ -76,19 +76,19 @@ async def _round(url: str, n: int, prefix: str) -> dict[str, dict[str, float]]:
     service = JobService(url=url, queue="bench", prefix=prefix)
     await service.initialize()
     backend: Any = service.backend
-    fast = backend._fast
+    conn = backend.connection
     for _ in range(10):  # scripts loaded, connection warm
         await service.submit_job("noop", (), {})
-    base = ("EVALSHA", backend._shas["submit"], 1, backend._route, *backend._base)
+    base = conn.script_command("submit")
     record = ("name", "noop", "status", "pending")
 
     async def ping() -> None:
         for _ in range(n):
-            await fast.execute("PING")
+            await conn.execute("PING")
 
     async def evalsha() -> None:
         for _ in range(n):
-            await fast.execute(*base, 1, new_id(), "noop", 1, 0, "", 0, 4, *record)
+            await conn.execute(*base, 1, new_id(), "noop", 1, 0, "", 0, 4, *record)
 
     async def submit_job() -> None:
         for _ in range(n):
@@ -116,7 +116,7 @@ async def _round(url: str, n: int, prefix: str) -> dict[str, dict[str, float]]:
         ("submit_jobs", submit_jobs_whole),
         ("submit_jobs staged", submit_jobs),
     ):
-        rows[name] = await _measure(fast, n, body)
+        rows[name] = await _measure(conn, n, body)
     rows["submit_jobs staged"].update(stages)
     await service.close()
     return rows

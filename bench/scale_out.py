@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from jobdeck.core import BackendSettings, JobService  # noqa: E402
-from jobdeck.core.backend.redis import engine  # noqa: E402
+from jobdeck.core.backend.redis import connection as engine  # noqa: E402
 from tests.redis_cluster import RedisCluster  # noqa: E402
 from tests.redis_server import RedisServer, free_port  # noqa: E402
 from tests.tls_certs import make_certs  # noqa: E402
@@ -43,8 +43,8 @@ APP = "tests.apps.tasks:service"
 
 
 async def _old_run(self: Any, name: str, *args: Any, via: Any = None) -> Any:
-    """`_run` as it was before cluster support (one EVALSHA on the fast connection, retries
-    on connection errors): the baseline of the A/B."""
+    """`RedisConnection.run` as it was before cluster support (one EVALSHA on the fast
+    connection, retries on connection errors): the baseline of the A/B."""
     delay = 0.05
     for attempt in range(10):
         try:
@@ -82,7 +82,7 @@ async def submit_rates(
     out: dict[str, float] = {}
     async with service:
         await service.submit_job("add", [0, 0])  # connect, load the script
-        port = cpu_port or int(service.backend._node_url.rsplit(":", 1)[1].split("/")[0])
+        port = cpu_port or int(service.backend.node_url.rsplit(":", 1)[1].split("/")[0])
 
         async def lane(n: int) -> None:
             for i in range(n):
@@ -124,7 +124,7 @@ async def drain(urls_queues: list[tuple[str, str]], jobs: int, redis_url: str) -
         w.start(wait=False)
     for w in workers:
         w.wait_registered(60)
-    ports = {int(s.backend._node_url.rsplit(":", 1)[1].split("/")[0]) for s in services}
+    ports = {int(s.backend.node_url.rsplit(":", 1)[1].split("/")[0]) for s in services}
     worker_cpu = sum(process_cpu(w.pid) for w in workers)
     redis_cpu = sum(server_cpu(p) for p in ports)
     started = time.perf_counter()
@@ -207,13 +207,13 @@ async def main() -> None:
     try:
         for n in range(opts.rounds):
             print(f"round {n + 1}", flush=True)
-            new_run = engine.RedisEngine._run
-            engine.RedisEngine._run = _old_run  # type: ignore[method-assign]
+            new_run = engine.RedisConnection.run
+            engine.RedisConnection.run = _old_run  # type: ignore[method-assign]
             try:
                 for k, v in (await submit_rates(single.url, opts.jobs)).items():
                     add(f"submit {k}, single server, before cluster support", v)
             finally:
-                engine.RedisEngine._run = new_run  # type: ignore[method-assign]
+                engine.RedisConnection.run = new_run  # type: ignore[method-assign]
             for k, v in (await submit_rates(single.url, opts.jobs)).items():
                 add(f"submit {k}, single server", v)
             for k, v in (await submit_rates(cluster.url, opts.jobs)).items():

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["key_prefix", "validate_name"]
+__all__ = ["STATUS_KEYS", "key_prefix", "validate_name"]
+
+#: The key (under a queue's prefix) that indexes the jobs in each status; dead letters live
+#: in `dead`. The memory engine names its sets the same way.
+STATUS_KEYS = {
+    "pending": "pending",
+    "scheduled": "scheduled",
+    "running": "running",
+    "completed": "completed",
+    "failed": "dead",
+    "cancelled": "cancelled",
+}
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 

@@ -826,7 +826,7 @@ async def test_bad_entries_do_not_use_up_a_claim(backend: Backend, prefix: str) 
     else:
         assert isinstance(backend, MemoryBackend)
         for ghost, score in ghosts.items():
-            backend._s.sets["pending"].add(ghost, score)
+            backend._lib.s.sets["pending"].add(ghost, score)
     batch = await backend.claim("w1", 1, LEASE)
     assert [cj.id for cj in batch.jobs] == [good]
     assert len(await backend.list("failed", 100, 0, False)) == 50

@@ -10,8 +10,9 @@ Several services in one process open one store with `MemoryBackend.shared(name)`
 processes open one Redis. A store is not thread-safe: use it from one thread (any number of
 event loops, one after another, is fine).
 
-The engine is split by concern: `store` (the data structures), `engine` (the `_lib.lua`
-mirror), `jobs`, `leases`, `workers`, `events`; `clock` is the one clock they all read.
+`backend` holds `MemoryBackend`, the whole contract in one class; it hands its `Lib` (`lib`: the
+mirror of `_lib.lua`) to one function per Lua script in `jobs`, `leases`, `workers`, `events`,
+`search`, `schedules`. `store` holds the data structures; `clock` is the one clock they read.
 """
 
 from __future__ import annotations

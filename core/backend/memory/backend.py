@@ -1,17 +1,205 @@
-"""`MemoryBackend`: the memory engine's concerns put together into one `Backend`."""
+"""`MemoryBackend`: the `Backend` contract in one process, every method in this one class.
+
+Each method hands the backend's `Lib` (`lib.py`, the mirror of `_lib.lua`: the store and the
+helpers every transition shares) to the function that mirrors its Lua script, in the module
+named for its concern: `jobs`, `leases`, `workers`, `events`, `search`, `schedules`. Those
+functions are plain (not async): a transition never yields to the event loop halfway, as a
+script never yields in Redis. Only the blocking reads await.
+"""
 
 from __future__ import annotations
 
-from .events import EventsMixin
-from .jobs import JobsMixin
-from .leases import LeasesMixin
-from .schedules import SchedulesMixin
-from .search import SearchMixin
-from .workers import WorkersMixin
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+from ...events import Event
+from ...models import JobDefinition
+from ..records import (
+    BackendSettings,
+    ClaimBatch,
+    DueSchedules,
+    Finish,
+    JobEmit,
+    ProgressUpdate,
+    RawMetrics,
+    RawSchedule,
+    ScheduleFire,
+    WorkerRecord,
+)
+from . import events, jobs, leases, schedules, search, workers
+from .lib import Lib
+from .store import _Store
 
 __all__ = ["MemoryBackend"]
 
 
-class MemoryBackend(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, SearchMixin, SchedulesMixin):
+class MemoryBackend:
     """The `Backend` protocol in one process. `MemoryBackend(name)` has a private store;
     `MemoryBackend.shared(name)` opens the process-wide store of that name."""
+
+    _stores: ClassVar[dict[str, _Store]] = {}
+
+    def __init__(self, name: str = "default", settings: BackendSettings | None = None) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"memory store name: expected a non-empty str, got {name!r}")
+        self.name = name
+        self.settings = settings or BackendSettings()
+        self._lib = Lib(_Store(), self.settings)
+
+    @classmethod
+    def shared(cls, name: str = "default", settings: BackendSettings | None = None) -> Self:
+        """A backend over the process-wide store `name`: every service in this process that
+        opens `memory://name` sees the same jobs, events and workers."""
+        backend = cls(name, settings)
+        backend._lib.s = cls._stores.setdefault(name, backend._lib.s)
+        return backend
+
+    @classmethod
+    def forget(cls, name: str) -> None:
+        """Drop the shared store `name` (its jobs are gone; open backends keep their copy)."""
+        cls._stores.pop(name, None)
+
+    @property
+    def description(self) -> str:
+        return f"memory://{self.name}"
+
+    async def initialize(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None  # the store lives on, as a Redis server outlives its clients
+
+    async def list_queues(self) -> list[str]:
+        # Shared stores are named "<store>/<prefix>/<queue>" (see open_backend): the queues
+        # of a prefix are its sibling stores in this process.
+        head, sep, _queue = self.name.rpartition("/")
+        if not sep:
+            return []
+        return sorted(
+            name.rpartition("/")[2]
+            for name, store in self._stores.items()
+            if name.rpartition("/")[0] == head and store.last_event != (0, 0)
+        )
+
+    # -- producers (jobs.py) -----------------------------------------------------------------
+    async def submit(
+        self, new: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
+    ) -> list[bool | str]:
+        return jobs.submit(self._lib, new, fields)
+
+    async def cancel(self, job_id: str) -> str | None:
+        return jobs.cancel(self._lib, job_id)
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
+        return jobs.retry_dead(self._lib, job_ids)
+
+    async def purge(self, status: str) -> int:
+        return jobs.purge(self._lib, status)
+
+    async def set_paused(self, paused: bool) -> None:
+        jobs.set_paused(self._lib, paused)
+
+    # -- reading (jobs.py, search.py, events.py) ---------------------------------------------
+    async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
+        return jobs.get(self._lib, job_id, max_field)
+
+    async def list(
+        self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
+    ) -> list[tuple[str, Mapping[Any, Any]]]:
+        return jobs.list_jobs(self._lib, status, limit, offset, newest_first, max_field)
+
+    async def search(
+        self,
+        status: str,
+        needle: str,
+        offset: int,
+        budget: int,
+        limit: int,
+        newest_first: bool,
+        max_field: int = 0,
+    ) -> tuple[list[tuple[str, Mapping[Any, Any]]], int, bool]:
+        return search.search(
+            self._lib, status, needle, offset, budget, limit, newest_first, max_field
+        )
+
+    async def metrics(self, window: int) -> RawMetrics:
+        return events.metrics(self._lib, window)
+
+    async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
+        return await events.read_events(self._lib, after, count, block)
+
+    async def last_event_id(self) -> str:
+        return events.last_event_id(self._lib)
+
+    async def trimmed_through(self) -> str:
+        return events.trimmed_through(self._lib)
+
+    async def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
+        events.emit(self._lib, event_type, data)
+
+    # -- workers' transitions (leases.py) ----------------------------------------------------
+    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
+        return leases.claim(self._lib, worker_id, count, lease)
+
+    async def wait_and_claim(
+        self, worker_id: str, count: int, lease: float, timeout: float
+    ) -> ClaimBatch:
+        await workers.wait_for_work(self._lib, timeout)
+        return leases.claim(self._lib, worker_id, count, lease)
+
+    async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
+        return leases.finish(self._lib, worker_id, items)
+
+    async def job_events(self, items: Sequence[JobEmit]) -> int:
+        return leases.job_events(self._lib, items)
+
+    async def progress(self, items: Sequence[ProgressUpdate]) -> None:
+        leases.progress(self._lib, items)
+
+    # -- the worker registry, wake-ups and control (workers.py) ------------------------------
+    async def list_workers(self) -> list[WorkerRecord]:
+        return workers.list_workers(self._lib)
+
+    async def heartbeat(
+        self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
+    ) -> tuple[list[str], list[str]]:
+        return workers.heartbeat(self._lib, worker, leases, lease)
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        workers.unregister_worker(self._lib, worker_id)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        await workers.wait_for_work(self._lib, timeout)
+
+    async def interrupt_wait(self) -> None:
+        workers.interrupt_wait(self._lib)
+
+    async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
+        return workers.send_control(self._lib, message, worker_id)
+
+    async def next_control(self, worker_id: str, timeout: float) -> list[dict[str, Any]]:
+        return await workers.next_control(self._lib, worker_id, timeout)
+
+    async def server_warnings(self) -> list[str]:
+        return []  # nothing to configure: no eviction, no persistence to lose
+
+    # -- schedules (schedules.py) ------------------------------------------------------------
+    async def put_schedule(
+        self, name: str, definition: bytes, timing: str, first_ms: int, job_name: str
+    ) -> int:
+        return schedules.put_schedule(self._lib, name, definition, timing, first_ms, job_name)
+
+    async def due_schedules(self, limit: int) -> DueSchedules:
+        return schedules.due_schedules(self._lib, limit)
+
+    async def fire_schedules(self, items: Sequence[ScheduleFire]) -> list[bool]:
+        return schedules.fire_schedules(self._lib, items)
+
+    async def list_schedules(self, name: str | None = None) -> list[RawSchedule]:
+        return schedules.list_schedules(self._lib, name)
+
+    async def set_schedule_paused(self, name: str, paused: bool, next_ms: int) -> int:
+        return schedules.set_schedule_paused(self._lib, name, paused, next_ms)
+
+    async def remove_schedule(self, name: str) -> bool:
+        return schedules.remove_schedule(self._lib, name)

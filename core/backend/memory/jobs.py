@@ -1,5 +1,8 @@
 """Producers' and readers' transitions in memory: submit, cancel, retry dead letters, purge,
-pause, get and list (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua, list.lua)."""
+pause, get and list (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua, list.lua).
+
+Each is a plain function over the backend's `Lib`: it does its whole transition without
+yielding to the event loop, so it is atomic the way a script is atomic in Redis."""
 
 from __future__ import annotations
 
@@ -7,147 +10,158 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...codec import dumps
+from ...keys import STATUS_KEYS
 from ...models import JobDefinition
 from ..base import split_unique
 from . import clock
 from .clock import fmt_s as _fmt_s
-from .engine import MemoryEngine
-from .store import _STATUS_KEYS, _WAKE_MAX, Record, _field, _lua_number, _pscore
+from .lib import Lib
+from .store import _WAKE_MAX, Record, _field, _lua_number, _pscore
 
-__all__ = ["JobsMixin"]
+__all__ = [
+    "cancel",
+    "capped_fields",
+    "get",
+    "list_jobs",
+    "purge",
+    "retry_dead",
+    "set_paused",
+    "submit",
+]
 
 
-class JobsMixin(MemoryEngine):
-    async def submit(
-        self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
-    ) -> list[bool | str]:
-        s, now = self._s, clock.now_ms()
-        created: list[bool | str] = []
-        ready = delayed = 0
-        for (job, delay), record in zip(jobs, fields, strict=True):
-            delay_ms = int(delay * 1000)
-            record, ukey, window = split_unique(record)
-            holder = self._unique_holder(ukey, now) if ukey else None
-            if self._job(job.id, now) is not None:
-                created.append(False)
-                continue
-            if holder is not None:
-                created.append(holder)
-                continue
-            s.seq += 1
-            rec: Record = {"created_at": _fmt_s(now), "seq": str(s.seq)}
-            for key, value in record.items():
-                rec[key.decode() if isinstance(key, bytes) else str(key)] = _field(value)
-            if ukey:
-                s.unique[ukey] = (job.id, now + window if window > 0 else 0)
-                rec["unique"] = ukey
-            if delay_ms > 0:
-                status = "scheduled"
-                rec.update(status=status, scheduled_for=_fmt_s(now + delay_ms))
-                s.sets["scheduled"].add(job.id, now + delay_ms)
-                delayed += 1
-            else:
-                status = rec["status"] = "pending"
-                s.sets["pending"].add(job.id, _pscore(int(job.priority), s.seq))
-                ready += 1
-            s.jobs[job.id] = rec
-            self._emit(
-                now,
-                "JOB_SUBMITTED",
-                job.id,
-                job.name,
-                status,
-                dumps({"priority": int(job.priority), "delay": _lua_number(delay_ms / 1000)}),
-            )
-            created.append(True)
-        if delayed:
-            self._wake(1)
-        self._wake(ready)
-        self._total(submitted=ready + delayed)
-        self._stat(now, submitted=ready + delayed)
-        return created
+def submit(
+    lib: Lib, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
+) -> list[bool | str]:
+    s, now = lib.s, clock.now_ms()
+    created: list[bool | str] = []
+    ready = delayed = 0
+    for (job, delay), record in zip(jobs, fields, strict=True):
+        delay_ms = int(delay * 1000)
+        record, ukey, window = split_unique(record)
+        holder = lib.unique_holder(ukey, now) if ukey else None
+        if lib.job(job.id, now) is not None:
+            created.append(False)
+            continue
+        if holder is not None:
+            created.append(holder)
+            continue
+        s.seq += 1
+        rec: Record = {"created_at": _fmt_s(now), "seq": str(s.seq)}
+        for key, value in record.items():
+            rec[key.decode() if isinstance(key, bytes) else str(key)] = _field(value)
+        if ukey:
+            s.unique[ukey] = (job.id, now + window if window > 0 else 0)
+            rec["unique"] = ukey
+        if delay_ms > 0:
+            status = "scheduled"
+            rec.update(status=status, scheduled_for=_fmt_s(now + delay_ms))
+            s.sets["scheduled"].add(job.id, now + delay_ms)
+            delayed += 1
+        else:
+            status = rec["status"] = "pending"
+            s.sets["pending"].add(job.id, _pscore(int(job.priority), s.seq))
+            ready += 1
+        s.jobs[job.id] = rec
+        lib.emit(
+            now,
+            "JOB_SUBMITTED",
+            job.id,
+            job.name,
+            status,
+            dumps({"priority": int(job.priority), "delay": _lua_number(delay_ms / 1000)}),
+        )
+        created.append(True)
+    if delayed:
+        lib.wake(1)
+    lib.wake(ready)
+    lib.total(submitted=ready + delayed)
+    lib.stat(now, submitted=ready + delayed)
+    return created
 
-    async def cancel(self, job_id: str) -> str | None:
-        s, now = self._s, clock.now_ms()
-        rec = self._job(job_id, now)
-        if rec is None:
-            return None
-        status = rec.get("status")
-        if status in ("pending", "scheduled"):
-            if not s.sets[status].remove(job_id):
-                return None
-            rec.update(status="cancelled", finished_at=_fmt_s(now))
-            s.sets["cancelled"].add(job_id, now)
-            self._release_unique(job_id, rec, now)
-            self._total(cancelled=1)
-            self._emit(
-                now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled", dumps({"was": status})
-            )
-            return status
-        if status == "running":
-            rec["cancel"] = "1"
-            worker = rec.get("worker")
-            if worker is not None:
-                self._push_control(now, worker, dumps({"op": "cancel", "job_id": job_id}))
-            return status
+
+def cancel(lib: Lib, job_id: str) -> str | None:
+    s, now = lib.s, clock.now_ms()
+    rec = lib.job(job_id, now)
+    if rec is None:
         return None
+    status = rec.get("status")
+    if status in ("pending", "scheduled"):
+        if not s.sets[status].remove(job_id):
+            return None
+        rec.update(status="cancelled", finished_at=_fmt_s(now))
+        s.sets["cancelled"].add(job_id, now)
+        lib.release_unique(job_id, rec, now)
+        lib.total(cancelled=1)
+        lib.emit(now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled", dumps({"was": status}))
+        return status
+    if status == "running":
+        rec["cancel"] = "1"
+        worker = rec.get("worker")
+        if worker is not None:
+            lib.push_control(now, worker, dumps({"op": "cancel", "job_id": job_id}))
+        return status
+    return None
 
-    async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
-        s, now = self._s, clock.now_ms()
-        dead = s.sets["dead"]
-        ids = [member for _, member in dead.items()] if job_ids is None else list(job_ids)
-        moved = 0
-        for job_id in ids:
-            if not dead.remove(job_id):
-                continue
-            rec = self._job(job_id, now)
-            if rec is None:
-                continue
-            s.seq += 1
-            rec.update(status="pending", attempts="0", stalls="0", seq=str(s.seq))
-            for name in ("finished_at", "cancel", "scheduled_for"):
-                rec.pop(name, None)
-            s.sets["pending"].add(job_id, _pscore(rec.get("priority"), s.seq))
-            self._emit(
-                now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"retry"}'
-            )
-            moved += 1
-        self._wake(moved)
-        self._total(retried_dead=moved)
-        return moved
 
-    async def purge(self, status: str) -> int:
-        key, now = _STATUS_KEYS[status], clock.now_ms()
-        removed = self._s.sets[key].pop_min(len(self._s.sets[key]))
-        for job_id in removed:
-            self._delete(job_id)
-        if removed:
-            self._emit(now, "JOBS_PURGED", "", "", status, dumps({"count": len(removed)}))
-        return len(removed)
+def retry_dead(lib: Lib, job_ids: Sequence[str] | None) -> int:
+    s, now = lib.s, clock.now_ms()
+    dead = s.sets["dead"]
+    ids = [member for _, member in dead.items()] if job_ids is None else list(job_ids)
+    moved = 0
+    for job_id in ids:
+        if not dead.remove(job_id):
+            continue
+        rec = lib.job(job_id, now)
+        if rec is None:
+            continue
+        s.seq += 1
+        rec.update(status="pending", attempts="0", stalls="0", seq=str(s.seq))
+        for name in ("finished_at", "cancel", "scheduled_for"):
+            rec.pop(name, None)
+        s.sets["pending"].add(job_id, _pscore(rec.get("priority"), s.seq))
+        lib.emit(now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"retry"}')
+        moved += 1
+    lib.wake(moved)
+    lib.total(retried_dead=moved)
+    return moved
 
-    async def set_paused(self, paused: bool) -> None:
-        s, now = self._s, clock.now_ms()
-        if paused and s.paused is None:
-            s.paused = _fmt_s(now)
-            self._emit(now, "QUEUE_PAUSED")
-        elif not paused and s.paused is not None:
-            s.paused = None
-            self._emit(now, "QUEUE_RESUMED")
-            self._wake(_WAKE_MAX)
 
-    # -- reading -------------------------------------------------------------------------
-    async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
-        rec = self._job(job_id, clock.now_ms())
-        return capped_fields(rec, max_field) if rec is not None else None
+def purge(lib: Lib, status: str) -> int:
+    key, now = STATUS_KEYS[status], clock.now_ms()
+    removed = lib.s.sets[key].pop_min(len(lib.s.sets[key]))
+    for job_id in removed:
+        lib.delete(job_id)
+    if removed:
+        lib.emit(now, "JOBS_PURGED", "", "", status, dumps({"count": len(removed)}))
+    return len(removed)
 
-    async def list(
-        self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
-    ) -> list[tuple[str, Mapping[Any, Any]]]:
-        if limit <= 0:
-            return []
-        now = clock.now_ms()
-        ids = self._s.sets[_STATUS_KEYS[status]].page(max(0, offset), limit, newest_first)
-        return [(job_id, capped_fields(self._job(job_id, now) or {}, max_field)) for job_id in ids]
+
+def set_paused(lib: Lib, paused: bool) -> None:
+    s, now = lib.s, clock.now_ms()
+    if paused and s.paused is None:
+        s.paused = _fmt_s(now)
+        lib.emit(now, "QUEUE_PAUSED")
+    elif not paused and s.paused is not None:
+        s.paused = None
+        lib.emit(now, "QUEUE_RESUMED")
+        lib.wake(_WAKE_MAX)
+
+
+# -- reading -------------------------------------------------------------------------
+def get(lib: Lib, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
+    rec = lib.job(job_id, clock.now_ms())
+    return capped_fields(rec, max_field) if rec is not None else None
+
+
+def list_jobs(
+    lib: Lib, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
+) -> list[tuple[str, Mapping[Any, Any]]]:
+    if limit <= 0:
+        return []
+    now = clock.now_ms()
+    ids = lib.s.sets[STATUS_KEYS[status]].page(max(0, offset), limit, newest_first)
+    return [(job_id, capped_fields(lib.job(job_id, now) or {}, max_field)) for job_id in ids]
 
 
 def capped_fields(record: Mapping[Any, Any], max_field: int) -> dict[Any, Any]:

@@ -1,5 +1,6 @@
-"""Workers' transitions on the jobs they hold, in memory: claim, finish, progress
-(claim.lua, finish.lua, progress.lua)."""
+"""Workers' transitions on the jobs they hold, in memory: claim, finish, progress and job
+events (claim.lua, finish.lua, progress.lua, job_event.lua), each a plain function over the
+backend's `Lib` that never yields to the event loop (atomic, as a script is)."""
 
 from __future__ import annotations
 
@@ -9,199 +10,195 @@ from ...codec import dumps
 from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, Outcome, ProgressUpdate
 from . import clock
 from .clock import fmt_s as _fmt_s
-from .engine import MemoryEngine
+from .lib import Lib
 from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number, _pscore
 
-__all__ = ["LeasesMixin"]
+__all__ = ["claim", "finish", "job_events", "progress"]
 
 
-class LeasesMixin(MemoryEngine):
-    def _next_due(self, now: int) -> float | None:
-        first = self._s.sets["scheduled"].first()
-        return None if first is None else max(0, first[0] - now) / 1000
+def _next_due(lib: Lib, now: int) -> float | None:
+    first = lib.s.sets["scheduled"].first()
+    return None if first is None else max(0, first[0] - now) / 1000
 
-    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
-        s, now = self._s, clock.now_ms()
-        self._recover(now, 20, self.settings.max_stalls)
-        pending, scheduled = s.sets["pending"], s.sets["scheduled"]
-        for job_id in scheduled.up_to(now, 500):
-            scheduled.remove(job_id)
-            rec = self._job(job_id, now)
-            if rec is None:
-                pending.add(job_id, 0)  # the pop below reports it as malformed
-                continue
+
+def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
+    s, now = lib.s, clock.now_ms()
+    lib.recover(now, 20, lib.settings.max_stalls)
+    pending, scheduled = s.sets["pending"], s.sets["scheduled"]
+    for job_id in scheduled.up_to(now, 500):
+        scheduled.remove(job_id)
+        rec = lib.job(job_id, now)
+        if rec is None:
+            pending.add(job_id, 0)  # the pop below reports it as malformed
+            continue
+        s.seq += 1
+        rec.update(status="pending", seq=str(s.seq))
+        pending.add(job_id, _pscore(rec.get("priority"), s.seq))
+    if s.paused is not None or count <= 0:
+        return ClaimBatch([], paused=s.paused is not None, next_due=_next_due(lib, now))
+    jobs: list[ClaimedJob] = []
+    started, wait_ms, dead = 0, 0.0, 0
+    for popped in _pop_runnable(lib, count):
+        job_id, fault = popped, None
+        if not _VALID_ID.fullmatch(popped):
             s.seq += 1
-            rec.update(status="pending", seq=str(s.seq))
-            pending.add(job_id, _pscore(rec.get("priority"), s.seq))
-        if s.paused is not None or count <= 0:
-            return ClaimBatch([], paused=s.paused is not None, next_due=self._next_due(now))
-        jobs: list[ClaimedJob] = []
-        started, wait_ms, dead = 0, 0.0, 0
-        for popped in self._pop_runnable(count):
-            job_id, fault = popped, None
-            if not _VALID_ID.fullmatch(popped):
-                s.seq += 1
-                job_id = f"malformed-{s.seq}"
-                raw = popped.encode()
-                s.jobs.setdefault(job_id, {}).update(raw_id=raw[:4096], raw_id_length=str(len(raw)))
-                fault = f"pending member is not a jobdeck id ({len(raw)} bytes, kept as raw_id)"
-            elif self._job(job_id, now) is None:
-                fault = "job record is missing"
-            if fault is not None:
-                self._dead_letter_malformed(now, job_id, fault)
-                dead += 1
-                continue
-            rec = s.jobs[job_id]
-            s.tokens += 1
-            token = str(s.tokens)
-            attempts = _int(rec.get("attempts")) + 1
-            rec.update(
-                attempts=str(attempts),
-                status="running",
-                token=token,
-                worker=worker_id,
-                started_at=_fmt_s(now),
-            )
-            s.sets["running"].add(job_id, now + int(lease * 1000))
-            ready = _number(rec.get("scheduled_for"))
-            if ready is None:
-                ready = _number(rec.get("created_at"))
-            if ready is not None:
-                wait_ms += max(0.0, now - ready * 1000)
-                self._observe("wait", now - ready * 1000)
-            started += 1
-            self._emit(
+            job_id = f"malformed-{s.seq}"
+            raw = popped.encode()
+            s.jobs.setdefault(job_id, {}).update(raw_id=raw[:4096], raw_id_length=str(len(raw)))
+            fault = f"pending member is not a jobdeck id ({len(raw)} bytes, kept as raw_id)"
+        elif lib.job(job_id, now) is None:
+            fault = "job record is missing"
+        if fault is not None:
+            lib.dead_letter_malformed(now, job_id, fault)
+            dead += 1
+            continue
+        rec = s.jobs[job_id]
+        s.tokens += 1
+        token = str(s.tokens)
+        attempts = _int(rec.get("attempts")) + 1
+        rec.update(
+            attempts=str(attempts),
+            status="running",
+            token=token,
+            worker=worker_id,
+            started_at=_fmt_s(now),
+        )
+        s.sets["running"].add(job_id, now + int(lease * 1000))
+        ready = _number(rec.get("scheduled_for"))
+        if ready is None:
+            ready = _number(rec.get("created_at"))
+        if ready is not None:
+            wait_ms += max(0.0, now - ready * 1000)
+            lib.observe("wait", now - ready * 1000)
+        started += 1
+        lib.emit(
+            now,
+            "JOB_STARTED",
+            job_id,
+            rec.get("name"),
+            "running",
+            dumps({"worker": worker_id, "attempt": attempts}),
+        )
+        fields = {name: rec.get(name) for name in _CLAIM_FIELDS}
+        fields.update(attempts=str(attempts), status="running")
+        jobs.append(ClaimedJob(job_id, token, fields))
+    lib.stat(now, started=started, wait_ms=wait_ms, failed=dead)
+    lib.total(dead=dead)
+    if not pending:
+        s.wake = 0
+    return ClaimBatch(jobs, paused=False, next_due=_next_due(lib, now))
+
+
+def _pop_runnable(lib: Lib, count: int) -> Iterator[str]:
+    """Pending ids until `count` of them were runnable: a bad entry (dead-lettered by the
+    caller) does not use up a slot, so valid jobs behind a run of bad ones start in this
+    claim instead of after the worker's idle wait. At most `_BAD_PER_CLAIM` extra."""
+    pending, wanted, extra = lib.s.sets["pending"], count, 0
+    while wanted > 0 and extra <= _BAD_PER_CLAIM:
+        batch = pending.pop_min(wanted)
+        if not batch:
+            return
+        for job_id in batch:
+            before = len(lib.s.sets["running"])
+            yield job_id
+            if len(lib.s.sets["running"]) > before:
+                wanted -= 1
+            else:
+                extra += 1
+
+
+def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
+    s, now = lib.s, clock.now_ms()
+    now_s, ttl = _fmt_s(now), int(lib.settings.result_ttl * 1000)
+    out: list[bool] = []
+    done = dead = cancelled = retried = released = 0
+    run_ms = 0.0
+    for item in items:
+        job_id = item.job_id
+        rec = lib.job(job_id, now)
+        if rec is None or rec.get("token") != item.token or rec.get("status") != "running":
+            out.append(False)
+            continue
+        out.append(True)
+        s.sets["running"].remove(job_id)
+        del rec["token"]
+        started = _number(rec.get("started_at"))
+        if started is not None:
+            run_ms += max(0.0, now - started * 1000)
+            if item.outcome not in (Outcome.RELEASE, Outcome.CANCELLED):
+                lib.observe("run", now - started * 1000)
+        name, data = rec.get("name"), item.event_data
+        if item.outcome == Outcome.COMPLETED:
+            rec.update(status="completed", result=item.payload, finished_at=now_s)
+            s.sets["completed"].add(job_id, now)
+            if ttl > 0:
+                s.expires[job_id] = now + ttl
+            done += 1
+            lib.release_unique(job_id, rec, now)
+            lib.emit(now, "JOB_COMPLETED", job_id, name, "completed", data)
+        elif item.outcome == Outcome.RETRY:
+            due = now + int(item.delay * 1000)
+            rec.update(status="scheduled", error=item.payload, scheduled_for=_fmt_s(due))
+            s.sets["scheduled"].add(job_id, due)
+            retried += 1
+            lib.emit(now, "JOB_FAILED", job_id, name, "scheduled", data)
+        elif item.outcome == Outcome.RELEASE:
+            # Handed back by a worker shutting down: first in line again, attempt not counted.
+            rec.update(attempts=str(_int(rec.get("attempts")) - 1), status="pending")
+            s.sets["pending"].add(job_id, _pscore(rec.get("priority"), rec.get("seq")))
+            released += 1
+            lib.emit(now, "JOB_REQUEUED", job_id, name, "pending", data)
+        elif item.outcome == Outcome.CANCELLED:
+            rec.update(status="cancelled", finished_at=now_s)
+            s.sets["cancelled"].add(job_id, now)
+            cancelled += 1
+            lib.release_unique(job_id, rec, now)
+            lib.emit(now, "JOB_CANCELLED", job_id, name, "cancelled", data)
+        else:
+            rec.update(status="failed", error=item.payload, finished_at=now_s)
+            s.sets["dead"].add(job_id, now)
+            dead += 1
+            lib.emit(now, "JOB_FAILED", job_id, name, "failed", data)
+            lib.release_unique(job_id, rec, now)
+    if done:
+        lib.trim_history(now, "completed", lib.settings.history_max, ttl)
+    if cancelled:
+        lib.trim_history(now, "cancelled", lib.settings.history_max, 0)
+    if retried:
+        lib.wake(1)
+    lib.wake(released)
+    lib.total(completed=done, dead=dead, cancelled=cancelled, retried=retried, requeued=released)
+    lib.stat(
+        now,
+        completed=done,
+        failed=dead + retried,
+        run_ms=run_ms,
+        finished=done + dead + retried,
+    )
+    return out
+
+
+def job_events(lib: Lib, items: Sequence[JobEmit]) -> int:
+    now, stored = clock.now_ms(), 0
+    for item in items:
+        rec = lib.job(item.job_id, now)
+        if rec is not None and rec.get("token") == item.token:
+            lib.emit(now, item.event_type, item.job_id, rec.get("name"), "", item.data)
+            stored += 1
+    return stored
+
+
+def progress(lib: Lib, items: Sequence[ProgressUpdate]) -> None:
+    now = clock.now_ms()
+    for item in items:
+        rec = lib.job(item.job_id, now)
+        if rec is not None and rec.get("token") == item.token:
+            rec["progress"] = dumps([item.fraction, item.message])
+            lib.emit(
                 now,
-                "JOB_STARTED",
-                job_id,
+                "JOB_PROGRESS",
+                item.job_id,
                 rec.get("name"),
                 "running",
-                dumps({"worker": worker_id, "attempt": attempts}),
+                dumps({"fraction": item.fraction, "message": item.message}),
             )
-            fields = {name: rec.get(name) for name in _CLAIM_FIELDS}
-            fields.update(attempts=str(attempts), status="running")
-            jobs.append(ClaimedJob(job_id, token, fields))
-        self._stat(now, started=started, wait_ms=wait_ms, failed=dead)
-        self._total(dead=dead)
-        if not pending:
-            s.wake = 0
-        return ClaimBatch(jobs, paused=False, next_due=self._next_due(now))
-
-    def _pop_runnable(self, count: int) -> Iterator[str]:
-        """Pending ids until `count` of them were runnable: a bad entry (dead-lettered by the
-        caller) does not use up a slot, so valid jobs behind a run of bad ones start in this
-        claim instead of after the worker's idle wait. At most `_BAD_PER_CLAIM` extra."""
-        pending, wanted, extra = self._s.sets["pending"], count, 0
-        while wanted > 0 and extra <= _BAD_PER_CLAIM:
-            batch = pending.pop_min(wanted)
-            if not batch:
-                return
-            for job_id in batch:
-                before = len(self._s.sets["running"])
-                yield job_id
-                if len(self._s.sets["running"]) > before:
-                    wanted -= 1
-                else:
-                    extra += 1
-
-    async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
-        s, now = self._s, clock.now_ms()
-        now_s, ttl = _fmt_s(now), int(self.settings.result_ttl * 1000)
-        out: list[bool] = []
-        done = dead = cancelled = retried = released = 0
-        run_ms = 0.0
-        for item in items:
-            job_id = item.job_id
-            rec = self._job(job_id, now)
-            if rec is None or rec.get("token") != item.token or rec.get("status") != "running":
-                out.append(False)
-                continue
-            out.append(True)
-            s.sets["running"].remove(job_id)
-            del rec["token"]
-            started = _number(rec.get("started_at"))
-            if started is not None:
-                run_ms += max(0.0, now - started * 1000)
-                if item.outcome not in (Outcome.RELEASE, Outcome.CANCELLED):
-                    self._observe("run", now - started * 1000)
-            name, data = rec.get("name"), item.event_data
-            if item.outcome == Outcome.COMPLETED:
-                rec.update(status="completed", result=item.payload, finished_at=now_s)
-                s.sets["completed"].add(job_id, now)
-                if ttl > 0:
-                    s.expires[job_id] = now + ttl
-                done += 1
-                self._release_unique(job_id, rec, now)
-                self._emit(now, "JOB_COMPLETED", job_id, name, "completed", data)
-            elif item.outcome == Outcome.RETRY:
-                due = now + int(item.delay * 1000)
-                rec.update(status="scheduled", error=item.payload, scheduled_for=_fmt_s(due))
-                s.sets["scheduled"].add(job_id, due)
-                retried += 1
-                self._emit(now, "JOB_FAILED", job_id, name, "scheduled", data)
-            elif item.outcome == Outcome.RELEASE:
-                # Handed back by a worker shutting down: first in line again, attempt not counted.
-                rec.update(attempts=str(_int(rec.get("attempts")) - 1), status="pending")
-                s.sets["pending"].add(job_id, _pscore(rec.get("priority"), rec.get("seq")))
-                released += 1
-                self._emit(now, "JOB_REQUEUED", job_id, name, "pending", data)
-            elif item.outcome == Outcome.CANCELLED:
-                rec.update(status="cancelled", finished_at=now_s)
-                s.sets["cancelled"].add(job_id, now)
-                cancelled += 1
-                self._release_unique(job_id, rec, now)
-                self._emit(now, "JOB_CANCELLED", job_id, name, "cancelled", data)
-            else:
-                rec.update(status="failed", error=item.payload, finished_at=now_s)
-                s.sets["dead"].add(job_id, now)
-                dead += 1
-                self._emit(now, "JOB_FAILED", job_id, name, "failed", data)
-                self._release_unique(job_id, rec, now)
-        if done:
-            self._trim_history(now, "completed", self.settings.history_max, ttl)
-        if cancelled:
-            self._trim_history(now, "cancelled", self.settings.history_max, 0)
-        if retried:
-            self._wake(1)
-        self._wake(released)
-        self._total(
-            completed=done, dead=dead, cancelled=cancelled, retried=retried, requeued=released
-        )
-        self._stat(
-            now,
-            completed=done,
-            failed=dead + retried,
-            run_ms=run_ms,
-            finished=done + dead + retried,
-        )
-        return out
-
-    async def job_events(self, items: Sequence[JobEmit]) -> int:
-        now, stored = clock.now_ms(), 0
-        for item in items:
-            rec = self._job(item.job_id, now)
-            if rec is not None and rec.get("token") == item.token:
-                self._emit(now, item.event_type, item.job_id, rec.get("name"), "", item.data)
-                stored += 1
-        return stored
-
-    async def progress(self, items: Sequence[ProgressUpdate]) -> None:
-        now = clock.now_ms()
-        for item in items:
-            rec = self._job(item.job_id, now)
-            if rec is not None and rec.get("token") == item.token:
-                rec["progress"] = dumps([item.fraction, item.message])
-                self._emit(
-                    now,
-                    "JOB_PROGRESS",
-                    item.job_id,
-                    rec.get("name"),
-                    "running",
-                    dumps({"fraction": item.fraction, "message": item.message}),
-                )
-
-    async def wait_and_claim(
-        self, worker_id: str, count: int, lease: float, timeout: float
-    ) -> ClaimBatch:
-        await self.wait_for_work(timeout)
-        return await self.claim(worker_id, count, lease)

@@ -11,15 +11,8 @@ from collections import deque
 from operator import itemgetter
 from typing import Any
 
-# The same public status -> set mapping as the Redis backend: dead letters live in "dead".
-_STATUS_KEYS = {
-    "pending": "pending",
-    "scheduled": "scheduled",
-    "running": "running",
-    "completed": "completed",
-    "failed": "dead",
-    "cancelled": "cancelled",
-}
+from ...keys import STATUS_KEYS
+
 _WAKE_MAX = 256  # as in _lib.lua: wake-up tokens never pile up past this
 _STAT_TTL_S = 900  # per-second buckets expire after this long, like the `stat:<sec>` keys
 _CONTROL_TTL_MS = 60_000  # an unread control queue is dropped after this (PEXPIRE in Lua)
@@ -171,7 +164,7 @@ class _Store:
     def __init__(self) -> None:
         self.jobs: dict[str, Record] = {}
         self.expires: dict[str, int] = {}  # job id -> ms: completed records' PEXPIRE
-        self.sets: dict[str, _ZSet] = {key: _ZSet() for key in _STATUS_KEYS.values()}
+        self.sets: dict[str, _ZSet] = {key: _ZSet() for key in STATUS_KEYS.values()}
         self.workers = _ZSet()  # worker id -> last heartbeat (ms)
         self.worker_info: dict[str, tuple[bytes, int]] = {}  # id -> (json, expires at ms)
         self.control: dict[str, tuple[deque[bytes], int]] = {}  # id -> (queue, expires at)

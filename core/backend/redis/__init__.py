@@ -4,13 +4,14 @@ Scripts live in `core/backend/lua/` as `.lua` files, each prefixed with the part
 `_lib.lua` it uses when loaded. Blocking reads (new-work wake-ups, control messages, the
 event log) take their own connections, so they never hold up the scripts a worker sends.
 
-The engine is split by concern: `scripts` (loading), `engine` (connections and calls),
-`jobs`, `leases`, `workers`, `events`.
+`backend` holds `RedisBackend`, the whole contract in one class; `connection` the transport it
+calls through (connections, retries, cluster routing), `replies` the readers of the scripts'
+replies, and `scripts` their loading.
 """
 
 from __future__ import annotations
 
+from ..urls import redact_url
 from .backend import RedisBackend
-from .engine import redact_url
 
 __all__ = ["RedisBackend", "redact_url"]

@@ -1,16 +1,395 @@
-"""`RedisBackend`: the Redis engine's concerns put together into one `Backend`."""
+"""`RedisBackend`: the `Backend` contract over Redis, every method in this one class.
+
+Each method builds its script's arguments, makes one call through the `RedisConnection`
+(`connection.py`: connections, retries, cluster routing) and reads the reply with one
+function of `replies.py`. The scripts themselves are `core/backend/lua/<name>.lua`.
+"""
 
 from __future__ import annotations
 
-from .events import EventsMixin
-from .jobs import JobsMixin
-from .leases import LeasesMixin
-from .schedules import SchedulesMixin
-from .search import SearchMixin
-from .workers import WorkersMixin
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ...codec import decode_control, dumps
+from ...events import Event
+from ...keys import STATUS_KEYS
+from ...models import JobDefinition
+from ..cluster import redirection
+from ..records import (
+    BackendSettings,
+    ClaimBatch,
+    DueSchedules,
+    Finish,
+    JobEmit,
+    ProgressUpdate,
+    RawMetrics,
+    RawSchedule,
+    ScheduleFire,
+    WorkerRecord,
+    split_unique,
+)
+from . import replies
+from .connection import RedisConnection
+from .replies import pairs, text
 
 __all__ = ["RedisBackend"]
 
+_UNBLOCK_REFUSED = (ResponseError, RedisConnectionError, RedisTimeoutError)
+_NOT_A_HASH = {
+    b"name": b"<malformed>",
+    b"error": dumps({"type": "MalformedRecord", "message": "job record is not a hash"}),
+}
 
-class RedisBackend(JobsMixin, LeasesMixin, WorkersMixin, EventsMixin, SearchMixin, SchedulesMixin):
+
+class RedisBackend:
     """Jobs in Redis, shared by every process and machine that opens the same URL."""
+
+    def __init__(
+        self,
+        url: str,
+        queue: str = "default",
+        prefix: str = "jobdeck",
+        settings: BackendSettings | None = None,
+    ) -> None:
+        self._conn = RedisConnection(url, queue, prefix, settings)
+        self.settings = self._conn.settings
+        self.queue, self.prefix = queue, prefix
+
+    @property
+    def url(self) -> str:
+        return self._conn.url
+
+    @property
+    def description(self) -> str:
+        return self._conn.description
+
+    @property
+    def is_cluster(self) -> bool:
+        return self._conn.is_cluster
+
+    @property
+    def node_url(self) -> str:
+        """Where this queue's keys live: the server, or the master of the queue's slot."""
+        return self._conn.node_url
+
+    @property
+    def connection(self) -> RedisConnection:
+        """The transport (benchmarks and tests reach the raw script calls through it)."""
+        return self._conn
+
+    @property
+    def client(self) -> Any:
+        """redis-py's client on this queue's server, for reads no script covers."""
+        return self._conn.client
+
+    async def initialize(self) -> None:
+        await self._conn.initialize()
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def list_queues(self) -> list[str]:
+        return await self._conn.list_queues()
+
+    # -- producers (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua) ------------
+    async def submit(
+        self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
+    ) -> list[bool | str]:
+        args: list[Any] = [len(jobs)]
+        for (job, delay), full in zip(jobs, fields, strict=True):
+            record, ukey, window = split_unique(full)
+            args += [job.id, job.name, int(job.priority), int(delay * 1000), ukey, window]
+            args.append(len(record) * 2)
+            for key, value in record.items():
+                args += [key, value]
+        conn = self._conn
+        if self.settings.submit_replicas:
+            created = await conn.run_replicated("submit", *args)
+        else:
+            created = await conn.run("submit", *args)
+        if not conn.registered:
+            await conn.register_queue()
+        return [text(flag) if isinstance(flag, bytes) else bool(flag) for flag in created]
+
+    async def cancel(self, job_id: str) -> str | None:
+        was = await self._conn.run("cancel", job_id)
+        return text(was) if was else None
+
+    async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
+        run = self._conn.run
+        if job_ids is not None:
+            return int(await run("retry_dead", "ids", *job_ids)) if job_ids else 0
+        total, pass_id, taken = 0, b"", 1000
+        while taken == 1000:  # one pass over what was dead when the first call ran
+            moved, pass_id, taken = await run("retry_dead", "all", pass_id)
+            total += int(moved)
+        return total
+
+    async def purge(self, status: str) -> int:
+        total = 0
+        while True:
+            removed = int(await self._conn.run("purge", STATUS_KEYS[status], 1000, total))
+            total += removed
+            if removed < 1000:
+                return total
+
+    async def set_paused(self, paused: bool) -> None:
+        await self._conn.run("pause", "1" if paused else "0")
+
+    # -- reading (peek.lua, list.lua, search.lua, metrics.lua, the event stream) ------------
+    async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
+        if max_field > 0:  # values over the cap stay on the server (see capped_hash)
+            flat = await self._conn.run("peek", job_id, max_field)
+            if flat is None:
+                return None
+            return pairs(flat) if flat else _NOT_A_HASH
+        try:
+            fields = await self._conn.client.hgetall(self._conn.key("job:" + job_id))
+        except ResponseError:  # not a hash: someone wrote garbage there
+            return _NOT_A_HASH
+        return fields or None
+
+    async def list(
+        self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
+    ) -> list[tuple[str, Mapping[Any, Any]]]:
+        order = "1" if newest_first else "0"
+        flat = await self._conn.run("list", STATUS_KEYS[status], offset, limit, order, max_field)
+        return replies.rows(flat)
+
+    async def search(
+        self,
+        status: str,
+        needle: str,
+        offset: int,
+        budget: int,
+        limit: int,
+        newest_first: bool,
+        max_field: int = 0,
+    ) -> tuple[list[tuple[str, Mapping[Any, Any]]], int, bool]:
+        next_offset, ended, flat = await self._conn.run(
+            "search",
+            STATUS_KEYS[status],
+            offset,
+            budget,
+            limit,
+            "1" if newest_first else "0",
+            needle.lower(),
+            max_field,
+        )
+        return replies.rows(flat), int(next_offset), bool(int(ended))
+
+    async def metrics(self, window: int) -> RawMetrics:
+        return replies.metrics(await self._conn.run("metrics", window))
+
+    async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
+        reply = await self._conn.blocking(
+            "XREAD",
+            "COUNT",
+            count,
+            "BLOCK",
+            max(1, int(block * 1000)),
+            "STREAMS",
+            self._conn.key("events"),
+            after or "$",
+        )
+        events: list[Event] = []
+        for _stream, entries in reply or ():
+            events.extend(Event.from_fields(text(eid), pairs(fields)) for eid, fields in entries)
+        return events
+
+    async def last_event_id(self) -> str:
+        last = await self._conn.client.xrevrange(self._conn.key("events"), count=1)
+        return text(last[0][0]) if last else "0-0"
+
+    async def trimmed_through(self) -> str:
+        try:
+            info = await self._conn.client.xinfo_stream(self._conn.key("events"))
+        except ResponseError:  # no stream yet
+            return "0-0"
+        # Redis >= 7 keeps the newest id the cap removed; older servers cannot tell.
+        value = info.get("max-deleted-entry-id", info.get(b"max-deleted-entry-id", "0-0"))
+        return text(value) if value else "0-0"
+
+    async def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
+        await self._conn.run("emit", event_type, dumps(dict(data)))
+
+    # -- workers' transitions (claim.lua, finish.lua, job_event.lua, progress.lua) ----------
+    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
+        args = self._claim_args(worker_id, count, lease)
+        return replies.claim_batch(await self._conn.run("claim", *args))
+
+    def _claim_args(self, worker_id: str, count: int, lease: float) -> list[Any]:
+        return [worker_id, count, int(lease * 1000), self.settings.max_stalls]
+
+    async def wait_and_claim(
+        self, worker_id: str, count: int, lease: float, timeout: float
+    ) -> ClaimBatch:
+        # BLPOP and the claim script go out in one write: Redis runs the claim the moment the
+        # wake-up arrives, so an idle worker starts a new job one round trip after its submit.
+        conn = self._conn
+        claim = conn.script_command("claim", *self._claim_args(worker_id, count, lease))
+        try:
+            _woken, reply = await conn.waiting().pipeline(
+                ("BLPOP", conn.key("wake"), f"{max(0.01, timeout):.3f}"), claim
+            )
+        except NoScriptError:  # a restarted server: run() loads the script again
+            return await self.claim(worker_id, count, lease)
+        except (ResponseError, RedisConnectionError, RedisTimeoutError) as exc:
+            # a cluster's slot moved or failed over: run() finds the new master
+            if await conn.rerouted(exc) or redirection(exc) is not None:
+                return await self.claim(worker_id, count, lease)
+            raise
+        return replies.claim_batch(reply)
+
+    async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
+        settings = self.settings
+        args: list[Any] = [
+            worker_id,
+            settings.history_max,
+            int(settings.result_ttl * 1000),
+            len(items),
+        ]
+        for item in items:
+            args += [
+                item.job_id,
+                item.token,
+                item.outcome,
+                item.payload,
+                int(item.delay * 1000),
+                item.event_data,
+            ]
+        return [bool(flag) for flag in await self._conn.run("finish", *args)]
+
+    async def job_events(self, items: Sequence[JobEmit]) -> int:
+        args: list[Any] = [len(items)]
+        for item in items:
+            args += [item.job_id, item.token, item.event_type, item.data]
+        return int(await self._conn.run("job_event", *args))
+
+    async def progress(self, items: Sequence[ProgressUpdate]) -> None:
+        args: list[Any] = [len(items)]
+        for item in items:
+            args += [
+                item.job_id,
+                item.token,
+                dumps([item.fraction, item.message]),
+                dumps({"fraction": item.fraction, "message": item.message}),
+            ]
+        await self._conn.run("progress", *args)
+
+    # -- the worker registry, wake-ups and control (heartbeat.lua, workers.lua, ...) --------
+    async def list_workers(self) -> list[WorkerRecord]:
+        ttl_ms = int(self.settings.worker_ttl * 1000)
+        return replies.workers(await self._conn.run("workers", ttl_ms))
+
+    async def heartbeat(
+        self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
+    ) -> tuple[list[str], list[str]]:
+        conn, settings = self._conn, self.settings
+        if not conn.registered:
+            await conn.register_queue()
+        args: list[Any] = [
+            worker.id,
+            dumps(worker.to_dict()),
+            int(settings.worker_ttl * 1000),
+            int(lease * 1000),
+            settings.max_stalls,
+            len(leases),
+        ]
+        for job_id, token in leases:
+            args += [job_id, token]
+        lost, cancel = await conn.run("heartbeat", *args)
+        return [text(x) for x in lost], [text(x) for x in cancel]
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        await self._conn.run("unregister", worker_id)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        conn = self._conn
+        await conn.waiting().execute("BLPOP", conn.key("wake"), f"{max(0.01, timeout):.3f}")
+
+    async def interrupt_wait(self) -> None:
+        with contextlib.suppress(*_UNBLOCK_REFUSED):  # a managed server may refuse it
+            await self._conn.unblock_waiter()
+
+    async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
+        ttl_ms = int(self.settings.worker_ttl * 1000)
+        target = worker_id or "*"
+        return int(await self._conn.run("control", target, dumps(dict(message)), ttl_ms))
+
+    async def next_control(self, worker_id: str, timeout: float) -> list[dict[str, Any]]:
+        key = self._conn.key("control:" + worker_id)
+        first = await self._conn.blocking("BLPOP", key, f"{max(0.01, timeout):.3f}")
+        if first is None:
+            return []
+        raw = [first[1]]
+        raw += await self._conn.client.lpop(key, 100) or []
+        return decode_control(raw)
+
+    async def server_warnings(self) -> list[str]:
+        warnings: list[str] = []
+        execute = self._conn.execute  # on a cluster: the master that holds this queue
+        try:
+            config = pairs(await execute("CONFIG", "GET", "maxmemory-policy"))
+            policy = text(config.get("maxmemory-policy", b"noeviction"))
+            if policy != "noeviction":
+                warnings.append(
+                    f"Redis maxmemory-policy is {policy!r}: under memory pressure Redis may "
+                    "evict job records and queues. Set it to 'noeviction'."
+                )
+            memory = replies.memory_warning(text(await execute("INFO", "memory")))
+            if memory:
+                warnings.append(memory)
+            persistence = pairs(await execute("CONFIG", "GET", "appendonly"))
+            save = pairs(await execute("CONFIG", "GET", "save"))
+            if text(persistence.get("appendonly", b"no")) != "yes" and not text(
+                save.get("save", b"")
+            ):
+                warnings.append(
+                    "Redis persistence is off (no AOF, no RDB snapshots): a Redis restart "
+                    "loses every queued job. Enable 'appendonly yes' for durable queues."
+                )
+        except ResponseError:
+            pass  # CONFIG is disabled on many managed services (or by an ACL); nothing to check
+        return warnings
+
+    # -- schedules (sched_*.lua) -------------------------------------------------------------
+    async def put_schedule(
+        self, name: str, definition: bytes, timing: str, first_ms: int, job_name: str
+    ) -> int:
+        return int(await self._conn.run("sched_put", name, definition, timing, first_ms, job_name))
+
+    async def due_schedules(self, limit: int) -> DueSchedules:
+        return replies.due_schedules(await self._conn.run("sched_due", limit))
+
+    async def fire_schedules(self, items: Sequence[ScheduleFire]) -> list[bool]:
+        args: list[Any] = [len(items)]
+        for item in items:
+            args += [
+                item.name,
+                "" if item.expected_ms is None else item.expected_ms,
+                item.next_ms,
+                item.tick_ms,
+                item.job_id,
+                item.job_name,
+                item.priority,
+                item.missed,
+                len(item.fields) * 2,
+            ]
+            for key, value in item.fields.items():
+                args += [key, value]
+        return [bool(flag) for flag in await self._conn.run("sched_fire", *args)]
+
+    async def list_schedules(self, name: str | None = None) -> list[RawSchedule]:
+        return replies.schedules(await self._conn.run("sched_list", name or ""))
+
+    async def set_schedule_paused(self, name: str, paused: bool, next_ms: int) -> int:
+        return int(await self._conn.run("sched_pause", name, "1" if paused else "0", next_ms))
+
+    async def remove_schedule(self, name: str) -> bool:
+        return bool(await self._conn.run("sched_remove", name))

@@ -1,7 +1,9 @@
-"""The Redis engine's base: connections, script calls by SHA with retries, blocking reads.
+"""The Redis engine's transport: connections, script calls by SHA with retries, blocking
+reads, and the routing that follows a queue's slot around a cluster.
 
-The concerns (jobs, leases, workers, events) are mixins over this class, each in its own
-module, and `RedisBackend` puts them together.
+`RedisBackend` holds one `RedisConnection` and speaks to Redis only through it: a script by
+name (`run`), a blocking read on a connection of its own (`blocking`, `waiting`), or a plain
+command on the fast connection (`execute`). Nothing here knows what a job is.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,38 +31,24 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ...errors import is_out_of_memory, out_of_memory
+from ...errors import SubmitNotReplicated, is_out_of_memory, out_of_memory
 from ...keys import key_prefix, validate_name
-from ..base import BackendSettings
 from ..cluster import SlotRoute, cluster_mode, is_cluster, redirection, with_node
 from ..fastpath import FastConnection
+from ..records import BackendSettings
 from ..urls import redact_url
+from .replies import text
 from .scripts import READ_ONLY, SCRIPTS, script_source
 
-__all__ = ["RedisEngine", "redact_url"]
+__all__ = ["RedisConnection"]
 
 _RETRIES = 10
 _BUSY_SLOT = ("TRYAGAIN", "CLUSTERDOWN")  # a slot mid-migration, or a failover under way
-_STATUS_KEYS = {
-    "pending": "pending",
-    "scheduled": "scheduled",
-    "running": "running",
-    "completed": "completed",
-    "failed": "dead",
-    "cancelled": "cancelled",
-}
-_DEPTH_ORDER = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
 
 
-def _s(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+class RedisConnection:
+    """One process's connections to the server (or the cluster master) holding a queue."""
 
-
-def _pairs(flat: Sequence[Any]) -> dict[str, Any]:
-    return {_s(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
-
-
-class RedisEngine:
     def __init__(
         self,
         url: str,
@@ -75,7 +63,7 @@ class RedisEngine:
         self.prefix = prefix
         self._p = key_prefix(prefix, queue)
         self._registry = f"{prefix}:queues"  # the prefix's queue names: see list_queues
-        self._registered = False
+        self.registered = False
         self._route = self._p + "pending"
         self._redis: aioredis.Redis | aioredis.RedisCluster | None = None
         self._slots: SlotRoute | None = None  # on a cluster: the master of this queue's slot
@@ -90,6 +78,10 @@ class RedisEngine:
         self._waiting_replicas: asyncio.Future[Any] | None = None  # the WAIT they share
         self._base = [self._p, str(self.settings.events_maxlen)]
 
+    def key(self, name: str) -> str:
+        """The full name of this queue's key `name` (`pending`, `job:<id>`, `events`, ...)."""
+        return self._p + name
+
     @property
     def description(self) -> str:
         return redact_url(self.url)
@@ -99,7 +91,7 @@ class RedisEngine:
         return self._slots is not None
 
     @property
-    def _node_url(self) -> str:
+    def node_url(self) -> str:
         """Where this queue's keys live: the server, or the master of the queue's slot."""
         return self.url if self._slots is None else self._slots.url
 
@@ -160,16 +152,16 @@ class RedisEngine:
             name: hashlib.sha1(script_source(name).encode()).hexdigest() for name in SCRIPTS
         }
 
-    async def _register_queue(self) -> None:
+    async def register_queue(self) -> None:
         """Note this queue in the prefix's registry (`<prefix>:queues`), so listing queues
         is one read, not a SCAN of the whole keyspace (seconds at a million jobs). Once per
         process, on its first write to the queue (a submit, a worker's first heartbeat), not
         on connecting: a process that only reads, or whose input is refused, writes nothing.
         Best effort: a user who may not write it, or a full server, leaves the queue to be
         found by SCAN."""
-        if self._registered:
+        if self.registered:
             return
-        self._registered = True
+        self.registered = True
         with contextlib.suppress(RedisError):
             await self.client.sadd(self._registry, self.queue)
 
@@ -189,11 +181,11 @@ class RedisEngine:
             self._redis = None
 
     async def list_queues(self) -> list[str]:
-        """The registered queues (see `_register_queue`) that have an event log, i.e. were
+        """The registered queues (see `register_queue`) that have an event log, i.e. were
         used. Without a registry (data written before it existed, or by a user who may not
         write it), a SCAN for event logs under the prefix, about 1 ms per 1,000 keys; what it
         finds is registered for next time."""
-        registered = sorted(_s(name) for name in await self.client.smembers(self._registry))
+        registered = sorted(text(name) for name in await self.client.smembers(self._registry))
         if registered:
             pipe = self.client.pipeline(transaction=False)
             for name in registered:
@@ -212,12 +204,12 @@ class RedisEngine:
         async for key in self.client.scan_iter(
             match=f"{head}*}}:events", count=1000, _type="stream"
         ):
-            name = _s(key)[len(head) : -len("}:events")]
+            name = text(key)[len(head) : -len("}:events")]
             with contextlib.suppress(ValueError):  # a key of this shape jobdeck did not write
                 names.add(validate_name("queue", name))
         return sorted(names)
 
-    async def _run(
+    async def run(
         self, name: str, *args: Any, via: Callable[[], FastConnection] | None = None
     ) -> Any:
         """One script call by SHA on the fast connection. Transient failures (connection
@@ -268,35 +260,76 @@ class RedisEngine:
                     await self._find_master()
         raise RedisConnectionError(f"script {name} could not be run")
 
-    async def _blocking(self, *command: Any) -> Any:
+    async def blocking(self, *command: Any) -> Any:
         """A blocking read on a connection of its own, taken from a small idle list. A call
         that is cancelled or fails drops its connection, which may still owe a reply."""
         for attempt in range(2):
             conn = (
                 self._idle_blocking.pop()
                 if self._idle_blocking
-                else FastConnection(self._node_url, reply_timeout=60.0)
+                else FastConnection(self.node_url, reply_timeout=60.0)
             )
             try:
                 reply = await conn.execute(*command)
             except BaseException as exc:
                 conn.abort()
-                if attempt == 0 and await self._rerouted(exc):
+                if attempt == 0 and await self.rerouted(exc):
                     continue
                 raise
             self._idle_blocking.append(conn)
             return reply
         raise AssertionError("unreachable")
 
+    def script_command(self, name: str, *args: Any) -> tuple[Any, ...]:
+        """The EVALSHA of script `name` with `args`, to pipeline behind another command."""
+        return ("EVALSHA", self._shas[name], 1, self._route, *self._base, *args)
+
+    async def execute(self, *command: Any) -> Any:
+        """A plain command on the fast connection (on a cluster: the master of this queue)."""
+        if self._fast is None:
+            raise RuntimeError("backend is not initialized: call `await service.initialize()`")
+        return await self._fast.execute(*command)
+
+    async def unblock_waiter(self) -> None:
+        """End the BLPOP in progress on `waiting()` as a timeout would (CLIENT UNBLOCK): a
+        claim pipelined behind it still runs and its reply is read, so nothing is stranded."""
+        client_id = None if self._waiter is None else self._waiter.client_id
+        if client_id is not None and self._fast is not None:
+            # on the fast connection: the waiter's own node, on a cluster too
+            await self._fast.execute("CLIENT", "UNBLOCK", client_id)
+
+    async def run_replicated(self, name: str, *args: Any) -> Any:
+        """Script `name` on a connection of its own (WAIT blocks its connection, which must
+        not hold up a worker's scripts), then a WAIT that concurrent calls share.
+
+        Replies come in order: a WAIT still unanswered when a call's reply arrives was sent
+        after that call, so it covers it; a call joins the WAIT in flight, or sends one.
+        Many concurrent submits so pay for one replication round trip together."""
+        wanted = self.settings.submit_replicas
+        reply = await self.run(name, *args, via=self._replicated_conn)
+        waiting = self._waiting_replicas
+        if waiting is None or waiting.done():
+            conn = self._replicated_conn()
+            wait = ("WAIT", wanted, int(self.settings.submit_replica_timeout * 1000))
+            waiting = self._waiting_replicas = asyncio.ensure_future(conn.execute(*wait))
+        acked = await asyncio.shield(waiting)
+        if int(acked) < wanted:
+            raise SubmitNotReplicated(
+                f"{int(acked)} of {wanted} replicas confirmed the submit within "
+                f"{self.settings.submit_replica_timeout:g}s: a failover now could lose it "
+                "(submitting again with the same job id is safe)"
+            )
+        return reply
+
     def _replicated_conn(self) -> FastConnection:
         if self._replicated is None:
-            self._replicated = FastConnection(self._node_url, client_name=self._name)
+            self._replicated = FastConnection(self.node_url, client_name=self._name)
         return self._replicated
 
-    def _waiting(self) -> FastConnection:
+    def waiting(self) -> FastConnection:
         """Its own socket: a blocked BLPOP must not hold up the scripts pipelined on _fast."""
         if self._waiter is None:
-            self._waiter = FastConnection(self._node_url, reply_timeout=30.0, track_id=True)
+            self._waiter = FastConnection(self.node_url, reply_timeout=30.0, track_id=True)
         return self._waiter
 
     # -- cluster routing -------------------------------------------------------------------
@@ -314,7 +347,7 @@ class RedisEngine:
         if await self._slots.refresh():
             self._reconnect()
 
-    async def _rerouted(self, exc: BaseException) -> bool:
+    async def rerouted(self, exc: BaseException) -> bool:
         """On a cluster, after a failed call: True if the slot was found elsewhere (MOVED,
         or a new master after a lost connection), so the call may go again there. An ASK
         (a slot mid-migration) moves nothing: the caller tries again later."""
@@ -329,7 +362,7 @@ class RedisEngine:
         return self._slots.node != before
 
     def _reconnect(self) -> None:
-        old, self._fast = self._fast, FastConnection(self._node_url, client_name=self._name)
+        old, self._fast = self._fast, FastConnection(self.node_url, client_name=self._name)
         if old is not None:
             old.abort()
         for spare in (self._waiter, self._replicated):

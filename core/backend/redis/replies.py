@@ -1,0 +1,134 @@
+"""What the Redis scripts send back, read into the contract's values: pure functions of a
+reply, one per shape, so `RedisBackend` reads as "arguments, one script call, one reader"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...codec import loads
+from ..records import ClaimBatch, ClaimedJob, DueSchedules, RawMetrics, RawSchedule, WorkerRecord
+
+__all__ = [
+    "CLAIMED_FIELDS",
+    "DEPTH_ORDER",
+    "claim_batch",
+    "due_schedules",
+    "memory_warning",
+    "metrics",
+    "pairs",
+    "rows",
+    "schedules",
+    "text",
+    "workers",
+]
+
+#: What claim.lua returns for each job it leases: the record's fields, by position.
+CLAIMED_FIELDS = (
+    "name", "args", "kwargs", "max_retries", "timeout", "priority", "created_at",
+    "scheduled_for", "error", "stalls", "attempts",
+)
+#: The order of metrics.lua's depths.
+DEPTH_ORDER = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
+
+
+def text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def pairs(flat: Sequence[Any]) -> dict[str, Any]:
+    """A flat [field, value, field, value, ...] reply (HGETALL's shape) as a dict."""
+    return {text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def rows(flat: Sequence[Any]) -> list[tuple[str, Mapping[Any, Any]]]:
+    """[id, [field, value, ...], id, ...] (list.lua, search.lua) as (id, fields) rows."""
+    return [(text(flat[i]), pairs(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+
+def claim_batch(reply: Sequence[Any]) -> ClaimBatch:
+    """claim.lua's [paused, next due ms or -1, id, token, [fields by position], ...]."""
+    next_due = None if int(reply[1]) < 0 else int(reply[1]) / 1000
+    jobs = [
+        ClaimedJob(text(reply[i]), text(reply[i + 1]), _claimed_fields(reply[i + 2]))
+        for i in range(2, len(reply), 3)
+    ]
+    return ClaimBatch(jobs=jobs, paused=bool(reply[0]), next_due=next_due)
+
+
+def _claimed_fields(values: Sequence[Any]) -> dict[str, Any]:
+    fields = dict(zip(CLAIMED_FIELDS, values, strict=True))
+    fields["status"] = b"running"
+    return fields
+
+
+def metrics(reply: Sequence[Any]) -> RawMetrics:
+    now, depths, totals, buckets, paused, hist, through = reply
+    return RawMetrics(
+        now=float(now),
+        depths=dict(zip(DEPTH_ORDER, (int(d) for d in depths), strict=True)),
+        totals={k: int(v) for k, v in pairs(totals).items()},
+        buckets=[{k: int(v) for k, v in pairs(b).items()} for b in buckets],
+        paused=bool(paused),
+        histograms={k: int(v) for k, v in pairs(hist).items()},
+        events_through=text(through),
+    )
+
+
+def workers(flat: Sequence[Any]) -> list[WorkerRecord]:
+    """workers.lua's [count, id, record JSON, heartbeat ms, ...]; a record that cannot be
+    read is not a worker that can be shown, and is left out."""
+    found = []
+    for i in range(1, len(flat), 3):
+        try:
+            info = loads(flat[i + 1])
+            info["last_heartbeat"] = float(flat[i + 2]) / 1000
+            found.append(WorkerRecord(**info))
+        except (TypeError, ValueError):
+            continue
+    return found
+
+
+def due_schedules(reply: Sequence[Any]) -> DueSchedules:
+    """sched_due.lua's [now ms, next due ms or -1, name, definition, due ms, ...]."""
+    later = int(reply[1])
+    due = [
+        (text(reply[i]), bytes(reply[i + 1]), int(float(reply[i + 2])))
+        for i in range(2, len(reply), 3)
+    ]
+    return DueSchedules(int(reply[0]), due, None if later < 0 else later)
+
+
+def schedules(flat: Sequence[Any]) -> list[RawSchedule]:
+    """sched_list.lua's [name, [field, value, ...], due ms or '', last job's status, ...]."""
+    out = []
+    for i in range(0, len(flat), 4):
+        due, status = text(flat[i + 2]), text(flat[i + 3])
+        out.append(
+            RawSchedule(
+                name=text(flat[i]),
+                fields={k: text(v) for k, v in pairs(flat[i + 1]).items()},
+                next_due_ms=int(float(due)) if due else None,
+                last_status=status or None,
+            )
+        )
+    return out
+
+
+def memory_warning(info: str) -> str | None:
+    """Said when Redis is near or at `maxmemory` (INFO memory): with noeviction it then
+    refuses new jobs (and progress), with an eviction policy it drops keys, job records
+    among them."""
+    fields = dict(
+        line.split(":", 1) for line in info.splitlines() if ":" in line and line[0] != "#"
+    )
+    try:
+        used, limit = int(fields["used_memory"]), int(fields["maxmemory"])
+    except (KeyError, ValueError):
+        return None
+    if limit <= 0 or used < limit * 0.9:
+        return None
+    share = f"{used / limit:.0%} of maxmemory ({used >> 20} MiB of {limit >> 20} MiB)"
+    if fields.get("maxmemory_policy", "noeviction").strip() == "noeviction":
+        return f"Redis memory is at {share}: when full it refuses new jobs."
+    return f"Redis memory is at {share}: it is evicting keys, job records among them."
