@@ -1,4 +1,4 @@
-"""Jobs claimed ahead of free slots (core/worker/claiming.py): held only while jobs are short,
+"""Jobs claimed ahead of free slots (core/worker/slots.py): held only while jobs are short,
 started the moment a slot frees, and handed back, never lost or run twice, when the pool
 stops, pauses, shrinks, is told to cancel one, or holds one too long.
 
@@ -66,9 +66,9 @@ async def _two_slots_held_two_ahead(
     for job_id in await service.submit_jobs([{"name": "quick", "args": [n]} for n in (1, 2)]):
         await finished(service, job_id)  # short jobs: the pool now claims ahead
     await service.submit_jobs([{"name": "held", "args": [n]} for n in (10, 11)])
-    await eventually(lambda: _true(len(pool._running) == 2), what="both slots held")
+    await eventually(lambda: _true(len(pool._slots.running) == 2), what="both slots held")
     ahead = await service.submit_jobs([{"name": "quick", "args": [n]} for n in (20, 21)])
-    await eventually(lambda: _true(len(pool._ready) == 2), what="two jobs claimed ahead")
+    await eventually(lambda: _true(len(pool._slots.ready) == 2), what="two jobs claimed ahead")
     return pool, ahead
 
 
@@ -92,7 +92,7 @@ async def test_jobs_claimed_ahead_start_when_a_slot_frees(
     for job_id in ahead:
         assert (await finished(service, job_id)).status == JobStatus.COMPLETED
     assert sorted(handlers.ran) == [1, 2, 10, 11, 20, 21]  # each ran once
-    assert not pool._ready
+    assert not pool._slots.ready
 
 
 async def test_a_job_claimed_ahead_is_cancelled_without_running(
@@ -118,17 +118,17 @@ async def test_stop_pause_and_scale_down_hand_jobs_claimed_ahead_back(
 ) -> None:
     pool, ahead = await _two_slots_held_two_ahead(service, handlers)
     pool.set_paused(True)
-    assert not pool._ready
+    assert not pool._slots.ready
     await eventually(
         lambda: _all_pending(service, ahead), what="paused: jobs claimed ahead back to pending"
     )
     pool.set_paused(False)
-    await eventually(lambda: _true(len(pool._ready) == 2), what="claimed ahead again")
+    await eventually(lambda: _true(len(pool._slots.ready) == 2), what="claimed ahead again")
     await pool.scale(1)
-    assert not pool._ready
+    assert not pool._slots.ready
     await eventually(lambda: _all_pending(service, ahead), what="scaled down: back to pending")
     await pool.scale(2)
-    await eventually(lambda: _true(len(pool._ready) == 2), what="claimed ahead again")
+    await eventually(lambda: _true(len(pool._slots.ready) == 2), what="claimed ahead again")
 
     stopping = asyncio.create_task(service.stop_workers(graceful=True, timeout=10))
     await eventually(lambda: _all_pending(service, ahead), what="stopping: back to pending")
@@ -154,10 +154,10 @@ async def test_long_jobs_are_not_claimed_ahead_and_stale_ones_go_back(
             # Held ahead for longer than short jobs run: the next heartbeat hands them back,
             # and the pool claims nothing ahead until short jobs are seen again.
             await eventually(lambda: _all_pending(service, ahead), what="stale ones back")
-            assert not pool._ready
+            assert not pool._slots.ready
             await asyncio.sleep(0.5)  # two more heartbeats: not claimed again meanwhile
-            assert await _all_pending(service, ahead) and not pool._ready
-            assert pool._ahead() == 0
+            assert await _all_pending(service, ahead) and not pool._slots.ready
+            assert pool._slots.ahead() == 0
             handlers.gate.set()
             for job_id in ahead:
                 assert (await finished(service, job_id)).status == JobStatus.COMPLETED
@@ -174,10 +174,10 @@ async def test_no_claiming_ahead_when_turned_off(
             for job_id in await service.submit_jobs([{"name": "quick", "args": [1]}]):
                 await finished(service, job_id)
             await service.submit_jobs([{"name": "held", "args": [n]} for n in (10, 11)])
-            await eventually(lambda: _true(len(pool._running) == 2), what="both slots held")
+            await eventually(lambda: _true(len(pool._slots.running) == 2), what="both slots held")
             ahead = await service.submit_jobs([{"name": "quick", "args": [n]} for n in (20, 21)])
             await asyncio.sleep(0.3)
-            assert not pool._ready and await _all_pending(service, ahead)
+            assert not pool._slots.ready and await _all_pending(service, ahead)
             handlers.gate.set()
         finally:
             await service.stop_workers(graceful=False)
@@ -191,7 +191,7 @@ async def test_heartbeats_keep_the_leases_of_jobs_claimed_ahead(
         try:
             pool, ahead = await _two_slots_held_two_ahead(service, handlers)
             await asyncio.sleep(3.0)  # longer than the 2 s lease, shorter than stale
-            assert len(pool._ready) == 2
+            assert len(pool._slots.ready) == 2
             for job_id in ahead:
                 job = await service.get_job(job_id)
                 assert job is not None and job.status == JobStatus.RUNNING and job.stalls == 0

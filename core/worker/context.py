@@ -9,24 +9,53 @@ flushes a few times a second, so a handler may report as often as it likes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..codec import JSONError, dumps
 from ..events import Events
-from ..models import JobDefinition
+from ..models import JobDefinition, JobPriority
 
 if TYPE_CHECKING:
-    from ..service import JobService
+    from ..submission import JobSpec
 
-__all__ = ["JobContext", "current_job"]
+__all__ = ["HandlerService", "JobContext", "current_job"]
 
 MAX_EVENT_BYTES = 8192
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _BUILT_IN = frozenset(e.value for e in Events)
 _current: ContextVar[JobContext | None] = ContextVar("jobdeck_current_job", default=None)
+
+
+class HandlerService(Protocol):
+    """What a running handler may use of the service its worker runs on (same server, queue
+    and prefix): `JobService` has these and more. A protocol, so the worker never imports the
+    service that starts it."""
+
+    async def submit_job(
+        self,
+        name: str,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        priority: JobPriority | int | str = JobPriority.NORMAL,
+        max_retries: int = 0,
+        timeout: float | None = None,
+        delay: float = 0.0,
+        job_id: str | None = None,
+        unique_key: str | None = None,
+        unique_for: float | None = None,
+    ) -> str: ...
+
+    async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]: ...
+
+    async def get_job(
+        self, job_id: str, *, max_field_bytes: int | None = None
+    ) -> JobDefinition | None: ...
+
+    async def cancel_job(self, job_id: str) -> bool: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -39,7 +68,7 @@ class JobContext:
     # A plain flag, not a threading.Event: nothing waits on it (handlers poll `cancelled`),
     # a bool read is atomic, and an Event per job cost more than the rest of the context.
     _cancelled: bool = False
-    service: JobService | None = None
+    service: HandlerService | None = None
     """The service this worker runs on (same server, queue and prefix): submit follow-up
     jobs through it and they land where this worker takes its jobs."""
 

@@ -1,45 +1,47 @@
 """A worker process's pool: bounded concurrency, batched claims and acknowledgements.
 
-Five long-lived loops, each supervised (a crash is logged and the loop restarted; one that
-keeps crashing stops the worker with a clear error), and one task per running job:
-- claim: leases as many jobs as there are free slots in one call, then waits on the
-  backend's wake-up signal when the queue is empty (no polling);
-- ack and progress (`reporter`): finished attempts and progress reports, batched;
-- heartbeat: registers the worker, extends its leases, rescues jobs of dead workers, and
-  learns which of its jobs were cancelled or lost;
-- control: obeys scale / cancel / pause messages from other processes.
-A watchdog thread (`watchdog`) reports a handler that blocks the event loop. Handlers are
-called by `calls` (plain functions on threads of their own, `threads`), and outcomes built by
-`outcomes`. Scaling down never interrupts a job: the pool simply stops claiming until enough
-end.
+`WorkerPool` is the worker's public face and its life cycle: it builds the parts, runs five
+long-lived loops, each supervised (a crash is logged and the loop restarted; one that keeps
+crashing stops the worker with a clear error), and steers them:
+- claim (`claiming.claim_loop`): leases as many jobs as there are free slots in one call,
+  then waits on the backend's wake-up signal when the queue is empty (no polling);
+- ack and progress (`reporter.Reporter`): finished attempts and progress reports, batched;
+- heartbeat (`control.Heartbeat`): registers the worker, extends its leases, rescues jobs of
+  dead workers, and learns which of its jobs were cancelled or lost;
+- control (`control.control_loop`): scale / cancel / pause messages from other processes,
+  obeyed here (`obey`).
+The jobs it holds, running or claimed ahead, are its `Slots` (`slots`), one task per running
+job. A watchdog thread (`watchdog`) reports a handler that blocks the event loop. Handlers
+are called by `calls` (plain functions on threads of their own, `threads`), and outcomes
+built by `outcomes`. Scaling down never interrupts a job: the pool simply stops claiming
+until enough end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .._tasks import cancel_and_wait
-from ..backend.base import Backend, ClaimedJob, Finish, Outcome, WorkerRecord
+from ..backend.base import Backend, ClaimedJob, Finish, WorkerRecord
 from ..backend.records import listed_handlers
 from ..errors import OutOfMemory
 from ..events import Events
 from ..retry import RetryPolicy
-from . import outcomes
 from .calls import attempt
-from .claiming import Claiming, Running
-from .context import JobContext
-from .control import HeartbeatAndControl
+from .claiming import claim_loop
+from .context import HandlerService, JobContext
+from .control import Heartbeat, control_loop
 from .reporter import TRANSIENT, Reporter
 from .settings import WorkerSettings, check_worker_id
+from .slots import Slots
 from .supervise import LoopFailed, supervise
 from .threads import ThreadRunner
 from .watchdog import LoopStall, LoopWatchdog
@@ -51,7 +53,7 @@ Handler = Callable[..., Any]
 _TRANSIENT = TRANSIENT
 
 
-class WorkerPool(Claiming, HeartbeatAndControl):
+class WorkerPool:
     def __init__(
         self,
         backend: Backend,
@@ -62,7 +64,7 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         retry_policy: RetryPolicy | None = None,
         settings: WorkerSettings | None = None,
         worker_id: str | None = None,
-        service: Any = None,
+        service: HandlerService | None = None,
     ) -> None:
         if concurrency < 0:
             raise ValueError("concurrency must be >= 0")
@@ -77,32 +79,48 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         self.pid = os.getpid()
         self.id = worker_id or f"{self.host}-{self.pid}-{uuid.uuid4().hex[:6]}"
         self.service = service  # handed to handlers as current_job().service
-        self.concurrency = concurrency
-        self.paused = False
         self.started_at = 0.0
-        self.processed = 0
-        self.failed = 0
         self.loop_blocked: LoopStall | None = None  # the last time a handler blocked the loop
         self.failure: LoopFailed | None = None  # set when a loop kept crashing
         self._failed = asyncio.Event()
-        self._running: dict[str, Running] = {}
-        self._ready: collections.deque[tuple[ClaimedJob, float]] = collections.deque()
-        self._run_time: float | None = None  # moving average of recent handlers' run times
         self._reporter = Reporter(backend, self.id)
         self._threads = ThreadRunner()
+        self._slots = Slots(
+            self.id,
+            concurrency,
+            self.settings,
+            self._reporter,
+            self._attempt,
+            max_stalls=backend.settings.max_stalls,
+            service=service,
+        )
+        self._heartbeat = Heartbeat(backend, self._slots, self.settings, self.record)
         self._watchdog: LoopWatchdog | None = None
         self._stall_report: asyncio.Task[None] | None = None
         self._stopper: asyncio.Task[None] | None = None
-        self._slot_freed = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._claiming = True
-        self._suspect: str | None = None  # a job on its last chance, run alone (`_take`)
 
     # -- public ----------------------------------------------------------------------------
     @property
+    def concurrency(self) -> int:
+        return self._slots.concurrency
+
+    @property
+    def paused(self) -> bool:
+        return self._slots.paused
+
+    @property
+    def processed(self) -> int:
+        return self._slots.processed
+
+    @property
+    def failed(self) -> int:
+        return self._slots.failed
+
+    @property
     def running(self) -> int:
-        return len(self._running)
+        return len(self._slots.running)
 
     @property
     def is_running(self) -> bool:
@@ -139,13 +157,14 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         if self._loops:
             return
         self.started_at = time.time()
-        await self._heartbeat_once()
+        await self._heartbeat.beat()
+        slots, settings = self._slots, self.settings
         loops: dict[str, Callable[[], Any]] = {
-            "claim": self._claim_loop,
+            "claim": lambda: claim_loop(self.backend, slots, self.id, settings),
             "ack": self._reporter.ack_loop,
-            "heartbeat": self._heartbeat_loop,
-            "control": self._control_loop,
-            "progress": lambda: self._reporter.progress_loop(self.settings.progress_interval),
+            "heartbeat": self._heartbeat.run,
+            "control": lambda: control_loop(self.backend, self.id, self.obey),
+            "progress": lambda: self._reporter.progress_loop(settings.progress_interval),
         }
         self._loops = [
             asyncio.create_task(supervise(name, run, self._fatal), name=f"jobdeck-{name}-{self.id}")
@@ -153,11 +172,11 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         ]
         self._watchdog = LoopWatchdog(
             asyncio.get_running_loop(),
-            threshold=self.settings.lease / 4,
+            threshold=settings.lease / 4,
             on_resume=self._loop_resumed,
-            name_of=self._job_name,
+            name_of=slots.job_name,
             worker_id=self.id,
-            lease=self.settings.lease,
+            lease=settings.lease,
         )
         self._watchdog.start()
         with contextlib.suppress(OutOfMemory):  # a full Redis: start anyway, and drain it
@@ -170,12 +189,7 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         """Set the number of slots. Returns the previous number."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
             raise ValueError(f"concurrency: expected an integer >= 0, got {concurrency!r}")
-        previous, self.concurrency = self.concurrency, concurrency
-        if concurrency < previous:
-            self._hand_back_ready()
-        else:
-            self._start_next()
-        self._slot_freed.set()
+        previous = self._slots.resize(concurrency)
         if previous != concurrency:
             await self._publish_state()
             await self._emit(
@@ -185,21 +199,10 @@ class WorkerPool(Claiming, HeartbeatAndControl):
 
     def set_paused(self, paused: bool) -> None:
         """Stop (or resume) taking new jobs in this process only; running jobs go on."""
-        self.paused = paused
-        if paused:
-            self._hand_back_ready()
-        self._slot_freed.set()
+        self._slots.set_paused(paused)
 
     def cancel_local(self, job_id: str, reason: str = "cancelled") -> bool:
-        running = self._running.get(job_id)
-        if running is None:
-            return self._stop_ready(job_id, reason)
-        if running.stop_reason is not None:
-            return False
-        running.stop_reason = reason
-        running.ctx._cancelled = True
-        running.task.cancel()
-        return True
+        return self._slots.cancel(job_id, reason)
 
     async def stop(self, graceful: bool = True, timeout: float | None = None) -> None:
         """Stop claiming; with `graceful`, let running jobs finish for up to `timeout` seconds,
@@ -210,28 +213,27 @@ class WorkerPool(Claiming, HeartbeatAndControl):
                 await asyncio.wait([stopper])
             return
         self._stopping = True
-        self._claiming = False
-        self._slot_freed.set()
+        slots = self._slots
+        slots.stop_accepting()
         # The claim loop ends by itself once its current wait returns (and hands back what
         # that wait brought); cancelling it mid-call could strand a claimed job until its
         # lease expires. So the wait is cut short rather than cancelled.
-        claim_loop = self._loops[0]
+        claim = self._loops[0]
         with contextlib.suppress(*_TRANSIENT):
             await self.backend.interrupt_wait()
-        await asyncio.wait([claim_loop], timeout=self.settings.idle_wait + 2.0)
-        await cancel_and_wait(claim_loop)
-        self._hand_back_ready()
+        await asyncio.wait([claim], timeout=self.settings.idle_wait + 2.0)
+        await cancel_and_wait(claim)
+        slots.hand_back_ready()
         wait = self.settings.shutdown_timeout if timeout is None else timeout
-        if graceful and self._running:
+        if graceful and slots.running:
             log.info(
                 "worker %s: waiting up to %.0fs for %d running jobs", self.id, wait, self.running
             )
-            tasks = [r.task for r in self._running.values()]
-            await asyncio.wait(tasks, timeout=wait)
-        for job_id in list(self._running):
-            self.cancel_local(job_id, "shutdown")
-        if self._running:
-            await asyncio.wait([r.task for r in self._running.values()], timeout=5.0)
+            await asyncio.wait([r.task for r in slots.running.values()], timeout=wait)
+        for job_id in list(slots.running):
+            slots.cancel(job_id, "shutdown")
+        if slots.running:
+            await asyncio.wait([r.task for r in slots.running.values()], timeout=5.0)
         await self._reporter.flush_all()
         await cancel_and_wait(*self._loops[1:])
         await asyncio.gather(*self._loops[1:], return_exceptions=True)
@@ -249,20 +251,14 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         before this returns. A handler that swallows its cancellation (some client libraries
         do, mid-command) is handed back all the same: its lease token changes, so whatever it
         reports later is refused."""
-        self._hand_back_ready()
-        for job_id in list(self._running):
-            self.cancel_local(job_id, "shutdown")
-        if self._running:
-            await asyncio.wait([r.task for r in self._running.values()], timeout=timeout)
-        stuck = [(job_id, r.ctx.token) for job_id, r in self._running.items()]
-        self._reporter.add(
-            *(outcomes.released(job_id, token, "shutdown", self.id) for job_id, token in stuck)
-        )
+        slots = self._slots
+        slots.hand_back_ready()
+        for job_id in list(slots.running):
+            slots.cancel(job_id, "shutdown")
+        if slots.running:
+            await asyncio.wait([r.task for r in slots.running.values()], timeout=timeout)
+        slots.hand_back_stuck()
         await self._reporter.flush_all(attempts=5)
-
-    def _job_name(self, job_id: str) -> str | None:
-        running = self._running.get(job_id)  # also read from the watchdog's thread
-        return running.ctx.job.name if running is not None else None
 
     async def wait_failed(self) -> LoopFailed:
         """Until a loop of this worker failed for good (the worker is then stopping)."""
@@ -270,53 +266,62 @@ class WorkerPool(Claiming, HeartbeatAndControl):
         assert self.failure is not None
         return self.failure
 
+    async def obey(self, message: Mapping[str, Any]) -> None:
+        """Act on a control message another process sent this worker (`control_loop`)."""
+        op = message.get("op")
+        try:
+            if op == "cancel" and isinstance(message.get("job_id"), str):
+                self.cancel_local(message["job_id"], "cancelled")
+            elif op == "scale":
+                target = message.get("concurrency")
+                if isinstance(message.get("delta"), int):
+                    target = max(0, self.concurrency + message["delta"])
+                await self.scale(target)  # type: ignore[arg-type]
+            elif op in ("pause", "resume"):
+                if self.paused != (op == "pause"):
+                    self.set_paused(op == "pause")
+                    await self._publish_state()
+                    kind = "PAUSED" if self.paused else "RESUMED"
+                    await self._emit(Events[f"JOB_SERVICE_WORKERS_{kind}"])
+            else:
+                log.warning("worker %s: ignoring unknown control message %r", self.id, message)
+        except (ValueError, TypeError) as exc:
+            log.warning("worker %s: bad control message %r: %s", self.id, message, exc)
+
+    # -- inside ------------------------------------------------------------------------------
+    def _attempt(self, claimed: ClaimedJob, ctx: JobContext, started: float) -> Awaitable[Finish]:
+        return attempt(
+            claimed, ctx, self.handlers, self.retry_policy, self._threads, self.id, started
+        )
+
     def _fatal(self, error: LoopFailed) -> None:
         if self.failure is None:
             self.failure = error
             self._failed.set()
             self._stopper = asyncio.get_running_loop().create_task(self.stop(graceful=True))
 
-    # -- running a job ---------------------------------------------------------------------
-    async def _execute(self, claimed: ClaimedJob, ctx: JobContext) -> None:
-        job_id, token = claimed.id, claimed.token
-        started = time.monotonic()
-        finish: Finish | None
-        try:
-            if job_id == self._suspect:
-                await self._alone(job_id)
-                started = time.monotonic()
-            finish = await attempt(
-                claimed, ctx, self.handlers, self.retry_policy, self._threads, self.id, started
-            )
-            self._ran(time.monotonic() - started)
-        except asyncio.CancelledError:
-            reason = self._running[job_id].stop_reason if job_id in self._running else None
-            finish = outcomes.stopped(job_id, token, reason, started, self.id)
-        except Exception as exc:  # a fault of the worker's own, not of the handler
-            log.exception("worker %s: job %s could not be run", self.id, job_id)
-            finish = outcomes.dead(job_id, token, "WorkerError", f"{type(exc).__name__}: {exc}")
-        finally:
-            self._running.pop(job_id, None)
-            if self._suspect == job_id:
-                self._suspect = None
-            self._start_next()
-            self._slot_freed.set()
-        if finish is not None:
-            if finish.outcome == Outcome.COMPLETED:
-                self.processed += 1
-            elif finish.outcome in (Outcome.FAILED, Outcome.RETRY):
-                self.failed += 1
-            self._reporter.add(finish)
+    async def _publish_state(self) -> None:
+        """Write the worker's record now, not at the next heartbeat: a console that reads
+        it on the event that follows shows the new slots (or pause) within a second."""
+        if self._loops:
+            with contextlib.suppress(*_TRANSIENT):
+                await self._heartbeat.beat()
 
-    async def _alone(self, job_id: str) -> None:
-        """Until `job_id` is the only job this worker holds a lease on: the others ended and
-        their outcomes (and the jobs handed back with it) are on record. For at most one
-        lease: jobs that run longer are not waited for; the suspect then runs beside them."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.settings.lease):
-                while len(self._running) > 1:
-                    self._slot_freed.clear()
-                    await self._slot_freed.wait()
-                while not self._reporter.idle:
-                    self._reporter.wanted.set()
-                    await asyncio.sleep(0.005)
+    async def _emit(self, event_type: Events, **data: Any) -> None:
+        await self.backend.emit(
+            event_type, {"worker": self.id, "host": self.host, "pid": self.pid, **data}
+        )
+
+    def _loop_resumed(self, stall: LoopStall) -> None:
+        self.loop_blocked = stall
+        self._stall_report = asyncio.get_running_loop().create_task(self._report_stall(stall))
+
+    async def _report_stall(self, stall: LoopStall) -> None:
+        with contextlib.suppress(*_TRANSIENT):
+            await self._emit(
+                Events.WORKER_LOOP_BLOCKED,
+                job_id=stall.job_id,
+                job_name=stall.job_name,
+                seconds=stall.seconds,
+                lease=self.settings.lease,
+            )
