@@ -1,7 +1,7 @@
 """jobdeck's headless core: queue, workers, events and metrics. Never imports Textual."""
 
 from .backend import Backend, BackendSettings, open_backend
-from .errors import OutOfMemory, SubmitNotReplicated
+from .errors import JobCancelled, JobFailed, JobNotFound, OutOfMemory, SubmitNotReplicated
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
@@ -18,9 +18,12 @@ __all__ = [
     "Event",
     "EventBus",
     "Events",
+    "JobCancelled",
     "JobContext",
     "JobDefinition",
     "JobError",
+    "JobFailed",
+    "JobNotFound",
     "JobPriority",
     "JobProgress",
     "JobService",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
-__all__ = ["OutOfMemory", "SubmitNotReplicated"]
+__all__ = ["JobCancelled", "JobFailed", "JobNotFound", "OutOfMemory", "SubmitNotReplicated"]
 
 
 class OutOfMemory(ResponseError):
@@ -27,6 +27,41 @@ class SubmitNotReplicated(RedisError):
     """The jobs are on the master, but fewer replicas than asked (`submit_replicas`)
     confirmed them in time: a failover now could lose them. Submitting again with the same
     job ids is safe."""
+
+
+class JobNotFound(KeyError):
+    """No job has this id on this queue: it was never submitted there, or its record is gone
+    (a finished job's record expires after `result_ttl`, or was purged or deleted)."""
+
+    def __init__(self, job_id: str, message: str | None = None) -> None:
+        super().__init__(message or f"no job {job_id!r}")
+        self.job_id = job_id
+
+    def __str__(self) -> str:  # KeyError's own would quote the message
+        return str(self.args[0])
+
+
+class JobFailed(Exception):
+    """The job failed for good (it is a dead letter): `error_type` is the exception's class
+    name or jobdeck's reason (`Timeout`, `Stalled`, `UnknownHandler`, ...), `message` its
+    text, `traceback` the handler's traceback when there was one."""
+
+    def __init__(
+        self, job_id: str, error_type: str, message: str, traceback: str | None = None
+    ) -> None:
+        super().__init__(f"job {job_id} failed: {error_type}: {message}")
+        self.job_id = job_id
+        self.error_type = error_type
+        self.message = message
+        self.traceback = traceback
+
+
+class JobCancelled(Exception):
+    """The job was cancelled before it could finish."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} was cancelled")
+        self.job_id = job_id
 
 
 def out_of_memory(what: str) -> OutOfMemory:

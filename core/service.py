@@ -7,6 +7,7 @@ of processes can share one Redis.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -15,11 +16,13 @@ from typing import Any, TypeVar
 from .backend import Backend, BackendSettings, open_backend
 from .backend.base import NewJob
 from .bus import adapt_event_bus
+from .errors import JobNotFound
 from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics, build_metrics
 from .models import JobDefinition, JobPriority, JobStatus, check_job_name
 from .reading import check_count, check_page, decode_or_stub
+from .results import ResultWaiters, check_wait
 from .retry import RetryPolicy
 from .schedules.api import ScheduleMethods
 from .schedules.scheduler import Scheduler
@@ -72,6 +75,7 @@ class JobService(ScheduleMethods):
         self._relay: BusRelay | None = None
         self._declared: dict[str, ScheduleSpec] = {}
         self._warned_unserved = False
+        self._results: ResultWaiters | None = None
 
     def configure(self, url: str | None = None, prefix: str | None = None) -> None:
         """Point this (not yet initialized) service at another server or key prefix. The
@@ -119,6 +123,9 @@ class JobService(ScheduleMethods):
             await self.stop_workers(graceful=True)
         if self._relay is not None:
             await self._relay.stop()
+        if self._results is not None:
+            await self._results.close()
+            self._results = None
         await self.backend.close()
         self._initialized = False
 
@@ -146,6 +153,27 @@ class JobService(ScheduleMethods):
             return func
 
         return decorate
+
+    # -- results ---------------------------------------------------------------------------
+    async def result(self, job_id: str, timeout: float | None = 30.0) -> Any:
+        """What the job's handler returned, once it has: at once if the job has finished,
+        else as soon as it does (from any worker anywhere). Raises `JobFailed` (a dead
+        letter: its `error_type` and `message`), `JobCancelled`, `JobNotFound` (no such job
+        on this queue, or its record expired) or `TimeoutError` after `timeout` seconds
+        (0-86400; None: no limit). All waiters of a service share one reader of the event
+        log, so a thousand waits cost about what one does."""
+        check_wait(job_id, timeout)
+        await self._ensure()
+        return await self._waiters().result(job_id, timeout)
+
+    def _waiters(self) -> ResultWaiters:
+        if self._results is None or self._results.backend is not self.backend:
+            self._results = ResultWaiters(self.backend, lambda: self._where)
+        return self._results
+
+    @property
+    def _where(self) -> str:
+        return f"queue {self.queue!r} of {self.description}"
 
     # -- submitting ------------------------------------------------------------------------
     async def submit_job(
@@ -219,10 +247,16 @@ class JobService(ScheduleMethods):
 
     # -- reading ---------------------------------------------------------------------------
     async def get_job(
-        self, job_id: str, *, max_field_bytes: int | None = None
+        self, job_id: str, *, max_field_bytes: int | None = None, wait: float = 0
     ) -> JobDefinition | None:
         """The job as stored. With `max_field_bytes`, a value larger than that (a 100 MB
-        result, say) stays on the server: `job.omitted` names it with its size."""
+        result, say) stays on the server: `job.omitted` names it with its size. With `wait`
+        (seconds), the job as soon as it finishes, or as it is when `wait` runs out."""
+        if wait:
+            check_wait(job_id, wait)
+            await self._ensure()
+            with contextlib.suppress(TimeoutError, JobNotFound):
+                await self._waiters().finished(job_id, wait)
         await self._ensure()
         fields = await self.backend.get(job_id, field_cap(max_field_bytes))
         return None if fields is None else decode_or_stub(job_id, fields)

@@ -78,7 +78,9 @@ class SyncJobService:
             assert self._service is not None
             return self._loop, self._service
 
-    def _call(self, make: Callable[[JobService], Awaitable[T]]) -> T:
+    def _call(self, make: Callable[[JobService], Awaitable[T]], *, bounded: bool = True) -> T:
+        """Run `make(service)` on the loop. `bounded=False` for a call that bounds its own
+        time (a wait for a result): the client's `timeout` does not cut it short."""
         loop, service = self._start()
         if threading.current_thread() is self._thread:
             raise RuntimeError("SyncJobService called from its own loop; use the JobService")
@@ -90,7 +92,12 @@ class SyncJobService:
                 await service.initialize()
             return await make(service)
 
-        return asyncio.run_coroutine_threadsafe(run(), loop).result(self.timeout)
+        future = asyncio.run_coroutine_threadsafe(run(), loop)
+        try:
+            return future.result(self.timeout if bounded else None)
+        except BaseException:
+            future.cancel()  # a caller that gives up (timeout, Ctrl-C) leaves nothing running
+            raise
 
     def close(self) -> None:
         """Close the service's connections and stop the loop thread. Idempotent."""
@@ -155,8 +162,14 @@ class SyncJobService:
         specs = list(specs)
         return self._call(lambda s: s.submit_jobs(specs))
 
-    def get_job(self, job_id: str) -> JobDefinition | None:
-        return self._call(lambda s: s.get_job(job_id))
+    def get_job(self, job_id: str, *, wait: float = 0) -> JobDefinition | None:
+        """The job; with `wait` (seconds), as soon as it finishes or as it is after `wait`."""
+        return self._call(lambda s: s.get_job(job_id, wait=wait), bounded=not wait)
+
+    def result(self, job_id: str, timeout: float | None = 30.0) -> Any:
+        """`JobService.result`: what the job's handler returned, once it has; raises
+        `JobFailed`, `JobCancelled`, `JobNotFound`, or `TimeoutError` after `timeout`."""
+        return self._call(lambda s: s.result(job_id, timeout), bounded=False)
 
     def list_jobs(
         self,

@@ -608,6 +608,21 @@ async def test_events_are_ordered_and_resumable(backend: Backend) -> None:
     assert await backend.last_event_id() == events[-1].id
 
 
+async def test_the_log_says_how_far_its_cap_dropped(make_backend: MakeBackend) -> None:
+    """A reader that fell behind must learn that events it has not read are gone (Redis's
+    MAXLEN trim does not move XINFO's max-deleted-entry-id: it used to answer 0-0)."""
+    backend = await make_backend(BackendSettings(events_maxlen=20))
+    assert await backend.trimmed_through() == "0-0"
+    await submit(backend, job())
+    first = await backend.last_event_id()
+    assert event_key(await backend.trimmed_through()) < event_key(first)
+    await submit(backend, *[job() for _ in range(300)])
+    dropped = event_key(await backend.trimmed_through())
+    assert dropped >= event_key(first)
+    kept = await all_events(backend, "0-0")
+    assert 20 <= len(kept) < 300 and dropped < event_key(kept[0].id)
+
+
 async def test_read_events_blocks_for_a_new_event(backend: Backend) -> None:
     await submit(backend, job("old news"))
     began = time.monotonic()

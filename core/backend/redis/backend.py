@@ -211,9 +211,7 @@ class RedisBackend:
             info = await self._conn.client.xinfo_stream(self._conn.key("events"))
         except ResponseError:  # no stream yet
             return "0-0"
-        # Redis >= 7 keeps the newest id the cap removed; older servers cannot tell.
-        value = info.get("max-deleted-entry-id", info.get(b"max-deleted-entry-id", "0-0"))
-        return text(value) if value else "0-0"
+        return replies.trimmed_through(info)
 
     async def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
         await self._conn.run("emit", event_type, dumps(dict(data)))

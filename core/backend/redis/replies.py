@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...codec import loads
+from ...events import event_key
 from ..records import ClaimBatch, ClaimedJob, DueSchedules, RawMetrics, RawSchedule, WorkerRecord
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "rows",
     "schedules",
     "text",
+    "trimmed_through",
     "workers",
 ]
 
@@ -132,3 +134,18 @@ def memory_warning(info: str) -> str | None:
     if fields.get("maxmemory_policy", "noeviction").strip() == "noeviction":
         return f"Redis memory is at {share}: when full it refuses new jobs."
     return f"Redis memory is at {share}: it is evicting keys, job records among them."
+
+
+def trimmed_through(info: Mapping[Any, Any]) -> str:
+    """The newest id the log's cap (or XDEL) may have dropped, from XINFO STREAM. Redis keeps
+    the newest id XDEL removed, but a MAXLEN trim leaves that untouched: when entries were
+    added that the stream no longer holds, every id before the oldest kept one may be gone."""
+    deleted = text(info.get("max-deleted-entry-id") or "0-0")
+    if int(info.get("entries-added") or 0) <= int(info.get("length") or 0):
+        return deleted
+    first = info.get("first-entry")
+    if not first:  # everything ever added is gone
+        return text(info.get("last-generated-id") or deleted)
+    ms, seq = event_key(text(first[0]))
+    before = f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{2**64 - 1}"
+    return max(deleted, before, key=event_key)
