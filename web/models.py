@@ -7,20 +7,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from jobdeck.core.models import MAX_DELAY, MAX_NAME_LENGTH, MAX_TIMEOUT
+from jobdeck.core.models import MAX_DELAY, MAX_NAME_LENGTH, MAX_TIMEOUT, JobStatus
 
 __all__ = [
     "MAX_BATCH",
     "BatchIn",
     "BatchOut",
     "CountOut",
+    "EventOut",
     "JobIn",
     "JobOut",
     "JobPage",
     "MetricsOut",
     "ScaleIn",
     "ScaleOut",
+    "StatusName",
     "SubmittedOut",
+    "VocabularyOut",
     "WorkerOut",
     "WorkersOut",
 ]
@@ -85,6 +88,8 @@ def Whole(low: int, high: int) -> Any:
 
 
 PriorityName = Literal["low", "normal", "high", "critical"]
+# Every status the core has, from the core: a status a lane adds is documented at once.
+StatusName = Literal[tuple(status.value for status in JobStatus)]  # type: ignore[valid-type]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -163,7 +168,7 @@ class TimelineStep(BaseModel):
 class JobOut(BaseModel):
     id: str
     name: str
-    status: Literal["pending", "scheduled", "running", "completed", "failed", "cancelled"]
+    status: StatusName
     priority: PriorityName
     args: list[Any]
     kwargs: dict[str, Any]
@@ -202,6 +207,13 @@ class ScaleOut(BaseModel):
     told: int = Field(description="how many worker processes were told")
 
 
+class LoopBlockedOut(BaseModel):
+    job_id: str | None
+    job_name: str | None
+    seconds: float
+    at: float
+
+
 class WorkerOut(BaseModel):
     id: str
     host: str
@@ -218,6 +230,9 @@ class WorkerOut(BaseModel):
         default_factory=list, description="job names it has handlers for (sorted, at most 100)"
     )
     handler_count: int = Field(0, description="how many handlers it has in all")
+    loop_blocked: LoopBlockedOut | None = Field(
+        description="the last time a handler blocked this worker's event loop"
+    )
 
 
 class WorkersOut(BaseModel):
@@ -246,3 +261,22 @@ class MetricsOut(BaseModel):
 
 class PausedOut(BaseModel):
     paused: bool
+
+
+class VocabularyOut(BaseModel):
+    statuses: list[str] = Field(description="every job status, in the order a job meets them")
+    finished: list[str] = Field(description="the statuses a job ends in")
+    priorities: list[str] = Field(description="priority names, lowest first")
+    event_types: list[str] = Field(description="every event type `/events` sends")
+
+
+class EventOut(BaseModel):
+    """The `data:` of one event on `/events` (its `event:` line is the type)."""
+
+    id: str | None
+    type: str
+    timestamp: float
+    job_id: str | None
+    name: str | None
+    status: str | None
+    data: dict[str, Any]

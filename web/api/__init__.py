@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import dead_letters, events, jobs, queue, queues, schedules, stats, workers
+from . import dead_letters, events, jobs, queue, queues, schedules, stats, vocabulary, workers
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    m.router for m in (dead_letters, stats, workers, jobs, queue, queues, events, schedules)
+    m.router
+    for m in (dead_letters, stats, workers, jobs, queue, queues, events, schedules, vocabulary)
 )

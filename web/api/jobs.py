@@ -11,7 +11,16 @@ from jobdeck.core import JobDefinition, JobService, JobSpec
 
 from ..deps import OperateAccess, ReadAccess, Service
 from ..errors import input_problem
-from ..models import BatchIn, BatchOut, CountOut, JobIn, JobOut, JobPage, SubmittedOut
+from ..models import (
+    BatchIn,
+    BatchOut,
+    CountOut,
+    JobIn,
+    JobOut,
+    JobPage,
+    StatusName,
+    SubmittedOut,
+)
 from ..problems import CONFLICT, NOT_FOUND, Problem
 from ..serialize import FastJSON, job_dict
 
@@ -20,7 +29,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the job's id")]
-StatusName = Literal["pending", "scheduled", "running", "completed", "failed", "cancelled"]
 NAME_SCAN = 10_000  # most records read to answer a `name` filter
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -42,6 +43,17 @@ _HEADERS = {
 router = APIRouter(prefix="/api/v1", tags=["session"])
 
 
+class SessionOut(BaseModel):
+    scope: str = Field(description="`read` or `operate`")
+    via: str = Field(description="how the caller is known: `session`, `api-key` or `open`")
+    csrf: str = Field(description="send as `X-CSRF-Token` with every change (cookie sessions)")
+    read_only: bool = Field(description="the server refuses every change")
+    auth: bool = Field(description="the server asks for a key (false: open)")
+    queue: str = Field(description="the queue this server serves")
+    server: str = Field(description="where the queue lives, without secrets")
+    schedules: bool = Field(description="the server offers `/schedules`")
+
+
 class DashboardFiles(StaticFiles):
     """The page's files, with the security headers above on every one."""
 
@@ -70,7 +82,11 @@ def _reply(request: Request, principal: Principal, csrf: str = "") -> dict[str, 
     }
 
 
-@router.get("/session", summary="Who is signed in (and the CSRF token of a cookie session)")
+@router.get(
+    "/session",
+    response_model=SessionOut,
+    summary="Who is signed in (and the CSRF token of a cookie session)",
+)
 async def get_session(request: Request, principal: Principal = ReadAccess) -> FastJSON:
     sessions = _sessions(request)
     session = sessions.from_request(request) if sessions and principal.via == "session" else None
@@ -78,7 +94,11 @@ async def get_session(request: Request, principal: Principal = ReadAccess) -> Fa
     return FastJSON(_reply(request, principal, csrf))
 
 
-@router.post("/session", summary="Sign in with an API key: sets the session cookie")
+@router.post(
+    "/session",
+    response_model=SessionOut,
+    summary="Sign in with an API key: sets the session cookie",
+)
 async def create_session(request: Request) -> Response:
     sessions = _sessions(request)
     if sessions is None:  # no keys configured: nothing to sign in to
