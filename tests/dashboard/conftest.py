@@ -18,6 +18,7 @@ from jobdeck.web.auth import ApiKeys, Auth, parse_key_lines
 from ..browser import browser_available, chromium
 from ..redis_server import RedisServer
 from ..worker_process import ROOT, WorkerProcess
+from . import field_reads
 from .served import ServedApp
 
 OPERATE_KEY = "operate-key-0123456789-dashboard"
@@ -110,4 +111,19 @@ def browser() -> Iterator[object]:
     if not browser_available():
         pytest.skip("needs Debian's chromium and chromium-driver (apt-get install them)")
     with chromium(1280, 800) as driver:
+        field_reads.install(driver)
         yield driver
+
+
+@pytest.fixture(autouse=True)
+def no_console_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every browser test: nothing in the page's console but expected HTTP statuses."""
+    yield
+    if "browser" not in request.fixturenames:
+        return
+    errors = [
+        entry
+        for entry in request.getfixturevalue("browser").get_log("browser")
+        if entry["level"] == "SEVERE" and entry.get("source") != "network"
+    ]
+    assert errors == []

@@ -5,68 +5,20 @@ One browser serves the whole module (the tests run in order and share its sessio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from jobdeck.web import create_app
 
 from ..hostile import STORABLE, unsafe_chars
+from . import field_reads
 from .conftest import OPERATE_KEY, READ_KEY, Queue
+from .pages import press, rows, sign_in, until, visible_action_buttons
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
-
-
-def until(driver: Any, condition: Any, timeout: float = 10.0, what: str = "condition") -> Any:
-    def probe(d: Any) -> Any:
-        try:
-            return condition(d)
-        except StaleElementReferenceException:
-            return False
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(probe, f"waiting for {what}")
-
-
-def rows(driver: Any, job_id: str) -> list[Any]:
-    return driver.find_elements(By.CSS_SELECTOR, f'#tbody tr[data-id="{job_id}"]')
-
-
-def press(driver: Any, keys: str) -> None:
-    ActionChains(driver).send_keys(keys).perform()
-
-
-def sign_in(driver: Any, url: str, key: str) -> None:
-    driver.get(url)
-    until(driver, lambda d: d.find_element(By.ID, "login-key").is_displayed(), what="login form")
-    field = driver.find_element(By.ID, "login-key")
-    field.clear()
-    field.send_keys(key)
-    driver.find_element(By.ID, "login-submit").click()
-    until(driver, lambda d: d.find_element(By.ID, "app").is_displayed(), what="the dashboard")
-    until(
-        driver,
-        lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "live",
-        what="the live connection",
-    )
-
-
-def visible_action_buttons(driver: Any) -> list[Any]:
-    return [b for b in driver.find_elements(By.CSS_SELECTOR, "button.op") if b.is_displayed()]
-
-
-@pytest.fixture(autouse=True)
-def no_console_errors(browser: Any) -> Iterator[None]:
-    """After every test: nothing in the page's console but expected HTTP statuses."""
-    yield
-    errors = [
-        entry
-        for entry in browser.get_log("browser")
-        if entry["level"] == "SEVERE" and entry.get("source") != "network"
-    ]
-    assert errors == []
 
 
 def test_sign_in_and_see_jobs_appear_live(browser: Any, dash_queue: Queue) -> None:
@@ -145,10 +97,10 @@ def test_scale_a_worker_with_plus(browser: Any, dash_queue: Queue) -> None:
     worker_id = dash_queue.worker.worker_id
     press(driver, "4")  # Workers
     row = until(driver, lambda d: rows(d, worker_id), what="the worker")[0]
-    slots = lambda d: int(rows(d, worker_id)[0].find_elements(By.TAG_NAME, "td")[2].text)  # noqa: E731
-    before = slots(driver)
+    concurrency = lambda d: int(rows(d, worker_id)[0].find_elements(By.TAG_NAME, "td")[2].text)  # noqa: E731
+    before = concurrency(driver)
     row.find_element(By.CSS_SELECTOR, 'button[data-action="scale"][aria-label^="Scale up"]').click()
-    until(driver, lambda d: slots(d) == before + 1, what="one more slot on the page")
+    until(driver, lambda d: concurrency(d) == before + 1, what="one more on the page")
     workers = dash_queue.served.call(dash_queue.service.list_workers())
     assert [w.concurrency for w in workers if w.id == worker_id] == [before + 1]
 
@@ -266,3 +218,18 @@ def test_a_read_key_sees_no_action_buttons(browser: Any, dash_queue: Queue) -> N
           .then((r) => done(r.status));"""
     )
     assert status == 403
+
+
+def test_every_field_the_page_read_is_documented(browser: Any, dash_queue: Queue) -> None:
+    """Last: every reply field and event field the page read in this module's tests exists
+    in the OpenAPI document, for the request it came from."""
+    read = field_reads.reads(browser)
+    assert any(where == "EVENT" for where, _ in read)  # the recorder saw events too
+    assert any(path == "jobs[].progress.fraction" for _, path in read)
+    doc = dash_queue.served.call(_openapi(dash_queue))
+    unknown = field_reads.undocumented_reads(doc, read)
+    assert not unknown, "\n".join(unknown)
+
+
+async def _openapi(dash_queue: Queue) -> dict[str, Any]:
+    return create_app(dash_queue.service).openapi()

@@ -1,5 +1,6 @@
-// The dashboard's only way to the server: relative URLs (so it works under any mount
-// prefix), the session cookie, and the CSRF token on every state-changing request.
+// The dashboard's only way to the server, and the only file that names an API path: one
+// method per endpoint. URLs are relative (the page works under any mount prefix); the
+// session cookie goes along, and the CSRF token with every request that changes something.
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -9,6 +10,8 @@ export class ApiError extends Error {
   }
 }
 
+const enc = encodeURIComponent;
+
 export class Api {
   /** `onUnauthorized` runs when the server says the session is gone (401). */
   constructor(onUnauthorized) {
@@ -16,7 +19,43 @@ export class Api {
     this.onUnauthorized = onUnauthorized;
   }
 
-  url(path, params) {
+  // -- sign-in and the server's words ---------------------------------------------------
+  session() { return this.#request("GET", "api/v1/session", { quiet401: true }); }
+  signIn(key) { return this.#request("POST", "api/v1/session", { body: { key }, quiet401: true }); }
+  signOut() { return this.#request("DELETE", "api/v1/session"); }
+  vocabulary() { return this.#request("GET", "api/v1/vocabulary"); }
+
+  // -- the queue --------------------------------------------------------------------------
+  metrics(window = 60) { return this.#request("GET", "api/v1/jobs/metrics", { params: { window } }); }
+  pauseQueue() { return this.#request("POST", "api/v1/queue/pause", { body: {} }); }
+  resumeQueue() { return this.#request("POST", "api/v1/queue/resume", { body: {} }); }
+  /** The URL of the live event stream (for an EventSource), resuming after `after`. */
+  eventsUrl(after) { return this.#url("api/v1/events", { after }); }
+
+  // -- jobs -----------------------------------------------------------------------------
+  jobs({ status, name, limit, offset }) {
+    return this.#request("GET", "api/v1/jobs", { params: { status, name, limit, offset } });
+  }
+  job(id) { return this.#request("GET", `api/v1/jobs/${enc(id)}`); }
+  cancelJob(id) { return this.#request("DELETE", `api/v1/jobs/${enc(id)}`); }
+  retryDeadLetter(id) { return this.#request("POST", `api/v1/jobs/dead-letters/${enc(id)}`, { body: {} }); }
+  retryAllDeadLetters() { return this.#request("POST", "api/v1/jobs/dead-letters/retry-all", { body: {} }); }
+
+  // -- workers --------------------------------------------------------------------------
+  workers() { return this.#request("GET", "api/v1/jobs/workers"); }
+  /** `change` is `{delta: n}` or `{concurrency: n}`. */
+  scaleWorker(workerId, change) {
+    return this.#request("POST", "api/v1/jobs/workers/scale", { body: { worker_id: workerId, ...change } });
+  }
+
+  // -- schedules ------------------------------------------------------------------------
+  schedules() { return this.#request("GET", "api/v1/schedules"); }
+  triggerSchedule(name) { return this.#request("POST", `api/v1/schedules/${enc(name)}/trigger`, { body: {} }); }
+  pauseSchedule(name) { return this.#request("POST", `api/v1/schedules/${enc(name)}/pause`, { body: {} }); }
+  resumeSchedule(name) { return this.#request("POST", `api/v1/schedules/${enc(name)}/resume`, { body: {} }); }
+
+  // -- the one place a request is made --------------------------------------------------
+  #url(path, params) {
     const url = new URL(path, document.baseURI);
     for (const [name, value] of Object.entries(params || {})) {
       if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
@@ -24,13 +63,13 @@ export class Api {
     return url;
   }
 
-  async request(method, path, { params, body, quiet401 = false } = {}) {
+  async #request(method, path, { params, body, quiet401 = false } = {}) {
     const headers = { Accept: "application/json" };
     if (method !== "GET") headers["X-CSRF-Token"] = this.csrf;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
-      response = await fetch(this.url(path, params), {
+      response = await fetch(this.#url(path, params), {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -48,8 +87,4 @@ export class Api {
     }
     return data;
   }
-
-  get(path, params, options) { return this.request("GET", path, { params, ...options }); }
-  post(path, body) { return this.request("POST", path, { body: body ?? {} }); }
-  del(path, params) { return this.request("DELETE", path, { params }); }
 }

@@ -1,4 +1,5 @@
-// What each tab shows: its columns (label, cell, sort key) and where its rows come from.
+// What each tab shows: its columns (label, cell, sort key), the statuses its rows come from
+// (from the server's vocabulary), what names a row (`key`) and the actions on its rows.
 import { el } from "./dom.js";
 import { age, duration, number, oneLine, priorityLabel, shortId } from "./format.js";
 
@@ -7,8 +8,7 @@ export function jobLink(id) {
 }
 
 function progressCell(job) {
-  const p = job.progress || {};
-  const fraction = Math.max(0, Math.min(1, Number(p.fraction) || 0));
+  const fraction = Math.max(0, Math.min(1, Number(job.progress.fraction) || 0));
   const fill = el("span");
   fill.style.width = `${(fraction * 100).toFixed(1)}%`;
   return el("span", {}, [
@@ -17,19 +17,21 @@ function progressCell(job) {
   ]);
 }
 
-const errorText = (job) => (job.error ? oneLine(`${job.error.type || "Error"}: ${job.error.message || ""}`) : "");
+const errorText = (job) => (job.error ? oneLine(`${job.error.type}: ${job.error.message}`) : "");
 const since = (ts) => (ts ? Date.now() / 1000 - ts : null);
 
 const id = { key: "id", label: "Id", cell: (j) => jobLink(j.id), className: "id", sort: (j) => j.id };
 const name = { key: "name", label: "Name", cell: (j) => oneLine(j.name, 80), sort: (j) => j.name };
 const RANK = { low: 0, normal: 1, high: 2, critical: 3 };
-const priority = { key: "priority", label: "Priority", cell: (j) => priorityLabel(j.priority), sort: (j) => -(RANK[priorityLabel(j.priority)] ?? 0), wide: true };
-const attempts = { key: "attempts", label: "Attempts", cell: (j) => `${j.attempts ?? 0}/${(j.max_retries ?? 0) + 1}`, sort: (j) => j.attempts, className: "num", wide: true };
+const priority = { key: "priority", label: "Priority", cell: (j) => priorityLabel(j.priority), sort: (j) => -(RANK[j.priority] ?? 0), wide: true };
+const attempts = { key: "attempts", label: "Attempts", cell: (j) => `${j.attempts}/${j.max_retries + 1}`, sort: (j) => j.attempts, className: "num", wide: true };
 
 export const TABS = {
   pending: {
+    key: (j) => j.id,
     title: "Pending",
-    statuses: ["pending", "scheduled"],
+    statuses: (vocab) => vocab.notStarted(),
+    choose: true, // a status menu picks one of `statuses`
     columns: [
       id, name, priority, attempts,
       { key: "wait", label: "Waiting", cell: (j) => (j.status === "scheduled" && j.scheduled_for ? `due in ${duration(j.scheduled_for - Date.now() / 1000)}` : age(j.created_at)), sort: (j) => -(j.scheduled_for || j.created_at || 0), className: "num" },
@@ -37,20 +39,22 @@ export const TABS = {
     actions: ["cancel"],
   },
   running: {
+    key: (j) => j.id,
     title: "Running",
-    statuses: ["running"],
+    statuses: () => ["running"],
     columns: [
       id, name,
       { key: "worker", label: "Worker", cell: (j) => oneLine(j.worker, 40), sort: (j) => j.worker, wide: true },
       { key: "elapsed", label: "Elapsed", cell: (j) => age(j.started_at), sort: (j) => since(j.started_at), className: "num", wide: true },
-      { key: "progress", label: "Progress", cell: progressCell, sort: (j) => j.progress?.fraction ?? 0 },
-      { key: "message", label: "Message", cell: (j) => oneLine(j.progress?.message, 120), className: "msg", sort: (j) => j.progress?.message ?? "", wide: true },
+      { key: "progress", label: "Progress", cell: progressCell, sort: (j) => j.progress.fraction },
+      { key: "message", label: "Message", cell: (j) => oneLine(j.progress.message, 120), className: "msg", sort: (j) => j.progress.message, wide: true },
     ],
     actions: ["cancel"],
   },
   dead: {
+    key: (j) => j.id,
     title: "Dead letter",
-    statuses: ["failed"],
+    statuses: () => ["failed"],
     columns: [
       id, name, attempts,
       { key: "failed", label: "Failed", cell: (j) => age(j.finished_at), sort: (j) => since(j.finished_at), className: "num" },
@@ -60,34 +64,40 @@ export const TABS = {
   },
   workers: {
     title: "Workers",
+    statuses: () => [],
+    key: (w) => w.id,
     columns: [
       { key: "id", label: "Worker", cell: (w) => oneLine(w.id, 60), sort: (w) => w.id, className: "id" },
-      { key: "host", label: "Host", cell: (w) => `${oneLine(w.host, 40)}:${w.pid ?? ""}`, sort: (w) => w.host, wide: true },
-      { key: "slots", label: "Slots", cell: (w) => number(w.concurrency), sort: (w) => w.concurrency, className: "num" },
+      { key: "host", label: "Host", cell: (w) => `${oneLine(w.host, 40)}:${w.pid}`, sort: (w) => w.host, wide: true },
+      { key: "concurrency", label: "Concurrency", cell: (w) => number(w.concurrency), sort: (w) => w.concurrency, className: "num" },
       { key: "busy", label: "Busy", cell: (w) => number(w.running), sort: (w) => w.running, className: "num" },
-      { key: "heartbeat", label: "Heartbeat", cell: (w) => (w.last_heartbeat ? `${age(w.last_heartbeat)} ago` : ""), sort: (w) => since(w.last_heartbeat), className: "num wide", wide: true },
-      { key: "processed", label: "Done", cell: (w) => number(w.processed ?? 0), sort: (w) => w.processed, className: "num", wide: true },
-      { key: "wfailed", label: "Failed", cell: (w) => number(w.failed ?? 0), sort: (w) => w.failed, className: "num", wide: true },
+      { key: "heartbeat", label: "Heartbeat", cell: (w) => `${age(w.last_heartbeat)} ago`, sort: (w) => since(w.last_heartbeat), className: "num wide", wide: true },
+      { key: "processed", label: "Done", cell: (w) => number(w.processed), sort: (w) => w.processed, className: "num", wide: true },
+      { key: "wfailed", label: "Failed", cell: (w) => number(w.failed), sort: (w) => w.failed, className: "num", wide: true },
     ],
     actions: ["scale"],
   },
   history: {
+    key: (j) => j.id,
     title: "History",
-    statuses: ["completed", "cancelled"],
+    statuses: (vocab) => vocab.history(),
+    choose: true,
     columns: [
       id, name,
       { key: "finished", label: "Finished", cell: (j) => (j.finished_at ? `${age(j.finished_at)} ago` : ""), sort: (j) => since(j.finished_at), className: "num" },
-      { key: "run", label: "Run time", cell: (j) => (j.started_at && j.finished_at ? duration(j.finished_at - j.started_at) : ""), sort: (j) => (j.finished_at || 0) - (j.started_at || 0), className: "num", wide: true },
-      { key: "result", label: "Result", cell: (j) => oneLine(j.status === "cancelled" ? "cancelled" : JSON.stringify(j.result ?? null), 80), className: "msg" },
+      { key: "run", label: "Run time", cell: (j) => (j.run_time === null ? "" : duration(j.run_time)), sort: (j) => j.run_time, className: "num", wide: true },
+      { key: "result", label: "Result", cell: (j) => oneLine(j.status === "completed" ? JSON.stringify(j.result) : j.status, 80), className: "msg" },
     ],
     actions: [],
   },
   schedules: {
     title: "Schedules",
+    statuses: () => [],
+    key: (s) => s.name,
     columns: [
       { key: "name", label: "Schedule", cell: (s) => oneLine(s.name, 60), sort: (s) => s.name },
-      { key: "job", label: "Job", cell: (s) => oneLine(s.job_name ?? s.job ?? "", 60), sort: (s) => s.job_name ?? s.job },
-      { key: "when", label: "When", cell: (s) => oneLine(s.cron ? `${s.cron} (${s.timezone || "UTC"})` : s.every ? `every ${duration(Number(s.every))}` : "", 60) },
+      { key: "job", label: "Job", cell: (s) => oneLine(s.job, 60), sort: (s) => s.job },
+      { key: "when", label: "When", cell: (s) => oneLine(s.cron ? `${s.cron} (${s.timezone})` : s.every ? `every ${duration(s.every)}` : "", 60) },
       { key: "next", label: "Next", cell: (s) => (s.paused ? "paused" : s.next_fire ? `in ${duration(s.next_fire - Date.now() / 1000)}` : ""), sort: (s) => s.next_fire, className: "num" },
       { key: "last", label: "Last", cell: (s) => (s.last_fire ? `${age(s.last_fire)} ago` : "never"), sort: (s) => s.last_fire, className: "num", wide: true },
       { key: "lastJob", label: "Last job", cell: (s) => (s.last_job_id ? jobLink(s.last_job_id) : ""), className: "id", wide: true },

@@ -1,0 +1,68 @@
+"""The job page in a real headless Chromium: its actions fit the job shown, and only it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from jobdeck.core import Events
+
+from . import field_reads
+from .conftest import OPERATE_KEY, Queue
+from .pages import sign_in, until
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, dash_queue: Queue) -> Iterator[Any]:
+    sign_in(browser, dash_queue.served.url, OPERATE_KEY)
+    yield browser
+
+
+def dead_letter(dash_queue: Queue) -> str:
+    service, call = dash_queue.service, dash_queue.served.call
+    job_id = call(service.submit_job("fails_first", [f"{dash_queue.prefix}:{uuid.uuid4().hex}"]))
+
+    def failed(_: Any) -> bool:
+        job = call(service.get_job(job_id))
+        return job is not None and job.status.value == "failed"
+
+    until(None, failed, what="the job to fail")
+    return job_id
+
+
+def shown(driver: Any, element_id: str) -> bool:
+    return bool(driver.find_element(By.ID, element_id).is_displayed())
+
+
+def test_the_page_listens_to_every_event_type_the_server_names(signed_in: Any) -> None:
+    assert field_reads.event_types(signed_in) >= {str(e) for e in Events}
+    assert "WORKER_LOOP_BLOCKED" in field_reads.event_types(signed_in)
+
+
+def test_a_missing_jobs_page_keeps_no_action_of_the_job_shown_before(
+    signed_in: Any, dash_queue: Queue
+) -> None:
+    driver = signed_in
+    job_id = dead_letter(dash_queue)
+    driver.execute_script("location.hash = arguments[0]", f"job/{job_id}")
+    until(driver, lambda d: shown(d, "job-retry"), what="Retry on the dead letter's page")
+    driver.execute_script("location.hash = 'job/no-such-job'")
+    until(driver, lambda d: d.find_element(By.ID, "job-name").text == "No such job", what="404")
+    assert not shown(driver, "job-retry") and not shown(driver, "job-cancel")
+    assert driver.find_element(By.ID, "job-id").text == "no-such-job"
+
+
+def test_a_malformed_escape_in_the_address_keeps_the_operator_signed_in(
+    signed_in: Any, dash_queue: Queue
+) -> None:
+    driver = signed_in
+    driver.get(dash_queue.served.url + "#job/%E0%A4%A")
+    driver.refresh()  # loaded with it, not only moved to it
+    until(driver, lambda d: shown(d, "app"), what="the dashboard")
+    assert not shown(driver, "login")

@@ -1,0 +1,61 @@
+// The header: a count per status (the server's statuses, in its order), paused or running,
+// the workers and how many jobs they run of how many they may, the done rate, and the last
+// hour's chart.
+import { $, el, setText } from "./dom.js";
+import { number } from "./format.js";
+import { Refresher } from "./refresher.js";
+
+export class Header {
+  constructor({ api, state, chart }) {
+    this.api = api;
+    this.state = state;
+    this.chart = chart;
+    this.refresher = new Refresher(() => this.#load(), 1000);
+  }
+
+  request() { this.refresher.request(); }
+
+  async #load() {
+    const [metrics, workers] = await Promise.all([this.api.metrics(), this.api.workers()]);
+    this.#render(metrics, workers.workers);
+  }
+
+  #render(metrics, workers) {
+    const state = this.state;
+    const counts = $("counts");
+    const statuses = state.vocab.statuses;
+    if (counts.dataset.statuses !== statuses.join(",")) {
+      counts.dataset.statuses = statuses.join(",");
+      counts.replaceChildren(...statuses.map((status) =>
+        el("div", { className: status }, [el("dt", { text: state.vocab.label(status) }), el("dd", { attrs: { id: `count-${status}` } })])));
+    }
+    state.depths = metrics.depths;
+    for (const status of statuses) setText(`count-${status}`, number(metrics.depths[status] ?? 0));
+    state.paused = metrics.paused;
+    this.renderPaused();
+    state.workers = workers;
+    const concurrency = workers.reduce((n, w) => n + w.concurrency, 0);
+    const busy = workers.reduce((n, w) => n + w.running, 0);
+    setText("workers-summary", `${workers.length} worker${workers.length === 1 ? "" : "s"} · running ${busy} of ${concurrency}`);
+    setText("rate", `${metrics.throughput_10s.toFixed(1)} done/s`);
+  }
+
+  renderPaused() {
+    const pill = $("paused");
+    pill.dataset.paused = String(this.state.paused);
+    setText(pill, this.state.paused ? "paused" : "running");
+    setText("pause-btn", this.state.paused ? "Resume" : "Pause");
+  }
+
+  /** The chart's last 15 minutes from the server's per-second counts; the rest of the hour
+   * fills from live events. */
+  async seedChart() {
+    try {
+      const m = await this.api.metrics(900);
+      this.chart.seed(m.timestamp, m.completed_per_second, m.failed_per_second);
+    } catch {
+      /* the chart fills from live events */
+    }
+    this.chart.draw();
+  }
+}

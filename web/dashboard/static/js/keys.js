@@ -1,0 +1,39 @@
+// The keyboard: 1-6 tabs, / filter, Esc back out, [ ] pages, ? help.
+import { $ } from "./dom.js";
+import { TAB_ORDER } from "./columns.js";
+
+export function keyHandler({ state, clearFilter, page }) {
+  return (event) => {
+    const target = event.target;
+    const typing = target instanceof HTMLInputElement || target instanceof HTMLSelectElement;
+    if ($("confirm").open || $("help").open || !state.session || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape") {
+      if (target === $("filter")) {
+        clearFilter();
+        target.blur();
+      } else if (state.jobId) {
+        history.back();
+      }
+      return;
+    }
+    if (typing) return;
+    const index = "123456".indexOf(event.key);
+    if (index >= 0 && event.key.length === 1) {
+      const tab = TAB_ORDER[index];
+      if (tab !== "schedules" || state.schedules) location.hash = tab;
+    } else if (event.key === "/") {
+      event.preventDefault();
+      if (state.jobId) location.hash = state.tab;
+      $("filter").focus();
+    } else if (event.key === "?") {
+      $("help").showModal();
+    } else if (event.key === "[") {
+      page(-1);
+    } else if (event.key === "]") {
+      page(1);
+    } else {
+      return;
+    }
+    event.preventDefault();
+  };
+}
