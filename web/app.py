@@ -7,9 +7,10 @@ any number of apps in one process.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -20,17 +21,18 @@ from jobdeck.core import JobService, __version__
 
 from .api import ROUTERS
 from .auth import Auth
-from .errors import install_error_handlers
-from .limits import BodyLimit
+from .errors import RETRY_AFTER, install_error_handlers
+from .gate import AccessRules, Gate
+from .limits import MAX_BODY, BodyLimits
 from .models import JSON_VALUE
-from .problems import PROBLEM_RESPONSES
+from .problems import PROBLEM_RESPONSES, Problem
 from .prom import metrics_router
 from .serialize import FastJSON
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
-MAX_BODY = 16 * 1024 * 1024
+READY_WITHIN = 1.0  # seconds /readyz waits for the queue's server before it answers 503
 
 
 def create_app(
@@ -39,15 +41,21 @@ def create_app(
     auth: Auth | None = None,
     read_only: bool = False,
     open_metrics: bool = False,
+    open_health: bool = True,
     max_body: int = MAX_BODY,
+    body_limits: BodyLimits | None = None,
+    allowed_hosts: Iterable[str] | None = None,
     heartbeat: float = 15.0,
 ) -> FastAPI:
     """The HTTP API over `service`.
 
     `auth` None means no authentication (for an app mounted behind its host's own); `jobdeck
     serve` passes the configured API keys. `read_only` refuses every operate endpoint (403).
-    `open_metrics` leaves /metrics, /healthz and /readyz open to callers without a key, as
-    Prometheus scrapers and probes expect. The caller owns `service` (initializes and closes
+    `/healthz` and `/readyz` answer without a key (`open_health`; they reveal nothing);
+    `open_metrics` opens /metrics too, for a Prometheus without credentials.
+    `allowed_hosts` (names or addresses, `*` for any) refuses requests for other `Host`s:
+    a keyless server on loopback is otherwise reachable by DNS rebinding. Every request
+    passes the gate (`gate.py`) first. The caller owns `service` (initializes and closes
     it); the app only uses it.
     """
 
@@ -72,11 +80,19 @@ def create_app(
     app.state.open_metrics = open_metrics
     app.state.heartbeat = heartbeat
     app.state.event_hub = None
+    app.state.body_limits = body_limits or BodyLimits(max_bytes=max_body)
+    app.state.allowed_hosts = (
+        None if allowed_hosts is None else frozenset(h.strip("[]").lower() for h in allowed_hosts)
+    )
+    app.state.access = AccessRules(sign_in=f"{API_PREFIX}/session")
+    app.state.access.open_paths(
+        (["/healthz", "/readyz"] if open_health else []) + (["/metrics"] if open_metrics else [])
+    )
     install_error_handlers(app)
     _add_routes(app, ROUTERS, API_PREFIX)
     app.include_router(_health_router())
     app.include_router(metrics_router())
-    app.add_middleware(BodyLimit, max_bytes=max_body)
+    app.add_middleware(Gate)
     _mount_dashboard(app)
     _document_json_values(app)
     return app
@@ -135,25 +151,27 @@ def _mount_dashboard(app: FastAPI) -> None:
     dashboard.mount(app)
 
 
-async def _open_or_read(request: Request) -> None:
-    if not request.app.state.open_metrics:
-        await request.app.state.auth.check(request, "read")
-
-
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
-    async def healthz(request: Request) -> Response:
+    async def healthz() -> Response:
         """The process is up and serving (no check of the queue's server)."""
-        await _open_or_read(request)
         return FastJSON({"status": "ok"})
 
     @router.get("/readyz")
     async def readyz(request: Request) -> Response:
-        """The queue's server answers; 503 with Retry-After if not."""
-        await _open_or_read(request)
-        await request.app.state.service.last_event_id()  # unreachable: 503 (errors.py)
+        """The queue's server answers within a second; 503 with Retry-After if not (the
+        service's own retries would take seconds: longer than a probe waits)."""
+        try:
+            async with asyncio.timeout(READY_WITHIN):
+                await request.app.state.service.last_event_id()  # errors: 503 (errors.py)
+        except TimeoutError:
+            raise Problem(
+                503,
+                f"the queue's server did not answer within {READY_WITHIN:g} s",
+                headers={"Retry-After": str(RETRY_AFTER)},
+            ) from None
         return FastJSON({"status": "ready"})
 
     return router

@@ -27,6 +27,7 @@ from fastapi import Request
 from .problems import Problem
 
 __all__ = [
+    "PRINCIPAL",
     "SCOPES",
     "ApiKeys",
     "Auth",
@@ -43,6 +44,7 @@ _GRANTS: dict[str, frozenset[str]] = {
     "operate": frozenset({"read", "operate"}),
 }
 CHALLENGE = 'Bearer realm="jobdeck", charset="UTF-8"'
+PRINCIPAL = "jobdeck.principal"  # the scope key the gate (gate.py) leaves the caller under
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,17 +114,29 @@ class ApiKeys:
 
     @classmethod
     def load(cls, env: str | None = None, file: str | Path | None = None) -> ApiKeys:
-        """From a `JOBDECK_API_KEYS`-style string and/or a keys file."""
+        """From a `JOBDECK_API_KEYS`-style string and/or a keys file. A source that is given
+        but holds no key (a file of blank lines and comments, a variable of commas) is an
+        error, not "no keys": the operator meant to require keys, not to serve the queue
+        open."""
         entries: list[tuple[str, bytes]] = []
         if env:
-            entries += parse_key_lines(env.split(","), "JOBDECK_API_KEYS")
+            found = parse_key_lines(env.split(","), "JOBDECK_API_KEYS")
+            if not found:
+                raise ValueError("JOBDECK_API_KEYS is set but holds no key (operate:<key>,...)")
+            entries += found
         if file is not None:
             path = Path(file)
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"--api-keys-file: cannot read {path}: {exc}") from None
-            entries += parse_key_lines(text.splitlines(), str(path))
+            found = parse_key_lines(text.splitlines(), str(path))
+            if not found:
+                raise ValueError(
+                    f"--api-keys-file {path} holds no key (only blank lines or comments): add "
+                    "a 'read:<key>' or 'operate:<key>' line (see `jobdeck api-key new`)"
+                )
+            entries += found
         return cls(entries)
 
     @classmethod
@@ -218,7 +232,7 @@ class Auth:
         read-only and the scope is operate (whatever the credentials)."""
         if scope == "operate" and getattr(request.app.state, "read_only", False):
             raise Problem(403, "this server is read-only")
-        principal = await self.identify(request)
+        principal = request.scope.get(PRINCIPAL) or await self.identify(request)
         if not principal.allows(scope):
             raise Problem(403, f"this credential lacks the {scope!r} scope")
         request.state.principal = principal

@@ -22,7 +22,9 @@ async def _service(request: Request) -> JobService:
 
 
 # How to authenticate is declared once for the whole OpenAPI document (`create_app`), not
-# as per-route security dependencies: each would be solved on every request.
+# as per-route security dependencies: each would be solved on every request. The gate
+# (gate.py) has identified the caller before the body was read; these check the scope a
+# route declares against that principal.
 async def _read(request: Request) -> Principal:
     return await request.app.state.auth.check(request, "read")  # type: ignore[no-any-return]
 

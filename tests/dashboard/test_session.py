@@ -140,7 +140,12 @@ async def test_the_page_ships_with_its_assets_and_a_strict_policy(service: JobSe
         for asset in ("dashboard.css", "js/main.js", "js/live.js", "js/api.js"):
             assert (await client.get(f"/{asset}")).status_code == 200, asset
         assert "http" not in page.text.replace("http-equiv", "")  # no CDN, nothing remote
-        assert (await client.get("/api/v1/nope")).status_code == 404
+        # Beyond the page's own files, nothing answers a caller without credentials, not
+        # even whether a path exists.
+        assert (await client.get("/api/v1/nope")).status_code == 401
+        assert (await client.get("/nope.js")).status_code == 401
+        keyed = {"Authorization": f"Bearer {OPERATE_KEY}"}
+        assert (await client.get("/api/v1/nope", headers=keyed)).status_code == 404
 
 
 async def test_mounted_under_a_prefix_of_a_host_application(service: JobService) -> None:

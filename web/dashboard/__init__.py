@@ -24,6 +24,8 @@ def install_dashboard(app: FastAPI, auth: Auth) -> None:
         app.state.sessions = sessions
     app.include_router(router)
     app.mount("/", DashboardFiles(directory=STATIC, html=True), name="dashboard")
+    # The page and its files load before anyone signs in (the gate opens them, nothing else).
+    app.state.access.open_files(["", *(entry.name for entry in STATIC.iterdir())])
 
 
 def mount(app: FastAPI) -> None:
