@@ -109,8 +109,17 @@ def new_key() -> str:
 class ApiKeys:
     """The configured keys, as digests. Callable as a credential source."""
 
-    def __init__(self, entries: Iterable[tuple[str, bytes]] = ()) -> None:
+    def __init__(
+        self, entries: Iterable[tuple[str, bytes]] = (), origins: Iterable[str] = ()
+    ) -> None:
         self.entries = list(entries)
+        self.origins = list(origins)  # where the keys came from, for the banner
+
+    def describe(self) -> str:
+        """`1 operate, 1 read (JOBDECK_API_KEYS, keys.txt)`: counts and origins, no key."""
+        counts = {scope: sum(1 for s, _ in self.entries if s == scope) for scope in SCOPES}
+        where = f" ({', '.join(self.origins)})" if self.origins else ""
+        return f"{counts['operate']} operate, {counts['read']} read{where}"
 
     @classmethod
     def load(cls, env: str | None = None, file: str | Path | None = None) -> ApiKeys:
@@ -119,11 +128,13 @@ class ApiKeys:
         error, not "no keys": the operator meant to require keys, not to serve the queue
         open."""
         entries: list[tuple[str, bytes]] = []
+        origins: list[str] = []
         if env:
             found = parse_key_lines(env.split(","), "JOBDECK_API_KEYS")
             if not found:
                 raise ValueError("JOBDECK_API_KEYS is set but holds no key (operate:<key>,...)")
             entries += found
+            origins.append("JOBDECK_API_KEYS")
         if file is not None:
             path = Path(file)
             try:
@@ -137,7 +148,8 @@ class ApiKeys:
                     "a 'read:<key>' or 'operate:<key>' line (see `jobdeck api-key new`)"
                 )
             entries += found
-        return cls(entries)
+            origins.append(f"keys file {path}")
+        return cls(entries, origins)
 
     @classmethod
     def from_environment(cls, file: str | Path | None = None) -> ApiKeys:
@@ -205,16 +217,17 @@ class Auth:
         self.required = True
 
     def describe(self) -> str:
+        """What each credential source is, one per line; never a secret."""
         if not self.required:
-            return "no authentication: every caller may operate"
-        keys = [s for s in self.sources if isinstance(s, ApiKeys)]
-        counts = {scope: 0 for scope in SCOPES}
-        for source in keys:
-            for scope, _ in source.entries:
-                counts[scope] += 1
-        text = f"API keys: {counts['operate']} operate, {counts['read']} read"
-        others = len(self.sources) - len(keys)
-        return text + (f", plus {others} other credential source(s)" if others else "")
+            return "none (no API keys): anyone who reaches this address may operate"
+        lines = []
+        for source in self.sources:
+            describe = getattr(source, "describe", None)
+            lines.append(describe() if describe else f"{type(source).__name__} (custom source)")
+        return "\n".join(
+            f"API keys: {line}" if isinstance(source, ApiKeys) else line
+            for source, line in zip(self.sources, lines, strict=True)
+        )
 
     async def identify(self, request: Request) -> Principal:
         if not self.required:

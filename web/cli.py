@@ -8,7 +8,9 @@ import contextlib
 import importlib.util
 import ipaddress
 import signal
+import socket
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -51,7 +53,15 @@ def is_loopback(host: str) -> bool:
 @click.option(
     "--no-auth", is_flag=True, help="Serve without keys on a non-loopback address (unsafe)."
 )
-@click.option("--open-metrics", is_flag=True, help="/metrics, /healthz and /readyz need no key.")
+@click.option("--open-metrics", is_flag=True, help="/metrics needs no key (health never does).")
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name clients may use (repeatable; '*' for any). Without keys, only loopback "
+    "names and the listening address are answered (DNS rebinding).",
+)
 @click.option("--app", "app", default=None, help="module:attr of a JobService (embedded workers).")
 @click.option(
     "--workers",
@@ -61,6 +71,13 @@ def is_loopback(host: str) -> bool:
     help="With --app: worker slots to run inside the server process.",
 )
 @click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send a request's headers.",
+)
 def serve(
     url: str | None,
     queue: str,
@@ -71,17 +88,20 @@ def serve(
     read_only: bool,
     no_auth: bool,
     open_metrics: bool,
+    allowed_hosts: tuple[str, ...],
     app: str | None,
     workers: int | None,
     access_log: bool,
+    header_timeout: float,
 ) -> None:
-    """Serve the HTTP API (JSON, live events, /metrics) for a queue."""
+    """Serve the dashboard and the HTTP API (JSON, live events, /metrics) for a queue."""
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
         fail(f"the web extra is not installed ({exc.name}): pip install 'jobdeck[web]'")
     from .auth import ApiKeys, Auth
+    from .server import ListenError, bind
 
     if workers is not None and app is None:
         fail("--workers needs --app (the handlers the embedded workers run)")
@@ -96,28 +116,81 @@ def serve(
             f"refusing to serve on {host} without API keys: set JOBDECK_API_KEYS or "
             "--api-keys-file (see `jobdeck api-key new`), or pass --no-auth to serve it open"
         )
+    hosts = host_names(host, allowed_hosts, keyless=not keys)
     auth = Auth.with_keys(keys)
     base = load_service(app) if app else None
     service = make_service(url, queue, prefix, base)
+    try:
+        sock = bind(host, port)
+    except ListenError as exc:
+        fail(str(exc), code=1)
     if no_auth:
         click.echo(f"jobdeck: WARNING: serving {host} with no authentication (--no-auth)", err=True)
-    code = _run(service, host, port, auth, read_only, open_metrics, workers, access_log)
-    sys.exit(code)
+    options = Options(read_only, open_metrics, hosts, workers, access_log, header_timeout)
+    sys.exit(_run(service, sock, auth, options))
 
 
-def _run(
-    service: Any,
-    host: str,
-    port: int,
-    auth: Any,
-    read_only: bool,
-    open_metrics: bool,
-    workers: int | None,
-    access_log: bool,
-) -> int:
+def host_names(host: str, allowed: tuple[str, ...], *, keyless: bool) -> frozenset[str] | None:
+    """The Host names the server answers for: without keys, loopback names and the address
+    it listens on (a page of another site, resolved to 127.0.0.1 by DNS rebinding, names
+    its own); with keys, any unless `--allowed-host` says otherwise."""
+    if not allowed and not keyless:
+        return None
+    names = {name.strip().strip("[]").lower() for name in allowed}
+    if keyless:
+        names |= {"localhost", "127.0.0.1", "::1"}
+        if host not in ("0.0.0.0", "::", ""):
+            names.add(host.strip("[]").lower())
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Options:
+    read_only: bool
+    open_metrics: bool
+    allowed_hosts: frozenset[str] | None
+    workers: int | None
+    access_log: bool
+    header_timeout: float
+
+
+def banner(service: Any, address: tuple[Any, ...], auth: Any, options: Options) -> str:
+    """Where everything is and how it is protected, for the person who started it."""
+    shown = f"[{address[0]}]" if ":" in address[0] else address[0]
+    if shown in ("0.0.0.0", "[::]"):
+        shown = socket.gethostname()
+    base = f"http://{shown}:{address[1]}"
+    notes = [
+        "read-only" if options.read_only else "",
+        f"{options.workers} worker slots" if options.workers else "",
+        "/metrics open" if options.open_metrics or not auth.required else "/metrics needs a key",
+        "access log on stdout" if options.access_log else "",
+    ]
+    lines = [
+        f"jobdeck: serving queue {service.queue!r} of {service.description}",
+        f"  dashboard  {base}/",
+        f"  API docs   {base}/docs",
+        *(f"  auth       {line}" for line in auth.describe().splitlines()),
+        *(
+            []
+            if auth.required
+            else ["  auth       writes from other sites' pages are refused (Origin, Host checks)"]
+        ),
+        f"  health     {base}/healthz, {base}/readyz (no key needed)",
+    ]
+    if options.allowed_hosts is not None:
+        names = ", ".join(sorted(options.allowed_hosts))
+        lines.append(f"  hosts      answers only for Host: {names}")
+    lines.append(f"  options    {', '.join(note for note in notes if note)}")
+    lines.append(f"  API        {base}/api/v1")
+    return "\n".join(lines)
+
+
+def _run(service: Any, sock: socket.socket, auth: Any, options: Options) -> int:
     import uvicorn
 
     from .app import create_app
+    from .server import uvicorn_config
 
     async def main() -> int:
         try:
@@ -131,17 +204,17 @@ def _run(
                 fail(f"cannot reach {service.description}: {exc}", code=1)
             raise
         try:
-            if workers:
-                await service.start_workers(workers)
-            app = create_app(service, auth=auth, read_only=read_only, open_metrics=open_metrics)
-            config = uvicorn.Config(
-                app,
-                host=host,
-                port=port,
-                log_level="warning",
-                access_log=access_log,
-                lifespan="on",
-                timeout_graceful_shutdown=5,
+            if options.workers:
+                await service.start_workers(options.workers)
+            app = create_app(
+                service,
+                auth=auth,
+                read_only=options.read_only,
+                open_metrics=options.open_metrics,
+                allowed_hosts=options.allowed_hosts,
+            )
+            config = uvicorn_config(
+                app, access_log=options.access_log, header_timeout=options.header_timeout
             )
             server = uvicorn.Server(config)
             # Our own handlers: uvicorn's re-raise the signal after its shutdown, which would
@@ -150,20 +223,12 @@ def _run(
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-            task = asyncio.create_task(server.serve())
+            task = asyncio.create_task(server.serve(sockets=[sock]))
             # uvicorn sets a flag, not an event, once it listens.
             while not server.started and not task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             if server.started:
-                bound = server.servers[0].sockets[0].getsockname()
-                shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-                mode = ", read-only" if read_only else ""
-                embedded = f", {workers} worker slots" if workers else ""
-                click.echo(
-                    f"jobdeck: serving queue {service.queue!r} of {service.description} at "
-                    f"http://{shown}:{bound[1]}/api/v1 ({auth.describe()}{mode}{embedded})",
-                    err=True,
-                )
+                click.echo(banner(service, sock.getsockname(), auth, options), err=True)
             await task
             return 0 if server.started else 1
         finally:

@@ -11,11 +11,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-_LISTENING = re.compile(r"at http://(\S+?):(\d+)/api/v1")
+_LISTENING = re.compile(r"(?:at|API) +http://(\S+?):(\d+)/api/v1")
 
 
 class ServeProcess:
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, stdout: Path | None = None
+    ) -> None:
+        self.stdout = stdout  # a file for the server's stdout (the access log), else none
         self.args = [sys.executable, "-m", "jobdeck.core.cli", "serve", "--port", "0", *args]
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.process: subprocess.Popen[str] | None = None
@@ -27,7 +30,7 @@ class ServeProcess:
             self.args,
             env=self.env,
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
+            stdout=self.stdout.open("wb") if self.stdout else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -41,7 +44,7 @@ class ServeProcess:
             lines.append(line)
             match = _LISTENING.search(line)
             if match:
-                self.banner = line.strip()
+                self.banner = "".join(lines).strip()
                 self.base_url = f"http://{match.group(1)}:{match.group(2)}"
                 return self
         self.stop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -79,3 +81,73 @@ def test_serve_no_auth_warns_and_embedded_workers(redis_url: str, prefix: str) -
             assert job["result"]["sum"] == 5
         assert srv.process is not None and srv.process.stderr is not None
     assert srv.process.returncode == 0
+
+
+def test_banner_names_the_dashboard_and_each_credential_source(tmp_path) -> None:
+    key = "operate-key-that-is-secret-0123"
+    (tmp_path / "keys").write_text("read:read-key-that-is-secret-012\n")
+    env = {"JOBDECK_API_KEYS": f"operate:{key}", "JOBDECK_SESSION_SECRET": "s3cret-session-0123"}
+    args = ["--url", "memory://", "--api-keys-file", str(tmp_path / "keys")]
+    with ServeProcess(*args, env=env) as server:
+        banner = server.banner
+        assert f"dashboard  {server.base_url}/" in banner
+        assert "1 operate, 1 read (JOBDECK_API_KEYS, keys file" in banner
+        assert "signed with JOBDECK_SESSION_SECRET" in banner
+        assert "/healthz" in banner and "/metrics needs a key" in banner
+        for secret in (key, "read-key-that-is-secret", "s3cret-session"):
+            assert secret not in banner
+        with httpx.Client(base_url=server.base_url) as http:
+            assert http.get("/healthz").json() == {"status": "ok"}
+            assert http.get("/readyz").json() == {"status": "ready"}
+            assert http.get("/metrics").status_code == 401
+
+
+def test_keys_sources_that_hold_no_key_refuse_to_start(tmp_path) -> None:
+    (tmp_path / "empty").write_text("")
+    (tmp_path / "comments").write_text("# operate:old-key-0123456789\n\n   # nobody\n")
+    for name in ("empty", "comments"):
+        refused = jobdeck(
+            "serve",
+            "--url",
+            "memory://",
+            "--api-keys-file",
+            str(tmp_path / name),
+            env={"JOBDECK_API_KEYS": ""},
+        )
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.count("\n") == 1 and "holds no key" in refused.stderr
+        assert "old-key" not in refused.stderr
+    commas = jobdeck("serve", "--url", "memory://", env={"JOBDECK_API_KEYS": " , "})
+    assert commas.returncode == 2 and "JOBDECK_API_KEYS is set but holds no key" in commas.stderr
+
+
+def test_a_busy_port_or_a_foreign_address_is_one_line(tmp_path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = jobdeck("serve", "--url", "memory://", "--port", port)
+    assert busy.returncode == 1 and busy.stderr.count("\n") == 1, busy.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in busy.stderr
+    foreign = jobdeck("serve", "--url", "memory://", "--host", "192.0.2.1", "--no-auth")
+    assert foreign.returncode == 1 and "Traceback" not in foreign.stderr
+    assert "not an address of this machine" in foreign.stderr
+
+
+def test_access_log_and_slow_headers(tmp_path) -> None:
+    log = tmp_path / "access.log"
+    args = ["--url", "memory://", "--access-log", "--header-timeout", "0.5"]
+    with ServeProcess(*args, env={"JOBDECK_API_KEYS": ""}, stdout=log) as server:
+        with httpx.Client(base_url=server.base_url) as http:
+            assert http.get("/healthz?probe=1").status_code == 200
+        host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            started = time.monotonic()
+            reply = slow.recv(1024)
+            assert reply.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3
+            assert slow.recv(1024) == b""  # closed
+        with socket.create_connection((host, int(port)), timeout=5) as idle:
+            assert idle.recv(1024).startswith(b"HTTP/1.1 408")  # not one byte sent
+    text = log.read_text()
+    assert "GET /healthz?probe=1 HTTP/1.1" in text and "200" in text, text

@@ -62,9 +62,19 @@ class SessionCookies:
     ) -> None:
         env = os.environ.get("JOBDECK_SESSION_SECRET")
         self.secret = secret or (env.encode() if env else secrets.token_bytes(32))
+        self.secret_origin = "given" if secret else "JOBDECK_SESSION_SECRET" if env else ""
         self.keys = keys
         self.lifetime = lifetime
         self._revoked: dict[str, float] = {}  # nonce -> expiry, for logout
+
+    def describe(self) -> str:
+        """For the banner: where the cookies' signing secret comes from (never the secret)."""
+        if self.secret_origin:
+            return f"browser sign-in: session cookies signed with {self.secret_origin}"
+        return (
+            "browser sign-in: session cookies signed with a random secret made at start "
+            "(set JOBDECK_SESSION_SECRET to share sign-ins between processes and restarts)"
+        )
 
     # -- issuing -----------------------------------------------------------------------------
     def login(self, key: str) -> Session | None:
