@@ -20,6 +20,7 @@ from starlette.responses import Response
 from jobdeck.core import JobService, __version__
 
 from .api import ROUTERS
+from .apidocs import install_api_docs
 from .auth import Auth
 from .errors import RETRY_AFTER, install_error_handlers
 from .gate import AccessRules, Gate
@@ -73,6 +74,8 @@ def create_app(
         default_response_class=FastJSON,
         responses=PROBLEM_RESPONSES,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: ours ship in the
+        redoc_url=None,  # package (apidocs/)
     )
     app.state.service = service
     app.state.auth = auth or Auth.open()
@@ -92,6 +95,7 @@ def create_app(
     _add_routes(app, ROUTERS, API_PREFIX)
     app.include_router(_health_router())
     app.include_router(metrics_router())
+    install_api_docs(app)
     app.add_middleware(Gate)
     _mount_dashboard(app)
     _document_json_values(app)

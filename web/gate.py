@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from enum import Enum
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import PRINCIPAL, Principal
@@ -154,7 +156,7 @@ class Gate:
         try:
             receive = await self._admit(scope, receive)
         except Problem as problem:
-            await problem_response(problem)(scope, receive, send)
+            await _answer(problem, scope)(scope, receive, send)
             return
         except ClientGone:
             return
@@ -208,6 +210,29 @@ class Gate:
         if request.method not in SAFE_METHODS and principal.via in ("open", "session"):
             _same_site(request, principal)
         return principal
+
+
+_SIGN_IN_FIRST = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Sign in first</title></head><body><p>This page needs you signed in:
+<a href="{root}/">sign in on the dashboard</a>, then come back.</p></body></html>"""
+
+
+def _answer(problem: Problem, scope: Scope) -> Response:
+    """The problem as JSON; a browser that navigated to a page without signing in (the
+    API docs) gets a line of HTML pointing to the sign-in instead."""
+    accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+    if problem.status == 401 and scope["method"] == "GET" and b"text/html" in accept:
+        root = html.escape(scope.get("root_path", "").rstrip("/"), quote=True)
+        return HTMLResponse(
+            _SIGN_IN_FIRST.format(root=root),
+            status_code=401,
+            headers={
+                **problem.headers,
+                "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+                "Cache-Control": "no-store",
+            },
+        )
+    return problem_response(problem)
 
 
 def _same_site(request: Request, principal: Principal) -> None:

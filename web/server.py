@@ -57,8 +57,7 @@ def bind(host: str, port: int) -> socket.socket:
             ) from None
         if exc.errno == errno.EACCES:
             raise ListenError(
-                f"port {port} on {host} needs privileges this user lacks: use a port "
-                "above 1023"
+                f"port {port} on {host} needs privileges this user lacks: use a port above 1023"
             ) from None
         if exc.errno == errno.EADDRNOTAVAIL:
             raise ListenError(f"--host {host}: not an address of this machine") from None
@@ -105,9 +104,7 @@ class HeaderDeadline(HttpToolsProtocol):
             self.transport.close()
 
 
-def uvicorn_config(
-    app: Any, *, access_log: bool, header_timeout: float = HEADER_TIMEOUT
-) -> Any:
+def uvicorn_config(app: Any, *, access_log: bool, header_timeout: float = HEADER_TIMEOUT) -> Any:
     """uvicorn's configuration for `app` (the socket is passed to `Server.serve`)."""
     import uvicorn
 
