@@ -384,6 +384,16 @@ class JobService(ScheduleMethods):
         await self._ensure()
         return await self.backend.purge(status.value)
 
+    async def delete_job(self, job_id: str, *, status: JobStatus | str | None = None) -> bool:
+        """Delete one finished job (completed, a dead letter, or cancelled) with its result
+        and error; with `status`, only if it is in that status (one atomic step). False if
+        nothing was deleted: no such job, or it has not finished (cancel it first)."""
+        only = None if status is None else JobStatus(status)
+        if only is not None and not only.is_terminal:
+            raise ValueError(f"status: only finished jobs are deleted, not {only.value} ones")
+        await self._ensure()
+        return await self.backend.delete(job_id, None if only is None else only.value) is not None
+
     async def pause_queue(self) -> None:
         """Every worker stops taking new jobs of this queue; running jobs go on."""
         await self._ensure()

@@ -196,6 +196,9 @@ class SyncJobService:
     def cancel_job(self, job_id: str) -> bool:
         return self._call(lambda s: s.cancel_job(job_id))
 
+    def delete_job(self, job_id: str, *, status: JobStatus | str | None = None) -> bool:
+        return self._call(lambda s: s.delete_job(job_id, status=status))
+
     def retry_dead_letter(self, job_id: str) -> bool:
         return self._call(lambda s: s.retry_dead_letter(job_id))
 

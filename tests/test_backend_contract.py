@@ -548,6 +548,35 @@ async def test_purge_counts_and_emits_once(backend: Backend) -> None:
     assert (found["completed"], found["failed"]) == (0, 0)
 
 
+async def test_delete_one_finished_job(backend: Backend) -> None:
+    ids = await submit(backend, *(job(f"j{i}") for i in range(5)))
+    claimed = (await backend.claim("w1", 3, LEASE)).jobs
+    outcomes = [Outcome.COMPLETED, Outcome.FAILED, Outcome.COMPLETED]
+    await backend.finish(
+        "w1",
+        [finish(cj.id, cj.token, outcome) for cj, outcome in zip(claimed, outcomes, strict=True)],
+    )
+    done, dead, _ = (cj.id for cj in claimed)
+    await backend.cancel(ids[3])
+    start = await backend.last_event_id()
+    assert await backend.delete(dead, "completed") is None
+    assert await backend.delete(dead, "failed") == "failed"  # a dead letter
+    assert await backend.delete(dead) is None
+    assert await backend.delete(ids[3]) == "cancelled"  # any finished status
+    assert await backend.delete(ids[4]) is None  # pending: cancel it first
+    assert await backend.delete("no-such-job") is None
+    assert await backend.get(dead) is None and await backend.get(ids[3]) is None
+    assert await backend.get(ids[4]) is not None and await backend.get(done) is not None
+    events = await all_events(backend, start)
+    assert [(e.type, e.job_id, e.name, e.status, e.data) for e in events] == [
+        (Events.JOBS_PURGED, dead, "j1", "failed", {"count": 1}),
+        (Events.JOBS_PURGED, ids[3], "j3", "cancelled", {"count": 1}),
+    ]
+    found = await depths(backend)
+    assert (found["completed"], found["failed"], found["cancelled"]) == (2, 0, 0)
+    assert [i for i, _ in await backend.list("failed", 10, 0, True)] == []
+
+
 async def test_pause_blocks_claims_until_resumed(backend: Backend) -> None:
     [job_id] = await submit(backend, job("held"))
     start = await backend.last_event_id()

@@ -109,8 +109,9 @@ async def test_unknown_job_and_wrong_state(client: httpx.AsyncClient) -> None:
     assert retried.status_code == 409 and "not a dead letter" in retried.json()["detail"]
     cancelled = await client.delete(f"{API}/jobs/{job_id}")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    again = await client.delete(f"{API}/jobs/{job_id}")
-    assert again.status_code == 409 and again.json()["title"] == "Conflict"
+    deleted = await client.delete(f"{API}/jobs/{job_id}")  # a finished job: deleted
+    assert deleted.status_code == 200 and deleted.json()["status"] == "cancelled"
+    assert (await client.get(f"{API}/jobs/{job_id}")).status_code == 404
 
 
 async def test_dead_letters_retry_and_purge(client: httpx.AsyncClient, service: JobService) -> None:

@@ -61,3 +61,20 @@ async def retry_one(job_id: JobId, service: Service) -> Response:
     if job is None:
         raise Problem(404, f"no job {job_id}")
     return FastJSON(job_dict(job))
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=JobOut,
+    dependencies=[OperateAccess],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def delete_one(job_id: JobId, service: Service) -> Response:
+    """Delete one dead letter, with its error and traceback; answers with it as it was. 409
+    if the job is not a dead letter."""
+    job = await service.get_job(job_id)
+    if job is None:
+        raise Problem(404, f"no job {job_id}")
+    if not await service.delete_job(job_id, status="failed"):
+        raise Problem(409, f"job {job_id} is {job.status.value}, not a dead letter")
+    return FastJSON(job_dict(job))

@@ -140,9 +140,23 @@ async def purge(
     name="get_job",
     responses=NOT_FOUND,
 )
-async def get_job(job_id: JobId, service: Service) -> Response:
-    """Status, result, error and traceback, progress, attempts and timeline of one job."""
-    job = await service.get_job(job_id)
+async def get_job(
+    job_id: JobId,
+    service: Service,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=60,
+            description="Seconds to wait for the job to finish (at most 60): the answer comes "
+            "as soon as it does, or with the job as it is when the time runs out.",
+        ),
+    ] = 0,
+) -> Response:
+    """Status, result, error and traceback, progress, attempts and timeline of one job. With
+    `wait`, a long poll: answers as soon as the job finishes (completed, failed or
+    cancelled), or after `wait` seconds with the job as it is then."""
+    job = await service.get_job(job_id, wait=wait)
     if job is None:
         raise Problem(404, f"no job {job_id}")
     return FastJSON(job_dict(job))
@@ -156,13 +170,17 @@ async def get_job(job_id: JobId, service: Service) -> Response:
 )
 async def cancel_job(job_id: JobId, service: Service) -> Response:
     """Cancel a pending or scheduled job, or a running one wherever it runs (its handler is
-    interrupted within a second). 409 if it already finished."""
-    if not await service.cancel_job(job_id):
+    interrupted within a second); answers with the job. A finished job (completed, a dead
+    letter, or cancelled) is deleted instead, with its result: answers with the job as it
+    was. 409 if it changed state meanwhile."""
+    if await service.cancel_job(job_id):
         job = await service.get_job(job_id)
-        if job is None:
+        if job is None:  # purged in between
             raise Problem(404, f"no job {job_id}")
-        raise Problem(409, f"job {job_id} is {job.status.value}: only unfinished jobs cancel")
+        return FastJSON(job_dict(job))
     job = await service.get_job(job_id)
-    if job is None:  # purged in between
+    if job is None:
         raise Problem(404, f"no job {job_id}")
-    return FastJSON(job_dict(job))
+    if job.status.is_terminal and await service.delete_job(job_id):
+        return FastJSON(job_dict(job))
+    raise Problem(409, f"job {job_id} is {job.status.value}: try again")

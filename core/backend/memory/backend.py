@@ -96,6 +96,9 @@ class MemoryBackend:
     async def purge(self, status: str) -> int:
         return jobs.purge(self._lib, status)
 
+    async def delete(self, job_id: str, status: str | None = None) -> str | None:
+        return jobs.delete(self._lib, job_id, status)
+
     async def set_paused(self, paused: bool) -> None:
         jobs.set_paused(self._lib, paused)
 

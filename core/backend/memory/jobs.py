@@ -137,6 +137,20 @@ def purge(lib: Lib, status: str) -> int:
     return len(removed)
 
 
+def delete(lib: Lib, job_id: str, only: str | None = None) -> str | None:
+    now = clock.now_ms()
+    rec = lib.job(job_id, now)
+    status = None if rec is None else rec.get("status")
+    if rec is None or status not in ("completed", "failed", "cancelled"):
+        return None
+    if only is not None and status != only:
+        return None
+    lib.s.sets[STATUS_KEYS[status]].remove(job_id)
+    lib.delete(job_id)
+    lib.emit(now, "JOBS_PURGED", job_id, rec.get("name"), status, b'{"count":1}')
+    return status
+
+
 def set_paused(lib: Lib, paused: bool) -> None:
     s, now = lib.s, clock.now_ms()
     if paused and s.paused is None:

@@ -138,6 +138,10 @@ class RedisBackend:
             if removed < 1000:
                 return total
 
+    async def delete(self, job_id: str, status: str | None = None) -> str | None:
+        was = await self._conn.run("delete", job_id, status or "")
+        return text(was) if was else None
+
     async def set_paused(self, paused: bool) -> None:
         await self._conn.run("pause", "1" if paused else "0")
 

@@ -20,6 +20,7 @@ SCRIPTS = (
     "cancel",
     "retry_dead",
     "purge",
+    "delete",
     "list",
     "peek",
     "metrics",
