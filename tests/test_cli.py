@@ -24,7 +24,7 @@ import redis
 
 from jobdeck.core import JobPriority, JobService, JobStatus
 
-from .redis_server import free_port
+from .redis_server import free_port, server_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBDECK = [sys.executable, "-m", "jobdeck.core.cli"]
@@ -209,7 +209,7 @@ def unix_redis() -> Iterator[str]:
     sock = directory / "redis.sock"
     process = subprocess.Popen(
         [
-            shutil.which("redis-server") or "redis-server",
+            server_binary() or "redis-server",
             "--port",
             "0",
             "--unixsocket",

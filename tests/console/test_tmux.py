@@ -25,7 +25,7 @@ PYTHON = shutil.which("python") or "python"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(120),
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)"),
 ]
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
