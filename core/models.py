@@ -159,6 +159,33 @@ class JobDefinition:
     def evolve(self, **changes: Any) -> JobDefinition:
         return replace(self, **changes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The job as plain JSON data, in the HTTP API's names (`jobdeck job show --json`)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status.value,
+            "priority": self.priority.name.lower(),
+            "args": list(self.args),
+            "kwargs": self.kwargs,
+            "attempts": self.attempts,
+            "max_retries": self.max_retries,
+            "timeout": self.timeout,
+            "created_at": self.created_at,
+            "scheduled_for": self.scheduled_for,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "wait_time": self.wait_time,
+            "run_time": self.run_time,
+            "progress": {"fraction": self.progress.fraction, "message": self.progress.message},
+            "result": self.result,
+            "error": None if self.error is None else self.error.to_dict(),
+            "worker": self.worker,
+            "stalls": self.stalls,
+            "cancel_requested": self.cancel_requested,
+            "omitted": self.omitted,
+        }
+
 
 def new_job(
     name: str,

@@ -95,8 +95,10 @@ def test_core_runs_with_textual_unimportable() -> None:
         from click.testing import CliRunner
         from jobdeck.core.cli import main
         result = CliRunner().invoke(main, ["stats", "--url", "memory://no-textual"])
-        assert result.exit_code == 0, result.output
-        assert "pending=0" in result.output, result.output
+        assert result.exit_code == 2, result.output  # refused: a queue of its own
+        assert "would only ever see an empty queue" in result.output, result.output
+        result = CliRunner().invoke(main, ["job", "--help"])
+        assert result.exit_code == 0 and "wait" in result.output, result.output
 
         loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
         assert not loaded, loaded

@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 
 import click
 
+from .. import __version__
 from ..text import SafeFormatter
 from . import commands
 from .common import OneLineErrors, fail, load_service, make_service, run_async, url_option
@@ -43,6 +44,7 @@ class SurfaceCommands(OneLineErrors):
 
 
 @click.group(cls=SurfaceCommands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", message="jobdeck %(version)s")
 @click.option(
     "--log-level",
     default="info",

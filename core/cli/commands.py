@@ -14,13 +14,24 @@ from typing import Any
 import click
 
 from ..acl import ROLES, acl_rules
+from ..backend.records import WorkerRecord
 from ..codec import loads
 from ..keys import validate_name
+from ..metrics import QueueMetrics
 from ..models import JobPriority, JobStatus
 from ..service import JobService
 from ..text import display_text
 from ..worker.pool import WorkerSettings
-from .common import URL_HELP, fail, load_service, make_service, run_async, url_option
+from .common import (
+    URL_HELP,
+    fail,
+    load_service,
+    make_service,
+    run_async,
+    shared_service,
+    url_option,
+)
+from .jobs import job, pause, purge, resume, safe_json
 from .schedules import schedules
 
 log = logging.getLogger("jobdeck")
@@ -28,7 +39,7 @@ log = logging.getLogger("jobdeck")
 
 def register(main: click.Group) -> None:
     """Add the core's commands to the `jobdeck` group."""
-    for command in (worker, submit, stats, queues, acl, schedules):
+    for command in (worker, submit, stats, queues, acl, schedules, job, pause, resume, purge):
         main.add_command(command)
 
 
@@ -267,26 +278,53 @@ def _json_flag(flag: str, text: str, kind: type) -> Any:
 
 @click.command()
 @url_option
-def stats(url: str | None, queue: str, prefix: str) -> None:
-    """Print queue depths, totals and rates."""
-    service = make_service(url, queue, prefix)
+@click.option("--json", "as_json", is_flag=True, help="Everything as one JSON object.")
+def stats(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
+    """Print queue depths, totals, rates and workers."""
+    service = shared_service(url, queue, prefix)
 
-    async def go() -> None:
+    async def go() -> tuple[QueueMetrics, list[WorkerRecord], list[str]]:
         async with service:
-            m = await service.get_metrics()
-            workers = await service.list_workers()
-            warnings = await service.server_warnings()
-        where = display_text(f"{service.description} queue={service.queue}")
-        click.echo(f"{where} paused={m.paused}")
-        click.echo("  ".join(f"{s.value}={m.depths.get(s.value, 0)}" for s in JobStatus))
-        totals = "  ".join(f"{k}={v}" for k, v in sorted(m.totals.items()))
-        click.echo("totals: " + display_text(totals))
-        click.echo(f"throughput: {m.throughput_10s:.1f}/s (10 s), {m.throughput:.1f}/s (1 min)")
-        click.echo(f"workers: {len(workers)}, slots: {sum(w.concurrency for w in workers)}")
-        for warning in warnings:
-            click.echo(f"WARNING: {warning}")
+            return (
+                await service.get_metrics(),
+                await service.list_workers(),
+                await service.server_warnings(),
+            )
 
-    run_async(go, service.description)
+    m, workers, warnings = run_async(go, service.description)
+    if as_json:
+        click.echo(safe_json(_stats_dict(service, m, workers, warnings)))
+        return
+    where = display_text(f"{service.description} queue={service.queue}")
+    click.echo(f"{where} paused={m.paused}")
+    click.echo("  ".join(f"{s.value}={m.depths.get(s.value, 0)}" for s in JobStatus))
+    totals = "  ".join(f"{k}={v}" for k, v in sorted(m.totals.items()))
+    click.echo("totals: " + display_text(totals))
+    click.echo(f"throughput: {m.throughput_10s:.1f}/s (10 s), {m.throughput:.1f}/s (1 min)")
+    click.echo(
+        f"workers: {len(workers)}, concurrency: {sum(w.concurrency for w in workers)}"
+    )
+    for warning in warnings:
+        click.echo(f"WARNING: {warning}")
+
+
+def _stats_dict(
+    service: JobService, m: QueueMetrics, workers: list[WorkerRecord], warnings: list[str]
+) -> dict[str, Any]:
+    return {
+        "queue": service.queue,
+        "server": service.description,
+        "paused": m.paused,
+        "depths": {s.value: m.depths.get(s.value, 0) for s in JobStatus},
+        "totals": dict(sorted(m.totals.items())),
+        "throughput": m.throughput,
+        "throughput_10s": m.throughput_10s,
+        "avg_wait": m.avg_wait,
+        "avg_run": m.avg_run,
+        "workers": [{**w.to_dict(), "last_heartbeat": w.last_heartbeat} for w in workers],
+        "concurrency": sum(w.concurrency for w in workers),
+        "warnings": warnings,
+    }
 
 
 @click.command()
@@ -294,7 +332,7 @@ def stats(url: str | None, queue: str, prefix: str) -> None:
 @click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")
 def queues(url: str | None, prefix: str) -> None:
     """List the queues under the prefix, one a line."""
-    service = make_service(url, "default", prefix)
+    service = shared_service(url, "default", prefix)
 
     async def go() -> list[str]:
         async with service:

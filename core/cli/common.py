@@ -113,6 +113,20 @@ def make_service(
     return service
 
 
+def shared_service(url: str | None, queue: str, prefix: str) -> JobService:
+    """A service for a command that reads or steers a queue. Refused on `memory://` (what
+    no `--url` and no JOBDECK_URL mean): that queue would live inside this one command,
+    empty, and its answer ("nothing pending") would be a lie about the real one."""
+    service = make_service(url, queue, prefix)
+    if service.url.startswith("memory:"):
+        fail(
+            f"{service.description} is a queue inside this one process, so this command "
+            "would only ever see an empty queue: give --url redis://host:port/db (or set "
+            "JOBDECK_URL) to reach the queue the workers serve"
+        )
+    return service
+
+
 def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
     try:
         return asyncio.run(main())  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from ..codec import dumps
 from ..schedules import ScheduleInfo
 from ..service import JobService
 from ..text import display_text
-from .common import fail, make_service, run_async, url_option
+from .common import fail, run_async, shared_service, url_option
 
 __all__ = ["schedules"]
 
@@ -29,7 +29,7 @@ def schedules() -> None:
 
 
 def _run(url: str | None, queue: str, prefix: str, call: Callable[[JobService], Awaitable[T]]) -> T:
-    service = make_service(url, queue, prefix)
+    service = shared_service(url, queue, prefix)
 
     async def go() -> T:
         async with service:

@@ -1,0 +1,311 @@
+"""`jobdeck job show|wait|cancel|retry|delete ID`, and the queue-wide `pause`, `resume` and
+`purge STATUS`: one job, or one queue, from a shell.
+
+Every command here reads or steers a queue shared through Redis, so each refuses to run
+without a URL (`--url` or `JOBDECK_URL`): on the default `memory://` engine it would see an
+empty queue of its own. Output meant for programs (`--json`, `job wait`'s result) is JSON on
+stdout; everything for people goes to stderr or is made safe for a terminal first.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from ..errors import JobCancelled, JobFailed, JobNotFound
+from ..models import JobDefinition, JobStatus
+from ..results import MAX_WAIT, check_wait
+from ..service import JobService
+from ..text import display_text
+from .common import OneLineErrors, fail, run_async, shared_service, url_option
+
+__all__ = ["WAIT_EXIT", "job", "pause", "purge", "resume", "safe_json"]
+
+T = TypeVar("T")
+
+#: `jobdeck job wait`'s exit status for each way a wait ends.
+WAIT_EXIT = {"completed": 0, "failed": 1, "cancelled": 2, "timeout": 3, "error": 4}
+
+
+class _Outcome(SystemExit):
+    """How a `job wait` ended, as its exit status (0-3)."""
+
+
+class _JobCommands(OneLineErrors):
+    """`job wait` keeps 1-3 for the job's outcome: any error of its own (a usage error, no
+    such job, no server) exits 4."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta["jobdeck.job.command"] = name
+        return name, command, rest
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _Outcome:
+            raise
+        except SystemExit as exc:
+            if exc.code and ctx.meta.get("jobdeck.job.command") == "wait":
+                raise SystemExit(WAIT_EXIT["error"]) from None
+            raise
+
+
+@click.group(cls=_JobCommands)
+def job() -> None:
+    """Show, wait for, cancel, retry or delete one job."""
+
+
+def _run(url: str | None, queue: str, prefix: str, call: Callable[[JobService], Awaitable[T]]) -> T:
+    service = shared_service(url, queue, prefix)
+
+    async def go() -> T:
+        async with service:
+            return await call(service)
+
+    return run_async(go, service.description)
+
+
+def _missing(service: JobService, job_id: str) -> NoReturn:
+    fail(
+        f"no job {job_id!r} on queue {service.queue!r} of {service.description} (never "
+        "submitted to this queue, or its record expired or was deleted)",
+        code=1,
+    )
+
+
+@job.command("show")
+@click.argument("job_id", metavar="ID")
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="The whole job as one JSON object.")
+def show(job_id: str, url: str | None, queue: str, prefix: str, as_json: bool) -> None:
+    """Print one job: status, attempts, times, progress, result or error."""
+
+    async def read(service: JobService) -> JobDefinition:
+        found = await service.get_job(job_id)
+        if found is None:
+            _missing(service, job_id)
+        return found
+
+    found = _run(url, queue, prefix, read)
+    if as_json:
+        click.echo(safe_json(found.to_dict()))
+        return
+    for label, value in _rows(found):
+        lines = display_text(value, multiline=True, limit=20_000).splitlines() or [""]
+        click.echo(f"{label:<12}{lines[0]}")
+        for line in lines[1:]:
+            click.echo(f"{'':<12}{line}")
+
+
+def _rows(found: JobDefinition) -> list[tuple[str, str]]:
+    rows = [
+        ("id", found.id),
+        ("name", found.name),
+        ("status", found.status.value + (" (cancel requested)" if found.cancel_requested else "")),
+        ("priority", found.priority.name.lower()),
+        ("attempts", f"{found.attempts} (max_retries {found.max_retries})"),
+        ("args", safe_json(list(found.args))),
+        ("kwargs", safe_json(found.kwargs)),
+        ("created", _when(found.created_at)),
+    ]
+    for label, stamp in (
+        ("due", found.scheduled_for),
+        ("started", found.started_at),
+        ("finished", found.finished_at),
+    ):
+        if stamp:
+            rows.append((label, _when(stamp)))
+    if found.worker:
+        rows.append(("worker", found.worker))
+    if found.progress.fraction or found.progress.message:
+        rows.append(("progress", f"{found.progress.fraction:.0%} {found.progress.message}"))
+    if found.status == JobStatus.COMPLETED:
+        rows.append(("result", safe_json(found.result)))
+    if found.error is not None:
+        rows.append(("error", f"{found.error.type}: {found.error.message}"))
+        if found.error.traceback:
+            rows.append(("traceback", found.error.traceback.rstrip()))
+    rows += [(name, f"{size} bytes, not shown") for name, size in found.omitted.items()]
+    return rows
+
+
+def _when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(stamp))
+
+
+@job.command("wait")
+@click.argument("job_id", metavar="ID")
+@url_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, MAX_WAIT),
+    default=None,
+    help="Seconds to wait at most (default: until the job finishes).",
+)
+def wait(job_id: str, url: str | None, queue: str, prefix: str, timeout: float | None) -> None:
+    """Wait for one job to finish and print its result as JSON.
+
+    Exit status: 0 completed, 1 failed (the error on stderr), 2 cancelled, 3 still not
+    finished after --timeout, 4 anything else (no such job, bad input, no server)."""
+    try:
+        check_wait(job_id, timeout)
+    except ValueError as exc:
+        fail(str(exc))
+    service = shared_service(url, queue, prefix)
+
+    async def go() -> tuple[str, Any]:
+        async with service:
+            try:
+                return "completed", await service.result(job_id, timeout)
+            except JobFailed as exc:
+                return "failed", exc
+            except JobCancelled as exc:
+                return "cancelled", exc
+            except TimeoutError as exc:
+                return "timeout", exc
+            except JobNotFound as exc:
+                fail(str(exc))
+
+    outcome, value = run_async(go, service.description)
+    if outcome == "completed":
+        click.echo(safe_json(value))
+    else:
+        click.echo(f"jobdeck: {display_text(str(value), limit=2000)}", err=True)
+    raise _Outcome(WAIT_EXIT[outcome])
+
+
+@job.command("cancel")
+@click.argument("job_id", metavar="ID")
+@url_option
+def cancel(job_id: str, url: str | None, queue: str, prefix: str) -> None:
+    """Cancel a pending or scheduled job, or a running one wherever it runs."""
+
+    async def go(service: JobService) -> str:
+        if await service.cancel_job(job_id):
+            current = await service.get_job(job_id)
+            if current is not None and current.status == JobStatus.RUNNING:
+                return f"job {job_id}: cancel requested (it is running; its handler is stopped)"
+            return f"job {job_id}: cancelled"
+        current = await service.get_job(job_id)
+        if current is None:
+            _missing(service, job_id)
+        fail(f"job {job_id} is {current.status.value}: only unfinished jobs cancel", code=1)
+
+    click.echo(display_text(_run(url, queue, prefix, go)))
+
+
+@job.command("retry")
+@click.argument("job_id", metavar="ID")
+@url_option
+def retry(job_id: str, url: str | None, queue: str, prefix: str) -> None:
+    """Send one dead letter (a failed job) back to the queue, its attempts reset."""
+
+    async def go(service: JobService) -> None:
+        if await service.retry_dead_letter(job_id):
+            return
+        current = await service.get_job(job_id)
+        if current is None:
+            _missing(service, job_id)
+        fail(f"job {job_id} is {current.status.value}, not a dead letter", code=1)
+
+    _run(url, queue, prefix, go)
+    click.echo(display_text(f"job {job_id}: back in the queue"))
+
+
+@job.command("delete")
+@click.argument("job_id", metavar="ID")
+@url_option
+def delete(job_id: str, url: str | None, queue: str, prefix: str) -> None:
+    """Delete one finished job (completed, a dead letter, or cancelled) with its result."""
+
+    async def go(service: JobService) -> str:
+        current = await service.get_job(job_id)
+        if current is None:
+            _missing(service, job_id)
+        if await service.delete_job(job_id):
+            return current.status.value
+        current = await service.get_job(job_id)
+        state = "gone" if current is None else current.status.value
+        fail(f"job {job_id} is {state}: only finished jobs are deleted (cancel it first)", code=1)
+
+    was = _run(url, queue, prefix, go)
+    click.echo(display_text(f"job {job_id}: deleted (it was {was})"))
+
+
+@click.command()
+@url_option
+def pause(url: str | None, queue: str, prefix: str) -> None:
+    """Stop every worker taking new jobs from the queue (running jobs go on)."""
+    _run(url, queue, prefix, lambda s: s.pause_queue())
+    click.echo(display_text(f"queue {queue}: paused"))
+
+
+@click.command()
+@url_option
+def resume(url: str | None, queue: str, prefix: str) -> None:
+    """Let the workers take jobs from the queue again."""
+    _run(url, queue, prefix, lambda s: s.resume_queue())
+    click.echo(display_text(f"queue {queue}: resumed"))
+
+
+_PURGEABLE = [s.value for s in JobStatus if s != JobStatus.RUNNING]
+
+
+@click.command()
+@click.argument("status", type=click.Choice(_PURGEABLE), metavar="STATUS")
+@url_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+def purge(status: str, url: str | None, queue: str, prefix: str, yes: bool) -> None:
+    """Delete every job in STATUS: pending, scheduled, completed, failed (the dead letters)
+    or cancelled. Asks first unless --yes."""
+    service = shared_service(url, queue, prefix)
+
+    async def count() -> int:
+        async with service:
+            return int((await service.get_metrics(1)).depths.get(status, 0))
+
+    if not yes:
+        found = run_async(count, service.description)
+        where = display_text(f"queue {queue!r} of {service.description}")
+        if found == 0:
+            click.echo(f"no {status} jobs on {where}")
+            return
+        click.confirm(f"Delete {_jobs(found, status)} from {where}?", abort=True, err=True)
+
+    async def go() -> int:
+        async with service:
+            return await service.purge(status)
+
+    click.echo(f"purged {_jobs(run_async(go, service.description), status)}")
+
+
+def _jobs(count: int, status: str) -> str:
+    return f"{count} {status} job{'' if count == 1 else 's'}"
+
+
+def safe_json(value: Any) -> str:
+    """`value` as JSON on one line, with every character that would act on a terminal
+    (controls, bidi overrides, zero-width, lone surrogates) written as a \\u escape: still
+    the same JSON value, but nothing in a result can drive the reader's terminal."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return "".join(_escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        return char
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells a character past the BMP as a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
