@@ -102,7 +102,7 @@ async def _round(url: str, n: int, prefix: str) -> dict[str, dict[str, float]]:
         prepared = [prepare_spec(spec) for spec in specs]  # what submit_jobs does first
         stages["validate"] = (time.perf_counter() - started) * 1e6 / n
         stored = time.perf_counter()
-        await submit_in_chunks(backend, [(j, d) for j, d, _ in prepared], [r for *_, r in prepared])
+        await submit_in_chunks(backend, prepared)
         stages["store"] = (time.perf_counter() - stored) * 1e6 / n
 
     async def submit_jobs_whole() -> None:

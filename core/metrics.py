@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .backend.base import HISTOGRAM_BOUNDS_MS, RawMetrics
 
-__all__ = ["HISTOGRAM_BOUNDS_MS", "QueueMetrics", "build_metrics"]
+__all__ = ["HISTOGRAM_BOUNDS_MS", "QueueMetrics", "build_metrics", "check_window"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +62,10 @@ def build_metrics(raw: RawMetrics) -> QueueMetrics:
         histograms=dict(raw.histograms),
         events_through=raw.events_through,
     )
+
+
+def check_window(window: int) -> None:
+    """The seconds of per-second series a caller may ask for: the counters expire after 15
+    minutes (900 s)."""
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 900:
+        raise ValueError(f"window: expected 1-900 seconds, got {window!r}")

@@ -10,7 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "JobDefinition",
@@ -18,7 +18,9 @@ __all__ = [
     "JobPriority",
     "JobProgress",
     "JobStatus",
+    "Submission",
     "check_job_name",
+    "check_submission",
     "new_id",
     "new_job",
     "parse_priority",
@@ -187,30 +189,36 @@ class JobDefinition:
         }
 
 
-def new_job(
-    name: str,
-    args: tuple[Any, ...] | list[Any] = (),
-    kwargs: dict[str, Any] | None = None,
+class Submission(NamedTuple):
+    """A submission's values once `check_submission` accepted them, normalized: what a job's
+    record is built from."""
+
+    name: str
+    args: tuple[Any, ...] | list[Any]
+    kwargs: dict[str, Any]
+    priority: JobPriority
+    max_retries: int
+    timeout: float | None
+    delay: float  # seconds, 0.0 under a millisecond
+    job_id: str
+
+
+def check_submission(
+    name: object,
+    args: object = (),
+    kwargs: object = None,
     *,
     priority: object = JobPriority.NORMAL,
-    max_retries: int = 0,
-    timeout: float | None = None,
-    delay: float = 0.0,
-    job_id: str | None = None,
-) -> tuple[JobDefinition, float]:
-    """Validate a submission and build its record. Returns the job and its delay in seconds.
-
-    Every error names the field at fault, so a caller at a shell or in code knows what to fix.
-    Whether args and kwargs are JSON is checked by `codec.encode_record`, which encodes them
-    once, before anything is written.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"name: expected str, got {type(name).__name__}")
-    if not name.strip():
-        raise ValueError("name: must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"name: at most {MAX_NAME_LENGTH} characters")
-    _check_encodable("name", name)
+    max_retries: object = 0,
+    timeout: object = None,
+    delay: object = 0.0,
+    job_id: object = None,
+) -> Submission:
+    """Validate a submission, every error naming the field at fault, so a caller at a shell
+    or in code knows what to fix; a new id when none is given. Whether args and kwargs are
+    JSON is checked when they are encoded (`codec.encode_fields`), once, before anything is
+    written."""
+    name = check_job_name(name)
     if not isinstance(args, (tuple, list)):
         raise TypeError(f"args: expected a tuple or list, got {type(args).__name__}")
     kwargs = {} if kwargs is None else kwargs
@@ -244,17 +252,53 @@ def new_job(
         job_id = new_id()
     elif not isinstance(job_id, str) or not _valid_id(job_id):
         raise ValueError("job_id: 1-128 characters of letters, digits, '-', '_', '.' or ':'")
-    job = JobDefinition(
-        id=job_id,
-        name=name,
-        args=tuple(args),
-        kwargs=dict(kwargs),
-        priority=prio,
-        status=JobStatus.SCHEDULED if delay else JobStatus.PENDING,
-        max_retries=max_retries,
-        timeout=float(timeout) if timeout is not None else None,
+    return Submission(
+        name,
+        args,
+        kwargs,
+        prio,
+        max_retries,
+        None if timeout is None else float(timeout),
+        float(delay),
+        job_id,
     )
-    return job, float(delay)
+
+
+def new_job(
+    name: str,
+    args: tuple[Any, ...] | list[Any] = (),
+    kwargs: dict[str, Any] | None = None,
+    *,
+    priority: object = JobPriority.NORMAL,
+    max_retries: int = 0,
+    timeout: float | None = None,
+    delay: float = 0.0,
+    job_id: str | None = None,
+) -> tuple[JobDefinition, float]:
+    """A checked submission (`check_submission`) as a `JobDefinition`, and its delay in
+    seconds: for callers that want the job itself (the submit path builds its record
+    straight from the checked values)."""
+    sub = check_submission(
+        name,
+        args,
+        kwargs,
+        priority=priority,
+        max_retries=max_retries,
+        timeout=timeout,
+        delay=delay,
+        job_id=job_id,
+    )
+    job = JobDefinition(
+        id=sub.job_id,
+        name=sub.name,
+        args=tuple(sub.args),
+        kwargs=dict(sub.kwargs),
+        priority=sub.priority,
+        status=JobStatus.SCHEDULED if sub.delay else JobStatus.PENDING,
+        max_retries=sub.max_retries,
+        timeout=sub.timeout,
+    )
+    return job, sub.delay
 
 
 def check_job_name(name: object, field_name: str = "name") -> str:

@@ -8,37 +8,36 @@ of processes can share one Redis.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from .backend import Backend, BackendSettings, open_backend
-from .backend.base import NewJob
 from .bus import adapt_event_bus
 from .errors import JobNotFound
 from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
-from .metrics import QueueMetrics, build_metrics
+from .local_workers import LocalWorkers
+from .metrics import QueueMetrics, build_metrics, check_window
 from .models import JobDefinition, JobPriority, JobStatus, check_job_name
-from .reading import check_count, check_page, decode_or_stub
+from .reading import check_count, decode_or_stub, field_cap, list_page
 from .results import ResultWaiters, check_wait
 from .retry import RetryPolicy
-from .schedules.api import ScheduleMethods
+from .schedules.api import Schedules
+from .schedules.info import ScheduleInfo
 from .schedules.scheduler import Scheduler
 from .schedules.spec import ScheduleSpec
 from .search import SearchPage, check_search, search_page
-from .submission import JobSpec, field_cap, prepare, prepare_spec, submit_in_chunks
-from .worker.local import LocalWorkers
+from .submission import JobSpec, prepare, prepare_all, submit_in_chunks
 from .worker.pool import WorkerPool, WorkerSettings
 
 __all__ = ["JobService", "JobSpec"]
 
-log = logging.getLogger("jobdeck")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class JobService(ScheduleMethods):
+class JobService:
     """Submit, inspect and steer jobs; run workers; follow events.
 
     `url` is `redis://host:port/db` (also rediss://, unix://) or `memory://` for the in-process
@@ -74,7 +73,6 @@ class JobService(ScheduleMethods):
         self._initialized = False
         self._relay: BusRelay | None = None
         self._declared: dict[str, ScheduleSpec] = {}
-        self._warned_unserved = False
         self._results: ResultWaiters | None = None
 
     def configure(self, url: str | None = None, prefix: str | None = None) -> None:
@@ -114,7 +112,7 @@ class JobService(ScheduleMethods):
         await self.backend.initialize()
         self._relay = BusRelay(self.backend, self.event_bus, await self.backend.last_event_id())
         self._initialized = True
-        await self._declare_schedules()
+        await self._schedules.write_declared()
         if self.event_bus.has_subscribers:
             self._relay.ensure_running()
 
@@ -194,21 +192,13 @@ class JobService(ScheduleMethods):
         twice queues it once. With a `unique_key`, while a job with that key is pending,
         scheduled or running (and for `unique_for` seconds after submission, if given),
         nothing is queued and the existing job's id is returned."""
-        job, delay, record = prepare(
-            name,
-            args,
-            kwargs,
-            priority,
-            max_retries,
-            timeout,
-            delay,
-            job_id,
-            unique_key,
+        job = prepare(
+            name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
             unique_for,
-        )
+        )  # fmt: skip
         await self._ensure()
-        self._warn_if_unserved()
-        [created] = await self.backend.submit([(job, delay)], [record])
+        self._local.warn_if_unserved(self.url, self.backend)
+        [created] = await self.backend.submit([job])
         return created if isinstance(created, str) else job.id
 
     async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
@@ -216,34 +206,10 @@ class JobService(ScheduleMethods):
         anything is written, so a bad one leaves the queue untouched. Each thousand is stored
         whole or not at all: if Redis refuses some (it is full), `OutOfMemory` is raised and
         its `accepted` lists exactly the ids that were queued."""
-        jobs: list[tuple[NewJob, float]] = []
-        records: list[Mapping[str, Any]] = []
-        add_job, add_record = jobs.append, records.append
-        for index, spec in enumerate(specs):
-            try:
-                job, delay, record = prepare_spec(spec)
-            except (TypeError, ValueError) as exc:
-                raise type(exc)(f"job {index}: {exc}") from None
-            add_job((job, delay))
-            add_record(record)
+        jobs = prepare_all(specs)
         await self._ensure()
-        self._warn_if_unserved()
-        return await submit_in_chunks(self.backend, jobs, records)
-
-    def _warn_if_unserved(self) -> None:
-        """A `memory://` queue lives in this process only: jobs submitted to it where no
-        worker runs (a script that forgot `--url`, a module-level service in another process)
-        would never run. Said once per service, as a warning, since starting workers later in
-        the same process is legitimate."""
-        if self._warned_unserved or self.pool is not None or not self.url.startswith("memory:"):
-            return
-        self._warned_unserved = True
-        log.warning(
-            "jobs submitted to %s while no worker runs in this process: a memory:// queue is "
-            "not shared between processes, so they run only if this process starts workers "
-            "(give a redis:// URL, or JOBDECK_URL, to reach workers elsewhere)",
-            self.description,
-        )
+        self._local.warn_if_unserved(self.url, self.backend)
+        return await submit_in_chunks(self.backend, jobs)
 
     # -- reading ---------------------------------------------------------------------------
     async def get_job(
@@ -274,15 +240,9 @@ class JobService(ScheduleMethods):
         scheduled by due time, finished ones newest first. With `max_field_bytes`, values
         larger than that are not read (a list that shows a preview needs no 50 MB args):
         each job's `omitted` names them with their sizes."""
-        status = JobStatus(status)
-        check_page(limit, offset)
-        if newest_first is None:
-            newest_first = status.is_terminal
-        await self._ensure()
-        rows = await self.backend.list(
-            status.value, limit, offset, newest_first, field_cap(max_field_bytes)
+        return await list_page(
+            self.backend, self._ensure, status, limit, offset, newest_first, max_field_bytes
         )
-        return [decode_or_stub(job_id, fields) for job_id, fields in rows]
 
     async def search_jobs(
         self,
@@ -310,8 +270,7 @@ class JobService(ScheduleMethods):
     async def get_metrics(self, window: int = 60) -> QueueMetrics:
         """Depths, totals, and per-second series over the last `window` seconds (1-900: the
         per-second counters expire after 15 minutes)."""
-        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 900:
-            raise ValueError(f"window: expected 1-900 seconds, got {window!r}")
+        check_window(window)
         await self._ensure()
         return build_metrics(await self.backend.metrics(window))
 
@@ -337,14 +296,8 @@ class JobService(ScheduleMethods):
         """A service for another queue of the same server and prefix, with this one's
         handlers, retry policy and settings (a worker serving several queues has one each).
         It opens its own connections: close it when done."""
-        sibling = JobService(
-            self.url,
-            queue,
-            self.prefix,
-            settings=self.backend.settings,
-            retry_policy=self.retry_policy,
-            worker_settings=self.worker_settings,
-        )
+        sibling = JobService(self.url, queue, self.prefix, settings=self.backend.settings)
+        sibling.retry_policy, sibling.worker_settings = self.retry_policy, self.worker_settings
         sibling.handlers = self.handlers
         return sibling
 
@@ -414,21 +367,18 @@ class JobService(ScheduleMethods):
         """Run a worker pool in this process with `count` slots (default: CPU count), and
         (unless `scheduler=False`) the scheduler loop that fires this queue's schedules."""
         await self._ensure()
-        if self._local.running:
-            raise RuntimeError("workers are already running in this service; use scale_workers")
-        pool = WorkerPool(
+        declared = self._declared
+        return await self._local.start(
             self.backend,
             self.handlers,
-            concurrency=check_count((os.cpu_count() or 1) if count is None else count),
+            count,
             queue=self.queue,
             retry_policy=self.retry_policy,
             settings=self.worker_settings,
             worker_id=worker_id,
             service=self,
+            schedules=(lambda: list(declared.values())) if scheduler else None,
         )
-        declared = self._declared
-        loop = Scheduler(self.backend, declared=lambda: list(declared.values()))
-        return await self._local.start(pool, loop if scheduler else None)
 
     async def scale_workers(
         self, count: int, *, worker_id: str | None = None, delta: bool = False
@@ -438,18 +388,81 @@ class JobService(ScheduleMethods):
         `count` is added to the current concurrency. Returns how many pools were told."""
         count = count if delta else check_count(count)
         await self._ensure()
-        if self.pool is not None and worker_id in (None, self.pool.id):
-            await self.pool.scale(max(0, self.pool.concurrency + count) if delta else count)
-            return 1
-        message = (
-            {"op": "scale", "delta": count} if delta else {"op": "scale", "concurrency": count}
-        )
-        return await self.backend.send_control(
-            message, None if worker_id in (None, "*") else worker_id
-        )
+        return await self._local.scale(self.backend, count, worker_id, delta)
 
     async def stop_workers(self, graceful: bool = True, timeout: float | None = None) -> None:
         await self._local.stop(graceful, timeout)
+
+    # -- schedules (the logic: `core/schedules/api.py`) ---------------------------------------
+    @property
+    def _schedules(self) -> Schedules:
+        return Schedules(self.backend, self._ensure, self._declared)
+
+    def schedule(
+        self,
+        name: str,
+        job: str,
+        *,
+        cron: str | None = None,
+        every: timedelta | float | None = None,
+        timezone: str = "UTC",
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        priority: JobPriority | int | str = JobPriority.NORMAL,
+        max_retries: int = 0,
+        timeout: float | None = None,
+        missed: str = "latest",
+    ) -> ScheduleSpec:
+        """Declare a schedule in code: submit job `job` on `cron` (5 fields, in `timezone`)
+        or `every` interval (whole seconds). `missed="latest"` runs the most recent missed
+        tick once after an outage; `"skip"` drops missed ticks. Written to the backend when
+        the service initializes (and by each scheduler as it starts)."""
+        return self._schedules.declare(
+            name, job, cron=cron, every=every, timezone=timezone, args=args, kwargs=kwargs,
+            priority=priority, max_retries=max_retries, timeout=timeout, missed=missed,
+        )  # fmt: skip
+
+    def periodic(
+        self,
+        name: str | None = None,
+        *,
+        cron: str | None = None,
+        every: timedelta | float | None = None,
+        **options: Any,
+    ) -> Callable[[F], F]:
+        """Decorator: register the function as a handler and schedule it under its name."""
+
+        return self._schedules.periodic(self.register_handler, name, cron, every, options)
+
+    async def add_schedule(self, name: str, job: str, **options: Any) -> ScheduleInfo:
+        """Create or change a schedule at run time, from any process (same arguments as
+        `schedule`). A changed timing moves the next fire time; a paused one stays paused."""
+        return await self._schedules.add(name, job, **options)
+
+    async def list_schedules(self) -> list[ScheduleInfo]:
+        """Every schedule of this queue, by name, with its next and last fire."""
+        return await self._schedules.list_all()
+
+    async def get_schedule(self, name: str) -> ScheduleInfo | None:
+        return await self._schedules.get(name)
+
+    async def pause_schedule(self, name: str) -> bool:
+        """Stop firing (False if it was paused already). Raises KeyError if unknown."""
+        return await self._schedules.pause(name)
+
+    async def resume_schedule(self, name: str) -> bool:
+        """Fire again from the next tick on: ticks that passed while paused do not run."""
+        return await self._schedules.resume(name)
+
+    async def trigger_schedule(self, name: str) -> str:
+        """Submit the schedule's job now (paused or not); its regular ticks are unchanged.
+        Returns the new job's id."""
+        return await self._schedules.trigger(name)
+
+    async def remove_schedule(self, name: str) -> bool:
+        """Delete the schedule (jobs it queued stay). False if there was none. A schedule
+        declared in code comes back when a service declaring it initializes again."""
+        return await self._schedules.remove(name)
 
     # -- events ----------------------------------------------------------------------------
     async def events(self, after: str | None = None, *, block: float = 1.0) -> AsyncIterator[Event]:

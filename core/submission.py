@@ -1,18 +1,25 @@
-"""What a submit is made of before it reaches a backend: `JobSpec` (one job of a bulk
-submit), `prepare` (the checks that turn a caller's arguments into what a backend stores),
-and the error a bulk submit raises when the server refused part of it, which says exactly
-what was queued."""
+"""The submit path, one pass per job: `prepare` turns a caller's arguments into the one
+`NewJob` a backend stores (checked, encoded, unique key resolved), and `submit_in_chunks`
+hands many to the backend a thousand per script call. `JobSpec` is one job of a bulk submit,
+and the list of every submit option.
+
+Adding a submit option (`expires`, `limit`, ...) is a change here: a field on `JobSpec`
+(optional, its default meaning "not used"), the same keyword on `prepare` (its check, and
+the record field it writes, a short name written only when set), and the keyword on
+`JobService.submit_job`, `SyncJobService.submit_job` and `HandlerService.submit_job` that
+passes it on. `tests/test_submission.py` fails until every one of those lists it, with the
+same default.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .backend import Backend
-from .backend.base import NewJob
-from .codec import encode_fields, encode_record
+from .backend.base import Backend, NewJob
+from .codec import encode_fields
 from .errors import OutOfMemory
 from .models import (
     MAX_DELAY,
@@ -20,17 +27,16 @@ from .models import (
     MAX_TIMEOUT,
     JobPriority,
     _valid_id,
+    check_submission,
     new_id,
-    new_job,
 )
-from .unique import with_unique
+from .unique import check_unique
 
 __all__ = [
     "JobSpec",
-    "Prepared",
-    "field_cap",
     "partial_submit_error",
     "prepare",
+    "prepare_all",
     "prepare_spec",
     "spec_fields",
     "submit_in_chunks",
@@ -55,9 +61,6 @@ class JobSpec:
     unique_for: float | None = None
 
 
-#: One job ready for `Backend.submit`: what it reads of the job, the delay in seconds (0 for
-#: none) and the record to store (with the unique key and window, if any).
-Prepared = tuple[NewJob, float, Mapping[str, Any]]
 _FIELDS = frozenset(JobSpec.__dataclass_fields__)
 _NORMAL = JobPriority.NORMAL
 
@@ -73,15 +76,16 @@ def prepare(
     job_id: Any = None,
     unique_key: Any = None,
     unique_for: Any = None,
-) -> Prepared:
-    """Validate one submission and build what the backend stores, in one pass.
+) -> NewJob:
+    """Check one submission and build the `NewJob` a backend stores, in one straight line:
+    the checks, the record (`encode_fields`, which also finds args that are not JSON), the
+    unique key, the job.
 
-    The common shape (a short ASCII name, a plain tuple or list of args, a dict or no
-    kwargs, defaults or plain ints for the options) is recognised by exact type checks that
-    accept only what `new_job` accepts, and goes straight to the record: no `JobDefinition`,
-    no copies of args or kwargs. Anything else (a bad value, or an unusual but valid one such
-    as `priority="high"`) takes `new_job`'s full checks, so every error is the same one,
-    naming the same field, whichever way a submission came in."""
+    The common shape (a short ASCII name, a plain tuple or list of args, a dict or no kwargs,
+    defaults or plain ints for the options) is recognised by exact type checks that accept
+    only what `check_submission` accepts; anything else (a bad value, or an unusual but valid
+    one such as `priority="high"`) goes through `check_submission`, so every error is the
+    same one, naming the same field, whichever way a submission came in."""
     if (
         type(name) is str
         and name.isascii()  # constant time; ASCII is always valid UTF-8
@@ -107,35 +111,31 @@ def prepare(
         and 0 <= delay <= MAX_DELAY  # False for NaN
         and (job_id is None or (type(job_id) is str and _valid_id(job_id)))
     ):
-        prio = int(priority)
-        delay = float(delay) if delay >= 0.001 else 0.0  # whole milliseconds, as new_job
-        record = encode_fields(
+        delay = float(delay) if delay >= 0.001 else 0.0  # whole milliseconds, as checked
+        job_id = job_id or new_id()
+    else:
+        kwargs = dict(kwargs) if isinstance(kwargs, Mapping) else kwargs
+        name, args, kwargs, priority, max_retries, timeout, delay, job_id = check_submission(
             name,
-            "scheduled" if delay else "pending",
             args,
-            kwargs or {},
-            prio,
-            max_retries,
-            None if timeout is None else float(timeout),
+            kwargs,
+            priority=priority,
+            max_retries=max_retries,
+            timeout=timeout,
+            delay=delay,
+            job_id=job_id,
         )
-        if unique_key is not None or unique_for is not None:
-            record = with_unique(record, unique_key, unique_for)
-        return NewJob(job_id or new_id(), name, prio), delay, record
-    job, delay = new_job(
-        name,
-        args,
-        dict(kwargs) if isinstance(kwargs, Mapping) else kwargs,
-        priority=priority,
-        max_retries=max_retries,
-        timeout=timeout,
-        delay=delay,
-        job_id=job_id,
-    )
-    record = with_unique(encode_record(job), unique_key, unique_for)
-    return NewJob(job.id, job.name, int(job.priority)), delay, record
+    priority = int(priority)
+    timeout = None if timeout is None else float(timeout)
+    status = "scheduled" if delay else "pending"
+    fields = encode_fields(name, status, args, kwargs or {}, priority, max_retries, timeout)
+    if unique_key is None and unique_for is None:
+        return NewJob(job_id, name, priority, int(delay * 1000), fields)
+    unique, window = check_unique(unique_key, unique_for)
+    return NewJob(job_id, name, priority, int(delay * 1000), fields, unique, window)
 
 
-def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> Prepared:
+def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> NewJob:
     """`prepare` for one item of a bulk submit: a `JobSpec` or a mapping of its fields."""
     if type(spec) is JobSpec:
         return prepare(
@@ -156,19 +156,20 @@ def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> Prepared:
         raise TypeError(f"unknown field(s): {', '.join(sorted(unknown))}")
     if "name" not in fields:
         raise TypeError("name: missing")
-    get = fields.get
-    return prepare(
-        fields["name"],
-        get("args", ()),
-        get("kwargs"),
-        get("priority", _NORMAL),
-        get("max_retries", 0),
-        get("timeout"),
-        get("delay", 0.0),
-        get("job_id"),
-        get("unique_key"),
-        get("unique_for"),
-    )
+    return prepare(**fields)
+
+
+def prepare_all(specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[NewJob]:
+    """Every spec of a bulk submit prepared before anything is written; an error names the
+    spec at fault by its position."""
+    jobs: list[NewJob] = []
+    add = jobs.append
+    for index, spec in enumerate(specs):
+        try:
+            add(prepare_spec(spec))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"job {index}: {exc}") from None
+    return jobs
 
 
 def partial_submit_error(
@@ -193,32 +194,17 @@ def partial_submit_error(
     return error
 
 
-def field_cap(max_field_bytes: int | None) -> int:
-    if max_field_bytes is None:
-        return 0
-    if isinstance(max_field_bytes, bool) or not isinstance(max_field_bytes, int):
-        raise TypeError("max_field_bytes: expected an int")
-    if max_field_bytes < 1:
-        raise ValueError(f"max_field_bytes: must be >= 1, got {max_field_bytes}")
-    return max_field_bytes
-
-
 def spec_fields(spec: JobSpec) -> dict[str, Any]:
     return {f: getattr(spec, f) for f in JobSpec.__dataclass_fields__}
 
 
-async def submit_in_chunks(
-    backend: Backend,
-    jobs: Sequence[tuple[NewJob, float]],
-    records: Sequence[Mapping[str, Any]],
-) -> list[str]:
-    """Store validated jobs a thousand per call. Chunks go out back to back (Redis runs one
+async def submit_in_chunks(backend: Backend, jobs: Sequence[NewJob]) -> list[str]:
+    """Store prepared jobs a thousand per call. Chunks go out back to back (Redis runs one
     while the next is on the wire); each is stored whole or not at all, and if some are
     refused the error names exactly the ids that were queued."""
     starts = range(0, len(jobs), CHUNK)
     results = await asyncio.gather(
-        *(backend.submit(jobs[i : i + CHUNK], records[i : i + CHUNK]) for i in starts),
-        return_exceptions=True,
+        *(backend.submit(jobs[i : i + CHUNK]) for i in starts), return_exceptions=True
     )
     ids: list[str] = []
     failures: list[BaseException] = []
@@ -229,7 +215,7 @@ async def submit_in_chunks(
         chunk = jobs[start : start + CHUNK]
         ids += [
             flag if isinstance(flag, str) else job.id
-            for (job, _), flag in zip(chunk, result, strict=True)
+            for job, flag in zip(chunk, result, strict=True)
         ]
     if failures:
         raise partial_submit_error(failures, ids, len(jobs))

@@ -21,6 +21,7 @@ from jobdeck.core.backend.base import (
     Backend,
     BackendSettings,
     Finish,
+    NewJob,
     Outcome,
     ProgressUpdate,
     WorkerRecord,
@@ -85,8 +86,14 @@ def job(name: str = "task", **options: Any) -> tuple[JobDefinition, float]:
     return new_job(name, **options)
 
 
+def new(job: tuple[JobDefinition, float]) -> NewJob:
+    """What the submit path hands a backend for `job` (see submission.prepare)."""
+    one, delay = job
+    return NewJob(one.id, one.name, int(one.priority), int(delay * 1000), encode_record(one))
+
+
 async def submit(backend: Backend, *jobs: tuple[JobDefinition, float]) -> list[str]:
-    created = await backend.submit(jobs, [encode_record(j) for j, _ in jobs])
+    created = await backend.submit([new(j) for j in jobs])
     assert all(created)
     return [j.id for j, _ in jobs]
 
@@ -158,13 +165,13 @@ async def test_submit_get_round_trip(backend: Backend) -> None:
 async def test_submit_is_idempotent_per_id(backend: Backend) -> None:
     start = await backend.last_event_id()
     first = job("a", args=[1], job_id="fixed-id")
-    assert await backend.submit([first], [encode_record(first[0])]) == [True]
+    assert await backend.submit([new(first)]) == [True]
     again = job("a", args=[2], job_id="fixed-id")
-    assert await backend.submit([again], [encode_record(again[0])]) == [False]
+    assert await backend.submit([new(again)]) == [False]
     assert (await record(backend, "fixed-id")).args == (1,)
 
     twice = [job("b", job_id="dup"), job("b", job_id="dup")]
-    assert await backend.submit(twice, [encode_record(j) for j, _ in twice]) == [True, False]
+    assert await backend.submit([new(j) for j in twice]) == [True, False]
     assert (await depths(backend))["pending"] == 2
     submitted = [e for e in await all_events(backend, start) if e.type == Events.JOB_SUBMITTED]
     assert [e.job_id for e in submitted] == ["fixed-id", "dup"]

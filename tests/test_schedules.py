@@ -115,7 +115,7 @@ async def test_paused_schedule_does_not_fire(service: JobService) -> None:
 async def test_the_scheduler_loop_fires_each_tick_once(service: JobService) -> None:
     service.register_handler("work", lambda: None)
     service.schedule("fast", "work", every=timedelta(seconds=1))
-    await service._declare_schedules()
+    await service._schedules.write_declared()
     await service.start_workers(2)
     other = Scheduler(service.backend)  # a second scheduler on the same queue
     task = asyncio.get_running_loop().create_task(other.run())

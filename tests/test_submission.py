@@ -1,9 +1,12 @@
 """The submit path's fast checks (`submission.prepare`) against the full ones (`new_job`,
-`encode_record`, `with_unique`): for every input, valid or not, both must agree exactly on
-the stored record, the delay and the error (type and message). No server needed."""
+`encode_record`, `check_unique`): for every input, valid or not, both must agree exactly on
+the stored record, the delay and the error (type and message); and every surface that
+takes submit options lists the same ones. No server needed."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import os
 import re
@@ -12,19 +15,27 @@ from typing import Any
 
 import pytest
 
+from jobdeck.core import JobService, SyncJobService
 from jobdeck.core.codec import encode_record
 from jobdeck.core.models import MAX_DELAY, MAX_TIMEOUT, JobPriority, new_id, new_job
 from jobdeck.core.submission import JobSpec, prepare, prepare_spec
-from jobdeck.core.unique import with_unique
+from jobdeck.core.unique import check_unique
+from jobdeck.core.worker.context import HandlerService
 
 
 def reference(name: Any, args: Any = (), kwargs: Any = None, **options: Any) -> Any:
-    """What a submit stored before the fast path: new_job, then the record, then unique."""
+    """What a submit stores, by the full checks: new_job, then the record, then unique."""
     unique_key, unique_for = options.pop("unique_key", None), options.pop("unique_for", None)
     kwargs = dict(kwargs) if isinstance(kwargs, UserDict | dict) else kwargs
     job, delay = new_job(name, args, kwargs, **options)
-    record = with_unique(encode_record(job), unique_key, unique_for)
-    return (job.name, int(job.priority)), delay, record
+    record = encode_record(job)
+    unique, window = check_unique(unique_key, unique_for)
+    return job.name, int(job.priority), int(delay * 1000), record, unique, window
+
+
+def stored(job: Any) -> Any:
+    """What `reference` gives, read from a prepared job."""
+    return job.name, job.priority, job.delay_ms, job.fields, job.unique_key, job.unique_window_ms
 
 
 def outcome(call: Any) -> Any:
@@ -119,11 +130,11 @@ def split(case: tuple[Any, ...]) -> tuple[Any, Any, Any, dict[str, Any]]:
 def test_valid_submissions_store_what_the_full_checks_store(case: tuple[Any, ...]) -> None:
     name, args, kwargs, options = split(case)
     options.setdefault("job_id", "fixed-id")
-    job, delay, record = prepare(name, args, kwargs, **options)
+    job = prepare(name, args, kwargs, **options)
     expected = reference(name, args, kwargs, **options)
-    assert ((job.name, job.priority), delay, record) == expected
+    assert stored(job) == expected
     assert job.id == options["job_id"]
-    assert type(delay) is float and type(job.priority) is int
+    assert type(job.delay_ms) is int and type(job.priority) is int
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[repr(c)[:40] for c in INVALID])
@@ -157,6 +168,50 @@ def test_specs_and_mappings_prepare_alike() -> None:
         prepare_spec({"args": (1,)})
 
 
+#: A valid value other than the default for every submit option. A new option needs one here
+#: (the first test below says so), and the second then proves it is passed on.
+SAMPLES: dict[str, Any] = {
+    "name": "add",
+    "args": (1, 2),
+    "kwargs": {"k": 1},
+    "priority": 2,
+    "max_retries": 3,
+    "timeout": 4.5,
+    "delay": 1.5,
+    "job_id": "j-1",
+    "unique_key": "u",
+    "unique_for": 60.0,
+}
+
+
+def _options(func: Any) -> dict[str, Any]:
+    params = list(inspect.signature(func).parameters.values())
+    return {p.name: p.default for p in params if p.name != "self"}
+
+
+def test_every_surface_lists_the_same_submit_options() -> None:
+    """Adding an option is a change in `core/submission.py` (its docstring says how); this
+    fails until `JobSpec`, `prepare` and each `submit_job` list it with the same default."""
+    spec = {
+        f.name: inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        for f in dataclasses.fields(JobSpec)
+    }
+    assert set(SAMPLES) == set(spec), "give the new option a sample value in SAMPLES"
+    assert _options(prepare) == spec
+    for surface in (JobService.submit_job, SyncJobService.submit_job, HandlerService.submit_job):
+        assert _options(surface) == spec, surface.__qualname__
+
+
+def test_a_spec_passes_every_option_on() -> None:
+    expected = prepare(**SAMPLES)
+    assert prepare_spec(JobSpec(**SAMPLES)) == expected
+    assert prepare_spec(dict(SAMPLES)) == expected
+    defaults = _options(prepare)
+    for option in SAMPLES.keys() - {"name", "job_id"}:  # each sample makes a difference
+        without = {**SAMPLES, option: defaults[option]}
+        assert outcome(lambda: prepare(**without)) != expected, option  # noqa: B023
+
+
 def test_generated_ids_are_20_random_base32_characters() -> None:
     ids = {new_id() for _ in range(2000)}
     assert len(ids) == 2000
@@ -164,7 +219,7 @@ def test_generated_ids_are_20_random_base32_characters() -> None:
     # Every character of the alphabet occurs in every position: nothing is fixed or skewed.
     for position in range(20):
         assert {job_id[position] for job_id in ids} == set("abcdefghijklmnopqrstuvwxyz234567")
-    job, _, _ = prepare("noop")
+    job = prepare("noop")
     assert re.fullmatch(r"[a-z2-7]{20}", job.id)
 
 

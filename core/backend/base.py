@@ -14,11 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..events import Event
-from ..models import JobDefinition
 from .records import (
     HISTOGRAM_BOUNDS_MS,
-    UNIQUE_KEY,
-    UNIQUE_WINDOW,
     BackendSettings,
     ClaimBatch,
     ClaimedJob,
@@ -34,14 +31,11 @@ from .records import (
     ScheduleFire,
     WorkerRecord,
     events_maxlen_from_env,
-    split_unique,
 )
 
 # The records are importable from here too, where the contract that uses them lives.
 __all__ = [
     "HISTOGRAM_BOUNDS_MS",
-    "UNIQUE_KEY",
-    "UNIQUE_WINDOW",
     "Backend",
     "BackendSettings",
     "ClaimBatch",
@@ -58,7 +52,6 @@ __all__ = [
     "ScheduleFire",
     "WorkerRecord",
     "events_maxlen_from_env",
-    "split_unique",
 ]
 
 
@@ -75,15 +68,11 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
     # -- producers -----------------------------------------------------------------------
-    async def submit(
-        self,
-        jobs: Sequence[tuple[NewJob | JobDefinition, float]],
-        fields: Sequence[Mapping[str, Any]],
-    ) -> list[bool | str]:
-        """Store new jobs (pending, or scheduled after their delay). False for an id that
-        already exists: submitting with an explicit id is idempotent. A record carrying a
-        unique key (`UNIQUE_KEY`, see `split_unique`) held by an unfinished job (or within
-        its window) is not stored: the holder's id comes back instead."""
+    async def submit(self, jobs: Sequence[NewJob]) -> list[bool | str]:
+        """Store new jobs (pending, or scheduled after their delay), in order. False for an
+        id that already exists: submitting with an explicit id is idempotent. A job whose
+        unique key is held by an unfinished job (or within its window) is not stored: the
+        holder's id comes back instead."""
         ...
 
     async def cancel(self, job_id: str) -> str | None:

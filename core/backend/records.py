@@ -12,8 +12,6 @@ from typing import Any, NamedTuple
 __all__ = [
     "HISTOGRAM_BOUNDS_MS",
     "MAX_LISTED_HANDLERS",
-    "UNIQUE_KEY",
-    "UNIQUE_WINDOW",
     "BackendSettings",
     "ClaimBatch",
     "ClaimedJob",
@@ -30,7 +28,6 @@ __all__ = [
     "WorkerRecord",
     "events_maxlen_from_env",
     "listed_handlers",
-    "split_unique",
 ]
 
 RawFields = Mapping[Any, Any]
@@ -209,27 +206,18 @@ class RawMetrics:
 
 
 class NewJob(NamedTuple):
-    """What a backend's `submit` reads of a job besides its record: the submit path hands
-    these over instead of building a whole `JobDefinition` per job (a `JobDefinition` has
-    the same attributes and is accepted too)."""
+    """One job for `Backend.submit`, checked and encoded (`submission.prepare`): its id, name
+    and priority, its delay in milliseconds (0: pending at once), the record to store
+    (`codec.encode_fields`), and its unique key ('' for none) with the key's window in
+    milliseconds (0 for none)."""
 
     id: str
     name: str
     priority: int
-
-
-UNIQUE_KEY = "_unique_key"  # in a submitted record: the job's unique key (not stored as is)
-UNIQUE_WINDOW = "_unique_window_ms"
-
-
-def split_unique(record: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, int]:
-    """The stored fields, the unique key ('' for none) and its window in ms (0 for none)."""
-    if UNIQUE_KEY not in record:
-        return record, "", 0
-    fields = dict(record)
-    key = str(fields.pop(UNIQUE_KEY))
-    window = int(fields.pop(UNIQUE_WINDOW, 0) or 0)
-    return fields, key, window
+    delay_ms: int
+    fields: Mapping[str, str | bytes]
+    unique_key: str = ""
+    unique_window_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Schedules: cron and interval jobs that fire exactly once per tick, without a leader.
 
 `spec` validates a definition, `timing` computes fire times (and the daylight-saving rule),
-`scheduler` is the loop each worker process runs, `api` the `JobService` methods.
+`scheduler` is the loop each worker process runs, `api` the `Schedules` object behind
+the `JobService` schedule methods.
 """
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from ..backend.base import Backend, DueSchedules, ScheduleFire
-from ..codec import encode_record
-from ..models import new_job
+from ..submission import prepare
 from .spec import ScheduleSpec
 from .timing import next_fire_after, plan_tick
 
@@ -106,25 +105,12 @@ def fire_for(
     if tick_ms is None:
         return ScheduleFire(spec.name, expected_ms, next_ms, 0, "", spec.job, spec.priority, {})
     job_id = tick_job_id(spec.name, tick_ms) if expected_ms is not None else _manual_id(spec)
-    job, _delay = new_job(
-        spec.job,
-        spec.args,
-        spec.kwargs,
-        priority=spec.priority,
-        max_retries=spec.max_retries,
-        timeout=spec.timeout,
-        job_id=job_id,
+    job = prepare(
+        spec.job, spec.args, spec.kwargs, spec.priority, spec.max_retries, spec.timeout, 0.0, job_id
     )
+    fields = job.fields
     return ScheduleFire(
-        spec.name,
-        expected_ms,
-        next_ms,
-        tick_ms,
-        job_id,
-        spec.job,
-        spec.priority,
-        encode_record(job),
-        missed,
+        spec.name, expected_ms, next_ms, tick_ms, job_id, spec.job, spec.priority, fields, missed
     )
 
 

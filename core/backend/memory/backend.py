@@ -13,13 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 from ...events import Event
-from ...models import JobDefinition
 from ..records import (
     BackendSettings,
     ClaimBatch,
     DueSchedules,
     Finish,
     JobEmit,
+    NewJob,
     ProgressUpdate,
     RawMetrics,
     RawSchedule,
@@ -82,10 +82,8 @@ class MemoryBackend:
         )
 
     # -- producers (jobs.py) -----------------------------------------------------------------
-    async def submit(
-        self, new: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
-    ) -> list[bool | str]:
-        return jobs.submit(self._lib, new, fields)
+    async def submit(self, new: Sequence[NewJob]) -> list[bool | str]:
+        return jobs.submit(self._lib, new)
 
     async def cancel(self, job_id: str) -> str | None:
         return jobs.cancel(self._lib, job_id)

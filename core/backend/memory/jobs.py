@@ -11,8 +11,7 @@ from typing import Any
 
 from ...codec import dumps
 from ...keys import STATUS_KEYS
-from ...models import JobDefinition
-from ..base import split_unique
+from ..records import NewJob
 from . import clock
 from .clock import fmt_s as _fmt_s
 from .lib import Lib
@@ -30,15 +29,12 @@ __all__ = [
 ]
 
 
-def submit(
-    lib: Lib, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
-) -> list[bool | str]:
+def submit(lib: Lib, jobs: Sequence[NewJob]) -> list[bool | str]:
     s, now = lib.s, clock.now_ms()
     created: list[bool | str] = []
     ready = delayed = 0
-    for (job, delay), record in zip(jobs, fields, strict=True):
-        delay_ms = int(delay * 1000)
-        record, ukey, window = split_unique(record)
+    for job in jobs:
+        delay_ms, ukey, window = job.delay_ms, job.unique_key, job.unique_window_ms
         holder = lib.unique_holder(ukey, now) if ukey else None
         if lib.job(job.id, now) is not None:
             created.append(False)
@@ -48,7 +44,7 @@ def submit(
             continue
         s.seq += 1
         rec: Record = {"created_at": _fmt_s(now), "seq": str(s.seq)}
-        for key, value in record.items():
+        for key, value in job.fields.items():
             rec[key.decode() if isinstance(key, bytes) else str(key)] = _field(value)
         if ukey:
             s.unique[ukey] = (job.id, now + window if window > 0 else 0)

@@ -18,7 +18,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ...codec import decode_control, dumps
 from ...events import Event
 from ...keys import STATUS_KEYS
-from ...models import JobDefinition
 from ..cluster import redirection
 from ..records import (
     BackendSettings,
@@ -26,12 +25,12 @@ from ..records import (
     DueSchedules,
     Finish,
     JobEmit,
+    NewJob,
     ProgressUpdate,
     RawMetrics,
     RawSchedule,
     ScheduleFire,
     WorkerRecord,
-    split_unique,
 )
 from . import replies
 from .connection import RedisConnection
@@ -97,16 +96,14 @@ class RedisBackend:
         return await self._conn.list_queues()
 
     # -- producers (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua) ------------
-    async def submit(
-        self, jobs: Sequence[tuple[JobDefinition, float]], fields: Sequence[Mapping[str, Any]]
-    ) -> list[bool | str]:
+    async def submit(self, jobs: Sequence[NewJob]) -> list[bool | str]:
         args: list[Any] = [len(jobs)]
-        for (job, delay), full in zip(jobs, fields, strict=True):
-            record, ukey, window = split_unique(full)
-            args += [job.id, job.name, int(job.priority), int(delay * 1000), ukey, window]
-            args.append(len(record) * 2)
-            for key, value in record.items():
-                args += [key, value]
+        for job in jobs:  # submit.lua's ARGV, per job: the job, then its record's pairs
+            fields = job.fields
+            args += (job.id, job.name, job.priority, job.delay_ms, job.unique_key)
+            args += (job.unique_window_ms, len(fields) * 2)
+            for pair in fields.items():
+                args += pair
         conn = self._conn
         if self.settings.submit_replicas:
             created = await conn.run_replicated("submit", *args)
