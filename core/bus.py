@@ -7,6 +7,10 @@ Every event the service follows (from any process sharing the queue) is then pub
   `str` enum, so it matches the application's subscriptions such as
   `app_bus.subscribe(Events.JOB_COMPLETED, handler)`) and the `Event`;
 - an object with `publish(event)` (one parameter): called with the `Event`;
+- an object with only `publish_simple(event_type, data, source=...)`, the seed's synchronous
+  bus (preferred when present, as the seed's service called it): called with the type, the
+  event as a plain dict (its `data` plus `job_id`, `name`, `status`, `timestamp` and the log
+  position `event_id`) and `source="job_service"`;
 - a plain callable: called with the `Event`.
 
 A coroutine returned by the bus is run as a task. A bus that raises is logged, never fatal.
@@ -22,7 +26,7 @@ from typing import Any
 
 from .events import Event, EventBus
 
-__all__ = ["adapt_event_bus"]
+__all__ = ["adapt_event_bus", "seed_payload"]
 
 log = logging.getLogger("jobdeck.bus")
 _tasks: set[asyncio.Task[Any]] = set()
@@ -33,6 +37,13 @@ def adapt_event_bus(bus: Any) -> Callable[[Event], None] | None:
     (used as it is). Raises TypeError naming `event_bus` for anything else."""
     if bus is None or isinstance(bus, EventBus):
         return None
+    simple = getattr(bus, "publish_simple", None)
+    if callable(simple):
+
+        def forward_simple(event: Event) -> None:
+            _run(simple(event.type, seed_payload(event), source="job_service"))
+
+        return forward_simple
     publish = getattr(bus, "publish", None)
     if callable(publish):
         wants_type = _positional_count(publish) >= 2
@@ -48,9 +59,22 @@ def adapt_event_bus(bus: Any) -> Callable[[Event], None] | None:
 
         return call
     raise TypeError(
-        "event_bus: expected an object with a publish(...) method or a callable, "
+        "event_bus: expected an object with a publish(...) or publish_simple(...) method, "
+        "or a callable, "
         f"got {type(bus).__name__}"
     )
+
+
+def seed_payload(event: Event) -> dict[str, Any]:
+    """An event as the seed's bus carried it: one flat dict of plain values."""
+    return {
+        **event.data,
+        "job_id": event.job_id,
+        "name": event.name,
+        "status": event.status,
+        "timestamp": event.timestamp,
+        "event_id": event.id,
+    }
 
 
 def _positional_count(func: Callable[..., Any]) -> int:

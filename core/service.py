@@ -43,7 +43,7 @@ class JobService:
     `url` is `redis://host:port/db` (also rediss://, unix://) or `memory://` for the in-process
     engine; it defaults to `$JOBDECK_URL`, then to `memory://`. `event_bus` may be the
     application's own bus (an object with `publish`, or a callable): every event is published
-    on it too (see `jobdeck.core.bus`).
+    on it too (see `jobdeck.core.bus`). `redis_url` is `url` under the seed's name.
     """
 
     def __init__(
@@ -57,7 +57,11 @@ class JobService:
         retry_policy: RetryPolicy | None = None,
         worker_settings: WorkerSettings | None = None,
         event_bus: Any = None,
+        redis_url: str | None = None,
     ) -> None:
+        if redis_url is not None and url is not None and redis_url != url:
+            raise ValueError("url, redis_url: give one of them (redis_url is url's old name)")
+        url = url if url is not None else redis_url
         self.url = url or os.environ.get("JOBDECK_URL") or "memory://"
         self.queue = queue
         self.prefix = prefix
