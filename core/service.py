@@ -18,6 +18,7 @@ from .bus import adapt_event_bus
 from .errors import JobNotFound
 from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
+from .job_events import JobEvents, check_budget, job_events
 from .local_workers import LocalWorkers
 from .metrics import QueueMetrics, build_metrics, check_window
 from .models import JobDefinition, JobPriority, JobStatus, check_job_name
@@ -482,6 +483,18 @@ class JobService:
         waiting): how a console reads the past it rewinds over. Empty at the end."""
         await self._ensure()
         return await EventFeed(self.backend).page(after, count)
+
+    async def job_events(
+        self, job_id: str, *, after: str | None = None, budget: int = 10_000
+    ) -> JobEvents:
+        """The job's events from the log (all but progress reports), oldest first, in bounded
+        steps: at most `budget` log entries are read per call; pass `next` back as `after`
+        (see `core.job_events`). Raises JobNotFound for an unknown id."""
+        budget = check_budget(budget)
+        job = await self.get_job(job_id, max_field_bytes=64)  # times and status only
+        if job is None:
+            raise JobNotFound(job_id)
+        return await job_events(self.backend, job, after, budget)
 
     async def last_event_id(self) -> str:
         """The id of the newest event in the log ("0-0" when it is empty): `events(after=`

@@ -15,6 +15,7 @@ __all__ = [
     "BatchOut",
     "CountOut",
     "EventOut",
+    "JobEventsOut",
     "JobIn",
     "JobOut",
     "JobPage",
@@ -100,9 +101,7 @@ class _Strict(BaseModel):
 # "Not blank" exactly as the core decides it (`str.strip`): a character outside Python's
 # whitespace, spelled out because `\S` means other sets in JSON Schema's regex dialect
 # (ECMA-262: U+0085 is not a space, U+FEFF is) and in the server's (U+0085 is).
-_NOT_BLANK = (
-    r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+_NOT_BLANK = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 class JobIn(_Strict):
@@ -280,3 +279,11 @@ class EventOut(BaseModel):
     name: str | None
     status: str | None
     data: dict[str, Any]
+
+
+class JobEventsOut(BaseModel):
+    events: list[EventOut] = Field(description="the job's events, oldest first")
+    next: str | None = Field(description="pass as `after` to resume; null: the story is complete")
+    more: bool = Field(description="the budget ran out before the log's end: call again now")
+    trimmed: bool = Field(description="the log's cap dropped some of the job's lifetime")
+    scanned: int = Field(description="log entries read by this call")

@@ -6,11 +6,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import dead_letters, events, jobs, queue, queues, schedules, stats, vocabulary, workers
+from . import (
+    dead_letters,
+    events,
+    job_events,
+    jobs,
+    queue,
+    queues,
+    schedules,
+    stats,
+    vocabulary,
+    workers,
+)
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router
-    for m in (dead_letters, stats, workers, jobs, queue, queues, events, schedules, vocabulary)
+    for m in (
+        dead_letters,
+        stats,
+        workers,
+        jobs,
+        job_events,
+        queue,
+        queues,
+        events,
+        schedules,
+        vocabulary,
+    )
 )
