@@ -39,3 +39,11 @@ async def fails_first(key: str) -> str:
     if await _client.incr(key) == 1:
         raise RuntimeError("the first attempt fails on purpose")
     return "second time lucky"
+
+
+@service.handler()
+async def emits(count: int = 2) -> int:
+    """Emits `count` events of its own (`app.step`), for the job page's timeline."""
+    for n in range(count):
+        current_job().emit("app.step", {"n": n})
+    return count

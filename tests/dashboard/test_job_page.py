@@ -66,3 +66,39 @@ def test_a_malformed_escape_in_the_address_keeps_the_operator_signed_in(
     driver.refresh()  # loaded with it, not only moved to it
     until(driver, lambda d: shown(d, "app"), what="the dashboard")
     assert not shown(driver, "login")
+
+
+def timeline(driver: Any) -> list[str]:
+    """What each step of the timeline says, without its time."""
+    steps = driver.find_elements(By.CSS_SELECTOR, "#job-timeline li")
+    return [li.text.removeprefix(li.find_element(By.TAG_NAME, "time").text) for li in steps]
+
+
+def test_the_timeline_is_the_jobs_events_and_grows_live(signed_in: Any, dash_queue: Queue) -> None:
+    driver = signed_in
+    job_id = dead_letter(dash_queue)
+    driver.execute_script("location.hash = arguments[0]", f"job/{job_id}")
+    until(driver, lambda d: any("dead letter" in t for t in timeline(d)), what="the failure")
+    driver.find_element(By.ID, "job-retry").click()
+    until(driver, lambda d: "completed" in timeline(d)[-1], what="the retry's completion")
+    steps = timeline(driver)
+    assert steps[0] == "submitted (pending, priority normal)"
+    assert steps[1].startswith("started on ") and steps[1].endswith("(attempt 1)")
+    assert steps[2] == "failed: RuntimeError: the first attempt fails on purpose → dead letter"
+    assert steps[3] == "retried from the dead-letter queue"
+    assert steps[4].endswith("(attempt 1)") and steps[5].startswith("completed in ")
+    assert len(steps) == 6
+
+
+def test_the_schedule_that_queued_a_job_and_its_handlers_events_show(
+    signed_in: Any, dash_queue: Queue
+) -> None:
+    driver, service, call = signed_in, dash_queue.service, dash_queue.served.call
+    call(service.add_schedule("timeline-tick", job="emits", every=3600, args=[2]))
+    job_id = call(service.trigger_schedule("timeline-tick"))
+    driver.execute_script("location.hash = arguments[0]", f"job/{job_id}")
+    until(driver, lambda d: "completed" in " ".join(timeline(d)), what="the job's events")
+    steps = timeline(driver)
+    assert "queued by schedule timeline-tick (triggered by hand)" in steps
+    assert 'app.step {"n":0}' in steps and 'app.step {"n":1}' in steps
+    call(service.remove_schedule("timeline-tick"))

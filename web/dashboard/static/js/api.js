@@ -37,6 +37,8 @@ export class Api {
     return this.#request("GET", "api/v1/jobs", { params: { status, name, limit, offset } });
   }
   job(id) { return this.#request("GET", `api/v1/jobs/${enc(id)}`); }
+  /** One bounded step of a job's events from the log, resuming after the event id `after`. */
+  jobEvents(id, after) { return this.#request("GET", `api/v1/jobs/${enc(id)}/events`, { params: { after } }); }
   cancelJob(id) { return this.#request("DELETE", `api/v1/jobs/${enc(id)}`); }
   retryDeadLetter(id) { return this.#request("POST", `api/v1/jobs/dead-letters/${enc(id)}`, { body: {} }); }
   retryAllDeadLetters() { return this.#request("POST", "api/v1/jobs/dead-letters/retry-all", { body: {} }); }

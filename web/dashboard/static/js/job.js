@@ -1,7 +1,8 @@
-// The job page: facts, arguments, progress, result, error and traceback, timeline, and the
-// actions that fit the job's status.
+// The job page: facts, arguments, progress, result, error and traceback, the timeline of its
+// events (timeline.js), and the actions that fit the job's status.
 import { $, el, setText, show, toast } from "./dom.js";
-import { clock, dateTime, duration, oneLine, pretty, priorityLabel, safeText } from "./format.js";
+import { clock, dateTime, duration, number, oneLine, pretty, priorityLabel, safeText } from "./format.js";
+import { JobTimeline, describe } from "./timeline.js";
 
 function fact(list, label, value) {
   if (value === undefined || value === null || value === "") return;
@@ -12,12 +13,14 @@ export class JobPage {
   constructor({ api, state }) {
     this.api = api;
     this.state = state;
+    this.timeline = new JobTimeline({ api });
   }
 
   /** A new job id on screen: nothing of the previous job may stay, its buttons least of all
    * (they would act on the job shown before). */
   open(id) {
     this.state.jobId = id;
+    this.timeline.reset(id);
     this.#forget();
     setText("job-name", "");
     setText("job-status", "");
@@ -42,9 +45,27 @@ export class JobPage {
     if (id !== this.state.jobId) return;
     this.state.job = job;
     this.#render(job);
+    const finished = this.state.vocab.finished.has(job.status);
     const canOperate = this.state.canOperate;
-    show("job-cancel", canOperate && !this.state.vocab.finished.has(job.status));
+    show("job-cancel", canOperate && !finished);
     show("job-retry", canOperate && job.status === "failed");
+    if (await this.timeline.read(job, finished)) this.#renderTimeline();
+  }
+
+  #renderTimeline() {
+    const timeline = this.timeline;
+    const notes = [];
+    if (timeline.trimmed) notes.push("Its earliest events were dropped from the log (the log keeps the newest).");
+    if (timeline.dropped) notes.push(`${number(timeline.dropped)} earlier events not shown.`);
+    $("job-timeline").replaceChildren(
+      ...notes.map((text) => el("li", { className: "muted", text })),
+      ...timeline.events.map((event) =>
+        el("li", { attrs: { "data-type": event.type } }, [
+          el("time", { text: clock(event.timestamp) }),
+          document.createTextNode(oneLine(describe(event), 300)),
+        ]),
+      ),
+    );
   }
 
   #forget() {
@@ -78,12 +99,6 @@ export class JobPage {
     fact(facts, "Finished", dateTime(job.finished_at));
     if (job.run_time !== null) fact(facts, "Run time", duration(job.run_time));
     if (job.stalls) fact(facts, "Stalls", String(job.stalls));
-
-    $("job-timeline").replaceChildren(
-      ...job.timeline.map((step) =>
-        el("li", {}, [el("time", { text: clock(step.at) }), document.createTextNode(oneLine(step.what, 300))]),
-      ),
-    );
 
     $("job-args").textContent = pretty({ args: job.args, kwargs: job.kwargs });
     show("job-progress-box", job.status === "running");
