@@ -67,3 +67,67 @@ async def test_a_jobs_events_refuse_bad_input(
     reply = await client.get(f"{API}/jobs/{path.format(job=job_id)}/events", params=params)
     assert reply.status_code == status, reply.text
     assert reply.json().get("field") == field
+
+
+async def test_search_finds_partial_names_args_errors_and_id_prefixes(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    ids = await service.submit_jobs(
+        [
+            {"name": "send_invoice", "args": [17]},
+            {"name": "resize", "kwargs": {"path": "/img/Holiday.png"}},
+            {"name": "other", "job_id": "order-42:mail"},
+        ]
+    )
+    await service.submit_job("late", delay=600)
+
+    async def found(**params: object) -> list[str]:
+        reply = await client.get(f"{API}/search", params=params)
+        assert reply.status_code == 200, reply.text
+        return [job["name"] for job in reply.json()["jobs"]]
+
+    assert await found(text="INVOICE") == ["send_invoice"]
+    assert await found(text="holiday") == ["resize"]
+    assert await found(text="order-42") == ["other"]
+    assert await found(text="late") == ["late"]
+    assert await found(text="late", status="pending") == []
+    assert await found(text="late", status=["pending", "scheduled"]) == ["late"]
+    assert ids[0] in [
+        j["id"] for j in (await client.get(f"{API}/search", params={"text": ids[0]})).json()["jobs"]
+    ]
+
+
+async def test_search_goes_in_bounded_steps_with_a_cursor(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    await service.submit_jobs([{"name": f"job{n}", "args": [n % 3]} for n in range(30)])
+    seen, cursor, steps = [], None, 0
+    while True:
+        params = {"text": "job", "budget": 7, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get(f"{API}/search", params=params)).json()
+        assert page["scanned"] <= 7
+        seen += [job["name"] for job in page["jobs"]]
+        steps += 1
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert steps >= 5 and sorted(seen) == sorted(f"job{n}" for n in range(30))
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "query.text"),
+        ({"text": ""}, "query.text"),
+        ({"text": "x", "status": "lost"}, "query.status[0]"),
+        ({"text": "x", "cursor": "nowhere"}, "query.cursor"),
+        ({"text": "x", "cursor": "9:0"}, "query.cursor"),
+        ({"text": "x", "budget": 0}, "query.budget"),
+    ],
+)
+async def test_search_refuses_bad_input(
+    client: httpx.AsyncClient, params: dict, field: str
+) -> None:
+    reply = await client.get(f"{API}/search", params=params)
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"] == field

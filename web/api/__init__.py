@@ -14,6 +14,7 @@ from . import (
     queue,
     queues,
     schedules,
+    search,
     stats,
     vocabulary,
     workers,
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         queues,
         events,
         schedules,
+        search,
         vocabulary,
     )
 )

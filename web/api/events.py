@@ -27,8 +27,9 @@ _STREAM_DOC = {
         "content": {
             "text/event-stream": {
                 "schema": {"type": "string"},
-                # What each frame's `data:` holds (OpenAPI 3.1 has no word for it yet).
-                "x-event-data": EventOut.model_json_schema(),
+                # What each frame's `data:` holds (OpenAPI 3.1 has no word for it yet); the
+                # schema is in the components as the events of /jobs/{job_id}/events.
+                "x-event-data": {"$ref": f"#/components/schemas/{EventOut.__name__}"},
             }
         },
     }
