@@ -36,6 +36,13 @@ export class Api {
   jobs({ status, name, limit, offset }) {
     return this.#request("GET", "api/v1/jobs", { params: { status, name, limit, offset } });
   }
+  /** One bounded step of the server's search; `statuses` empty or absent: every status. */
+  search({ text, statuses, cursor, limit, budget }) {
+    const params = new URLSearchParams({ text });
+    for (const status of statuses || []) params.append("status", status);
+    for (const [name, value] of Object.entries({ cursor, limit, budget })) if (value !== undefined && value !== null) params.set(name, value);
+    return this.#request("GET", "api/v1/search", { params });
+  }
   job(id) { return this.#request("GET", `api/v1/jobs/${enc(id)}`); }
   /** One bounded step of a job's events from the log, resuming after the event id `after`. */
   jobEvents(id, after) { return this.#request("GET", `api/v1/jobs/${enc(id)}/events`, { params: { after } }); }
@@ -59,6 +66,10 @@ export class Api {
   // -- the one place a request is made --------------------------------------------------
   #url(path, params) {
     const url = new URL(path, document.baseURI);
+    if (params instanceof URLSearchParams) {
+      url.search = params.toString();
+      return url;
+    }
     for (const [name, value] of Object.entries(params || {})) {
       if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
     }

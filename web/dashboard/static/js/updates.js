@@ -4,8 +4,10 @@
 import { TABS } from "./columns.js";
 
 export class LiveUpdates {
-  /** `view` and `header` are refreshers (request() reads again, throttled). */
-  constructor({ state, table, view, header, chart }) {
+  /** `view` and `header` are refreshers (request() reads again, throttled); `forget(ids)`
+   * drops jobs that left the tab from a search's results. */
+  constructor({ state, table, view, header, chart, forget }) {
+    this.forget = forget;
     this.state = state;
     this.table = table;
     this.view = view;
@@ -62,6 +64,7 @@ export class LiveUpdates {
       }
     }
     if (moved.size) {
+      this.forget(moved);
       state.rows = state.rows.filter((row) => !moved.has(spec.key(row)));
       state.total = Math.max(0, state.total - moved.size);
       redraw = true;

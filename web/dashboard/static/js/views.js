@@ -1,15 +1,20 @@
 // The list under the tabs: one page of rows read from the server (jobs of the tab's status,
-// workers, schedules), with the filter and paging.
-import { $, el, show } from "./dom.js";
-import { oneLine } from "./format.js";
+// workers, schedules). On a job tab the filter is the server's search (search.js) over every
+// status of the tab; on Workers and Schedules it filters what the server listed.
+import { $, el, setText, show } from "./dom.js";
+import { number, oneLine } from "./format.js";
+import { JobSearch } from "./search.js";
 import { PAGE } from "./state.js";
 import { TABS } from "./columns.js";
 
 export class ListView {
-  constructor({ api, state, table }) {
+  /** `again()` asks for another round (a search that has more to read). */
+  constructor({ api, state, table, again }) {
     this.api = api;
     this.state = state;
     this.table = table;
+    this.again = again;
+    this.search = new JobSearch({ api });
   }
 
   /** The status the tab lists now: the one its menu picked, or its only one. */
@@ -22,44 +27,47 @@ export class ListView {
   async load() {
     const state = this.state;
     const tab = state.tab;
+    const filter = state.filter;
     const offset = state.page * PAGE;
     let rows;
     let total;
-    if (tab === "workers") {
-      const all = (await this.api.workers()).workers;
-      const f = state.filter.toLowerCase();
-      const hits = f ? all.filter((w) => `${w.id} ${w.host}`.toLowerCase().includes(f)) : all;
+    let note = "";
+    if (tab === "workers" || tab === "schedules") {
+      const all = tab === "workers" ? (await this.api.workers()).workers : (await this.api.schedules()).schedules;
+      const f = filter.toLowerCase();
+      const text = tab === "workers" ? (w) => `${w.id} ${w.host} ${w.handlers.join(" ")}` : (s) => `${s.name} ${s.job}`;
+      const hits = f ? all.filter((row) => text(row).toLowerCase().includes(f)) : all;
       rows = hits.slice(offset, offset + PAGE);
       total = hits.length;
-    } else if (tab === "schedules") {
-      const all = (await this.api.schedules()).schedules;
-      const f = state.filter.toLowerCase();
-      const hits = f ? all.filter((s) => `${s.name} ${s.job}`.toLowerCase().includes(f)) : all;
-      rows = hits.slice(offset, offset + PAGE);
-      total = hits.length;
+    } else if (filter) {
+      const found = await this.search.step(filter, TABS[tab].statuses(state.vocab));
+      if (found === null) return;
+      rows = found.rows.slice(offset, offset + PAGE);
+      total = found.rows.length;
+      note = `${number(found.scanned)} searched${found.done ? "" : "…"}`;
+      if (!found.done) this.again();
+      else if (!total) this.#offerJob(filter);
     } else {
-      const reply = await this.api.jobs({ status: this.status(), name: state.filter, limit: PAGE, offset });
+      const reply = await this.api.jobs({ status: this.status(), limit: PAGE, offset });
       rows = reply.jobs;
       total = reply.total;
     }
-    if (tab !== state.tab || state.jobId) return; // the operator moved on meanwhile
+    if (tab !== state.tab || filter !== state.filter || state.jobId) return; // moved on meanwhile
     state.rows = rows;
     state.total = total;
     this.table.render();
-    if (state.filter && !rows.length && TABS[tab].statuses(state.vocab).length) this.#offerJob(state.filter);
+    setText("search-info", note);
   }
 
+  /** Nothing on this tab matches: a job whose id is the text, wherever it is, is offered. */
   async #offerJob(text) {
-    try {
-      const job = await this.api.job(text.trim());
-      const notice = $("notice");
-      notice.replaceChildren(
-        document.createTextNode("No name matches; there is a job with this id: "),
-        el("a", { text: `${oneLine(job.name, 60)} (${job.status})`, attrs: { href: `#job/${encodeURIComponent(job.id)}` } }),
-      );
-      show(notice, true);
-    } catch {
-      /* no such id either */
-    }
+    const job = await this.search.exactId(text);
+    if (!job || text !== this.state.filter) return;
+    const notice = $("notice");
+    notice.replaceChildren(
+      document.createTextNode("Nothing here matches; there is a job with this id: "),
+      el("a", { text: `${oneLine(job.name, 60)} (${job.status})`, attrs: { href: `#job/${encodeURIComponent(job.id)}` } }),
+    );
+    show(notice, true);
   }
 }
