@@ -13,6 +13,8 @@ from enum import IntEnum, StrEnum
 from typing import Any, NamedTuple
 
 __all__ = [
+    "RESERVED_IDS",
+    "SCHEDULER_ID_PREFIX",
     "JobDefinition",
     "JobError",
     "JobPriority",
@@ -24,6 +26,7 @@ __all__ = [
     "new_id",
     "new_job",
     "parse_priority",
+    "refuse_reserved",
 ]
 
 MAX_NAME_LENGTH = 200
@@ -252,6 +255,13 @@ def check_submission(
         job_id = new_id()
     elif not isinstance(job_id, str) or not _valid_id(job_id):
         raise ValueError("job_id: 1-128 characters of letters, digits, '-', '_', '.' or ':'")
+    else:
+        refuse_reserved("job_id", job_id)
+        if job_id.startswith(SCHEDULER_ID_PREFIX):
+            raise ValueError(
+                f"job_id: ids starting with {SCHEDULER_ID_PREFIX!r} are the scheduler's (one "
+                "per schedule tick); choose another"
+            )
     return Submission(
         name,
         args,
@@ -357,4 +367,78 @@ _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 
 
 def _valid_id(job_id: str) -> bool:
+    """The characters and length of an id (what a read accepts)."""
     return 0 < len(job_id) <= 128 and all(c in _ID_CHARS for c in job_id)
+
+
+def _submittable_id(job_id: str) -> bool:
+    """An id a client may give a new job: valid, not a path word, not the scheduler's."""
+    return (
+        _valid_id(job_id)
+        and job_id.lower() not in RESERVED_IDS
+        and not job_id.startswith(SCHEDULER_ID_PREFIX)
+    )
+
+
+#: The ids of the jobs the scheduler queues (`sched:<schedule>:<tick in ms>`, and
+#: `sched:<schedule>:manual-<µs>` for a trigger): a tick is queued once because its id is
+#: the same in every scheduler process, so a client may not take one first.
+SCHEDULER_ID_PREFIX = "sched:"
+
+#: Words a job id or a schedule name may not be (in any case): every literal segment of the
+#: paths of jobdeck's HTTP API and dashboard, and the dot segments. An id stands in a path
+#: beside these words (`/jobs/{id}`, `/jobs/dead-letters/{id}`, `/schedules/{name}/pause`),
+#: so an id equal to one would reach another route (a dead letter named `retry-all`,
+#: retried by id, retried them all) or could never be read; `.` and `..` are resolved away
+#: by every URL parser. tests/web checks that every route's words are here.
+RESERVED_IDS = frozenset(
+    {
+        ".",
+        "..",
+        "api",
+        "v1",
+        "jobs",
+        "batch",
+        "dead-letters",
+        "retry-all",
+        "metrics",
+        "workers",
+        "scale",
+        "queue",
+        "queues",
+        "pause",
+        "resume",
+        "trigger",
+        "schedules",
+        "events",
+        "session",
+        "vocabulary",
+        "healthz",
+        "readyz",
+        "docs",
+        "redoc",
+        "assets",
+        "openapi.json",
+        # words the API's next routes are likely to take; reserved before any id holds them
+        "search",
+        "history",
+        "bulk",
+        "result",
+        "results",
+        "retry",
+        "cancel",
+        "delete",
+        "limits",
+        "groups",
+        "chains",
+    }
+)
+
+
+def refuse_reserved(field_name: str, value: str) -> None:
+    """`ValueError` naming the field if `value` is one of `RESERVED_IDS`."""
+    if value.lower() in RESERVED_IDS:
+        raise ValueError(
+            f"{field_name}: {value!r} is a word of the HTTP API's paths and cannot be an id "
+            "(it would reach another route); choose another"
+        )

@@ -26,7 +26,7 @@ from .models import (
     MAX_NAME_LENGTH,
     MAX_TIMEOUT,
     JobPriority,
-    _valid_id,
+    _submittable_id,
     check_submission,
     new_id,
 )
@@ -109,7 +109,7 @@ def prepare(
         )
         and (type(delay) is float or type(delay) is int)
         and 0 <= delay <= MAX_DELAY  # False for NaN
-        and (job_id is None or (type(job_id) is str and _valid_id(job_id)))
+        and (job_id is None or (type(job_id) is str and _submittable_id(job_id)))
     ):
         delay = float(delay) if delay >= 0.001 else 0.0  # whole milliseconds, as checked
         job_id = job_id or new_id()

@@ -7,7 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from jobdeck.core.models import MAX_DELAY, MAX_NAME_LENGTH, MAX_TIMEOUT, JobStatus
+from jobdeck.core.models import (
+    MAX_DELAY,
+    MAX_NAME_LENGTH,
+    MAX_TIMEOUT,
+    RESERVED_IDS,
+    SCHEDULER_ID_PREFIX,
+    JobStatus,
+)
 
 __all__ = [
     "MAX_BATCH",
@@ -105,6 +112,20 @@ class _Strict(BaseModel):
 _NOT_BLANK = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
+def _any_case(word: str) -> str:
+    return "".join(
+        f"[{c.lower()}{c.upper()}]" if c.isalpha() else "\\." if c == "." else c for c in word
+    )
+
+
+# The ids the core accepts for a new job, in JSON Schema's regex dialect (the server checks
+# them in the core: `new_job`); lookaheads, since a word is refused in any case.
+_SUBMITTABLE_ID = (
+    f"^(?!{SCHEDULER_ID_PREFIX})(?!(?:{'|'.join(map(_any_case, sorted(RESERVED_IDS)))})$)"
+    "[A-Za-z0-9_.:-]{1,128}$"
+)
+
+
 class JobIn(_Strict):
     """One job to queue. With `job_id`, submitting the same id twice queues it once."""
 
@@ -115,7 +136,21 @@ class JobIn(_Strict):
     max_retries: Whole(0, 1_000_000) = 0
     timeout: Annotated[Number, Field(gt=0, le=MAX_TIMEOUT)] | None = None
     delay: Annotated[Number, Field(ge=0, le=MAX_DELAY)] = 0.0
-    job_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+    job_id: (
+        Annotated[
+            str,
+            Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$"),
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "pattern": _SUBMITTABLE_ID,
+                    "description": "not a word of the API's paths in any case "
+                    "(`reserved_ids` of /vocabulary), not starting with `sched:`",
+                }
+            ),
+        ]
+        | None
+    ) = None
 
 
 class BatchIn(_Strict):
@@ -268,6 +303,11 @@ class VocabularyOut(BaseModel):
     finished: list[str] = Field(description="the statuses a job ends in")
     priorities: list[str] = Field(description="priority names, lowest first")
     event_types: list[str] = Field(description="every event type `/events` sends")
+    reserved_ids: list[str] = Field(
+        description="words no job id or schedule name may be, in any case (words of the "
+        "API's paths)"
+    )
+    scheduler_id_prefix: str = Field(description="ids only the scheduler gives its jobs")
 
 
 class EventData(BaseModel):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from ..backend.base import Backend, DueSchedules, ScheduleFire
+from ..models import SCHEDULER_ID_PREFIX
 from ..submission import prepare
 from .spec import ScheduleSpec
 from .timing import next_fire_after, plan_tick
@@ -26,8 +27,9 @@ log = logging.getLogger("jobdeck.scheduler")
 
 
 def tick_job_id(name: str, tick_ms: int) -> str:
-    """The id of the job for one tick: the same in every process, so a tick is queued once."""
-    return f"sched:{name}:{tick_ms}"
+    """The id of the job for one tick: the same in every process, so a tick is queued once.
+    Clients may not submit ids in this namespace (`new_job`), so none can take a tick's."""
+    return f"{SCHEDULER_ID_PREFIX}{name}:{tick_ms}"
 
 
 class Scheduler:
@@ -105,17 +107,18 @@ def fire_for(
     if tick_ms is None:
         return ScheduleFire(spec.name, expected_ms, next_ms, 0, "", spec.job, spec.priority, {})
     job_id = tick_job_id(spec.name, tick_ms) if expected_ms is not None else _manual_id(spec)
-    job = prepare(
-        spec.job, spec.args, spec.kwargs, spec.priority, spec.max_retries, spec.timeout, 0.0, job_id
-    )
-    fields = job.fields
+    # Checked without its id (the record does not hold it): the tick's is in the namespace
+    # a client may not submit in (SCHEDULER_ID_PREFIX).
+    fields = prepare(
+        spec.job, spec.args, spec.kwargs, spec.priority, spec.max_retries, spec.timeout, 0.0
+    ).fields
     return ScheduleFire(
         spec.name, expected_ms, next_ms, tick_ms, job_id, spec.job, spec.priority, fields, missed
     )
 
 
 def _manual_id(spec: ScheduleSpec) -> str:
-    return f"sched:{spec.name}:manual-{time.time_ns() // 1000}"
+    return f"{SCHEDULER_ID_PREFIX}{spec.name}:manual-{time.time_ns() // 1000}"
 
 
 async def put_spec(backend: Backend, spec: ScheduleSpec) -> int:

@@ -15,7 +15,7 @@ from cronsim import CronSim, CronSimError
 
 from ..codec import dumps, loads
 from ..keys import validate_name
-from ..models import MAX_NAME_LENGTH, JobPriority, parse_priority
+from ..models import MAX_NAME_LENGTH, JobPriority, parse_priority, refuse_reserved
 
 __all__ = ["MISSED_POLICIES", "ScheduleSpec", "new_schedule"]
 
@@ -89,6 +89,7 @@ class ScheduleSpec:
             max_retries=data.get("max_retries", 0),
             timeout=data.get("timeout"),
             missed=data.get("missed", "latest"),
+            stored=True,
         )
 
 
@@ -109,9 +110,15 @@ def new_schedule(
     max_retries: Any = 0,
     timeout: Any = None,
     missed: Any = "latest",
+    stored: bool = False,
 ) -> ScheduleSpec:
-    """A validated `ScheduleSpec`. Raises `ValueError`/`TypeError` naming the field."""
+    """A validated `ScheduleSpec`. Raises `ValueError`/`TypeError` naming the field. A name
+    that is a word of the HTTP API's paths is refused (`RESERVED_IDS`), except for a
+    definition read back from the backend (`stored`: written before the word was
+    reserved, it keeps firing)."""
     validate_name("schedule name", name)
+    if not stored:
+        refuse_reserved("schedule name", name)
     if not isinstance(job, str) or not job.strip() or len(job) > MAX_NAME_LENGTH:
         raise ValueError(f"job: expected a handler name of 1-{MAX_NAME_LENGTH} characters")
     if (cron is None) == (every is None):
