@@ -32,7 +32,7 @@ async def list_page(
         newest_first = status.is_terminal
     await ensure()
     cap = field_cap(max_field_bytes)
-    rows = await backend.list(status.value, limit, offset, newest_first, cap)
+    rows = await backend.list_jobs(status.value, limit, offset, newest_first, cap)
     return [decode_or_stub(job_id, fields) for job_id, fields in rows]
 
 

@@ -396,14 +396,14 @@ async def test_history_is_trimmed_and_results_expire(make_backend: MakeBackend) 
         await asyncio.sleep(0.01)
     assert (await depths(backend))["completed"] == 2
     assert await backend.get(ids[0]) is None  # trimmed: the oldest beyond history_max
-    assert [i for i, _ in await backend.list("completed", 10, 0, False)] == ids[1:3]
+    assert [i for i, _ in await backend.list_jobs("completed", 10, 0, False)] == ids[1:3]
 
     async def expired() -> bool:  # their results outlived result_ttl
         return await backend.get(ids[1]) is None and await backend.get(ids[2]) is None
 
     await eventually(expired, 6, "the results to expire")
     await backend.finish("w1", [finish(ids[3], tokens[ids[3]], Outcome.COMPLETED)])
-    assert [i for i, _ in await backend.list("completed", 10, 0, False)] == [ids[3]]
+    assert [i for i, _ in await backend.list_jobs("completed", 10, 0, False)] == [ids[3]]
 
 
 # -- lost leases ----------------------------------------------------------------------------
@@ -581,7 +581,7 @@ async def test_delete_one_finished_job(backend: Backend) -> None:
     ]
     found = await depths(backend)
     assert (found["completed"], found["failed"], found["cancelled"]) == (2, 0, 0)
-    assert [i for i, _ in await backend.list("failed", 10, 0, True)] == []
+    assert [i for i, _ in await backend.list_jobs("failed", 10, 0, True)] == []
 
 
 async def test_pause_blocks_claims_until_resumed(backend: Backend) -> None:
@@ -755,11 +755,11 @@ async def test_workers_and_control(make_backend: MakeBackend) -> None:
 
 async def test_list_pages(backend: Backend) -> None:
     ids = await submit(backend, *(job(f"j{i}") for i in range(5)))
-    assert [i for i, _ in await backend.list("pending", 2, 0, False)] == ids[:2]
-    assert [i for i, _ in await backend.list("pending", 2, 2, False)] == ids[2:4]
-    assert [i for i, _ in await backend.list("pending", 2, 0, True)] == ids[:2:-1]
-    assert await backend.list("pending", 0, 0, False) == []
-    [(job_id, fields)] = await backend.list("pending", 1, 4, False)
+    assert [i for i, _ in await backend.list_jobs("pending", 2, 0, False)] == ids[:2]
+    assert [i for i, _ in await backend.list_jobs("pending", 2, 2, False)] == ids[2:4]
+    assert [i for i, _ in await backend.list_jobs("pending", 2, 0, True)] == ids[:2:-1]
+    assert await backend.list_jobs("pending", 0, 0, False) == []
+    [(job_id, fields)] = await backend.list_jobs("pending", 1, 4, False)
     assert decode_record(job_id, dict(fields)).name == "j4"
 
 
@@ -815,7 +815,7 @@ async def test_malformed_members_are_dead_lettered(
     batch = await backend.claim("w1", 10, LEASE)
     assert [cj.id for cj in batch.jobs] == [good]
     assert decode_record(good, dict(batch.jobs[0].fields)).name == "good"
-    dead = await backend.list("failed", 10, 0, False)
+    dead = await backend.list_jobs("failed", 10, 0, False)
     assert len(dead) == 5 and (await depths(backend))["pending"] == 0
     by_id = {job_id: fields for job_id, fields in dead}
     assert {"ghost", "strkey", "ghost-later"} <= set(by_id)
@@ -880,7 +880,7 @@ async def test_bad_entries_do_not_use_up_a_claim(backend: Backend, prefix: str) 
             backend._lib.s.sets["pending"].add(ghost, score)
     batch = await backend.claim("w1", 1, LEASE)
     assert [cj.id for cj in batch.jobs] == [good]
-    assert len(await backend.list("failed", 100, 0, False)) == 50
+    assert len(await backend.list_jobs("failed", 100, 0, False)) == 50
 
 
 async def test_retry_all_is_one_pass(backend: Backend) -> None:

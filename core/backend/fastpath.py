@@ -262,7 +262,8 @@ class FastConnection:
                 f"TLS: {self._host}:{self._port} answers without TLS; rediss:// needs the "
                 "server's TLS port (use redis:// for a plain one)"
             )
-        return await attempt
+        connected: tuple[Any, _Protocol] = await attempt
+        return connected
 
     async def _speaks_plain_redis(self) -> bool:
         writer = None

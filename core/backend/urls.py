@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["ConnectOptions", "connect_options", "redact", "redact_url"]
 
@@ -103,7 +103,7 @@ def connect_options(url: str) -> ConnectOptions:
     from .tls import tls_context
 
     try:
-        options: dict[str, Any] = parse_url(url)
+        options = cast(dict[str, Any], parse_url(url))
     except ValueError as exc:
         raise ValueError(f"url: {redact(str(exc), url)} ({redact_url(url)})") from None
     try:

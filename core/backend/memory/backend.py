@@ -104,7 +104,7 @@ class MemoryBackend:
     async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
         return jobs.get(self._lib, job_id, max_field)
 
-    async def list(
+    async def list_jobs(
         self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
     ) -> list[tuple[str, Mapping[Any, Any]]]:
         return jobs.list_jobs(self._lib, status, limit, offset, newest_first, max_field)

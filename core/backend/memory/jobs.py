@@ -81,7 +81,7 @@ def cancel(lib: Lib, job_id: str) -> str | None:
     rec = lib.job(job_id, now)
     if rec is None:
         return None
-    status = rec.get("status")
+    status: str | None = rec.get("status")
     if status in ("pending", "scheduled"):
         if not s.sets[status].remove(job_id):
             return None
@@ -136,7 +136,7 @@ def purge(lib: Lib, status: str) -> int:
 def delete(lib: Lib, job_id: str, only: str | None = None) -> str | None:
     now = clock.now_ms()
     rec = lib.job(job_id, now)
-    status = None if rec is None else rec.get("status")
+    status: str | None = None if rec is None else rec.get("status")
     if rec is None or status not in ("completed", "failed", "cancelled"):
         return None
     if only is not None and status != only:

@@ -56,7 +56,7 @@ class Lib:
     def release_unique(self, job_id: str, rec: Record, now: int) -> None:
         ukey = rec.get("unique")
         held = None if ukey is None else self.s.unique.get(ukey)
-        if held is not None and held[0] == job_id and held[1] <= now:
+        if ukey is not None and held is not None and held[0] == job_id and held[1] <= now:
             del self.s.unique[ukey]  # a window still running frees it when the window ends
 
     def delete(self, job_id: str) -> None:

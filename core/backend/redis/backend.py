@@ -155,7 +155,7 @@ class RedisBackend:
             return _NOT_A_HASH
         return fields or None
 
-    async def list(
+    async def list_jobs(
         self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
     ) -> list[tuple[str, Mapping[Any, Any]]]:
         order = "1" if newest_first else "0"

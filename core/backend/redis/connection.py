@@ -96,7 +96,7 @@ class RedisConnection:
         return self.url if self._slots is None else self._slots.url
 
     @property
-    def client(self) -> aioredis.Redis:
+    def client(self) -> aioredis.Redis | aioredis.RedisCluster:
         if self._redis is None:
             raise RuntimeError("backend is not initialized: call `await service.initialize()`")
         return self._redis
@@ -220,10 +220,11 @@ class RedisConnection:
         command = (self._verbs[name], self._shas[name], 1, self._route, *self._base, *args)
         delay = 0.05
         for attempt in range(_RETRIES):
+            conn = via() if via else self._fast_conn()
             try:
-                return await (via() if via else self._fast).execute(*command)
+                return await conn.execute(*command)
             except NoScriptError:
-                await (via() if via else self._fast).execute("SCRIPT", "LOAD", script_source(name))
+                await conn.execute("SCRIPT", "LOAD", script_source(name))
             except (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
                 if attempt == _RETRIES - 1:
                     raise
@@ -286,9 +287,12 @@ class RedisConnection:
 
     async def execute(self, *command: Any) -> Any:
         """A plain command on the fast connection (on a cluster: the master of this queue)."""
+        return await self._fast_conn().execute(*command)
+
+    def _fast_conn(self) -> FastConnection:
         if self._fast is None:
             raise RuntimeError("backend is not initialized: call `await service.initialize()`")
-        return await self._fast.execute(*command)
+        return self._fast
 
     async def unblock_waiter(self) -> None:
         """End the BLPOP in progress on `waiting()` as a timeout would (CLIENT UNBLOCK): a
