@@ -52,10 +52,11 @@ def register(main: click.Group) -> None:
     "queues",
     multiple=True,
     metavar="NAME[=WEIGHT]",
-    help="A queue to serve (default: default). Repeat it to serve several: each queue gets "
-    "a share of --concurrency by its weight (default 1), at least one slot.",
+    help="A queue to serve (default: the queue of APP's service). Repeat it to serve "
+    "several: each queue gets a share of --concurrency by its weight (default 1), at least "
+    "one slot.",
 )
-@click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")
+@click.option("--prefix", default=None, help="Key prefix (default: that of APP's service).")
 @click.option(
     "--concurrency",
     "-c",
@@ -82,18 +83,18 @@ def worker(
     app: str,
     url: str | None,
     queues: tuple[str, ...],
-    prefix: str,
+    prefix: str | None,
     concurrency: int | None,
     lease: float,
     shutdown_timeout: float,
     worker_id: str | None,
 ) -> None:
     """Run a worker process for APP (module:attr naming a JobService with handlers)."""
+    base = load_service(app)
     try:
-        weights = parse_queues(queues or ("default",))
+        weights = parse_queues(queues or (base.queue,))
     except ValueError as exc:
         fail(str(exc))
-    base = load_service(app)
     settings = WorkerSettings(
         lease=lease, heartbeat_interval=min(5.0, lease / 3), shutdown_timeout=shutdown_timeout
     )
@@ -110,12 +111,16 @@ def worker(
         log.warning("%s has no handlers registered: every job will be dead-lettered", app)
     total = (os.cpu_count() or 1) if concurrency is None else concurrency
     slots = split_slots(total, list(weights.values()))
-    run_async(lambda: _run_worker(services, slots, worker_id), services[0].description)
+    run_async(lambda: _run_worker(services, slots, worker_id, base), services[0].description)
 
 
-async def _run_worker(services: list[JobService], slots: list[int], worker_id: str | None) -> None:
+async def _run_worker(
+    services: list[JobService], slots: list[int], worker_id: str | None, base: JobService
+) -> None:
     for service in services:
         await service.initialize()
+    if base not in services:
+        await _write_elsewhere(base, [service.queue for service in services])
     for warning in await services[0].backend.server_warnings():
         log.warning("%s", warning)
     # Signals are ours before the first job can start: a SIGTERM that lands while the
@@ -163,6 +168,26 @@ async def _run_worker(services: list[JobService], slots: list[int], worker_id: s
     await asyncio.gather(*(service.close() for service in services))
     if failure is not None:
         fail(f"worker stopped: {failure}", code=1)
+
+
+async def _write_elsewhere(base: JobService, served: list[str]) -> None:
+    """The application's own queue is not among those served: say so once, and still
+    write the schedules it declares, for the queue they belong to (the workers that serve
+    that queue fire them; `jobdeck schedules list` shows them unserved meanwhile)."""
+    declared = sorted(base._declared)
+    await base.initialize()  # writes the declared schedules, idempotently
+    await base.close()
+    log.warning(
+        "serving %s (--queue), not %r, the queue of the application's service: its own "
+        "submits go to %r, which this worker does not serve%s",
+        ", ".join(repr(queue) for queue in served),
+        base.queue,
+        base.queue,
+        f"; its schedules ({', '.join(declared)}) are written for {base.queue!r} and fire "
+        "where a worker serves it"
+        if declared
+        else "",
+    )
 
 
 async def _hard_stop(services: list[JobService]) -> None:

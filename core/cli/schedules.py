@@ -61,7 +61,7 @@ def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
                 display_text(info.name, limit=40),
                 display_text(info.job, limit=40),
                 display_text(info.when, limit=60),
-                "paused" if info.paused else ("unreadable" if info.error else "active"),
+                _state(info),
                 _when(info.next_fire),
                 _when(info.last_fire),
                 display_text(info.last_status or "-", limit=20),
@@ -70,6 +70,22 @@ def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    if any(info.unserved and not info.paused for info in rows):
+        click.echo(
+            display_text(
+                f"unserved: no live worker serves queue {queue!r}, so nothing fires these "
+                f"schedules; start one (jobdeck worker APP --queue {queue})"
+            ),
+            err=True,
+        )
+
+
+def _state(info: ScheduleInfo) -> str:
+    if info.paused:
+        return "paused"
+    if info.error:
+        return "unreadable"
+    return "unserved" if info.unserved else "active"
 
 
 def _when(stamp: float | None) -> str:

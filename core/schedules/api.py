@@ -77,9 +77,11 @@ class Schedules:
 
     async def list_all(self) -> list[ScheduleInfo]:
         await self._ensure()
+        rows = await self.backend.list_schedules()
+        unserved = bool(rows) and not await self.backend.list_workers()
         return [
-            ScheduleInfo.build(raw.name, raw.fields, raw.next_due_ms, raw.last_status)
-            for raw in await self.backend.list_schedules()
+            ScheduleInfo.build(raw.name, raw.fields, raw.next_due_ms, raw.last_status, unserved)
+            for raw in rows
         ]
 
     async def get(self, name: str) -> ScheduleInfo | None:
@@ -87,8 +89,9 @@ class Schedules:
         rows = await self.backend.list_schedules(_checked(name))
         if not rows:
             return None
+        unserved = not await self.backend.list_workers()
         return ScheduleInfo.build(
-            rows[0].name, rows[0].fields, rows[0].next_due_ms, rows[0].last_status
+            rows[0].name, rows[0].fields, rows[0].next_due_ms, rows[0].last_status, unserved
         )
 
     async def pause(self, name: str) -> bool:

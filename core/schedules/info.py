@@ -13,7 +13,9 @@ __all__ = ["ScheduleInfo"]
 @dataclass(frozen=True, slots=True)
 class ScheduleInfo:
     """Times are Unix seconds. `next_fire` is None while paused; `error` says why a stored
-    definition could not be read (such a schedule is listed, never fired)."""
+    definition could not be read (such a schedule is listed, never fired). `unserved`: no
+    live worker serves the schedule's queue, so nothing fires it (schedulers run beside
+    workers) until one starts."""
 
     name: str
     job: str
@@ -32,6 +34,7 @@ class ScheduleInfo:
     max_retries: int = 0
     timeout: float | None = None
     error: str | None = None
+    unserved: bool = False
 
     @property
     def when(self) -> str:
@@ -61,6 +64,7 @@ class ScheduleInfo:
             "max_retries": self.max_retries,
             "timeout": self.timeout,
             "error": self.error,
+            "unserved": self.unserved,
         }
 
     @classmethod
@@ -70,6 +74,7 @@ class ScheduleInfo:
         fields: dict[str, str],
         next_due_ms: int | None,
         last_status: str | None,
+        unserved: bool = False,
     ) -> ScheduleInfo:
         last_fire = _ms(fields.get("last_fire"))
         common: dict[str, Any] = {
@@ -78,6 +83,7 @@ class ScheduleInfo:
             "last_fire": None if last_fire is None else last_fire / 1000,
             "last_job_id": fields.get("last_job") or None,
             "last_status": last_status,
+            "unserved": unserved,
         }
         try:
             spec = ScheduleSpec.from_json(name, fields.get("def") or "")

@@ -55,6 +55,9 @@ class ScheduleOut(BaseModel):
     max_retries: int
     timeout: float | None
     error: str | None
+    unserved: bool = Field(
+        False, description="no live worker serves the schedule's queue: nothing fires it"
+    )
 
 
 class SchedulesOut(BaseModel):
