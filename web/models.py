@@ -112,6 +112,23 @@ class _Strict(BaseModel):
 _NOT_BLANK = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
+STREAM_ID_PATTERN = r"^\d{1,20}-\d{1,20}$"
+_U64 = 2**64 - 1
+
+
+def _stream_id(value: str) -> str:
+    """An event id Redis accepts: both parts within 64 bits (the pattern alone lets
+    99999999999999999999-0 through, which Redis refuses on every read: a false outage)."""
+    millis, _, seq = value.partition("-")
+    if int(millis) > _U64 or int(seq) > _U64:
+        raise ValueError("not an event id: each part is at most 18446744073709551615")
+    return value
+
+
+#: An event id from a client (`Last-Event-ID`, `after=`): digits-digits, each within 64 bits.
+StreamId = Annotated[str, AfterValidator(_stream_id)]
+
+
 def _any_case(word: str) -> str:
     return "".join(
         f"[{c.lower()}{c.upper()}]" if c.isalpha() else "\\." if c == "." else c for c in word

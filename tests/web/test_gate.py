@@ -5,6 +5,9 @@ HEAD answers as GET. Each class here is an attack the hostile review found or a 
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
@@ -286,3 +289,60 @@ async def test_health_answers_anyone_and_reveals_nothing(service: JobService) ->
     assert (await drive(opened, "GET", "/metrics")).status == 200
     closed = create_app(service, auth=keyed_auth(), open_health=False)
     assert (await drive(closed, "GET", "/healthz")).status == 401
+
+
+# -- smaller holes (issue 25 item 9) -----------------------------------------------------
+
+BEYOND_64_BITS = "99999999999999999999-0"
+
+
+async def test_an_event_id_beyond_64_bits_is_422_not_an_outage(service: JobService) -> None:
+    app = create_app(service, auth=keyed_auth())
+    for path, headers in (
+        (f"{API}/events", [*OPERATE, ("last-event-id", BEYOND_64_BITS)]),
+        (f"{API}/events?after={BEYOND_64_BITS}", OPERATE),
+        (f"{API}/events?after=1-18446744073709551616", OPERATE),
+    ):
+        reply = await drive(app, "GET", path, headers=headers, timeout=5)
+        assert reply.status == 422, (path, reply.body)
+        assert reply.json()["field"] in ("header.last-event-id", "query.after")
+    job_id = await service.submit_job("x")
+    events = await drive(
+        app, "GET", f"{API}/jobs/{job_id}/events?after={BEYOND_64_BITS}", headers=OPERATE
+    )
+    assert events.status == 422 and events.json()["field"] == "query.after"
+    edge = await drive(
+        app, "GET", f"{API}/jobs/{job_id}/events?after=18446744073709551615-0", headers=OPERATE
+    )
+    assert edge.status == 200
+
+
+async def test_a_schedule_body_is_strictly_typed(service: JobService) -> None:
+    app = create_app(service, auth=keyed_auth())
+
+    async def put(body: dict) -> Any:  # type: ignore[type-arg]
+        raw = orjson.dumps(body)
+        return await drive(
+            app,
+            "PUT",
+            f"{API}/schedules/nightly",
+            headers=[
+                *OPERATE,
+                ("content-type", "application/json"),
+                ("content-length", str(len(raw))),
+            ],
+            chunks=[raw],
+        )
+
+    for bad, field in (
+        ({"job": "w", "every": True}, "body.every"),
+        ({"job": "w", "every": "60"}, "body.every"),
+        ({"job": "w", "every": 60, "max_retries": True}, "body.max_retries"),
+        ({"job": "w", "every": 60, "priority": True}, "body.priority"),
+        ({"job": "w", "every": 60, "timeout": "5"}, "body.timeout"),
+        ({"job": 7, "every": 60}, "body.job"),
+    ):
+        reply = await put(bad)
+        assert reply.status == 422 and reply.json()["field"] == field, (bad, reply.body)
+    assert await service.list_schedules() == []
+    assert (await put({"job": "w", "every": 60.0, "timeout": 5})).status == 200

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import StreamingResponse
 
 from ..deps import ReadAccess, Service
-from ..models import EventOut
+from ..models import STREAM_ID_PATTERN, EventOut, StreamId
 from ..sse import EventHub
 
 router = APIRouter(tags=["events"])
 
-_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _TYPES = re.compile(r"^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64}){0,63}$")
 
 _STREAM_DOC = {
@@ -61,13 +60,13 @@ async def events(
         ),
     ] = None,  # type: ignore[assignment]
     last_event_id: Annotated[
-        str,  # noqa: RUF013
-        Header(pattern=_ID.pattern, description="resume after this event id"),
+        StreamId,
+        Header(pattern=STREAM_ID_PATTERN, description="resume after this event id"),
     ] = None,  # type: ignore[assignment]
     after: Annotated[
-        str,  # noqa: RUF013
+        StreamId,
         Query(
-            pattern=_ID.pattern,
+            pattern=STREAM_ID_PATTERN,
             description="resume after this event id (for clients that cannot send headers)",
         ),
     ] = None,  # type: ignore[assignment]

@@ -13,7 +13,7 @@ from jobdeck.core import Event, JobNotFound
 
 from ..deps import ReadAccess, Service
 from ..errors import input_problem
-from ..models import JobEventsOut
+from ..models import STREAM_ID_PATTERN, JobEventsOut, StreamId
 from ..problems import NOT_FOUND, Problem
 from ..serialize import FastJSON
 
@@ -21,9 +21,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the job's id")]
 EventId = Annotated[
-    str,  # absent is None, but a sent value is always a string
+    StreamId,  # absent is None, but a sent value is always a string
     Query(
-        pattern=r"^\d{1,20}-\d{1,20}$",
+        pattern=STREAM_ID_PATTERN,
         description="resume after this event id (the `next` of the previous reply)",
     ),
 ]

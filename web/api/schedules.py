@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from ..deps import OperateAccess, ReadAccess, Service
+from ..models import JsonArgs, JsonKwargs, Number, PriorityName, Whole
 from ..problems import Problem
 from ..serialize import FastJSON
 
@@ -20,20 +21,19 @@ Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
 class ScheduleIn(BaseModel):
     """A schedule's definition: exactly one of `cron` (5 fields, in `timezone`) and `every`
-    (whole seconds)."""
+    (whole seconds). Strictly typed, as a job's body: `"every": true` or `"60"` is refused
+    (lax parsing made `true` a one-second schedule)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     job: Annotated[str, Field(min_length=1, max_length=200)]
     cron: Annotated[str, Field(max_length=200)] | None = None
-    every: Annotated[int, Field(ge=1, le=366 * 24 * 3600)] | None = None
+    every: Whole(1, 366 * 24 * 3600) | None = None
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    priority: Annotated[int, Field(ge=0, le=3)] | Literal["low", "normal", "high", "critical"] = (
-        "normal"
-    )
-    max_retries: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    timeout: Annotated[float, Field(gt=0, le=10**9)] | None = None
+    args: JsonArgs = Field(default_factory=list)
+    kwargs: JsonKwargs = Field(default_factory=dict)
+    priority: Whole(0, 3) | PriorityName = "normal"
+    max_retries: Whole(0, 1_000_000) = 0
+    timeout: Annotated[Number, Field(gt=0, le=10**9)] | None = None
     missed: Literal["latest", "skip"] = "latest"
 
 
