@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Redis time of the hot-path scripts (submit, claim, finish), this checkout against another.
+
+    python bench/script_ab.py --base DIR [--jobs 10000] [--batch 10] [--rounds 3]
+
+DIR is another checkout of jobdeck (for instance `git worktree add --detach /tmp/base main`).
+One private redis-server (bench/redis_server.py) serves both sides, one after the other, in
+alternating rounds (A B A B ...), each side under a key prefix of its own. Each side runs in
+a child process that imports *its* checkout's `RedisBackend` (through a directory on
+`sys.path` whose `jobdeck/core` links to the checkout) and makes the backend calls a worker
+makes, without a worker around them:
+1. `--jobs` submits of one job each (a producer submitting one by one);
+2. `--jobs` more in submits of 100 (a bulk producer);
+3. claims of `--batch` jobs until the queue is empty, each followed by a finish of the
+   batch as completed (a warm worker at that concurrency).
+Every call's own time in Redis is read from SLOWLOG (logging every command, µs per call, the
+server's clock), by script. The figure is the MEDIAN call of each script over all rounds:
+on a shared machine a call preempted mid-script takes many times its time, and a mean (or
+INFO commandstats) follows the load, where the median follows the script. p90 is printed
+beside it. A change to a hot path should keep the median within noise (a few %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.redis_server import RedisServer  # noqa: E402
+
+PHASES = ("submit", "submit_bulk", "claim", "finish")
+
+
+def _shim(checkout: Path) -> Path:
+    """A directory that makes `import jobdeck.core` load `checkout/core`."""
+    shim = Path(tempfile.mkdtemp(prefix="script-ab-"))
+    (shim / "jobdeck").mkdir()
+    (shim / "jobdeck" / "core").symlink_to(checkout.resolve() / "core")
+    return shim
+
+
+def _child(url: str, jobs: int, batch: int) -> dict[str, list[int]]:
+    """One side's workload; returns each script call's duration (µs) from SLOWLOG."""
+    import asyncio
+
+    import redis
+
+    from jobdeck.core.backend.base import Finish, Outcome
+    from jobdeck.core.backend.redis import RedisBackend
+    from jobdeck.core.backend.redis.scripts import SCRIPTS, script_source
+    from jobdeck.core.codec import encode_record
+    from jobdeck.core.models import new_job
+
+    admin = redis.Redis.from_url(url)
+    shas = {hashlib.sha1(script_source(n).encode()).hexdigest().encode(): n for n in SCRIPTS}
+    durations: dict[str, list[int]] = {name: [] for name in PHASES}
+
+    def drain_slowlog() -> None:
+        """The script calls logged since the last drain (commands run inside a script are
+        logged too, and skipped here)."""
+        for entry in admin.slowlog_get(1_000_000):
+            command = entry["command"].split(b" ", 7)
+            if command[0] != b"EVALSHA" or shas.get(command[1]) not in ("submit", "claim",
+                                                                         "finish"):
+                continue
+            name = shas[command[1]]
+            if name == "submit" and command[6] != b"1":
+                name = "submit_bulk"
+            durations[name].append(int(entry["duration"]))
+        admin.slowlog_reset()
+
+    def batch_of(n: int) -> tuple[list[tuple[object, float]], list[dict[str, object]]]:
+        made = [new_job("noop", args=[1, "x"]) for _ in range(n)]
+        return made, [encode_record(j) for j, _ in made]
+
+    async def run() -> None:
+        backend = RedisBackend(url, queue="ab", prefix=f"ab{uuid.uuid4().hex[:8]}")
+        await backend.initialize()
+        await backend.claim("w1", 1, 60.0)  # scripts loaded
+        admin.slowlog_reset()
+        for n in range(jobs):
+            await backend.submit(*batch_of(1))
+            if n % 200 == 199:
+                drain_slowlog()
+        for _ in range(jobs // 100):
+            await backend.submit(*batch_of(100))
+            drain_slowlog()
+        while True:
+            got = await backend.claim("w1", batch, 60.0)
+            if not got.jobs:
+                break
+            done = [
+                Finish(j.id, j.token, Outcome.COMPLETED, b"null", event_data=b"{}")
+                for j in got.jobs
+            ]
+            await backend.finish("w1", done)
+            drain_slowlog()
+        drain_slowlog()
+        await backend.close()
+
+    asyncio.run(run())
+    return durations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", type=Path, help="the other checkout (B)")
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # url: run one side, print JSON
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.jobs, args.batch)))
+        return
+    if args.base is None:
+        parser.error("--base DIR is required (another checkout to compare with)")
+    sides = {"A": _shim(ROOT), "B": _shim(args.base)}
+    calls: dict[str, dict[str, list[int]]] = {"A": {}, "B": {}}
+    with RedisServer("script-ab") as server:
+        import redis
+
+        admin = redis.Redis.from_url(server.url)
+        admin.config_set("slowlog-log-slower-than", 0)
+        admin.config_set("slowlog-max-len", 100_000)
+        for _ in range(args.rounds):
+            for side, shim in sides.items():
+                env = {**os.environ, "PYTHONPATH": str(shim)}
+                reply = subprocess.run(
+                    [sys.executable, __file__, "--child", server.url, "--jobs", str(args.jobs),
+                     "--batch", str(args.batch)],
+                    env=env, capture_output=True, text=True, check=True,
+                )
+                for name, values in json.loads(reply.stdout.strip().splitlines()[-1]).items():
+                    calls[side].setdefault(name, []).extend(values)
+    print(f"µs of Redis time per script call from SLOWLOG over {args.rounds} rounds "
+          f"(A = {ROOT}, B = {args.base}; {args.jobs} jobs, claim batches of {args.batch})")
+    print(f"{'script':<12} {'A median':>9} {'B median':>9} {'A/B':>6} {'A p90':>8} {'B p90':>8}"
+          f" {'calls':>7}")
+    for name in PHASES:
+        a, b = sorted(calls["A"].get(name) or [0]), sorted(calls["B"].get(name) or [1])
+        ma, mb = statistics.median(a), statistics.median(b)
+        pa, pb = a[int(len(a) * 0.9)], b[int(len(b) * 0.9)]
+        print(f"{name:<12} {ma:9.1f} {mb:9.1f} {ma / mb:6.3f} {pa:8.1f} {pb:8.1f} {len(a):7d}")
+
+
+if __name__ == "__main__":
+    main()
