@@ -32,6 +32,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -80,9 +81,14 @@ def _child(url: str, jobs: int, batch: int) -> dict[str, list[int]]:
             durations[name].append(int(entry["duration"]))
         admin.slowlog_reset()
 
-    def batch_of(n: int) -> tuple[list[tuple[object, float]], list[dict[str, object]]]:
-        made = [new_job("noop", args=[1, "x"]) for _ in range(n)]
-        return made, [encode_record(j) for j, _ in made]
+    def batch_of(n: int) -> tuple[Any, ...]:
+        """submit()'s arguments for `n` jobs, in the contract of the checkout at hand."""
+        try:
+            from jobdeck.core.submission import prepare
+        except ImportError:  # before NewJob: (job, delay) pairs and their records
+            made = [new_job("noop", args=[1, "x"]) for _ in range(n)]
+            return made, [encode_record(j) for j, _ in made]
+        return ([prepare("noop", [1, "x"]) for _ in range(n)],)
 
     async def run() -> None:
         backend = RedisBackend(url, queue="ab", prefix=f"ab{uuid.uuid4().hex[:8]}")

@@ -42,6 +42,9 @@ class Events(StrEnum):
     JOB_CANCELLED = "JOB_CANCELLED"
     JOB_REQUEUED = "JOB_REQUEUED"
     JOBS_PURGED = "JOBS_PURGED"
+    # reliability: a dead letter dropped by its bound (BackendSettings.dead_max / dead_ttl);
+    # status "failed" (where it was), data {"reason": "count"|"age", "dead_max"|"dead_ttl"}
+    JOB_DROPPED = "JOB_DROPPED"
     JOB_SERVICE_WORKERS_STARTED = "JOB_SERVICE_WORKERS_STARTED"
     JOB_SERVICE_WORKERS_STOPPED = "JOB_SERVICE_WORKERS_STOPPED"
     JOB_SERVICE_WORKERS_SCALED = "JOB_SERVICE_WORKERS_SCALED"

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
+    "DEAD_MAX",
+    "DEAD_TTL",
     "HISTOGRAM_BOUNDS_MS",
     "MAX_LISTED_HANDLERS",
     "BackendSettings",
@@ -56,6 +58,12 @@ class BackendSettings:
     events_maxlen: int = field(default_factory=lambda: events_maxlen_from_env())
     history_max: int = 10_000
     result_ttl: float = 24 * 3600.0
+    # Dead letters kept, and for how long (seconds), Sidekiq's bounds: past either, the oldest
+    # are dropped, each with a JOB_DROPPED event and the `dead_dropped` total. The environment
+    # variables JOBDECK_DEAD_MAX and JOBDECK_DEAD_TTL set them for every process started with
+    # them (every process writing to a queue trims to its own figures: set them alike).
+    dead_max: int = field(default_factory=lambda: dead_max_from_env())
+    dead_ttl: float = field(default_factory=lambda: dead_ttl_from_env())
     worker_ttl: float = 15.0
     max_stalls: int = 3
     # Opt-in: a submit returns only once this many replicas have it (Redis WAIT), so a
@@ -71,6 +79,33 @@ def events_maxlen_from_env(default: int = 50_000) -> int:
     if not raw.isdigit() or not 1000 <= int(raw) <= 100_000_000:
         raise ValueError(f"JOBDECK_EVENTS_MAXLEN: expected 1000-100000000 events, got {raw!r}")
     return int(raw)
+
+
+DEAD_MAX = 10_000
+DEAD_TTL = 180 * 86400.0  # six months
+
+
+def dead_max_from_env(default: int = DEAD_MAX) -> int:
+    raw = os.environ.get("JOBDECK_DEAD_MAX", "").strip().replace("_", "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000_000:
+        raise ValueError(f"JOBDECK_DEAD_MAX: expected 1-100000000 dead letters, got {raw!r}")
+    return int(raw)
+
+
+def dead_ttl_from_env(default: float = DEAD_TTL) -> float:
+    """Seconds, or a number of days with `d` (`180d`)."""
+    raw = os.environ.get("JOBDECK_DEAD_TTL", "").strip().replace("_", "")
+    if not raw:
+        return default
+    days = raw.endswith("d")
+    number = raw[:-1] if days else raw
+    if not number.isdigit() or not 60 <= int(number) * (86400 if days else 1) <= 10 * 365 * 86400:
+        raise ValueError(
+            f"JOBDECK_DEAD_TTL: expected seconds (60 to ten years) or days like 180d, got {raw!r}"
+        )
+    return float(int(number) * (86400 if days else 1))
 
 
 @dataclass(frozen=True, slots=True)

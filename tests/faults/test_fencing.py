@@ -112,13 +112,14 @@ async def test_worker_that_lost_its_lease_cannot_finish(harness: Harness, figure
     await asyncio.sleep(0.3)
     monitor.__exit__(None, None, None)
     during = {j: harness.record(j) for j in ids}
-    # What A sent: finish calls (EVALSHA sha 1 route prefix maxlen A history ttl n ...)
-    # carrying attempt 1's outcomes, with tokens that are no longer the jobs' own.
+    # What A sent: finish calls (EVALSHA sha 1 route prefix maxlen A history dead_max
+    # dead_ttl result_ttl n ...) carrying attempt 1's outcomes, with tokens that are no longer
+    # the jobs' own.
     sent: dict[str, set[tuple[str, str]]] = {j: set() for j in ids}
     for command in commands:
-        if re.match(r"EVALSHA \w+ 1 \S+ \S+ \d+ A \d+ \d+ \d+ ", command):
+        if re.match(r"EVALSHA \w+ 1 \S+ \S+ \d+ A \d+ \d+ \d+ \d+ \d+ ", command):
             for j in ids:
-                sent[j].update(re.findall(rf"{j} (\d+) (completed|failed|retry)", command))
+                sent[j].update(re.findall(rf"{j} ([\d.]+) (completed|failed|retry)", command))
     b_running = not _seen(harness, "done") & {(ids[0], 2), (ids[1], 2)}
     harness.wait_terminal(ids, timeout=10)
     final = {j: harness.record(j) for j in ids}

@@ -33,52 +33,93 @@ local function add_to(groups, key, value)
   list[#list + 1] = value
 end
 
+-- A pending job that is cancelled keeps its place in its pending list: the cancel marks the
+-- record (O(1), where taking the id out of a list of a million costs ~11 ms), and the claim
+-- that pops the id finds the record cancelled and drops it (`stale_entry`). Until then the
+-- id is in the set `ghosts`, so the pending count stays exact.
+-- Jobs queued by a version that kept pending in one sorted set (`pending`, scored by
+-- priority band, then submission order) stay there until claimed: each priority's are taken
+-- (and shown) ahead of its list, which holds newer jobs (see claim.lua).
+local function legacy_pending()
+  return redis.call('TYPE', P .. 'pending').ok == 'zset'
+end
+
+-- The score range of priority `p`'s band in that set, as ZRANGEBYSCORE bounds: (3 - p) * 2^44
+-- up to the next band; the outer bands are open, so no stray score is left behind.
+local function legacy_band(p)
+  local band = 17592186044416
+  local lo, hi = '-inf', '+inf'
+  if p < 3 then lo = tostring((3 - p) * band) end
+  if p > 0 then hi = '(' .. tostring((4 - p) * band) end
+  return lo, hi
+end
+
 local function pending_count()
   local n = 0
   for p = 0, 3 do n = n + redis.call('LLEN', P .. 'pending:' .. p) end
-  return n
+  if legacy_pending() then n = n + redis.call('ZCARD', P .. 'pending') end
+  return math.max(0, n - redis.call('SCARD', P .. 'ghosts'))
 end
 
--- Out of the pending lists wherever it is: its priority's list first (LREM stops at the
--- first match, so this costs the job's place in line), then the others, for a record whose
--- priority was changed by hand.
-local function remove_pending(id, prio)
-  local home = pending_key(prio)
-  if redis.call('LREM', home, 1, id) > 0 then return true end
-  for p = 3, 0, -1 do
-    local key = P .. 'pending:' .. p
-    if key ~= home and redis.call('LREM', key, 1, id) > 0 then return true end
-  end
-  return false
+-- Whether a popped or listed pending entry is no longer a pending job's: its record says
+-- otherwise (cancelled, or moved on by some other path), or it was a cancelled job's whose
+-- record the history bound has since deleted. Reads only; whoever takes such an entry out of
+-- its list calls drop_stale.
+local function stale_entry(id, status, exists)
+  if exists then return status ~= nil and status ~= false and status ~= 'pending' end
+  return redis.call('SISMEMBER', P .. 'ghosts', id) == 1
+end
+
+local function drop_stale(id)
+  redis.call('SREM', P .. 'ghosts', id)
 end
 
 -- `count` ids of a status from position `first`, in the order pages show: oldest first, or
--- newest first. Pending is its four lists end to end, highest priority first (so newest first
--- is lowest priority, latest submitted first); the other statuses are sorted sets by time.
+-- newest first. Pending is its lists end to end in the order the claim takes them (an old
+-- sorted set first, then highest priority first), so newest first is lowest priority, latest
+-- submitted first; the other statuses are sorted sets by time. Pending positions count the
+-- entries of cancelled jobs not yet popped (see `stale_entry`), which pages leave out.
 local function status_ids(status, first, count, newest)
   if status ~= 'pending' then
     if newest then return redis.call('ZREVRANGE', P .. status, first, first + count - 1) end
     return redis.call('ZRANGE', P .. status, first, first + count - 1)
   end
-  local ids = {}
-  for k = 0, 3 do
-    if count <= 0 then break end
-    local p = k
-    if not newest then p = 3 - k end
+  local legacy = legacy_pending()
+  -- the parts in claim order: {length, ids from `a` to `b` (oldest first), newest first}
+  local parts = {}
+  for p = 3, 0, -1 do
+    if legacy then
+      local zkey = P .. 'pending'
+      local lo, hi = legacy_band(p)
+      parts[#parts + 1] = {
+        function() return redis.call('ZCOUNT', zkey, lo, hi) end,
+        function(a, n) return redis.call('ZRANGEBYSCORE', zkey, lo, hi, 'LIMIT', a, n) end,
+        function(a, n) return redis.call('ZREVRANGEBYSCORE', zkey, hi, lo, 'LIMIT', a, n) end,
+      }
+    end
     local key = P .. 'pending:' .. p
-    local len = redis.call('LLEN', key)
+    parts[#parts + 1] = {
+      function() return redis.call('LLEN', key) end,
+      function(a, n) return redis.call('LRANGE', key, a, a + n - 1) end,
+      function(a, n)
+        local got, out = redis.call('LRANGE', key, -(a + n), -(a + 1)), {}
+        for m = #got, 1, -1 do out[#out + 1] = got[m] end
+        return out
+      end,
+    }
+  end
+  local ids = {}
+  for k = 1, #parts do
+    if count <= 0 then break end
+    local part = parts[k]
+    if newest then part = parts[#parts + 1 - k] end
+    local len = part[1]()
     if first >= len then
       first = first - len
     else
       local take = math.min(count, len - first)
-      if newest then
-        local part = redis.call('LRANGE', key, -(first + take), -(first + 1))
-        for m = #part, 1, -1 do ids[#ids + 1] = part[m] end
-      else
-        for _, id in ipairs(redis.call('LRANGE', key, first, first + take - 1)) do
-          ids[#ids + 1] = id
-        end
-      end
+      local got = newest and part[3](first, take) or part[2](first, take)
+      for _, id in ipairs(got) do ids[#ids + 1] = id end
       count = count - take
       first = 0
     end
@@ -110,6 +151,17 @@ local function wake(n)
   if redis.call('LPUSH', P .. 'wake', unpack(tokens)) > WAKE_MAX then
     redis.call('LTRIM', P .. 'wake', 0, WAKE_MAX / 2 - 1)
   end
+end
+
+-- A control message to one worker: its queue expires a minute after the last message, and
+-- holds the newest CONTROL_MAX at most (a worker that stopped reading must not make it grow).
+local CONTROL_MAX = 1000
+local function send_control(wid, message)
+  local ckey = P .. 'control:' .. wid
+  if redis.call('RPUSH', ckey, message) > CONTROL_MAX then
+    redis.call('LTRIM', ckey, -CONTROL_MAX, -1)
+  end
+  redis.call('PEXPIRE', ckey, 60000)
 end
 
 -- One command over a long list of arguments, in slices Lua can unpack (its C stack holds
@@ -182,66 +234,20 @@ local function json_str(s)
   return cjson.encode(s)
 end
 
--- Bounded history: drop the oldest entries (and their records) past `max` or older than `ttl`.
-local function trim_history(zkey, max, ttl_ms)
-  if ttl_ms > 0 then
-    local old = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - ttl_ms, 'LIMIT', 0, 1000)
-    for _, id in ipairs(old) do redis.call('DEL', P .. 'job:' .. id) end
-    if #old > 0 then redis.call('ZREM', zkey, unpack(old)) end
-  end
-  local extra = redis.call('ZCARD', zkey) - max
-  if extra > 0 then
-    if extra > 1000 then extra = 1000 end
-    local popped = redis.call('ZPOPMIN', zkey, extra)
-    for i = 1, #popped, 2 do redis.call('DEL', P .. 'job:' .. popped[i]) end
-  end
+-- Scripts whose effect a blind retry would repeat or misreport (cancel, retry of dead
+-- letters, control messages) take a request id: the reply is kept for a minute under it, and
+-- the same call sent again (the engine retrying after a lost reply) gets the first reply back
+-- instead of acting twice. '' for none.
+local function replayed(rid)
+  if rid == '' then return nil end
+  local kept = redis.call('GET', P .. 'reply:' .. rid)
+  if not kept then return nil end
+  return cjson.decode(kept)
 end
 
--- Expired leases: the worker died or lost contact. Requeue ("stalled"), or after max_stalls
--- dead-letter; a job whose cancellation was requested is cancelled instead.
-local function recover(limit, max_stalls)
-  local expired = redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', NOW, 'LIMIT', 0, limit)
-  local requeued = 0
-  for _, id in ipairs(expired) do
-    redis.call('ZREM', P .. 'running', id)
-    local key = P .. 'job:' .. id
-    if redis.call('TYPE', key).ok == 'hash' then
-      local f = redis.call('HMGET', key, 'name', 'priority', 'cancel', 'worker')
-      -- pcall: a corrupted 'stalls' dead-letters this record instead of failing every script
-      -- that recovers leases (claim, heartbeat) from now on.
-      local stalls = redis.pcall('HINCRBY', key, 'stalls', 1)
-      local etype, why = 'Stalled', nil
-      if type(stalls) ~= 'number' then
-        stalls, etype, why = max_stalls, 'MalformedRecord', "field 'stalls' is not an integer"
-      end
-      redis.call('HDEL', key, 'token')
-      local data = cjson.encode({reason = 'stalled', stalls = stalls, worker = f[4] or ''})
-      if f[3] == '1' then
-        redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
-        redis.call('ZADD', P .. 'cancelled', NOW, id)
-        totals({cancelled = 1})
-        emit('JOB_CANCELLED', id, f[1], 'cancelled', data)
-      elseif stalls >= max_stalls then
-        local err = cjson.encode({type = etype,
-          message = why or ('stalled ' .. stalls .. ' times: its worker stopped heartbeating')})
-        redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S, 'error', err)
-        redis.call('ZADD', P .. 'dead', NOW, id)
-        totals({dead = 1})
-        stat({failed = 1})
-        emit('JOB_FAILED', id, f[1], 'failed', cjson.encode({reason = 'stalled', stalls = stalls,
-          will_retry = false, error_type = etype, error = why or ('stalled ' .. stalls .. ' times')}))
-      else
-        redis.call('HSET', key, 'status', 'pending')
-        -- First in line again: it was taken from the front.
-        redis.call('LPUSH', pending_key(f[2]), id)
-        totals({requeued = 1})
-        emit('JOB_REQUEUED', id, f[1], 'pending', data)
-        requeued = requeued + 1
-      end
-    end
-  end
-  wake(requeued)
-  return #expired
+local function remember(rid, reply)
+  if rid ~= '' then redis.call('SET', P .. 'reply:' .. rid, cjson.encode(reply), 'PX', 60000) end
+  return reply
 end
 
 -- Unique jobs: `unique:<key>` holds {id, until}. The key is held while its job is unfinished,
@@ -265,19 +271,137 @@ local function release_unique(id, ukey)
   if window_end > NOW then redis.call('PEXPIREAT', lk, window_end) else redis.call('DEL', lk) end
 end
 
--- A job hash with every value over `cap` bytes left out (a console needs a row, not a 100 MB
--- result): a left-out field is named as '__omitted:<field>' with its size. cap <= 0: all.
-local function capped_hash(key, cap)
-  if cap <= 0 then return redis.call('HGETALL', key) end
+-- The bounds a script that ends jobs is given at ARGV[i], ARGV[i + 1], ARGV[i + 2]: finished
+-- jobs kept per status (completed, cancelled), dead letters kept, and their age limit (ms).
+local function bounds_at(i)
+  return {history = tonumber(ARGV[i]), dead = tonumber(ARGV[i + 1]),
+    dead_ttl = tonumber(ARGV[i + 2])}
+end
+
+-- Bounded history: drop the oldest entries (and their records) past `max` or older than `ttl`.
+-- At most 1000 of each per call, so a lowered bound is reached over several calls.
+local function trim_history(zkey, max, ttl_ms)
+  if ttl_ms > 0 then
+    local old = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - ttl_ms, 'LIMIT', 0, 1000)
+    for _, id in ipairs(old) do redis.call('DEL', P .. 'job:' .. id) end
+    if #old > 0 then redis.call('ZREM', zkey, unpack(old)) end
+  end
+  local extra = redis.call('ZCARD', zkey) - max
+  if extra > 0 then
+    if extra > 1000 then extra = 1000 end
+    local popped = redis.call('ZPOPMIN', zkey, extra)
+    for i = 1, #popped, 2 do redis.call('DEL', P .. 'job:' .. popped[i]) end
+  end
+end
+
+-- Dead letters past their age or count bound (BackendSettings.dead_ttl, dead_max) are
+-- dropped, oldest first, at most 1000 per call. Unlike finished history, each drop is told:
+-- a JOB_DROPPED event (the job's id and name, and why) and the `dead_dropped` total, so no
+-- dead letter disappears unseen.
+local function trim_dead(b)
+  local zkey, dropped = P .. 'dead', 0
+  local function drop(ids, why)
+    for _, id in ipairs(ids) do
+      local key = P .. 'job:' .. id
+      local name = hash_fields(key, 'name')[1]
+      redis.call('DEL', key)
+      emit('JOB_DROPPED', id, name, 'failed', why)
+    end
+    dropped = dropped + #ids
+  end
+  local old = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - b.dead_ttl, 'LIMIT', 0, 1000)
+  if #old > 0 then
+    redis.call('ZREM', zkey, unpack(old))
+    drop(old, '{"reason":"age","dead_ttl":' .. b.dead_ttl / 1000 .. '}')
+  end
+  local extra = math.min(redis.call('ZCARD', zkey) - b.dead, 1000 - dropped)
+  if extra > 0 then
+    local ids = {}
+    local popped = redis.call('ZPOPMIN', zkey, extra)
+    for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+    drop(ids, '{"reason":"count","dead_max":' .. b.dead .. '}')
+  end
+  if dropped > 0 then redis.call('HINCRBY', P .. 'totals', 'dead_dropped', dropped) end
+end
+
+-- Expired leases: the worker died or lost contact. Requeue ("stalled"), or after max_stalls
+-- dead-letter; a job whose cancellation was requested is cancelled instead. `b` = bounds_at.
+local function recover(limit, max_stalls, b)
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', NOW, 'LIMIT', 0, limit)
+  local requeued, cancelled, dead = 0, 0, 0
+  for _, id in ipairs(expired) do
+    redis.call('ZREM', P .. 'running', id)
+    local key = P .. 'job:' .. id
+    if redis.call('TYPE', key).ok == 'hash' then
+      local f = redis.call('HMGET', key, 'name', 'priority', 'cancel', 'worker', 'unique')
+      -- pcall: a corrupted 'stalls' dead-letters this record instead of failing every script
+      -- that recovers leases (claim, heartbeat) from now on.
+      local stalls = redis.pcall('HINCRBY', key, 'stalls', 1)
+      local etype, why = 'Stalled', nil
+      if type(stalls) ~= 'number' then
+        stalls, etype, why = max_stalls, 'MalformedRecord', "field 'stalls' is not an integer"
+      end
+      redis.call('HDEL', key, 'token')
+      local data = cjson.encode({reason = 'stalled', stalls = stalls, worker = f[4] or ''})
+      if f[3] == '1' then
+        redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
+        redis.call('ZADD', P .. 'cancelled', NOW, id)
+        release_unique(id, f[5])
+        cancelled = cancelled + 1
+        emit('JOB_CANCELLED', id, f[1], 'cancelled', data)
+      elseif stalls >= max_stalls then
+        local err = cjson.encode({type = etype,
+          message = why or ('stalled ' .. stalls .. ' times: its worker stopped heartbeating')})
+        redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S, 'error', err)
+        redis.call('ZADD', P .. 'dead', NOW, id)
+        release_unique(id, f[5])
+        dead = dead + 1
+        emit('JOB_FAILED', id, f[1], 'failed', cjson.encode({reason = 'stalled', stalls = stalls,
+          will_retry = false, error_type = etype, error = why or ('stalled ' .. stalls .. ' times')}))
+      else
+        redis.call('HSET', key, 'status', 'pending')
+        -- First in line again: it was taken from the front.
+        redis.call('LPUSH', pending_key(f[2]), id)
+        emit('JOB_REQUEUED', id, f[1], 'pending', data)
+        requeued = requeued + 1
+      end
+    end
+  end
+  if #expired > 0 then
+    totals({cancelled = cancelled, dead = dead, requeued = requeued})
+    stat({failed = dead})
+    if cancelled > 0 then trim_history(P .. 'cancelled', b.history, 0) end
+    if dead > 0 then trim_dead(b) end
+  end
+  wake(requeued)
+  return #expired
+end
+
+-- A job hash for a page (list, search) or a detail view (peek), with its values bounded in
+-- bytes: a console needs a row, not a 100 MB result, and a page of 500 jobs with 100 KB args
+-- must not copy 50 MB out of Redis in one call. `cap` is the caller's largest value (0: none);
+-- `budget.left` is what the call may still copy (PAGE_BYTES to begin with). A value is read
+-- while it fits both; past them, a value over PAGE_FLOOR bytes is left out, named as
+-- '__omitted:<field>' with its size. A record that fits whole is read in one HGETALL.
+local PAGE_BYTES, PAGE_FLOOR = 4194304, 256
+local function page_fields(key, cap, budget)
+  if cap <= 0 then
+    local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0) or 0
+    if size <= budget.left then
+      budget.left = budget.left - size
+      return redis.call('HGETALL', key)
+    end
+  end
   local out = {}
   for _, f in ipairs(redis.call('HKEYS', key)) do
     local size = redis.call('HSTRLEN', key, f)
-    if size > cap then
+    if (cap > 0 and size > cap) or size > math.max(PAGE_FLOOR, budget.left) then
       out[#out + 1] = '__omitted:' .. f
       out[#out + 1] = tostring(size)
     else
       out[#out + 1] = f
       out[#out + 1] = redis.call('HGET', key, f)
+      budget.left = budget.left - size
     end
   end
   return out

@@ -1,31 +1,31 @@
--- Cancel ARGV[3]. Pending or scheduled: cancelled now. Running: flag it and tell its worker.
+-- Cancel ARGV[3]. ARGV[4] = cancelled jobs kept (the history bound), ARGV[5] = request id
+-- (see replayed). Pending or scheduled: cancelled now. Running: flag it and tell its worker.
 -- Returns the status the job had, or false.
-local id = ARGV[3]
+local id, history_max, rid = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local again = replayed(rid)
+if again ~= nil then return again end
 local key = P .. 'job:' .. id
-if redis.call('TYPE', key).ok ~= 'hash' then return false end
-local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique', 'priority')
+if redis.call('TYPE', key).ok ~= 'hash' then return remember(rid, false) end
+local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique')
 local status = f[1] or 'pending' -- a job is stored without a status while it waits
 if status == 'pending' or status == 'scheduled' then
-  local removed
   if status == 'pending' then
-    removed = remove_pending(id, f[5])
-  else
-    removed = redis.call('ZREM', P .. status, id) == 1
+    -- O(1) at any depth: the id keeps its place in its pending list, and the claim that pops
+    -- it drops it (stale_entry); `ghosts` counts it until then.
+    redis.call('SADD', P .. 'ghosts', id)
+  elseif redis.call('ZREM', P .. 'scheduled', id) == 0 then
+    return remember(rid, false)
   end
-  if not removed then return false end
   redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
   redis.call('ZADD', P .. 'cancelled', NOW, id)
   release_unique(id, f[4])
   redis.call('HINCRBY', P .. 'totals', 'cancelled', 1)
   emit('JOB_CANCELLED', id, f[2], 'cancelled', '{"was":"' .. status .. '"}')
-  return status
+  trim_history(P .. 'cancelled', history_max, 0)
+  return remember(rid, status)
 elseif status == 'running' then
   redis.call('HSET', key, 'cancel', '1')
-  if f[3] then
-    local ckey = P .. 'control:' .. f[3]
-    redis.call('RPUSH', ckey, cjson.encode({op = 'cancel', job_id = id}))
-    redis.call('PEXPIRE', ckey, 60000)
-  end
-  return status
+  if f[3] then send_control(f[3], cjson.encode({op = 'cancel', job_id = id})) end
+  return remember(rid, status)
 end
-return false
+return remember(rid, false)

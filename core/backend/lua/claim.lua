@@ -1,7 +1,39 @@
--- Lease up to ARGV[4] jobs to worker ARGV[3] for ARGV[5] ms. ARGV[6] = max stalls.
+-- Lease up to ARGV[4] jobs to worker ARGV[3] for ARGV[5] ms. ARGV[6] = max stalls, ARGV[7..9]
+-- = bounds (see bounds_at), ARGV[10] = request id: the claim's ids are kept under the worker
+-- (`claimed:<worker>`, for one lease), and the same claim sent again after a lost reply
+-- returns the jobs the first one leased instead of leasing more (each would otherwise count
+-- an attempt and, at its lease's end, a stall).
 -- Returns {paused, next_due_ms, id, token, fields, id, token, fields, ...}.
 local wid, count, lease, max_stalls = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-recover(20, max_stalls)
+local rid = ARGV[10]
+local claimed_key = P .. 'claimed:' .. wid
+local FIELDS = {'name', 'args', 'kwargs', 'max_retries', 'timeout', 'priority', 'created_at',
+  'scheduled_for', 'error', 'stalls', 'attempts'}
+
+local function next_due(earliest)
+  if not earliest then earliest = redis.call('ZRANGE', P .. 'scheduled', 0, 0, 'WITHSCORES') end
+  if #earliest == 0 then return -1 end
+  return math.max(0, tonumber(earliest[2]) - NOW)
+end
+
+if rid ~= '' then
+  local last = redis.call('GET', claimed_key)
+  if last and string.sub(last, 1, #rid + 1) == rid .. ' ' then
+    local out = {0, next_due(nil)}
+    for id in string.gmatch(string.sub(last, #rid + 2), '%S+') do
+      local key = P .. 'job:' .. id
+      local f = redis.pcall('HMGET', key, 'token', 'worker', 'status', unpack(FIELDS))
+      if not f.err and f[2] == wid and f[3] == 'running' and f[1] then
+        out[#out + 1] = id
+        out[#out + 1] = f[1]
+        out[#out + 1] = {unpack(f, 4, 3 + #FIELDS)}
+      end
+    end
+    return out
+  end
+end
+
+recover(20, max_stalls, bounds_at(7))
 
 -- Promote due scheduled jobs (delays and retry backoff) into pending. The earliest is read
 -- first: only when it is due is there anything to promote, and unless something was promoted
@@ -35,52 +67,56 @@ if flags > 0 then
   elsewhere = flags - paused
 end
 
--- Jobs queued by a version that kept pending in one sorted set move to the front of the
--- lists (they are older than anything in them), newest first so the oldest ends up first.
--- Up to 100,000 per claim: a larger backlog moves over several claims, each slice ahead of
--- the last, so its order holds within a slice, and no job is left behind.
+-- Jobs queued by a version that kept pending in one sorted set are claimed from it, each
+-- priority's ahead of its list (they are older than anything in it); nothing moves the
+-- backlog, so a claim costs its `count` jobs however long it is (see legacy_band).
 local legacy = elsewhere > 0 and redis.call('TYPE', P .. 'pending').ok
-if legacy and legacy ~= 'none' then
-  if legacy == 'zset' then
-    local old = redis.call('ZPOPMAX', P .. 'pending', 100000)
-    for k = 1, #old, 2 do
-      local prio = redis.pcall('HGET', P .. 'job:' .. old[k], 'priority')
-      if type(prio) ~= 'string' then prio = nil end
-      redis.call('LPUSH', pending_key(prio), old[k])
-    end
-  else
-    redis.call('RENAME', P .. 'pending', P .. 'pending:corrupt')
-  end
+if legacy and legacy ~= 'none' and legacy ~= 'zset' then
+  redis.call('RENAME', P .. 'pending', P .. 'pending:corrupt')
 end
 
-local function next_due()
-  if not earliest then earliest = redis.call('ZRANGE', P .. 'scheduled', 0, 0, 'WITHSCORES') end
-  if #earliest == 0 then return -1 end
-  return math.max(0, tonumber(earliest[2]) - NOW)
+-- Up to `want` ids of priority `level`: the old sorted set's first, then its list's.
+local function pop(level, want)
+  local popped = {}
+  if legacy == 'zset' then
+    local lo, hi = legacy_band(level)
+    popped = redis.call('ZRANGEBYSCORE', P .. 'pending', lo, hi, 'LIMIT', 0, want)
+    if #popped > 0 then redis.call('ZREM', P .. 'pending', unpack(popped)) end
+    if #popped == want then return popped end
+  end
+  local listed = redis.call('LPOP', P .. 'pending:' .. level, want - #popped)
+  if not listed then return popped end
+  if #popped == 0 then return listed end
+  for _, id in ipairs(listed) do popped[#popped + 1] = id end
+  return popped
 end
 
 if paused == 1 or count <= 0 then
-  return {paused, next_due()}
+  return {paused, next_due(earliest)}
 end
 
 local out = {0, 0}
-local started, wait_ms, dead, hist = 0, 0, 0, {}
+local started, wait_ms, dead, skipped, hist = 0, 0, 0, 0, {}
 local running = P .. 'running'
 local until_ms = NOW + lease
 local started_data = '{"worker":' .. cjson.encode(wid) .. ',"attempt":'
--- A bad entry does not use up a slot: pop again until `count` jobs started (or the queue is
--- empty), so valid jobs behind a run of bad entries start now, not after the worker's idle
--- wait. At most BAD_PER_CLAIM bad entries are cleared per call, to bound the script's time.
+-- Tokens fence each attempt: unique per queue even across a failover that loses the newest
+-- writes and so rolls the `tokens` counter back: a token is the counter's value and the
+-- claim's time (ms), and a claim on the promoted server runs later than the lost one.
+local token_suffix = '.' .. NOW
+local leased_ids = {}
+-- A bad or stale entry does not use up a slot: pop again until `count` jobs started (or the
+-- queue is empty), so valid jobs behind a run of bad entries start now, not after the
+-- worker's idle wait. At most BAD_PER_CLAIM of them are cleared per call, to bound its time.
 local BAD_PER_CLAIM = 1000
 -- Highest priority first: `level` walks pending:3 down to `lowest`, and passes it once every
 -- list came back short (the queue is empty).
 local level, lowest = 3, 0
 if elsewhere == 0 then level, lowest = 1, 1 end
-while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
+while started < count and dead + skipped <= BAD_PER_CLAIM and level >= lowest do
   local want = count - started
-  local popped = redis.call('LPOP', P .. 'pending:' .. level, want)
-  if not popped or #popped < want then level = level - 1 end
-  if not popped then popped = {} end
+  local popped = pop(level, want)
+  if #popped < want then level = level - 1 end
   -- Per batch, not per job: one INCRBY reserves a token for every popped entry (a bad entry
   -- leaves a gap; tokens need only be unique), and one ZADD leases every started job.
   local token = 0
@@ -90,12 +126,13 @@ while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
     local id = popped[i]
     local key = P .. 'job:' .. id
     local fault, attempts, f = nil, nil, nil
+    local stale = false
     token = token + 1
     -- One read does for the type check too: a record of another type fails the HMGET, which
     -- pcall turns into a value instead of aborting the script with this batch popped.
     if #id > 0 and #id <= 128 then
       f = redis.pcall('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
-        'priority', 'created_at', 'scheduled_for', 'error', 'stalls', 'attempts')
+        'priority', 'created_at', 'scheduled_for', 'error', 'stalls', 'attempts', 'status')
     end
     -- The id's characters are checked only when its record is not a job's: a record found
     -- under the id is one a submit wrote (its id was checked then), and the pattern costs
@@ -112,9 +149,14 @@ while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
       local kind = redis.call('TYPE', key).ok
       redis.call('RENAME', key, key .. ':corrupt')
       fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
+    elseif f[12] then
+      stale = stale_entry(id, f[12], true)
     elseif not f[1] and redis.call('EXISTS', key) == 0 then
-      fault = 'job record is missing'
-    else
+      stale = stale_entry(id, nil, false)
+      if not stale then fault = 'job record is missing' end
+    end
+    if stale then drop_stale(id) end
+    if not fault and not stale then
       local before = f[11] or '0'
       if not string.match(before, '^%-?%d+$') or #before > 15 then
         fault = "field 'attempts' is not an integer"
@@ -122,7 +164,9 @@ while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
         attempts = tonumber(before) + 1
       end
     end
-    if fault then
+    if stale then
+      skipped = skipped + 1
+    elseif fault then
       -- Nothing a worker could run: dead-letter it here, where an operator can see why.
       redis.call('HSETNX', key, 'name', '<malformed>')
       redis.call('HSET', key, 'status', 'failed', 'finished_at', NOW_S,
@@ -132,11 +176,12 @@ while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
       emit('JOB_FAILED', id, '<malformed>', 'failed', cjson.encode({reason = 'malformed',
         will_retry = false, error_type = 'MalformedRecord', error = fault}))
     else
-      local tok = string.format('%d', token)
+      local tok = string.format('%d', token) .. token_suffix
       redis.call('HSET', key, 'status', 'running', 'token', tok, 'worker', wid,
         'started_at', NOW_S, 'attempts', attempts)
       leases[#leases + 1] = until_ms
       leases[#leases + 1] = id
+      leased_ids[#leased_ids + 1] = id
       local ready = tonumber(f[8]) or tonumber(f[7])
       if ready then
         wait_ms = wait_ms + math.max(0, NOW - ready * 1000)
@@ -149,14 +194,19 @@ while started < count and dead <= BAD_PER_CLAIM and level >= lowest do
       -- The record's fields as read, in the order of leases.CLAIMED_FIELDS (names cost
       -- Redis a reply element each), with the attempt now counted.
       f[11] = tostring(attempts)
+      f[12] = nil
       out[#out + 1] = f
     end
   end
   call_sliced('ZADD', running, leases)
 end
+if started > 0 and rid ~= '' then
+  redis.call('SET', claimed_key, rid .. ' ' .. table.concat(leased_ids, ' '), 'PX', lease)
+end
 stat({started = started, wait_ms = wait_ms, failed = dead})
 histograms(hist)
 totals({dead = dead})
+if dead > 0 then trim_dead(bounds_at(7)) end
 if level < lowest then redis.call('DEL', P .. 'wake') end
-out[2] = next_due()
+out[2] = next_due(earliest)
 return out

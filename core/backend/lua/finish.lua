@@ -1,9 +1,12 @@
--- Record outcomes. ARGV[3] = worker id, ARGV[4] = history max, ARGV[5] = result ttl ms,
--- ARGV[6] = count, then per item: id, token, outcome, payload, delay_ms, event data.
+-- Record outcomes. ARGV[3] = worker id, ARGV[4..6] = bounds (see bounds_at), ARGV[7] =
+-- result ttl ms, ARGV[8] = count, then per item: id, token, outcome, payload, delay_ms, event
+-- data.
 -- An item whose token is not the job's current one is refused (0): that attempt lost its
--- lease, and another attempt owns the job now.
-local history_max, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
-local n = tonumber(ARGV[6])
+-- lease, and another attempt owns the job now. A retry or a hand-back of a job whose
+-- cancellation was asked for while it ran ends it as cancelled instead: the request is not
+-- lost to the next attempt.
+local bounds, ttl = bounds_at(4), tonumber(ARGV[7])
+local n = tonumber(ARGV[8])
 local out = {}
 local done, dead, cancelled, retried, released, run_ms = 0, 0, 0, 0, 0, 0
 local hist = {}
@@ -15,12 +18,12 @@ local front = {}
 -- ZREM from `running`, which frees memory, so a full Redis (maxmemory, noeviction) still
 -- records outcomes (it refuses only a script whose first write may grow memory).
 local items, seen = {}, {}
-local i = 7
+local i = 9
 for j = 1, n do
   local id, token = ARGV[i], ARGV[i + 1]
   -- pcall: a record of another type (someone else's garbage) reads as "not ours", refused.
   local f = redis.pcall('HMGET', P .. 'job:' .. id, 'token', 'status', 'name', 'started_at',
-    'unique')
+    'unique', 'cancel')
   if f.err or f[1] ~= token or f[2] ~= 'running' or seen[id] then
     out[j] = 0
   else
@@ -37,6 +40,11 @@ for _, item in ipairs(items) do
   local id, token, outcome, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local delay, data = tonumber(ARGV[i + 4]), ARGV[i + 5]
   local key = P .. 'job:' .. id
+  if f[6] == '1' and (outcome == 'retry' or outcome == 'release') then
+    if outcome == 'retry' then redis.call('HSET', key, 'error', payload) end
+    data = '{"reason":"cancelled","instead_of":"' .. outcome .. '"}'
+    outcome = 'cancelled'
+  end
   do
     local started = tonumber(f[4])
     if started then
@@ -86,9 +94,10 @@ for _, item in ipairs(items) do
 end
 if done > 0 then
   call_sliced('ZADD', P .. 'completed', completed)
-  trim_history(P .. 'completed', history_max, ttl)
+  trim_history(P .. 'completed', bounds.history, ttl)
 end
-if cancelled > 0 then trim_history(P .. 'cancelled', history_max, 0) end
+if cancelled > 0 then trim_history(P .. 'cancelled', bounds.history, 0) end
+if dead > 0 then trim_dead(bounds) end
 for key, ids in pairs(front) do
   -- LPUSH puts its last argument first: reversed, the batch keeps its order at the front.
   local reversed = {}

@@ -1,8 +1,10 @@
 -- ARGV[3] = worker id, ARGV[4] = worker json, ARGV[5] = worker ttl ms, ARGV[6] = lease ms,
--- ARGV[7] = max stalls, ARGV[8] = count, then (id, token) pairs this worker holds.
--- Returns {lost ids, cancel-requested ids}.
+-- ARGV[7] = max stalls, ARGV[8..10] = bounds (see bounds_at), ARGV[11] = count, then (id,
+-- token) pairs this worker holds. Returns {lost ids, cancel-requested ids}.
+-- Every heartbeat also drops dead letters past their age bound: a queue where nothing fails
+-- any more still lets its old dead letters go.
 local wid, info, ttl, lease = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
-local max_stalls, n = tonumber(ARGV[7]), tonumber(ARGV[8])
+local max_stalls, bounds, n = tonumber(ARGV[7]), bounds_at(8), tonumber(ARGV[11])
 -- A full Redis (maxmemory, noeviction) refuses a script's first write if that write may
 -- grow memory; once a script has written, it runs to the end. So the first write here is one
 -- that only frees memory: a heartbeat must go through when Redis is full, or leases lapse
@@ -11,7 +13,7 @@ redis.call('ZREMRANGEBYSCORE', P .. 'workers', '-inf', NOW - ttl)
 redis.call('SET', P .. 'worker:' .. wid, info, 'PX', ttl)
 redis.call('ZADD', P .. 'workers', NOW, wid)
 local lost, cancel = {}, {}
-local i = 9
+local i = 12
 for j = 1, n do
   local id, token = ARGV[i], ARGV[i + 1]
   i = i + 2
@@ -24,5 +26,6 @@ for j = 1, n do
     lost[#lost + 1] = id
   end
 end
-recover(100, max_stalls)
+recover(100, max_stalls, bounds)
+trim_dead(bounds)
 return {lost, cancel}

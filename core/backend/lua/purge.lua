@@ -1,25 +1,40 @@
 -- Remove up to ARGV[4] jobs of status ARGV[3]. ARGV[5] = total removed by earlier calls of
 -- this purge; the last call (fewer than the limit removed) emits one JOBS_PURGED for all.
+-- A purged job's unique key is freed (see release_unique) with it. Entries of cancelled jobs
+-- still in the pending lists (see stale_entry) are cleared without counting: those jobs
+-- belong to the cancelled history.
 local limit, before = tonumber(ARGV[4]), tonumber(ARGV[5])
-local removed = 0
-local function remove(id)
-  redis.call('DEL', P .. 'job:' .. id)
+local removed, taken = 0, 0
+local function remove(id, pending)
+  local key = P .. 'job:' .. id
+  local f = hash_fields(key, 'unique', 'status')
+  taken = taken + 1
+  if pending and stale_entry(id, f[2], redis.call('EXISTS', key) == 1) then
+    drop_stale(id)
+    return
+  end
+  release_unique(id, f[1])
+  redis.call('DEL', key)
   removed = removed + 1
 end
 if ARGV[3] == 'pending' then
+  if legacy_pending() then
+    local scored = redis.call('ZPOPMIN', P .. 'pending', limit)
+    for k = 1, #scored, 2 do remove(scored[k], true) end
+  end
   for p = 3, 0, -1 do
-    if removed >= limit then break end
-    for _, id in ipairs(redis.call('LPOP', P .. 'pending:' .. p, limit - removed) or {}) do
-      remove(id)
+    if taken >= limit then break end
+    for _, id in ipairs(redis.call('LPOP', P .. 'pending:' .. p, limit - taken) or {}) do
+      remove(id, true)
     end
   end
 else
   local popped = redis.call('ZPOPMIN', P .. ARGV[3], limit)
-  for i = 1, #popped, 2 do remove(popped[i]) end
+  for i = 1, #popped, 2 do remove(popped[i], false) end
 end
-if removed < limit and removed + before > 0 then
+if taken < limit and removed + before > 0 then
   local status = ARGV[3]
   if status == 'dead' then status = 'failed' end
   emit('JOBS_PURGED', '', '', status, '{"count":' .. (removed + before) .. '}')
 end
-return removed
+return {removed, taken}

@@ -1,40 +1,71 @@
--- Move dead letters back to pending. ARGV[3] = 'all' or 'ids', then the ids.
--- 'all' is one pass over the dead letters there were when it began: the first call (ARGV[4]
--- empty) copies them aside under a pass number, and every call moves up to 1000 of that
--- copy, returning {moved, pass, taken}; the caller repeats with the pass number while
--- `taken` is 1000. A job that fails again while the pass goes on is not in the copy, so it
--- stays dead instead of being retried twice. 'ids' returns how many moved.
-local ids, pass
-if ARGV[3] == 'all' then
-  pass = ARGV[4]
-  if pass == '' then
-    pass = tostring(redis.call('INCR', P .. 'seq'))
-    if redis.call('ZUNIONSTORE', P .. 'retrypass:' .. pass, 1, P .. 'dead') > 0 then
-      redis.call('PEXPIRE', P .. 'retrypass:' .. pass, 3600000)
-    end
+-- Move dead letters back to pending. ARGV[3] = request id (see replayed), ARGV[4] = 'all' or
+-- 'ids'; for 'ids', the ids follow, and the reply is how many moved.
+-- 'all' is one pass over the dead letters there were when it began, in steps of 1000 that
+-- each cost their 1000 jobs, however many dead letters there are (nothing is copied).
+-- ARGV[5] = the pass's cutoff (ms; '' on its first call), ARGV[6] = how many dead letters of
+-- the pass stayed dead so far. The first call takes the time as the cutoff and also moves
+-- those that died in that very millisecond; every call moves up to 1000 that died before
+-- the cutoff, oldest first. Returns {moved, cutoff, taken, kept}: the caller repeats with
+-- the cutoff and `kept` while `taken` is 1000. A job that fails again while the pass goes on
+-- dies after the cutoff, so it stays dead instead of being retried twice.
+-- A dead letter whose unique key another unfinished job holds now stays dead (two pending
+-- jobs never share a key); one whose key is free takes it back.
+local rid, mode = ARGV[3], ARGV[4]
+local again = replayed(rid)
+if again ~= nil then return again end
+local dead = P .. 'dead'
+local ids, cutoff, kept, taken = nil, nil, 0, 0
+local in_step = {} -- the ids of this call that died before the cutoff
+if mode == 'all' then
+  kept = tonumber(ARGV[6]) or 0
+  if ARGV[5] == '' then
+    cutoff = NOW - 1
+    ids = redis.call('ZRANGEBYSCORE', dead, NOW, NOW, 'LIMIT', 0, 1000)
+  else
+    cutoff = tonumber(ARGV[5])
+    ids = {}
   end
-  local copy = P .. 'retrypass:' .. pass
-  ids = redis.call('ZRANGE', copy, 0, 999)
-  if #ids > 0 then redis.call('ZREM', copy, unpack(ids)) end
+  local step = redis.call('ZRANGEBYSCORE', dead, '-inf', cutoff, 'LIMIT', kept, 1000)
+  for _, id in ipairs(step) do
+    ids[#ids + 1] = id
+    in_step[id] = true
+  end
+  taken = #step
 else
   ids = {}
-  for k = 4, #ARGV do ids[#ids + 1] = ARGV[k] end
+  for k = 5, #ARGV do ids[#ids + 1] = ARGV[k] end
 end
-local moved = 0
+
+-- Whether `id` may go back to pending: its unique key (if any) is free or its own. It takes
+-- the key back, held while the job is unfinished.
+local function unique_ok(id, ukey)
+  if not ukey then return true end
+  local holder = unique_holder(ukey)
+  if holder and holder ~= id then return false end
+  if not holder then redis.call('HSET', P .. 'unique:' .. ukey, 'id', id, 'until', 0) end
+  return true
+end
+
+local moved, stayed = 0, 0
 for _, id in ipairs(ids) do
-  if redis.call('ZREM', P .. 'dead', id) == 1 then
-    local key = P .. 'job:' .. id
-    if redis.call('TYPE', key).ok == 'hash' then
-      local f = redis.call('HMGET', key, 'name', 'priority')
-      redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0)
-      redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq')
-      redis.call('RPUSH', pending_key(f[2]), id)
-      emit('JOB_REQUEUED', id, f[1], 'pending', '{"reason":"retry"}')
-      moved = moved + 1
+  local key = P .. 'job:' .. id
+  if redis.call('ZSCORE', dead, id) then
+    local f = hash_fields(key, 'name', 'priority', 'unique')
+    if not unique_ok(id, f[3]) then
+      if in_step[id] then stayed = stayed + 1 end
+    else
+      redis.call('ZREM', dead, id)
+      if redis.call('TYPE', key).ok == 'hash' then
+        redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0)
+        redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq')
+        redis.call('RPUSH', pending_key(f[2]), id)
+        emit('JOB_REQUEUED', id, f[1], 'pending', '{"reason":"retry"}')
+        moved = moved + 1
+      end
     end
   end
 end
 wake(moved)
 totals({retried_dead = moved})
-if pass then return {moved, pass, #ids} end
-return moved
+if mode == 'all' then return remember(rid, {moved, cutoff, taken, kept + stayed}) end
+return remember(rid, moved)

@@ -1,44 +1,82 @@
 -- One bounded step of a search. ARGV[3] = status set, ARGV[4] = offset, ARGV[5] = budget (the
 -- most records this call reads), ARGV[6] = limit (stop after this many matches), ARGV[7] = '1'
--- for newest first, ARGV[8] = the needle, lower case. A record matches when its id starts
--- with the needle, or its name, args, kwargs or error contain it (plain text, no patterns).
--- ARGV[9] = the largest value to return in bytes (0: all; see capped_hash).
+-- for newest first, ARGV[8] = the needle, folded (core/backend/fold.py). A record matches
+-- when its id starts with the needle, or its name, args, kwargs or error contain it once
+-- folded the same way (plain text, no patterns). ARGV[9] = the largest value to return in
+-- bytes (0: all; see page_fields).
+-- Bytes bound the call as well as records: it stops before it would search more than
+-- SEARCH_BYTES of text, so its time is bounded whatever the records hold. Searching costs
+-- ~10-20 ns a byte (read, fold, find: linear whatever the text, where a pattern that ignores
+-- case costs the text's length times the needle's, ~90 ms per crafted 100 KB record). A value
+-- over VALUE_BYTES is not searched (its job is found by its id or another field).
 -- Returns {next offset, 1 if the set was read to its end, {id, fields, id, fields, ...}}.
+local SEARCH_BYTES, VALUE_BYTES, SMALL_RECORD = 1048576, 262144, 8192
 local offset, budget, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local needle = ARGV[8]
--- The needle as a pattern that ignores case ("ab." -> "[aA][bB]%."): matching it against the
--- stored text allocates nothing, where lower-casing every field would copy it.
-local pattern = string.gsub(needle, '.', function(c)
-  if string.find(c, '%a') then return '[' .. string.lower(c) .. string.upper(c) .. ']' end
-  if string.find(c, '%W') then return '%' .. c end
-  return c
-end)
+local needle, cap = ARGV[8], tonumber(ARGV[9]) or 0
+local pending = ARGV[3] == 'pending'
+local FIELDS = {'name', 'args', 'kwargs', 'error'}
+
+-- Case folding beyond ASCII (only when the needle has a byte over 127: ASCII bytes never occur
+-- inside a longer UTF-8 sequence, so an ASCII needle is matched by ASCII folding alone).
+local fold2 = nil
+if string.find(needle, '[\128-\255]') then
+  fold2 = {
+    --[[FOLD_TABLE]]
+  }
+end
+local function folded(text)
+  local low = string.lower(text)
+  if fold2 then low = string.gsub(low, '[\195-\213][\128-\191]', fold2) end
+  return low
+end
+
 local ids = status_ids(ARGV[3], offset, budget, ARGV[7] == '1')
-local out, found, read = {}, 0, 0
+local out, found, read, left = {}, 0, 0, SEARCH_BYTES
+local page = {left = PAGE_BYTES}
 for _, id in ipairs(ids) do
-  read = read + 1
   local key = P .. 'job:' .. id
-  local hit = string.lower(string.sub(id, 1, #needle)) == needle
-  if not hit then
-    local ok, f = pcall(redis.call, 'HMGET', key, 'name', 'args', 'kwargs', 'error')
-    if ok then
-      for i = 1, 4 do
-        if f[i] and string.find(f[i], pattern) then
-          hit = true
-          break
-        end
+  local kind = redis.call('TYPE', key).ok
+  -- What searching this record costs: a small record (its whole size, an upper bound) is
+  -- read in one HMGET; a larger one has its values' sizes read first, and values over
+  -- VALUE_BYTES are left unread.
+  local values, status, cost, sizes = {}, nil, 0, nil
+  if kind == 'hash' then
+    cost = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0) or 0
+    if cost > SMALL_RECORD then
+      sizes, cost = {}, 0
+      for k, f in ipairs(FIELDS) do
+        sizes[k] = redis.call('HSTRLEN', key, f)
+        if sizes[k] <= VALUE_BYTES then cost = cost + sizes[k] end
       end
     end
   end
-  if hit then
-    out[#out + 1] = id
-    if redis.call('TYPE', key).ok == 'hash' then
-      out[#out + 1] = capped_hash(key, tonumber(ARGV[9]) or 0)
-    else
-      out[#out + 1] = {}
+  -- A record that does not fit in what this call may still search waits for the next call,
+  -- which starts with the whole budget (and fits any record: 4 values of VALUE_BYTES).
+  if cost > left and read > 0 then break end
+  read = read + 1
+  left = left - cost
+  if kind == 'hash' and not sizes then
+    values = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'error', 'status')
+    status = values[5]
+    values[5] = nil
+  elseif kind == 'hash' then
+    for k, f in ipairs(FIELDS) do
+      if sizes[k] > 0 and sizes[k] <= VALUE_BYTES then values[k] = redis.call('HGET', key, f) end
     end
-    found = found + 1
-    if found >= limit then break end
+    status = redis.call('HGET', key, 'status')
+  end
+  if not (pending and stale_entry(id, status or nil, kind ~= 'none')) then
+    local hit = string.lower(string.sub(id, 1, #needle)) == needle
+    for k = 1, 4 do
+      local v = values[k]
+      if v and not hit and string.find(folded(v), needle, 1, true) then hit = true end
+    end
+    if hit then
+      out[#out + 1] = id
+      if kind == 'hash' then out[#out + 1] = page_fields(key, cap, page) else out[#out + 1] = {} end
+      found = found + 1
+      if found >= limit then break end
+    end
   end
 end
 local ended = 0

@@ -17,6 +17,9 @@ from .clock import fmt_s as _fmt_s
 from .lib import Lib
 from .store import _WAKE_MAX, Record, _field, _lua_number, _pscore
 
+PAGE_BYTES, PAGE_FLOOR = 4_194_304, 256  # page_fields' bounds in _lib.lua
+PAGE_ROWS = 1000  # rows list.lua reads per call
+
 __all__ = [
     "cancel",
     "capped_fields",
@@ -90,6 +93,7 @@ def cancel(lib: Lib, job_id: str) -> str | None:
         lib.release_unique(job_id, rec, now)
         lib.total(cancelled=1)
         lib.emit(now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled", dumps({"was": status}))
+        lib.trim_history(now, "cancelled", lib.settings.history_max, 0)
         return status
     if status == "running":
         rec["cancel"] = "1"
@@ -106,9 +110,12 @@ def retry_dead(lib: Lib, job_ids: Sequence[str] | None) -> int:
     ids = [member for _, member in dead.items()] if job_ids is None else list(job_ids)
     moved = 0
     for job_id in ids:
-        if not dead.remove(job_id):
+        if dead.score(job_id) is None:
             continue
         rec = lib.job(job_id, now)
+        if rec is not None and not lib.take_unique_back(job_id, rec, now):
+            continue  # its unique key is another unfinished job's: it stays dead
+        dead.remove(job_id)
         if rec is None:
             continue
         s.seq += 1
@@ -127,6 +134,9 @@ def purge(lib: Lib, status: str) -> int:
     key, now = STATUS_KEYS[status], clock.now_ms()
     removed = lib.s.sets[key].pop_min(len(lib.s.sets[key]))
     for job_id in removed:
+        rec = lib.s.jobs.get(job_id)
+        if rec is not None:
+            lib.release_unique(job_id, rec, now)
         lib.delete(job_id)
     if removed:
         lib.emit(now, "JOBS_PURGED", "", "", status, dumps({"count": len(removed)}))
@@ -161,7 +171,9 @@ def set_paused(lib: Lib, paused: bool) -> None:
 # -- reading -------------------------------------------------------------------------
 def get(lib: Lib, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
     rec = lib.job(job_id, clock.now_ms())
-    return capped_fields(rec, max_field) if rec is not None else None
+    if rec is None:
+        return None
+    return capped_fields(rec, max_field, [PAGE_BYTES] if max_field > 0 else None)
 
 
 def list_jobs(
@@ -171,13 +183,22 @@ def list_jobs(
         return []
     now = clock.now_ms()
     ids = lib.s.sets[STATUS_KEYS[status]].page(max(0, offset), limit, newest_first)
-    return [(job_id, capped_fields(lib.job(job_id, now) or {}, max_field)) for job_id in ids]
+    rows: list[tuple[str, Mapping[Any, Any]]] = []
+    for n, job_id in enumerate(ids):
+        if n % PAGE_ROWS == 0:
+            budget = [PAGE_BYTES]  # the Redis engine reads a page in calls of PAGE_ROWS
+        rows.append((job_id, capped_fields(lib.job(job_id, now) or {}, max_field, budget)))
+    return rows
 
 
-def capped_fields(record: Mapping[Any, Any], max_field: int) -> dict[Any, Any]:
-    """A copy of `record` with every value over `max_field` bytes (0: none) left out and named
-    as `__omitted:<field>` with its size, as the Redis engine's `capped_hash` does."""
-    if max_field <= 0:
+def capped_fields(
+    record: Mapping[Any, Any], max_field: int, budget: list[int] | None = None
+) -> dict[Any, Any]:
+    """A copy of `record` as `page_fields` in _lib.lua reads one: every value over
+    `max_field` bytes (0: none) left out and named as `__omitted:<field>` with its size, and,
+    with a `budget` (`[bytes the page may still copy]`), values read only while it lasts,
+    then only those up to PAGE_FLOOR bytes."""
+    if max_field <= 0 and budget is None:
         return dict(record)
     out: dict[Any, Any] = {}
     for name, value in record.items():
@@ -185,9 +206,12 @@ def capped_fields(record: Mapping[Any, Any], max_field: int) -> dict[Any, Any]:
             size = len(value)
         else:
             size = len(str(value).encode(errors="surrogatepass"))
-        if size > max_field:
+        over_budget = budget is not None and size > max(PAGE_FLOOR, budget[0])
+        if (max_field > 0 and size > max_field) or over_budget:
             key = name.decode() if isinstance(name, bytes) else str(name)
             out["__omitted:" + key] = str(size)
         else:
             out[name] = value
+            if budget is not None:
+                budget[0] -= size
     return out

@@ -84,6 +84,8 @@ def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
         jobs.append(ClaimedJob(job_id, token, fields))
     lib.stat(now, started=started, wait_ms=wait_ms, failed=dead)
     lib.total(dead=dead)
+    if dead:
+        lib.trim_dead(now)
     if not pending:
         s.wake = 0
     return ClaimBatch(jobs, paused=False, next_due=_next_due(lib, now))
@@ -122,13 +124,19 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         out.append(True)
         s.sets["running"].remove(job_id)
         del rec["token"]
+        name, data, outcome = rec.get("name"), item.event_data, item.outcome
+        if rec.get("cancel") == "1" and outcome in (Outcome.RETRY, Outcome.RELEASE):
+            # finish.lua: a cancel asked for while it ran is not lost to the next attempt
+            if outcome == Outcome.RETRY:
+                rec["error"] = item.payload
+            data = dumps({"reason": "cancelled", "instead_of": outcome})
+            outcome = Outcome.CANCELLED
         started = _number(rec.get("started_at"))
         if started is not None:
             run_ms += max(0.0, now - started * 1000)
-            if item.outcome not in (Outcome.RELEASE, Outcome.CANCELLED):
+            if outcome not in (Outcome.RELEASE, Outcome.CANCELLED):
                 lib.observe("run", now - started * 1000)
-        name, data = rec.get("name"), item.event_data
-        if item.outcome == Outcome.COMPLETED:
+        if outcome == Outcome.COMPLETED:
             rec.update(status="completed", result=item.payload, finished_at=now_s)
             s.sets["completed"].add(job_id, now)
             if ttl > 0:
@@ -136,19 +144,19 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
             done += 1
             lib.release_unique(job_id, rec, now)
             lib.emit(now, "JOB_COMPLETED", job_id, name, "completed", data)
-        elif item.outcome == Outcome.RETRY:
+        elif outcome == Outcome.RETRY:
             due = now + int(item.delay * 1000)
             rec.update(status="scheduled", error=item.payload, scheduled_for=_fmt_s(due))
             s.sets["scheduled"].add(job_id, due)
             retried += 1
             lib.emit(now, "JOB_FAILED", job_id, name, "scheduled", data)
-        elif item.outcome == Outcome.RELEASE:
+        elif outcome == Outcome.RELEASE:
             # Handed back by a worker shutting down: first in line again, attempt not counted.
             rec.update(attempts=str(_int(rec.get("attempts")) - 1), status="pending")
             s.sets["pending"].add(job_id, _pscore(rec.get("priority"), rec.get("seq")))
             released += 1
             lib.emit(now, "JOB_REQUEUED", job_id, name, "pending", data)
-        elif item.outcome == Outcome.CANCELLED:
+        elif outcome == Outcome.CANCELLED:
             rec.update(status="cancelled", finished_at=now_s)
             s.sets["cancelled"].add(job_id, now)
             cancelled += 1
@@ -164,6 +172,8 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         lib.trim_history(now, "completed", lib.settings.history_max, ttl)
     if cancelled:
         lib.trim_history(now, "cancelled", lib.settings.history_max, 0)
+    if dead:
+        lib.trim_dead(now)
     if retried:
         lib.wake(1)
     lib.wake(released)

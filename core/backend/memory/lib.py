@@ -14,11 +14,13 @@ from ...codec import dumps
 from ..records import HISTOGRAM_BOUNDS_MS, BackendSettings
 from .clock import fmt_s as _fmt_s
 from .store import (
+    _CONTROL_MAX,
     _CONTROL_TTL_MS,
     _STAT_TTL_S,
     _WAKE_MAX,
     Record,
     _int,
+    _lua_number,
     _pscore,
     _Store,
 )
@@ -56,8 +58,21 @@ class Lib:
     def release_unique(self, job_id: str, rec: Record, now: int) -> None:
         ukey = rec.get("unique")
         held = None if ukey is None else self.s.unique.get(ukey)
-        if ukey is not None and held is not None and held[0] == job_id and held[1] <= now:
-            del self.s.unique[ukey]  # a window still running frees it when the window ends
+        if ukey is None or held is None or held[0] != job_id:
+            return
+        if held[1] <= now:
+            del self.s.unique[ukey]
+        else:  # a window still running frees it when the window ends
+            self.s.unique_windows.add(ukey, held[1])
+
+    def expire_unique(self, now: int) -> None:
+        """What Redis's PEXPIREAT on a released key does: keys whose window ended go."""
+        windows = self.s.unique_windows
+        for ukey in windows.up_to(now, 1000):
+            windows.remove(ukey)
+            held = self.s.unique.get(ukey)
+            if held is not None and held[1] <= now and self.unique_holder(ukey, now) is None:
+                del self.s.unique[ukey]
 
     def delete(self, job_id: str) -> None:
         self.s.jobs.pop(job_id, None)
@@ -125,10 +140,42 @@ class Lib:
         for job_id in zset.pop_min(extra):
             self.delete(job_id)
 
+    def take_unique_back(self, job_id: str, rec: Record, now: int) -> bool:
+        """A dead letter going back to pending: False if its unique key is held by another
+        unfinished job (it stays dead), else it holds the key again (retry_dead.lua)."""
+        ukey = rec.get("unique")
+        if ukey is None:
+            return True
+        holder = self.unique_holder(ukey, now)
+        if holder is not None and holder != job_id:
+            return False
+        if holder is None:
+            self.s.unique[ukey] = (job_id, 0)
+        return True
+
+    def trim_dead(self, now: int) -> None:
+        """trim_dead: dead letters past `dead_ttl` or `dead_max` are dropped, oldest first, at
+        most 1000 per call, each with a JOB_DROPPED event and the `dead_dropped` total."""
+        dead, settings = self.s.sets["dead"], self.settings
+        ttl_ms = int(settings.dead_ttl * 1000)
+        old = dead.up_to(now - ttl_ms, 1000)
+        for job_id in old:
+            dead.remove(job_id)
+        why_old = {"reason": "age", "dead_ttl": _lua_number(ttl_ms / 1000)}
+        dropped = [(job_id, why_old) for job_id in old]
+        extra = min(len(dead) - settings.dead_max, 1000 - len(old))
+        why_many = {"reason": "count", "dead_max": settings.dead_max}
+        dropped += [(job_id, why_many) for job_id in dead.pop_min(extra)]
+        for job_id, why in dropped:
+            rec = self.s.jobs.get(job_id) or {}
+            self.delete(job_id)
+            self.emit(now, "JOB_DROPPED", job_id, rec.get("name"), "failed", dumps(why))
+        self.total(dead_dropped=len(dropped))
+
     def recover(self, now: int, limit: int, max_stalls: int) -> None:
         """Expired leases: requeue as stalled, dead-letter after `max_stalls`, or cancel a job
         whose cancellation was requested."""
-        running, requeued = self.s.sets["running"], 0
+        running, requeued, cancelled, dead = self.s.sets["running"], 0, 0, 0
         for job_id in running.up_to(now, limit):
             running.remove(job_id)
             rec = self.job(job_id, now)
@@ -142,6 +189,8 @@ class Lib:
             if rec.get("cancel") == "1":
                 rec.update(status="cancelled", finished_at=_fmt_s(now))
                 self.s.sets["cancelled"].add(job_id, now)
+                self.release_unique(job_id, rec, now)
+                cancelled += 1
                 self.total(cancelled=1)
                 self.emit(now, "JOB_CANCELLED", job_id, name, "cancelled", data)
             elif stalls >= max_stalls:
@@ -152,6 +201,8 @@ class Lib:
                     error=dumps({"type": "Stalled", "message": message}),
                 )
                 self.s.sets["dead"].add(job_id, now)
+                self.release_unique(job_id, rec, now)
+                dead += 1
                 self.total(dead=1)
                 self.stat(now, failed=1)
                 self.emit(
@@ -176,6 +227,10 @@ class Lib:
                 self.total(requeued=1)
                 self.emit(now, "JOB_REQUEUED", job_id, name, "pending", data)
                 requeued += 1
+        if cancelled:
+            self.trim_history(now, "cancelled", self.settings.history_max, 0)
+        if dead:
+            self.trim_dead(now)
         self.wake(requeued)
 
     def dead_letter_malformed(self, now: int, job_id: str, message: str) -> None:
@@ -218,6 +273,8 @@ class Lib:
         if queue is None:
             queue = deque()
         queue.append(message)
+        while len(queue) > _CONTROL_MAX:  # send_control in _lib.lua keeps the newest
+            queue.popleft()
         self.s.control[worker_id] = (queue, now + _CONTROL_TTL_MS)
         self.s.control_signal.notify()
 

@@ -1,5 +1,6 @@
 """Search in memory: one bounded step of a scan over a status set (search.lua), a function
-over the backend's `Lib`."""
+over the backend's `Lib`, with search.lua's rule for case (`fold`) and its bound on the
+text one step searches."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...keys import STATUS_KEYS
+from ..fold import fold
 from . import clock
-from .jobs import capped_fields
+from .jobs import PAGE_BYTES, capped_fields
 from .lib import Lib
 
-__all__ = ["search"]
+__all__ = ["SEARCH_BYTES", "VALUE_BYTES", "search"]
 
 _FIELDS = ("name", "args", "kwargs", "error")
+# search.lua's bounds: the text one step searches at most, and the largest value searched
+SEARCH_BYTES, VALUE_BYTES = 1_048_576, 262_144
 
 
-def _lower(value: Any) -> str:
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _size(value: Any) -> int:
     if isinstance(value, bytes):
-        value = value.decode(errors="replace")
-    return str(value).lower()
+        return len(value)
+    return len(str(value).encode(errors="surrogatepass"))
 
 
 def search(
@@ -32,17 +40,20 @@ def search(
     newest_first: bool,
     max_field: int = 0,
 ) -> tuple[list[tuple[str, Mapping[Any, Any]]], int, bool]:
-    now, needle = clock.now_ms(), needle.lower()
+    now, needle = clock.now_ms(), fold(needle)
     ids = lib.s.sets[STATUS_KEYS[status]].page(max(0, offset), budget, newest_first)
     rows: list[tuple[str, Mapping[Any, Any]]] = []
-    read = 0
+    read, left, page = 0, SEARCH_BYTES, [PAGE_BYTES]
     for job_id in ids:
-        read += 1
         rec = lib.job(job_id, now) or {}
-        if job_id.lower().startswith(needle) or any(
-            needle in _lower(rec[f]) for f in _FIELDS if f in rec
-        ):
-            rows.append((job_id, capped_fields(rec, max_field)))
+        values = [rec[f] for f in _FIELDS if f in rec and _size(rec[f]) <= VALUE_BYTES]
+        cost = sum(map(_size, values))
+        if cost > left and read:
+            break  # waits for the next step, which starts with the whole budget
+        read += 1
+        left -= cost
+        if job_id.lower().startswith(needle) or any(needle in fold(_text(v)) for v in values):
+            rows.append((job_id, capped_fields(rec, max_field, page)))
             if len(rows) >= limit:
                 break
     return rows, offset + read, read == len(ids) and len(ids) < budget

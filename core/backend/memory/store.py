@@ -16,8 +16,12 @@ from ...keys import STATUS_KEYS
 _WAKE_MAX = 256  # as in _lib.lua: wake-up tokens never pile up past this
 _STAT_TTL_S = 900  # per-second buckets expire after this long, like the `stat:<sec>` keys
 _CONTROL_TTL_MS = 60_000  # an unread control queue is dropped after this (PEXPIRE in Lua)
+_CONTROL_MAX = 1000  # messages a control queue keeps at most (CONTROL_MAX in Lua)
 # What claim.lua hands back for each leased job; missing fields come back as None.
-_CLAIM_FIELDS = ("name", "args", "kwargs", "max_retries", "timeout", "priority", "error", "stalls")
+_CLAIM_FIELDS = (
+    "name", "args", "kwargs", "max_retries", "timeout", "priority", "created_at",
+    "scheduled_for", "error", "stalls",
+)
 _VALID_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # the id check claim.lua applies
 _BAD_PER_CLAIM = 1000  # bad pending entries one claim clears beyond its count (claim.lua)
 
@@ -179,6 +183,7 @@ class _Store:
         self.wake = 0  # wake-up tokens, like the length of the `wake` list
         self.paused: str | None = None
         self.unique: dict[str, tuple[str, int]] = {}  # key -> (job id, window end ms or 0)
+        self.unique_windows = _ZSet()  # keys freed when their window ends (Redis: PEXPIREAT)
         self.schedules: dict[str, Record] = {}  # name -> the `schedule:<name>` hash
         self.schedules_due = _ZSet()  # active schedules by due time (ms)
         self.work_signal = _Signal()

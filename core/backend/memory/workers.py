@@ -59,6 +59,8 @@ def heartbeat(
         else:
             lost.append(job_id)
     lib.recover(now, 100, lib.settings.max_stalls)
+    lib.trim_dead(now)
+    lib.expire_unique(now)
     lib.drop_stale_workers(now)
     return lost, cancel
 

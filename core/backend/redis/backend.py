@@ -8,6 +8,7 @@ function of `replies.py`. The scripts themselves are `core/backend/lua/<name>.lu
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from ...codec import decode_control, dumps
 from ...events import Event
 from ...keys import STATUS_KEYS
 from ..cluster import redirection
+from ..fold import fold
 from ..records import (
     BackendSettings,
     ClaimBatch,
@@ -38,6 +40,13 @@ from .replies import pairs, text
 
 __all__ = ["RedisBackend"]
 
+
+def _request_id() -> str:
+    """A call's id, for the scripts that give a call sent again its first reply (`replayed`
+    in _lib.lua): `RedisConnection.run` sends a call whose reply was lost again, as it was."""
+    return uuid.uuid4().hex[:16]
+
+PAGE_ROWS = 1000  # rows one list.lua call reads at most
 _UNBLOCK_REFUSED = (ResponseError, RedisConnectionError, RedisTimeoutError)
 _NOT_A_HASH = {
     b"name": b"<malformed>",
@@ -58,6 +67,13 @@ class RedisBackend:
         self._conn = RedisConnection(url, queue, prefix, settings)
         self.settings = self._conn.settings
         self.queue, self.prefix = queue, prefix
+        self._claims = 0  # claims sent, for their ids (`_claim_id`)
+        self._claim_prefix = uuid.uuid4().hex[:8]
+
+    def _bounds(self) -> list[int]:
+        """The history bounds scripts that end jobs are given (`bounds_at` in _lib.lua)."""
+        s = self.settings
+        return [s.history_max, s.dead_max, int(s.dead_ttl * 1000)]
 
     @property
     def url(self) -> str:
@@ -114,25 +130,30 @@ class RedisBackend:
         return [text(flag) if isinstance(flag, bytes) else bool(flag) for flag in created]
 
     async def cancel(self, job_id: str) -> str | None:
-        was = await self._conn.run("cancel", job_id)
+        history = self.settings.history_max
+        was = await self._conn.run("cancel", job_id, history, _request_id())
         return text(was) if was else None
 
     async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
         run = self._conn.run
         if job_ids is not None:
-            return int(await run("retry_dead", "ids", *job_ids)) if job_ids else 0
-        total, pass_id, taken = 0, b"", 1000
-        while taken == 1000:  # one pass over what was dead when the first call ran
-            moved, pass_id, taken = await run("retry_dead", "all", pass_id)
+            return int(await run("retry_dead", _request_id(), "ids", *job_ids)) if job_ids else 0
+        # One pass over what was dead when the first call ran, 1000 at a time: each call
+        # hands back the pass's cutoff and how many of it stayed dead (unique key held).
+        total, cutoff, taken, kept = 0, b"", 1000, 0
+        while taken == 1000:
+            moved, cutoff, taken, kept = await run(
+                "retry_dead", _request_id(), "all", cutoff, kept
+            )
             total += int(moved)
         return total
 
     async def purge(self, status: str) -> int:
         total = 0
         while True:
-            removed = int(await self._conn.run("purge", STATUS_KEYS[status], 1000, total))
-            total += removed
-            if removed < 1000:
+            removed, taken = await self._conn.run("purge", STATUS_KEYS[status], 1000, total)
+            total += int(removed)
+            if int(taken) < 1000:
                 return total
 
     async def delete(self, job_id: str, status: str | None = None) -> str | None:
@@ -158,9 +179,12 @@ class RedisBackend:
     async def list_jobs(
         self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
     ) -> list[tuple[str, Mapping[Any, Any]]]:
-        order = "1" if newest_first else "0"
-        flat = await self._conn.run("list", STATUS_KEYS[status], offset, limit, order, max_field)
-        return replies.rows(flat)
+        order, rows = "1" if newest_first else "0", []
+        for first in range(offset, offset + limit, PAGE_ROWS):  # list.lua reads at most that
+            count = min(PAGE_ROWS, offset + limit - first)
+            flat = await self._conn.run("list", STATUS_KEYS[status], first, count, order, max_field)
+            rows += replies.rows(flat)
+        return rows
 
     async def search(
         self,
@@ -179,7 +203,7 @@ class RedisBackend:
             budget,
             limit,
             "1" if newest_first else "0",
-            needle.lower(),
+            fold(needle),
             max_field,
         )
         return replies.rows(flat), int(next_offset), bool(int(ended))
@@ -218,30 +242,40 @@ class RedisBackend:
         await self._conn.run("emit", event_type, dumps(dict(data)))
 
     # -- workers' transitions (claim.lua, finish.lua, job_event.lua, progress.lua) ----------
-    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
-        args = self._claim_args(worker_id, count, lease)
+    async def claim(
+        self, worker_id: str, count: int, lease: float, request: str | None = None
+    ) -> ClaimBatch:
+        args = self._claim_args(worker_id, count, lease, request or self._claim_id())
         return replies.claim_batch(await self._conn.run("claim", *args))
 
-    def _claim_args(self, worker_id: str, count: int, lease: float) -> list[Any]:
-        return [worker_id, count, int(lease * 1000), self.settings.max_stalls]
+    def _claim_id(self) -> str:
+        """A claim's id: the script keeps the last one's jobs per worker, so the same claim
+        sent again after a lost reply gets those jobs back instead of leasing more."""
+        self._claims += 1
+        return f"{self._claim_prefix}{self._claims}"
+
+    def _claim_args(self, worker_id: str, count: int, lease: float, request: str) -> list[Any]:
+        lease_ms, stalls = int(lease * 1000), self.settings.max_stalls
+        return [worker_id, count, lease_ms, stalls, *self._bounds(), request]
 
     async def wait_and_claim(
         self, worker_id: str, count: int, lease: float, timeout: float
     ) -> ClaimBatch:
         # BLPOP and the claim script go out in one write: Redis runs the claim the moment the
         # wake-up arrives, so an idle worker starts a new job one round trip after its submit.
-        conn = self._conn
-        claim = conn.script_command("claim", *self._claim_args(worker_id, count, lease))
+        conn, request = self._conn, self._claim_id()
+        claim = conn.script_command("claim", *self._claim_args(worker_id, count, lease, request))
         try:
             _woken, reply = await conn.waiting().pipeline(
                 ("BLPOP", conn.key("wake"), f"{max(0.01, timeout):.3f}"), claim
             )
         except NoScriptError:  # a restarted server: run() loads the script again
-            return await self.claim(worker_id, count, lease)
+            return await self.claim(worker_id, count, lease, request)
         except (ResponseError, RedisConnectionError, RedisTimeoutError) as exc:
-            # a cluster's slot moved or failed over: run() finds the new master
+            # a cluster's slot moved or failed over: run() finds the new master. The same
+            # request: if the lost reply had leased jobs, the claim returns those.
             if await conn.rerouted(exc) or redirection(exc) is not None:
-                return await self.claim(worker_id, count, lease)
+                return await self.claim(worker_id, count, lease, request)
             raise
         return replies.claim_batch(reply)
 
@@ -249,7 +283,7 @@ class RedisBackend:
         settings = self.settings
         args: list[Any] = [
             worker_id,
-            settings.history_max,
+            *self._bounds(),
             int(settings.result_ttl * 1000),
             len(items),
         ]
@@ -298,6 +332,7 @@ class RedisBackend:
             int(settings.worker_ttl * 1000),
             int(lease * 1000),
             settings.max_stalls,
+            *self._bounds(),
             len(leases),
         ]
         for job_id, token in leases:
@@ -319,7 +354,8 @@ class RedisBackend:
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
         ttl_ms = int(self.settings.worker_ttl * 1000)
         target = worker_id or "*"
-        return int(await self._conn.run("control", target, dumps(dict(message)), ttl_ms))
+        message_json = dumps(dict(message))
+        return int(await self._conn.run("control", target, message_json, ttl_ms, _request_id()))
 
     async def next_control(self, worker_id: str, timeout: float) -> list[dict[str, Any]]:
         key = self._conn.key("control:" + worker_id)

@@ -214,9 +214,11 @@ class RedisConnection:
     ) -> Any:
         """One script call by SHA on the fast connection. Transient failures (connection
         lost, server loading its data) are retried with backoff; NOSCRIPT after a server
-        restart reloads the script. Every script is safe to repeat: submit skips existing
-        ids, finish refuses a spent token, and a repeated claim only leases jobs that the
-        lease sweep hands back."""
+        restart reloads the script. Every script is safe to send again after a lost reply:
+        submit skips existing ids, finish refuses a spent token, and cancel, retry_dead,
+        control and claim carry a request id under which the script keeps its first reply
+        (claim: the jobs it leased), so a call sent again answers as the first did instead
+        of acting twice (`replayed` in _lib.lua)."""
         command = (self._verbs[name], self._shas[name], 1, self._route, *self._base, *args)
         delay = 0.05
         for attempt in range(_RETRIES):

@@ -8,6 +8,7 @@ from functools import cache
 from importlib.resources import files
 
 from ...events import WIRE_CODES
+from ..fold import lua_fold_table
 
 __all__ = ["READ_ONLY", "SCRIPTS", "script_source"]
 
@@ -46,7 +47,7 @@ READ_ONLY = frozenset({"list", "peek", "metrics", "workers", "search"})
 @cache
 def script_source(name: str) -> str:
     lua = files(__package__.rpartition(".")[0]).joinpath("lua")
-    body = lua.joinpath(f"{name}.lua").read_text()
+    body = lua.joinpath(f"{name}.lua").read_text().replace("--[[FOLD_TABLE]]", lua_fold_table())
     return _wire_codes(_prelude_for(lua.joinpath("_lib.lua").read_text(), body) + "\n" + body)
 
 
