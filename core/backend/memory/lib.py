@@ -161,10 +161,10 @@ class Lib:
         old = dead.up_to(now - ttl_ms, 1000)
         for job_id in old:
             dead.remove(job_id)
-        why_old = {"reason": "age", "dead_ttl": _lua_number(ttl_ms / 1000)}
+        why_old: dict[str, object] = {"reason": "age", "dead_ttl": _lua_number(ttl_ms / 1000)}
         dropped = [(job_id, why_old) for job_id in old]
         extra = min(len(dead) - settings.dead_max, 1000 - len(old))
-        why_many = {"reason": "count", "dead_max": settings.dead_max}
+        why_many: dict[str, object] = {"reason": "count", "dead_max": settings.dead_max}
         dropped += [(job_id, why_many) for job_id in dead.pop_min(extra)]
         for job_id, why in dropped:
             rec = self.s.jobs.get(job_id) or {}
