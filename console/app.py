@@ -28,6 +28,7 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.timer import Timer
 
 from jobdeck.core.events import Event
 from jobdeck.core.text import display_text
@@ -47,8 +48,9 @@ from .screens.main import SCREEN_ACTIONS, MainScreen
 from .screens.schedules import SchedulesScreen
 from .screens.time import TimeScreen
 from .selection import Selection
-from .state import ConsoleState
+from .state import LIVE_REFRESH, REFRESH_STEPS, ConsoleState
 from .timemode import Rewind
+from .widgets import partial_update
 from .widgets.job_table import JobTable
 
 __all__ = ["JobdeckApp"]
@@ -79,12 +81,13 @@ class JobdeckApp(App[int]):
         batch_interval: float = 0.1,
         dirty_gap: float = 0.25,
         fetch_timeout: float = 2.5,
-        frame_interval: float = 0.2,
+        refresh: float = LIVE_REFRESH,
         freeze_gc: bool = False,
         scan_limit: int = 5_000,
         live: bool = True,
     ) -> None:
         super().__init__()
+        partial_update.install()  # changed spans go out from where they start
         self.service = service
         self.read_only = read_only
         self.embedded_workers = embedded_workers
@@ -92,14 +95,15 @@ class JobdeckApp(App[int]):
         self.batch_interval = batch_interval
         self.follow_events = live  # False: a still picture (snapshots), no event feed
         self.state = ConsoleState(
-            queue=service.queue, server=service.description, read_only=read_only
+            queue=service.queue, server=service.description, read_only=read_only, refresh=refresh
         )
+        self.reconcile_interval = reconcile_interval
         self.fetcher = Fetcher(service, scan_limit=scan_limit, clock=clock)
         self.refresher = Refresher(
             self.fetcher,
             self.post_message,
             lambda: self.live.plan(),
-            interval=reconcile_interval,
+            interval=max(reconcile_interval, refresh),
             dirty_gap=dirty_gap,
             timeout=fetch_timeout,
         )
@@ -109,7 +113,7 @@ class JobdeckApp(App[int]):
         self.detail_id: str | None = None
         self.next_queue: str | None = None  # the queue to open next (the palette's switch)
         self._batch_done = asyncio.Event()
-        self.frame_interval = frame_interval
+        self._paint_timers: list[Timer] = []
         self.freeze_gc = freeze_gc
         self._bindings_signature: tuple[Any, ...] = ()
         self.rewind = Rewind(service, self.post_message)
@@ -173,8 +177,28 @@ class JobdeckApp(App[int]):
         if self.follow_events:
             self._event_feed()  # the rewind buffers what it brings until its loader runs
         self._refresher()
-        self.set_interval(1.0, self._tick)
-        self.set_interval(self.frame_interval, lambda: self.painter.flush())
+        self._start_timers()
+
+    def _start_timers(self) -> None:
+        """Live data is drawn every `state.refresh` seconds (what arrived meanwhile, in one
+        frame); ages and elapsed times move on once a second, or at that pace if slower."""
+        for timer in self._paint_timers:
+            timer.stop()
+        refresh = self.state.refresh
+        self._paint_timers = [
+            self.set_interval(refresh, lambda: self.painter.flush()),
+            self.set_interval(max(1.0, refresh), self._tick),
+        ]
+
+    def set_refresh(self, seconds: float) -> None:
+        """Draw live data every `seconds` (a slow link wants fewer frames); keys still
+        answer at once. The reads follow when they would come more often than that."""
+        self.state.refresh = seconds
+        self.refresher.interval = max(self.reconcile_interval, seconds)
+        self._start_timers()
+        self.painter.header_now()
+        pace = "live (twice a second)" if seconds <= LIVE_REFRESH else f"every {seconds:g} s"
+        self.notify(f"Refresh: {pace}.", timeout=3)
 
     def now(self) -> float:
         """The server's clock, as well as we know it (ages and elapsed times use it)."""
@@ -362,6 +386,14 @@ class JobdeckApp(App[int]):
         while not self.on_main:
             self.pop_screen()
         self.push_screen(SchedulesScreen(self.service, read_only=self.read_only, clock=self.now))
+
+    def action_refresh_every(self, seconds: float) -> None:
+        self.set_refresh(seconds)
+
+    def action_slower(self) -> None:
+        """`L`: the next refresh step (live, 2 s, 5 s, 10 s, then live again)."""
+        later = [step for step in REFRESH_STEPS if step > self.state.refresh]
+        self.set_refresh(later[0] if later else REFRESH_STEPS[0])
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.read_only))

@@ -39,6 +39,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("6", "schedules", "Schedules", show=False),
     Binding("t", "rewind", "Time"),
     Binding("m", "charts", "Charts"),
+    Binding("L", "slower", "Refresh rate", show=False),
     Binding("question_mark", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True),

@@ -5,10 +5,23 @@ host that lists `jobdeck --help` never loads it."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from jobdeck.core.cli.common import URL_HELP, fail, load_service, make_service, url_option
+
+
+def refresh_option(function: Any) -> Any:
+    return click.option(
+        "--refresh",
+        type=click.FloatRange(0.1, 60.0),
+        default=0.5,
+        show_default=True,
+        metavar="SECONDS",
+        help="Draw live changes at most this often (a slow link wants 2-10; keys always "
+        "answer at once; `L` changes it while the console runs).",
+    )(function)
 
 
 def register(main: click.Group) -> None:
@@ -34,6 +47,7 @@ def register(main: click.Group) -> None:
 )
 @click.option("--host", default="localhost", show_default=True, help="With --web: address.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@refresh_option
 def console(
     url: str | None,
     queue: str,
@@ -44,6 +58,7 @@ def console(
     web: bool,
     host: str,
     port: int,
+    refresh: float,
 ) -> None:
     """Open the live console on a queue."""
     if workers is not None and app is None:
@@ -61,15 +76,18 @@ def console(
     service = make_service(url, queue, prefix, base)
     from jobdeck.console.launch import run_console
 
-    code = run_console(service, read_only=read_only, workers=workers if base else None)
+    code = run_console(
+        service, read_only=read_only, workers=workers if base else None, refresh=refresh
+    )
     sys.exit(code)
 
 
 @click.command()
 @click.option("--workers", "-w", type=click.IntRange(0, 64), default=4, show_default=True)
 @click.option("--url", "-u", default="memory://demo", show_default=True, help=URL_HELP)
-def demo(workers: int, url: str) -> None:
+@refresh_option
+def demo(workers: int, url: str, refresh: float) -> None:
     """The console on the embedded memory backend with workers and a stream of demo jobs."""
     from jobdeck.console.launch import run_demo
 
-    sys.exit(run_demo(url=url, workers=workers))
+    sys.exit(run_demo(url=url, workers=workers, refresh=refresh))

@@ -54,6 +54,12 @@ ACTION_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Time mode", "Rewind: the queue as it was, from the event log", "rewind"),
     ("Charts", "Throughput, failures and times over the last hour", "charts"),
     ("Help", "Every key", "help"),
+    ("Refresh: live", "Draw changes twice a second (the default)", "refresh_every(0.5)"),
+    ("Refresh: every 2 s", "Fewer frames for a slow link; keys still answer at once",
+     "refresh_every(2.0)"),
+    ("Refresh: every 5 s", "Fewer frames for a slow link; keys still answer at once",
+     "refresh_every(5.0)"),
+    ("Refresh: every 10 s", "Fewest frames; keys still answer at once", "refresh_every(10.0)"),
 )
 _ID_LIKE = re.compile(r"^[0-9A-Za-z_.:-]{4,128}$")
 

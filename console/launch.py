@@ -22,18 +22,28 @@ from jobdeck.core.backend.urls import redact
 from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
+from .state import LIVE_REFRESH
+
 __all__ = ["run_console", "run_demo"]
 
 Setup = Callable[[JobService], Awaitable[Callable[[], Awaitable[None]] | None]]
 
 
-def run_console(service: JobService, *, read_only: bool = False, workers: int | None = None) -> int:
+def run_console(
+    service: JobService,
+    *,
+    read_only: bool = False,
+    workers: int | None = None,
+    refresh: float = LIVE_REFRESH,
+) -> int:
     """Open the console on `service`; with `workers`, run that many worker slots in this
     process too (embedded worker mode). Returns the exit code."""
-    return _run(service, read_only=read_only, workers=workers)
+    return _run(service, read_only=read_only, workers=workers, refresh=refresh)
 
 
-def run_demo(*, url: str = "memory://demo", workers: int = 4) -> int:
+def run_demo(
+    *, url: str = "memory://demo", workers: int = 4, refresh: float = LIVE_REFRESH
+) -> int:
     """The console on a demo queue with embedded workers and a stream of demo jobs."""
     from .demo import demo_service, start_demo
 
@@ -42,7 +52,9 @@ def run_demo(*, url: str = "memory://demo", workers: int = 4) -> int:
     except ValueError as exc:
         print(f"jobdeck: error: {display_text(exc)}", file=sys.stderr)
         return 2
-    return _run(service, read_only=False, workers=workers, setup=start_demo, drain=0.0)
+    return _run(
+        service, read_only=False, workers=workers, setup=start_demo, drain=0.0, refresh=refresh
+    )
 
 
 def _run(
@@ -52,9 +64,10 @@ def _run(
     workers: int | None,
     setup: Setup | None = None,
     drain: float = 5.0,
+    refresh: float = LIVE_REFRESH,
 ) -> int:
     try:
-        return asyncio.run(_console(service, read_only, workers, setup, drain))
+        return asyncio.run(_console(service, read_only, workers, setup, drain, refresh))
     except KeyboardInterrupt:
         return 130
 
@@ -65,6 +78,7 @@ async def _console(
     workers: int | None,
     setup: Setup | None,
     drain: float,
+    refresh: float,
 ) -> int:
 
     try:
@@ -85,7 +99,7 @@ async def _console(
                 await service.start_workers(workers)
             if setup is not None:
                 stop_setup = await setup(service)
-            code = await _run_apps(service, read_only, workers)
+            code = await _run_apps(service, read_only, workers, refresh)
         finally:
             if stop_setup is not None:
                 await stop_setup()
@@ -107,7 +121,9 @@ async def _console(
     return int(code or 0)
 
 
-async def _run_apps(service: JobService, read_only: bool, workers: int | None) -> int | None:
+async def _run_apps(
+    service: JobService, read_only: bool, workers: int | None, refresh: float
+) -> int | None:
     """The console on `service`, then on whichever queue its palette switched to (a sibling
     service of the same server; the embedded workers stay with the first one)."""
     from .app import JobdeckApp
@@ -117,9 +133,14 @@ async def _run_apps(service: JobService, read_only: bool, workers: int | None) -
         while True:
             embedded = workers if current is service else None
             app = JobdeckApp(
-                current, read_only=read_only, embedded_workers=embedded, freeze_gc=True
+                current,
+                read_only=read_only,
+                embedded_workers=embedded,
+                freeze_gc=True,
+                refresh=refresh,
             )
             code = await app.run_async()
+            refresh = app.state.refresh  # the next queue opens at the pace the operator set
             if app.return_code:  # a crash: run_async returns None, the code says 1
                 return app.return_code
             if app.next_queue is None:

@@ -63,8 +63,8 @@ class Painter:
             self.header_now()
 
     def header_now(self) -> None:
-        self.header.refresh()
-        self.tab_bar.refresh()
+        self.header.redraw()
+        self.tab_bar.redraw()
         if self.state.filter:
             self.filter_bar.show_info(filter_info(self.state))
 
@@ -73,7 +73,7 @@ class Painter:
         view = self.state.views[tab]
         if view.loaded:
             self.tables[tab].show(view.offset if not view.filter else 0, view.rows, view.total)
-        self.tab_bar.refresh()
+        self.tab_bar.redraw()
 
     def loading_text(self, text: str) -> None:
         for table in self.tables.values():
@@ -84,5 +84,5 @@ class Painter:
     def tick(self) -> None:
         """Ages and elapsed times move on even when nothing happens."""
         if self.attached:
-            self.header.refresh()
-            self.tables[self.state.active].refresh()
+            self.header.redraw()
+            self.tables[self.state.active].redraw()

@@ -187,6 +187,13 @@ class TabView:
         return None
 
 
+# Live data (counts, rows, progress) is drawn at most this often by default: twice a second
+# keeps a busy queue readable and the line quiet; ages move on once a second at most.
+LIVE_REFRESH = 0.5
+SLOW_REFRESH_FROM = 1.0  # a refresh slower than this is a "slow" mode, shown in the header
+REFRESH_STEPS = (LIVE_REFRESH, 2.0, 5.0, 10.0)  # what `L` cycles through
+
+
 @dataclass
 class ConsoleState:
     queue: str
@@ -209,6 +216,12 @@ class ConsoleState:
     timeline: Timeline = field(default_factory=Timeline)
     events_seen: int = 0
     server_warnings: list[str] = field(default_factory=list)
+    refresh: float = LIVE_REFRESH  # seconds between two frames of live data (`--refresh`)
+
+    @property
+    def slow_refresh(self) -> bool:
+        """Slower than live (`--refresh`, `L`): the header says so."""
+        return self.refresh > SLOW_REFRESH_FROM
 
     @property
     def alerts(self) -> list[str]:

@@ -2,8 +2,9 @@
 
 It submits `--rate` jobs a second (normal priority, so they run before the low-priority
 backlog) and runs them on a pool of `--slots` slots whose handler takes `--seconds` and
-reports progress once. Each job makes four events (submitted, started, progress, completed),
-so `--rate 250` is about 1,000 events a second. Prints one JSON line a second: submitted,
+reports progress `--steps` times (once by default). Each job then makes three events and
+one per step (submitted, started, progress, completed), so `--rate 250` is about 1,000 events
+a second. Prints one JSON line a second: submitted,
 completed.
 """
 
@@ -35,9 +36,10 @@ async def main(args: argparse.Namespace) -> None:
 
     @service.handler()
     async def tick(n: int = 0) -> int:
-        await asyncio.sleep(args.seconds / 2)
-        current_job().report_progress(0.5, "half way")
-        await asyncio.sleep(args.seconds / 2)
+        for step in range(args.steps):
+            await asyncio.sleep(args.seconds / (args.steps + 1))
+            current_job().report_progress((step + 1) / (args.steps + 1), f"step {step + 1}")
+        await asyncio.sleep(args.seconds / (args.steps + 1))
         return n
 
     await service.initialize()
@@ -78,4 +80,5 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=250.0, help="jobs submitted per second")
     parser.add_argument("--slots", type=int, default=25, help="rate x seconds keeps up")
     parser.add_argument("--seconds", type=float, default=0.1, help="run time of one job")
+    parser.add_argument("--steps", type=int, default=1, help="progress reports per job")
     asyncio.run(main(parser.parse_args()))

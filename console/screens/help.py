@@ -57,7 +57,14 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("ctrl+p", "command palette: any action, go to job <id>, switch queue, theme"),
         ),
     ),
-    ("Console", (("?", "this help"), ("q  ctrl+c", "quit"))),
+    (
+        "Console",
+        (
+            ("L", "refresh: live, every 2 s, 5 s, 10 s (a slow link; header: ⟳)"),
+            ("?", "this help"),
+            ("q  ctrl+c", "quit"),
+        ),
+    ),
 )
 
 

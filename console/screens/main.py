@@ -127,7 +127,7 @@ class MainScreen(Screen[None]):
             self.request(urgent=True)
 
     def on_job_table_cursor_moved(self, message: JobTable.CursorMoved) -> None:
-        self.tab_bar.refresh()
+        self.tab_bar.redraw()
         self.keys_changed()
 
     # -- the filter ----------------------------------------------------------------------
@@ -174,6 +174,6 @@ class MainScreen(Screen[None]):
         self.selection_drawn(message.tab)
 
     def selection_drawn(self, tab: str) -> None:
-        self.table(tab).refresh()
-        self.tab_bar.refresh()
+        self.table(tab).redraw()
+        self.tab_bar.redraw()
         self.keys_changed()

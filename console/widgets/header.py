@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
 from jobdeck.core.text import display_text
 
 from ..format import count, duration, sparkline
 from ..state import TAB_TITLES, TABS, ConsoleState
+from .repaint import Painted
 
-__all__ = ["HeaderStrip", "TabBar"]
+__all__ = ["HeaderStrip", "LineWidget", "TabBar"]
 
 _STATUS_LABELS = (
     ("pending", "pending"),
@@ -31,7 +34,44 @@ _STATUS_LABELS = (
 )
 
 
-class HeaderStrip(Widget):
+class LineWidget(Widget):
+    """A strip of a few lines, each a function of the state (`line`), that repaints only
+    the cells that changed (`redraw`; see `repaint`)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.painted = Painted()
+
+    def line(self, y: int, width: int) -> Text:
+        raise NotImplementedError
+
+    @property
+    def plain(self) -> str:
+        """The lines as they would be drawn now, as plain text (for tests and logs)."""
+        width = self.size.width or 120
+        return "\n".join(self.line(y, width).plain for y in range(max(1, self.size.height)))
+
+    def _strip(self, y: int) -> Strip:
+        width, base = self.size.width, self.rich_style
+        if y >= self.size.height:
+            return Strip.blank(width, base)
+        segments = Segment.apply_style(self.line(y, width).render(self.app.console), base)
+        return Strip(list(segments)).crop_extend(0, width, base)
+
+    def render_line(self, y: int) -> Strip:
+        return self.painted.note(y, self._strip(y))
+
+    def redraw(self) -> None:
+        """Show the state as it is now: only what differs from the screen is sent."""
+        if not self.is_attached or not self.size:
+            self.refresh()
+            return
+        lines = ((y, self._strip(y)) for y in range(self.size.height))
+        for region in self.painted.regions(lines):
+            self.refresh(region)
+
+
+class HeaderStrip(LineWidget):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "header--title",
         "header--label",
@@ -48,9 +88,9 @@ class HeaderStrip(Widget):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"header--{name}")
 
-    def render(self) -> Text:
-        width = max(20, self.size.width)
-        return Text("\n").join([self._where(width), self._counts(width), self._rates(width)])
+    def line(self, y: int, width: int) -> Text:
+        width = max(20, width)
+        return (self._where, self._counts, self._rates)[y](width) if y < 3 else Text()
 
     def _where(self, width: int) -> Text:
         state = self.state
@@ -69,6 +109,11 @@ class HeaderStrip(Widget):
         for flag in state.alerts:
             right.append("  ")
             right.append(f"⚠ {flag}", self._style("alert"))
+        if state.slow_refresh:
+            right.append("  ")
+            every = f"{state.refresh:g}s"
+            slow = f"⟳ {every}" if width < 100 else f"⟳ every {every}"
+            right.append(slow, self._style("warning"))
         if state.read_only:
             right.append("  ")
             right.append("READ-ONLY", self._style("warning"))
@@ -127,7 +172,7 @@ class HeaderStrip(Widget):
         return line + tail
 
 
-class TabBar(Widget):
+class TabBar(LineWidget):
     """`1 Pending  2 Running  …`: the active tab in reverse video and between brackets."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"tab-bar--active", "tab-bar--key"}
@@ -137,8 +182,10 @@ class TabBar(Widget):
         self.state = state
         self.hint = hint
 
-    def render(self) -> Text:
+    def line(self, y: int, width: int) -> Text:
         line = Text()
+        if y:
+            return line
         for number, tab in enumerate(TABS, 1):
             active = tab == self.state.active
             label = f"{number} {TAB_TITLES[tab]}"
@@ -146,10 +193,10 @@ class TabBar(Widget):
             action = Style(meta={"@click": f"app.show_tab('{tab}')"})
             line.append(" ")
             line.append(f"[{label}]" if active else f" {label} ", style + action)
-        if self.size.width >= 100:  # narrower, the row position keeps the room
+        if width >= 100:  # narrower, the row position keeps the room
             line.append("  6 Schedules ", Style(meta={"@click": "app.schedules"}))
         hint = self.hint()
-        room = self.size.width - line.cell_len - 1
+        room = width - line.cell_len - 1
         if hint and room > 10:
             if len(hint) > room:
                 hint = hint[: room - 1] + "…"

@@ -20,11 +20,13 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from jobdeck.core.text import display_text
 
 from .columns import Column, layout
+from .repaint import Painted
 
 __all__ = ["JobTable"]
 
@@ -104,6 +106,7 @@ class JobTable(ScrollView, can_focus=True):
         self._requested: tuple[int, int] | None = None
         self._widths: list[int] = []
         self._widths_for = -1
+        self.painted = Painted()
 
     # -- attributes down -----------------------------------------------------------------
     def show(self, offset: int, rows: Sequence[Any], total: int) -> None:
@@ -129,7 +132,7 @@ class JobTable(ScrollView, can_focus=True):
         self._remember_selection()
         self._follow_cursor()
         self._check_window()
-        self.refresh()
+        self.redraw()
         if was_fetching and not self.fetching:  # the row under the cursor came in
             self.post_message(self.CursorMoved(self, self.selected))
 
@@ -141,15 +144,25 @@ class JobTable(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False, force=True)
         self.refresh()
 
-    def _set_height(self, lines: int) -> None:
+    def _set_height(self, lines: int, width: int | None = None) -> None:
         """A new virtual height without a screen layout: the list length changes with
         nearly every event, and a layout of the whole screen each time costs far more than
         the table. The vertical scroll bar is always shown (CSS), so no layout is needed:
-        only the scroll bar and the scroll range follow."""
-        size = Size(self.size.width, lines)
+        only the scroll bar and the scroll range follow (and no repaint: the lines that
+        change are redrawn by whoever changed them)."""
+        size = Size(self.size.width if width is None else width, lines)
         if size == self.virtual_size:
             return
+        before = self.virtual_size.height
         self.set_reactive(JobTable.virtual_size, size)
+        bar = self.vertical_scrollbar
+        if bar.window_size and _thumb(bar, before) == _thumb(bar, lines):
+            # The scroll bar would look the same (a list shorter than the screen has no
+            # thumb; a long one moves it by less than an eighth of a cell): only its range
+            # changes, and the 35 cells of the bar are not sent again.
+            bar.set_reactive(ScrollBar.window_virtual_size, lines)
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
+            return
         self._scroll_update(size)  # Widget's own hook for a new virtual size
 
     @property
@@ -218,7 +231,7 @@ class JobTable(ScrollView, can_focus=True):
         self._remember_selection()
         self._follow_cursor()
         self._check_window()
-        self.refresh()
+        self.redraw()
         self.post_message(self.CursorMoved(self, self.selected))
 
     def _remember_selection(self) -> None:
@@ -238,7 +251,10 @@ class JobTable(ScrollView, can_focus=True):
         self._check_window(top=int(new))
 
     def _on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.total + 1)
+        # A new size repaints the table whole already (the layout that resized it did);
+        # setting the reactive would repaint it again, and a Resize also comes when only
+        # the container changed.
+        self._set_height(self.total + 1, event.size.width)
         self._check_window()
 
     def _check_window(self, top: int | None = None) -> None:
@@ -258,7 +274,20 @@ class JobTable(ScrollView, can_focus=True):
             self.post_message(self.WindowChanged(self, offset, limit))
 
     # -- drawing -------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Show the rows as they are now (ages move on, rows come and go): only the cells
+        that differ from the screen are sent (see `repaint`)."""
+        if not self.is_attached or not self.region:
+            self.refresh()  # not on screen: drawn whole when it comes back
+            return
+        lines = ((y, self._line(y)) for y in range(self.scrollable_content_region.height))
+        for region in self.painted.regions(lines):
+            self.refresh(region)
+
     def render_line(self, y: int) -> Strip:
+        return self.painted.note(y, self._line(y))
+
+    def _line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
         if width != self._widths_for:
@@ -300,7 +329,9 @@ class JobTable(ScrollView, can_focus=True):
         width: int,
         cursor: bool = False,
     ) -> Strip:
-        segments: list[Segment] = []
+        # Neighbouring cells of one style go out as one segment: the terminal is sent one
+        # set of colours per run instead of one per cell (and per spacer).
+        runs: list[tuple[str, Style]] = []
         for i, (text, tone, column, size) in enumerate(
             zip(cells, tones, self.columns, self._widths, strict=True)
         ):
@@ -309,13 +340,34 @@ class JobTable(ScrollView, can_focus=True):
             if tone is not None:
                 cell_style = style + self.get_component_rich_style(f"job-table--{tone}")
             if i:
-                segments.append(Segment(" ", style))
-            segments.append(Segment(text, cell_style))
+                _add(runs, " ", style)
+            _add(runs, text, cell_style)
+        segments = [Segment(text, run_style) for text, run_style in runs]
         if cursor:
             post = self.get_component_rich_style("job-table--cursor")
             segments = list(Segment.apply_style(segments, post_style=post))
             return Strip(segments).crop_extend(0, width, style + post)
         return Strip(segments).crop_extend(0, width, style)
+
+
+def _thumb(bar: ScrollBar, virtual: int) -> list[Segment]:
+    """The scroll bar as Textual would draw it for a list `virtual` lines long."""
+    window = bar.window_size if bar.window_size < virtual else 0
+    drawn = ScrollBarRender.render_bar(
+        size=bar.size.height,
+        virtual_size=virtual,
+        window_size=window,
+        position=bar.position,
+        thickness=bar.thickness,
+    )
+    return list(drawn.segments)
+
+
+def _add(runs: list[tuple[str, Style]], text: str, style: Style) -> None:
+    if runs and runs[-1][1] == style:
+        runs[-1] = (runs[-1][0] + text, style)
+    else:
+        runs.append((text, style))
 
 
 def _fit(text: str, size: int, right: bool) -> str:

@@ -33,7 +33,7 @@ def plain(renderable: object, width: int = 118) -> str:
 
 
 def header_text(console) -> str:
-    return str(console.app.query_one(HeaderStrip).render())
+    return console.app.query_one(HeaderStrip).plain
 
 
 async def test_cancel_a_running_job(service: JobService) -> None:
