@@ -20,6 +20,8 @@ from typing import Any
 from textual.message import Message
 from textual.screen import ModalScreen
 
+from jobdeck.core.service import JobService
+
 from .format import short_id
 from .screens.confirm import ConfirmScreen, CountScreen
 from .state import ConsoleState, JobRow, WorkerRow
@@ -124,7 +126,7 @@ class Actions:
 
     def __init__(
         self,
-        service: Any,
+        service: JobService,
         state: ConsoleState,
         post: Callable[[Message], object],
         ask: Callable[[ModalScreen[Any]], Awaitable[Any]],

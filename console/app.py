@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from jobdeck.core.events import Event
+from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
 from .actions import MUTATING, Actions, Where, where_on
@@ -72,7 +73,7 @@ class JobdeckApp(App[int]):
 
     def __init__(
         self,
-        service: Any,
+        service: JobService,
         *,
         read_only: bool = False,
         embedded_workers: int | None = None,
@@ -329,7 +330,7 @@ class JobdeckApp(App[int]):
         """A key whose action does not apply here (or at all, read-only) says why."""
         note = self.actions.explain(event.key, self.where())
         if note:
-            severity = "warning" if self.read_only else "information"
+            severity: SeverityLevel = "warning" if self.read_only else "information"
             self.notify(note, severity=severity, timeout=3)
 
     async def _ask(self, screen: Any) -> Any:

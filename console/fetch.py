@@ -15,6 +15,7 @@ from typing import Any
 
 from jobdeck.core.metrics import QueueMetrics
 from jobdeck.core.models import JobDefinition
+from jobdeck.core.service import JobService
 
 from .limits import DETAIL_FIELD_BYTES, ROW_FIELD_BYTES
 from .paging import concat_page, merged_page
@@ -65,7 +66,11 @@ def _finished(row: JobRow) -> float:
 
 class Fetcher:
     def __init__(
-        self, service: Any, *, scan_limit: int = 5_000, clock: Callable[[], float] = time.time
+        self,
+        service: JobService,
+        *,
+        scan_limit: int = 5_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.service = service
         self.search = Search(service, budget=scan_limit)
@@ -105,12 +110,17 @@ class Fetcher:
         await asyncio.gather(
             metrics() if snap.metrics is None else _nothing(),
             workers_(),
-            self._page_into(snap, page, depths) if rows else _nothing(),
+            self._page_into(snap, page, depths) if page is not None and rows else _nothing(),
             detail(),
         )
         if page is not None and not rows:
             snap.page = await self.page(page, depths, snap.workers)
-        elif snap.page is not None and snap.metrics is not None and not page.filter:
+        elif (
+            page is not None
+            and snap.page is not None
+            and snap.metrics is not None
+            and not page.filter
+        ):
             # The rows were read beside the metrics: the list's length is the fresh one.
             fresh = sum(snap.metrics.depths.get(s, 0) for s in TAB_STATUSES[page.tab])
             snap.page.total = max(fresh, page.offset + len(snap.page.rows))

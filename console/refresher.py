@@ -136,8 +136,8 @@ class Refresher:
             plan = self.plan()
             page: PageRequest | None = plan.page
             if (
-                page.filter
-                and page.tab != "workers"
+                plan.page.filter
+                and plan.page.tab != "workers"
                 and not urgent
                 and now - last_scan < self.rescan
             ):

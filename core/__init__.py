@@ -1,5 +1,11 @@
 """jobdeck's headless core: queue, workers, events and metrics. Never imports Textual."""
 
+if __name__ != "jobdeck.core":  # pragma: no cover - the folder imported under its own name
+    raise ImportError(
+        f"this folder is the package jobdeck.core; import it by that name, not {__name__!r} "
+        "(`pip install -e .` from the checkout makes it importable)"
+    )
+
 from .backend import Backend, BackendSettings, open_backend
 from .errors import JobCancelled, JobFailed, JobNotFound, OutOfMemory, SubmitNotReplicated
 from .events import Event, EventBus, Events

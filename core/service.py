@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from .backend import Backend, BackendSettings, open_backend
+from .backend.records import WorkerRecord
 from .bus import adapt_event_bus
 from .errors import JobNotFound
 from .event_feed import BusRelay, EventFeed
@@ -285,7 +286,7 @@ class JobService:
         await self._ensure()
         return await self.backend.server_warnings()
 
-    async def list_workers(self) -> list[Any]:
+    async def list_workers(self) -> list[WorkerRecord]:
         """Every live worker process sharing this queue (stale ones drop out after the
         worker TTL)."""
         await self._ensure()

@@ -6,6 +6,12 @@ Installed with the `web` extra (`pip install "jobdeck[web]"`); `jobdeck serve` r
 
 from __future__ import annotations
 
+if __name__ != "jobdeck.web":  # pragma: no cover - the folder imported under its own name
+    raise ImportError(
+        f"this folder is the package jobdeck.web; import it by that name, not {__name__!r} "
+        "(`pip install -e .` from the checkout makes it importable)"
+    )
+
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

@@ -137,7 +137,7 @@ def _add_routes(app: FastAPI, routers: tuple[APIRouter, ...], prefix: str) -> No
                 response_description=route.response_description,
                 responses=route.responses,
                 deprecated=route.deprecated,
-                methods=sorted(route.methods),
+                methods=sorted(route.methods or ()),
                 operation_id=route.operation_id,
                 include_in_schema=route.include_in_schema,
                 response_class=route.response_class,

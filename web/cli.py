@@ -219,7 +219,7 @@ def _run(service: Any, sock: socket.socket, auth: Any, options: Options) -> int:
             server = uvicorn.Server(config)
             # Our own handlers: uvicorn's re-raise the signal after its shutdown, which would
             # kill the process before the service (and embedded workers) close cleanly.
-            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))

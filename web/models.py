@@ -3,7 +3,7 @@ shapes (documented in the OpenAPI document; replies are built by `serialize`).""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -98,7 +98,10 @@ def Whole(low: int, high: int) -> Any:
 
 PriorityName = Literal["low", "normal", "high", "critical"]
 # Every status the core has, from the core: a status a lane adds is documented at once.
-StatusName = Literal[tuple(status.value for status in JobStatus)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built at run time; the checker sees the str it is
+    StatusName = str
+else:
+    StatusName = Literal[tuple(status.value for status in JobStatus)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -149,8 +152,8 @@ class JobIn(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=_NOT_BLANK)]
     args: JsonArgs = Field(default_factory=list)
     kwargs: JsonKwargs = Field(default_factory=dict)
-    priority: Whole(0, 3) | PriorityName = "normal"
-    max_retries: Whole(0, 1_000_000) = 0
+    priority: Whole(0, 3) | PriorityName = "normal"  # type: ignore[valid-type]
+    max_retries: Whole(0, 1_000_000) = 0  # type: ignore[valid-type]
     timeout: Annotated[Number, Field(gt=0, le=MAX_TIMEOUT)] | None = None
     delay: Annotated[Number, Field(ge=0, le=MAX_DELAY)] = 0.0
     job_id: (
@@ -187,8 +190,8 @@ class ScaleIn(_Strict):
     )
 
     # Not nullable: absent means "not this one" (the default is never validated).
-    concurrency: Whole(0, 10_000) = None  # type: ignore[assignment]
-    delta: Whole(-10_000, 10_000) = None  # type: ignore[assignment]
+    concurrency: Whole(0, 10_000) = None  # type: ignore[valid-type]
+    delta: Whole(-10_000, 10_000) = None  # type: ignore[valid-type]
     worker_id: Annotated[str, Field(min_length=1, max_length=200)] = "*"
 
 

@@ -91,11 +91,12 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_TYPE: {"schema": _PROBLEM_SCHEMA}}}
 
 
-NOT_FOUND = {404: _problem("No such job (or worker)")}
-CONFLICT = {409: _problem("The job is not in a state that allows this")}
+Responses = dict[int | str, dict[str, Any]]  # a route's `responses=`, as FastAPI types it
+NOT_FOUND: Responses = {404: _problem("No such job (or worker)")}
+CONFLICT: Responses = {409: _problem("The job is not in a state that allows this")}
 
 # The errors any route may answer, for the OpenAPI document.
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+PROBLEM_RESPONSES: Responses = {
     401: _problem("No credentials, or unknown ones"),
     403: _problem("The credentials lack the scope, or the server is read-only"),
     413: _problem("The body is larger than the server accepts"),

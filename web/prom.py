@@ -144,7 +144,7 @@ def _sum(workers: list[Any], attr: str) -> int:
 
 def render(snap: Snapshot) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(QueueCollector(snap))  # type: ignore[arg-type]
+    registry.register(QueueCollector(snap))
     return generate_latest(registry)
 
 

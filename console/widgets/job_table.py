@@ -216,7 +216,7 @@ class JobTable(ScrollView, can_focus=True):
         if row is not None:
             self.post_message(self.Opened(self, row))
 
-    def _on_click(self, event: events.Click) -> None:
+    async def _on_click(self, event: events.Click) -> None:
         y = event.y - self.scrollable_content_region.y + 0
         if y >= 1:
             self._move_to(int(self.scroll_y) + y - 1)

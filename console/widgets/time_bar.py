@@ -65,6 +65,7 @@ class TimeBar(Widget):
         spark = sparkline(done, cells)
         per_cell = max(1, len(failed)) / cells
         line = Text(" ")
+        assert self.cursor is not None  # render() draws no chart without a cursor
         mark = int((self.cursor - first) / max(1e-9, last - first) * (cells - 1))
         for i, block in enumerate(spark):
             lo, hi = int(i * per_cell), max(int((i + 1) * per_cell), int(i * per_cell) + 1)

@@ -27,12 +27,12 @@ class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     job: Annotated[str, Field(min_length=1, max_length=200)]
     cron: Annotated[str, Field(max_length=200)] | None = None
-    every: Whole(1, 366 * 24 * 3600) | None = None
+    every: Whole(1, 366 * 24 * 3600) | None = None  # type: ignore[valid-type]
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
     args: JsonArgs = Field(default_factory=list)
     kwargs: JsonKwargs = Field(default_factory=dict)
-    priority: Whole(0, 3) | PriorityName = "normal"
-    max_retries: Whole(0, 1_000_000) = 0
+    priority: Whole(0, 3) | PriorityName = "normal"  # type: ignore[valid-type]
+    max_retries: Whole(0, 1_000_000) = 0  # type: ignore[valid-type]
     timeout: Annotated[Number, Field(gt=0, le=10**9)] | None = None
     missed: Literal["latest", "skip"] = "latest"
 
