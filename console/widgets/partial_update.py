@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.console import Console
+from rich.control import Control
 from textual import _compositor
 from textual.strip import Strip
 
@@ -36,11 +37,11 @@ def _wide_start(strip: Strip, start: int) -> int:
     return start
 
 
-class CroppedChopsUpdate(_Original):  # type: ignore[misc, valid-type]
+class CroppedChopsUpdate(_Original):
     def render_segments(self, console: Console) -> str:
         sequences: list[str] = []
         append = sequences.append
-        move_to = _compositor.Control.move_to
+        move_to = Control.move_to
         chops, chop_ends = self.chops, self.chop_ends
         last_y = self.spans[-1][0]
         for y, x1, x2 in self.spans:
