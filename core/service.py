@@ -321,6 +321,13 @@ class JobService:
         await self._ensure()
         return await self.backend.cancel(job_id) is not None
 
+    async def run_now(self, job_id: str) -> bool:
+        """Queue a delayed job (or one waiting out its retry delay) now: it goes to the back
+        of its priority's pending list, as if it had come due. False if it is not scheduled
+        (unknown, or already due, running or finished)."""
+        await self._ensure()
+        return await self.backend.run_now(job_id)
+
     async def retry_dead_letter(self, job_id: str) -> bool:
         """Move one dead letter back to pending, attempts reset. True if this call moved
         it; of several concurrent calls for one id exactly one gets True (the move is one

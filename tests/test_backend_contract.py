@@ -500,6 +500,62 @@ async def test_cancel_requested_job_whose_lease_expires_is_cancelled(backend: Ba
     assert event.type == Events.JOB_CANCELLED and event.data["reason"] == "stalled"
 
 
+async def test_run_now_moves_a_scheduled_job_to_pending_at_once(backend: Backend) -> None:
+    low, later, other = await submit(
+        backend, job("low"), job("later", delay=600), job("other", delay=600)
+    )
+    start = await backend.last_event_id()
+    assert await backend.run_now(later)
+    assert not await backend.run_now(later)  # it is no longer scheduled
+    assert not await backend.run_now(low)  # pending: nothing to do
+    assert not await backend.run_now("no-such-job")
+    got = await record(backend, later)
+    assert got.status is JobStatus.PENDING and got.scheduled_for is not None
+    assert got.scheduled_for <= time.time() + 1  # ready from now on, not in ten minutes
+    found = await depths(backend)
+    assert (found["pending"], found["scheduled"]) == (2, 1)
+    [event] = await all_events(backend, start)
+    assert (event.type, event.job_id, event.status, event.data) == (
+        Events.JOB_REQUEUED,
+        later,
+        "pending",
+        {"reason": "run_now"},
+    )
+    batch = await backend.claim("w1", 3, LEASE)
+    assert [c.id for c in batch.jobs] == [low, later]  # at the back of its priority
+    assert (await record(backend, other)).status is JobStatus.SCHEDULED
+
+
+async def test_run_now_races_the_claims_promotion_once(backend: Backend) -> None:
+    [soon] = await submit(backend, job("soon", delay=0.05))
+    await asyncio.sleep(0.1)
+    claimed, moved = await asyncio.gather(backend.claim("w1", 1, LEASE), backend.run_now(soon))
+    pending = await backend.list_jobs("pending", 10, 0, False)
+    on_lists = len(claimed.jobs) + len(pending)
+    assert on_lists == 1, (claimed.jobs, pending, moved)  # promoted once, whoever won
+
+
+async def test_run_now_of_a_retry_waiting_out_its_delay(backend: Backend) -> None:
+    [job_id] = await submit(backend, job("flaky", max_retries=2))
+    [claimed] = (await backend.claim("w1", 1, LEASE)).jobs
+    await backend.finish(
+        "w1",
+        [
+            finish(
+                job_id,
+                claimed.token,
+                Outcome.RETRY,
+                payload=dumps({"type": "E", "message": "m"}),
+                delay=600,
+            )
+        ],
+    )
+    assert (await record(backend, job_id)).status is JobStatus.SCHEDULED
+    assert await backend.run_now(job_id)
+    [again] = (await backend.claim("w1", 1, LEASE)).jobs
+    assert again.id == job_id and (await record(backend, job_id)).attempts == 2
+
+
 async def test_retry_dead_one_and_all(backend: Backend) -> None:
     ids = await submit(backend, job("x"), job("y"), job("z"))
     for claimed in (await backend.claim("w1", 3, LEASE)).jobs:

@@ -86,6 +86,12 @@ class Backend(Protocol):
         returns how many. Atomic per id: of two calls for one id, one moves it."""
         ...
 
+    async def run_now(self, job_id: str) -> bool:
+        """A scheduled job (delayed, or waiting out its retry delay) goes pending at once, at
+        the back of its priority, with a JOB_REQUEUED of reason run_now. False if it is not
+        scheduled. Atomic: of two calls for one id, one moves it."""
+        ...
+
     async def purge(self, status: str) -> int: ...
     async def delete(self, job_id: str, status: str | None = None) -> str | None:
         """Delete one finished job (completed, failed, cancelled; with `status`, only one in

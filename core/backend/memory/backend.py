@@ -94,6 +94,9 @@ class MemoryBackend:
     async def purge(self, status: str) -> int:
         return jobs.purge(self._lib, status)
 
+    async def run_now(self, job_id: str) -> bool:
+        return jobs.run_now(self._lib, job_id)
+
     async def delete(self, job_id: str, status: str | None = None) -> str | None:
         return jobs.delete(self._lib, job_id, status)
 

@@ -27,6 +27,7 @@ __all__ = [
     "list_jobs",
     "purge",
     "retry_dead",
+    "run_now",
     "set_paused",
     "submit",
 ]
@@ -128,6 +129,19 @@ def retry_dead(lib: Lib, job_ids: Sequence[str] | None) -> int:
     lib.wake(moved)
     lib.total(retried_dead=moved)
     return moved
+
+
+def run_now(lib: Lib, job_id: str) -> bool:
+    s, now = lib.s, clock.now_ms()
+    rec = lib.job(job_id, now)
+    if rec is None or rec.get("status") != "scheduled" or not s.sets["scheduled"].remove(job_id):
+        return False
+    s.seq += 1
+    rec.update(status="pending", scheduled_for=_fmt_s(now), seq=str(s.seq))
+    s.sets["pending"].add(job_id, _pscore(rec.get("priority"), s.seq))
+    lib.wake(1)
+    lib.emit(now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"run_now"}')
+    return True
 
 
 def purge(lib: Lib, status: str) -> int:

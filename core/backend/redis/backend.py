@@ -156,6 +156,9 @@ class RedisBackend:
             if int(taken) < 1000:
                 return total
 
+    async def run_now(self, job_id: str) -> bool:
+        return bool(await self._conn.run("run_now", job_id))
+
     async def delete(self, job_id: str, status: str | None = None) -> str | None:
         was = await self._conn.run("delete", job_id, status or "")
         return text(was) if was else None

@@ -22,6 +22,7 @@ SCRIPTS = (
     "retry_dead",
     "purge",
     "delete",
+    "run_now",
     "list",
     "peek",
     "metrics",
