@@ -20,6 +20,8 @@ __all__ = [
     "MAX_BATCH",
     "BatchIn",
     "BatchOut",
+    "BulkIn",
+    "BulkOut",
     "CountOut",
     "EventOut",
     "JobEventsOut",
@@ -378,3 +380,20 @@ class SearchOut(BaseModel):
     jobs: list[JobOut] = Field(description="matches found by this step, in list order")
     cursor: str | None = Field(description="pass back for the next step; null: all was read")
     scanned: int = Field(description="records read by this step")
+
+
+class BulkIn(_Strict):
+    """One action on many jobs."""
+
+    action: Literal["cancel", "retry", "delete", "run_now"]
+    ids: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]],
+        Field(min_length=1, max_length=1000),
+    ]
+
+
+class BulkOut(BaseModel):
+    action: str
+    count: int = Field(description="how many jobs the action was applied to")
+    done: list[str] = Field(description="their ids")
+    skipped: list[str] = Field(description="ids it did not fit (unknown, or in another state)")

@@ -131,3 +131,61 @@ async def test_search_refuses_bad_input(
     reply = await client.get(f"{API}/search", params=params)
     assert reply.status_code == 422, reply.text
     assert reply.json()["field"] == field
+
+
+async def test_run_now_queues_a_delayed_job_at_once(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    later = await service.submit_job("later", delay=600)
+    reply = await client.post(f"{API}/jobs/{later}/run-now")
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["status"] == "pending"
+    again = await client.post(f"{API}/jobs/{later}/run-now")
+    assert again.status_code == 409 and "pending" in again.json()["detail"]
+    assert (await client.post(f"{API}/jobs/nobody/run-now")).status_code == 404
+    events = (await client.get(f"{API}/jobs/{later}/events")).json()["events"]
+    assert events[-1]["type"] == "JOB_REQUEUED" and events[-1]["data"] == {"reason": "run_now"}
+
+
+async def test_one_action_on_many_jobs(client: httpx.AsyncClient, service: JobService) -> None:
+    @service.handler()
+    async def fails() -> None:
+        raise RuntimeError("no")
+
+    dead = [await service.submit_job("fails") for _ in range(3)]
+    await service.start_workers(2)
+    for job_id in dead:
+        await finished(service, job_id)
+    await service.stop_workers()
+    pending = await service.submit_job("nobody")
+    later = [await service.submit_job("nobody", delay=600) for _ in range(2)]
+
+    async def bulk(action: str, ids: list[str]) -> dict:
+        reply = await client.post(f"{API}/jobs/bulk", json={"action": action, "ids": ids})
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    reply = await bulk("retry", [*dead[:2], pending, "nobody"])
+    assert (reply["count"], reply["done"], reply["skipped"]) == (2, dead[:2], [pending, "nobody"])
+    assert (await bulk("run_now", [*later, pending]))["done"] == later
+    assert (await bulk("delete", [dead[2], pending]))["done"] == [dead[2]]
+    assert await service.get_job(dead[2]) is None
+    cancelled = await bulk("cancel", [pending, *later, pending])
+    assert cancelled["done"] == [pending, *later] and cancelled["skipped"] == []
+    assert (await service.get_metrics(1)).depths["pending"] == 2  # the two retried
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "explode", "ids": ["a"]}, "body.action"),
+        ({"action": "cancel", "ids": []}, "body.ids"),
+        ({"action": "cancel", "ids": ["a b"]}, "body.ids[0]"),
+        ({"action": "cancel", "ids": ["x"] * 1001}, "body.ids"),
+        ({"action": "cancel"}, "body.ids"),
+    ],
+)
+async def test_bulk_refuses_bad_input(client: httpx.AsyncClient, body: dict, field: str) -> None:
+    reply = await client.post(f"{API}/jobs/bulk", json=body)
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"] == field

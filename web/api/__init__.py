@@ -1,5 +1,5 @@
 """One router per resource, mounted by `create_app` under `/api/v1`. Literal paths under
-`/jobs/` (dead-letters, metrics, workers, batch) are registered before `/jobs/{job_id}`;
+`/jobs/` (dead-letters, metrics, workers, batch, bulk) are registered before `/jobs/{job_id}`;
 then the busiest routes, since FastAPI tries routes in order."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from . import (
+    actions,
     dead_letters,
     events,
     job_events,
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         dead_letters,
         stats,
         workers,
+        actions,
         jobs,
         job_events,
         queue,
