@@ -174,7 +174,8 @@ def snake_case_names() -> dict[str, list[str]]:
 
 
 def document_names(doc: Any) -> set[str]:
-    """Every property name the document declares, anywhere (replies, bodies, events)."""
+    """Every property name the document declares, anywhere (replies, bodies, events), and
+    every word of its enums (an action's name is sent as a value)."""
     names: set[str] = set()
     stack = [doc]
     while stack:
@@ -182,6 +183,7 @@ def document_names(doc: Any) -> set[str]:
         if isinstance(item, dict):
             if isinstance(item.get("properties"), dict):
                 names.update(item["properties"])
+            names.update(value for value in item.get("enum", ()) if isinstance(value, str))
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)

@@ -1,6 +1,6 @@
 """The page reads only what the server documents: every snake_case name in its JavaScript is
-a property of the OpenAPI document (the browser tests check each read field against the
-reply schema of the request it came from: `field_reads`)."""
+a property (or an enum's word) of the OpenAPI document (the browser tests check each read
+field against the reply schema of the request it came from: `field_reads`)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from jobdeck.web import create_app
 
@@ -97,6 +98,104 @@ def test_errors_are_searched_in_the_dead_letters(signed_in: Any, dash_queue: Que
     until(driver, lambda d: shown_ids(d) == [], what="no match")
     assert "Nothing" in driver.find_element(By.ID, "empty").text
     search(driver, "")
+
+
+def status_of(dash_queue: Queue, job_id: str) -> str | None:
+    job = dash_queue.served.call(dash_queue.service.get_job(job_id))
+    return None if job is None else job.status.value
+
+
+def confirm(driver: Any) -> str:
+    """Say yes to the confirmation on screen; returns what it asked."""
+    dialog = driver.find_element(By.ID, "confirm")
+    until(driver, lambda d: dialog.is_displayed(), what="the confirmation")
+    text = dialog.text
+    driver.find_element(By.ID, "confirm-yes").click()
+    return text
+
+
+def select(driver: Any, job_id: str) -> None:
+    rows(driver, job_id)[0].find_element(By.CSS_SELECTOR, "input.select").click()
+
+
+def dead_letters(dash_queue: Queue, count: int) -> list[str]:
+    service, call = dash_queue.service, dash_queue.served.call
+    ids = [
+        call(service.submit_job("fails_first", [f"{dash_queue.prefix}:{job}:{n}"]))
+        for n, job in enumerate(["bulk"] * count)
+    ]
+    until(None, lambda _: all(status_of(dash_queue, j) == "failed" for j in ids), what="dead")
+    return ids
+
+
+def test_selected_jobs_are_acted_on_with_one_confirmation_naming_the_count(
+    signed_in: Any, dash_queue: Queue, paused: None
+) -> None:
+    driver, service, call = signed_in, dash_queue.service, dash_queue.served.call
+    later = [call(service.submit_job("quick", [n], delay=600)) for n in range(3)]
+    tab(driver, "1")
+    Select(driver.find_element(By.ID, "substatus")).select_by_value("scheduled")
+    until(driver, lambda d: all(rows(d, j) for j in later), what="the delayed jobs")
+    select(driver, later[0])
+    select(driver, later[1])
+    assert driver.find_element(By.ID, "bulk-count").text == "2 selected"
+    driver.find_element(By.CSS_SELECTOR, '#bulk-actions [data-bulk="run_now"]').click()
+    assert "Run 2 delayed jobs now?" in confirm(driver)
+    until(driver, lambda _: status_of(dash_queue, later[1]) == "pending", what="run now")
+    assert status_of(dash_queue, later[0]) == "pending"
+    assert status_of(dash_queue, later[2]) == "scheduled"
+    assert not driver.find_element(By.ID, "bulk").is_displayed()  # the selection went
+
+    Select(driver.find_element(By.ID, "substatus")).select_by_value("pending")
+    until(driver, lambda d: rows(d, later[0]) and rows(d, later[1]), what="them pending")
+    driver.find_element(By.ID, "select-page").click()
+    count = len(driver.find_elements(By.CSS_SELECTOR, "#tbody tr"))
+    assert driver.find_element(By.ID, "bulk-count").text == f"{count} selected"
+    driver.find_element(By.CSS_SELECTOR, '#bulk-actions [data-bulk="cancel"]').click()
+    assert f"Cancel {count} jobs?" in confirm(driver)
+    until(driver, lambda _: status_of(dash_queue, later[0]) == "cancelled", what="cancelled")
+
+
+def test_dead_letters_are_deleted_one_or_many(signed_in: Any, dash_queue: Queue) -> None:
+    driver = signed_in
+    one, *many = dead_letters(dash_queue, 3)
+    tab(driver, "3")
+    until(driver, lambda d: rows(d, one), what="the dead letters")
+    rows(driver, one)[0].find_element(By.CSS_SELECTOR, '[data-action="delete"]').click()
+    assert "Delete this failed job?" in confirm(driver)
+    until(driver, lambda _: status_of(dash_queue, one) is None, what="the record to go")
+    until(driver, lambda d: not rows(d, one), what="its row to go")
+    for job_id in many:
+        select(driver, job_id)
+    driver.find_element(By.CSS_SELECTOR, '#bulk-actions [data-bulk="delete"]').click()
+    assert "Delete 2 jobs?" in confirm(driver)
+    until(driver, lambda _: all(status_of(dash_queue, j) is None for j in many), what="deleted")
+
+
+def test_a_delayed_job_runs_now_from_its_row_and_its_page(
+    signed_in: Any, dash_queue: Queue
+) -> None:
+    driver, service, call = signed_in, dash_queue.service, dash_queue.served.call
+    row_job, page_job = (call(service.submit_job("quick", [n], delay=600)) for n in (7, 8))
+    tab(driver, "1")
+    Select(driver.find_element(By.ID, "substatus")).select_by_value("scheduled")
+    until(driver, lambda d: rows(d, row_job), what="the delayed job")
+    rows(driver, row_job)[0].find_element(By.CSS_SELECTOR, '[data-action="run_now"]').click()
+    until(driver, lambda _: status_of(dash_queue, row_job) == "completed", what="it to run")
+    driver.execute_script("location.hash = arguments[0]", f"job/{page_job}")
+    button = until(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#job-actions [data-action="run_now"]'),
+        what="Run now on its page",
+    )[0]
+    button.click()
+    until(driver, lambda _: status_of(dash_queue, page_job) == "completed", what="it to run")
+    until(
+        driver,
+        lambda d: "run now (was delayed)" in d.find_element(By.ID, "job-timeline").text,
+        what="run now in its timeline",
+    )
+    tab(driver, "1")
 
 
 def test_every_field_the_page_read_is_documented(signed_in: Any, dash_queue: Queue) -> None:

@@ -46,8 +46,8 @@ export class Api {
   job(id) { return this.#request("GET", `api/v1/jobs/${enc(id)}`); }
   /** One bounded step of a job's events from the log, resuming after the event id `after`. */
   jobEvents(id, after) { return this.#request("GET", `api/v1/jobs/${enc(id)}/events`, { params: { after } }); }
-  cancelJob(id) { return this.#request("DELETE", `api/v1/jobs/${enc(id)}`); }
-  retryDeadLetter(id) { return this.#request("POST", `api/v1/jobs/dead-letters/${enc(id)}`, { body: {} }); }
+  /** One action (cancel, retry, delete, run_now) on jobs by id: what it was applied to. */
+  bulk(action, ids) { return this.#request("POST", "api/v1/jobs/bulk", { body: { action, ids } }); }
   retryAllDeadLetters() { return this.#request("POST", "api/v1/jobs/dead-letters/retry-all", { body: {} }); }
 
   // -- workers --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // What each tab shows: its columns (label, cell, sort key), the statuses its rows come from
-// (from the server's vocabulary), what names a row (`key`) and the actions on its rows.
+// (from the server's vocabulary), what names a row (`key`), the actions on a row, and those
+// on the rows selected (`bulk`: job tabs have a checkbox per row).
 import { el } from "./dom.js";
 import { age, duration, number, oneLine, priorityLabel, shortId } from "./format.js";
 
@@ -36,7 +37,8 @@ export const TABS = {
       id, name, priority, attempts,
       { key: "wait", label: "Waiting", cell: (j) => (j.status === "scheduled" && j.scheduled_for ? `due in ${duration(j.scheduled_for - Date.now() / 1000)}` : age(j.created_at)), sort: (j) => -(j.scheduled_for || j.created_at || 0), className: "num" },
     ],
-    actions: ["cancel"],
+    actions: ["run_now", "cancel"],
+    bulk: ["run_now", "cancel"],
   },
   running: {
     key: (j) => j.id,
@@ -50,6 +52,7 @@ export const TABS = {
       { key: "message", label: "Message", cell: (j) => oneLine(j.progress.message, 120), className: "msg", sort: (j) => j.progress.message, wide: true },
     ],
     actions: ["cancel"],
+    bulk: ["cancel"],
   },
   dead: {
     key: (j) => j.id,
@@ -60,7 +63,8 @@ export const TABS = {
       { key: "failed", label: "Failed", cell: (j) => age(j.finished_at), sort: (j) => since(j.finished_at), className: "num" },
       { key: "error", label: "Last error", cell: errorText, className: "msg", sort: errorText },
     ],
-    actions: ["retry"],
+    actions: ["retry", "delete"],
+    bulk: ["retry", "delete"],
   },
   workers: {
     title: "Workers",
@@ -88,7 +92,8 @@ export const TABS = {
       { key: "run", label: "Run time", cell: (j) => (j.run_time === null ? "" : duration(j.run_time)), sort: (j) => j.run_time, className: "num", wide: true },
       { key: "result", label: "Result", cell: (j) => oneLine(j.status === "completed" ? JSON.stringify(j.result) : j.status, 80), className: "msg" },
     ],
-    actions: [],
+    actions: ["delete"],
+    bulk: ["delete"],
   },
   schedules: {
     title: "Schedules",

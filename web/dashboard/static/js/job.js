@@ -9,10 +9,14 @@ function fact(list, label, value) {
   list.append(el("dt", { text: label }), el("dd", { text: oneLine(value, 300) }));
 }
 
+const ACTIONS = ["run_now", "retry", "cancel", "delete"]; // on the page, those that fit
+
 export class JobPage {
-  constructor({ api, state }) {
+  /** `buttons(action, current, key)` makes an action's buttons (actions.js). */
+  constructor({ api, state, buttons }) {
     this.api = api;
     this.state = state;
+    this.buttons = buttons;
     this.timeline = new JobTimeline({ api });
   }
 
@@ -46,9 +50,7 @@ export class JobPage {
     this.state.job = job;
     this.#render(job);
     const finished = this.state.vocab.finished.has(job.status);
-    const canOperate = this.state.canOperate;
-    show("job-cancel", canOperate && !finished);
-    show("job-retry", canOperate && job.status === "failed");
+    this.#renderActions(job);
     if (await this.timeline.read(job, finished)) this.#renderTimeline();
   }
 
@@ -70,8 +72,19 @@ export class JobPage {
 
   #forget() {
     this.state.job = null;
-    show("job-cancel", false);
-    show("job-retry", false);
+    $("job-actions").replaceChildren();
+    $("job-actions").dataset.actions = "";
+  }
+
+  /** The actions that fit the job's status now, acting on the job as last read. */
+  #renderActions(job) {
+    const box = $("job-actions");
+    if (!this.state.canOperate) return;
+    const fitting = ACTIONS.flatMap((action) => this.buttons(action, () => this.state.job, job.id)).filter((b) => b.fits(job));
+    const now = fitting.map((b) => b.dataset.action).join(",");
+    if (box.dataset.actions === now && box.children.length === fitting.length) return;
+    box.dataset.actions = now;
+    box.replaceChildren(...fitting);
   }
 
   #notFound(id) {

@@ -14,6 +14,7 @@ import { keyHandler } from "./keys.js";
 import { LiveFeed } from "./live.js";
 import { Refresher } from "./refresher.js";
 import { Router } from "./router.js";
+import { Selection } from "./selection.js";
 import { Session } from "./session.js";
 import { PAGE, createState } from "./state.js";
 import { Table } from "./table.js";
@@ -25,13 +26,19 @@ const state = createState();
 const api = new Api(() => session.showLogin("Your session has ended. Sign in again."));
 const chart = new Throughput($("chart"));
 const header = new Header({ api, state, chart });
-const jobPage = new JobPage({ api, state });
 const actions = new Actions({ api, state, changed: () => { view.request(); header.request(); } });
-const table = new Table({ state, buttons: (action, current, key) => actions.buttons(action, current, key) });
+const buttons = (action, current, key) => actions.buttons(action, current, key);
+const jobPage = new JobPage({ api, state, buttons });
+const selection = new Selection({ state, actions });
+const table = new Table({ state, buttons, selection });
 const list = new ListView({ api, state, table, again: () => view.request() });
 const view = new Refresher(() => (state.jobId ? jobPage.load() : list.load()), 400);
-const router = new Router({ state, table, view, jobPage });
-const updates = new LiveUpdates({ state, table, view, header, chart, forget: (ids) => list.search.forget(ids) });
+const router = new Router({ state, table, view, jobPage, selection });
+const forget = (ids) => {
+  list.search.forget(ids);
+  selection.forget(ids);
+};
+const updates = new LiveUpdates({ state, table, view, header, chart, forget });
 const session = new Session({ api, started: start, ended: stop });
 let feed = null;
 let clockTimer = 0;
@@ -104,6 +111,7 @@ let filterTimer = 0;
 function applyFilter(value) {
   clearTimeout(filterTimer);
   filterTimer = setTimeout(() => {
+    if (state.filter !== value.trim()) selection.clear(); // act only on what the search shows
     state.filter = value.trim();
     state.page = 0;
     show("notice", false);
@@ -132,8 +140,7 @@ function wire() {
     e.preventDefault();
     router.leaveJob();
   });
-  $("job-cancel").addEventListener("click", () => state.job && actions.cancel(state.job));
-  $("job-retry").addEventListener("click", () => state.job && actions.retry(state.job));
+  $("bulk-clear").addEventListener("click", () => selection.clear());
   window.addEventListener("hashchange", () => router.route());
   const clearFilter = () => {
     $("filter").value = "";

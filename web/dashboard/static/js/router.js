@@ -3,7 +3,8 @@ import { $, el, show } from "./dom.js";
 import { TABS } from "./columns.js";
 
 export class Router {
-  constructor({ state, table, view, jobPage }) {
+  constructor({ state, table, view, jobPage, selection }) {
+    this.selection = selection;
     this.state = state;
     this.table = table;
     this.view = view;
@@ -31,6 +32,7 @@ export class Router {
     show("main", true);
     const tab = TABS[hash] && (hash !== "schedules" || state.schedules) ? hash : "pending";
     if (tab !== state.tab) {
+      this.selection.clear();
       state.tab = tab;
       state.page = 0;
       state.sort = { key: null, dir: null };

@@ -5,19 +5,22 @@ import { PAGE } from "./state.js";
 import { TABS, sortRows } from "./columns.js";
 
 export class Table {
-  /** `buttons(action, current, key)` makes a row's action buttons (actions.js). */
-  constructor({ state, buttons }) {
+  /** `buttons(action, current, key)` makes a row's action buttons (actions.js); `selection`
+   * holds the rows checked for an action on many (selection.js). */
+  constructor({ state, buttons, selection }) {
     this.state = state;
     this.buttons = buttons;
+    this.selection = selection;
   }
 
   render() {
     const state = this.state;
     const spec = TABS[state.tab];
     const thead = $("thead");
-    if (thead.dataset.tab !== state.tab || thead.dataset.sort !== `${state.sort.key}:${state.sort.dir}`) {
-      thead.dataset.tab = state.tab;
-      thead.dataset.sort = `${state.sort.key}:${state.sort.dir}`;
+    const selecting = this.selection.active();
+    const layout = `${state.tab}|${state.sort.key}:${state.sort.dir}|${selecting}|${state.canOperate}`;
+    if (thead.dataset.layout !== layout) {
+      thead.dataset.layout = layout;
       const cells = spec.columns.map((col) => {
         const th = el("th", { text: col.label, className: [col.sort ? "sortable" : "", col.wide ? "wide" : "", (col.className || "").includes("num") ? "num" : ""].join(" ").trim() });
         if (col.sort) {
@@ -28,6 +31,11 @@ export class Table {
         return th;
       });
       if (state.canOperate && spec.actions.length) cells.push(el("th", { className: "actions" }));
+      if (selecting) {
+        const all = el("input", { className: "select", attrs: { type: "checkbox", id: "select-page", "aria-label": "Select every job of this page" } });
+        all.addEventListener("change", () => this.selection.page(state.rows, all.checked));
+        cells.unshift(el("th", { className: "select" }, [all]));
+      }
       thead.replaceChildren(...cells);
     }
     const column = spec.columns.find((c) => c.key === state.sort.key);
@@ -41,6 +49,7 @@ export class Table {
     $("prev-btn").disabled = state.page === 0;
     $("next-btn").disabled = (state.page + 1) * PAGE >= state.total;
     show("retry-all-btn", state.canOperate && state.tab === "dead");
+    this.selection.render();
   }
 
   /** Sort by a column's header: ascending, descending, then the server's order again. */
@@ -61,7 +70,7 @@ export class Table {
     const wanted = rows.map((row) => {
       const key = String(spec.key(row));
       let tr = existing.get(key);
-      if (!tr || tr.dataset.tab !== this.state.tab || tr.dataset.operate !== String(this.state.canOperate)) tr = this.#create(spec, key, row);
+      if (!tr || tr.dataset.layout !== this.#rowLayout()) tr = this.#create(spec, key, row);
       this.#update(spec, tr, row);
       return tr;
     });
@@ -71,10 +80,19 @@ export class Table {
     while (tbody.children.length > wanted.length) tbody.lastElementChild.remove();
   }
 
+  #rowLayout() {
+    return `${this.state.tab}|${this.state.canOperate}|${this.selection.active()}`;
+  }
+
   #create(spec, key, row) {
     const state = this.state;
-    const tr = el("tr", { attrs: { "data-id": key, "data-tab": state.tab, "data-operate": String(state.canOperate) } });
+    const tr = el("tr", { attrs: { "data-id": key, "data-layout": this.#rowLayout() } });
     tr.row = row;
+    if (this.selection.active()) {
+      const box = el("input", { className: "select", attrs: { type: "checkbox", "aria-label": `Select ${key}` } });
+      box.addEventListener("change", () => this.selection.toggle(tr.row, box.checked));
+      tr.append(el("td", { className: "select" }, [box]));
+    }
     for (const col of spec.columns) tr.append(el("td", { className: [col.className || "", col.wide ? "wide" : ""].join(" ").trim() }));
     if (state.canOperate && spec.actions.length) {
       const td = el("td", { className: "actions" });
@@ -86,10 +104,15 @@ export class Table {
 
   #update(spec, tr, row) {
     tr.row = row;
+    if (this.selection.active()) this.selection.seen(row);
     const toggle = tr.querySelector('button[data-action="toggle"]');
     if (toggle) setText(toggle, row.paused ? "Resume" : "Pause");
+    for (const button of tr.querySelectorAll("button[data-action]")) {
+      if (button.fits) button.hidden = !button.fits(row);
+    }
+    const first = this.selection.active() ? 1 : 0;
     spec.columns.forEach((col, index) => {
-      const td = tr.children[index];
+      const td = tr.children[index + first];
       const value = col.cell(row);
       if (value instanceof Node) {
         const bar = value.querySelector?.(".bar span");
