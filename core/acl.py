@@ -6,8 +6,8 @@ script from another, so the roles are drawn by command category and by key patte
 - `worker` (and a console that steers: cancel, retry, pause, scale): reads and writes keys
   under the prefix, runs scripts, blocks on the wake-up list and the event log, may cut its
   own wait short (CLIENT UNBLOCK) and read CONFIG for its start-up warnings;
-- `submitter`: the same minus blocking commands: it submits and reads jobs, but neither
-  runs workers nor follows the event log;
+- `submitter`: the same minus blocking commands but XREAD: it submits and reads jobs and
+  awaits their results (`result()` follows the event log), but runs no worker;
 - `console` (a read-only console, `jobdeck console --read-only`, or a dashboard): reads keys
   under the prefix only (`%R~`), and runs only the read-only scripts (EVALSHA_RO).
 
@@ -30,7 +30,7 @@ _COMMON = (
 )
 ROLES: dict[str, tuple[str, str]] = {
     "worker": ("~", f"+@read +@write {_COMMON} -function +evalsha +client|unblock +config|get"),
-    "submitter": ("~", f"+@read +@write {_COMMON} -function -@blocking +evalsha"),
+    "submitter": ("~", f"+@read +@write {_COMMON} -function -@blocking +evalsha +xread"),
     "console": ("%R~", f"+@read {_COMMON} -@blocking +xread"),
 }
 

@@ -22,7 +22,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ._tasks import cancel_and_wait
 from .backend import Backend
@@ -42,7 +43,13 @@ MAX_WAIT = 86_400.0
 BATCH = 1000
 #: Seconds a blocking read waits for new events (and the longest an idle reader lingers).
 BLOCK = 1.0
-_CONNECTION_ERRORS = (RedisError, OSError)
+#: Record reads in flight at once for one service's waiters. A thousand waiters woken
+#: together would otherwise ask for a thousand connections (redis-py's pool refuses past
+#: 100): queued here they share a few, and the whole batch is read as fast.
+READS = 16
+#: What a dropped or restarting server raises: waited out. Anything else (a command the
+#: user's ACL refuses, say) ends the waits with that error instead of retrying forever.
+_CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 #: Statuses an event leaves a job in that are not its last: no waiter needs waking.
 _GOING_ON = frozenset({None, "", "pending", "scheduled", "running", "waiting"})
 
@@ -90,6 +97,8 @@ class ResultWaiters:
         self._reader: asyncio.Task[None] | None = None
         self._starting: asyncio.Future[None] | None = None
         self._closed = False
+        self._failure: Exception | None = None  # why the reader stopped, if not for lack of waiters
+        self._reads = asyncio.Semaphore(READS)
         # A read this full may mean the reader fell behind: the log's cap (trimming whole
         # nodes, never below it) can drop unread events only past this many.
         self._full = max(1, min(BATCH, backend.settings.events_maxlen))
@@ -165,6 +174,8 @@ class ResultWaiters:
                 del status[:-1]
                 await wake.wait()
                 wake.clear()
+                if self._failure is not None:
+                    raise self._failure
         finally:
             wakes = self._waiting.get(job_id)
             if wakes is not None:
@@ -173,7 +184,8 @@ class ResultWaiters:
                     del self._waiting[job_id]
 
     async def _read(self, job_id: str) -> JobDefinition | None:
-        fields = await self.backend.get(job_id)
+        async with self._reads:
+            fields = await self.backend.get(job_id)
         return None if fields is None else decode_or_stub(job_id, fields)
 
     def _not_found(self, job_id: str) -> JobNotFound:
@@ -203,7 +215,7 @@ class ResultWaiters:
         # since then concerns no one waiting now (each reads its record after this).
         position = await self.backend.last_event_id()
         if not self.reading:
-            self._position = position
+            self._position, self._failure = position, None
             self._reader = asyncio.get_running_loop().create_task(
                 self._read_events(), name="jobdeck-result-reader"
             )
@@ -221,10 +233,10 @@ class ResultWaiters:
                 lost = True
                 await asyncio.sleep(0.5)
                 continue
-            except Exception:  # never leave the waiters without a reader
-                log.exception("result reader failed; reading again in 0.5 s")
-                await asyncio.sleep(0.5)
-                continue
+            except Exception as exc:  # a refused command, a bug: every waiter hears it
+                self._failure = exc
+                self._wake_all()
+                break
             if lost:
                 lost = False
                 self._wake_all()  # what happened meanwhile may not be in what is left to read

@@ -80,10 +80,12 @@ async def test_each_role_does_its_work(url_for, acl_server: RedisServer, prefix:
         ):
             with pytest.raises(NoPermissionError, match="evalsha"):
                 await action()
-        # a submitter does not block on queues (no worker, no event following)
-        with pytest.raises(NoPermissionError, match="xread"):
-            await submitter.backend.read_events("0-0", 1, 0.1)
-        assert (await submitter.get_metrics()).depths["completed"] == 6
+        # a submitter awaits results (it follows the event log) but runs no worker
+        later = await submitter.submit_job("add", [20, 22])
+        assert (await submitter.result(later, timeout=20))["sum"] == 42
+        with pytest.raises(NoPermissionError, match="blpop"):
+            await submitter.backend.wait_for_work(0.1)
+        assert (await submitter.get_metrics()).depths["completed"] == 7
         assert SECRET not in worker.log()
     finally:
         worker.stop()

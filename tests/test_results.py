@@ -301,3 +301,27 @@ def test_the_sync_service_waits_too(redis_url: str, prefix: str) -> None:
             assert sync.get_job(missing, wait=0.2).status == JobStatus.SCHEDULED
         finally:
             thread.join()
+
+
+async def test_a_refused_command_ends_the_wait_with_its_error(
+    redis_server: Any, prefix: str
+) -> None:
+    """A user whose ACL refuses XREAD hears so at once, instead of waiting out its timeout
+    while the reader retries."""
+    from redis.exceptions import NoPermissionError
+
+    from jobdeck.core.acl import acl_rules
+
+    user = f"noxread-{prefix}"
+    rules = [*acl_rules("submitter", prefix).split(), "-xread"]
+    assert redis_server.cli("ACL", "SETUSER", user, "on", ">pw", *rules) == "OK"
+    try:
+        url = f"redis://{user}:pw@127.0.0.1:{redis_server.port}/0"
+        async with JobService(url, "r", prefix) as service:
+            job_id = await service.submit_job("never")
+            began = time.monotonic()
+            with pytest.raises(NoPermissionError, match="xread"):
+                await service.result(job_id, timeout=20)
+            assert time.monotonic() - began < 5
+    finally:
+        redis_server.cli("ACL", "DELUSER", user)

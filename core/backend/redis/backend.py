@@ -168,16 +168,14 @@ class RedisBackend:
 
     # -- reading (peek.lua, list.lua, search.lua, metrics.lua, the event stream) ------------
     async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
-        if max_field > 0:  # values over the cap stay on the server (see capped_hash)
-            flat = await self._conn.run("peek", job_id, max_field)
-            if flat is None:
-                return None
-            return pairs(flat) if flat else _NOT_A_HASH
-        try:
-            fields = await self._conn.client.hgetall(self._conn.key("job:" + job_id))
-        except ResponseError:  # not a hash: someone wrote garbage there
-            return _NOT_A_HASH
-        return fields or None
+        # peek.lua on the pipelined connection, not redis-py's HGETALL: a quarter of the
+        # client CPU per read, and a thousand reads at once share one socket instead of
+        # asking redis-py's pool for a thousand connections. With a cap, values over it
+        # stay on the server (see capped_hash).
+        flat = await self._conn.run("peek", job_id, max(0, max_field))
+        if flat is None:
+            return None
+        return pairs(flat) if flat else _NOT_A_HASH
 
     async def list_jobs(
         self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
