@@ -65,8 +65,9 @@ async def test_list_queues_of_a_prefix(open_queue: Callable[..., Awaitable[JobSe
 
 async def test_listing_reads_the_registry_not_the_keyspace(redis_url: str, prefix: str) -> None:
     """At a million jobs a SCAN of the keyspace takes seconds: a queue notes itself in the
-    prefix's registry when opened, and listing reads that. Data written before the registry
-    existed is still found (by one SCAN), and then registered."""
+    prefix's registry when opened, and listing reads that, after one SCAN for the prefix's
+    whole life (marked by `<prefix>:queues:scanned`). Data written before the registry existed
+    is still found by it, and then registered."""
     r = redis.Redis.from_url(redis_url)
     opened = [JobService(redis_url, queue=q, prefix=prefix) for q in ("emails", "reports")]
     try:
@@ -76,11 +77,16 @@ async def test_listing_reads_the_registry_not_the_keyspace(redis_url: str, prefi
         for service in opened:
             await service.submit_job("send")
         assert r.smembers(f"{prefix}:queues") == {b"emails", b"reports"}
+        assert await opened[0].list_queues() == ["emails", "reports"]  # the one SCAN
+        assert r.get(f"{prefix}:queues:scanned") == b"1"
         scans = r.info("commandstats").get("cmdstat_scan", {}).get("calls", 0)
-        assert await opened[0].list_queues() == ["emails", "reports"]
+        assert await opened[1].list_queues() == ["emails", "reports"]
         assert r.info("commandstats").get("cmdstat_scan", {}).get("calls", 0) == scans
-        r.delete(f"{prefix}:queues")  # as if written by a version without the registry
-        assert await opened[0].list_queues() == ["emails", "reports"]
+        # as if written by a version without the registry
+        r.delete(f"{prefix}:queues", f"{prefix}:queues:scanned")
+        fresh = JobService(redis_url, queue="emails", prefix=prefix)
+        opened.append(fresh)
+        assert await fresh.list_queues() == ["emails", "reports"]
         assert r.smembers(f"{prefix}:queues") == {b"emails", b"reports"}
     finally:
         for service in opened:
@@ -149,3 +155,24 @@ async def _running(service: JobService, count: int) -> bool:
 
 async def _depth(service: JobService, status: str, count: int) -> bool:
     return (await service.get_metrics()).depths.get(status, 0) == count
+
+
+async def test_queues_written_before_the_registry_are_listed_once_another_registers(
+    redis_url: str, prefix: str
+) -> None:
+    """Issue 28, item 11: a queue used before the registry existed (its event log is there,
+    its name is not registered) was lost from the list once any queue registered."""
+    r = redis.Redis.from_url(redis_url)
+    old = JobService(redis_url, queue="legacy", prefix=prefix)
+    new = JobService(redis_url, queue="current", prefix=prefix)
+    try:
+        await old.submit_job("send")
+        r.delete(f"{prefix}:queues")  # written by a version without the registry
+        await new.submit_job("send")  # registers "current" only
+        assert r.smembers(f"{prefix}:queues") == {b"current"}
+        assert await new.list_queues() == ["current", "legacy"]
+        assert r.smembers(f"{prefix}:queues") == {b"current", b"legacy"}
+    finally:
+        await old.close()
+        await new.close()
+        r.close()

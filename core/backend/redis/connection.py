@@ -64,6 +64,7 @@ class RedisConnection:
         self._p = key_prefix(prefix, queue)
         self._registry = f"{prefix}:queues"  # the prefix's queue names: see list_queues
         self.registered = False
+        self._scanned = False  # this process searched the keyspace for queues (list_queues)
         self._route = self._p + "pending"
         self._redis: aioredis.Redis | aioredis.RedisCluster | None = None
         self._slots: SlotRoute | None = None  # on a cluster: the master of this queue's slot
@@ -182,21 +183,30 @@ class RedisConnection:
 
     async def list_queues(self) -> list[str]:
         """The registered queues (see `register_queue`) that have an event log, i.e. were
-        used. Without a registry (data written before it existed, or by a user who may not
-        write it), a SCAN for event logs under the prefix, about 1 ms per 1,000 keys; what it
-        finds is registered for next time."""
-        registered = sorted(text(name) for name in await self.client.smembers(self._registry))
-        if registered:
-            pipe = self.client.pipeline(transaction=False)
-            for name in registered:
-                pipe.exists(key_prefix(self.prefix, name) + "events")
-            used = await pipe.execute()
-            return [name for name, found in zip(registered, used, strict=True) if found]
-        names = await self._scan_queues()
-        if names:
+        used. The registry is complete once the keyspace was searched for event logs after
+        it began (a SCAN under the prefix, about 1 ms per 1,000 keys, not a script, so Redis
+        is never held): queues written before it existed, or by a user who may not write it,
+        are found then and registered, and `<prefix>:queues:scanned` says it was done. A
+        process that may not write the marker searches once itself."""
+        registry = self.client.smembers(self._registry)
+        if not self._scanned and not await self.client.exists(self._registry + ":scanned"):
+            names = await self._scan_queues()
+            self._scanned = True
             with contextlib.suppress(RedisError):
-                await self.client.sadd(self._registry, *names)
-        return names
+                if names:
+                    await self.client.sadd(self._registry, *names)
+                await self.client.set(self._registry + ":scanned", "1")
+            registered = sorted({text(name) for name in await registry} | set(names))
+        else:
+            self._scanned = True
+            registered = sorted(text(name) for name in await registry)
+        if not registered:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for name in registered:
+            pipe.exists(key_prefix(self.prefix, name) + "events")
+        used = await pipe.execute()
+        return [name for name, found in zip(registered, used, strict=True) if found]
 
     async def _scan_queues(self) -> list[str]:
         head = f"{self.prefix}:{{"
