@@ -168,3 +168,38 @@ def test_the_blocking_service_has_the_schedule_and_unique_methods(
         assert svc.get_schedule("s") is not None and svc.remove_schedule("s")
         first = svc.submit_job("work", unique_key="k")
         assert svc.submit_job("work", unique_key="k") == first
+
+
+async def test_first_fire_and_resume_follow_the_servers_clock(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28, item 13: a process whose clock is a day ahead declares, resumes and
+    triggers a schedule; its fire times still come from the server's clock (the scheduler
+    decides what is due by it), not a day late. On the memory engine the process's clock is
+    the engine's: there is nothing to disagree."""
+    svc = JobService(redis_url, queue="q", prefix=prefix)
+    await svc.initialize()
+    try:
+        seconds, micros = await svc.backend.client.time()  # type: ignore[attr-defined]
+        server_ms = seconds * 1000 + micros // 1000
+        ahead = 86_400.0
+        real_time, real_time_ns = time.time, time.time_ns
+        monkeypatch.setattr(time, "time", lambda: real_time() + ahead)
+        monkeypatch.setattr(time, "time_ns", lambda: real_time_ns() + int(ahead * 1e9))
+        await svc.add_schedule("clock", "work", every=timedelta(seconds=60))
+
+        def due_in() -> float:
+            return (info.next_fire or 0) - server_ms / 1000
+
+        info = (await svc.list_schedules())[0]
+        assert 0 < due_in() <= 61
+        await svc.pause_schedule("clock")
+        await svc.resume_schedule("clock")
+        info = (await svc.list_schedules())[0]
+        assert 0 < due_in() <= 61
+        job_id = await svc.trigger_schedule("clock")
+        fired = await events_of(svc, Events.SCHEDULE_FIRED)
+        assert fired[-1].job_id == job_id
+        assert abs(fired[-1].data["tick"] - server_ms / 1000) < 60
+    finally:
+        await svc.close()

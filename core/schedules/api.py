@@ -8,7 +8,6 @@ initializes. Everything else is async and works from any process that shares the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -100,12 +99,12 @@ class Schedules:
 
     async def resume(self, name: str) -> bool:
         spec = await self._stored_spec(name)
-        first = next_fire_after(spec, int(time.time() * 1000))
+        first = next_fire_after(spec, await self.backend.now_ms())  # the server's clock
         return _changed(name, await self.backend.set_schedule_paused(name, False, first))
 
     async def trigger(self, name: str) -> str:
         spec = await self._stored_spec(name)
-        fire = fire_for(spec, None, 0, int(time.time() * 1000), 0)
+        fire = fire_for(spec, None, 0, await self.backend.now_ms(), 0)
         if not (await self.backend.fire_schedules([fire]))[0]:
             raise KeyError(f"schedule: no schedule named {name!r}")
         return fire.job_id

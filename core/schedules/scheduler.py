@@ -122,5 +122,7 @@ def _manual_id(spec: ScheduleSpec) -> str:
 
 
 async def put_spec(backend: Backend, spec: ScheduleSpec) -> int:
-    first = next_fire_after(spec, int(time.time() * 1000))
+    """Declare `spec`; its first fire is computed from the server's clock, as every later one
+    is (sched_due.lua), so a process whose clock is off does not move it."""
+    first = next_fire_after(spec, await backend.now_ms())
     return await backend.put_schedule(spec.name, spec.to_json(), spec.timing, first, spec.job)

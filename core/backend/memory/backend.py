@@ -26,7 +26,7 @@ from ..records import (
     ScheduleFire,
     WorkerRecord,
 )
-from . import events, jobs, leases, schedules, search, workers
+from . import clock, events, jobs, leases, schedules, search, workers
 from .lib import Lib
 from .store import _Store
 
@@ -183,6 +183,9 @@ class MemoryBackend:
 
     async def next_control(self, worker_id: str, timeout: float) -> list[dict[str, Any]]:
         return await workers.next_control(self._lib, worker_id, timeout)
+
+    async def now_ms(self) -> int:
+        return clock.now_ms()
 
     async def server_warnings(self) -> list[str]:
         return []  # nothing to configure: no eviction, no persistence to lose

@@ -367,6 +367,10 @@ class RedisBackend:
         raw += await self._conn.client.lpop(key, 100) or []
         return decode_control(raw)
 
+    async def now_ms(self) -> int:
+        seconds, micros = await self._conn.execute("TIME")  # on a cluster: the queue's master
+        return int(seconds) * 1000 + int(micros) // 1000
+
     async def server_warnings(self) -> list[str]:
         warnings: list[str] = []
         execute = self._conn.execute  # on a cluster: the master that holds this queue
