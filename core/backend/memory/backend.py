@@ -9,8 +9,8 @@ script never yields in Redis. Only the blocking reads await.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Self, TypeVar
 
 from ...events import Event
 from ..records import (
@@ -31,6 +31,8 @@ from .lib import Lib
 from .store import _Store
 
 __all__ = ["MemoryBackend"]
+
+T = TypeVar("T")
 
 
 class MemoryBackend:
@@ -63,6 +65,12 @@ class MemoryBackend:
     def description(self) -> str:
         return f"memory://{self.name}"
 
+    def _atomic(self, step: Callable[..., T], *args: Any) -> T:
+        """One transition on the store, under its lock: atomic as a script, also between
+        threads (a `SyncJobService` calls from a loop of its own)."""
+        with self._lib.s.lock:
+            return step(self._lib, *args)
+
     async def initialize(self) -> None:
         return None
 
@@ -77,40 +85,40 @@ class MemoryBackend:
             return []
         return sorted(
             name.rpartition("/")[2]
-            for name, store in self._stores.items()
+            for name, store in list(self._stores.items())
             if name.rpartition("/")[0] == head and store.last_event != (0, 0)
         )
 
     # -- producers (jobs.py) -----------------------------------------------------------------
     async def submit(self, new: Sequence[NewJob]) -> list[bool | str]:
-        return jobs.submit(self._lib, new)
+        return self._atomic(jobs.submit, new)
 
     async def cancel(self, job_id: str) -> str | None:
-        return jobs.cancel(self._lib, job_id)
+        return self._atomic(jobs.cancel, job_id)
 
     async def retry_dead(self, job_ids: Sequence[str] | None) -> int:
-        return jobs.retry_dead(self._lib, job_ids)
+        return self._atomic(jobs.retry_dead, job_ids)
 
     async def purge(self, status: str) -> int:
-        return jobs.purge(self._lib, status)
+        return self._atomic(jobs.purge, status)
 
     async def run_now(self, job_id: str) -> bool:
         return jobs.run_now(self._lib, job_id)
 
     async def delete(self, job_id: str, status: str | None = None) -> str | None:
-        return jobs.delete(self._lib, job_id, status)
+        return self._atomic(jobs.delete, job_id, status)
 
     async def set_paused(self, paused: bool) -> None:
-        jobs.set_paused(self._lib, paused)
+        self._atomic(jobs.set_paused, paused)
 
     # -- reading (jobs.py, search.py, events.py) ---------------------------------------------
     async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
-        return jobs.get(self._lib, job_id, max_field)
+        return self._atomic(jobs.get, job_id, max_field)
 
     async def list_jobs(
         self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
     ) -> list[tuple[str, Mapping[Any, Any]]]:
-        return jobs.list_jobs(self._lib, status, limit, offset, newest_first, max_field)
+        return self._atomic(jobs.list_jobs, status, limit, offset, newest_first, max_field)
 
     async def search(
         self,
@@ -122,64 +130,64 @@ class MemoryBackend:
         newest_first: bool,
         max_field: int = 0,
     ) -> tuple[list[tuple[str, Mapping[Any, Any]]], int, bool]:
-        return search.search(
-            self._lib, status, needle, offset, budget, limit, newest_first, max_field
+        return self._atomic(
+            search.search, status, needle, offset, budget, limit, newest_first, max_field
         )
 
     async def metrics(self, window: int) -> RawMetrics:
-        return events.metrics(self._lib, window)
+        return self._atomic(events.metrics, window)
 
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
         return await events.read_events(self._lib, after, count, block)
 
     async def last_event_id(self) -> str:
-        return events.last_event_id(self._lib)
+        return self._atomic(events.last_event_id)
 
     async def trimmed_through(self) -> str:
-        return events.trimmed_through(self._lib)
+        return self._atomic(events.trimmed_through)
 
     async def emit(self, event_type: str, data: Mapping[str, Any]) -> None:
-        events.emit(self._lib, event_type, data)
+        self._atomic(events.emit, event_type, data)
 
     # -- workers' transitions (leases.py) ----------------------------------------------------
     async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
-        return leases.claim(self._lib, worker_id, count, lease)
+        return self._atomic(leases.claim, worker_id, count, lease)
 
     async def wait_and_claim(
         self, worker_id: str, count: int, lease: float, timeout: float
     ) -> ClaimBatch:
         await workers.wait_for_work(self._lib, timeout)
-        return leases.claim(self._lib, worker_id, count, lease)
+        return self._atomic(leases.claim, worker_id, count, lease)
 
     async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
-        return leases.finish(self._lib, worker_id, items)
+        return self._atomic(leases.finish, worker_id, items)
 
     async def job_events(self, items: Sequence[JobEmit]) -> int:
-        return leases.job_events(self._lib, items)
+        return self._atomic(leases.job_events, items)
 
     async def progress(self, items: Sequence[ProgressUpdate]) -> None:
-        leases.progress(self._lib, items)
+        self._atomic(leases.progress, items)
 
     # -- the worker registry, wake-ups and control (workers.py) ------------------------------
     async def list_workers(self) -> list[WorkerRecord]:
-        return workers.list_workers(self._lib)
+        return self._atomic(workers.list_workers)
 
     async def heartbeat(
         self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
     ) -> tuple[list[str], list[str]]:
-        return workers.heartbeat(self._lib, worker, leases, lease)
+        return self._atomic(workers.heartbeat, worker, leases, lease)
 
     async def unregister_worker(self, worker_id: str) -> None:
-        workers.unregister_worker(self._lib, worker_id)
+        self._atomic(workers.unregister_worker, worker_id)
 
     async def wait_for_work(self, timeout: float) -> None:
         await workers.wait_for_work(self._lib, timeout)
 
     async def interrupt_wait(self) -> None:
-        workers.interrupt_wait(self._lib)
+        self._atomic(workers.interrupt_wait)
 
     async def send_control(self, message: Mapping[str, Any], worker_id: str | None) -> int:
-        return workers.send_control(self._lib, message, worker_id)
+        return self._atomic(workers.send_control, message, worker_id)
 
     async def next_control(self, worker_id: str, timeout: float) -> list[dict[str, Any]]:
         return await workers.next_control(self._lib, worker_id, timeout)
@@ -194,19 +202,19 @@ class MemoryBackend:
     async def put_schedule(
         self, name: str, definition: bytes, timing: str, first_ms: int, job_name: str
     ) -> int:
-        return schedules.put_schedule(self._lib, name, definition, timing, first_ms, job_name)
+        return self._atomic(schedules.put_schedule, name, definition, timing, first_ms, job_name)
 
     async def due_schedules(self, limit: int) -> DueSchedules:
-        return schedules.due_schedules(self._lib, limit)
+        return self._atomic(schedules.due_schedules, limit)
 
     async def fire_schedules(self, items: Sequence[ScheduleFire]) -> list[bool]:
-        return schedules.fire_schedules(self._lib, items)
+        return self._atomic(schedules.fire_schedules, items)
 
     async def list_schedules(self, name: str | None = None) -> list[RawSchedule]:
-        return schedules.list_schedules(self._lib, name)
+        return self._atomic(schedules.list_schedules, name)
 
     async def set_schedule_paused(self, name: str, paused: bool, next_ms: int) -> int:
-        return schedules.set_schedule_paused(self._lib, name, paused, next_ms)
+        return self._atomic(schedules.set_schedule_paused, name, paused, next_ms)
 
     async def remove_schedule(self, name: str) -> bool:
-        return schedules.remove_schedule(self._lib, name)
+        return self._atomic(schedules.remove_schedule, name)

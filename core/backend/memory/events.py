@@ -54,15 +54,19 @@ def _events_after(lib: Lib, floor: EventKey, count: int) -> list[Event]:
 
 
 async def read_events(lib: Lib, after: str | None, count: int, block: float) -> list[Event]:
-    floor = lib.s.last_event if after in (None, "$") else _parse_event_id(after)
+    s = lib.s
+    with s.lock:
+        floor = s.last_event if after in (None, "$") else _parse_event_id(after)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.001, block)
     while True:
-        found = _events_after(lib, floor, max(1, count))
+        with s.lock:
+            seen = s.event_signal.version
+            found = _events_after(lib, floor, max(1, count))
         remaining = deadline - loop.time()
         if found or remaining <= 0:
             return found
-        await lib.s.event_signal.wait(remaining)
+        await s.event_signal.wait(remaining, seen)
 
 
 def last_event_id(lib: Lib) -> str:

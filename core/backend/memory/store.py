@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import threading
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from operator import itemgetter
@@ -72,29 +73,60 @@ def _parse_event_id(event_id: str) -> EventKey:
 
 
 class _Signal:
-    """Wakes every task waiting on it, whichever event loop each one runs on.
+    """Wakes every task waiting on it, whichever event loop (and thread) each one runs on.
 
     `asyncio.Condition` binds to the first loop that uses it, but a shared store may outlive a
-    loop (pytest runs one per test), so each waiter brings a future of its own loop instead.
+    loop (pytest runs one per test), and several loops on several threads may share one (a
+    `SyncJobService` beside an async service), so each waiter brings a future of its own loop,
+    woken on that loop. `version` counts notifications: a waiter that saw the state at one
+    version returns at once if a notification came since (none is lost between a look at the
+    state and the wait).
     """
 
     def __init__(self) -> None:
         self._waiters: set[asyncio.Future[None]] = set()
+        self._lock = threading.Lock()
+        self.version = 0
 
     def notify(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                with contextlib.suppress(RuntimeError):  # its loop closed: nobody waits
-                    waiter.set_result(None)
-        self._waiters.clear()
+        with self._lock:
+            self.version += 1
+            waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            _wake(waiter)
 
-    async def wait(self, seconds: float) -> None:
+    async def wait(self, seconds: float, seen: int | None = None) -> None:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
+        with self._lock:
+            if seen is not None and seen != self.version:
+                return
+            self._waiters.add(waiter)
         try:
             await asyncio.wait((waiter,), timeout=max(0.0, seconds))
         finally:
-            self._waiters.discard(waiter)
+            with self._lock:
+                self._waiters.discard(waiter)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    """Resolve `waiter` on its own loop: directly from that loop's thread, else through
+    call_soon_threadsafe (a future set from another thread would not wake its loop)."""
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    loop = waiter.get_loop()
+    if loop is here:
+        if not waiter.done():
+            waiter.set_result(None)
+        return
+    with contextlib.suppress(RuntimeError):  # its loop closed: nobody waits
+        loop.call_soon_threadsafe(_resolve, waiter)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _ZSet:
@@ -186,6 +218,9 @@ class _Store:
         self.unique_windows = _ZSet()  # keys freed when their window ends (Redis: PEXPIREAT)
         self.schedules: dict[str, Record] = {}  # name -> the `schedule:<name>` hash
         self.schedules_due = _ZSet()  # active schedules by due time (ms)
+        # Every engine call holds this while it reads or changes the store: one script at a
+        # time, as in Redis, whichever thread's loop it comes from.
+        self.lock = threading.RLock()
         self.work_signal = _Signal()
         self.event_signal = _Signal()
         self.control_signal = _Signal()

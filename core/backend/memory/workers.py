@@ -77,12 +77,16 @@ async def wait_for_work(lib: Lib, timeout: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.01, timeout)
     interrupts = lib.interrupts
-    while s.wake <= 0:
+    while True:
+        with s.lock:
+            seen = s.work_signal.version
+            if s.wake > 0:
+                s.wake -= 1
+                return
         remaining = deadline - loop.time()
         if remaining <= 0 or lib.interrupts != interrupts:
             return
-        await s.work_signal.wait(remaining)
-    s.wake -= 1
+        await s.work_signal.wait(remaining, seen)
 
 
 def interrupt_wait(lib: Lib) -> None:
@@ -107,14 +111,18 @@ async def next_control(
     worker_id: str,
     timeout: float,
 ) -> list[dict[str, Any]]:
-    loop = asyncio.get_running_loop()
+    loop, s = asyncio.get_running_loop(), lib.s
     deadline = loop.time() + max(0.01, timeout)
-    while not (queue := lib.control_queue(worker_id, clock.now_ms())):
+    while True:
+        with s.lock:
+            seen = s.control_signal.version
+            queue = lib.control_queue(worker_id, clock.now_ms())
+            if queue:
+                raw = [queue.popleft() for _ in range(min(len(queue), 101))]  # BLPOP, LPOP 100
+                if not queue:
+                    del s.control[worker_id]
+                return decode_control(raw)
         remaining = deadline - loop.time()
         if remaining <= 0:
             return []
-        await lib.s.control_signal.wait(remaining)
-    raw = [queue.popleft() for _ in range(min(len(queue), 101))]  # BLPOP, then LPOP 100
-    if not queue:
-        del lib.s.control[worker_id]
-    return decode_control(raw)
+        await s.control_signal.wait(remaining, seen)
