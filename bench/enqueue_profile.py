@@ -70,7 +70,7 @@ async def _measure(conn: Any, n: int, body: Callable[[], Awaitable[Any]]) -> dic
 
 async def _round(url: str, n: int, prefix: str) -> dict[str, dict[str, float]]:
     from jobdeck.core import JobService
-    from jobdeck.core.models import new_id
+    from jobdeck.core.ids import new_id
     from jobdeck.core.submission import prepare_spec, submit_in_chunks
 
     service = JobService(url=url, queue="bench", prefix=prefix)

@@ -29,7 +29,8 @@ from ._tasks import cancel_and_wait
 from .backend import Backend
 from .errors import JobCancelled, JobFailed, JobNotFound
 from .events import Event, event_key
-from .models import JobDefinition, JobStatus, _valid_id
+from .ids import valid_id
+from .models import JobDefinition, JobStatus
 from .reading import decode_or_stub
 
 __all__ = ["MAX_WAIT", "ResultWaiters", "check_wait", "outcome_of"]
@@ -57,7 +58,7 @@ _GOING_ON = frozenset({None, "", "pending", "scheduled", "running", "waiting"})
 def check_wait(job_id: object, timeout: object) -> float | None:
     """Refuse a malformed id or a timeout that is not 0-MAX_WAIT seconds (or None: no
     limit), naming the argument, before anything is read or written."""
-    if not isinstance(job_id, str) or not _valid_id(job_id):
+    if not isinstance(job_id, str) or not valid_id(job_id):
         raise ValueError(
             f"job_id: expected 1-128 characters of letters, digits, '-', '_', '.' or ':', "
             f"got {job_id!r}"[:300]

@@ -21,14 +21,13 @@ from typing import Any
 from .backend.base import Backend, NewJob
 from .codec import encode_fields
 from .errors import OutOfMemory
+from .ids import new_id, submittable_id
 from .models import (
     MAX_DELAY,
     MAX_NAME_LENGTH,
     MAX_TIMEOUT,
     JobPriority,
-    _submittable_id,
     check_submission,
-    new_id,
 )
 from .unique import check_unique
 
@@ -109,7 +108,7 @@ def prepare(
         )
         and (type(delay) is float or type(delay) is int)
         and 0 <= delay <= MAX_DELAY  # False for NaN
-        and (job_id is None or (type(job_id) is str and _submittable_id(job_id)))
+        and (job_id is None or (type(job_id) is str and submittable_id(job_id)))
     ):
         delay = float(delay) if delay >= 0.001 else 0.0  # whole milliseconds, as checked
         job_id = job_id or new_id()

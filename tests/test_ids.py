@@ -17,7 +17,8 @@ import pytest
 
 from jobdeck.core import JobService, JobSpec, SyncJobService
 from jobdeck.core.backend.memory import MemoryBackend
-from jobdeck.core.models import RESERVED_IDS, new_job
+from jobdeck.core.ids import RESERVED_IDS
+from jobdeck.core.models import new_job
 from jobdeck.core.schedules import Scheduler, new_schedule, tick_job_id
 from jobdeck.core.schedules.scheduler import put_spec
 

@@ -17,7 +17,8 @@ import pytest
 
 from jobdeck.core import JobService, SyncJobService
 from jobdeck.core.codec import encode_record
-from jobdeck.core.models import MAX_DELAY, MAX_TIMEOUT, JobPriority, new_id, new_job
+from jobdeck.core.ids import new_id
+from jobdeck.core.models import MAX_DELAY, MAX_TIMEOUT, JobPriority, new_job
 from jobdeck.core.submission import JobSpec, prepare, prepare_spec
 from jobdeck.core.unique import check_unique
 from jobdeck.core.worker.context import HandlerService

@@ -7,14 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from jobdeck.core.models import (
-    MAX_DELAY,
-    MAX_NAME_LENGTH,
-    MAX_TIMEOUT,
-    RESERVED_IDS,
-    SCHEDULER_ID_PREFIX,
-    JobStatus,
-)
+from jobdeck.core.ids import RESERVED_IDS, SCHEDULER_ID_PREFIX
+from jobdeck.core.models import MAX_DELAY, MAX_NAME_LENGTH, MAX_TIMEOUT, JobStatus
 
 __all__ = [
     "MAX_BATCH",

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from ..backend.base import Backend, DueSchedules, ScheduleFire
-from ..models import SCHEDULER_ID_PREFIX
+from ..ids import SCHEDULER_ID_PREFIX
 from ..submission import prepare
 from .spec import ScheduleSpec
 from .timing import next_fire_after, plan_tick

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cronsim import CronSim, CronSimError
 
 from ..codec import dumps, loads
+from ..ids import refuse_reserved
 from ..keys import validate_name
-from ..models import MAX_NAME_LENGTH, JobPriority, parse_priority, refuse_reserved
+from ..models import MAX_NAME_LENGTH, JobPriority, parse_priority
 
 __all__ = ["MISSED_POLICIES", "ScheduleSpec", "new_schedule"]
 

@@ -10,7 +10,7 @@ import pytest
 from starlette.routing import Mount, Route
 
 from jobdeck.core import JobService
-from jobdeck.core.models import RESERVED_IDS
+from jobdeck.core.ids import RESERVED_IDS
 from jobdeck.web import create_app
 
 from .conftest import keyed_auth

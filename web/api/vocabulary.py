@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from jobdeck.core import Events, JobPriority, JobStatus
-from jobdeck.core.models import RESERVED_IDS, SCHEDULER_ID_PREFIX
+from jobdeck.core.ids import RESERVED_IDS, SCHEDULER_ID_PREFIX
 
 from ..deps import ReadAccess
 from ..models import VocabularyOut
