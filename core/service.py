@@ -31,6 +31,7 @@ from .schedules.info import ScheduleInfo
 from .schedules.scheduler import Scheduler
 from .schedules.spec import ScheduleSpec
 from .search import SearchPage, check_search, search_page
+from .sessions import MAX_SESSIONS, Sessions
 from .submission import JobSpec, prepare, prepare_all, submit_in_chunks
 from .worker.pool import WorkerPool, WorkerSettings
 
@@ -359,6 +360,11 @@ class JobService:
             raise ValueError(f"status: only finished jobs are deleted, not {only.value} ones")
         await self._ensure()
         return await self.backend.delete(job_id, None if only is None else only.value) is not None
+
+    def sessions(self, cap: int = MAX_SESSIONS) -> Sessions:
+        """The queue's sign-in sessions (`sessions.py`), for a surface that signs people in:
+        kept in the backend, so a sign-out holds in every process and across restarts."""
+        return Sessions(self.backend, self._ensure, cap)
 
     async def pause_queue(self) -> None:
         """Every worker stops taking new jobs of this queue; running jobs go on."""

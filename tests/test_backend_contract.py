@@ -1042,3 +1042,23 @@ async def test_the_log_stores_short_types_and_reads_back_full_events(
         (Events.JOB_STARTED, job_id, "running"),
         (Events.JOB_COMPLETED, job_id, "completed"),
     ]
+
+
+# -- web sign-in sessions (session.lua, session_check.lua; memory/sessions.py) -------------
+async def test_sessions_open_close_and_hold_across_backends(make_backend: MakeBackend) -> None:
+    one, other = await make_backend(), await make_backend()  # two processes on one queue
+    assert await one.open_session("s1", 60_000, 100) == 0
+    assert await other.session_open("s1") and not await other.session_open("s2")
+    assert await other.close_session("s1") and not await other.close_session("s1")
+    assert not await one.session_open("s1")  # signed out everywhere
+    await one.open_session("brief", 1, 100)
+    await asyncio.sleep(0.01)
+    assert not await one.session_open("brief")  # expired
+
+
+async def test_sessions_keep_their_bound(backend: Backend) -> None:
+    await backend.open_session("expired", 1, 3)
+    await asyncio.sleep(0.01)
+    ended = [await backend.open_session(f"s{i}", 60_000 + i, 3) for i in range(5)]
+    assert ended == [0, 0, 0, 1, 1]  # the expired one went first, then the earliest expiring
+    assert [await backend.session_open(f"s{i}") for i in range(5)] == [False, False] + [True] * 3

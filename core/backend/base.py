@@ -101,6 +101,20 @@ class Backend(Protocol):
 
     async def set_paused(self, paused: bool) -> None: ...
 
+    # -- web sign-ins (kept with the queue, so a sign-out holds in every process) ------------
+    async def open_session(self, digest: str, lifetime_ms: int, cap: int) -> int:
+        """Record a sign-in until `lifetime_ms` from now. At most `cap` are kept: the expired
+        go, then the ones expiring first are ended. Returns how many were ended for the cap."""
+        ...
+
+    async def session_open(self, digest: str) -> bool:
+        """Whether that sign-in is recorded and not expired."""
+        ...
+
+    async def close_session(self, digest: str) -> bool:
+        """End a sign-in (a sign-out). True if it was open."""
+        ...
+
     # -- reading -------------------------------------------------------------------------
     async def get(self, job_id: str, max_field: int = 0) -> RawFields | None:
         """A job's stored fields; with `max_field`, values longer than that many bytes are

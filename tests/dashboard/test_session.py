@@ -177,3 +177,21 @@ def test_the_page_script_never_parses_strings_as_html() -> None:
             line for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
         )
         assert not [sink for sink in sinks if sink in code], path.name
+
+
+async def test_open_sessions_keep_their_bound(service: JobService) -> None:
+    """Past the cap, the sessions expiring first are ended (their people sign in again):
+    the store of sessions never grows without bound, and never resurrects one."""
+    app = create_app(service, auth=keyed_auth())
+    app.state.sessions.store.cap = 3
+    cookies = []
+    for _ in range(5):
+        async with client_for(app) as client:
+            await sign_in(client, READ_KEY)
+            cookies.append(client.cookies.get("jobdeck_session"))
+    async with client_for(app) as client:
+        codes = []
+        for cookie in cookies:
+            client.cookies.set("jobdeck_session", cookie)
+            codes.append((await client.get("/api/v1/jobs")).status_code)
+    assert codes.count(401) == 2 and codes.count(200) == 3, codes

@@ -19,7 +19,7 @@ def install_dashboard(app: FastAPI, auth: Auth) -> None:
     """Serve the page at `/` and accept session cookies wherever API keys are accepted."""
     keys = keys_of(auth)
     if auth.required and keys:
-        sessions = SessionCookies(keys)
+        sessions = SessionCookies(keys, app.state.service.sessions())
         auth.add_source(sessions)
         app.state.sessions = sessions
     app.include_router(router)

@@ -115,6 +115,7 @@ async def create_session(request: Request) -> Response:
     session = sessions.login(key)
     if session is None:
         raise Problem(401, "that API key is not valid here")
+    await sessions.start(session)
     principal = Principal(
         frozenset({"read", "operate"}) if session.scope == "operate" else frozenset({"read"}),
         "session",
@@ -139,7 +140,7 @@ async def delete_session(request: Request, principal: Principal = ReadAccess) ->
     sessions = _sessions(request)
     session = sessions.from_request(request) if sessions else None
     if sessions and session:
-        sessions.revoke(session)
+        await sessions.end(session)
     response = Response(status_code=204)
     response.delete_cookie(
         COOKIE,

@@ -4,8 +4,10 @@ A browser cannot send `Authorization` on an `EventSource`, and a key kept in pag
 would be one XSS away from theft, so the login form posts the key once and gets back a
 cookie that script cannot read (HttpOnly), that no other site can make the browser send
 (SameSite=Strict), sent only over TLS when the page came over TLS (Secure), and that
-expires. The cookie is stateless (scope, expiry, a nonce and which key, signed with HMAC),
-so any number of server processes sharing `JOBDECK_SESSION_SECRET` accept it.
+expires. The cookie carries the session (scope, expiry, a nonce and which key, signed with
+HMAC), so any number of server processes sharing `JOBDECK_SESSION_SECRET` can read it; that
+the session is still open is kept with the queue (`JobService.sessions`, at most 10,000 per
+queue): signing out ends it in every process and across restarts.
 
 Every state-changing request made with the cookie must also carry `X-CSRF-Token`, a value
 derived from the session's nonce that the page gets from `GET api/v1/session`; a forged
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 import orjson
 from fastapi import Request
 
+from jobdeck.core.sessions import Sessions
+
 from ..auth import ApiKeys, Auth, Principal
 from ..problems import Problem
 
@@ -35,7 +39,6 @@ COOKIE = "jobdeck_session"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _GRANTS = {"read": frozenset({"read"}), "operate": frozenset({"read", "operate"})}
-_REVOKED_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +61,19 @@ class SessionCookies:
     """Issues and checks session cookies; is the `Auth` credential source for them."""
 
     def __init__(
-        self, keys: ApiKeys, *, secret: bytes | None = None, lifetime: float = 8 * 3600
+        self,
+        keys: ApiKeys,
+        store: Sessions,
+        *,
+        secret: bytes | None = None,
+        lifetime: float = 8 * 3600,
     ) -> None:
         env = os.environ.get("JOBDECK_SESSION_SECRET")
         self.secret = secret or (env.encode() if env else secrets.token_bytes(32))
         self.secret_origin = "given" if secret else "JOBDECK_SESSION_SECRET" if env else ""
         self.keys = keys
         self.lifetime = lifetime
-        self._revoked: dict[str, float] = {}  # nonce -> expiry, for logout
+        self.store = store  # which sessions are open: signed out is gone for every process
 
     def describe(self) -> str:
         """For the banner: where the cookies' signing secret comes from (never the secret)."""
@@ -102,16 +110,19 @@ class SessionCookies:
     def csrf_token(self, session: Session) -> str:
         return _b64(hmac.new(self.secret, b"csrf:" + session.nonce.encode(), "sha256").digest())
 
-    def revoke(self, session: Session) -> None:
-        now = time.time()
-        if len(self._revoked) >= _REVOKED_MAX:
-            self._revoked = {n: e for n, e in self._revoked.items() if e > now}
-        self._revoked[session.nonce] = session.expires
+    async def start(self, session: Session) -> None:
+        """Record the session as open (the caller then sets its cookie)."""
+        await self.store.open(session.nonce, self.lifetime)
+
+    async def end(self, session: Session) -> None:
+        """Sign out: the session is closed for every process serving the queue."""
+        await self.store.close(session.nonce)
 
     # -- checking ----------------------------------------------------------------------------
     def decode(self, value: str) -> Session | None:
-        """The session a cookie carries, or None if it is forged, malformed, expired, logged
-        out, or its key is no longer configured."""
+        """The session a cookie carries, or None if it is forged, malformed, expired, or its
+        key is no longer configured. Whether it is still open (not signed out) is the
+        store's to say (`__call__`)."""
         body, _, signature = value.partition(".")
         if not body or not hmac.compare_digest(signature, self._sign(body)):
             return None
@@ -122,7 +133,7 @@ class SessionCookies:
             return None
         if session.scope not in _GRANTS or session.expires < time.time():
             return None
-        if session.nonce in self._revoked or not self._key_still_there(session):
+        if not self._key_still_there(session):
             return None
         return session
 
@@ -135,7 +146,7 @@ class SessionCookies:
         if not value:
             return None
         session = self.decode(value)
-        if session is None:
+        if session is None or not await self.store.is_open(session.nonce):
             raise Problem(401, "the session has expired or is not valid: sign in again")
         if request.method not in _SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")

@@ -26,7 +26,7 @@ from ..records import (
     ScheduleFire,
     WorkerRecord,
 )
-from . import clock, events, jobs, leases, schedules, search, workers
+from . import clock, events, jobs, leases, schedules, search, sessions, workers
 from .lib import Lib
 from .store import _Store
 
@@ -110,6 +110,16 @@ class MemoryBackend:
 
     async def set_paused(self, paused: bool) -> None:
         self._atomic(jobs.set_paused, paused)
+
+    # -- web sign-ins (sessions.py) ---------------------------------------------------------
+    async def open_session(self, digest: str, lifetime_ms: int, cap: int) -> int:
+        return self._atomic(sessions.open_session, digest, lifetime_ms, cap)
+
+    async def session_open(self, digest: str) -> bool:
+        return self._atomic(sessions.session_open, digest)
+
+    async def close_session(self, digest: str) -> bool:
+        return self._atomic(sessions.close_session, digest)
 
     # -- reading (jobs.py, search.py, events.py) ---------------------------------------------
     async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:

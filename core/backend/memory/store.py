@@ -221,6 +221,7 @@ class _Store:
         # Every engine call holds this while it reads or changes the store: one script at a
         # time, as in Redis, whichever thread's loop it comes from.
         self.lock = threading.RLock()
+        self.sessions: dict[str, int] = {}  # web sign-in digest -> expiry (ms), capped
         self.work_signal = _Signal()
         self.event_signal = _Signal()
         self.control_signal = _Signal()

@@ -166,6 +166,16 @@ class RedisBackend:
     async def set_paused(self, paused: bool) -> None:
         await self._conn.run("pause", "1" if paused else "0")
 
+    # -- web sign-ins (session.lua, session_check.lua) -------------------------------------
+    async def open_session(self, digest: str, lifetime_ms: int, cap: int) -> int:
+        return int(await self._conn.run("session", "open", digest, lifetime_ms, cap))
+
+    async def session_open(self, digest: str) -> bool:
+        return bool(await self._conn.run("session_check", digest))
+
+    async def close_session(self, digest: str) -> bool:
+        return bool(await self._conn.run("session", "close", digest))
+
     # -- reading (peek.lua, list.lua, search.lua, metrics.lua, the event stream) ------------
     async def get(self, job_id: str, max_field: int = 0) -> Mapping[Any, Any] | None:
         # peek.lua on the pipelined connection, not redis-py's HGETALL: a quarter of the

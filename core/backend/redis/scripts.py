@@ -39,10 +39,12 @@ SCRIPTS = (
     "sched_list",
     "sched_pause",
     "sched_remove",
+    "session",
+    "session_check",
 )
 # Scripts that never write: called with EVALSHA_RO, so a read-only ACL user (a console with
 # --read-only) may run them, and Redis itself refuses a write should one ever creep in.
-READ_ONLY = frozenset({"list", "peek", "metrics", "workers", "search"})
+READ_ONLY = frozenset({"list", "peek", "metrics", "workers", "search", "session_check"})
 
 
 @cache
