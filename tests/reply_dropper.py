@@ -1,7 +1,8 @@
 """A TCP proxy in front of a test's Redis that loses one reply: once armed with a marker
 (a script's SHA), the next command carrying it reaches Redis and runs, and its reply is
 thrown away with the connection, as when a network drops between the two. What a client then
-does (send the call again) is what the tests look at."""
+does (send the call again) is what the tests look at. `cut()` cuts its clients off Redis
+altogether (every connection closed, new ones refused) until `restore()`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class ReplyDropper:
         self.dropped = 0
         self._marker: bytes | None = None
         self._server: asyncio.Server | None = None
+        self._cut = False
+        self._open: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -30,13 +33,25 @@ class ReplyDropper:
         """Lose the reply to the next command whose bytes contain `marker`."""
         self._marker = marker
 
+    def cut(self) -> None:
+        self._cut = True
+        for writer in list(self._open):
+            writer.close()
+
+    def restore(self) -> None:
+        self._cut = False
+
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._cut:
+            writer.close()
+            return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._open.update((writer, up_writer))
         lose_next = asyncio.Event()
 
         async def upstream() -> None:
@@ -60,5 +75,6 @@ class ReplyDropper:
         for task in tasks:
             task.cancel()
         for w in (writer, up_writer):
+            self._open.discard(w)
             with contextlib.suppress(Exception):
                 w.close()

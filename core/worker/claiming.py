@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from redis.exceptions import NoPermissionError
 
@@ -54,7 +55,9 @@ async def claim_loop(
             log.warning("worker %s: claim failed (%s); retrying", worker_id, exc)
             await asyncio.sleep(min(2.0, 0.05 * 2**failures))
             continue
-        slots.take(batch.jobs)
+        # The claim ran in Redis at most a round trip ago: its leases end a lease from now
+        # (Slots stops a little before, in case the clocks drift).
+        slots.take(batch.jobs, time.monotonic() + settings.lease)
         if batch.jobs:
             await asyncio.sleep(0)  # let the new jobs start before the next claim goes out
         queue_dry = len(batch.jobs) < free

@@ -42,14 +42,23 @@ class Heartbeat:
     async def beat(self) -> None:
         """One heartbeat: acts on the leases lost and the cancellations it learns of."""
         slots, worker_id = self.slots, self.slots.worker_id
-        lost, cancel = await self.backend.heartbeat(
-            self.record(), slots.leases(), self.settings.lease
-        )
+        held, sent = slots.leases(), time.monotonic()
+        lost, cancel = await self.backend.heartbeat(self.record(), held, self.settings.lease)
+        slots.extend(held, sent + self.settings.lease)  # Redis extended them after `sent`
         for job_id in lost:
             if slots.cancel(job_id, "lost"):
                 log.warning("worker %s lost the lease on job %s; abandoning it", worker_id, job_id)
         for job_id in cancel:
             slots.cancel(job_id, "cancelled")
+
+    async def guard(self) -> None:
+        """Stop this worker's jobs whose lease runs out with no heartbeat getting through
+        (`Slots.expire_leases`): checked several times a lease, on a loop of its own, since a
+        heartbeat to an unreachable Redis can itself wait out many seconds of retries."""
+        tick = min(0.5, self.settings.lease / 10)
+        while True:
+            await asyncio.sleep(tick)
+            self.slots.expire_leases()
 
     async def run(self) -> None:
         warned = time.monotonic()  # the CLI logs the server's warnings once at start

@@ -163,6 +163,7 @@ class WorkerPool:
             "claim": lambda: claim_loop(self.backend, slots, self.id, settings),
             "ack": self._reporter.ack_loop,
             "heartbeat": self._heartbeat.run,
+            "lease guard": self._heartbeat.guard,
             "control": lambda: control_loop(self.backend, self.id, self.obey),
             "progress": lambda: self._reporter.progress_loop(settings.progress_interval),
         }

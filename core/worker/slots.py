@@ -86,6 +86,10 @@ class Slots:
         self._service = service  # handed to handlers as current_job().service
         self._run_time: float | None = None  # moving average of recent handlers' run times
         self._suspect: str | None = None  # a job on its last chance, run alone (`take`)
+        # When the lease of each job held ends, as far as this worker knows (its clock,
+        # `time.monotonic()`): set at the claim, moved on by each heartbeat that got through.
+        self.leased_until: dict[str, float] = {}
+        self._margin = min(1.0, settings.lease / 10)  # stop this much before: clocks drift
 
     # -- what the claim loop asks ------------------------------------------------------------
     def wanted(self) -> int:
@@ -102,7 +106,7 @@ class Slots:
             return 0
         return self.concurrency
 
-    def take(self, jobs: list[ClaimedJob]) -> None:
+    def take(self, jobs: list[ClaimedJob], leased_until: float = float("inf")) -> None:
         """Start what fits, hold what may wait ahead, hand back the rest. A claim sent before
         the pool was scaled down or told to stop may bring more than fits now: those go
         straight back, first in line, attempt uncounted.
@@ -113,6 +117,8 @@ class Slots:
         it, so if it kills this worker too, no other job shares its last stall and a
         crash-looping job cannot drag its neighbours into the dead-letter queue."""
         last_chance = self._last_chance
+        for claimed in jobs:
+            self.leased_until[claimed.id] = leased_until
         self.start_next()
         ahead = self.ahead() if self.accepting and not self.paused else 0
         surplus: list[ClaimedJob] = []
@@ -173,6 +179,34 @@ class Slots:
         held += [(claimed.id, claimed.token) for claimed, _ in self.ready]
         return held
 
+    def extend(self, held: list[tuple[str, str]], until: float) -> None:
+        """A heartbeat that carried `held` got through: their leases end at `until` now."""
+        for job_id, _token in held:
+            if job_id in self.leased_until:
+                self.leased_until[job_id] = max(self.leased_until[job_id], until)
+
+    def expire_leases(self) -> list[str]:
+        """Stop the jobs whose lease ran out without a heartbeat getting through (Redis out of
+        reach, or this process stopped or blocked): another worker may take them up any
+        moment, and two attempts must not run at once. A running job is interrupted as if its
+        lease were lost (nothing is reported for it: the job is the next attempt's); one held
+        ahead is dropped unstarted. Returns their ids."""
+        deadline = time.monotonic() + self._margin
+        expired = [job_id for job_id, until in self.leased_until.items() if until <= deadline]
+        for job_id in expired:
+            self.leased_until.pop(job_id, None)
+            if self.cancel(job_id, "lost"):
+                log.warning(
+                    "worker %s: the lease on job %s ran out with no heartbeat getting through; "
+                    "stopping it (another worker may run it now)",
+                    self.worker_id,
+                    job_id,
+                )
+        return expired
+
+    def _lease_left(self, job_id: str) -> bool:
+        return self.leased_until.get(job_id, float("inf")) > time.monotonic() + self._margin
+
     def job_name(self, job_id: str) -> str | None:
         running = self.running.get(job_id)  # also read from the watchdog's thread
         return running.ctx.job.name if running is not None else None
@@ -188,7 +222,16 @@ class Slots:
             and self._suspect is None
             and len(self.running) < self.concurrency
         ):
-            self._start(self.ready.popleft()[0])
+            claimed = self.ready.popleft()[0]
+            if self._lease_left(claimed.id):
+                self._start(claimed)
+            else:  # its lease may be another worker's by now: it must not start here
+                self.leased_until.pop(claimed.id, None)
+                log.warning(
+                    "worker %s: job %s, held ahead, outlived its lease; dropped unstarted",
+                    self.worker_id,
+                    claimed.id,
+                )
 
     def hand_back_ready(self, older_than: float | None = None) -> None:
         """Hand back the jobs held ahead (those held longer than `older_than` seconds)."""
@@ -229,6 +272,8 @@ class Slots:
         )
 
     def _release(self, jobs: list[ClaimedJob], reason: str) -> None:
+        for claimed in jobs:
+            self.leased_until.pop(claimed.id, None)
         self._reporter.add(
             *(outcomes.released(c.id, c.token, reason, self.worker_id) for c in jobs)
         )
@@ -238,6 +283,7 @@ class Slots:
         for entry in self.ready:
             if entry[0].id == job_id:
                 self.ready.remove(entry)
+                self.leased_until.pop(job_id, None)
                 token = entry[0].token
                 if reason == "cancelled":  # its event says it never ran
                     self._reporter.add(outcomes.cancelled_unstarted(job_id, token))
@@ -281,6 +327,7 @@ class Slots:
             finish = outcomes.dead(job_id, token, "WorkerError", f"{type(exc).__name__}: {exc}")
         finally:
             self.running.pop(job_id, None)
+            self.leased_until.pop(job_id, None)
             if self._suspect == job_id:
                 self._suspect = None
             self.start_next()

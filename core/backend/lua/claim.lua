@@ -19,11 +19,13 @@ end
 if rid ~= '' then
   local last = redis.call('GET', claimed_key)
   if last and string.sub(last, 1, #rid + 1) == rid .. ' ' then
+    -- Their leases start again now: the worker counts them from this reply.
     local out = {0, next_due(nil)}
     for id in string.gmatch(string.sub(last, #rid + 2), '%S+') do
       local key = P .. 'job:' .. id
       local f = redis.pcall('HMGET', key, 'token', 'worker', 'status', unpack(FIELDS))
       if not f.err and f[2] == wid and f[3] == 'running' and f[1] then
+        redis.call('ZADD', P .. 'running', 'XX', NOW + lease, id)
         out[#out + 1] = id
         out[#out + 1] = f[1]
         out[#out + 1] = {unpack(f, 4, 3 + #FIELDS)}
