@@ -41,6 +41,10 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dead_lettered": ("Jobs that failed for good (moved to the dead letters)", ("dead",)),
     "requeued": ("Jobs handed back to the queue (stalled or released)", ("requeued",)),
     "dead_letters_retried": ("Dead letters sent back to the queue", ("retried_dead",)),
+    "dead_letters_dropped": (
+        "Dead letters dropped by their count or age bound (JOB_DROPPED)",
+        ("dead_dropped",),
+    ),
 }
 
 

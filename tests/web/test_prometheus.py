@@ -46,6 +46,7 @@ async def test_metrics_match_the_api(client: httpx.AsyncClient, service: JobServ
     assert got[("jobdeck_jobs_completed_total", q)] == 3
     assert got[("jobdeck_jobs_dead_lettered_total", q)] == 1
     assert got[("jobdeck_jobs_failed_total", q)] == 1
+    assert got[("jobdeck_jobs_dead_letters_dropped_total", q)] == 0
     for status, depth in api["depths"].items():
         assert got[("jobdeck_jobs", (("queue", "default"), ("status", status)))] == depth
     assert got[("jobdeck_jobs", (("queue", "default"), ("status", "scheduled")))] == 1

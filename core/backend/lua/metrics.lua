@@ -1,5 +1,6 @@
--- Depths, totals and the last ARGV[3] per-second buckets in one round trip.
-local window = tonumber(ARGV[3])
+-- Depths, totals and the last ARGV[3] per-second buckets in one round trip (at most 900: the
+-- buckets expire after that, and the call reads one hash per second of the window).
+local window = math.min(tonumber(ARGV[3]), 900)
 local depths = {}
 depths[1] = pending_count()
 for _, s in ipairs({'scheduled', 'running', 'completed', 'dead', 'cancelled'}) do
