@@ -239,6 +239,11 @@ class JobOut(BaseModel):
     stalls: int
     cancel_requested: bool
     timeline: list[TimelineStep]
+    omitted: dict[str, int] = Field(
+        default_factory=dict,
+        description="values a list left on the server (over 8 KiB): field name -> size in "
+        "bytes; the field itself is empty. GET /jobs/{id} sends them.",
+    )
 
 
 class JobPage(BaseModel):

@@ -13,7 +13,12 @@ from starlette.responses import JSONResponse
 
 from jobdeck.core import JobDefinition, QueueMetrics
 
-__all__ = ["FastJSON", "job_dict", "metrics_dict", "timeline"]
+__all__ = ["LIST_FIELD_BYTES", "FastJSON", "job_dict", "metrics_dict", "timeline"]
+
+#: What a list reads of each job's args, kwargs, result, error and progress: a value larger
+#: than this is left on the server and named in the job's `omitted` with its size (a page of
+#: 50 jobs with 50 MB arguments was hundreds of MB). GET /jobs/{id} returns the whole job.
+LIST_FIELD_BYTES = 8 * 1024
 
 
 class FastJSON(JSONResponse):
@@ -57,6 +62,7 @@ def job_dict(job: JobDefinition) -> dict[str, Any]:
         "stalls": job.stalls,
         "cancel_requested": job.cancel_requested,
         "timeline": timeline(job),
+        "omitted": job.omitted,
     }
 
 

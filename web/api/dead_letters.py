@@ -10,7 +10,7 @@ from starlette.responses import Response
 from ..deps import OperateAccess, ReadAccess, Service
 from ..models import CountOut, JobOut, JobPage
 from ..problems import CONFLICT, NOT_FOUND, Problem
-from ..serialize import FastJSON, job_dict
+from ..serialize import LIST_FIELD_BYTES, FastJSON, job_dict
 
 router = APIRouter(prefix="/jobs/dead-letters", tags=["dead letters"])
 
@@ -23,8 +23,8 @@ async def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> Response:
-    """Dead letters, newest first."""
-    jobs = await service.list_dead_letters(limit, offset)
+    """Dead letters, newest first, as previews (see GET /jobs)."""
+    jobs = await service.list_jobs("failed", limit, offset, max_field_bytes=LIST_FIELD_BYTES)
     total = (await service.get_metrics(1)).depths.get("failed", 0)
     return FastJSON(
         {

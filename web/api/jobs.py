@@ -22,7 +22,7 @@ from ..models import (
     SubmittedOut,
 )
 from ..problems import CONFLICT, NOT_FOUND, Problem
-from ..serialize import FastJSON, job_dict
+from ..serialize import LIST_FIELD_BYTES, FastJSON, job_dict
 
 __all__ = ["router"]
 
@@ -42,9 +42,11 @@ async def list_jobs(
 ) -> Response:
     """A page of jobs in one status, in the console's order: pending by priority then age,
     scheduled by due time, finished ones newest first. With `name`, only jobs of that name
-    (matched among the newest 10,000 of the status; `total_exact` says if that cut short)."""
+    (matched among the newest 10,000 of the status; `total_exact` says if that cut short).
+    Each job is a preview: a value over 8 KiB is not sent (`omitted` names it and its
+    size); GET /jobs/{id} has the whole job."""
     if name is None:
-        jobs = await service.list_jobs(status, limit, offset)
+        jobs = await service.list_jobs(status, limit, offset, max_field_bytes=LIST_FIELD_BYTES)
         total = (await service.get_metrics(1)).depths.get(status, 0)
         exact = True
     else:
@@ -67,7 +69,7 @@ async def _by_name(
     matches: list[JobDefinition] = []
     scanned = 0
     while scanned < NAME_SCAN:
-        page = await service.list_jobs(status, 1000, scanned)
+        page = await service.list_jobs(status, 1000, scanned, max_field_bytes=LIST_FIELD_BYTES)
         matches += [job for job in page if job.name == name]
         scanned += len(page)
         if len(page) < 1000:

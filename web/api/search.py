@@ -12,13 +12,12 @@ from starlette.responses import Response
 from ..deps import ReadAccess, Service
 from ..errors import input_problem
 from ..models import SearchOut, StatusName
-from ..serialize import FastJSON, job_dict
+from ..serialize import LIST_FIELD_BYTES, FastJSON, job_dict
 
 router = APIRouter(tags=["jobs"])
 
 # A matching job's values over this many bytes stay on the server (a 50 MB argument is not
 # what a search result shows); the job's own page reads them whole.
-PREVIEW_BYTES = 64 * 1024
 
 
 @router.get("/search", response_model=SearchOut, dependencies=[ReadAccess])
@@ -43,7 +42,7 @@ async def search(
             cursor=cursor,
             limit=limit,
             budget=budget,
-            max_field_bytes=PREVIEW_BYTES,
+            max_field_bytes=LIST_FIELD_BYTES,
         )
     except ValueError as exc:
         raise input_problem(exc, "query") from None

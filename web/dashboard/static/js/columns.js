@@ -18,7 +18,15 @@ function progressCell(job) {
   ]);
 }
 
-const errorText = (job) => (job.error ? oneLine(`${job.error.type}: ${job.error.message}`) : "");
+// A list sends previews: a value over 8 KiB is left on the server (`omitted`: its size).
+const leftOut = (job, field) => {
+  const size = job.omitted?.[field];
+  return size === undefined ? null : `(${number(Math.ceil(size / 1024))} KB: open the job)`;
+};
+const errorText = (job) =>
+  leftOut(job, "error") ?? (job.error ? oneLine(`${job.error.type}: ${job.error.message}`) : "");
+const resultText = (job) =>
+  leftOut(job, "result") ?? oneLine(job.status === "completed" ? JSON.stringify(job.result) : job.status, 80);
 const since = (ts) => (ts ? Date.now() / 1000 - ts : null);
 
 const id = { key: "id", label: "Id", cell: (j) => jobLink(j.id), className: "id", sort: (j) => j.id };
@@ -90,7 +98,7 @@ export const TABS = {
       id, name,
       { key: "finished", label: "Finished", cell: (j) => (j.finished_at ? `${age(j.finished_at)} ago` : ""), sort: (j) => since(j.finished_at), className: "num" },
       { key: "run", label: "Run time", cell: (j) => (j.run_time === null ? "" : duration(j.run_time)), sort: (j) => j.run_time, className: "num", wide: true },
-      { key: "result", label: "Result", cell: (j) => oneLine(j.status === "completed" ? JSON.stringify(j.result) : j.status, 80), className: "msg" },
+      { key: "result", label: "Result", cell: resultText, className: "msg" },
     ],
     actions: ["delete"],
     bulk: ["delete"],
