@@ -4,12 +4,10 @@ own page (GET /jobs/{id}) sends it whole."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
-from jobdeck.core import JobService
+from jobdeck.core import JobFailed, JobService
 
 pytestmark = pytest.mark.timeout(60)
 API = "/api/v1"
@@ -50,9 +48,8 @@ async def test_dead_letters_send_previews(client: httpx.AsyncClient, service: Jo
     job_id = await service.submit_job("fail", [BIG])
     await service.start_workers(1)
     try:
-        async with asyncio.timeout(20):
-            while (job := await service.get_job(job_id)) is None or job.status != "failed":
-                await asyncio.sleep(0.05)
+        with pytest.raises(JobFailed):
+            await service.result(job_id, timeout=20)
     finally:
         await service.stop_workers()
     page = await client.get(f"{API}/jobs/dead-letters")
