@@ -99,3 +99,58 @@ async def test_every_folded_letter_is_found_whatever_its_case(backend: Backend) 
         needle = fold(uppers[start : start + 100])
         rows, _, _ = await search_step(backend, needle, ["pending"], None, 10, 10)
         assert [j for j, _ in rows] == [job_id], uppers[start : start + 100]
+
+
+# -- the hot paths: a claim hands over, a finish and a submit store, bounded bytes ----------
+CLAIM_BYTES = 1_048_576
+
+
+async def test_a_claim_stops_at_its_byte_bound_and_keeps_the_rest_in_line(
+    backend: Backend,
+) -> None:
+    ids = await submit(backend, *(job("big", args=[KB100]) for _ in range(30)))
+    first = (await backend.claim("w1", 30, 60.0)).jobs
+    assert 1 <= len(first) <= CLAIM_BYTES // 100_000 + 1 < 30
+    assert [c.id for c in first] == ids[: len(first)]
+    second = (await backend.claim("w1", 30, 60.0)).jobs
+    assert [c.id for c in second] == ids[len(first) : len(first) + len(second)]
+    await backend.wait_for_work(0.01)  # a wake-up was left: the worker claims again at once
+
+
+async def test_a_finish_of_many_large_results_is_stored_in_bounded_calls(
+    redis_url: str, prefix: str
+) -> None:
+    from jobdeck.core.backend.base import Finish, Outcome
+    from jobdeck.core.backend.redis import RedisBackend
+    from jobdeck.core.backend.redis.scripts import script_source
+
+    backend = RedisBackend(redis_url, queue="q", prefix=prefix)
+    await backend.initialize()
+    try:
+        await submit(backend, *(job("x") for _ in range(25)))
+        claimed = (await backend.claim("w1", 25, 60.0)).jobs
+        result = b'"' + b"r" * 100_000 + b'"'
+        done = [Finish(c.id, c.token, Outcome.COMPLETED, result) for c in claimed]
+        client = backend.client
+        await client.script_load(script_source("finish"))  # no NOSCRIPT call in the log
+        await client.config_set("slowlog-max-len", 100_000)
+        await client.config_set("slowlog-log-slower-than", 0)
+        await client.slowlog_reset()
+        assert await backend.finish("w1", done) == [True] * 25
+        log = await client.slowlog_get(100_000)
+        await client.config_set("slowlog-log-slower-than", 10000)
+        await client.config_set("slowlog-max-len", 128)
+        calls = [e for e in log if e["command"].startswith(b"EVALSHA")]
+        assert len(calls) == 3  # 10 + 10 + 5 results of 100 KB: 1 MB per call at most
+    finally:
+        await backend.close()
+
+
+def test_a_bulk_submit_goes_in_chunks_of_bounded_bytes() -> None:
+    from jobdeck.core.submission import chunks, prepare
+
+    small = [prepare("s", [n]) for n in range(2500)]
+    assert [len(c) for c in chunks(small)] == [1000, 1000, 500]
+    big = [prepare("b", [KB100]) for _ in range(25)]
+    assert [len(c) for c in chunks(big)] == [10, 10, 5]
+    assert [len(c) for c in chunks([prepare("huge", ["h" * 3_000_000])])] == [1]

@@ -111,12 +111,18 @@ local leased_ids = {}
 -- queue is empty), so valid jobs behind a run of bad entries start now, not after the
 -- worker's idle wait. At most BAD_PER_CLAIM of them are cleared per call, to bound its time.
 local BAD_PER_CLAIM = 1000
+-- Bytes bound a claim as well as its count: it stops taking jobs once the args, kwargs and
+-- errors it hands over pass CLAIM_BYTES (copying them out is its cost: a hundred jobs with
+-- 100 KB args would be 10 MB), puts the rest of its batch back in front, and leaves a wake-up
+-- so the worker claims again at once.
+local CLAIM_BYTES, bytes, full = 1048576, 0, false
 -- Highest priority first: `level` walks pending:3 down to `lowest`, and passes it once every
 -- list came back short (the queue is empty).
 local level, lowest = 3, 0
 if elsewhere == 0 then level, lowest = 1, 1 end
-while started < count and dead + skipped <= BAD_PER_CLAIM and level >= lowest do
+while started < count and dead + skipped <= BAD_PER_CLAIM and level >= lowest and not full do
   local want = count - started
+  local from = level
   local popped = pop(level, want)
   if #popped < want then level = level - 1 end
   -- Per batch, not per job: one INCRBY reserves a token for every popped entry (a bad entry
@@ -125,6 +131,14 @@ while started < count and dead + skipped <= BAD_PER_CLAIM and level >= lowest do
   if #popped > 0 then token = redis.call('INCRBY', P .. 'tokens', #popped) - #popped end
   local leases = {}
   for i = 1, #popped do
+    if full then
+      -- LPUSH puts its last argument first: the rest go back in their order, in front.
+      local rest = {}
+      for k = #popped, i, -1 do rest[#rest + 1] = popped[k] end
+      call_sliced('LPUSH', P .. 'pending:' .. from, rest)
+      wake(1)
+      break
+    end
     local id = popped[i]
     local key = P .. 'job:' .. id
     local fault, attempts, f = nil, nil, nil
@@ -198,6 +212,8 @@ while started < count and dead + skipped <= BAD_PER_CLAIM and level >= lowest do
       f[11] = tostring(attempts)
       f[12] = nil
       out[#out + 1] = f
+      bytes = bytes + #(f[2] or '') + #(f[3] or '') + #(f[9] or '')
+      full = bytes >= CLAIM_BYTES
     end
   end
   call_sliced('ZADD', running, leases)
@@ -209,6 +225,6 @@ stat({started = started, wait_ms = wait_ms, failed = dead})
 histograms(hist)
 totals({dead = dead})
 if dead > 0 then trim_dead(bounds_at(7)) end
-if level < lowest then redis.call('DEL', P .. 'wake') end
+if level < lowest and not full then redis.call('DEL', P .. 'wake') end
 out[2] = next_due(earliest)
 return out

@@ -4,7 +4,7 @@ backend's `Lib` that never yields to the event loop (atomic, as a script is)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 
 from ...codec import dumps
 from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, Outcome, ProgressUpdate
@@ -13,7 +13,9 @@ from .clock import fmt_s as _fmt_s
 from .lib import Lib
 from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number, _pscore
 
-__all__ = ["claim", "finish", "job_events", "progress"]
+__all__ = ["CLAIM_BYTES", "claim", "finish", "job_events", "progress"]
+
+CLAIM_BYTES = 1_048_576  # claim.lua's: args, kwargs and errors one claim hands over at most
 
 
 def _next_due(lib: Lib, now: int) -> float | None:
@@ -37,8 +39,9 @@ def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
     if s.paused is not None or count <= 0:
         return ClaimBatch([], paused=s.paused is not None, next_due=_next_due(lib, now))
     jobs: list[ClaimedJob] = []
-    started, wait_ms, dead = 0, 0.0, 0
-    for popped in _pop_runnable(lib, count):
+    started, wait_ms, dead, size = 0, 0.0, 0, 0
+    runnable = _pop_runnable(lib, count)
+    for popped in runnable:
         job_id, fault = popped, None
         if not _VALID_ID.fullmatch(popped):
             s.seq += 1
@@ -82,6 +85,11 @@ def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
         fields = {name: rec.get(name) for name in _CLAIM_FIELDS}
         fields.update(attempts=str(attempts), status="running")
         jobs.append(ClaimedJob(job_id, token, fields))
+        size += sum(len(fields.get(name) or "") for name in ("args", "kwargs", "error"))
+        if size >= CLAIM_BYTES:  # claim.lua: the rest of the batch goes back in front
+            runnable.close()
+            lib.wake(1)
+            break
     lib.stat(now, started=started, wait_ms=wait_ms, failed=dead)
     lib.total(dead=dead)
     if dead:
@@ -91,7 +99,7 @@ def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
     return ClaimBatch(jobs, paused=False, next_due=_next_due(lib, now))
 
 
-def _pop_runnable(lib: Lib, count: int) -> Iterator[str]:
+def _pop_runnable(lib: Lib, count: int) -> Generator[str, None, None]:
     """Pending ids until `count` of them were runnable: a bad entry (dead-lettered by the
     caller) does not use up a slot, so valid jobs behind a run of bad ones start in this
     claim instead of after the worker's idle wait. At most `_BAD_PER_CLAIM` extra."""
@@ -100,9 +108,15 @@ def _pop_runnable(lib: Lib, count: int) -> Iterator[str]:
         batch = pending.pop_min(wanted)
         if not batch:
             return
-        for job_id in batch:
+        for k, job_id in enumerate(batch):
             before = len(lib.s.sets["running"])
-            yield job_id
+            try:
+                yield job_id
+            except GeneratorExit:  # the claim stopped here: the rest keep their places
+                for rest in batch[k + 1 :]:
+                    rec = lib.s.jobs.get(rest) or {}
+                    pending.add(rest, _pscore(rec.get("priority"), rec.get("seq")))
+                raise
             if len(lib.s.sets["running"]) > before:
                 wanted -= 1
             else:

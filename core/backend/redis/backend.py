@@ -47,6 +47,8 @@ def _request_id() -> str:
     return uuid.uuid4().hex[:16]
 
 PAGE_ROWS = 1000  # rows one list.lua call reads at most
+# One finish.lua call stores at most this many outcomes, and this many bytes of them.
+FINISH_ITEMS, FINISH_BYTES = 1000, 1_048_576
 _UNBLOCK_REFUSED = (ResponseError, RedisConnectionError, RedisTimeoutError)
 _NOT_A_HASH = {
     b"name": b"<malformed>",
@@ -291,14 +293,18 @@ class RedisBackend:
         return replies.claim_batch(reply)
 
     async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
-        settings = self.settings
-        args: list[Any] = [
-            worker_id,
-            *self._bounds(),
-            int(settings.result_ttl * 1000),
-            len(items),
-        ]
+        """In calls of at most FINISH_BYTES of results and errors (and FINISH_ITEMS items):
+        the script stores each one, so its time follows their bytes; a single item larger
+        than that goes alone."""
+        head = [worker_id, *self._bounds(), int(self.settings.result_ttl * 1000)]
+        accepted: list[bool] = []
+        args: list[Any] = []
+        count = size = 0
         for item in items:
+            grows = len(item.payload) + len(item.event_data)
+            if count and (count == FINISH_ITEMS or size + grows > FINISH_BYTES):
+                accepted += await self._finish(head, count, args)
+                args, count, size = [], 0, 0
             args += [
                 item.job_id,
                 item.token,
@@ -307,7 +313,13 @@ class RedisBackend:
                 int(item.delay * 1000),
                 item.event_data,
             ]
-        return [bool(flag) for flag in await self._conn.run("finish", *args)]
+            count, size = count + 1, size + grows
+        if count:
+            accepted += await self._finish(head, count, args)
+        return accepted
+
+    async def _finish(self, head: list[Any], count: int, items: list[Any]) -> list[bool]:
+        return [bool(flag) for flag in await self._conn.run("finish", *head, count, *items)]
 
     async def job_events(self, items: Sequence[JobEmit]) -> int:
         args: list[Any] = [len(items)]
