@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -155,6 +156,25 @@ def test_a_wait_ends_when_a_worker_finishes_the_job(
     asyncio.run(work())
     out, err = waiting.communicate(timeout=30)
     assert (waiting.returncode, out, err) == (0, "42\n", "")
+
+
+def test_an_interrupted_wait_says_so_and_exits_130(
+    where: list[str], jobs: dict[str, str]
+) -> None:
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "jobdeck.core.cli", "job", "wait", jobs["later"], *where],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(2.0)  # started and waiting (the job is due in ten minutes)
+    waiting.send_signal(signal.SIGINT)
+    out, err = waiting.communicate(timeout=20)
+    assert (waiting.returncode, out) == (130, "")
+    assert err == f"jobdeck: interrupted while waiting for job {jobs['later']}\n"
 
 
 def test_retry_delete_pause_resume_purge(

@@ -145,6 +145,21 @@ async def test_bad_input_is_refused_and_writes_nothing(
         await client.aclose()
 
 
+async def test_an_unknown_id_is_one_clear_error_and_writes_nothing(
+    redis_url: str, prefix: str
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        async with JobService(redis_url, "r", prefix) as service:
+            for timeout in (0, 5, None):
+                with pytest.raises(JobNotFound, match=r"^job_id: no job 'ghost' on queue 'r'"):
+                    await service.result("ghost", timeout=timeout)
+            assert await service.get_job("ghost", wait=5) is None
+        assert await client.keys(f"{prefix}*") == []
+    finally:
+        await client.aclose()
+
+
 async def test_a_thousand_waiters_share_one_reader(service: JobService) -> None:
     service.register_handler("double", lambda n: 2 * n)
     ids = await service.submit_jobs([{"name": "double", "args": [n]} for n in range(1000)])
@@ -325,3 +340,19 @@ async def test_a_refused_command_ends_the_wait_with_its_error(
             assert time.monotonic() - began < 5
     finally:
         redis_server.cli("ACL", "DELUSER", user)
+
+
+async def test_a_record_that_expired_is_one_clear_error(url: str, prefix: str) -> None:
+    settings = BackendSettings(result_ttl=0.3)
+    async with JobService(url, "r", prefix, settings=settings) as service:
+        service.register_handler("quick", lambda: "soon gone")
+        await service.start_workers(1)
+        job_id = await service.submit_job("quick")
+        assert await service.result(job_id, timeout=10) == "soon gone"
+
+        async def expired() -> bool:
+            return await service.get_job(job_id) is None
+
+        await eventually(expired, 10, "the record to expire")
+        with pytest.raises(JobNotFound, match="expired after result_ttl"):
+            await service.result(job_id, timeout=5)

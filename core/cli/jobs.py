@@ -154,7 +154,8 @@ def wait(job_id: str, url: str | None, queue: str, prefix: str, timeout: float |
     """Wait for one job to finish and print its result as JSON.
 
     Exit status: 0 completed, 1 failed (the error on stderr), 2 cancelled, 3 still not
-    finished after --timeout, 4 anything else (no such job, bad input, no server)."""
+    finished after --timeout, 4 anything else (no such job, bad input, no server), 130
+    interrupted (Ctrl-C)."""
     try:
         check_wait(job_id, timeout)
     except ValueError as exc:
@@ -174,7 +175,11 @@ def wait(job_id: str, url: str | None, queue: str, prefix: str, timeout: float |
             except JobNotFound as exc:
                 fail(str(exc))
 
-    outcome, value = run_async(go, service.description)
+    try:
+        outcome, value = run_async(go, service.description)
+    except KeyboardInterrupt:  # Ctrl-C: not an outcome of the job (1 would say "failed")
+        click.echo(f"jobdeck: interrupted while waiting for job {job_id}", err=True)
+        raise _Outcome(130) from None
     if outcome == "completed":
         click.echo(safe_json(value))
     else:
