@@ -213,6 +213,8 @@ def test_stats_as_json(where: list[str], redis_url: str, prefix: str) -> None:
             service.register_handler("b", lambda: None)
             service.register_handler("a", lambda: None)
             await service.start_workers(2, worker_id="stats-worker")
+            text = await asyncio.to_thread(lambda: _cli("stats", *where).output)
+            assert "  stats-worker  running 0 of 2  handlers: a, b\n" in text
             return await asyncio.to_thread(lambda: _cli("stats", "--json", *where).output)
 
     figures = json.loads(asyncio.run(run()))

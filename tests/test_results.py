@@ -34,10 +34,13 @@ pytestmark = pytest.mark.timeout(60)
 FAST = WorkerSettings(lease=5.0, heartbeat_interval=0.5)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def url(request: pytest.FixtureRequest, prefix: str) -> Any:
     if request.param == "redis":
         yield request.getfixturevalue("redis_url")
+        return
+    if request.param == "cluster":
+        yield request.getfixturevalue("redis_cluster").url
         return
     yield f"memory://{prefix}"
     MemoryBackend.forget(f"{prefix}/{prefix}/r")

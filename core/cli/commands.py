@@ -326,11 +326,27 @@ def stats(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     totals = "  ".join(f"{k}={v}" for k, v in sorted(m.totals.items()))
     click.echo("totals: " + display_text(totals))
     click.echo(f"throughput: {m.throughput_10s:.1f}/s (10 s), {m.throughput:.1f}/s (1 min)")
-    click.echo(
-        f"workers: {len(workers)}, concurrency: {sum(w.concurrency for w in workers)}"
-    )
+    click.echo(f"workers: {len(workers)}, concurrency: {sum(w.concurrency for w in workers)}")
+    for w in sorted(workers, key=lambda w: w.id)[:SHOWN_WORKERS]:
+        click.echo(
+            display_text(f"  {w.id}  running {w.running} of {w.concurrency}  ", limit=120)
+            + "handlers: "
+            + _handlers(w)
+        )
+    if len(workers) > SHOWN_WORKERS:
+        click.echo(f"  ... and {len(workers) - SHOWN_WORKERS} more (--json lists them all)")
     for warning in warnings:
         click.echo(f"WARNING: {warning}")
+
+
+#: Worker lines `jobdeck stats` prints (all of them are in `--json`).
+SHOWN_WORKERS = 20
+
+
+def _handlers(worker: WorkerRecord) -> str:
+    more = worker.handler_count - len(worker.handlers)
+    names = display_text(", ".join(worker.handlers) or "none", limit=300)
+    return names + (f" (+{more} more)" if more > 0 else "")
 
 
 def _stats_dict(
