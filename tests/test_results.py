@@ -359,3 +359,14 @@ async def test_a_record_that_expired_is_one_clear_error(url: str, prefix: str) -
         await eventually(expired, 10, "the record to expire")
         with pytest.raises(JobNotFound, match="expired after result_ttl"):
             await service.result(job_id, timeout=5)
+
+
+async def test_closing_the_service_ends_its_waits(url: str, prefix: str) -> None:
+    service = JobService(url, "r", prefix)
+    job_id = await service.submit_job("never")
+    waiting = asyncio.create_task(service.result(job_id, timeout=20))
+    await asyncio.sleep(0.2)
+    await service.close()
+    with pytest.raises(RuntimeError, match=f"closed while waiting for job {job_id}"):
+        await asyncio.wait_for(waiting, 5)
+    assert _readers() == 0
