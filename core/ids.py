@@ -101,6 +101,7 @@ RESERVED_IDS = frozenset(
         "assets",
         "openapi.json",
         "run-now",
+        "overview",
         # words the API's next routes are likely to take; reserved before any id holds them
         "search",
         "history",

@@ -56,7 +56,8 @@ def check_search(
 
 
 def parse_cursor(cursor: str | None, statuses: Sequence[str]) -> tuple[int, int]:
-    """(index into `statuses`, offset in that status's set)."""
+    """(index into `statuses`, offset in that status's set). A cursor past the last status
+    (from a search over more statuses) is at the end: nothing more is read."""
     if cursor is None:
         return 0, 0
     index, _, offset = str(cursor).partition(":")
@@ -64,9 +65,9 @@ def parse_cursor(cursor: str | None, statuses: Sequence[str]) -> tuple[int, int]
         where = int(index), int(offset)
     except ValueError:
         raise ValueError(f"cursor: not a search cursor: {cursor!r}") from None
-    if not 0 <= where[0] < len(statuses) or where[1] < 0:
+    if where[0] < 0 or where[1] < 0:
         raise ValueError(f"cursor: not a search cursor: {cursor!r}")
-    return where
+    return min(where[0], len(statuses)), where[1]
 
 
 async def search_step(

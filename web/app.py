@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -19,15 +19,16 @@ from starlette.responses import Response
 
 from jobdeck.core import JobService, __version__
 
-from .api import ROUTERS
+from .api import QUEUE_ROUTERS, ROUTERS
 from .apidocs import install_api_docs
 from .auth import Auth
 from .errors import RETRY_AFTER, install_error_handlers
 from .gate import AccessRules, Gate
 from .limits import MAX_BODY, BodyLimits
 from .models import JSON_VALUE
-from .problems import PROBLEM_RESPONSES, Problem
+from .problems import NOT_FOUND, PROBLEM_RESPONSES, Problem
 from .prom import metrics_router
+from .queues import QueueScope, QueueServices
 from .serialize import FastJSON
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -66,6 +67,7 @@ def create_app(
         hub = getattr(app.state, "event_hub", None)
         if hub is not None:
             await hub.close()
+        await app.state.queues.close()
 
     app = FastAPI(
         title="jobdeck",
@@ -83,6 +85,7 @@ def create_app(
     app.state.open_metrics = open_metrics
     app.state.heartbeat = heartbeat
     app.state.event_hub = None
+    app.state.queues = QueueServices(service)
     app.state.body_limits = body_limits or BodyLimits(max_bytes=max_body)
     app.state.allowed_hosts = (
         None if allowed_hosts is None else frozenset(h.strip("[]").lower() for h in allowed_hosts)
@@ -93,6 +96,8 @@ def create_app(
     )
     install_error_handlers(app)
     _add_routes(app, ROUTERS, API_PREFIX)
+    # The same routes for any queue under the prefix: /api/v1/queues/{queue}/jobs, ...
+    _add_routes(app, QUEUE_ROUTERS, API_PREFIX + "/queues/{queue}", [QueueScope], NOT_FOUND)
     app.include_router(_health_router())
     app.include_router(metrics_router())
     install_api_docs(app)
@@ -116,8 +121,15 @@ def _document_json_values(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _add_routes(app: FastAPI, routers: tuple[APIRouter, ...], prefix: str) -> None:
-    """Every route of the resource routers declared on the app itself. Routing through
+def _add_routes(
+    app: FastAPI,
+    routers: tuple[APIRouter, ...],
+    prefix: str,
+    dependencies: Sequence[Any] = (),
+    responses: dict[int | str, dict[str, Any]] | None = None,
+) -> None:
+    """Every route of the resource routers declared on the app itself (with `dependencies`
+    solved first, and `responses` documented besides each route's own). Routing through
     included routers costs FastAPI a match per router per request (a third of a GET's
     function calls, measured); declared directly, a request is matched once."""
     for router in routers:
@@ -131,11 +143,11 @@ def _add_routes(app: FastAPI, routers: tuple[APIRouter, ...], prefix: str) -> No
                 response_model=route.response_model,
                 status_code=route.status_code,
                 tags=route.tags,
-                dependencies=route.dependencies,
+                dependencies=[*dependencies, *route.dependencies],
                 summary=route.summary,
                 description=route.description,
                 response_description=route.response_description,
-                responses=route.responses,
+                responses={**(responses or {}), **route.responses},
                 deprecated=route.deprecated,
                 methods=sorted(route.methods or ()),
                 operation_id=route.operation_id,

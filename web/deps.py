@@ -13,12 +13,15 @@ from fastapi import Depends, Request
 from jobdeck.core import JobService
 
 from .auth import Principal
+from .queues import SCOPED_SERVICE
 
 __all__ = ["OperateAccess", "ReadAccess", "Service"]
 
 
 async def _service(request: Request) -> JobService:
-    return request.app.state.service  # type: ignore[no-any-return]
+    """The served queue's service, or under `/queues/{queue}/` that queue's (`queues.py`)."""
+    scoped = request.scope.get(SCOPED_SERVICE)
+    return scoped if scoped is not None else request.app.state.service  # type: ignore[no-any-return]
 
 
 # How to authenticate is declared once for the whole OpenAPI document (`create_app`), not

@@ -109,6 +109,7 @@ class _Strict(BaseModel):
 # whitespace, spelled out because `\S` means other sets in JSON Schema's regex dialect
 # (ECMA-262: U+0085 is not a space, U+FEFF is) and in the server's (U+0085 is).
 _NOT_BLANK = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+NOT_BLANK = _NOT_BLANK  # for query parameters, as for bodies
 
 
 STREAM_ID_PATTERN = r"^\d{1,20}-\d{1,20}$"
@@ -298,6 +299,28 @@ class WorkersOut(BaseModel):
 class QueuesOut(BaseModel):
     queues: list[str]
     current: str
+
+
+class RatesOut(BaseModel):
+    submitted: float = Field(description="jobs per second over the last minute")
+    completed: float
+    failed: float = Field(description="failed attempts per second (retried or dead-lettered)")
+
+
+class QueueSummaryOut(BaseModel):
+    name: str
+    depths: dict[str, int] = Field(description="jobs per status, as in /jobs/metrics")
+    paused: bool
+    rates: RatesOut
+    workers: int = Field(description="live worker processes on this queue")
+    concurrency: int = Field(description="how many jobs they may run at once, in all")
+    running: int = Field(description="how many they run now")
+
+
+class QueuesOverviewOut(BaseModel):
+    queues: list[QueueSummaryOut]
+    current: str = Field(description="the queue served under /api/v1")
+    omitted: int = Field(description="queues past the server's open-queue limit, not shown")
 
 
 class MetricsOut(BaseModel):

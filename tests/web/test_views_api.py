@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from jobdeck.core import JobService
+from jobdeck.web.queues import QueueServices
 
 from ..waiting import finished
 
@@ -121,7 +122,7 @@ async def test_search_goes_in_bounded_steps_with_a_cursor(
         ({"text": ""}, "query.text"),
         ({"text": "x", "status": "lost"}, "query.status[0]"),
         ({"text": "x", "cursor": "nowhere"}, "query.cursor"),
-        ({"text": "x", "cursor": "9:0"}, "query.cursor"),
+        ({"text": " \t"}, "query.text"),
         ({"text": "x", "budget": 0}, "query.budget"),
     ],
 )
@@ -189,3 +190,83 @@ async def test_bulk_refuses_bad_input(client: httpx.AsyncClient, body: dict, fie
     reply = await client.post(f"{API}/jobs/bulk", json=body)
     assert reply.status_code == 422, reply.text
     assert reply.json()["field"] == field
+
+
+async def test_every_queue_of_the_prefix_under_its_own_routes(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    other = service.for_queue("mail")
+    try:
+        mail_job = await other.submit_job("send", ["a@b"])
+        await other.pause_queue()
+        here = await service.submit_job("local")
+        scoped = f"{API}/queues/mail"
+        page = (await client.get(f"{scoped}/jobs")).json()
+        assert [job["id"] for job in page["jobs"]] == [mail_job]
+        assert [job["id"] for job in (await client.get(f"{API}/jobs")).json()["jobs"]] == [here]
+        assert (await client.get(f"{scoped}/jobs/{here}")).status_code == 404
+        assert (await client.get(f"{scoped}/jobs/metrics")).json()["paused"] is True
+        assert (await client.get(f"{API}/jobs/metrics")).json()["paused"] is False
+        submitted = await client.post(f"{scoped}/jobs", json={"name": "send"})
+        assert submitted.headers["location"] == f"{scoped}/jobs/{submitted.json()['id']}"
+        assert (await other.get_job(submitted.json()["id"])) is not None
+        found = (await client.get(f"{scoped}/search", params={"text": "a@b"})).json()
+        assert [job["id"] for job in found["jobs"]] == [mail_job]
+        events = (await client.get(f"{scoped}/jobs/{mail_job}/events")).json()["events"]
+        assert [e["type"] for e in events] == ["JOB_SUBMITTED"]
+        assert (await client.post(f"{scoped}/queue/resume")).json() == {"paused": False}
+        assert not (await other.get_metrics(1)).paused
+        served = (await client.get(f"{API}/queues/{service.queue}/jobs")).json()["jobs"]
+        assert [job["id"] for job in served] == [here]
+    finally:
+        await other.close()
+
+
+@pytest.mark.parametrize(("queue", "status"), [("never-used", 404), ("bad name", 422)])
+async def test_a_queue_the_prefix_does_not_have_is_refused(
+    client: httpx.AsyncClient, queue: str, status: int
+) -> None:
+    reply = await client.get(f"{API}/queues/{queue}/jobs")
+    assert reply.status_code == status, reply.text
+    assert reply.json()["field"] == "path.queue"
+
+
+async def test_the_overview_of_every_queue(client: httpx.AsyncClient, service: JobService) -> None:
+    other = service.for_queue("mail")
+    try:
+        await other.submit_jobs([{"name": "send"}, {"name": "send", "delay": 60}])
+        await other.pause_queue()
+        await service.submit_job("local")
+        reply = (await client.get(f"{API}/queues/overview")).json()
+        assert reply["current"] == service.queue and reply["omitted"] == 0
+        by_name = {queue["name"]: queue for queue in reply["queues"]}
+        assert sorted(by_name) == sorted(["mail", service.queue])
+        mail = by_name["mail"]
+        assert (mail["depths"]["pending"], mail["depths"]["scheduled"]) == (1, 1)
+        assert mail["paused"] is True and by_name[service.queue]["paused"] is False
+        assert mail["rates"]["submitted"] >= 0 and mail["workers"] == 0
+    finally:
+        await other.close()
+
+
+async def test_the_server_keeps_a_bounded_number_of_other_queues_open(
+    service: JobService,
+) -> None:
+    names = ["q1", "q2", "q3"]
+    siblings = [service.for_queue(name) for name in names]
+    for sibling in siblings:
+        await sibling.submit_job("x")
+    registry = QueueServices(service, max_open=2)
+    try:
+        first = await registry.get("q1")
+        assert await registry.get("q1") is first  # kept open
+        await registry.get("q2")
+        hub = registry.hub(first)
+        await registry.get("q3")  # past the bound: q1, the least recently used, is closed
+        assert list(registry._open) == ["q2", "q3"]
+        assert registry.hub(first) is not hub
+        assert await registry.get(service.queue) is service
+    finally:
+        await registry.close()
+        for sibling in siblings:
+            await sibling.close()

@@ -1,6 +1,7 @@
-"""One router per resource, mounted by `create_app` under `/api/v1`. Literal paths under
-`/jobs/` (dead-letters, metrics, workers, batch, bulk) are registered before `/jobs/{job_id}`;
-then the busiest routes, since FastAPI tries routes in order."""
+"""One router per resource, mounted by `create_app` under `/api/v1`, and those of one queue
+again under `/api/v1/queues/{queue}` for every queue of the prefix (`QUEUE_ROUTERS`). Literal
+paths under `/jobs/` (dead-letters, metrics, workers, batch, bulk) are registered before
+`/jobs/{job_id}`; then the busiest routes, since FastAPI tries routes in order."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from . import (
     workers,
 )
 
-__all__ = ["ROUTERS"]
+__all__ = ["QUEUE_ROUTERS", "ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = tuple(
+# What one queue answers: the served queue's under /api/v1, any other's under
+# /api/v1/queues/{queue}.
+QUEUE_ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router
     for m in (
         dead_letters,
@@ -33,10 +36,9 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         jobs,
         job_events,
         queue,
-        queues,
         events,
         schedules,
         search,
-        vocabulary,
     )
 )
+ROUTERS: tuple[APIRouter, ...] = (*QUEUE_ROUTERS, queues.router, vocabulary.router)

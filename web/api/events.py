@@ -8,8 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import StreamingResponse
 
+from jobdeck.core import JobService
+
 from ..deps import ReadAccess, Service
 from ..models import STREAM_ID_PATTERN, EventOut, StreamId
+from ..queues import queue_services
 from ..sse import EventHub
 
 router = APIRouter(tags=["events"])
@@ -35,8 +38,11 @@ _STREAM_DOC = {
 }
 
 
-def hub_for(request: Request) -> EventHub:
+def hub_for(request: Request, service: JobService) -> EventHub:
+    """The hub of the served queue's events, or of another queue's (`queues.py`)."""
     state = request.app.state
+    if service is not state.service:
+        return queue_services(request).hub(service)
     if getattr(state, "event_hub", None) is None:
         state.event_hub = EventHub(state.service)
     return state.event_hub  # type: ignore[no-any-return]
@@ -73,7 +79,7 @@ async def events(
 ) -> StreamingResponse:
     """Live events. Reconnecting with `Last-Event-ID` resumes without a gap."""
     resume = last_event_id if last_event_id is not None else after
-    hub = hub_for(request)
+    hub = hub_for(request, service)
     await service.last_event_id()  # 503 now, before the stream starts, if the server is away
     return StreamingResponse(
         hub.stream(resume, types.split(",") if types else None, request.app.state.heartbeat),

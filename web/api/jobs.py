@@ -22,6 +22,7 @@ from ..models import (
     SubmittedOut,
 )
 from ..problems import CONFLICT, NOT_FOUND, Problem
+from ..queues import SCOPED_SERVICE
 from ..serialize import LIST_FIELD_BYTES, FastJSON, job_dict
 
 __all__ = ["router"]
@@ -96,9 +97,10 @@ async def submit_job(body: JobIn, request: Request, service: Service) -> Respons
         delay=body.delay,
         job_id=body.job_id,
     )
-    # Built, not looked up (url_for walks every route: a third of a submit's time). Ids are
-    # letters, digits and -_.: only, so nothing here needs escaping.
-    location = f"{request.scope.get('root_path', '')}/api/v1/jobs/{job_id}"
+    # Built, not looked up (url_for walks every route: a third of a submit's time). Ids and
+    # queue names are letters, digits and -_.: only, so nothing here needs escaping.
+    api = "/api/v1" if SCOPED_SERVICE not in request.scope else f"/api/v1/queues/{service.queue}"
+    location = f"{request.scope.get('root_path', '')}{api}/jobs/{job_id}"
     return FastJSON({"id": job_id}, status_code=201, headers={"Location": location})
 
 

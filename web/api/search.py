@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ..deps import ReadAccess, Service
 from ..errors import input_problem
-from ..models import SearchOut, StatusName
+from ..models import NOT_BLANK, SearchOut, StatusName
 from ..serialize import LIST_FIELD_BYTES, FastJSON, job_dict
 
 router = APIRouter(tags=["jobs"])
@@ -23,7 +23,7 @@ router = APIRouter(tags=["jobs"])
 @router.get("/search", response_model=SearchOut, dependencies=[ReadAccess])
 async def search(
     service: Service,
-    text: Annotated[str, Query(min_length=1, max_length=200)],
+    text: Annotated[str, Query(min_length=1, max_length=200, pattern=NOT_BLANK)],
     status: Annotated[list[StatusName] | None, Query()] = None,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,3}:\d{1,12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
