@@ -33,8 +33,8 @@ async def search(
     (any case), in the statuses given (`status` repeated; default: all), in each status's
     list order. At most `budget` records are read per call: while `cursor` is not null,
     call again with it for more. The first call puts a job whose id is exactly `text`
-    first, however far the scan would be from it. Values over 64 KiB are left out of the
-    jobs returned (the job's own URL has them whole)."""
+    first, however far the scan would be from it. Values over 8 KiB are left out of the
+    jobs returned and named in their `omitted` (the job's own URL has them whole)."""
     try:
         page = await service.search_jobs(
             text,
