@@ -36,13 +36,11 @@ from .auth import ApiKeys, Auth
 try:
     from a2wsgi import ASGIMiddleware
     from a2wsgi.asgi import ASGIResponder
+    from a2wsgi.wsgi_typing import Environ, StartResponse
 except ImportError as exc:  # pragma: no cover - the extra is missing
     raise ImportError("jobdeck.web.wsgi needs a2wsgi: pip install 'jobdeck[wsgi]'") from exc
 
 __all__ = ["JobdeckWSGI", "jobdeck_wsgi"]
-
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
 
 
 def jobdeck_wsgi(
@@ -140,7 +138,7 @@ class JobdeckWSGI:
             thread.join(10)
 
 
-class _Responder(ASGIResponder):  # type: ignore[misc]
+class _Responder(ASGIResponder):
     """a2wsgi's responder, remembering the request's task so that closing the response (the
     client went away) can end it: a stream would otherwise wait forever to write."""
 
@@ -156,11 +154,11 @@ class _Response:
     calls it when the response ends, or when writing to a gone client failed) the request's
     task is cancelled if it still runs."""
 
-    def __init__(self, responder: Any, chunks: Iterator[bytes], loop: asyncio.AbstractEventLoop):
+    def __init__(self, responder: Any, chunks: Iterable[bytes], loop: asyncio.AbstractEventLoop):
         self._responder, self._chunks, self._loop = responder, chunks, loop
 
     def __iter__(self) -> Iterator[bytes]:
-        return self._chunks
+        return iter(self._chunks)
 
     def close(self) -> None:
         close = getattr(self._chunks, "close", None)
