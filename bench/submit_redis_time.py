@@ -43,10 +43,10 @@ def _per_call(client: object, calls: int) -> tuple[float, float]:
 
 def _submit_args(job_id: str) -> list[str | int]:
     """The submit script's keys and arguments for one normal-priority job, as the service
-    sends them (key prefix, log cap, one job: id, name, priority, delay, no unique key, two
-    fields)."""
+    sends them (key prefix, log cap, one job: id, name, priority, delay, no unique key, no
+    group, two fields)."""
     return [1, "jobdeck:{q}:pending", "jobdeck:{q}:", "50000", "1", job_id, "noop", "1", "0",
-            "", "0", "2", "name", "noop"]  # fmt: skip
+            "", "0", "", "2", "name", "noop"]  # fmt: skip
 
 
 def _function_library(name: str) -> str:

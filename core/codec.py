@@ -242,6 +242,9 @@ def decode_record(job_id: str, fields: dict[Any, Any]) -> JobDefinition:
         stalls=_int(fields, "stalls"),
         cancel_requested=_text(fields, "cancel") == "1",
         omitted=omitted,
+        limit=_text(fields, "limit") or None,
+        group=_text(fields, "group") or None,
+        throttled=(_text(fields, "held") or None) if status == JobStatus.PENDING else None,
     )
 
 

@@ -61,6 +61,9 @@ class Events(StrEnum):
     SCHEDULE_PAUSED = "SCHEDULE_PAUSED"
     SCHEDULE_RESUMED = "SCHEDULE_RESUMED"
     SCHEDULE_REMOVED = "SCHEDULE_REMOVED"
+    # Limits (issue 24): a limit set, changed or removed (data: key, concurrency, rate, per,
+    # removed); not per job, so no wire code.
+    LIMIT_CHANGED = "LIMIT_CHANGED"
     # Not stored: yielded by `JobService.events()` when its connection drops and returns.
     CONNECTION_LOST = "CONNECTION_LOST"
     CONNECTION_RESTORED = "CONNECTION_RESTORED"

@@ -32,13 +32,23 @@ class QueueMetrics:
     # the newest event the depths and totals include ("0-0": none): a reader that applies
     # events to these counts applies only newer ones
     events_through: str = "0-0"
+    # pending jobs that wait aside (counted in depths["pending"] too): "throttled" by the
+    # limit holding them, "unserved" by job name (no live worker has its handler; at most
+    # 100 names, the rest under "other")
+    held: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"throttled": {}, "unserved": {}}
+    )
+    throttled: int = 0  # pending jobs held by a limit, in all
+    unserved: int = 0  # pending jobs no live worker can run, in all
 
     @property
     def window(self) -> int:
         return len(self.completed_per_second)
 
 
-def build_metrics(raw: RawMetrics) -> QueueMetrics:
+def build_metrics(raw: RawMetrics, unserved: dict[str, int] | None = None) -> QueueMetrics:
+    """The figures of `raw`; `unserved` is `routing.unserved` of its parked jobs."""
+    unserved = unserved or {}
     buckets = raw.buckets
     # The current second is still filling; rates use whole seconds only.
     whole = buckets[:-1] if len(buckets) > 1 else buckets
@@ -61,6 +71,9 @@ def build_metrics(raw: RawMetrics) -> QueueMetrics:
         paused=raw.paused,
         histograms=dict(raw.histograms),
         events_through=raw.events_through,
+        held={"throttled": dict(raw.throttled), "unserved": unserved},
+        throttled=raw.throttled_total,
+        unserved=sum(unserved.values()),
     )
 
 

@@ -143,6 +143,11 @@ class JobDefinition:
     #: Fields not read because they were larger than the caller's `max_field_bytes`: field
     #: name -> stored size in bytes (args, kwargs, result, error, progress fall back to empty).
     omitted: dict[str, int] = field(default_factory=dict)
+    limit: str | None = None  # the limit key it runs under (`submit_job(limit=)`)
+    group: str | None = None  # the group it takes turns with (`submit_job(group=)`)
+    #: While pending and held by a limit (throttled): the limit holding it (a key, or the
+    #: template that covers `limit`); None otherwise.
+    throttled: str | None = None
 
     @property
     def wait_time(self) -> float | None:

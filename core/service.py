@@ -14,18 +14,20 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from .backend import Backend, BackendSettings, open_backend
-from .backend.records import WorkerRecord
+from .backend.records import NewJob, WorkerRecord
 from .bus import adapt_event_bus
 from .errors import JobNotFound
 from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
 from .job_events import JobEvents, check_budget, job_events
+from .limits import Limit, check_flow_name, list_limits, remove_limit, set_limit
 from .local_workers import LocalWorkers
 from .metrics import QueueMetrics, build_metrics, check_window
 from .models import JobDefinition, JobPriority, JobStatus, check_job_name
 from .reading import check_count, decode_or_stub, field_cap, list_page
 from .results import ResultWaiters, check_wait
 from .retry import RetryPolicy
+from .routing import ServedNames, unserved
 from .schedules.api import Schedules
 from .schedules.info import ScheduleInfo
 from .schedules.scheduler import Scheduler
@@ -78,6 +80,8 @@ class JobService:
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._local = LocalWorkers()
         self._initialized = False
+        self._served: ServedNames | None = None
+        self._handler_limits: dict[str, str] = {}
         self._relay: BusRelay | None = None
         self._declared: dict[str, ScheduleSpec] = {}
         self._results: ResultWaiters | None = None
@@ -131,6 +135,9 @@ class JobService:
         if self._results is not None:
             await self._results.close()
             self._results = None
+        if self._served is not None:
+            await self._served.close()
+            self._served = None
         await self.backend.close()
         self._initialized = False
 
@@ -142,19 +149,24 @@ class JobService:
         await self.close()
 
     # -- handlers --------------------------------------------------------------------------
-    def register_handler(self, name: str, func: Callable[..., Any]) -> None:
+    def register_handler(
+        self, name: str, func: Callable[..., Any], *, limit: str | None = None
+    ) -> None:
         """Run `func(*args, **kwargs)` for jobs called `name`. Coroutine functions run on the
-        event loop; plain functions run in the worker's thread pool."""
+        event loop; plain functions run in the worker's thread pool. `limit`: the limit key
+        jobs called `name` are under when submitted through this service without one."""
         check_job_name(name)
         if not callable(func):
             raise TypeError(f"handler for {name!r} is not callable")
+        if limit is not None:
+            self._handler_limits[name] = check_flow_name("limit", limit)
         self.handlers[name] = func
 
-    def handler(self, name: str | None = None) -> Callable[[F], F]:
+    def handler(self, name: str | None = None, *, limit: str | None = None) -> Callable[[F], F]:
         """Decorator form of `register_handler`; the name defaults to the function's."""
 
         def decorate(func: F) -> F:
-            self.register_handler(name or func.__name__, func)
+            self.register_handler(name or func.__name__, func, limit=limit)
             return func
 
         return decorate
@@ -194,17 +206,24 @@ class JobService:
         job_id: str | None = None,
         unique_key: str | None = None,
         unique_for: float | None = None,
+        limit: str | None = None,
+        group: str | None = None,
     ) -> str:
         """Queue one job and return its id. With an explicit `job_id`, submitting the same id
         twice queues it once. With a `unique_key`, while a job with that key is pending,
         scheduled or running (and for `unique_for` seconds after submission, if given),
-        nothing is queued and the existing job's id is returned."""
+        nothing is queued and the existing job's id is returned. With `limit`, it starts
+        only as the limit on that key allows (`set_limit`); with `group`, the groups of one
+        priority take turns (fairness between tenants)."""
+        if limit is None and self._handler_limits:
+            limit = self._handler_limits.get(name)
         job = prepare(
             name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
-            unique_for,
+            unique_for, limit, group,
         )  # fmt: skip
         await self._ensure()
         self._local.warn_if_unserved(self.url, self.backend)
+        self._check_served((job.name,))
         [created] = await self.backend.submit([job])
         return created if isinstance(created, str) else job.id
 
@@ -214,9 +233,28 @@ class JobService:
         whole or not at all: if Redis refuses some (it is full), `OutOfMemory` is raised and
         its `accepted` lists exactly the ids that were queued."""
         jobs = prepare_all(specs)
+        if self._handler_limits:
+            jobs = [self._with_handler_limit(job) for job in jobs]
         await self._ensure()
         self._local.warn_if_unserved(self.url, self.backend)
+        self._check_served({job.name for job in jobs})
         return await submit_in_chunks(self.backend, jobs)
+
+    def _with_handler_limit(self, job: NewJob) -> NewJob:
+        default = self._handler_limits.get(job.name)
+        if default is None or "limit" in job.fields:
+            return job
+        return job._replace(fields={**job.fields, "limit": default})
+
+    def _check_served(self, names: Iterable[str]) -> None:
+        """A name no live worker on the queue serves is said once per name, from a cached
+        view of the workers (`routing.ServedNames`: no round trip per submit). A memory
+        queue with no workers in this process has its own warning instead."""
+        if self.pool is None and self.url.startswith("memory:"):
+            return
+        if self._served is None:
+            self._served = ServedNames(self.backend.list_workers, self._where)
+        self._served.check(names)
 
     # -- reading ---------------------------------------------------------------------------
     async def get_job(
@@ -279,7 +317,11 @@ class JobService:
         per-second counters expire after 15 minutes)."""
         check_window(window)
         await self._ensure()
-        return build_metrics(await self.backend.metrics(window))
+        raw = await self.backend.metrics(window)
+        if not raw.parked_total:
+            return build_metrics(raw)
+        workers = await self.backend.list_workers()
+        return build_metrics(raw, unserved(raw.parked, raw.parked_total, workers))
 
     async def server_warnings(self) -> list[str]:
         """Risks an operator must hear about, each one sentence: an eviction policy (jobs can
@@ -307,6 +349,34 @@ class JobService:
         sibling.retry_policy, sibling.worker_settings = self.retry_policy, self.worker_settings
         sibling.handlers = self.handlers
         return sibling
+
+    # -- limits ----------------------------------------------------------------------------
+    async def set_limit(
+        self,
+        key: str,
+        *,
+        concurrency: int | None = None,
+        rate: int | None = None,
+        per: float = 1.0,
+    ) -> Limit:
+        """Limit the jobs submitted with `limit=key`, or with a key a template covers
+        (`"user:*"` applies to `"user:42"`, to each such key on its own; `"*"` to every key):
+        at most `concurrency` running at once (0 pauses them), at most `rate` starts in any
+        `per` seconds. Enforced at claim time across every worker: a job over its limit waits,
+        throttled, and starts as soon as the limit allows. Replaces the key's earlier limit,
+        at once."""
+        await self._ensure()
+        return await set_limit(self.backend, key, concurrency, rate, per)
+
+    async def remove_limit(self, key: str) -> bool:
+        """Remove a limit (False if there was none); the jobs it held start unthrottled."""
+        await self._ensure()
+        return await remove_limit(self.backend, key)
+
+    async def list_limits(self) -> list[Limit]:
+        """Every limit of the queue, by key, with the jobs running and throttled under it."""
+        await self._ensure()
+        return await list_limits(self.backend)
 
     # -- steering --------------------------------------------------------------------------
     async def cancel_job(self, job_id: str) -> bool:

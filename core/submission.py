@@ -22,6 +22,7 @@ from .backend.base import Backend, NewJob
 from .codec import encode_fields
 from .errors import OutOfMemory
 from .ids import new_id, submittable_id
+from .limits import with_flow
 from .models import (
     MAX_DELAY,
     MAX_NAME_LENGTH,
@@ -58,6 +59,8 @@ class JobSpec:
     job_id: str | None = None
     unique_key: str | None = None
     unique_for: float | None = None
+    limit: str | None = None
+    group: str | None = None
 
 
 _FIELDS = frozenset(JobSpec.__dataclass_fields__)
@@ -75,6 +78,8 @@ def prepare(
     job_id: Any = None,
     unique_key: Any = None,
     unique_for: Any = None,
+    limit: Any = None,
+    group: Any = None,
 ) -> NewJob:
     """Check one submission and build the `NewJob` a backend stores, in one straight line:
     the checks, the record (`encode_fields`, which also finds args that are not JSON), the
@@ -128,6 +133,8 @@ def prepare(
     timeout = None if timeout is None else float(timeout)
     status = "scheduled" if delay else "pending"
     fields = encode_fields(name, status, args, kwargs or {}, priority, max_retries, timeout)
+    if limit is not None or group is not None:
+        fields = with_flow(fields, limit, group)
     if unique_key is None and unique_for is None:
         return NewJob(job_id, name, priority, int(delay * 1000), fields)
     unique, window = check_unique(unique_key, unique_for)
@@ -148,6 +155,8 @@ def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> NewJob:
             spec.job_id,
             spec.unique_key,
             spec.unique_for,
+            spec.limit,
+            spec.group,
         )
     fields = spec if type(spec) is dict or isinstance(spec, Mapping) else spec_fields(spec)
     if not fields.keys() <= _FIELDS:

@@ -142,6 +142,8 @@ class SyncJobService:
         job_id: str | None = None,
         unique_key: str | None = None,
         unique_for: float | None = None,
+        limit: str | None = None,
+        group: str | None = None,
     ) -> str:
         return self._call(
             lambda s: s.submit_job(
@@ -155,6 +157,8 @@ class SyncJobService:
                 job_id=job_id,
                 unique_key=unique_key,
                 unique_for=unique_for,
+                limit=limit,
+                group=group,
             )
         )
 

@@ -182,6 +182,8 @@ SAMPLES: dict[str, Any] = {
     "job_id": "j-1",
     "unique_key": "u",
     "unique_for": 60.0,
+    "limit": "stripe",
+    "group": "tenant-42",
 }
 
 

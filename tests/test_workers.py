@@ -490,7 +490,7 @@ async def test_progress_is_coalesced_and_the_last_value_lands(
     assert types.index("JOB_STARTED") < first and last < types.index("JOB_COMPLETED")
 
 
-async def test_unknown_handler_and_malformed_records_are_dead_lettered(
+async def test_malformed_records_are_dead_lettered_and_unknown_handlers_wait(
     prefix: str, service: JobService, spawn: Callable[..., WorkerProcess], r: redis.Redis
 ) -> None:
     worker = spawn(concurrency=2)
@@ -505,7 +505,6 @@ async def test_unknown_handler_and_malformed_records_are_dead_lettered(
     r.lpush(keys + "wake", 1, 1, 1)
 
     expected = {
-        unknown: ("UnknownHandler", "no_such_handler"),
         "bad-args": ("MalformedRecord", "args"),
         "no-name": ("MalformedRecord", "name"),
         "bad-kwargs": ("MalformedRecord", "kwargs"),
@@ -518,6 +517,11 @@ async def test_unknown_handler_and_malformed_records_are_dead_lettered(
         assert mentioned in job.error.message, (job_id, job.error)
     dead = {job.id for job in await service.list_dead_letters()}
     assert dead == set(expected)
+    # No worker has its handler: it waits, unserved, never attempted (issue 22).
+    waiting = await service.get_job(unknown)
+    assert waiting is not None
+    assert (waiting.status, waiting.attempts) == (JobStatus.PENDING, 0)
+    assert (await service.get_metrics()).held["unserved"] == {"no_such_handler": 1}
 
     assert worker.alive()
     after = await service.submit_job("add", (1, 2))

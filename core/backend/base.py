@@ -10,7 +10,7 @@ methods take and return are in `records`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..events import Event
@@ -26,6 +26,7 @@ from .records import (
     Outcome,
     ProgressUpdate,
     RawFields,
+    RawLimits,
     RawMetrics,
     RawSchedule,
     ScheduleFire,
@@ -47,6 +48,7 @@ __all__ = [
     "Outcome",
     "ProgressUpdate",
     "RawFields",
+    "RawLimits",
     "RawMetrics",
     "RawSchedule",
     "ScheduleFire",
@@ -141,6 +143,18 @@ class Backend(Protocol):
         ...
 
     async def list_workers(self) -> list[WorkerRecord]: ...
+
+    # -- limits --------------------------------------------------------------------------
+    async def set_limit(self, key: str, value: str, event: Mapping[str, Any]) -> int:
+        """Store limit `key` ('concurrency rate per_ms', see `limits.encode_limit`), or
+        remove it (`value` ''), with a LIMIT_CHANGED event carrying `event`; the jobs held
+        under it are looked at again by the next claim. Returns 1 if it existed, 0 if not, -1
+        if a new limit would pass `MAX_LIMITS` (nothing written)."""
+        ...
+
+    async def limits(self) -> RawLimits:
+        """Every limit, with the jobs held and running under each."""
+        ...
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
         """Events after id `after` (None: only new ones), waiting up to `block` seconds."""
         ...
@@ -158,9 +172,15 @@ class Backend(Protocol):
     async def emit(self, event_type: str, data: Mapping[str, Any]) -> None: ...
 
     # -- workers -------------------------------------------------------------------------
-    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
-        """Lease up to `count` jobs, highest priority first. On the way it promotes due
-        scheduled jobs and recovers a bounded number of expired leases."""
+    async def claim(
+        self, worker_id: str, count: int, lease: float, handlers: Collection[str] | None = None
+    ) -> ClaimBatch:
+        """Lease up to `count` jobs, highest priority first (groups taking turns within a
+        priority). On the way it promotes due scheduled jobs and recovers a bounded number of
+        expired leases. A job whose name is not in `handlers` (None: the worker runs any name)
+        is parked for a worker that has it; a job over its limit is held until the limit has
+        room. Jobs set aside that can run now go first. `next_due` is when the earliest
+        scheduled job is due or a held key may have room."""
         ...
 
     async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
@@ -186,7 +206,12 @@ class Backend(Protocol):
         ...
 
     async def wait_and_claim(
-        self, worker_id: str, count: int, lease: float, timeout: float
+        self,
+        worker_id: str,
+        count: int,
+        lease: float,
+        timeout: float,
+        handlers: Collection[str] | None = None,
     ) -> ClaimBatch:
         """`wait_for_work`, then `claim`, as one step: the claim runs as soon as work
         arrives (in Redis, pipelined behind the blocking wait, with no extra round trip)."""

@@ -13,7 +13,9 @@ __all__ = [
     "DEAD_MAX",
     "DEAD_TTL",
     "HISTOGRAM_BOUNDS_MS",
+    "MAX_LIMITS",
     "MAX_LISTED_HANDLERS",
+    "MAX_PARKED_NAMES",
     "BackendSettings",
     "ClaimBatch",
     "ClaimedJob",
@@ -24,6 +26,7 @@ __all__ = [
     "Outcome",
     "ProgressUpdate",
     "RawFields",
+    "RawLimits",
     "RawMetrics",
     "RawSchedule",
     "ScheduleFire",
@@ -238,6 +241,29 @@ class RawMetrics:
     histograms: dict[str, int] = field(default_factory=dict)
     # the id of the newest event these figures include ("0-0": none), read with them
     events_through: str = "0-0"
+    # pending jobs set aside: held (throttled) by the limit holding them, parked by job name
+    # (the names with the most, at most MAX_PARKED_NAMES), and how many of each in all
+    throttled: dict[str, int] = field(default_factory=dict)
+    parked: dict[str, int] = field(default_factory=dict)
+    throttled_total: int = 0
+    parked_total: int = 0
+
+
+#: How many job names a metrics read reports parked jobs for (those with the most).
+MAX_PARKED_NAMES = 100
+#: How many limits (keys and templates) one queue may have: every claim of a job under a
+#: limit looks its definition up, and `list_limits` reads them all in one call.
+MAX_LIMITS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RawLimits:
+    """Every limit of a queue as stored (definition -> 'concurrency rate per_ms'), and the
+    jobs held (throttled) and running under each, by definition."""
+
+    limits: dict[str, str]
+    throttled: dict[str, int]
+    in_use: dict[str, int]
 
 
 class NewJob(NamedTuple):

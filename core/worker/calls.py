@@ -46,12 +46,9 @@ async def attempt(
         return outcomes.dead(job_id, token, "MalformedRecord", message)
     handler = handlers.get(job.name)
     if handler is None:
-        return outcomes.dead(
-            job_id,
-            token,
-            "UnknownHandler",
-            f"no handler named {job.name!r} is registered in worker {worker_id}",
-        )
+        # The claim parks a job whose handler this worker lacks; one that got here anyway
+        # (a claim that did not name the handlers) goes back to pending, no attempt counted.
+        return outcomes.released(job_id, token, "no handler", worker_id)
     ctx.job = job
     try:
         result = await call_handler(handler, job.args, job.kwargs, job.timeout, ctx, threads)

@@ -5,7 +5,7 @@ While the last claim filled every slot, the next one goes out at once (`claim`);
 brings fewer jobs than asked, the next one waits for work first (`wait_and_claim`: in Redis
 the claim is pipelined behind the blocking wait, so an idle worker starts a new job one
 round trip after its submit). The wait is cut short by the earliest scheduled job's due time,
-which the claim reports.
+or the time a limit that holds jobs may have room, which the claim reports.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
 
 from redis.exceptions import NoPermissionError
 
@@ -28,10 +29,17 @@ log = logging.getLogger("jobdeck.worker")
 
 
 async def claim_loop(
-    backend: Backend, slots: Slots, worker_id: str, settings: WorkerSettings
+    backend: Backend,
+    slots: Slots,
+    worker_id: str,
+    settings: WorkerSettings,
+    handlers: Collection[str],
 ) -> None:
     """Until the slots stop accepting (the worker is stopping); the current wait ends first,
-    so a job it brings is handed back rather than stranded."""
+    so a job it brings is handed back rather than stranded. Each claim names the `handlers`
+    this worker has (a live view: handlers registered later count from the next claim), so a
+    job it cannot run is parked for a worker that can, instead of failing here."""
+    names: tuple[str, ...] = ()
     failures = 0
     queue_dry = False  # the last claim found fewer jobs than asked for: block until woken
     timeout = settings.idle_wait
@@ -41,11 +49,15 @@ async def claim_loop(
             slots.freed.clear()
             await slots.freed.wait()
             continue
+        if len(names) != len(handlers):  # handlers are added, never removed
+            names = tuple(handlers)
         try:
             if queue_dry:
-                batch = await backend.wait_and_claim(worker_id, free, settings.lease, timeout)
+                batch = await backend.wait_and_claim(
+                    worker_id, free, settings.lease, timeout, names
+                )
             else:
-                batch = await backend.claim(worker_id, free, settings.lease)
+                batch = await backend.claim(worker_id, free, settings.lease, names)
             failures = 0
         except TRANSIENT as exc:
             failures += 1

@@ -47,6 +47,8 @@ class HandlerService(Protocol):
         job_id: str | None = None,
         unique_key: str | None = None,
         unique_for: float | None = None,
+        limit: str | None = None,
+        group: str | None = None,
     ) -> str: ...
 
     async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]: ...

@@ -160,7 +160,7 @@ class WorkerPool:
         await self._heartbeat.beat()
         slots, settings = self._slots, self.settings
         loops: dict[str, Callable[[], Any]] = {
-            "claim": lambda: claim_loop(self.backend, slots, self.id, settings),
+            "claim": lambda: claim_loop(self.backend, slots, self.id, settings, self.handlers),
             "ack": self._reporter.ack_loop,
             "heartbeat": self._heartbeat.run,
             "lease guard": self._heartbeat.guard,

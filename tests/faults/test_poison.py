@@ -3,7 +3,7 @@ buggy producer in another language or an operator with redis-cli might: none may
 worker, each must end in the dead-letter queue with a machine-readable reason within 5 s,
 nothing is ever unpickled, and the ordinary jobs around them run as usual.
 
-Size: as asked. 500 bad records (19 kinds, among them 5 MB blobs, 100,000-deep nesting,
+Size: as asked. 500 bad records (18 kinds, among them 5 MB blobs, 100,000-deep nesting,
 non-UTF-8 bytes and a pickle that would create a file) interleaved with 100 ordinary jobs,
 2 worker processes at concurrency 8.
 """
@@ -45,7 +45,6 @@ def poison_kinds(canary: Path) -> dict[str, tuple[str, dict[str, bytes] | bytes 
         "bad-priority": ("MalformedRecord", {b"name": b"work", b"priority": b"banana"}),
         "bad-timeout": ("MalformedRecord", {b"name": b"work", b"timeout": b"soon"}),
         "bad-attempts": ("MalformedRecord", {b"name": b"work", b"attempts": b"many"}),
-        "unknown-handler": ("UnknownHandler", {b"name": b"no_such_handler", b"args": b"[]"}),
         "blob-5mb": ("MalformedRecord", {b"name": b"work", b"args": blob}),
         "record-5mb": ("MalformedRecord", blob),
         "deep-nesting": ("MalformedRecord", {b"name": b"work", b"args": deep}),
@@ -130,6 +129,8 @@ async def test_poison_records_are_dead_lettered(harness: Harness, figure, tmp_pa
                     pipe.zadd(harness.key(zset), {job_id: 0})
             pipe.lpush(harness.key("wake"), *(["1"] * 50))
             pipe.execute()
+        # A job no worker has a handler for is not poison: it waits, unserved (issue 22).
+        unknown = await service.submit_jobs([{"name": "no_such_handler"}] * 20)
         # Members that are not job ids at all.
         odd = [b"../../etc/passwd", b"\xff\xfe\x00", b"x" * 5000, b""]
         r.rpush(harness.key("pending:1"), *odd)
@@ -157,6 +158,8 @@ async def test_poison_records_are_dead_lettered(harness: Harness, figure, tmp_pa
         harness.wait_terminal(after, timeout=15)
         await asyncio.sleep(0.5)
         rss_after = [rss_mb(w.pid) for w in workers]
+        held = (await service.get_metrics()).held["unserved"]
+        waiting = [await service.get_job(job_id) for job_id in unknown]
 
     dead = dict(harness.r.zrange(harness.key("dead"), 0, -1, withscores=True))
     dead = {k.decode(errors="replace"): v for k, v in dead.items()}
@@ -186,7 +189,7 @@ async def test_poison_records_are_dead_lettered(harness: Harness, figure, tmp_pa
         f"RSS growth {growth:.1f} MB (transient peak +{peak_growth:.1f} MB); "
         f"ordinary jobs {ordinary_ok}/{len(ordinary)} completed",
         "0 crashes; each dead-lettered with a reason within 5 s; no canary; < 20 MB growth",
-        "500 records of 19 kinds (6 of 5 MB) + 4 non-id members, 100 ordinary jobs, 2x8",
+        "500 records of 18 kinds (6 of 5 MB) + 4 non-id members, 100 ordinary jobs, 2x8",
     )
     assert not crashed, harness.logs()
     assert not tracebacks, harness.logs()
@@ -197,3 +200,5 @@ async def test_poison_records_are_dead_lettered(harness: Harness, figure, tmp_pa
     assert not canary.exists()
     assert growth < 20, (rss_before, rss_after)
     assert ordinary_ok == len(ordinary)
+    assert held == {"no_such_handler": 20}
+    assert all(j is not None and (j.status, j.attempts) == ("pending", 0) for j in waiting)

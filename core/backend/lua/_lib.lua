@@ -54,8 +54,73 @@ local function legacy_band(p)
   return lo, hi
 end
 
-local function pending_count()
+-- Side lanes. A pending job waits in its priority's main list, or in one side lane:
+--   gq:<p>:<group>  its group's lane (fairness): at priority p the claim takes the groups in
+--                   turn, from the rotation list gr:<p>, where '' stands for the main list;
+--   pq:<name>       parked: a worker without the handler popped it; it waits for one that
+--                   has it. `parked` counts parked jobs by name;
+--   hq:<key>        held (throttled): over the limit of its key. `held` scores each such key
+--                   by when its limit may have room, `heldx` lists them by name.
+-- Parked and held lanes are sorted sets by `lane_score`: priority, then the order in which
+-- claims set them aside (`laneseq`), which is the order of their main lists.
+-- `lanen` counts the jobs in side lanes (g0..g3, held, parked): the pending count and pages
+-- skip whole lanes without reading them.
+local LANE_BAND = 17592186044416
+
+-- The list a pending job joins: its group's lane, or its priority's main list.
+local function lane_key(prio, group)
+  if not group or group == '' then return pending_key(prio) end
+  local p = tonumber(prio)
+  if p ~= 0 and p ~= 2 and p ~= 3 then p = 1 end
+  return P .. 'gq:' .. p .. ':' .. group
+end
+
+-- Moves a count of `lanen` (a side lane's jobs).
+local function lane_count(field, n)
+  if n ~= 0 then redis.call('HINCRBY', P .. 'lanen', field, n) end
+end
+
+-- Pushes ids onto a pending list (`front`: to the front, in the order given), keeping the
+-- group lanes' count and the rotation of their priority: a group's new lane joins it, and so
+-- does the main list ('') when it was empty and groups are taking turns.
+local function push_pending(key, ids, front)
+  if #ids == 0 then return end
   local n = 0
+  if front then
+    local reversed = {}
+    for k = #ids, 1, -1 do reversed[#reversed + 1] = ids[k] end
+    ids = reversed
+  end
+  for first = 1, #ids, 7000 do
+    n = redis.call(front and 'LPUSH' or 'RPUSH', key,
+      unpack(ids, first, math.min(first + 6999, #ids)))
+  end
+  local tail = string.sub(key, #P + 1)
+  if string.sub(tail, 1, 3) == 'gq:' then
+    local p = string.sub(tail, 4, 4)
+    lane_count('g' .. p, #ids)
+    if n == #ids then
+      local rot = P .. 'gr:' .. p
+      if redis.call('RPUSH', rot, string.sub(tail, 6)) == 1
+          and redis.call('EXISTS', P .. 'pending:' .. p) == 1 then
+        redis.call('RPUSH', rot, '')
+      end
+    end
+  elseif n == #ids and string.sub(tail, 1, 8) == 'pending:' then
+    local rot = P .. 'gr:' .. string.sub(tail, 9)
+    if redis.call('EXISTS', rot) == 1 then redis.call('RPUSH', rot, '') end
+  end
+end
+
+local function lanes_count()
+  local c = redis.call('HMGET', P .. 'lanen', 'g0', 'g1', 'g2', 'g3', 'held', 'parked')
+  local n = 0
+  for k = 1, 6 do n = n + (tonumber(c[k]) or 0) end
+  return n
+end
+
+local function pending_count()
+  local n = lanes_count()
   for p = 0, 3 do n = n + redis.call('LLEN', P .. 'pending:' .. p) end
   if legacy_pending() then n = n + redis.call('ZCARD', P .. 'pending') end
   return math.max(0, n - redis.call('SCARD', P .. 'ghosts'))
@@ -74,54 +139,129 @@ local function drop_stale(id)
   redis.call('SREM', P .. 'ghosts', id)
 end
 
+-- A pending page's parts, each {length(), range(a, n) oldest first, range newest first}.
+local function list_part(key)
+  return {
+    function() return redis.call('LLEN', key) end,
+    function(a, n) return redis.call('LRANGE', key, a, a + n - 1) end,
+    function(a, n)
+      local got, out = redis.call('LRANGE', key, -(a + n), -(a + 1)), {}
+      for m = #got, 1, -1 do out[#out + 1] = got[m] end
+      return out
+    end,
+  }
+end
+
+local function zset_part(key)
+  return {
+    function() return redis.call('ZCARD', key) end,
+    function(a, n) return redis.call('ZRANGE', key, a, a + n - 1) end,
+    function(a, n) return redis.call('ZREVRANGE', key, a, a + n - 1) end,
+  }
+end
+
+-- The side lanes of one kind ('g<p>', 'held', 'parked'), up to `n` of them from the `a`-th,
+-- in page order (or its reverse): their parts.
+local function side_lanes(kind, a, n, newest)
+  local names, out = {}, {}
+  if kind == 'held' or kind == 'parked' then
+    local index = P .. kind
+    if kind == 'parked' then newest = not newest end -- names with the most parked jobs first
+    if newest then
+      names = redis.call('ZREVRANGE', index, a, a + n - 1)
+    else
+      names = redis.call('ZRANGE', index, a, a + n - 1)
+    end
+  else
+    local rot = P .. 'gr:' .. string.sub(kind, 2)
+    if newest then
+      local got = redis.call('LRANGE', rot, -(a + n), -(a + 1))
+      for m = #got, 1, -1 do names[#names + 1] = got[m] end
+    else
+      names = redis.call('LRANGE', rot, a, a + n - 1)
+    end
+  end
+  for k, name in ipairs(names) do
+    if kind == 'held' then
+      out[k] = zset_part(P .. 'hq:' .. name)
+    elseif kind == 'parked' then
+      out[k] = zset_part(P .. 'pq:' .. name)
+    elseif name == '' then
+      out[k] = false -- the main list's turn in the rotation: listed on its own
+    else
+      out[k] = list_part(P .. 'gq:' .. string.sub(kind, 2) .. ':' .. name)
+    end
+  end
+  return out, #names
+end
+
+-- A page reads the lanes of at most this many groups, limit keys and names: past them (a
+-- queue with more lanes than this, read deep), it comes back short.
+local LANE_WALK = 1000
+
 -- `count` ids of a status from position `first`, in the order pages show: oldest first, or
--- newest first. Pending is its lists end to end in the order the claim takes them (an old
--- sorted set first, then highest priority first), so newest first is lowest priority, latest
--- submitted first; the other statuses are sorted sets by time. Pending positions count the
--- entries of cancelled jobs not yet popped (see `stale_entry`), which pages leave out.
+-- newest first; the other statuses are sorted sets by time. Pending is, for each priority
+-- (highest first), an old sorted set's share (see legacy_pending), its main list, then its
+-- groups' lanes in turn order; then the held (throttled) jobs by key, then the parked ones by
+-- name. Newest first is the same order reversed. A kind of side lane whose total (`lanen`)
+-- lies before `first` is skipped without reading it. Pending positions count the entries of
+-- cancelled jobs not yet popped (see `stale_entry`), which pages leave out.
 local function status_ids(status, first, count, newest)
   if status ~= 'pending' then
     if newest then return redis.call('ZREVRANGE', P .. status, first, first + count - 1) end
     return redis.call('ZRANGE', P .. status, first, first + count - 1)
   end
   local legacy = legacy_pending()
-  -- the parts in claim order: {length, ids from `a` to `b` (oldest first), newest first}
-  local parts = {}
+  local totals = redis.call('HMGET', P .. 'lanen', 'g0', 'g1', 'g2', 'g3', 'held', 'parked')
+  local kinds = {}
   for p = 3, 0, -1 do
     if legacy then
       local zkey = P .. 'pending'
       local lo, hi = legacy_band(p)
-      parts[#parts + 1] = {
+      kinds[#kinds + 1] = {part = {
         function() return redis.call('ZCOUNT', zkey, lo, hi) end,
         function(a, n) return redis.call('ZRANGEBYSCORE', zkey, lo, hi, 'LIMIT', a, n) end,
         function(a, n) return redis.call('ZREVRANGEBYSCORE', zkey, hi, lo, 'LIMIT', a, n) end,
-      }
+      }}
     end
-    local key = P .. 'pending:' .. p
-    parts[#parts + 1] = {
-      function() return redis.call('LLEN', key) end,
-      function(a, n) return redis.call('LRANGE', key, a, a + n - 1) end,
-      function(a, n)
-        local got, out = redis.call('LRANGE', key, -(a + n), -(a + 1)), {}
-        for m = #got, 1, -1 do out[#out + 1] = got[m] end
-        return out
-      end,
-    }
+    kinds[#kinds + 1] = {part = list_part(P .. 'pending:' .. p)}
+    kinds[#kinds + 1] = {side = 'g' .. p, total = tonumber(totals[p + 1]) or 0}
   end
-  local ids = {}
-  for k = 1, #parts do
-    if count <= 0 then break end
-    local part = parts[k]
-    if newest then part = parts[#parts + 1 - k] end
+  kinds[#kinds + 1] = {side = 'held', total = tonumber(totals[5]) or 0}
+  kinds[#kinds + 1] = {side = 'parked', total = tonumber(totals[6]) or 0}
+  local ids, walked = {}, 0
+  local function take(part)
     local len = part[1]()
     if first >= len then
       first = first - len
-    else
-      local take = math.min(count, len - first)
-      local got = newest and part[3](first, take) or part[2](first, take)
-      for _, id in ipairs(got) do ids[#ids + 1] = id end
-      count = count - take
-      first = 0
+      return
+    end
+    local n = math.min(count, len - first)
+    local got = newest and part[3](first, n) or part[2](first, n)
+    for _, id in ipairs(got) do ids[#ids + 1] = id end
+    count = count - n
+    first = 0
+  end
+  for k = 1, #kinds do
+    if count <= 0 then break end
+    local kind = kinds[k]
+    if newest then kind = kinds[#kinds + 1 - k] end
+    if kind.part then
+      take(kind.part)
+    elseif first >= kind.total then
+      first = first - kind.total
+    elseif kind.total > 0 then
+      local at = 0
+      while count > 0 and walked < LANE_WALK do
+        local parts, got = side_lanes(kind.side, at, math.min(100, LANE_WALK - walked), newest)
+        for _, part in ipairs(parts) do
+          if count <= 0 then break end
+          if part then take(part) end
+        end
+        walked, at = walked + got, at + got
+        if got == 0 then break end
+      end
+      if walked >= LANE_WALK then break end
     end
   end
   return ids
@@ -171,6 +311,228 @@ local function call_sliced(command, key, values)
   for first = 1, #values, 7000 do
     redis.call(command, key, unpack(values, first, math.min(first + 6999, #values)))
   end
+end
+
+-- The helpers of the jobs set aside (routing, limits), built on a call's first use and kept
+-- for the rest of it: a helper defined at the top costs every call of every script that
+-- carries it its closure (see scripts.py), and most calls never set a job aside.
+local FLOW = nil
+local function flow()
+  if FLOW then return FLOW end
+  local F = {}
+  function F.lane_score(prio)
+    local p = tonumber(prio)
+    if p ~= 0 and p ~= 2 and p ~= 3 then p = 1 end
+    return (3 - p) * LANE_BAND + redis.call('INCR', P .. 'laneseq')
+  end
+
+  -- (routing) Whether `s` is UTF-8 (a name that is not could have no handler: the worker that
+  -- claims it reports it as malformed, instead of parking it for a worker that cannot exist).
+  function F.utf8_ok(s)
+    local i, n = 1, #s
+    while i <= n do
+      local c, len = string.byte(s, i), 0
+      if c < 128 then len = 1
+      elseif c >= 194 and c <= 223 then len = 2
+      elseif c >= 224 and c <= 239 then len = 3
+      elseif c >= 240 and c <= 244 then len = 4
+      else return false end
+      for k = i + 1, i + len - 1 do
+        local d = string.byte(s, k)
+        if not d or d < 128 or d > 191 then return false end
+      end
+      i = i + len
+    end
+    return true
+  end
+
+  -- (routing) Parks a pending job this claim's worker cannot run in its name's lane, until a
+  -- worker that has the handler claims it: still pending, no attempt counted, no event.
+  function F.park(id, name, prio)
+    redis.call('ZADD', P .. 'pq:' .. name, F.lane_score(prio), id)
+    redis.call('ZINCRBY', P .. 'parked', 1, name)
+    lane_count('parked', 1)
+  end
+
+  -- (routing) A parked job leaves its lane's counts.
+  function F.unpark(name)
+    if tonumber(redis.call('ZINCRBY', P .. 'parked', -1, name)) <= 0 then
+      redis.call('ZREM', P .. 'parked', name)
+    end
+    lane_count('parked', -1)
+  end
+
+  -- (limits) The limit key `key` is under: its own, else the longest template that matches it
+  -- ('a:b:*', then 'a:*'), else '*'; false for none. A definition is 'concurrency rate per_ms'
+  -- (concurrency -1: none; rate 0: none). The result is kept in `memo` for the rest of the
+  -- call, and carries the key's state as the call changes it (running, started, holding).
+  function F.limit_of(key, memo)
+    local lim = memo[key]
+    if lim ~= nil then return lim end
+    local names = {key}
+    for at = #key, 1, -1 do
+      if string.byte(key, at) == 58 then names[#names + 1] = string.sub(key, 1, at) .. '*' end
+    end
+    names[#names + 1] = '*'
+    local defs = redis.call('HMGET', P .. 'limits', unpack(names))
+    lim = false
+    for k = 1, #names do
+      if defs[k] then
+        local c, r, per = string.match(defs[k], '^(%-?%d+) (%d+) (%d+)$')
+        if c then
+          lim = {key = key, def = names[k], conc = tonumber(c), rate = tonumber(r),
+            per = tonumber(per), started = 0}
+        end
+        break
+      end
+    end
+    memo[key] = lim
+    return lim
+  end
+
+  -- Whether one more job under `lim` may start now: fewer than its concurrency running, and
+  -- fewer than `rate` starts in the last `per` ms (the starts this call made count; `lrate:<key>`
+  -- lists the earlier ones, newest first, as many as the rate).
+  function F.has_room(lim)
+    if lim.conc >= 0 then
+      if not lim.running then lim.running = redis.call('SCARD', P .. 'lrun:' .. lim.key) end
+      if lim.running >= lim.conc then return false end
+    end
+    if lim.rate > 0 then
+      local k = lim.rate - 1 - lim.started
+      if k < 0 then return false end
+      local t = redis.call('LINDEX', P .. 'lrate:' .. lim.key, k)
+      if t and tonumber(t) > NOW - lim.per then return false end
+    end
+    return true
+  end
+
+  -- When `lim` may have room next (ms): now, a start's leaving the window, or, while every
+  -- slot is taken, a minute from now (a finish or an expired lease under the key moves it to
+  -- its own time: free_slot); never ('+inf') while its concurrency is 0 (paused: changing the
+  -- limit wakes it).
+  function F.ready_at(lim)
+    if lim.conc == 0 then return '+inf' end
+    local at = NOW
+    if lim.conc > 0 then
+      if not lim.running then lim.running = redis.call('SCARD', P .. 'lrun:' .. lim.key) end
+      if lim.running >= lim.conc then at = NOW + 60000 end
+    end
+    if lim.rate > 0 then
+      local k = lim.rate - 1 - lim.started
+      local t = NOW
+      if k >= 0 then t = tonumber(redis.call('LINDEX', P .. 'lrate:' .. lim.key, k)) or 0 end
+      at = math.max(at, t + lim.per)
+    end
+    return at
+  end
+
+  -- A job under `lim` starts: it holds a slot until it ends (free_slot), and its start counts
+  -- against the rate (written by limits_done at the end of the call).
+  function F.take_slot(lim, id)
+    redis.call('SADD', P .. 'lrun:' .. lim.key, id)
+    redis.call('HINCRBY', P .. 'linuse', lim.def, 1)
+    if lim.running then lim.running = lim.running + 1 end
+    lim.started = lim.started + 1
+  end
+
+  -- Holds a job over its limit in its key's lane, marked throttled (the record's 'held' names
+  -- the limit), until the limit has room: no attempt counted, no event.
+  function F.hold(id, lim, prio)
+    redis.call('ZADD', P .. 'hq:' .. lim.key, F.lane_score(prio), id)
+    redis.call('HSET', P .. 'job:' .. id, 'held', lim.def)
+    redis.call('HINCRBY', P .. 'throttled', lim.def, 1)
+    lane_count('held', 1)
+    lim.holding = true
+  end
+
+  -- (limits) A held job leaves its lane's counts: `def` is the limit that held it (the
+  -- record's 'held' field, which marks it throttled until now).
+  function F.unhold(id, def)
+    if def and def ~= '' then
+      redis.call('HDEL', P .. 'job:' .. id, 'held')
+      if redis.call('HINCRBY', P .. 'throttled', def, -1) <= 0 then
+        redis.call('HDEL', P .. 'throttled', def)
+      end
+    end
+    lane_count('held', -1)
+  end
+
+  -- A pending job that is cancelled leaves a held or parked lane at once (a sorted set: O(log n),
+  -- and a throttled count must not go on counting it); in a list (main, group) it stays, a
+  -- ghost the claim drops (stale_entry). Returns whether it was in such a lane.
+  function F.take_aside(id, name, key, held)
+    if held and key and redis.call('ZREM', P .. 'hq:' .. key, id) == 1 then
+      F.unhold(id, held)
+      return true
+    end
+    if name and redis.call('ZREM', P .. 'pq:' .. name, id) == 1 then
+      F.unpark(name)
+      return true
+    end
+    return false
+  end
+
+  -- (limits) A running job under limit key `key` ends (finish, or its lease expired): its slot
+  -- is given back, and if jobs are held under the key, a worker is woken to take one now.
+  -- `def` is the limit it started under (its in-use count). Returns 1 if a worker should wake.
+  function F.free_slot(id, key, def)
+    if not key or key == '' then return 0 end
+    if redis.call('SREM', P .. 'lrun:' .. key, id) == 0 then return 0 end
+    if def and def ~= '' and redis.call('HINCRBY', P .. 'linuse', def, -1) <= 0 then
+      redis.call('HDEL', P .. 'linuse', def)
+    end
+    return redis.call('ZADD', P .. 'held', 'XX', 'CH', NOW, key)
+  end
+
+  -- The end of a call that started or held jobs under limits: each key's starts are written to
+  -- its rate window, and each key whose held lane changed is scored by when it may have room
+  -- (`holding`; a key whose lane emptied leaves `held`).
+  function F.limits_done(memo)
+    for key, lim in pairs(memo) do
+      if lim and lim.started > 0 and lim.rate > 0 then
+        local rkey, stamps = P .. 'lrate:' .. key, {}
+        for k = 1, math.min(lim.started, lim.rate) do stamps[k] = NOW end
+        call_sliced('LPUSH', rkey, stamps)
+        redis.call('LTRIM', rkey, 0, lim.rate - 1)
+        redis.call('PEXPIRE', rkey, lim.per + 1000)
+      end
+      if lim and lim.holding then
+        if redis.call('EXISTS', P .. 'hq:' .. key) == 0 then
+          redis.call('ZREM', P .. 'held', key)
+          redis.call('ZREM', P .. 'heldx', key)
+        else
+          redis.call('ZADD', P .. 'held', F.ready_at(lim), key)
+          redis.call('ZADD', P .. 'heldx', 0, key)
+        end
+      end
+    end
+  end
+
+  FLOW = F
+  return F
+end
+
+-- (limits) A limit changed: the held keys it covers (all of them for '*', those starting
+-- with its prefix for a template, itself for a key) are due now, a thousand per call from
+-- after `after`, and as many workers are woken (up to the wake-up cap).
+local function wake_held(def, after)
+  local keys
+  if string.sub(def, -1) == '*' then
+    local prefix = string.sub(def, 1, -2)
+    local lo, hi = '[' .. prefix, '[' .. prefix .. '\255'
+    if prefix == '' then lo, hi = '-', '+' end
+    if after ~= '' then lo = '(' .. after end
+    keys = redis.call('ZRANGEBYLEX', P .. 'heldx', lo, hi, 'LIMIT', 0, 1000)
+  elseif after == '' then
+    keys = {def}
+  else
+    keys = {}
+  end
+  local woken = 0
+  for _, key in ipairs(keys) do woken = woken + redis.call('ZADD', P .. 'held', 'XX', 'CH', NOW, key) end
+  wake(woken)
+  return #keys, keys[#keys] or ''
 end
 
 -- Per-second counters for rates and sparklines; any process can read them.
@@ -328,12 +690,14 @@ end
 -- dead-letter; a job whose cancellation was requested is cancelled instead. `b` = bounds_at.
 local function recover(limit, max_stalls, b)
   local expired = redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', NOW, 'LIMIT', 0, limit)
-  local requeued, cancelled, dead = 0, 0, 0
+  local requeued, cancelled, dead, woken = 0, 0, 0, 0
   for _, id in ipairs(expired) do
     redis.call('ZREM', P .. 'running', id)
     local key = P .. 'job:' .. id
     if redis.call('TYPE', key).ok == 'hash' then
-      local f = redis.call('HMGET', key, 'name', 'priority', 'cancel', 'worker', 'unique')
+      local f = redis.call('HMGET', key, 'name', 'priority', 'cancel', 'worker', 'unique',
+        'limit', 'group')
+      if f[6] then woken = woken + flow().free_slot(id, f[6], redis.call('HGET', key, 'ldef')) end
       -- pcall: a corrupted 'stalls' dead-letters this record instead of failing every script
       -- that recovers leases (claim, heartbeat) from now on.
       local stalls = redis.pcall('HINCRBY', key, 'stalls', 1)
@@ -361,7 +725,7 @@ local function recover(limit, max_stalls, b)
       else
         redis.call('HSET', key, 'status', 'pending')
         -- First in line again: it was taken from the front.
-        redis.call('LPUSH', pending_key(f[2]), id)
+        push_pending(lane_key(f[2], f[7]), {id}, true)
         emit('JOB_REQUEUED', id, f[1], 'pending', data)
         requeued = requeued + 1
       end
@@ -373,7 +737,7 @@ local function recover(limit, max_stalls, b)
     if cancelled > 0 then trim_history(P .. 'cancelled', b.history, 0) end
     if dead > 0 then trim_dead(b) end
   end
-  wake(requeued)
+  wake(requeued + woken)
   return #expired
 end
 

@@ -6,13 +6,14 @@ local again = replayed(rid)
 if again ~= nil then return again end
 local key = P .. 'job:' .. id
 if redis.call('TYPE', key).ok ~= 'hash' then return remember(rid, false) end
-local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique')
+local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique', 'limit', 'held')
 local status = f[1] or 'pending' -- a job is stored without a status while it waits
 if status == 'pending' or status == 'scheduled' then
   if status == 'pending' then
     -- O(1) at any depth: the id keeps its place in its pending list, and the claim that pops
-    -- it drops it (stale_entry); `ghosts` counts it until then.
-    redis.call('SADD', P .. 'ghosts', id)
+    -- it drops it (stale_entry); `ghosts` counts it until then. A job set aside (held,
+    -- parked) leaves its sorted set now.
+    if not flow().take_aside(id, f[2], f[5], f[6]) then redis.call('SADD', P .. 'ghosts', id) end
   elseif redis.call('ZREM', P .. 'scheduled', id) == 0 then
     return remember(rid, false)
   end

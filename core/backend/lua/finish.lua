@@ -8,7 +8,7 @@
 local bounds, ttl = bounds_at(4), tonumber(ARGV[7])
 local n = tonumber(ARGV[8])
 local out = {}
-local done, dead, cancelled, retried, released, run_ms = 0, 0, 0, 0, 0, 0
+local done, dead, cancelled, retried, released, run_ms, woken = 0, 0, 0, 0, 0, 0, 0
 local hist = {}
 -- Removed from `running` and added to `completed` in one command each per call, not per job.
 local unleased, completed = {}, {}
@@ -23,7 +23,7 @@ for j = 1, n do
   local id, token = ARGV[i], ARGV[i + 1]
   -- pcall: a record of another type (someone else's garbage) reads as "not ours", refused.
   local f = redis.pcall('HMGET', P .. 'job:' .. id, 'token', 'status', 'name', 'started_at',
-    'unique', 'cancel')
+    'unique', 'cancel', 'limit')
   if f.err or f[1] ~= token or f[2] ~= 'running' or seen[id] then
     out[j] = 0
   else
@@ -40,6 +40,9 @@ for _, item in ipairs(items) do
   local id, token, outcome, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local delay, data = tonumber(ARGV[i + 4]), ARGV[i + 5]
   local key = P .. 'job:' .. id
+  -- (limits) its slot under its limit key is free again (a field the record lacks costs
+  -- HMGET a scan of it: 'ldef' is read only for a job that ran under a limit)
+  if f[7] then woken = woken + flow().free_slot(id, f[7], redis.call('HGET', key, 'ldef')) end
   if f[6] == '1' and (outcome == 'retry' or outcome == 'release') then
     if outcome == 'retry' then redis.call('HSET', key, 'error', payload) end
     data = '{"reason":"cancelled","instead_of":"' .. outcome .. '"}'
@@ -70,7 +73,7 @@ for _, item in ipairs(items) do
       emit('JOB_FAILED', id, f[3], 'scheduled', data)
     elseif outcome == 'release' then
       -- Handed back by a worker shutting down: first in line again, attempt not counted.
-      local home = pending_key(redis.call('HGET', key, 'priority'))
+      local home = lane_key(unpack(redis.call('HMGET', key, 'priority', 'group')))
       redis.call('HINCRBY', key, 'attempts', -1)
       redis.call('HSET', key, 'status', 'pending', 'token', '')
       add_to(front, home, id)
@@ -98,14 +101,9 @@ if done > 0 then
 end
 if cancelled > 0 then trim_history(P .. 'cancelled', bounds.history, 0) end
 if dead > 0 then trim_dead(bounds) end
-for key, ids in pairs(front) do
-  -- LPUSH puts its last argument first: reversed, the batch keeps its order at the front.
-  local reversed = {}
-  for k = #ids, 1, -1 do reversed[#reversed + 1] = ids[k] end
-  call_sliced('LPUSH', key, reversed)
-end
+for key, ids in pairs(front) do push_pending(key, ids, true) end
 if retried > 0 then wake(1) end
-wake(released)
+wake(released + woken)
 totals({completed = done, dead = dead, cancelled = cancelled, retried = retried, requeued = released})
 stat({completed = done, failed = dead + retried, run_ms = run_ms, finished = done + dead + retried})
 histograms(hist)

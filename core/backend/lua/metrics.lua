@@ -15,5 +15,10 @@ end
 local last = redis.call('XREVRANGE', P .. 'events', '+', '-', 'COUNT', 1)
 local through = '0-0'
 if #last > 0 then through = last[1][1] end
+-- Jobs set aside: held (throttled) by limit (bounded by the number of limits), and parked
+-- by name, the 100 names with the most (the `lanen` counts give the totals).
+local aside = redis.call('HMGET', P .. 'lanen', 'held', 'parked')
 return {NOW_S, depths, redis.call('HGETALL', P .. 'totals'), buckets,
-  redis.call('EXISTS', P .. 'paused'), redis.call('HGETALL', P .. 'hist'), through}
+  redis.call('EXISTS', P .. 'paused'), redis.call('HGETALL', P .. 'hist'), through,
+  redis.call('HGETALL', P .. 'throttled'), redis.call('ZREVRANGE', P .. 'parked', 0, 99, 'WITHSCORES'),
+  tonumber(aside[1]) or 0, tonumber(aside[2]) or 0}

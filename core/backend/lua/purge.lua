@@ -17,6 +17,48 @@ local function remove(id, pending)
   redis.call('DEL', key)
   removed = removed + 1
 end
+-- Pending jobs in side lanes too: each priority's groups, then held and parked jobs, one
+-- lane at a time (the first in its index), their counts kept.
+local function purge_lanes()
+  for p = 3, 0, -1 do
+    local rot = P .. 'gr:' .. p
+    while taken < limit do
+      local g = redis.call('LINDEX', rot, 0)
+      if not g then break end
+      if g ~= '' then
+        local lane = P .. 'gq:' .. p .. ':' .. g
+        local ids = redis.call('LPOP', lane, limit - taken) or {}
+        for _, id in ipairs(ids) do remove(id, true) end
+        lane_count('g' .. p, -#ids)
+        if redis.call('EXISTS', lane) == 1 then break end
+      end
+      redis.call('LPOP', rot)
+      if redis.call('LLEN', rot) == 1 and redis.call('LINDEX', rot, 0) == '' then
+        redis.call('DEL', rot)
+      end
+    end
+  end
+  for _, kind in ipairs({'held', 'parked'}) do
+    while taken < limit do
+      local first = redis.call('ZRANGE', P .. kind, 0, 0)[1]
+      if not first then break end
+      local lane = P .. (kind == 'held' and 'hq:' or 'pq:') .. first
+      local got = redis.call('ZPOPMIN', lane, limit - taken)
+      for k = 1, #got, 2 do
+        if kind == 'held' then
+          flow().unhold(got[k], hash_fields(P .. 'job:' .. got[k], 'held')[1])
+        else
+          flow().unpark(first)
+        end
+        remove(got[k], true)
+      end
+      if redis.call('EXISTS', lane) == 1 then break end
+      redis.call('ZREM', P .. kind, first)
+      if kind == 'held' then redis.call('ZREM', P .. 'heldx', first) end
+    end
+  end
+end
+
 if ARGV[3] == 'pending' then
   if legacy_pending() then
     local scored = redis.call('ZPOPMIN', P .. 'pending', limit)
@@ -28,6 +70,7 @@ if ARGV[3] == 'pending' then
       remove(id, true)
     end
   end
+  if taken < limit then purge_lanes() end
 else
   local popped = redis.call('ZPOPMIN', P .. ARGV[3], limit)
   for i = 1, #popped, 2 do remove(popped[i], false) end

@@ -50,15 +50,15 @@ local moved, stayed = 0, 0
 for _, id in ipairs(ids) do
   local key = P .. 'job:' .. id
   if redis.call('ZSCORE', dead, id) then
-    local f = hash_fields(key, 'name', 'priority', 'unique')
+    local f = hash_fields(key, 'name', 'priority', 'unique', 'group')
     if not unique_ok(id, f[3]) then
       if in_step[id] then stayed = stayed + 1 end
     else
       redis.call('ZREM', dead, id)
       if redis.call('TYPE', key).ok == 'hash' then
         redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0)
-        redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq')
-        redis.call('RPUSH', pending_key(f[2]), id)
+        redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq', 'held')
+        push_pending(lane_key(f[2], f[4]), {id}, false)
         emit('JOB_REQUEUED', id, f[1], 'pending', '{"reason":"retry"}')
         moved = moved + 1
       end

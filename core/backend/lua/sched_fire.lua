@@ -29,7 +29,7 @@ for j = 1, n do
       local jkey = P .. 'job:' .. id
       if redis.call('EXISTS', jkey) == 0 then
         redis.call('HSET', jkey, 'created_at', NOW_S, unpack(ARGV, i + 9, i + 8 + nf))
-        redis.call('RPUSH', pending_key(prio), id)
+        push_pending(pending_key(prio), {id}, false)
         emit('JOB_SUBMITTED', id, jname, 'pending', '{"priority":' .. prio .. ',"delay":0}')
         ready = ready + 1
       end

@@ -9,7 +9,7 @@ script never yields in Redis. Only the blocking reads await.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar, Self, TypeVar
 
 from ...events import Event
@@ -21,12 +21,13 @@ from ..records import (
     JobEmit,
     NewJob,
     ProgressUpdate,
+    RawLimits,
     RawMetrics,
     RawSchedule,
     ScheduleFire,
     WorkerRecord,
 )
-from . import clock, events, jobs, leases, schedules, search, sessions, workers
+from . import clock, events, flow, jobs, leases, schedules, search, sessions, workers
 from .lib import Lib
 from .store import _Store
 
@@ -147,6 +148,13 @@ class MemoryBackend:
     async def metrics(self, window: int) -> RawMetrics:
         return self._atomic(events.metrics, window)
 
+    # -- limits (flow.py) ------------------------------------------------------------------
+    async def set_limit(self, key: str, value: str, event: Mapping[str, Any]) -> int:
+        return self._atomic(flow.set_limit, key, value, event)
+
+    async def limits(self) -> RawLimits:
+        return self._atomic(flow.limits)
+
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
         return await events.read_events(self._lib, after, count, block)
 
@@ -160,14 +168,21 @@ class MemoryBackend:
         self._atomic(events.emit, event_type, data)
 
     # -- workers' transitions (leases.py) ----------------------------------------------------
-    async def claim(self, worker_id: str, count: int, lease: float) -> ClaimBatch:
-        return self._atomic(leases.claim, worker_id, count, lease)
+    async def claim(
+        self, worker_id: str, count: int, lease: float, handlers: Collection[str] | None = None
+    ) -> ClaimBatch:
+        return self._atomic(leases.claim, worker_id, count, lease, handlers)
 
     async def wait_and_claim(
-        self, worker_id: str, count: int, lease: float, timeout: float
+        self,
+        worker_id: str,
+        count: int,
+        lease: float,
+        timeout: float,
+        handlers: Collection[str] | None = None,
     ) -> ClaimBatch:
         await workers.wait_for_work(self._lib, timeout)
-        return self._atomic(leases.claim, worker_id, count, lease)
+        return self._atomic(leases.claim, worker_id, count, lease, handlers)
 
     async def finish(self, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         return self._atomic(leases.finish, worker_id, items)

@@ -14,6 +14,7 @@ from ...codec import dumps
 from ...events import Event
 from ...keys import STATUS_KEYS
 from ..base import RawMetrics
+from ..records import MAX_PARKED_NAMES
 from . import clock
 from .clock import fmt_s as _fmt_s
 from .lib import Lib
@@ -29,14 +30,22 @@ def metrics(lib: Lib, window: int) -> RawMetrics:
         dict(s.stats.get(t, {})) if t > sec - _STAT_TTL_S else {}
         for t in range(sec - window + 1, sec + 1)
     ]
+    lanes = s.lanes
+    depths = {name: len(s.sets[key]) for name, key in STATUS_KEYS.items()}
+    depths["pending"] += lanes.total()
+    parked = [(int(count), name) for count, name in lanes.parked.items()]
     return RawMetrics(
         now=float(_fmt_s(now)),
-        depths={name: len(s.sets[key]) for name, key in STATUS_KEYS.items()},
+        depths=depths,
         totals=dict(s.totals),
         buckets=buckets,
         paused=s.paused is not None,
         histograms=dict(s.histograms),
         events_through=f"{s.events[-1][0][0]}-{s.events[-1][0][1]}" if s.events else "0-0",
+        throttled=dict(lanes.throttled),
+        parked={name: count for count, name in reversed(parked[-MAX_PARKED_NAMES:])},
+        throttled_total=lanes.counts.get("held", 0),
+        parked_total=lanes.counts.get("parked", 0),
     )
 
 

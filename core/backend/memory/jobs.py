@@ -15,7 +15,7 @@ from ..records import NewJob
 from . import clock
 from .clock import fmt_s as _fmt_s
 from .lib import Lib
-from .store import _WAKE_MAX, Record, _field, _lua_number, _pscore
+from .store import _WAKE_MAX, Record, _field, _lua_number
 
 PAGE_BYTES, PAGE_FLOOR = 4_194_304, 256  # page_fields' bounds in _lib.lua
 PAGE_ROWS = 1000  # rows list.lua reads per call
@@ -25,6 +25,7 @@ __all__ = [
     "capped_fields",
     "get",
     "list_jobs",
+    "page",
     "purge",
     "retry_dead",
     "run_now",
@@ -60,7 +61,7 @@ def submit(lib: Lib, jobs: Sequence[NewJob]) -> list[bool | str]:
             delayed += 1
         else:
             status = rec["status"] = "pending"
-            s.sets["pending"].add(job.id, _pscore(int(job.priority), s.seq))
+            lib.enqueue(job.id, rec)
             ready += 1
         s.jobs[job.id] = rec
         lib.emit(
@@ -87,7 +88,11 @@ def cancel(lib: Lib, job_id: str) -> str | None:
         return None
     status: str | None = rec.get("status")
     if status in ("pending", "scheduled"):
-        if not s.sets[status].remove(job_id):
+        if status == "pending":
+            removed = s.lanes.remove(s.sets["pending"], job_id, rec)
+        else:
+            removed = s.sets[status].remove(job_id)
+        if not removed:
             return None
         rec.update(status="cancelled", finished_at=_fmt_s(now))
         s.sets["cancelled"].add(job_id, now)
@@ -121,9 +126,9 @@ def retry_dead(lib: Lib, job_ids: Sequence[str] | None) -> int:
             continue
         s.seq += 1
         rec.update(status="pending", attempts="0", stalls="0", seq=str(s.seq))
-        for name in ("finished_at", "cancel", "scheduled_for"):
+        for name in ("finished_at", "cancel", "scheduled_for", "held"):
             rec.pop(name, None)
-        s.sets["pending"].add(job_id, _pscore(rec.get("priority"), s.seq))
+        lib.enqueue(job_id, rec)
         lib.emit(now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"retry"}')
         moved += 1
     lib.wake(moved)
@@ -138,7 +143,7 @@ def run_now(lib: Lib, job_id: str) -> bool:
         return False
     s.seq += 1
     rec.update(status="pending", scheduled_for=_fmt_s(now), seq=str(s.seq))
-    s.sets["pending"].add(job_id, _pscore(rec.get("priority"), s.seq))
+    lib.enqueue(job_id, rec)
     lib.wake(1)
     lib.emit(now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"run_now"}')
     return True
@@ -147,6 +152,8 @@ def run_now(lib: Lib, job_id: str) -> bool:
 def purge(lib: Lib, status: str) -> int:
     key, now = STATUS_KEYS[status], clock.now_ms()
     removed = lib.s.sets[key].pop_min(len(lib.s.sets[key]))
+    if status == "pending":
+        removed += lib.s.lanes.purge()
     for job_id in removed:
         rec = lib.s.jobs.get(job_id)
         if rec is not None:
@@ -196,13 +203,25 @@ def list_jobs(
     if limit <= 0:
         return []
     now = clock.now_ms()
-    ids = lib.s.sets[STATUS_KEYS[status]].page(max(0, offset), limit, newest_first)
+    ids = page(lib, status, max(0, offset), limit, newest_first)
     rows: list[tuple[str, Mapping[Any, Any]]] = []
     for n, job_id in enumerate(ids):
         if n % PAGE_ROWS == 0:
             budget = [PAGE_BYTES]  # the Redis engine reads a page in calls of PAGE_ROWS
         rows.append((job_id, capped_fields(lib.job(job_id, now) or {}, max_field, budget)))
     return rows
+
+
+def page(lib: Lib, status: str, offset: int, count: int, newest_first: bool) -> list[str]:
+    """`count` ids of a status from `offset` in page order (status_ids in Lua): pending
+    spans the main lines and the side lanes (`Lanes.pending_ids`)."""
+    zset = lib.s.sets[STATUS_KEYS[status]]
+    if status != "pending":
+        return zset.page(offset, count, newest_first)
+    ids = list(lib.s.lanes.pending_ids(zset))
+    if newest_first:
+        ids.reverse()
+    return ids[offset : offset + count]
 
 
 def capped_fields(

@@ -4,14 +4,15 @@ backend's `Lib` that never yields to the event loop (atomic, as a script is)."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Collection, Sequence
 
 from ...codec import dumps
 from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, Outcome, ProgressUpdate
 from . import clock
 from .clock import fmt_s as _fmt_s
+from .lanes import Limit
 from .lib import Lib
-from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number, _pscore
+from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number
 
 __all__ = ["CLAIM_BYTES", "claim", "finish", "job_events", "progress"]
 
@@ -20,28 +21,122 @@ CLAIM_BYTES = 1_048_576  # claim.lua's: args, kwargs and errors one claim hands 
 
 def _next_due(lib: Lib, now: int) -> float | None:
     first = lib.s.sets["scheduled"].first()
-    return None if first is None else max(0, first[0] - now) / 1000
+    due = None if first is None else max(0, first[0] - now)
+    ready = lib.s.lanes.next_ready()
+    if ready is not None and (due is None or ready - now < due):
+        due = max(0, ready - now)
+    return None if due is None else due / 1000
 
 
-def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
+def claim(
+    lib: Lib, worker_id: str, count: int, lease: float, handlers: Collection[str] | None = None
+) -> ClaimBatch:
     s, now = lib.s, clock.now_ms()
     lib.recover(now, 20, lib.settings.max_stalls)
-    pending, scheduled = s.sets["pending"], s.sets["scheduled"]
+    scheduled = s.sets["scheduled"]
     for job_id in scheduled.up_to(now, 500):
         scheduled.remove(job_id)
         rec = lib.job(job_id, now)
         if rec is None:
-            pending.add(job_id, 0)  # the pop below reports it as malformed
+            s.sets["pending"].add(job_id, 0)  # the claim below reports it as malformed
             continue
         s.seq += 1
         rec.update(status="pending", seq=str(s.seq))
-        pending.add(job_id, _pscore(rec.get("priority"), s.seq))
+        lib.enqueue(job_id, rec)
     if s.paused is not None or count <= 0:
         return ClaimBatch([], paused=s.paused is not None, next_due=_next_due(lib, now))
-    jobs: list[ClaimedJob] = []
-    started, wait_ms, dead, size = 0, 0.0, 0, 0
-    runnable = _pop_runnable(lib, count)
-    for popped in runnable:
+    run = _Claim(lib, worker_id, count, lease, handlers, now)
+    run.take_aside()
+    run.take_main()
+    s.lanes.limits_done(run.memo, now)
+    lib.stat(now, started=len(run.jobs), wait_ms=run.wait_ms, failed=run.dead)
+    lib.total(dead=run.dead)
+    if run.dead:
+        lib.trim_dead(now)
+    if run.full:  # claim.lua: the rest went back in front; the worker claims again at once
+        lib.wake(1)
+    elif run.dry:
+        s.wake = 0
+    return ClaimBatch(run.jobs, paused=False, next_due=_next_due(lib, now))
+
+
+class _Claim:
+    """One claim (claim.lua): jobs set aside first when they can run, then the main lines
+    and groups by priority; each popped id leased, set aside again, or dead-lettered."""
+
+    def __init__(
+        self,
+        lib: Lib,
+        worker_id: str,
+        count: int,
+        lease: float,
+        handlers: Collection[str] | None,
+        now: int,
+    ) -> None:
+        self.lib, self.worker_id, self.count, self.now = lib, worker_id, count, now
+        self.lease_ms = int(lease * 1000)
+        self.handlers = None if handlers is None else set(handlers)
+        self.jobs: list[ClaimedJob] = []
+        self.wait_ms = 0.0
+        self.dead = self.aside = 0
+        self.memo: dict[str, Limit | None] = {}
+        self.dry = False
+        self.size = 0  # bytes of args, kwargs and errors handed over (CLAIM_BYTES)
+        self.full = False
+
+    def busy(self) -> bool:
+        return (
+            self.full
+            or len(self.jobs) >= self.count
+            or self.dead + self.aside > _BAD_PER_CLAIM
+        )
+
+    def take_aside(self) -> None:
+        lanes = self.lib.s.lanes
+        if self.handlers is None:
+            names = [name for _, name in reversed(lanes.parked.items())][:100]
+        else:
+            names = [name for name in self.handlers if lanes.parked.score(name)]
+        for name in names:
+            if self.busy():
+                break
+            while not self.busy() and (parked := lanes.pop_parked(name, 1)):
+                lanes.unpark(name)
+                self.take(parked[0])
+        for key in lanes.held.up_to(self.now, 100):
+            if self.busy():
+                break
+            lim = lanes.limit_of(key, self.memo)
+            while not self.busy() and (lim is None or lanes.has_room(lim, self.now)):
+                held = lanes.pop_held(key)
+                if held is None:
+                    break
+                lanes.unhold(self.lib.job(held, self.now))
+                self.take(held)
+            if lim is not None:
+                lim.holding = True
+            else:
+                lanes.drop_held_key(key)
+
+    def take_main(self) -> None:
+        lanes, main = self.lib.s.lanes, self.lib.s.sets["pending"]
+        turns = [4 * self.count + _BAD_PER_CLAIM]
+        level = 3
+        while not self.busy() and level >= 0 and turns[0] > 0:
+            popped, dry = lanes.pop_level(main, level, self.count - len(self.jobs), turns)
+            if dry:
+                level -= 1
+            for k, job_id in enumerate(popped):
+                if self.full:  # the rest go back in front of their lines, in order
+                    for rest in reversed(popped[k:]):
+                        self.lib.enqueue(rest, self.lib.s.jobs.get(rest) or {}, front=True)
+                    break
+                self.take(job_id)
+        self.dry = level < 0
+
+    def take(self, popped: str) -> None:
+        lib, now = self.lib, self.now
+        s, lanes = lib.s, lib.s.lanes
         job_id, fault = popped, None
         if not _VALID_ID.fullmatch(popped):
             s.seq += 1
@@ -53,9 +148,22 @@ def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
             fault = "job record is missing"
         if fault is not None:
             lib.dead_letter_malformed(now, job_id, fault)
-            dead += 1
-            continue
+            self.dead += 1
+            return
         rec = s.jobs[job_id]
+        key = rec.get("limit")
+        lim = lanes.limit_of(key, self.memo) if key else None
+        name = rec.get("name")
+        if self.handlers is not None and isinstance(name, str) and name not in self.handlers:
+            lanes.park(job_id, rec)
+            self.aside += 1
+            return
+        if lim is not None and not lanes.has_room(lim, now):
+            lanes.hold(job_id, rec, lim)
+            self.aside += 1
+            return
+        if key:
+            lanes.take_slot(lim, key, job_id, rec)
         s.tokens += 1
         token = str(s.tokens)
         attempts = _int(rec.get("attempts")) + 1
@@ -63,71 +171,36 @@ def claim(lib: Lib, worker_id: str, count: int, lease: float) -> ClaimBatch:
             attempts=str(attempts),
             status="running",
             token=token,
-            worker=worker_id,
+            worker=self.worker_id,
             started_at=_fmt_s(now),
         )
-        s.sets["running"].add(job_id, now + int(lease * 1000))
+        s.sets["running"].add(job_id, now + self.lease_ms)
         ready = _number(rec.get("scheduled_for"))
         if ready is None:
             ready = _number(rec.get("created_at"))
         if ready is not None:
-            wait_ms += max(0.0, now - ready * 1000)
+            self.wait_ms += max(0.0, now - ready * 1000)
             lib.observe("wait", now - ready * 1000)
-        started += 1
         lib.emit(
             now,
             "JOB_STARTED",
             job_id,
             rec.get("name"),
             "running",
-            dumps({"worker": worker_id, "attempt": attempts}),
+            dumps({"worker": self.worker_id, "attempt": attempts}),
         )
         fields = {name: rec.get(name) for name in _CLAIM_FIELDS}
         fields.update(attempts=str(attempts), status="running")
-        jobs.append(ClaimedJob(job_id, token, fields))
-        size += sum(len(fields.get(name) or "") for name in ("args", "kwargs", "error"))
-        if size >= CLAIM_BYTES:  # claim.lua: the rest of the batch goes back in front
-            runnable.close()
-            lib.wake(1)
-            break
-    lib.stat(now, started=started, wait_ms=wait_ms, failed=dead)
-    lib.total(dead=dead)
-    if dead:
-        lib.trim_dead(now)
-    if not pending:
-        s.wake = 0
-    return ClaimBatch(jobs, paused=False, next_due=_next_due(lib, now))
-
-
-def _pop_runnable(lib: Lib, count: int) -> Generator[str, None, None]:
-    """Pending ids until `count` of them were runnable: a bad entry (dead-lettered by the
-    caller) does not use up a slot, so valid jobs behind a run of bad ones start in this
-    claim instead of after the worker's idle wait. At most `_BAD_PER_CLAIM` extra."""
-    pending, wanted, extra = lib.s.sets["pending"], count, 0
-    while wanted > 0 and extra <= _BAD_PER_CLAIM:
-        batch = pending.pop_min(wanted)
-        if not batch:
-            return
-        for k, job_id in enumerate(batch):
-            before = len(lib.s.sets["running"])
-            try:
-                yield job_id
-            except GeneratorExit:  # the claim stopped here: the rest keep their places
-                for rest in batch[k + 1 :]:
-                    rec = lib.s.jobs.get(rest) or {}
-                    pending.add(rest, _pscore(rec.get("priority"), rec.get("seq")))
-                raise
-            if len(lib.s.sets["running"]) > before:
-                wanted -= 1
-            else:
-                extra += 1
+        self.jobs.append(ClaimedJob(job_id, token, fields))
+        self.size += sum(len(fields.get(name) or "") for name in ("args", "kwargs", "error"))
+        self.full = self.size >= CLAIM_BYTES
 
 
 def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
     s, now = lib.s, clock.now_ms()
     now_s, ttl = _fmt_s(now), int(lib.settings.result_ttl * 1000)
     out: list[bool] = []
-    done = dead = cancelled = retried = released = 0
+    done = dead = cancelled = retried = released = woken = 0
     run_ms = 0.0
     for item in items:
         job_id = item.job_id
@@ -138,6 +211,7 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         out.append(True)
         s.sets["running"].remove(job_id)
         del rec["token"]
+        woken += s.lanes.free_slot(job_id, rec, now)
         name, data, outcome = rec.get("name"), item.event_data, item.outcome
         if rec.get("cancel") == "1" and outcome in (Outcome.RETRY, Outcome.RELEASE):
             # finish.lua: a cancel asked for while it ran is not lost to the next attempt
@@ -167,7 +241,7 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         elif outcome == Outcome.RELEASE:
             # Handed back by a worker shutting down: first in line again, attempt not counted.
             rec.update(attempts=str(_int(rec.get("attempts")) - 1), status="pending")
-            s.sets["pending"].add(job_id, _pscore(rec.get("priority"), rec.get("seq")))
+            lib.enqueue(job_id, rec, front=True)
             released += 1
             lib.emit(now, "JOB_REQUEUED", job_id, name, "pending", data)
         elif outcome == Outcome.CANCELLED:
@@ -190,7 +264,7 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         lib.trim_dead(now)
     if retried:
         lib.wake(1)
-    lib.wake(released)
+    lib.wake(released + woken)
     lib.total(completed=done, dead=dead, cancelled=cancelled, retried=retried, requeued=released)
     lib.stat(
         now,

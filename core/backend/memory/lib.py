@@ -21,7 +21,6 @@ from .store import (
     Record,
     _int,
     _lua_number,
-    _pscore,
     _Store,
 )
 
@@ -175,12 +174,13 @@ class Lib:
     def recover(self, now: int, limit: int, max_stalls: int) -> None:
         """Expired leases: requeue as stalled, dead-letter after `max_stalls`, or cancel a job
         whose cancellation was requested."""
-        running, requeued, cancelled, dead = self.s.sets["running"], 0, 0, 0
+        running, requeued, cancelled, dead, woken = self.s.sets["running"], 0, 0, 0, 0
         for job_id in running.up_to(now, limit):
             running.remove(job_id)
             rec = self.job(job_id, now)
             if rec is None:
                 continue
+            woken += self.s.lanes.free_slot(job_id, rec, now)
             stalls = _int(rec.get("stalls")) + 1
             rec["stalls"] = str(stalls)
             rec.pop("token", None)
@@ -223,7 +223,7 @@ class Lib:
                 )
             else:
                 rec["status"] = "pending"
-                self.s.sets["pending"].add(job_id, _pscore(rec.get("priority"), rec.get("seq")))
+                self.enqueue(job_id, rec, front=True)
                 self.total(requeued=1)
                 self.emit(now, "JOB_REQUEUED", job_id, name, "pending", data)
                 requeued += 1
@@ -231,7 +231,11 @@ class Lib:
             self.trim_history(now, "cancelled", self.settings.history_max, 0)
         if dead:
             self.trim_dead(now)
-        self.wake(requeued)
+        self.wake(requeued + woken)
+
+    def enqueue(self, job_id: str, rec: Record, front: bool = False) -> None:
+        """A job becomes pending: into its group's lane or its priority's main line."""
+        self.s.lanes.enqueue(self.s.sets["pending"], job_id, rec, rec.get("seq"), front)
 
     def dead_letter_malformed(self, now: int, job_id: str, message: str) -> None:
         rec = self.s.jobs.setdefault(job_id, {})

@@ -10,7 +10,7 @@ from ..base import DueSchedules, RawSchedule, ScheduleFire
 from . import clock
 from .clock import fmt_s as _fmt_s
 from .lib import Lib
-from .store import Record, _field, _pscore
+from .store import Record, _field
 
 __all__ = [
     "due_schedules",
@@ -95,7 +95,7 @@ def fire_schedules(lib: Lib, items: Sequence[ScheduleFire]) -> list[bool]:
                     job[key.decode() if isinstance(key, bytes) else str(key)] = _field(value)
                 job["status"] = "pending"  # the encoded fields leave the default out
                 s.jobs[item.job_id] = job
-                s.sets["pending"].add(item.job_id, _pscore(item.priority, s.seq))
+                lib.enqueue(item.job_id, job)
                 lib.emit(
                     now,
                     "JOB_SUBMITTED",

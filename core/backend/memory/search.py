@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...keys import STATUS_KEYS
 from ..fold import fold
 from . import clock
 from .jobs import PAGE_BYTES, capped_fields
+from .jobs import page as page_ids
 from .lib import Lib
 
 __all__ = ["SEARCH_BYTES", "VALUE_BYTES", "search"]
@@ -41,7 +41,7 @@ def search(
     max_field: int = 0,
 ) -> tuple[list[tuple[str, Mapping[Any, Any]]], int, bool]:
     now, needle = clock.now_ms(), fold(needle)
-    ids = lib.s.sets[STATUS_KEYS[status]].page(max(0, offset), budget, newest_first)
+    ids = page_ids(lib, status, max(0, offset), budget, newest_first)
     rows: list[tuple[str, Mapping[Any, Any]]] = []
     read, left, page = 0, SEARCH_BYTES, [PAGE_BYTES]
     for job_id in ids:

@@ -177,6 +177,11 @@ class _ZSet:
         index = bisect_right(self._order, score, key=itemgetter(0))
         return self._order[index][0] if index < len(self._order) else None
 
+    def count_between(self, lo: float, hi: float) -> int:
+        """How many members are scored in [lo, hi)."""
+        key = itemgetter(0)
+        return bisect_left(self._order, hi, key=key) - bisect_left(self._order, lo, key=key)
+
     def score(self, member: str) -> float | None:
         return self._scores.get(member)
 
@@ -218,6 +223,9 @@ class _Store:
         self.unique_windows = _ZSet()  # keys freed when their window ends (Redis: PEXPIREAT)
         self.schedules: dict[str, Record] = {}  # name -> the `schedule:<name>` hash
         self.schedules_due = _ZSet()  # active schedules by due time (ms)
+        from .lanes import Lanes  # lanes builds on this module's structures
+
+        self.lanes = Lanes()  # side lanes of pending jobs, and the limits
         # Every engine call holds this while it reads or changes the store: one script at a
         # time, as in Redis, whichever thread's loop it comes from.
         self.lock = threading.RLock()

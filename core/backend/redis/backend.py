@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,6 +22,7 @@ from ...keys import STATUS_KEYS
 from ..cluster import redirection
 from ..fold import fold
 from ..records import (
+    MAX_LIMITS,
     BackendSettings,
     ClaimBatch,
     DueSchedules,
@@ -29,6 +30,7 @@ from ..records import (
     JobEmit,
     NewJob,
     ProgressUpdate,
+    RawLimits,
     RawMetrics,
     RawSchedule,
     ScheduleFire,
@@ -119,7 +121,7 @@ class RedisBackend:
         for job in jobs:  # submit.lua's ARGV, per job: the job, then its record's pairs
             fields = job.fields
             args += (job.id, job.name, job.priority, job.delay_ms, job.unique_key)
-            args += (job.unique_window_ms, len(fields) * 2)
+            args += (job.unique_window_ms, fields.get("group") or "", len(fields) * 2)
             for pair in fields.items():
                 args += pair
         conn = self._conn
@@ -221,6 +223,22 @@ class RedisBackend:
         )
         return replies.rows(flat), int(next_offset), bool(int(ended))
 
+    # -- limits (limit_set.lua, limit_wake.lua, limits.lua) ------------------------------
+    async def set_limit(self, key: str, value: str, event: Mapping[str, Any]) -> int:
+        conn = self._conn
+        reply = await conn.run("limit_set", key, value, MAX_LIMITS, dumps(dict(event)))
+        existed = int(reply[0])
+        if existed < 0:
+            return -1
+        woken, last = int(reply[1]), text(reply[2])
+        while woken >= 1000:  # a template over more held keys than one call wakes
+            woken, last = await conn.run("limit_wake", key, last)
+            woken, last = int(woken), text(last)
+        return existed
+
+    async def limits(self) -> RawLimits:
+        return replies.limits(await self._conn.run("limits"))
+
     async def metrics(self, window: int) -> RawMetrics:
         return replies.metrics(await self._conn.run("metrics", window))
 
@@ -256,9 +274,15 @@ class RedisBackend:
 
     # -- workers' transitions (claim.lua, finish.lua, job_event.lua, progress.lua) ----------
     async def claim(
-        self, worker_id: str, count: int, lease: float, request: str | None = None
+        self,
+        worker_id: str,
+        count: int,
+        lease: float,
+        handlers: Collection[str] | None = None,
+        *,
+        request: str | None = None,
     ) -> ClaimBatch:
-        args = self._claim_args(worker_id, count, lease, request or self._claim_id())
+        args = self._claim_args(worker_id, count, lease, request or self._claim_id(), handlers)
         return replies.claim_batch(await self._conn.run("claim", *args))
 
     def _claim_id(self) -> str:
@@ -267,28 +291,44 @@ class RedisBackend:
         self._claims += 1
         return f"{self._claim_prefix}{self._claims}"
 
-    def _claim_args(self, worker_id: str, count: int, lease: float, request: str) -> list[Any]:
+    def _claim_args(
+        self,
+        worker_id: str,
+        count: int,
+        lease: float,
+        request: str,
+        handlers: Collection[str] | None,
+    ) -> list[Any]:
         lease_ms, stalls = int(lease * 1000), self.settings.max_stalls
-        return [worker_id, count, lease_ms, stalls, *self._bounds(), request]
+        if handlers is None:  # a worker that runs any job name
+            return [worker_id, count, lease_ms, stalls, *self._bounds(), request, ""]
+        return [worker_id, count, lease_ms, stalls, *self._bounds(), request, "1", *handlers]
 
     async def wait_and_claim(
-        self, worker_id: str, count: int, lease: float, timeout: float
+        self,
+        worker_id: str,
+        count: int,
+        lease: float,
+        timeout: float,
+        handlers: Collection[str] | None = None,
     ) -> ClaimBatch:
         # BLPOP and the claim script go out in one write: Redis runs the claim the moment the
         # wake-up arrives, so an idle worker starts a new job one round trip after its submit.
         conn, request = self._conn, self._claim_id()
-        claim = conn.script_command("claim", *self._claim_args(worker_id, count, lease, request))
+        claim = conn.script_command(
+            "claim", *self._claim_args(worker_id, count, lease, request, handlers)
+        )
         try:
             _woken, reply = await conn.waiting().pipeline(
                 ("BLPOP", conn.key("wake"), f"{max(0.01, timeout):.3f}"), claim
             )
         except NoScriptError:  # a restarted server: run() loads the script again
-            return await self.claim(worker_id, count, lease, request)
+            return await self.claim(worker_id, count, lease, handlers, request=request)
         except (ResponseError, RedisConnectionError, RedisTimeoutError) as exc:
             # a cluster's slot moved or failed over: run() finds the new master. The same
             # request: if the lost reply had leased jobs, the claim returns those.
             if await conn.rerouted(exc) or redirection(exc) is not None:
-                return await self.claim(worker_id, count, lease, request)
+                return await self.claim(worker_id, count, lease, handlers, request=request)
             raise
         return replies.claim_batch(reply)
 

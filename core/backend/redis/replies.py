@@ -8,13 +8,22 @@ from typing import Any
 
 from ...codec import loads
 from ...events import event_key
-from ..records import ClaimBatch, ClaimedJob, DueSchedules, RawMetrics, RawSchedule, WorkerRecord
+from ..records import (
+    ClaimBatch,
+    ClaimedJob,
+    DueSchedules,
+    RawLimits,
+    RawMetrics,
+    RawSchedule,
+    WorkerRecord,
+)
 
 __all__ = [
     "CLAIMED_FIELDS",
     "DEPTH_ORDER",
     "claim_batch",
     "due_schedules",
+    "limits",
     "memory_warning",
     "metrics",
     "pairs",
@@ -65,7 +74,8 @@ def _claimed_fields(values: Sequence[Any]) -> dict[str, Any]:
 
 
 def metrics(reply: Sequence[Any]) -> RawMetrics:
-    now, depths, totals, buckets, paused, hist, through = reply
+    now, depths, totals, buckets, paused, hist, through = reply[:7]
+    throttled, parked, throttled_total, parked_total = reply[7:11]
     return RawMetrics(
         now=float(now),
         depths=dict(zip(DEPTH_ORDER, (int(d) for d in depths), strict=True)),
@@ -74,6 +84,20 @@ def metrics(reply: Sequence[Any]) -> RawMetrics:
         paused=bool(paused),
         histograms={k: int(v) for k, v in pairs(hist).items()},
         events_through=text(through),
+        throttled={k: int(v) for k, v in pairs(throttled).items() if int(v) > 0},
+        parked={k: int(float(v)) for k, v in pairs(parked).items() if float(v) > 0},
+        throttled_total=int(throttled_total),
+        parked_total=int(parked_total),
+    )
+
+
+def limits(reply: Sequence[Any]) -> RawLimits:
+    """limits.lua's [limits, throttled, in use], each a flat hash reply."""
+    defs, throttled, in_use = reply
+    return RawLimits(
+        limits={k: text(v) for k, v in pairs(defs).items()},
+        throttled={k: int(v) for k, v in pairs(throttled).items() if int(v) > 0},
+        in_use={k: int(v) for k, v in pairs(in_use).items() if int(v) > 0},
     )
 
 

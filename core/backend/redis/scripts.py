@@ -41,10 +41,15 @@ SCRIPTS = (
     "sched_remove",
     "session",
     "session_check",
+    "limit_set",
+    "limit_wake",
+    "limits",
 )
 # Scripts that never write: called with EVALSHA_RO, so a read-only ACL user (a console with
 # --read-only) may run them, and Redis itself refuses a write should one ever creep in.
-READ_ONLY = frozenset({"list", "peek", "metrics", "workers", "search", "session_check"})
+READ_ONLY = frozenset(
+    {"list", "peek", "metrics", "workers", "search", "session_check", "limits"}
+)
 
 
 @cache
