@@ -4,13 +4,17 @@ overview and the queue's history."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
 from jobdeck.core import JobService
+from jobdeck.web import create_app
 from jobdeck.web.queues import QueueServices
 
 from ..waiting import finished
+from .conftest import OPERATE_KEY, keyed_auth
 
 pytestmark = pytest.mark.timeout(60)
 API = "/api/v1"
@@ -192,9 +196,22 @@ async def test_bulk_refuses_bad_input(client: httpx.AsyncClient, body: dict, fie
     assert reply.json()["field"] == field
 
 
+@pytest.fixture
+async def queues_client(service: JobService) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose other queues' services are closed after the test (the ASGI
+    transport runs no lifespan), so no connection is left to a finalizer."""
+    app = create_app(service, auth=keyed_auth())
+    headers = {"Authorization": f"Bearer {OPERATE_KEY}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        yield c
+    await app.state.queues.close()
+
+
 async def test_every_queue_of_the_prefix_under_its_own_routes(
-    client: httpx.AsyncClient, service: JobService
+    queues_client: httpx.AsyncClient, service: JobService
 ) -> None:
+    client = queues_client
     other = service.for_queue("mail")
     try:
         mail_job = await other.submit_job("send", ["a@b"])
@@ -224,14 +241,18 @@ async def test_every_queue_of_the_prefix_under_its_own_routes(
 
 @pytest.mark.parametrize(("queue", "status"), [("never-used", 404), ("bad name", 422)])
 async def test_a_queue_the_prefix_does_not_have_is_refused(
-    client: httpx.AsyncClient, queue: str, status: int
+    queues_client: httpx.AsyncClient, queue: str, status: int
 ) -> None:
+    client = queues_client
     reply = await client.get(f"{API}/queues/{queue}/jobs")
     assert reply.status_code == status, reply.text
     assert reply.json()["field"] == "path.queue"
 
 
-async def test_the_overview_of_every_queue(client: httpx.AsyncClient, service: JobService) -> None:
+async def test_the_overview_of_every_queue(
+    queues_client: httpx.AsyncClient, service: JobService
+) -> None:
+    client = queues_client
     other = service.for_queue("mail")
     try:
         await other.submit_jobs([{"name": "send"}, {"name": "send", "delay": 60}])
