@@ -42,7 +42,7 @@ __all__ = [
     "submit_in_chunks",
 ]
 
-CHUNK, CHUNK_BYTES = 1000, 1_048_576  # jobs, and bytes of their values, per submit call
+CHUNK, CHUNK_BYTES = 1000, 524_288  # jobs, and bytes of their values, per submit call
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ __all__ = ["backend", "make_backend"]  # fixtures, used by name
 
 KB100 = "x" * 100_000
 # The engines' bounds (search.lua, page_fields in _lib.lua; core/backend/memory mirrors them)
-SEARCH_BYTES, VALUE_BYTES, PAGE_BYTES, PAGE_FLOOR = 1_048_576, 262_144, 4_194_304, 256
+SEARCH_BYTES, VALUE_BYTES, PAGE_BYTES, PAGE_FLOOR = 524_288, 131_072, 2_097_152, 256
 
 
 def test_the_memory_engine_has_the_scripts_bounds() -> None:
@@ -102,7 +102,7 @@ async def test_every_folded_letter_is_found_whatever_its_case(backend: Backend) 
 
 
 # -- the hot paths: a claim hands over, a finish and a submit store, bounded bytes ----------
-CLAIM_BYTES = 1_048_576
+CLAIM_BYTES = 524_288
 
 
 async def test_a_claim_stops_at_its_byte_bound_and_keeps_the_rest_in_line(
@@ -141,7 +141,7 @@ async def test_a_finish_of_many_large_results_is_stored_in_bounded_calls(
         await client.config_set("slowlog-log-slower-than", 10000)
         await client.config_set("slowlog-max-len", 128)
         calls = [e for e in log if e["command"].startswith(b"EVALSHA")]
-        assert len(calls) == 3  # 10 + 10 + 5 results of 100 KB: 1 MB per call at most
+        assert len(calls) == 5  # 5 results of 100 KB a call: 512 KB per call at most
     finally:
         await backend.close()
 
@@ -151,6 +151,6 @@ def test_a_bulk_submit_goes_in_chunks_of_bounded_bytes() -> None:
 
     small = [prepare("s", [n]) for n in range(2500)]
     assert [len(c) for c in chunks(small)] == [1000, 1000, 500]
-    big = [prepare("b", [KB100]) for _ in range(25)]
-    assert [len(c) for c in chunks(big)] == [10, 10, 5]
+    big = [prepare("b", [KB100]) for _ in range(23)]
+    assert [len(c) for c in chunks(big)] == [5, 5, 5, 5, 3]  # 512 KB a call
     assert [len(c) for c in chunks([prepare("huge", ["h" * 3_000_000])])] == [1]

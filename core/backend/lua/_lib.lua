@@ -747,14 +747,13 @@ end
 -- `budget.left` is what the call may still copy (PAGE_BYTES to begin with). A value is read
 -- while it fits both; past them, a value over PAGE_FLOOR bytes is left out, named as
 -- '__omitted:<field>' with its size. A record that fits whole is read in one HGETALL.
-local PAGE_BYTES, PAGE_FLOOR = 4194304, 256
+local PAGE_BYTES, PAGE_FLOOR = 2097152, 256
 local function page_fields(key, cap, budget)
-  if cap <= 0 then
-    local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0) or 0
-    if size <= budget.left then
-      budget.left = budget.left - size
-      return redis.call('HGETALL', key)
-    end
+  -- The record's whole size (an upper bound of any value's) decides most records at once.
+  local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0) or 0
+  if size <= budget.left and (cap <= 0 or size <= cap) then
+    budget.left = budget.left - size
+    return redis.call('HGETALL', key)
   end
   local out = {}
   for _, f in ipairs(redis.call('HKEYS', key)) do

@@ -141,7 +141,7 @@ local BAD_PER_CLAIM = 1000
 -- errors it hands over pass CLAIM_BYTES (copying them out is its cost: a hundred jobs with
 -- 100 KB args would be 10 MB), puts the rest of its batch back in front, and leaves a wake-up
 -- so the worker claims again at once.
-local CLAIM_BYTES, bytes, full = 1048576, 0, false
+local CLAIM_BYTES, bytes, full = 524288, 0, false
 
 -- Popped pending ids, each leased, dropped (a cancelled job's entry), set aside (parked,
 -- held) or dead-lettered as malformed: the decisions in SEAMS order, each a helper. `from` is

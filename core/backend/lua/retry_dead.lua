@@ -46,25 +46,33 @@ local function unique_ok(id, ukey)
   return true
 end
 
-local moved, stayed = 0, 0
+-- Per job: one read and two writes of its record and its event; the dead set and the pending
+-- lists change in one command each per call.
+local moved, stayed, gone, back, seen = 0, 0, {}, {}, {}
 for _, id in ipairs(ids) do
   local key = P .. 'job:' .. id
-  if redis.call('ZSCORE', dead, id) then
-    local f = hash_fields(key, 'name', 'priority', 'unique', 'group')
-    if not unique_ok(id, f[3]) then
+  -- ids of a pass come from the set; ids given are checked against it (each once)
+  if not seen[id] and (mode == 'all' or redis.call('ZSCORE', dead, id)) then
+    seen[id] = true
+    local f = redis.pcall('HMGET', key, 'name', 'priority', 'unique', 'group')
+    if f.err then
+      gone[#gone + 1] = id -- not a job record: out of the dead letters, left as it is
+    elseif not unique_ok(id, f[3]) then
       if in_step[id] then stayed = stayed + 1 end
     else
-      redis.call('ZREM', dead, id)
-      if redis.call('TYPE', key).ok == 'hash' then
+      gone[#gone + 1] = id
+      if f[1] or redis.call('EXISTS', key) == 1 then
         redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0)
         redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq', 'held')
-        push_pending(lane_key(f[2], f[4]), {id}, false)
+        add_to(back, lane_key(f[2], f[4]), id)
         emit('JOB_REQUEUED', id, f[1], 'pending', '{"reason":"retry"}')
         moved = moved + 1
       end
     end
   end
 end
+call_sliced('ZREM', dead, gone)
+for lane, queued in pairs(back) do push_pending(lane, queued, false) end
 wake(moved)
 totals({retried_dead = moved})
 if mode == 'all' then return remember(rid, {moved, cutoff, taken, kept + stayed}) end

@@ -10,7 +10,7 @@
 -- case costs the text's length times the needle's, ~90 ms per crafted 100 KB record). A value
 -- over VALUE_BYTES is not searched (its job is found by its id or another field).
 -- Returns {next offset, 1 if the set was read to its end, {id, fields, id, fields, ...}}.
-local SEARCH_BYTES, VALUE_BYTES, SMALL_RECORD = 1048576, 262144, 8192
+local SEARCH_BYTES, VALUE_BYTES, SMALL_RECORD = 524288, 131072, 8192
 local offset, budget, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local needle, cap = ARGV[8], tonumber(ARGV[9]) or 0
 local pending = ARGV[3] == 'pending'

@@ -17,8 +17,8 @@ from .clock import fmt_s as _fmt_s
 from .lib import Lib
 from .store import _WAKE_MAX, Record, _field, _lua_number
 
-PAGE_BYTES, PAGE_FLOOR = 4_194_304, 256  # page_fields' bounds in _lib.lua
-PAGE_ROWS = 1000  # rows list.lua reads per call
+PAGE_BYTES, PAGE_FLOOR = 2_097_152, 256  # page_fields' bounds in _lib.lua
+PAGE_ROWS = 200  # rows list.lua reads per call
 
 __all__ = [
     "cancel",

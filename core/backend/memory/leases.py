@@ -16,7 +16,7 @@ from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number
 
 __all__ = ["CLAIM_BYTES", "claim", "finish", "job_events", "progress"]
 
-CLAIM_BYTES = 1_048_576  # claim.lua's: args, kwargs and errors one claim hands over at most
+CLAIM_BYTES = 524_288  # claim.lua's: args, kwargs and errors one claim hands over at most
 
 
 def _next_due(lib: Lib, now: int) -> float | None:

@@ -17,7 +17,7 @@ __all__ = ["SEARCH_BYTES", "VALUE_BYTES", "search"]
 
 _FIELDS = ("name", "args", "kwargs", "error")
 # search.lua's bounds: the text one step searches at most, and the largest value searched
-SEARCH_BYTES, VALUE_BYTES = 1_048_576, 262_144
+SEARCH_BYTES, VALUE_BYTES = 524_288, 131_072
 
 
 def _text(value: Any) -> str:

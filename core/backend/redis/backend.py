@@ -48,9 +48,9 @@ def _request_id() -> str:
     in _lib.lua): `RedisConnection.run` sends a call whose reply was lost again, as it was."""
     return uuid.uuid4().hex[:16]
 
-PAGE_ROWS = 1000  # rows one list.lua call reads at most
+PAGE_ROWS = 200  # rows one list.lua call reads at most
 # One finish.lua call stores at most this many outcomes, and this many bytes of them.
-FINISH_ITEMS, FINISH_BYTES = 1000, 1_048_576
+FINISH_ITEMS, FINISH_BYTES = 1000, 524_288
 _UNBLOCK_REFUSED = (ResponseError, RedisConnectionError, RedisTimeoutError)
 _NOT_A_HASH = {
     b"name": b"<malformed>",
