@@ -91,3 +91,114 @@ def assert_markup_literal(text: str, entries: dict[str, str] = MARKUP, where: st
     for key, value in entries.items():
         head = " ".join(value.split())[:12]
         assert head in compact, f"markup entry {key!r} ({head!r}) not shown literally in {where}"
+
+
+#: Hostile requests, one per class of hole the web surface had (issue 25), each with the
+#: status it must get. `headers` and `body` are as sent; `keyed` says whether the request
+#: carries an operate key (the hole was there even with one) or no credential at all, and
+#: `keyless` whether it is aimed at a server without keys (on loopback). Every one must also
+#: change nothing in the queue. tests/web/test_hostile.py sends each through the real app.
+HOSTILE_REQUESTS: dict[str, dict[str, object]] = {
+    "unauthenticated 16 MiB batch": {
+        "method": "POST",
+        "path": "/api/v1/jobs/batch",
+        "headers": {"content-type": "application/json", "content-length": str(16 * 2**20 - 1)},
+        "body": b'{"jobs": [',
+        "status": 401,
+    },
+    "unauthenticated sign-in flood": {
+        "method": "POST",
+        "path": "/api/v1/session",
+        "headers": {"content-type": "application/json", "content-length": str(2**20)},
+        "body": b'{"key": "',
+        "status": 413,
+    },
+    "sign-in as text with json inside": {
+        "method": "POST",
+        "path": "/api/v1/session",
+        "headers": {"content-type": "text/plain; a=application/json"},
+        "body": b'{"key": "x"}',
+        "status": 415,
+    },
+    "chunked body over the limit": {
+        "method": "POST",
+        "path": "/api/v1/jobs/batch",
+        "headers": {"content-type": "application/json", "transfer-encoding": "chunked"},
+        "body": b'{"jobs": [' + b" " * (16 * 2**20) + b"]}",
+        "keyed": True,
+        "status": 413,
+    },
+    "a dead letter named retry-all": {
+        "method": "POST",
+        "path": "/api/v1/jobs",
+        "headers": {"content-type": "application/json"},
+        "body": b'{"name": "x", "job_id": "retry-all"}',
+        "keyed": True,
+        "status": 422,
+    },
+    "a schedule tick taken first": {
+        "method": "POST",
+        "path": "/api/v1/jobs",
+        "headers": {"content-type": "application/json"},
+        "body": b'{"name": "x", "job_id": "sched:nightly:1700000040000"}',
+        "keyed": True,
+        "status": 422,
+    },
+    "a schedule named after a route word": {
+        "method": "PUT",
+        "path": "/api/v1/schedules/trigger",
+        "headers": {"content-type": "application/json"},
+        "body": b'{"job": "x", "every": 60}',
+        "keyed": True,
+        "status": 422,
+    },
+    "a one-second schedule from true": {
+        "method": "PUT",
+        "path": "/api/v1/schedules/nightly",
+        "headers": {"content-type": "application/json"},
+        "body": b'{"job": "x", "every": true}',
+        "keyed": True,
+        "status": 422,
+    },
+    "an event id past 64 bits": {
+        "method": "GET",
+        "path": "/api/v1/events?after=99999999999999999999-0",
+        "keyed": True,
+        "status": 422,
+    },
+    "a cross-site body-less pause": {
+        "method": "POST",
+        "path": "/api/v1/queue/pause",
+        "headers": {"host": "127.0.0.1:8080", "origin": "http://evil.example"},
+        "keyless": True,
+        "status": 403,
+    },
+    "a same-site page's pause (another port)": {
+        "method": "POST",
+        "path": "/api/v1/queue/pause",
+        "headers": {"host": "127.0.0.1:8080", "sec-fetch-site": "same-site", "x-csrf-token": ""},
+        "keyless": True,
+        "status": 403,
+    },
+    "a simple form retrying every dead letter": {
+        "method": "POST",
+        "path": "/api/v1/jobs/dead-letters/retry-all",
+        "headers": {"host": "127.0.0.1:8080", "content-type": "application/x-www-form-urlencoded"},
+        "body": b"a=1",
+        "keyless": True,
+        "status": 403,
+    },
+    "a DNS-rebinding page": {
+        "method": "POST",
+        "path": "/api/v1/queue/pause",
+        "headers": {"host": "evil.example:8080", "content-type": "application/json"},
+        "body": b"{}",
+        "keyless": True,
+        "status": 400,
+    },
+    "the API docs without a credential": {
+        "method": "GET",
+        "path": "/docs",
+        "status": 401,
+    },
+}

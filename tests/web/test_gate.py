@@ -5,6 +5,7 @@ HEAD answers as GET. Each class here is an attack the hostile review found or a 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -346,3 +347,23 @@ async def test_a_schedule_body_is_strictly_typed(service: JobService) -> None:
         assert reply.status == 422 and reply.json()["field"] == field, (bad, reply.body)
     assert await service.list_schedules() == []
     assert (await put({"job": "w", "every": 60.0, "timeout": 5})).status == 200
+
+
+async def test_readyz_answers_503_within_a_probes_patience_when_redis_is_down() -> None:
+    from ..redis_server import RedisServer
+
+    server = RedisServer().start()
+    service = JobService(server.url, prefix="readyz")
+    try:
+        await service.initialize()
+        app = create_app(service, auth=keyed_auth())
+        assert (await drive(app, "GET", "/readyz")).status == 200
+        server.stop()
+        started = time.monotonic()
+        reply = await drive(app, "GET", "/readyz", timeout=10)
+        took = time.monotonic() - started
+        assert reply.status == 503 and "retry-after" in reply.headers
+        assert took < 2.5, f"readyz took {took:.1f} s: a 5 s probe would see a timeout"
+    finally:
+        await service.close()
+        server.stop()

@@ -12,7 +12,7 @@ import pytest
 from jobdeck.core import JobService
 from jobdeck.web.sse import EventHub
 
-from ..hostile import LONG, STORABLE
+from ..hostile import HOSTILE_REQUESTS, LONG, STORABLE
 
 pytestmark = pytest.mark.timeout(60)
 API = "/api/v1"
@@ -78,3 +78,35 @@ async def test_sse_frames_stay_well_formed(service: JobService) -> None:
         assert [line.split(":", 1)[0] for line in lines] == ["id", "event", "data"], frame
         assert orjson.loads(lines[2][len("data: ") :])["name"] == text
     await stream.aclose()
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_REQUESTS))
+async def test_hostile_requests_are_refused_and_change_nothing(
+    service: JobService, name: str
+) -> None:
+    from jobdeck.web import create_app
+
+    from .asgi_driver import drive
+    from .conftest import OPERATE_KEY, keyed_auth
+
+    case = HOSTILE_REQUESTS[name]
+    headers = dict(case.get("headers", {}))  # type: ignore[call-overload]
+    if case.get("keyed"):
+        headers["authorization"] = f"Bearer {OPERATE_KEY}"
+    if case.get("keyless"):
+        app = create_app(service, allowed_hosts=["127.0.0.1", "localhost", "::1"])
+    else:
+        app = create_app(service, auth=keyed_auth())
+    body: bytes = case.get("body", b"")  # type: ignore[assignment]
+    if body and "content-length" not in headers and "transfer-encoding" not in headers:
+        headers["content-length"] = str(len(body))
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    before = await service.get_metrics(1)
+    reply = await drive(
+        app, str(case["method"]), str(case["path"]), headers=list(headers.items()), chunks=chunks
+    )
+    assert reply.status == case["status"], (name, reply.status, reply.body[:300])
+    assert "Traceback" not in reply.body.decode("utf-8", "replace")
+    after = await service.get_metrics(1)
+    assert after.paused == before.paused and after.depths == before.depths
+    assert await service.list_schedules() == []
