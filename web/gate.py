@@ -31,11 +31,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import PRINCIPAL, Principal
+from .errors import log, unavailable
 from .limits import MAX_SIGN_IN_BODY, BodyLimits, ClientGone, declared_length, read_body, too_large
 from .problems import Problem, problem_response
 
@@ -159,6 +161,10 @@ class Gate:
             await _answer(problem, scope)(scope, receive, send)
             return
         except ClientGone:
+            return
+        except (RedisError, OSError) as exc:  # a session's check needs the queue's server
+            log.warning("queue server unreachable: %s", type(exc).__name__)
+            await problem_response(unavailable(exc))(scope, receive, send)
             return
         await self.app(scope, head.receiving(receive) if head else receive, send)
 

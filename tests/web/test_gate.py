@@ -367,3 +367,29 @@ async def test_readyz_answers_503_within_a_probes_patience_when_redis_is_down() 
     finally:
         await service.close()
         server.stop()
+
+
+@pytest.mark.slow
+async def test_a_session_checked_while_redis_is_down_is_503_not_500() -> None:
+    from ..redis_server import RedisServer
+
+    server = RedisServer().start()
+    service = JobService(server.url, prefix="gate503")
+    try:
+        await service.initialize()
+        app = create_app(service, auth=keyed_auth())
+        body = f'{{"key": "{OPERATE_KEY}"}}'.encode()
+        signed = await drive(
+            app,
+            "POST",
+            f"{API}/session",
+            headers=[("content-type", "application/json"), ("content-length", str(len(body)))],
+            chunks=[body],
+        )
+        cookie = signed.headers["set-cookie"].split(";", 1)[0]
+        server.stop()
+        reply = await drive(app, "GET", f"{API}/jobs", headers=[("cookie", cookie)], timeout=20)
+        assert reply.status == 503 and reply.headers["content-type"] == "application/problem+json"
+    finally:
+        await service.close()
+        server.stop()
