@@ -25,7 +25,7 @@ __all__ = ["emit", "last_event_id", "metrics", "read_events", "trimmed_through"]
 
 def metrics(lib: Lib, window: int) -> RawMetrics:
     s, now = lib.s, clock.now_ms()
-    sec = now // 1000
+    sec, window = now // 1000, min(window, _STAT_TTL_S)  # as metrics.lua: the buckets kept
     buckets = [
         dict(s.stats.get(t, {})) if t > sec - _STAT_TTL_S else {}
         for t in range(sec - window + 1, sec + 1)
