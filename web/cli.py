@@ -78,6 +78,13 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Seconds a client has to send a request's headers.",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 1_000_000),
+    default=1024,
+    show_default=True,
+    help="Open connections (live event streams included) past which requests get 503.",
+)
 def serve(
     url: str | None,
     queue: str,
@@ -93,6 +100,7 @@ def serve(
     workers: int | None,
     access_log: bool,
     header_timeout: float,
+    max_connections: int,
 ) -> None:
     """Serve the dashboard and the HTTP API (JSON, live events, /metrics) for a queue."""
     try:
@@ -126,7 +134,9 @@ def serve(
         fail(str(exc), code=1)
     if no_auth:
         click.echo(f"jobdeck: WARNING: serving {host} with no authentication (--no-auth)", err=True)
-    options = Options(read_only, open_metrics, hosts, workers, access_log, header_timeout)
+    options = Options(
+        read_only, open_metrics, hosts, workers, access_log, header_timeout, max_connections
+    )
     sys.exit(_run(service, sock, auth, options))
 
 
@@ -152,6 +162,7 @@ class Options:
     workers: int | None
     access_log: bool
     header_timeout: float
+    max_connections: int
 
 
 def banner(service: Any, address: tuple[Any, ...], auth: Any, options: Options) -> str:
@@ -214,7 +225,10 @@ def _run(service: Any, sock: socket.socket, auth: Any, options: Options) -> int:
                 allowed_hosts=options.allowed_hosts,
             )
             config = uvicorn_config(
-                app, access_log=options.access_log, header_timeout=options.header_timeout
+                app,
+                access_log=options.access_log,
+                header_timeout=options.header_timeout,
+                max_connections=options.max_connections,
             )
             server = uvicorn.Server(config)
             # Our own handlers: uvicorn's re-raise the signal after its shutdown, which would

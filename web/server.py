@@ -23,6 +23,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 __all__ = ["HeaderDeadline", "ListenError", "bind", "uvicorn_config"]
 
 HEADER_TIMEOUT = 10.0
+MAX_CONNECTIONS = 1024
 _TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"connection: close\r\ncontent-length: 36\r\n\r\nthe request headers came too slowly\n"
@@ -104,8 +105,16 @@ class HeaderDeadline(HttpToolsProtocol):
             self.transport.close()
 
 
-def uvicorn_config(app: Any, *, access_log: bool, header_timeout: float = HEADER_TIMEOUT) -> Any:
-    """uvicorn's configuration for `app` (the socket is passed to `Server.serve`)."""
+def uvicorn_config(
+    app: Any,
+    *,
+    access_log: bool,
+    header_timeout: float = HEADER_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> Any:
+    """uvicorn's configuration for `app` (the socket is passed to `Server.serve`). Past
+    `max_connections` open connections (or requests in progress), a request is answered
+    503 at once: the process's connections have a bound."""
     import uvicorn
 
     protocol = type("JobdeckHTTP", (HeaderDeadline,), {"header_timeout": header_timeout})
@@ -116,6 +125,7 @@ def uvicorn_config(app: Any, *, access_log: bool, header_timeout: float = HEADER
         access_log=access_log,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        limit_concurrency=max_connections,
     )
     if access_log:
         # uvicorn sets its loggers to log_level: warning would silence every access line.

@@ -151,3 +151,19 @@ def test_access_log_and_slow_headers(tmp_path) -> None:
             assert idle.recv(1024).startswith(b"HTTP/1.1 408")  # not one byte sent
     text = log.read_text()
     assert "GET /healthz?probe=1 HTTP/1.1" in text and "200" in text, text
+
+
+def test_connections_past_the_bound_get_503() -> None:
+    args = ["--url", "memory://", "--max-connections", "2"]
+    with ServeProcess(*args, env={"JOBDECK_API_KEYS": ""}) as server:
+        host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(2)]
+        try:
+            with socket.create_connection((host, int(port)), timeout=5) as third:
+                third.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                assert third.recv(1024).startswith(b"HTTP/1.1 503")
+        finally:
+            for sock in held:
+                sock.close()
+        with httpx.Client(base_url=server.base_url) as http:
+            assert http.get("/healthz").status_code == 200  # the bound frees as they go
