@@ -15,15 +15,30 @@ from typing import Any
 __all__ = ["concat_page", "merged_page"]
 
 Fetch = Callable[[int, int], Awaitable[list[Any]]]  # (offset, limit) -> rows
+_ROUNDS = 4  # reads of one list for one window, at most
 
 
 async def concat_page(
     first: Fetch, first_size: int, second: Fetch, offset: int, limit: int
 ) -> list[Any]:
-    """Rows `offset .. offset+limit` of `first` followed by `second`."""
+    """Rows `offset .. offset+limit` of `first` followed by `second`.
+
+    A list can hold places that are no longer rows (a cancelled pending job keeps its place
+    until a claim drops it, and a read leaves it out): `first` is asked for the whole
+    window's places, not just the rows its size says are left, and when it answers fewer
+    rows than its size says follow, the places after are read too (a few rounds at most),
+    so its last rows are not lost behind such places. (A window whose places are all such
+    places answers nothing from `first`, as a list that shrank does, until a claim drops
+    them; windows are a few screens of rows.)"""
     rows: list[Any] = []
     if offset < first_size:
-        rows = await first(offset, min(limit, first_size - offset))
+        at, wanted = offset, min(limit, first_size - offset)
+        for _ in range(_ROUNDS):
+            got = await first(at, limit - len(rows))
+            at += limit - len(rows)
+            rows += got
+            if not got or len(rows) >= wanted:
+                break  # (nothing at all: the list ended; it shrank since it was counted)
     remaining = limit - len(rows)
     if remaining > 0:
         # If `first` shrank since its size was read, `second` starts right after what we got.

@@ -128,6 +128,19 @@ async def test_concat_page_spans_both_lists() -> None:
     assert await concat_page(_lister(first), 10, _lister(second), 12, 5) == [102, 103, 104]
 
 
+async def test_concat_page_reads_past_places_that_are_not_rows() -> None:
+    """A cancelled pending job keeps its place in its list until a claim drops it; a read
+    leaves it out, so the first list answers fewer rows than the places asked for. Its last
+    rows must still come before the second list's (they were lost from the page)."""
+    places = ["ghost", 1, 2, 3, "ghost", "ghost", 4]  # four rows counted, seven places
+
+    async def first(offset: int, limit: int) -> list[object]:
+        return [row for row in places[offset : offset + limit] if row != "ghost"]
+
+    assert await concat_page(first, 4, _lister([100, 101]), 0, 10) == [1, 2, 3, 4, 100, 101]
+    assert await concat_page(first, 4, _lister([100]), 0, 2) == [1, 2]
+
+
 async def test_merged_page_reads_single_row_probes_and_nothing_past_an_end() -> None:
     """A window deep in the merge costs one-row probes plus one read per list that still has
     rows there (the promise of paging.py: no read of everything above the window)."""
@@ -174,13 +187,16 @@ async def test_concat_page_reads_exactly_what_the_window_needs() -> None:
     second = list(range(100, 110))
     cases = [
         # (rows the first list holds, its size as read, offset, limit) -> page, reads
-        ((10, 10, 8, 5), [8, 9, 100, 101, 102], [("1", 8, 2), ("2", 0, 3)]),
+        # (the first list is asked for the window's places: some may not be rows any more)
+        ((10, 10, 8, 5), [8, 9, 100, 101, 102], [("1", 8, 5), ("2", 0, 3)]),
         ((10, 10, 10, 3), [100, 101, 102], [("2", 0, 3)]),  # the window starts at the seam
         ((10, 10, 12, 2), [102, 103], [("2", 2, 2)]),
         ((10, 10, 7, 3), [7, 8, 9], [("1", 7, 3)]),  # ends at the seam: nothing from the second
-        ((10, 10, 8, 3), [8, 9, 100], [("1", 8, 2), ("2", 0, 1)]),  # one row from the second
+        ((10, 10, 8, 3), [8, 9, 100], [("1", 8, 3), ("2", 0, 1)]),  # one row from the second
         # the first list shrank to 6 since its size was read: the second follows what came
-        ((6, 10, 8, 4), [100, 101, 102, 103], [("1", 8, 2), ("2", 0, 4)]),
+        ((6, 10, 8, 4), [100, 101, 102, 103], [("1", 8, 4), ("2", 0, 4)]),
+        # it grew to 12: its rows past the size read come first
+        ((12, 10, 8, 5), [8, 9, 10, 11, 100], [("1", 8, 5), ("2", 0, 1)]),
     ]
     for (held, first_size, offset, limit), page, expected in cases:
         reads: list[tuple[str, int, int]] = []
@@ -255,7 +271,7 @@ def test_filter_info_says_how_far_a_search_got() -> None:
 def test_history_rebuilds_counts_and_rows_at_a_moment() -> None:
     from jobdeck.console.history import History
 
-    history = History(checkpoint=10.0)
+    history = History()
     history.add_all(
         [
             ev(Events.JOB_SUBMITTED, "a", "pending", ts=100.0),
@@ -274,5 +290,5 @@ def test_history_rebuilds_counts_and_rows_at_a_moment() -> None:
     at = history.at(130.0, live).state
     assert [r.id for r in at.views["dead"].rows] == ["a"] and at.depths["failed"] == 1
     assert at.views["dead"].rows[0].error == "E: boom"
-    at = history.at(141.0, live).state  # retried after a checkpoint: open again
+    at = history.at(141.0, live).state  # retried: open again
     assert sorted(r.id for r in at.views["pending"].rows) == ["a", "b"]
