@@ -39,6 +39,7 @@ from .bindings import APP_BINDINGS, FOOTER_ACTIONS
 from .commands import JobsProvider, QueueNames, QueuesProvider, action_commands
 from .feed import follow
 from .fetch import Fetcher
+from .history import HISTORY_JOBS
 from .live import Live
 from .painter import Painter
 from .refresher import FetchFailed, Refreshed, Refresher
@@ -83,6 +84,7 @@ class JobdeckApp(App[int]):
         dirty_gap: float = 0.25,
         fetch_timeout: float = 2.5,
         refresh: float = LIVE_REFRESH,
+        history_jobs: int = HISTORY_JOBS,
         freeze_gc: bool = False,
         scan_limit: int = 5_000,
         live: bool = True,
@@ -117,7 +119,8 @@ class JobdeckApp(App[int]):
         self._paint_timers: list[Timer] = []
         self.freeze_gc = freeze_gc
         self._bindings_signature: tuple[Any, ...] = ()
-        self.rewind = Rewind(service, self.post_message)
+        self.rewind = Rewind(service, self.post_message, jobs=history_jobs)
+        self._after_history: str | None = None
         self.main = MainScreen(
             self.state,
             self.selection,
@@ -248,10 +251,6 @@ class JobdeckApp(App[int]):
     def on_refreshed(self, message: Refreshed) -> None:
         snap = message.snapshot
         self.live.take_refresh(snap)
-        if self.fetches == 1 and self.follow_events:
-            # The stored log (up to its cap: 50,000 events by default, millions if so set)
-            # is read once the first screen is drawn, not in competition with it.
-            self.call_after_refresh(self._load_history)
         # A refresh can land before the first screen is up (a slow start) or after the last
         # is gone (shutting down): there is then nothing on screen to update.
         screen = self.screen_stack[-1] if self.screen_stack else None
@@ -269,8 +268,23 @@ class JobdeckApp(App[int]):
             # walks it, which took pauses of ~100 ms out of key handling under load.
             self.call_after_refresh(gc.freeze)
 
-    def _load_history(self) -> None:
-        self.run_worker(self.rewind.load(), group="history", description="event log")
+    def _history_ready(self, then: str) -> bool:
+        """Whether the time mode's history is in. The first time the past is asked for,
+        the stored log (up to its cap: 50,000 events by default, millions if so set) is
+        read in the background, and `then` (the action that asked) runs once it is in."""
+        if self.rewind.ready:
+            return True
+        if not self.rewind.started:
+            self.run_worker(self.rewind.start(), group="history", description="event log")
+        self._after_history = then
+        self.notify(f"Reading the event log: {self.rewind.loaded:,} events so far…")
+        return False
+
+    def on_rewind_loaded(self, message: Rewind.Loaded) -> None:
+        then, self._after_history = self._after_history, None
+        self.clear_notifications()  # "Reading the event log…" is over
+        if then is not None and self.on_main:
+            self.call_later(self.run_action, then)
 
     def on_fetch_failed(self, message: FetchFailed) -> None:
         self.live.failed(message.error)
@@ -420,16 +434,15 @@ class JobdeckApp(App[int]):
 
     # -- the time mode -------------------------------------------------------------------
     def action_rewind(self) -> None:
-        if not self.rewind.ready:
-            self.notify(f"Reading the event log: {self.rewind.loaded:,} events so far…")
-        elif not self.rewind.enter():
+        if not self._history_ready("rewind"):
+            return
+        if not self.rewind.enter():
             self.notify("The event log is empty: nothing to rewind over yet.")
         else:
             self.push_screen(TimeScreen(self.rewind, self.state, clock=self.now))
 
     def action_charts(self) -> None:
-        if not self.rewind.ready:
-            self.notify(f"Reading the event log: {self.rewind.loaded:,} events so far…")
+        if not self._history_ready("charts"):
             return
         self.push_screen(ChartScreen(self.rewind.history))
 

@@ -24,6 +24,18 @@ def refresh_option(function: Any) -> Any:
     )(function)
 
 
+def history_option(function: Any) -> Any:
+    return click.option(
+        "--history-jobs",
+        type=click.IntRange(1_000, 10_000_000),
+        default=50_000,
+        show_default=True,
+        metavar="JOBS",
+        help="Jobs the time mode and the charts keep in memory (~0.7 KB each); past it the "
+        "oldest are let go.",
+    )(function)
+
+
 def register(main: click.Group) -> None:
     for command in (console, demo):
         main.add_command(command)
@@ -48,6 +60,7 @@ def register(main: click.Group) -> None:
 @click.option("--host", default="localhost", show_default=True, help="With --web: address.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @refresh_option
+@history_option
 def console(
     url: str | None,
     queue: str,
@@ -59,6 +72,7 @@ def console(
     host: str,
     port: int,
     refresh: float,
+    history_jobs: int,
 ) -> None:
     """Open the live console on a queue."""
     if workers is not None and app is None:
@@ -77,7 +91,11 @@ def console(
     from jobdeck.console.launch import run_console
 
     code = run_console(
-        service, read_only=read_only, workers=workers if base else None, refresh=refresh
+        service,
+        read_only=read_only,
+        workers=workers if base else None,
+        refresh=refresh,
+        history_jobs=history_jobs,
     )
     sys.exit(code)
 
@@ -86,8 +104,9 @@ def console(
 @click.option("--workers", "-w", type=click.IntRange(0, 64), default=4, show_default=True)
 @click.option("--url", "-u", default="memory://demo", show_default=True, help=URL_HELP)
 @refresh_option
-def demo(workers: int, url: str, refresh: float) -> None:
+@history_option
+def demo(workers: int, url: str, refresh: float, history_jobs: int) -> None:
     """The console on the embedded memory backend with workers and a stream of demo jobs."""
     from jobdeck.console.launch import run_demo
 
-    sys.exit(run_demo(url=url, workers=workers, refresh=refresh))
+    sys.exit(run_demo(url=url, workers=workers, refresh=refresh, history_jobs=history_jobs))

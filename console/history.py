@@ -1,39 +1,46 @@
 """The queue's past, rebuilt from its event log: what the time mode (`t`) shows.
 
-Every event the console sees (the live feed, and the stored log loaded once when the time
-mode first opens) is folded into a compact record per job: the times and statuses of its
-transitions. The queue at a moment T is then rebuilt without replaying the log:
+Every event the console sees once the time mode or the charts are first opened (the stored
+log, then the live feed) is folded into a compact record per job: the times and statuses of
+its transitions. The queue at a moment T is then rebuilt without replaying the log:
 
 - counts: today's counts minus the per-second deltas of every event after T (the log knows
   exactly which status each job left and entered);
-- the jobs not finished at T: the jobs open at the last checkpoint before T (taken every
-  `checkpoint` seconds of event time) plus those first seen between the checkpoint and T,
-  each looked up at T by a bisection of its own transitions;
+- the jobs not finished at T: every job held, each looked up at T by a bisection of its own
+  transitions (the jobs held are bounded, so a step of the cursor is too: ~0.1 s at the
+  bound);
 - dead letters and history at T: the latest jobs that finished before T, walking back.
-So a step of the cursor costs about (jobs open at T + a minute of events), not the hour.
 
-Jobs the log never mentions (older than its cap and untouched since) count in the totals
-but have no row: the tables show what the log knows.
+What it holds is bounded by `jobs` (50,000 by default, about as many as the stored log's
+default cap of 50,000 events describes; ~0.7 KB each, ~35 MB resident at the bound): past
+that, the jobs seen first longest ago are let go, with everything kept for the time before
+the oldest job left (per-second counts, finished-job index, pauses), and the time mode's
+span starts there. A job keeps its last `_STEPS` transitions. Jobs it does not hold (let
+go, or older than the log's cap and untouched since) count in the totals but have no row:
+the tables show what the history knows.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from jobdeck.core.events import Event, Events, event_key
 
 from .reducer import source_status
 from .state import TAB_STATUSES, ConsoleState, JobRow
 
-__all__ = ["History", "Moment"]
+__all__ = ["HISTORY_JOBS", "History", "Moment"]
 
+HISTORY_JOBS = 50_000  # jobs the time mode holds by default (`--history-jobs`)
 _OPEN = frozenset({"pending", "scheduled", "running"})
 _TERMINAL = frozenset({"completed", "failed", "cancelled"})
 _ROWS = 500  # rows per tab at a moment: the counts are exact, the tables show this many
-_COUNTED = ("submitted", "completed", "failed")  # per-second series for the chart
+_STEPS = 64  # transitions kept per job (a job requeued without end keeps its latest)
+_SLACK = 0.05  # jobs are let go in batches of this share of the bound (amortized trims)
 
 
 def _id_key(event_id: str) -> tuple[int, int]:
@@ -46,10 +53,21 @@ def _id_key(event_id: str) -> tuple[int, int]:
 class _Life:
     """One job's transitions: `times[i]` is when it entered `statuses[i]`."""
 
-    __slots__ = ("attempts", "error", "name", "priority", "runtime", "statuses", "times", "worker")
+    __slots__ = (
+        "attempts",
+        "error",
+        "name",
+        "priority",
+        "runtime",
+        "seen",
+        "statuses",
+        "times",
+        "worker",
+    )
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, seen: float) -> None:
         self.name = name
+        self.seen = seen  # when the history first saw it (the order jobs are let go in)
         self.priority = 1
         self.times: list[float] = []
         self.statuses: list[str] = []
@@ -72,23 +90,19 @@ class Moment:
 
 
 class History:
-    def __init__(self, checkpoint: float = 60.0) -> None:
-        self.checkpoint = checkpoint
-        self.lives: dict[str, _Life] = {}
-        self.first: float | None = None  # the oldest event held
+    def __init__(self, jobs: int = HISTORY_JOBS) -> None:
+        self.max_jobs = max(1, jobs)
+        self.lives: dict[str, _Life] = {}  # in the order first seen
+        self.first: float | None = None  # the oldest moment the history can rebuild
         self.last: float | None = None
         self.events = 0
+        self.let_go = 0  # jobs let go to stay within the bound
         self.loaded_through = ""  # the newest stored event id folded in (for the loader)
         self._deltas: dict[int, dict[str, int]] = {}  # second -> status -> +/- count
         self.series: dict[int, list[int]] = {}  # second -> [submitted, completed, failed]
-        self._open: set[str] = set()
-        self._checkpoints: list[tuple[float, frozenset[str]]] = []
-        self._first_seen: list[tuple[float, str]] = []  # in time order
         # terminal transitions in time order, by the tab they land on
         self._ended: dict[str, list[tuple[float, str]]] = {"dead": [], "history": []}
-        self._reopened: list[tuple[float, str]] = []  # terminal -> open again, in time order
         self._paused: list[tuple[float, bool]] = []
-        self._stale = False  # checkpoints must be rebuilt before the next look back
         self._through = (-1, -1)
 
     # -- folding events in ---------------------------------------------------------------
@@ -108,10 +122,7 @@ class History:
             self.first = t
         self.events += 1
         if self.last is None or t > self.last:
-            self._checkpoint_until(t)
             self.last = t
-        elif t < self.last:
-            self._stale = True  # out of time order (not from Redis, whose ids are clocks)
         if kind in (Events.QUEUE_PAUSED, Events.QUEUE_RESUMED):
             self._paused.append((t, kind == Events.QUEUE_PAUSED))
             return
@@ -131,14 +142,15 @@ class History:
         elif kind == Events.JOB_FAILED:
             series[2] += 1
         self._transition(event, job_id, source, target, t)
+        if len(self.lives) > self.max_jobs * (1 + _SLACK):
+            self._let_go(len(self.lives) - self.max_jobs)
 
     def _transition(
         self, event: Event, job_id: str, source: str | None, target: str, t: float
     ) -> None:
         life = self.lives.get(job_id)
         if life is None:
-            life = self.lives[job_id] = _Life(event.name or "?")
-            insort(self._first_seen, (t, job_id))
+            life = self.lives[job_id] = _Life(event.name or "?", t)
             if source is not None:  # it existed before the log (or the console) saw it
                 life.times.append(-math.inf)
                 life.statuses.append(source)
@@ -153,31 +165,34 @@ class History:
             life.error = f"{kind}: {message}" if message else str(kind)
         if isinstance(data.get("runtime"), (int, float)):
             life.runtime = float(data["runtime"])
-        if target in _OPEN and life.statuses and life.statuses[-1] in _TERMINAL:
-            insort(self._reopened, (t, job_id))
         at = bisect_right(life.times, t)
         life.times.insert(at, t)
         life.statuses.insert(at, target)
-        if life.statuses[-1] in _OPEN:
-            self._open.add(job_id)
-        else:
-            self._open.discard(job_id)
+        if len(life.times) > _STEPS:
+            del life.times[:-_STEPS], life.statuses[:-_STEPS]
         if target not in _OPEN:
             insort(self._ended["dead" if target == "failed" else "history"], (t, job_id))
 
-    def _checkpoint_until(self, t: float) -> None:
-        """Remember which jobs were open at each checkpoint boundary passed before `t`."""
-        if self.first is None:
-            return
-        step = self.checkpoint
-        nxt = (
-            self._checkpoints[-1][0] + step
-            if self._checkpoints
-            else math.floor(self.first / step) * step
-        )
-        while nxt <= t:
-            self._checkpoints.append((nxt, frozenset(self._open)))
-            nxt += step
+    def _let_go(self, count: int) -> None:
+        """Let go of the `count` jobs seen first, and of everything kept for the time before
+        the oldest job left: the history's span starts there from now on."""
+        gone = set(islice(self.lives, count))
+        for job_id in gone:
+            del self.lives[job_id]
+        self.let_go += len(gone)
+        oldest = next(iter(self.lives.values()), None)
+        floor = oldest.seen if oldest is not None else self.last or 0.0
+        self.first = max(self.first or floor, floor)
+        cut = math.ceil(floor)  # a second partly before the floor holds what was let go
+        for table in (self._deltas, self.series):
+            for second in [s for s in table if s < cut]:
+                del table[second]
+        for tab, ended in self._ended.items():
+            self._ended[tab] = [(t, j) for t, j in ended if t >= floor and j not in gone]
+        before = [paused for when, paused in self._paused if when < floor]
+        self._paused = [(when, p) for when, p in self._paused if when >= floor]
+        if before:  # the state the queue was in at the floor still counts
+            self._paused.insert(0, (floor, before[-1]))
 
     # -- the past ------------------------------------------------------------------------
     def span(self) -> tuple[float, float] | None:
@@ -185,8 +200,6 @@ class History:
 
     def at(self, t: float, live: ConsoleState) -> Moment:
         """The queue as it was at `t` (clamped to what the log holds)."""
-        if self._stale:
-            self._rebuild_checkpoints()
         state = ConsoleState(queue=live.queue, server=live.server, read_only=True)
         state.connection, state.active = "connected", live.active
         state.embedded_id = live.embedded_id
@@ -196,8 +209,7 @@ class History:
         pending: list[tuple[bool, int, float, str, int]] = []
         running: list[tuple[float, str, int]] = []
         lives = self.lives
-        for job_id in self._open_at(t):
-            life = lives[job_id]
+        for job_id, life in lives.items():
             status, i = life.status_at(t)
             if status == "running":
                 running.append((life.times[i], job_id, i))
@@ -223,17 +235,6 @@ class History:
         state.workers_loaded = True
         return Moment(t, state)
 
-    def _rebuild_checkpoints(self) -> None:
-        """After events out of time order: each checkpoint's open set from the lives."""
-        self._checkpoints = [
-            (
-                when,
-                frozenset(j for j, life in self.lives.items() if life.status_at(when)[0] in _OPEN),
-            )
-            for when, _ in self._checkpoints
-        ]
-        self._stale = False
-
     def _depths_at(self, t: float, now: dict[str, int]) -> dict[str, int]:
         depths = dict(now)
         cut = int(t)
@@ -250,20 +251,6 @@ class History:
         after = [paused for when, paused in self._paused if when > t]
         return (not after[0]) if after else now
 
-    def _open_at(self, t: float) -> set[str]:
-        """Candidates: open at the last checkpoint before `t`, or first seen since."""
-        i = bisect_right(self._checkpoints, t, key=lambda c: c[0]) - 1
-        since, base = self._checkpoints[i] if i >= 0 else (-math.inf, frozenset())
-        found = set(base)
-        # First sightings, and jobs that came back from a terminal state (a retried dead
-        # letter), since the checkpoint.
-        for moments in (self._first_seen, self._reopened):
-            for when, job_id in moments[bisect_left(moments, since, key=lambda m: m[0]) :]:
-                if when > t:
-                    break
-                found.add(job_id)
-        return found
-
     def _ended_before(self, t: float, tab: str) -> list[JobRow]:
         rows: list[JobRow] = []
         seen: set[str] = set()
@@ -274,7 +261,9 @@ class History:
             if job_id in seen:
                 continue
             seen.add(job_id)
-            life = self.lives[job_id]
+            life = self.lives.get(job_id)
+            if life is None:  # let go since (it finished, then was requeued and let go)
+                continue
             status, i = life.status_at(t)
             if status in statuses:
                 rows.append(self._row(job_id, life, status, i))

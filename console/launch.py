@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -22,11 +23,21 @@ from jobdeck.core.backend.urls import redact
 from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
+from .history import HISTORY_JOBS
 from .state import LIVE_REFRESH
 
-__all__ = ["run_console", "run_demo"]
+__all__ = ["ConsoleOptions", "run_console", "run_demo"]
 
 Setup = Callable[[JobService], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleOptions:
+    """How the console looks and what it keeps, from the command line."""
+
+    read_only: bool = False
+    refresh: float = LIVE_REFRESH  # seconds between frames of live data
+    history_jobs: int = HISTORY_JOBS  # jobs the time mode and the charts keep
 
 
 def run_console(
@@ -35,14 +46,20 @@ def run_console(
     read_only: bool = False,
     workers: int | None = None,
     refresh: float = LIVE_REFRESH,
+    history_jobs: int = HISTORY_JOBS,
 ) -> int:
     """Open the console on `service`; with `workers`, run that many worker slots in this
     process too (embedded worker mode). Returns the exit code."""
-    return _run(service, read_only=read_only, workers=workers, refresh=refresh)
+    options = ConsoleOptions(read_only, refresh, history_jobs)
+    return _run(service, options, workers=workers)
 
 
 def run_demo(
-    *, url: str = "memory://demo", workers: int = 4, refresh: float = LIVE_REFRESH
+    *,
+    url: str = "memory://demo",
+    workers: int = 4,
+    refresh: float = LIVE_REFRESH,
+    history_jobs: int = HISTORY_JOBS,
 ) -> int:
     """The console on a demo queue with embedded workers and a stream of demo jobs."""
     from .demo import demo_service, start_demo
@@ -52,33 +69,30 @@ def run_demo(
     except ValueError as exc:
         print(f"jobdeck: error: {display_text(exc)}", file=sys.stderr)
         return 2
-    return _run(
-        service, read_only=False, workers=workers, setup=start_demo, drain=0.0, refresh=refresh
-    )
+    options = ConsoleOptions(False, refresh, history_jobs)
+    return _run(service, options, workers=workers, setup=start_demo, drain=0.0)
 
 
 def _run(
     service: JobService,
+    options: ConsoleOptions,
     *,
-    read_only: bool,
     workers: int | None,
     setup: Setup | None = None,
     drain: float = 5.0,
-    refresh: float = LIVE_REFRESH,
 ) -> int:
     try:
-        return asyncio.run(_console(service, read_only, workers, setup, drain, refresh))
+        return asyncio.run(_console(service, options, workers, setup, drain))
     except KeyboardInterrupt:
         return 130
 
 
 async def _console(
     service: JobService,
-    read_only: bool,
+    options: ConsoleOptions,
     workers: int | None,
     setup: Setup | None,
     drain: float,
-    refresh: float,
 ) -> int:
 
     try:
@@ -99,7 +113,7 @@ async def _console(
                 await service.start_workers(workers)
             if setup is not None:
                 stop_setup = await setup(service)
-            code = await _run_apps(service, read_only, workers, refresh)
+            code = await _run_apps(service, options, workers)
         finally:
             if stop_setup is not None:
                 await stop_setup()
@@ -122,7 +136,7 @@ async def _console(
 
 
 async def _run_apps(
-    service: JobService, read_only: bool, workers: int | None, refresh: float
+    service: JobService, options: ConsoleOptions, workers: int | None
 ) -> int | None:
     """The console on `service`, then on whichever queue its palette switched to (a sibling
     service of the same server; the embedded workers stay with the first one)."""
@@ -134,13 +148,15 @@ async def _run_apps(
             embedded = workers if current is service else None
             app = JobdeckApp(
                 current,
-                read_only=read_only,
+                read_only=options.read_only,
                 embedded_workers=embedded,
                 freeze_gc=True,
-                refresh=refresh,
+                refresh=options.refresh,
+                history_jobs=options.history_jobs,
             )
             code = await app.run_async()
-            refresh = app.state.refresh  # the next queue opens at the pace the operator set
+            # The next queue opens at the pace the operator set.
+            options = replace(options, refresh=app.state.refresh)
             if app.return_code:  # a crash: run_async returns None, the code says 1
                 return app.return_code
             if app.next_queue is None:

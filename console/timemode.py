@@ -1,9 +1,10 @@
 """The time mode (`t`): a cursor over the past the event log holds, and what it shows.
 
-`Rewind` keeps the `History` fed: once the first screen is up it loads the stored log in the
+`Rewind` keeps the `History` fed from the first time the time mode or the charts are opened
+(until then it keeps nothing: most operators never rewind): it loads the stored log in the
 background (small pages, folded in slices of a few milliseconds so keys and the live feed get
 their turn, while live events wait in a buffer so everything is folded in order), then folds
-live events as they arrive. In time mode the painter draws the
+live events as they arrive, within the history's bound. In time mode the painter draws the
 rebuilt state instead of the live one, so the live state (and what it fetches) never
 changes: esc simply draws it again.
 """
@@ -11,7 +12,8 @@ changes: esc simply draws it again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -19,7 +21,7 @@ from textual.message import Message
 
 from jobdeck.core.events import Event, event_key
 
-from .history import History, Moment
+from .history import HISTORY_JOBS, History, Moment
 from .state import ConsoleState
 
 __all__ = ["STEPS", "Rewind"]
@@ -29,6 +31,7 @@ STEPS = {"": 1.0, "shift": 10.0, "ctrl": 60.0}  # seconds per ←/→, by modifi
 # so a page is a few tens of milliseconds at most. Folding yields every `_SLICE` seconds.
 _PAGE = 500
 _SLICE = 0.01
+_WAITING = 50_000
 _LOST = (RedisError, OSError, TimeoutError)
 
 
@@ -47,24 +50,39 @@ class Rewind:
             super().__init__()
             self.events = events
 
-    def __init__(self, service: Any, post: Callable[[Message], object]) -> None:
+    def __init__(
+        self, service: Any, post: Callable[[Message], object], *, jobs: int = HISTORY_JOBS
+    ) -> None:
         self.service, self.post = service, post
-        self.history = History()
+        self.history = History(jobs)
+        self.started = False  # the stored log asked for: live events are kept from now on
         self.ready = False
         self.loaded = 0
-        self._waiting: list[Event] = []
+        # Live events that came while the stored log loads. The loader stops at the first
+        # one, so when more wait than this the oldest are dropped: it reads them from the
+        # log instead (a bound on the buffer whatever the log's size and the event rate).
+        self._waiting: deque[Event] = deque(maxlen=_WAITING)
         self.cursor: float | None = None  # None: live
 
     # -- feeding the history -------------------------------------------------------------
     def live(self, events: list[Event]) -> None:
+        if not self.started:
+            return  # nothing is kept until the past is first asked for (the log has it)
         if self.ready:
             self.history.add_all(events)
         else:
             self._waiting.extend(events)
 
+    def start(self) -> Coroutine[Any, Any, None]:
+        """From now on live events are kept; returns the loader of the stored log, to run
+        in the background (live events wait for it)."""
+        self.started = True
+        return self.load()
+
     async def load(self) -> None:
         """Fold in the stored log up to where the live feed began, then the buffered live
         events (the two overlap a little: events are folded once, by id)."""
+        self.started = True
         after = "0-0"
         loop = asyncio.get_running_loop()
         try:
@@ -85,7 +103,7 @@ class Rewind:
                 await asyncio.sleep(0)
         finally:
             done = _key(self.history.loaded_through or "0-0")
-            waiting, self._waiting = self._waiting, []
+            waiting, self._waiting = self._waiting, deque(maxlen=_WAITING)
             self.history.add_all(e for e in waiting if not e.id or _key(e.id) > done)
             self.ready = True
             self.post(self.Loaded(self.loaded))

@@ -21,7 +21,13 @@ if str(ROOT) not in sys.path:
 
 from jobdeck.console.app import JobdeckApp  # noqa: E402
 from jobdeck.core import JobService  # noqa: E402
-from tests.console.scenario import T0, Scenario, frozen_clock, settle  # noqa: E402
+from tests.console.scenario import (  # noqa: E402
+    T0,
+    Scenario,
+    frozen_clock,
+    open_past,
+    settle,
+)
 
 SIZES = ((80, 24), (120, 34))
 # name, keys pressed, waits for a job detail
@@ -61,10 +67,10 @@ async def shoot(service: JobService, size: tuple[int, int]) -> dict[str, str]:
     for name, keys, detail in SHOTS:
         app = JobdeckApp(service, clock=lambda: T0)
         async with app.run_test(size=size) as pilot:
-            if name in _NEEDS_HISTORY:  # the event log is read once, in the background
+            if name in _NEEDS_HISTORY:  # the event log is read when the past is asked for
                 await settle(pilot)
-                while not app.rewind.ready:
-                    await pilot.pause(0.05)
+                await open_past(pilot, keys[0])
+                keys = keys[1:]
             await settle(pilot, *keys, detail=detail)
             await pilot.pause(0.5)  # the palette's hits come in the background
             for field in app.screen.query("Input"):

@@ -247,3 +247,16 @@ class Scenario:
                 failed=3 + n,
             )
             await self.backend.heartbeat(record, [], LEASE)
+
+
+async def open_past(pilot: Any, key: str, timeout: float = 10.0) -> None:
+    """Press `t` or `m` and wait for its screen: the first time, the console reads the event
+    log first (it keeps none of it until the past is asked for)."""
+    app = pilot.app
+    await pilot.press(key)
+    for _ in range(int(timeout / 0.02)):
+        if not app.on_main:
+            await pilot.pause(0.05)
+            return
+        await pilot.pause(0.02)
+    raise TimeoutError(f"{key}: no screen of the past")

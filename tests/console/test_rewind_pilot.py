@@ -20,7 +20,9 @@ async def test_rewind_shows_the_queue_as_it_was(service: JobService) -> None:
     old = await service.submit_jobs([{"name": "quick", "args": [n]} for n in range(3)])
     async with open_console(service) as c:
         app = c.app
-        await c.until(lambda: app.rewind.ready, what="the event log read")
+        await c.press("t")  # the first time: the event log is read, then the time mode opens
+        await c.until(lambda: isinstance(app.screen, TimeScreen), what="the time mode")
+        await c.press("escape")
         await c.until(lambda: len(c.ids("pending")) == 3)
         await c.pilot.pause(2.2)  # the next steps happen more than two seconds later
         await service.cancel_job(old[0])
@@ -58,8 +60,8 @@ async def test_chart_panel_counts_what_the_log_holds(service: JobService) -> Non
     async with open_console(service) as c:
         await c.until(lambda: c.app.state.depth("completed") == 4, what="the jobs done")
         await c.until(lambda: c.app.state.depth("failed") == 2, what="the failures")
-        await c.until(lambda: c.app.rewind.ready, what="the event log read")  # after 1 screen
-        await c.press("m")
+        await c.press("m")  # the event log is read, then the charts open
+        await c.until(lambda: isinstance(c.app.screen, ChartScreen), what="the charts")
         screen = c.app.screen
         assert isinstance(screen, ChartScreen)
         assert sum(screen.data.completed) == 4 and sum(screen.data.failed) == 2
@@ -72,25 +74,25 @@ async def test_chart_panel_counts_what_the_log_holds(service: JobService) -> Non
         assert not isinstance(c.app.screen, ChartScreen)
 
 
-async def test_the_event_log_is_read_after_the_first_screen(
+async def test_the_event_log_is_read_only_when_the_past_is_asked_for(
     service: JobService, monkeypatch
 ) -> None:
-    """The stored log can hold millions of events: the first rows are read and shown first."""
+    """The stored log can hold millions of events, and most operators never rewind: the
+    console reads and keeps nothing of it (nor of the live feed) until `t` or `m`."""
     await service.submit_jobs([{"name": "quick"}] * 3)
     calls: list[str] = []
-    event_log, list_jobs = service.event_log, service.list_jobs
+    event_log = service.event_log
 
     async def log_read(*args: Any, **kwargs: Any) -> Any:
         calls.append("event_log")
         return await event_log(*args, **kwargs)
 
-    async def rows_read(*args: Any, **kwargs: Any) -> Any:
-        rows = await list_jobs(*args, **kwargs)
-        calls.append("rows")
-        return rows
-
     monkeypatch.setattr(service, "event_log", log_read)
-    monkeypatch.setattr(service, "list_jobs", rows_read)
     async with open_console(service) as c:
-        await c.until(lambda: c.app.rewind.ready, what="the event log read")
-    assert "event_log" in calls and calls.index("rows") < calls.index("event_log")
+        await c.until(lambda: len(c.ids("pending")) == 3, what="the rows")
+        await service.submit_job("quick")  # a live event
+        await c.until(lambda: c.app.state.events_seen >= 1, what="the live event")
+        assert calls == [] and c.app.rewind.history.events == 0
+        await c.press("t")
+        await c.until(lambda: isinstance(c.app.screen, TimeScreen), what="the time mode")
+        assert "event_log" in calls and c.app.rewind.history.events >= 4

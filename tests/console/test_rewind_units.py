@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator
 import pytest
 from textual.message import Message
 
-from jobdeck.console.timemode import Rewind
+from jobdeck.console.history import _STEPS, History
+from jobdeck.console.state import ConsoleState
+from jobdeck.console.timemode import _WAITING, Rewind
 from jobdeck.core import JobService, WorkerSettings
 from jobdeck.core.backend.memory import MemoryBackend
+from jobdeck.core.events import Event, Events
 
 
 @pytest.fixture
@@ -28,8 +31,11 @@ async def test_the_stored_log_and_the_live_feed_are_folded_in_once(service: JobS
     posted: list[Message] = []
     rewind = Rewind(service, posted.append)
     assert not rewind.enter()  # nothing loaded: no time to go to
+    rewind.live(stored[:5])  # before the past is asked for, nothing is kept
+    assert not rewind.started and rewind.history.events == 0
+    loading = rewind.start()
     rewind.live(stored[-5:])  # the live feed began before the load reached its end
-    await rewind.load()
+    await loading
     assert rewind.ready and rewind.history.events == len(stored) == 30
     assert [type(m).__name__ for m in posted] == ["Loaded"]
     assert posted[0].events == len(stored) - 5  # type: ignore[attr-defined]
@@ -77,6 +83,65 @@ async def test_the_cursor_stays_within_the_log(service: JobService) -> None:
     assert rewind.cursor == last
     rewind.leave()
     assert not rewind.active
+
+
+# -- the bounds (issue 28, item 2) --------------------------------------------------------
+def _jobs(first: int, count: int, t0: float = 1000.0) -> list[Event]:
+    """`count` jobs that each run and complete, one a second, ids as Redis writes them."""
+    events = []
+    for n in range(first, first + count):
+        t = t0 + n
+        for step, (kind, status) in enumerate(
+            (
+                (Events.JOB_SUBMITTED, "pending"),
+                (Events.JOB_STARTED, "running"),
+                (Events.JOB_COMPLETED, "completed"),
+            )
+        ):
+            events.append(Event(kind, t + step / 10, f"j{n}", "x", status, {}, id=f"{n}-{step}"))
+    return events
+
+
+def test_the_history_keeps_at_most_its_jobs_and_nothing_older_than_them() -> None:
+    history = History(jobs=100)
+    history.add_all(_jobs(0, 1000))
+    assert len(history.lives) <= 105  # the bound and its batch slack
+    assert history.let_go >= 895 and "j999" in history.lives and "j0" not in history.lives
+    oldest = min(life.seen for life in history.lives.values())
+    first, last = history.span()  # type: ignore[misc]
+    assert first == oldest and last == 1000.0 + 999 + 0.2
+    assert min(history.series) >= int(first) and min(history._deltas) >= int(first)
+    assert all(t >= first for ended in history._ended.values() for t, _ in ended)
+    assert sum(len(ended) for ended in history._ended.values()) <= len(history.lives)
+    # What it holds still rebuilds the past: counts from today's, rows from the jobs held.
+    live = ConsoleState(queue="q", server="x")
+    live.depths = {"completed": 1000}
+    at = history.at(last - 10, live).state
+    assert at.depth("completed") == 990
+    assert [row.id for row in at.views["history"].rows][:2] == ["j989", "j988"]
+
+
+def test_a_job_keeps_its_latest_transitions_only() -> None:
+    history = History()
+    events = [Event(Events.JOB_SUBMITTED, 1.0, "j", "x", "pending", {}, id="1-0")]
+    for n in range(1, 500):  # handed back and started again, without end
+        kind, status = (
+            (Events.JOB_STARTED, "running") if n % 2 else (Events.JOB_REQUEUED, "pending")
+        )
+        events.append(Event(kind, 1.0 + n, "j", "x", status, {}, id=f"{n + 1}-0"))
+    history.add_all(events)
+    life = history.lives["j"]
+    assert len(life.times) == len(life.statuses) == _STEPS
+    assert life.status_at(500.0)[0] == "running" and life.times[-1] == 500.0
+
+
+async def test_live_events_waiting_for_the_loader_are_bounded(service: JobService) -> None:
+    rewind = Rewind(service, lambda message: None)
+    loading = rewind.start()
+    rewind.live(_jobs(0, (_WAITING // 3) + 100))  # more than the buffer holds
+    assert len(rewind._waiting) == _WAITING
+    assert rewind._waiting[0].id != "0-0"  # the oldest were dropped: the log has them
+    loading.close()
 
 
 def test_worker_settings_refuse_a_heartbeat_that_cannot_keep_a_lease() -> None:

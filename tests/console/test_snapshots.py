@@ -15,7 +15,7 @@ from jobdeck.console.app import JobdeckApp
 from jobdeck.core import JobService
 from jobdeck.core.backend.memory import MemoryBackend
 
-from .scenario import T0, Scenario, frozen_clock, settle
+from .scenario import T0, Scenario, frozen_clock, open_past, settle
 
 pytestmark = pytest.mark.slow
 
@@ -112,12 +112,8 @@ def test_time_mode(snap_compare, scripted, size: tuple[int, int]) -> None:
 
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
-        app = pilot.app
-        for _ in range(200):
-            if app.rewind.ready:
-                break
-            await pilot.pause(0.05)
-        await pilot.press("t", "shift+left", "shift+left", "shift+left", "2")
+        await open_past(pilot, "t")
+        await pilot.press("shift+left", "shift+left", "shift+left", "2")
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(service), terminal_size=size, run_before=run)
@@ -129,11 +125,7 @@ def test_chart_panel(snap_compare, scripted, size: tuple[int, int]) -> None:
 
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
-        for _ in range(200):
-            if pilot.app.rewind.ready:
-                break
-            await pilot.pause(0.05)
-        await pilot.press("m")
+        await open_past(pilot, "m")
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(service), terminal_size=size, run_before=run)
