@@ -17,6 +17,13 @@ export class Api {
   constructor(onUnauthorized) {
     this.csrf = "";
     this.onUnauthorized = onUnauthorized;
+    this.q = "api/v1/"; // where the queue on screen answers (see `showQueue`)
+  }
+
+  /** The queue's endpoints from now on: the served queue's under api/v1/, another queue's
+   * under api/v1/queues/<name>/. */
+  showQueue(queue, served) {
+    this.q = queue === served ? "api/v1/" : `api/v1/queues/${enc(queue)}/`;
   }
 
   // -- sign-in and the server's words ---------------------------------------------------
@@ -24,44 +31,46 @@ export class Api {
   signIn(key) { return this.#request("POST", "api/v1/session", { body: { key }, quiet401: true }); }
   signOut() { return this.#request("DELETE", "api/v1/session"); }
   vocabulary() { return this.#request("GET", "api/v1/vocabulary"); }
+  queues() { return this.#request("GET", "api/v1/queues"); }
+  queuesOverview() { return this.#request("GET", "api/v1/queues/overview"); }
 
   // -- the queue --------------------------------------------------------------------------
-  metrics(window = 60) { return this.#request("GET", "api/v1/jobs/metrics", { params: { window } }); }
-  pauseQueue() { return this.#request("POST", "api/v1/queue/pause", { body: {} }); }
-  resumeQueue() { return this.#request("POST", "api/v1/queue/resume", { body: {} }); }
+  metrics(window = 60) { return this.#request("GET", `${this.q}jobs/metrics`, { params: { window } }); }
+  pauseQueue() { return this.#request("POST", `${this.q}queue/pause`, { body: {} }); }
+  resumeQueue() { return this.#request("POST", `${this.q}queue/resume`, { body: {} }); }
   /** The URL of the live event stream (for an EventSource), resuming after `after`. */
-  eventsUrl(after) { return this.#url("api/v1/events", { after }); }
+  eventsUrl(after) { return this.#url(`${this.q}events`, { after }); }
 
   // -- jobs -----------------------------------------------------------------------------
   jobs({ status, name, limit, offset }) {
-    return this.#request("GET", "api/v1/jobs", { params: { status, name, limit, offset } });
+    return this.#request("GET", `${this.q}jobs`, { params: { status, name, limit, offset } });
   }
   /** One bounded step of the server's search; `statuses` empty or absent: every status. */
   search({ text, statuses, cursor, limit, budget }) {
     const params = new URLSearchParams({ text });
     for (const status of statuses || []) params.append("status", status);
     for (const [name, value] of Object.entries({ cursor, limit, budget })) if (value !== undefined && value !== null) params.set(name, value);
-    return this.#request("GET", "api/v1/search", { params });
+    return this.#request("GET", `${this.q}search`, { params });
   }
-  job(id) { return this.#request("GET", `api/v1/jobs/${enc(id)}`); }
+  job(id) { return this.#request("GET", `${this.q}jobs/${enc(id)}`); }
   /** One bounded step of a job's events from the log, resuming after the event id `after`. */
-  jobEvents(id, after) { return this.#request("GET", `api/v1/jobs/${enc(id)}/events`, { params: { after } }); }
+  jobEvents(id, after) { return this.#request("GET", `${this.q}jobs/${enc(id)}/events`, { params: { after } }); }
   /** One action (cancel, retry, delete, run_now) on jobs by id: what it was applied to. */
-  bulk(action, ids) { return this.#request("POST", "api/v1/jobs/bulk", { body: { action, ids } }); }
-  retryAllDeadLetters() { return this.#request("POST", "api/v1/jobs/dead-letters/retry-all", { body: {} }); }
+  bulk(action, ids) { return this.#request("POST", `${this.q}jobs/bulk`, { body: { action, ids } }); }
+  retryAllDeadLetters() { return this.#request("POST", `${this.q}jobs/dead-letters/retry-all`, { body: {} }); }
 
   // -- workers --------------------------------------------------------------------------
-  workers() { return this.#request("GET", "api/v1/jobs/workers"); }
+  workers() { return this.#request("GET", `${this.q}jobs/workers`); }
   /** `change` is `{delta: n}` or `{concurrency: n}`. */
   scaleWorker(workerId, change) {
-    return this.#request("POST", "api/v1/jobs/workers/scale", { body: { worker_id: workerId, ...change } });
+    return this.#request("POST", `${this.q}jobs/workers/scale`, { body: { worker_id: workerId, ...change } });
   }
 
   // -- schedules ------------------------------------------------------------------------
-  schedules() { return this.#request("GET", "api/v1/schedules"); }
-  triggerSchedule(name) { return this.#request("POST", `api/v1/schedules/${enc(name)}/trigger`, { body: {} }); }
-  pauseSchedule(name) { return this.#request("POST", `api/v1/schedules/${enc(name)}/pause`, { body: {} }); }
-  resumeSchedule(name) { return this.#request("POST", `api/v1/schedules/${enc(name)}/resume`, { body: {} }); }
+  schedules() { return this.#request("GET", `${this.q}schedules`); }
+  triggerSchedule(name) { return this.#request("POST", `${this.q}schedules/${enc(name)}/trigger`, { body: {} }); }
+  pauseSchedule(name) { return this.#request("POST", `${this.q}schedules/${enc(name)}/pause`, { body: {} }); }
+  resumeSchedule(name) { return this.#request("POST", `${this.q}schedules/${enc(name)}/resume`, { body: {} }); }
 
   // -- the one place a request is made --------------------------------------------------
   #url(path, params) {

@@ -12,6 +12,12 @@ export class Throughput {
 
   minute(timestamp) { return Math.floor(timestamp / 60); }
 
+  /** Forget every count (another queue is shown). */
+  reset() {
+    this.bins.clear();
+    this.known = Infinity;
+  }
+
   bin(minute) {
     let bin = this.bins.get(minute);
     if (!bin) {

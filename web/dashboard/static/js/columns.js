@@ -3,10 +3,14 @@
 // on the rows selected (`bulk`: job tabs have a checkbox per row).
 import { el } from "./dom.js";
 import { age, duration, number, oneLine, priorityLabel, shortId } from "./format.js";
+import { jobHash, queueHash } from "./place.js";
 
 export function jobLink(id) {
-  return el("a", { text: shortId(id), title: String(id), attrs: { href: `#job/${encodeURIComponent(id)}` } });
+  return el("a", { text: shortId(id), title: String(id), attrs: { href: jobHash(id) } });
 }
+
+const sum = (depths, statuses) => statuses.reduce((n, s) => n + (depths[s] ?? 0), 0);
+const rate = (perSecond) => (perSecond ? `${perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond)}/s` : "–");
 
 function progressCell(job) {
   const fraction = Math.max(0, Math.min(1, Number(job.progress.fraction) || 0));
@@ -120,7 +124,27 @@ export const TABS = {
   },
 };
 
-export const TAB_ORDER = ["pending", "running", "dead", "workers", "history", "schedules"];
+// The overview of every queue of the prefix (GET …/queues/overview): a row per queue, its
+// link switching the page to it. Cells get the state too (the served queue, the statuses).
+TABS.queues = {
+  title: "Queues",
+  statuses: () => [],
+  key: (q) => q.name,
+  columns: [
+    { key: "name", label: "Queue", cell: (q, state) => el("a", { text: oneLine(q.name, 64), attrs: { href: queueHash(q.name, state.session.queue) } }), sort: (q) => q.name, className: "id" },
+    { key: "waiting", label: "Pending", cell: (q, state) => number(sum(q.depths, state.vocab.notStarted())), sort: (q) => q.depths.pending, className: "num" },
+    { key: "running", label: "Running", cell: (q) => number(q.depths.running ?? 0), sort: (q) => q.depths.running, className: "num" },
+    { key: "dead", label: "Dead", cell: (q) => number(q.depths.failed ?? 0), sort: (q) => q.depths.failed, className: "num" },
+    { key: "done", label: "Done", cell: (q) => rate(q.rates.completed), sort: (q) => q.rates.completed, className: "num" },
+    { key: "failedRate", label: "Failed", cell: (q) => rate(q.rates.failed), sort: (q) => q.rates.failed, className: "num wide", wide: true },
+    { key: "submitted", label: "In", cell: (q) => rate(q.rates.submitted), sort: (q) => q.rates.submitted, className: "num wide", wide: true },
+    { key: "workers", label: "Workers", cell: (q) => (q.workers ? `${number(q.workers)} · ${number(q.running)}/${number(q.concurrency)}` : "none"), sort: (q) => q.workers, className: "num" },
+    { key: "paused", label: "State", cell: (q) => (q.paused ? "paused" : "running"), sort: (q) => q.paused },
+  ],
+  actions: [],
+};
+
+export const TAB_ORDER = ["queues", "pending", "running", "dead", "workers", "history", "schedules"];
 
 /** Sort a page's rows by a column (the server pages; sorting re-orders what is shown). */
 export function sortRows(rows, column, direction) {

@@ -1,6 +1,7 @@
-// The keyboard: 1-6 tabs, / filter, Esc back out, [ ] pages, ? help.
+// The keyboard: 0 every queue, 1-6 tabs, / search, Esc back out, [ ] pages, ? help.
 import { $ } from "./dom.js";
 import { TAB_ORDER } from "./columns.js";
+import { tabHash } from "./place.js";
 
 export function keyHandler({ state, clearFilter, page }) {
   return (event) => {
@@ -17,13 +18,14 @@ export function keyHandler({ state, clearFilter, page }) {
       return;
     }
     if (typing) return;
-    const index = "123456".indexOf(event.key);
+    const index = "0123456".indexOf(event.key);
     if (index >= 0 && event.key.length === 1) {
       const tab = TAB_ORDER[index];
-      if (tab !== "schedules" || state.schedules) location.hash = tab;
+      if (tab === "queues") location.hash = "#queues";
+      else if (tab !== "schedules" || state.schedules) location.hash = tabHash(tab);
     } else if (event.key === "/") {
       event.preventDefault();
-      if (state.jobId) location.hash = state.tab;
+      if (state.jobId) location.hash = tabHash(state.tab);
       $("filter").focus();
     } else if (event.key === "?") {
       $("help").showModal();

@@ -7,11 +7,12 @@
 import { Actions } from "./actions.js";
 import { Api } from "./api.js";
 import { Throughput } from "./chart.js";
-import { $, setText, show } from "./dom.js";
+import { $, el, setText, show } from "./dom.js";
 import { Header } from "./header.js";
 import { JobPage } from "./job.js";
 import { keyHandler } from "./keys.js";
 import { LiveFeed } from "./live.js";
+import { linkQueue, queueHash } from "./place.js";
 import { Refresher } from "./refresher.js";
 import { Router } from "./router.js";
 import { Selection } from "./selection.js";
@@ -33,7 +34,7 @@ const selection = new Selection({ state, actions });
 const table = new Table({ state, buttons, selection });
 const list = new ListView({ api, state, table, again: () => view.request() });
 const view = new Refresher(() => (state.jobId ? jobPage.load() : list.load()), 400);
-const router = new Router({ state, table, view, jobPage, selection });
+const router = new Router({ state, table, view, jobPage, selection, showQueue });
 const forget = (ids) => {
   list.search.forget(ids);
   selection.forget(ids);
@@ -46,13 +47,13 @@ let ticks = 0;
 
 async function start(reply) {
   state.session = reply;
+  state.queue = null;
   api.csrf = reply.csrf;
   state.vocab = new Vocabulary(await api.vocabulary());
   state.canOperate = reply.scope === "operate" && !reply.read_only;
   state.schedules = reply.schedules;
   show("login", false);
   show("app", true);
-  setText("queue-name", `queue ${reply.queue}`);
   setText("server", reply.server);
   show("read-only", !state.canOperate);
   setText("read-only", reply.read_only ? "read-only" : state.canOperate ? "" : "read access");
@@ -60,6 +61,27 @@ async function start(reply) {
   show("pause-btn", state.canOperate);
   document.body.classList.toggle("can-operate", state.canOperate);
   show(document.querySelector('[data-tab="schedules"]'), state.schedules);
+  clearInterval(clockTimer);
+  clockTimer = setInterval(tick, 1000);
+  await listQueues();
+  router.route();
+}
+
+/** The page shows `name` (a queue of the served one's prefix) from now on: its counts, rows
+ * and events. */
+function showQueue(name) {
+  if (name === state.queue) return;
+  state.queue = name;
+  api.showQueue(name, state.session.queue);
+  linkQueue(name === state.session.queue ? null : name);
+  if (![...$("queue-select").options].some((o) => o.value === name)) $("queue-select").append(el("option", { text: name, attrs: { value: name } }));
+  $("queue-select").value = name;
+  selection.clear();
+  list.reset();
+  state.rows = [];
+  state.total = 0;
+  state.page = 0;
+  if (feed) feed.stop();
   feed = new LiveFeed({
     url: (after) => api.eventsUrl(after),
     types: state.vocab.eventTypes,
@@ -68,11 +90,19 @@ async function start(reply) {
     onGone: () => session.stillSignedIn(),
   });
   feed.start();
-  clearInterval(clockTimer);
-  clockTimer = setInterval(tick, 1000);
+  chart.reset();
   header.request();
   header.seedChart();
-  router.route();
+}
+
+/** The queue switcher's choices: the queues of the prefix (GET api/v1/queues). */
+async function listQueues() {
+  const reply = await api.queues();
+  const names = [...new Set([reply.current, ...reply.queues])].sort();
+  const select = $("queue-select");
+  const chosen = select.value || reply.current;
+  select.replaceChildren(...names.map((name) => el("option", { text: name, attrs: { value: name } })));
+  select.value = state.queue ?? chosen;
 }
 
 function stop() {
@@ -95,8 +125,9 @@ function connection(value) {
 function tick() {
   // Relative times (waiting, elapsed, heartbeat age) move with the clock.
   if (!state.jobId && !document.hidden && !$("confirm").open) table.render();
-  // Workers change without events (heartbeats): their tab is read again every few seconds.
-  if (state.tab === "workers" && !state.jobId && ++ticks % 3 === 0) view.request();
+  // Workers change without events (heartbeats), and the other queues' events are not
+  // followed: those tabs are read again every few seconds.
+  if ((state.tab === "workers" || state.tab === "queues") && !state.jobId && ++ticks % 3 === 0) view.request();
   if (new Date().getSeconds() === 0) chart.draw();
 }
 
@@ -141,6 +172,11 @@ function wire() {
     router.leaveJob();
   });
   $("bulk-clear").addEventListener("click", () => selection.clear());
+  $("queue-select").addEventListener("change", (e) => {
+    const tab = state.tab === "queues" ? "pending" : state.tab;
+    location.hash = queueHash(e.target.value, state.session.queue, tab);
+  });
+  $("queue-select").addEventListener("focus", () => listQueues().catch(() => {}));
   window.addEventListener("hashchange", () => router.route());
   const clearFilter = () => {
     $("filter").value = "";

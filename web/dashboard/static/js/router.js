@@ -1,27 +1,27 @@
-// The location's hash says what is on screen: `#pending` (or another tab) or `#job/<id>`.
+// The address's hash says what is on screen (place.js): a tab or a job's page, of the served
+// queue or of another queue of the prefix, or the overview of every queue.
 import { $, el, show } from "./dom.js";
 import { TABS } from "./columns.js";
+import { parse, tabHash } from "./place.js";
 
 export class Router {
-  constructor({ state, table, view, jobPage, selection }) {
-    this.selection = selection;
+  /** `showQueue(name)` moves the whole page to another queue (main.js). */
+  constructor({ state, table, view, jobPage, selection, showQueue }) {
     this.state = state;
     this.table = table;
     this.view = view;
     this.jobPage = jobPage;
+    this.selection = selection;
+    this.showQueue = showQueue;
   }
 
   route() {
     const state = this.state;
     if (!state.session) return;
-    let hash;
-    try {
-      hash = decodeURIComponent(location.hash.slice(1));
-    } catch {
-      hash = ""; // a malformed escape: the default tab
-    }
-    if (hash.startsWith("job/")) {
-      this.jobPage.open(hash.slice(4));
+    const place = parse(location.hash) ?? { queue: null, tab: "", jobId: null };
+    if (place.tab !== "queues") this.showQueue(place.queue ?? state.session.queue);
+    if (place.jobId !== null) {
+      this.jobPage.open(place.jobId);
       show("main", false);
       show("job", true);
       this.view.request();
@@ -30,7 +30,8 @@ export class Router {
     state.jobId = null;
     show("job", false);
     show("main", true);
-    const tab = TABS[hash] && (hash !== "schedules" || state.schedules) ? hash : "pending";
+    const wanted = place.tab;
+    const tab = TABS[wanted] && (wanted !== "schedules" || state.schedules) ? wanted : "pending";
     if (tab !== state.tab) {
       this.selection.clear();
       state.tab = tab;
@@ -39,7 +40,10 @@ export class Router {
       state.rows = [];
       state.total = 0;
     }
-    for (const link of document.querySelectorAll(".tabs a")) link.setAttribute("aria-selected", String(link.dataset.tab === tab));
+    for (const link of document.querySelectorAll(".tabs a")) {
+      link.setAttribute("aria-selected", String(link.dataset.tab === tab));
+      link.setAttribute("href", link.dataset.tab === "queues" ? "#queues" : tabHash(link.dataset.tab));
+    }
     const menu = $("substatus");
     const spec = TABS[tab];
     show(menu, Boolean(spec.choose));
@@ -55,6 +59,6 @@ export class Router {
 
   /** The tab to go back to from a job page. */
   leaveJob() {
-    location.hash = this.state.tab;
+    location.hash = tabHash(this.state.tab);
   }
 }

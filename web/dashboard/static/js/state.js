@@ -5,6 +5,7 @@ export const PAGE = 50; // rows per page: the server pages, the page holds one
 export function createState() {
   return {
     session: null, // session.js: who is signed in (GET api/v1/session)
+    queue: null, // main: the queue shown (the served one, or another of its prefix)
     vocab: null, // session start: the server's words (vocabulary.js)
     canOperate: false, // session start: an operate key, and the server is not read-only
     schedules: false, // session start: the server offers schedules

@@ -113,7 +113,7 @@ export class Table {
     const first = this.selection.active() ? 1 : 0;
     spec.columns.forEach((col, index) => {
       const td = tr.children[index + first];
-      const value = col.cell(row);
+      const value = col.cell(row, this.state);
       if (value instanceof Node) {
         const bar = value.querySelector?.(".bar span");
         const sig = `${value.textContent}|${bar ? bar.style.width : ""}`;

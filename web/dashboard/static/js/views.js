@@ -3,6 +3,7 @@
 // status of the tab; on Workers and Schedules it filters what the server listed.
 import { $, el, setText, show } from "./dom.js";
 import { number, oneLine } from "./format.js";
+import { jobHash } from "./place.js";
 import { JobSearch } from "./search.js";
 import { PAGE } from "./state.js";
 import { TABS } from "./columns.js";
@@ -15,6 +16,11 @@ export class ListView {
     this.table = table;
     this.again = again;
     this.search = new JobSearch({ api });
+  }
+
+  /** Another queue is shown: its search starts afresh. */
+  reset() {
+    this.search = new JobSearch({ api: this.api });
   }
 
   /** The status the tab lists now: the one its menu picked, or its only one. */
@@ -32,10 +38,10 @@ export class ListView {
     let rows;
     let total;
     let note = "";
-    if (tab === "workers" || tab === "schedules") {
-      const all = tab === "workers" ? (await this.api.workers()).workers : (await this.api.schedules()).schedules;
+    if (tab === "workers" || tab === "schedules" || tab === "queues") {
+      const all = await this.#listed(tab);
       const f = filter.toLowerCase();
-      const text = tab === "workers" ? (w) => `${w.id} ${w.host} ${w.handlers.join(" ")}` : (s) => `${s.name} ${s.job}`;
+      const text = { workers: (w) => `${w.id} ${w.host} ${w.handlers.join(" ")}`, schedules: (s) => `${s.name} ${s.job}`, queues: (q) => q.name }[tab];
       const hits = f ? all.filter((row) => text(row).toLowerCase().includes(f)) : all;
       rows = hits.slice(offset, offset + PAGE);
       total = hits.length;
@@ -56,7 +62,15 @@ export class ListView {
     state.rows = rows;
     state.total = total;
     this.table.render();
-    setText("search-info", note);
+    if (tab !== "queues") setText("search-info", note);
+  }
+
+  async #listed(tab) {
+    if (tab === "workers") return (await this.api.workers()).workers;
+    if (tab === "schedules") return (await this.api.schedules()).schedules;
+    const reply = await this.api.queuesOverview();
+    setText("search-info", reply.omitted ? `${number(reply.omitted)} more queues not shown` : "");
+    return reply.queues;
   }
 
   /** Nothing on this tab matches: a job whose id is the text, wherever it is, is offered. */
@@ -66,7 +80,7 @@ export class ListView {
     const notice = $("notice");
     notice.replaceChildren(
       document.createTextNode("Nothing here matches; there is a job with this id: "),
-      el("a", { text: `${oneLine(job.name, 60)} (${job.status})`, attrs: { href: `#job/${encodeURIComponent(job.id)}` } }),
+      el("a", { text: `${oneLine(job.name, 60)} (${job.status})`, attrs: { href: jobHash(job.id) } }),
     );
     show(notice, true);
   }
