@@ -313,6 +313,9 @@ class QueueSummaryOut(BaseModel):
     paused: bool
     rates: RatesOut
     workers: int = Field(description="live worker processes on this queue")
+    worker_ids: list[str] = Field(
+        description="their ids (a worker serving several queues is in each)"
+    )
     concurrency: int = Field(description="how many jobs they may run at once, in all")
     running: int = Field(description="how many they run now")
 

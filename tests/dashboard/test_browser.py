@@ -97,7 +97,7 @@ def test_scale_a_worker_with_plus(browser: Any, dash_queue: Queue) -> None:
     worker_id = dash_queue.worker.worker_id
     press(driver, "4")  # Workers
     row = until(driver, lambda d: rows(d, worker_id), what="the worker")[0]
-    concurrency = lambda d: int(rows(d, worker_id)[0].find_elements(By.TAG_NAME, "td")[2].text)  # noqa: E731
+    concurrency = lambda d: int(rows(d, worker_id)[0].find_elements(By.TAG_NAME, "td")[4].text)  # noqa: E731
     before = concurrency(driver)
     row.find_element(By.CSS_SELECTOR, 'button[data-action="scale"][aria-label^="Scale up"]').click()
     until(driver, lambda d: concurrency(d) == before + 1, what="one more on the page")

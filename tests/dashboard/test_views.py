@@ -3,6 +3,7 @@ acting on many jobs, running a delayed job now, and the workers."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,10 +12,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from jobdeck.core.backend.records import WorkerRecord
 from jobdeck.web import create_app
 
 from . import field_reads
-from .conftest import OPERATE_KEY, Queue
+from .conftest import OPERATE_KEY, QUEUE, Queue
 from .pages import press, rows, sign_in, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
@@ -196,6 +198,40 @@ def test_a_delayed_job_runs_now_from_its_row_and_its_page(
         what="run now in its timeline",
     )
     tab(driver, "1")
+
+
+def test_workers_show_their_handlers_queues_heartbeat_and_a_blocked_loop(
+    signed_in: Any, dash_queue: Queue
+) -> None:
+    driver, service, call = signed_in, dash_queue.service, dash_queue.served.call
+    now = time.time()
+    blocked = WorkerRecord(
+        id="w-blocking",
+        host="db-host",
+        pid=4242,
+        queue=QUEUE,
+        concurrency=4,
+        running=1,
+        started_at=now - 60,
+        last_heartbeat=now,
+        loop_blocked={"job_id": "j1", "job_name": "crunch", "seconds": 3.2, "at": now - 5},
+        handlers=["crunch", "mail", "resize", "thumbs"],
+        handler_count=4,
+    )
+    call(service.backend.heartbeat(blocked, [], 30.0))
+    tab(driver, "4")
+    real = dash_queue.worker.worker_id
+    until(driver, lambda d: rows(d, real) and rows(d, "w-blocking"), what="both workers")
+
+    def cells(worker_id: str) -> list[str]:
+        return [td.text for td in rows(driver, worker_id)[0].find_elements(By.TAG_NAME, "td")]
+
+    mine = cells(real)
+    assert mine[2] == QUEUE and mine[3].startswith("emits, fails_first, quick +")
+    assert mine[6].endswith("ago") and mine[7] == "ok"
+    theirs = cells("w-blocking")
+    assert theirs[1] == "db-host:4242" and theirs[3] == "crunch, mail, resize +1"
+    assert theirs[7].startswith("blocked 3.2 s by crunch")
 
 
 def test_every_field_the_page_read_is_documented(signed_in: Any, dash_queue: Queue) -> None:

@@ -266,6 +266,7 @@ async def test_the_overview_of_every_queue(
         assert (mail["depths"]["pending"], mail["depths"]["scheduled"]) == (1, 1)
         assert mail["paused"] is True and by_name[service.queue]["paused"] is False
         assert mail["rates"]["submitted"] >= 0 and mail["workers"] == 0
+        assert mail["worker_ids"] == []
     finally:
         await other.close()
 

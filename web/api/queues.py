@@ -62,6 +62,7 @@ async def _summary(service: JobService) -> dict[str, Any]:
             "failed": per_second(metrics.failed_per_second),
         },
         "workers": len(workers),
+        "worker_ids": sorted(w.id for w in workers),
         "concurrency": sum(w.concurrency for w in workers),
         "running": sum(w.running for w in workers),
     }

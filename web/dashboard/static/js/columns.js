@@ -9,6 +9,23 @@ export function jobLink(id) {
   return el("a", { text: shortId(id), title: String(id), attrs: { href: jobHash(id) } });
 }
 
+const BLOCKED_RECENTLY = 600; // s: a blocked loop is flagged this long after it ran again
+
+/** Its handlers' names (the record lists at most 100 of them), then how many in all. */
+function handlersCell(w) {
+  const shown = w.handlers.slice(0, 3).join(", ");
+  const more = w.handler_count - Math.min(3, w.handlers.length);
+  return el("span", { text: oneLine(more > 0 ? `${shown} +${more}` : shown || "none", 120), title: w.handlers.join("\n") });
+}
+
+/** A handler blocked its event loop lately (no heartbeats went out meanwhile): flagged. */
+function loopCell(w) {
+  const blocked = w.loop_blocked;
+  if (!blocked || Date.now() / 1000 - blocked.at > BLOCKED_RECENTLY) return el("span", { text: "ok", className: "muted" });
+  const by = blocked.job_name ? ` by ${oneLine(blocked.job_name, 40)}` : "";
+  return el("span", { text: `blocked ${duration(blocked.seconds)}${by}, ${age(blocked.at)} ago`, className: "warn" });
+}
+
 const sum = (depths, statuses) => statuses.reduce((n, s) => n + (depths[s] ?? 0), 0);
 const rate = (perSecond) => (perSecond ? `${perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond)}/s` : "–");
 
@@ -85,9 +102,12 @@ export const TABS = {
     columns: [
       { key: "id", label: "Worker", cell: (w) => oneLine(w.id, 60), sort: (w) => w.id, className: "id" },
       { key: "host", label: "Host", cell: (w) => `${oneLine(w.host, 40)}:${w.pid}`, sort: (w) => w.host, wide: true },
+      { key: "queues", label: "Queues", cell: (w, state) => oneLine((state.workerQueues.get(w.id) ?? [w.queue]).join(", "), 80), wide: true },
+      { key: "handlers", label: "Handlers", cell: handlersCell, sort: (w) => w.handler_count, className: "msg" },
       { key: "concurrency", label: "Concurrency", cell: (w) => number(w.concurrency), sort: (w) => w.concurrency, className: "num" },
       { key: "busy", label: "Busy", cell: (w) => number(w.running), sort: (w) => w.running, className: "num" },
-      { key: "heartbeat", label: "Heartbeat", cell: (w) => `${age(w.last_heartbeat)} ago`, sort: (w) => since(w.last_heartbeat), className: "num wide", wide: true },
+      { key: "heartbeat", label: "Heartbeat", cell: (w) => `${age(w.last_heartbeat)} ago`, sort: (w) => since(w.last_heartbeat), className: "num" },
+      { key: "loop", label: "Event loop", cell: loopCell, sort: (w) => w.loop_blocked?.at ?? 0 },
       { key: "processed", label: "Done", cell: (w) => number(w.processed), sort: (w) => w.processed, className: "num", wide: true },
       { key: "wfailed", label: "Failed", cell: (w) => number(w.failed), sort: (w) => w.failed, className: "num", wide: true },
     ],

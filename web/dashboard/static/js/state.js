@@ -21,5 +21,6 @@ export function createState() {
     depths: {}, // header: jobs per status
     paused: false, // header: whether the queue is paused
     workers: [], // header: live workers
+    workerQueues: new Map(), // views: worker id -> the queues it serves (from the overview)
   };
 }

@@ -66,7 +66,17 @@ export class ListView {
   }
 
   async #listed(tab) {
-    if (tab === "workers") return (await this.api.workers()).workers;
+    if (tab === "workers") {
+      // A worker serving several queues has a pool (the same id) on each: the overview says
+      // which queues each id is on.
+      const [workers, overview] = await Promise.all([this.api.workers(), this.api.queuesOverview()]);
+      const queues = new Map();
+      for (const queue of overview.queues) {
+        for (const id of queue.worker_ids) queues.set(id, [...(queues.get(id) ?? []), queue.name]);
+      }
+      this.state.workerQueues = queues;
+      return workers.workers;
+    }
     if (tab === "schedules") return (await this.api.schedules()).schedules;
     const reply = await this.api.queuesOverview();
     setText("search-info", reply.omitted ? `${number(reply.omitted)} more queues not shown` : "");
