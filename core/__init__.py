@@ -11,7 +11,7 @@ from .errors import JobCancelled, JobFailed, JobNotFound, OutOfMemory, SubmitNot
 from .events import Event, EventBus, Events
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
-from .retry import RetryPolicy
+from .retry import Fail, Retry, RetryPolicy, RetryRules
 from .schedules import ScheduleInfo
 from .search import SearchPage
 from .service import JobService, JobSpec
@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "EventBus",
     "Events",
+    "Fail",
     "JobCancelled",
     "JobContext",
     "JobDefinition",
@@ -37,7 +38,9 @@ __all__ = [
     "JobStatus",
     "OutOfMemory",
     "QueueMetrics",
+    "Retry",
     "RetryPolicy",
+    "RetryRules",
     "ScheduleInfo",
     "SearchPage",
     "SubmitNotReplicated",

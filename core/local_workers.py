@@ -16,7 +16,7 @@ from typing import Any
 from ._tasks import cancel_and_wait
 from .backend.base import Backend
 from .reading import check_count
-from .retry import RetryPolicy
+from .retry import RetryPolicy, RetryRules
 from .schedules.scheduler import Scheduler
 from .schedules.spec import ScheduleSpec
 from .worker.context import HandlerService
@@ -51,6 +51,7 @@ class LocalWorkers:
         worker_id: str | None,
         service: HandlerService,
         schedules: Callable[[], list[ScheduleSpec]] | None,
+        retry_rules: Mapping[str, RetryRules] | None = None,
     ) -> WorkerPool:
         """Start a pool of `count` slots (default: CPU count) and, with `schedules` (the
         declared ones, read as it starts), a scheduler loop, unless one runs already (one
@@ -66,6 +67,7 @@ class LocalWorkers:
             settings=settings,
             worker_id=worker_id,
             service=service,
+            retry_rules=retry_rules,
         )
         await pool.start()
         if schedules is not None and (self._scheduler_task is None or self._scheduler_task.done()):

@@ -26,7 +26,7 @@ from .metrics import QueueMetrics, build_metrics, check_window
 from .models import JobDefinition, JobPriority, JobStatus, check_job_name
 from .reading import check_count, decode_or_stub, field_cap, list_page
 from .results import ResultWaiters, check_wait
-from .retry import RetryPolicy
+from .retry import RetryPolicy, RetryRules
 from .routing import ServedNames, unserved
 from .schedules.api import Schedules
 from .schedules.info import ScheduleInfo
@@ -78,6 +78,7 @@ class JobService:
         if forward is not None:
             self.event_bus.subscribe(None, forward)
         self.handlers: dict[str, Callable[..., Any]] = {}
+        self.retry_rules: dict[str, RetryRules] = {}  # per handler name (`register_handler`)
         self._local = LocalWorkers()
         self._initialized = False
         self._served: ServedNames | None = None
@@ -150,23 +151,49 @@ class JobService:
 
     # -- handlers --------------------------------------------------------------------------
     def register_handler(
-        self, name: str, func: Callable[..., Any], *, limit: str | None = None
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        limit: str | None = None,
+        retry: RetryPolicy | None = None,
+        retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+        dont_retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
     ) -> None:
         """Run `func(*args, **kwargs)` for jobs called `name`. Coroutine functions run on the
         event loop; plain functions run in the worker's thread pool. `limit`: the limit key
-        jobs called `name` are under when submitted through this service without one."""
+        jobs called `name` are under when submitted through this service without one.
+        `retry`: its backoff (default: the service's `retry_policy`); `retry_on` /
+        `dont_retry_on`: the errors retried / never retried (`RetryRules`); a handler may
+        also `raise Retry(delay=...)` or `raise Fail(reason)` itself."""
         check_job_name(name)
         if not callable(func):
             raise TypeError(f"handler for {name!r} is not callable")
+        rules = RetryRules.build(retry, retry_on, dont_retry_on)
         if limit is not None:
             self._handler_limits[name] = check_flow_name("limit", limit)
+        if rules is None:
+            self.retry_rules.pop(name, None)
+        else:
+            self.retry_rules[name] = rules
         self.handlers[name] = func
 
-    def handler(self, name: str | None = None, *, limit: str | None = None) -> Callable[[F], F]:
+    def handler(
+        self,
+        name: str | None = None,
+        *,
+        limit: str | None = None,
+        retry: RetryPolicy | None = None,
+        retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+        dont_retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+    ) -> Callable[[F], F]:
         """Decorator form of `register_handler`; the name defaults to the function's."""
 
         def decorate(func: F) -> F:
-            self.register_handler(name or func.__name__, func, limit=limit)
+            self.register_handler(
+                name or func.__name__, func, limit=limit, retry=retry, retry_on=retry_on,
+                dont_retry_on=dont_retry_on,
+            )  # fmt: skip
             return func
 
         return decorate
@@ -347,7 +374,7 @@ class JobService:
         It opens its own connections: close it when done."""
         sibling = JobService(self.url, queue, self.prefix, settings=self.backend.settings)
         sibling.retry_policy, sibling.worker_settings = self.retry_policy, self.worker_settings
-        sibling.handlers = self.handlers
+        sibling.handlers, sibling.retry_rules = self.handlers, self.retry_rules
         return sibling
 
     # -- limits ----------------------------------------------------------------------------
@@ -467,6 +494,7 @@ class JobService:
             worker_id=worker_id,
             service=self,
             schedules=(lambda: list(declared.values())) if scheduler else None,
+            retry_rules=self.retry_rules,
         )
 
     async def scale_workers(

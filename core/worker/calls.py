@@ -16,13 +16,14 @@ from typing import Any
 
 from ..backend.base import ClaimedJob, Finish
 from ..codec import MalformedRecord
-from ..retry import RetryPolicy
+from ..models import JobDefinition
+from ..retry import Fail, Retry, RetryPolicy, RetryRules
 from . import outcomes
 from .claimed import decode_claimed
 from .context import JobContext, reset_current, set_current
 from .threads import ThreadRunner
 
-__all__ = ["Expired", "attempt", "call_handler"]
+__all__ = ["Expired", "attempt", "call_handler", "failure"]
 
 
 async def attempt(
@@ -33,6 +34,7 @@ async def attempt(
     threads: ThreadRunner,
     worker_id: str,
     started: float,
+    retry_rules: Mapping[str, RetryRules] | None = None,
 ) -> Finish:
     """The outcome of running `claimed` once. Cancellation (cancel, shutdown, lost lease)
     propagates: the pool knows why it cancelled and builds that outcome itself."""
@@ -50,17 +52,55 @@ async def attempt(
         # (a claim that did not name the handlers) goes back to pending, no attempt counted.
         return outcomes.released(job_id, token, "no handler", worker_id)
     ctx.job = job
+    rules = retry_rules.get(job.name) if retry_rules else None
+    if rules is not None and rules.policy is not None:
+        policy = rules.policy
     try:
         result = await call_handler(handler, job.args, job.kwargs, job.timeout, ctx, threads)
     except asyncio.CancelledError:
         raise
-    except Expired:
-        message = f"timed out after {job.timeout:g}s"
-        return outcomes.failed(job, token, "Timeout", message, None, started, policy)
     except Exception as exc:
-        tb = traceback.format_exc(limit=30)
-        return outcomes.failed(job, token, type(exc).__name__, str(exc), tb, started, policy)
+        return failure(job, token, exc, started, policy, rules)
     return outcomes.completed(job, token, result, started, policy)
+
+
+def failure(
+    job: JobDefinition,
+    token: str,
+    error: Exception,
+    started: float,
+    policy: RetryPolicy,
+    rules: RetryRules | None,
+) -> Finish:
+    """The outcome of an attempt that raised `error` (called where it was caught, so the
+    traceback is at hand): the handler's own word (`Retry`, `Fail`) first, then its rules."""
+    if isinstance(error, Expired):
+        message = f"timed out after {job.timeout:g}s"
+        why_not = None if rules is None else rules.why_not(TimeoutError(message))
+        return outcomes.failed(
+            job, token, "Timeout", message, None, started, policy, no_retry=why_not
+        )
+    if isinstance(error, Retry):
+        because = None if error.reason else _because(error)
+        message = error.describe() + (f": {because}" if because else "")
+        if job.attempts > job.max_retries:
+            message += f"; no retries left (max_retries {job.max_retries})"
+        return outcomes.failed(
+            job, token, "Retry", message, None, started, policy, delay=error.delay
+        )
+    tb = traceback.format_exc(limit=30)
+    if isinstance(error, Fail):
+        message = error.reason or _because(error) or "the handler gave up (Fail)"
+        return outcomes.failed(job, token, "Fail", message, tb, started, policy, no_retry="Fail")
+    why_not = None if rules is None else rules.why_not(error)
+    kind = type(error).__name__
+    return outcomes.failed(job, token, kind, str(error), tb, started, policy, no_retry=why_not)
+
+
+def _because(error: BaseException) -> str | None:
+    """The error a `Retry` or `Fail` was raised from (`raise Fail() from exc`), if any."""
+    cause = error.__cause__
+    return None if cause is None else f"{type(cause).__name__}: {cause}"
 
 
 class Expired(Exception):

@@ -62,13 +62,21 @@ def failed(
     tb: str | None,
     started: float,
     policy: RetryPolicy,
+    *,
+    no_retry: str | None = None,
+    delay: float | None = None,
 ) -> Finish:
-    """A failed attempt: scheduled again after the policy's delay while retries are left,
-    dead-lettered after the last one."""
+    """A failed attempt: scheduled again after `delay` (None: the policy's) while retries
+    are left, dead-lettered after the last one, or at once when `no_retry` names why it is
+    not retried (`Fail`, a `retry_on` / `dont_retry_on` rule)."""
     kind, message = encodable(kind), encodable(message)
     error = {"type": kind, "message": message, "traceback": None if tb is None else encodable(tb)}
-    will_retry = job.attempts <= job.max_retries
-    delay = policy.delay(job.attempts) if will_retry else 0.0
+    retries_left = job.attempts <= job.max_retries
+    will_retry = retries_left and no_retry is None
+    if not will_retry:
+        delay = 0.0
+    elif delay is None:
+        delay = policy.delay(job.attempts)
     data: dict[str, Any] = {
         "will_retry": will_retry,
         "error_type": kind,
@@ -78,6 +86,8 @@ def failed(
     }
     if will_retry:
         data["retry_in"] = round(delay, 3)
+    elif retries_left:
+        data["not_retried"] = no_retry  # retries were left: say which rule spent none
     return Finish(
         job.id,
         token,

@@ -34,7 +34,7 @@ from ..backend.base import Backend, ClaimedJob, Finish, WorkerRecord
 from ..backend.records import listed_handlers
 from ..errors import OutOfMemory
 from ..events import Events
-from ..retry import RetryPolicy
+from ..retry import RetryPolicy, RetryRules
 from .calls import attempt
 from .claiming import claim_loop
 from .context import HandlerService, JobContext
@@ -65,6 +65,7 @@ class WorkerPool:
         settings: WorkerSettings | None = None,
         worker_id: str | None = None,
         service: HandlerService | None = None,
+        retry_rules: Mapping[str, RetryRules] | None = None,
     ) -> None:
         if concurrency < 0:
             raise ValueError("concurrency must be >= 0")
@@ -74,6 +75,8 @@ class WorkerPool:
         self.handlers = handlers
         self.queue = queue
         self.retry_policy = retry_policy or RetryPolicy()
+        # Per handler name, read at each failure (a handler registered later has its own).
+        self.retry_rules: Mapping[str, RetryRules] = {} if retry_rules is None else retry_rules
         self.settings = settings or WorkerSettings()
         self.host = socket.gethostname()
         self.pid = os.getpid()
@@ -292,7 +295,14 @@ class WorkerPool:
     # -- inside ------------------------------------------------------------------------------
     def _attempt(self, claimed: ClaimedJob, ctx: JobContext, started: float) -> Awaitable[Finish]:
         return attempt(
-            claimed, ctx, self.handlers, self.retry_policy, self._threads, self.id, started
+            claimed,
+            ctx,
+            self.handlers,
+            self.retry_policy,
+            self._threads,
+            self.id,
+            started,
+            self.retry_rules,
         )
 
     def _fatal(self, error: LoopFailed) -> None:
