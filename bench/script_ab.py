@@ -41,6 +41,7 @@ if str(ROOT) not in sys.path:
 from bench.redis_server import RedisServer  # noqa: E402
 
 PHASES = ("submit", "submit_bulk", "claim", "finish")
+SHIM_VAR, CHECKOUT_VAR = "JOBDECK_BENCH_SHIM", "JOBDECK_BENCH_CHECKOUT"
 
 
 def _shim(checkout: Path) -> Path:
@@ -49,6 +50,26 @@ def _shim(checkout: Path) -> Path:
     (shim / "jobdeck").mkdir()
     (shim / "jobdeck" / "core").symlink_to(checkout.resolve() / "core")
     return shim
+
+
+def checkout_env(checkout: Path) -> dict[str, str]:
+    """The environment of a child that must import `checkout`'s jobdeck (see use_checkout)."""
+    return {**os.environ, SHIM_VAR: str(_shim(checkout)), CHECKOUT_VAR: str(checkout.resolve())}
+
+
+def use_checkout() -> None:
+    """In a child: put its checkout's shim first on sys.path, ahead of this repository (whose
+    `jobdeck/` folder of links would otherwise win), and check that jobdeck.core is its."""
+    shim = os.environ.get(SHIM_VAR)
+    if not shim:
+        return
+    sys.path.insert(0, shim)
+    import jobdeck.core
+
+    loaded = Path(jobdeck.core.__file__).resolve()
+    wanted = Path(os.environ[CHECKOUT_VAR]) / "core"
+    if loaded.parent != wanted:
+        raise RuntimeError(f"jobdeck.core came from {loaded}, not {wanted}")
 
 
 def _child(url: str, jobs: int, batch: int) -> dict[str, list[int]]:
@@ -128,11 +149,12 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)  # url: run one side, print JSON
     args = parser.parse_args()
     if args.child:
+        use_checkout()
         print(json.dumps(_child(args.child, args.jobs, args.batch)))
         return
     if args.base is None:
         parser.error("--base DIR is required (another checkout to compare with)")
-    sides = {"A": _shim(ROOT), "B": _shim(args.base)}
+    sides = {"A": ROOT, "B": args.base}
     calls: dict[str, dict[str, list[int]]] = {"A": {}, "B": {}}
     with RedisServer("script-ab") as server:
         import redis
@@ -141,8 +163,8 @@ def main() -> None:
         admin.config_set("slowlog-log-slower-than", 0)
         admin.config_set("slowlog-max-len", 100_000)
         for _ in range(args.rounds):
-            for side, shim in sides.items():
-                env = {**os.environ, "PYTHONPATH": str(shim)}
+            for side, checkout in sides.items():
+                env = checkout_env(checkout)
                 reply = subprocess.run(
                     [sys.executable, __file__, "--child", server.url, "--jobs", str(args.jobs),
                      "--batch", str(args.batch)],

@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.redis_server import RedisServer  # noqa: E402
-from bench.script_ab import _shim  # noqa: E402
+from bench.script_ab import checkout_env, use_checkout  # noqa: E402
 
 PREFIX, QUEUE, LEGACY = "bench", "costs", "costs-legacy"
 BIG = 100_000
@@ -392,6 +392,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        use_checkout()
         url, made = args.child, json.loads(sys.stdin.read())
         print(json.dumps(operations(url, made, args.search_budget)))
         return
@@ -409,7 +410,7 @@ def main() -> None:
         # Calls over 0.5 ms are logged. Not every command: the commands a script runs are
         # logged too, and logging thousands of them would add their cost to the script's.
         admin.config_set("slowlog-log-slower-than", LOGGED_US)
-        env = {**os.environ, "PYTHONPATH": str(_shim(args.checkout))}
+        env = checkout_env(args.checkout)
         reply = subprocess.run(
             [sys.executable, __file__, "--child", server.url,
              "--search-budget", str(args.search_budget)],
