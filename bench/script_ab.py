@@ -72,7 +72,7 @@ def use_checkout() -> None:
         raise RuntimeError(f"jobdeck.core came from {loaded}, not {wanted}")
 
 
-def _child(url: str, jobs: int, batch: int) -> dict[str, list[int]]:
+def _child(url: str, jobs: int, batch: int) -> dict[str, list[Any]]:
     """One side's workload; returns each script call's duration (µs) from SLOWLOG."""
     import asyncio
 
@@ -111,32 +111,50 @@ def _child(url: str, jobs: int, batch: int) -> dict[str, list[int]]:
             return made, [encode_record(j) for j, _ in made]
         return ([prepare("noop", [1, "x"]) for _ in range(n)],)
 
+    def cpu_us() -> float:
+        """Redis's main-thread CPU: unlike wall time, not inflated when the server waits for
+        a core on a shared machine (the INFO read itself is in it, alike on both sides)."""
+        info = admin.info("cpu")
+        return (float(info["used_cpu_user_main_thread"])
+                + float(info["used_cpu_sys_main_thread"])) * 1e6
+
+    spent: dict[str, list[float]] = {name: [0.0, 0] for name in PHASES}
+
+    async def timed(name: str, call: Any) -> Any:
+        before = cpu_us()
+        result = await call
+        spent[name][0] += cpu_us() - before
+        spent[name][1] += 1
+        return result
+
     async def run() -> None:
         backend = RedisBackend(url, queue="ab", prefix=f"ab{uuid.uuid4().hex[:8]}")
         await backend.initialize()
         await backend.claim("w1", 1, 60.0)  # scripts loaded
         admin.slowlog_reset()
         for n in range(jobs):
-            await backend.submit(*batch_of(1))
+            await timed("submit", backend.submit(*batch_of(1)))
             if n % 200 == 199:
                 drain_slowlog()
         for _ in range(jobs // 100):
-            await backend.submit(*batch_of(100))
+            await timed("submit_bulk", backend.submit(*batch_of(100)))
             drain_slowlog()
         while True:
-            got = await backend.claim("w1", batch, 60.0)
-            if not got.jobs:
+            got = (await timed("claim", backend.claim("w1", batch, 60.0))).jobs
+            if not got:
                 break
             done = [
                 Finish(j.id, j.token, Outcome.COMPLETED, b"null", event_data=b"{}")
-                for j in got.jobs
+                for j in got
             ]
-            await backend.finish("w1", done)
+            await timed("finish", backend.finish("w1", done))
             drain_slowlog()
         drain_slowlog()
         await backend.close()
 
     asyncio.run(run())
+    for name, (total, calls) in spent.items():
+        durations[f"{name}_cpu"] = [round(total / max(1, calls))]
     return durations
 
 
@@ -175,13 +193,16 @@ def main() -> None:
     print(f"µs of Redis time per script call from SLOWLOG over {args.rounds} rounds "
           f"(A = {ROOT}, B = {args.base}; {args.jobs} jobs, claim batches of {args.batch})")
     print(f"{'script':<12} {'A median':>9} {'B median':>9} {'A/B':>6} {'A p90':>8} {'B p90':>8}"
-          f" {'calls':>7}")
+          f" {'calls':>7}   {'A CPU':>7} {'B CPU':>7} {'A/B':>6}")
     for name in PHASES:
         a, b = sorted(calls["A"].get(name) or [0]), sorted(calls["B"].get(name) or [1])
         ma, mb = statistics.median(a), statistics.median(b)
         pa, pb = a[int(len(a) * 0.9)], b[int(len(b) * 0.9)]
-        print(f"{name:<12} {ma:9.1f} {mb:9.1f} {ma / mb:6.3f} {pa:8.1f} {pb:8.1f} {len(a):7d}")
-
+        ca = statistics.median(calls["A"].get(name + "_cpu") or [0])
+        cb = statistics.median(calls["B"].get(name + "_cpu") or [1])
+        print(f"{name:<12} {ma:9.1f} {mb:9.1f} {ma / mb:6.3f} {pa:8.1f} {pb:8.1f} {len(a):7d}"
+              f"   {ca:7.1f} {cb:7.1f} {ca / cb:6.3f}")
+    print("(CPU: Redis main-thread CPU µs per call, the median round's mean, INFO read included)")
 
 if __name__ == "__main__":
     main()
