@@ -44,8 +44,8 @@ MAX_RATE = 100_000
 MAX_PER = 86_400.0  # a day
 MIN_PER = 0.001  # Redis keeps whole milliseconds
 
-_CHARS = "letters, digits, '_', '.', ':', '-', '@', '/' or '+'"
-_NAME = re.compile(r"[A-Za-z0-9_.:@/+-]{1,128}")
+_CHARS = "letters, digits, '_', '.', ':', '-', '@' or '+'"
+_NAME = re.compile(r"[A-Za-z0-9_.:@+-]{1,128}")
 
 
 def check_flow_name(field: str, value: Any) -> str:
@@ -116,7 +116,7 @@ def encode_limit(concurrency: Any, rate: Any, per: Any) -> tuple[str, dict[str, 
     """Check a limit's figures, naming the field at fault; return its stored form
     ('concurrency rate per_ms', -1 and 0 for none) and the figures as an event carries them."""
     if concurrency is None and rate is None:
-        raise ValueError("concurrency, rate: give one or both (concurrency=0 pauses the key)")
+        raise ValueError("concurrency: give concurrency, rate or both (0 pauses the key)")
     if concurrency is not None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int):
             raise TypeError(f"concurrency: expected an int, got {type(concurrency).__name__}")

@@ -44,6 +44,8 @@ class Run:
     stderr: str = ""
 
 
+_AT = ["--url", "{url}", "--prefix", "{prefix}"]
+
 # (case id, arguments after `jobdeck`, a word the error line must contain). In the
 # arguments, {url} is the private server, {down} a port nobody listens on, {port} the
 # private server's port, {prefix} the case's own key prefix.
@@ -98,6 +100,19 @@ BAD_INPUT: list[tuple[str, list[str], str]] = [
     ("worker-queue-twice", ["worker", APP, "--queue", "a", "--queue", "a=2"], "twice"),
     ("worker-bad-queue-name", ["worker", APP, "--queue", "a b"], "queue"),
     ("queues-unreachable", ["queues", "--url", "{down}"], "cannot reach"),
+    ("submit-bad-limit", ["submit", "add", "--limit", "a b"], "limit"),
+    ("submit-limit-template", ["submit", "add", "--limit", "user:*"], "limit"),
+    ("submit-bad-group", ["submit", "add", "--group", "x" * 129], "group"),
+    ("limits-set-nothing", ["limits", "set", "k", *_AT], "concurrency"),
+    ("limits-set-negative", ["limits", "set", "k", "-c", "-1", *_AT], "concurrency"),
+    ("limits-set-zero-rate", ["limits", "set", "k", "--rate", "0", *_AT], "rate"),
+    ("limits-set-absurd-rate", ["limits", "set", "k", "--rate", "1000000000", *_AT], "rate"),
+    ("limits-set-nan-per", ["limits", "set", "k", "--rate", "5", "--per", "nan", *_AT], "per"),
+    ("limits-set-per-alone", ["limits", "set", "k", "-c", "1", "--per", "5", *_AT], "per"),
+    ("limits-set-odd-key", ["limits", "set", "a b", "-c", "1", *_AT], "key"),
+    ("limits-set-matching-nothing", ["limits", "set", "us*er", "-c", "1", *_AT], "key"),
+    ("limits-remove-unknown", ["limits", "remove", "nope", *_AT], "no limit"),
+    ("limits-unreachable", ["limits", "list", "--url", "{down}"], "cannot reach"),
     ("unknown-command", ["frobnicate"], "frobnicate"),
     ("unknown-option", ["submit", "add", "--colour", "red"], "colour"),
 ]

@@ -143,6 +143,10 @@ _SUBMITTABLE_ID = (
 )
 
 
+#: A job's limit key or group (core.limits.check_flow_name).
+FLOW_NAME = r"^[A-Za-z0-9_.:@+-]{1,128}$"
+
+
 class JobIn(_Strict):
     """One job to queue. With `job_id`, submitting the same id twice queues it once."""
 
@@ -168,6 +172,12 @@ class JobIn(_Strict):
         ]
         | None
     ) = None
+    limit: Annotated[str, Field(pattern=FLOW_NAME)] | None = Field(
+        None, description="the limit key it runs under (see /limits)"
+    )
+    group: Annotated[str, Field(pattern=FLOW_NAME)] | None = Field(
+        None, description="its group: within a priority, groups take turns (fairness)"
+    )
 
 
 class BatchIn(_Strict):
@@ -244,6 +254,11 @@ class JobOut(BaseModel):
         default_factory=dict,
         description="values a list left on the server (over 8 KiB): field name -> size in "
         "bytes; the field itself is empty. GET /jobs/{id} sends them.",
+    )
+    limit: str | None = Field(None, description="the limit key it runs under")
+    group: str | None = Field(None, description="the group it takes turns with")
+    throttled: str | None = Field(
+        None, description="while pending and held by a limit: that limit (a key or template)"
     )
 
 
@@ -326,6 +341,18 @@ class QueuesOverviewOut(BaseModel):
     omitted: int = Field(description="queues past the server's open-queue limit, not shown")
 
 
+class HeldOut(BaseModel):
+    """Pending jobs waiting aside, by what they wait for."""
+
+    throttled: dict[str, int] = Field(
+        default_factory=dict, description="by the limit holding them (templates as one)"
+    )
+    unserved: dict[str, int] = Field(
+        default_factory=dict,
+        description="by job name, the 100 names with the most (the rest under 'other')",
+    )
+
+
 class MetricsOut(BaseModel):
     timestamp: float
     window: int
@@ -339,6 +366,13 @@ class MetricsOut(BaseModel):
     avg_wait: float | None
     avg_run: float | None
     paused: bool
+    throttled: int = Field(0, description="pending jobs held by a limit (in depths.pending)")
+    unserved: int = Field(
+        0,
+        description="pending jobs a worker claimed and had no handler for, while no live "
+        "worker on the queue has one (in depths.pending)",
+    )
+    held: HeldOut = Field(default_factory=lambda: HeldOut())
 
 
 class PausedOut(BaseModel):

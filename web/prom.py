@@ -67,6 +67,26 @@ async def snapshot(service: JobService) -> Snapshot:
     return Snapshot(service.queue, metrics, workers, age)
 
 
+def _held(snap: Snapshot) -> Iterator[Metric]:
+    """Pending jobs waiting aside (counted in jobdeck_jobs{status="pending"} too): throttled
+    by limit (a template is one series, not one per key it covers; bounded by the queue's
+    limits) and unserved by job name (at most 100 names, the rest as 'other')."""
+    held = snap.metrics.held
+    for name, kind, label, doc in (
+        ("jobdeck_jobs_throttled", "throttled", "limit", "Pending jobs held by a limit"),
+        (
+            "jobdeck_jobs_unserved",
+            "unserved",
+            "job_name",
+            "Pending jobs a worker claimed and had no handler for, while no live worker has one",
+        ),
+    ):
+        family = GaugeMetricFamily(name, doc, labels=["queue", label])
+        for key, count in sorted(held[kind].items()):
+            family.add_metric([snap.queue, key], count)
+        yield family
+
+
 class QueueCollector:
     """A prometheus_client collector over one snapshot."""
 
@@ -86,6 +106,7 @@ class QueueCollector:
         for status, count in sorted(snap.metrics.depths.items()):
             depth.add_metric([snap.queue, status], count)
         yield depth
+        yield from _held(snap)
         workers = snap.workers
         for name, doc, value in (
             ("jobdeck_workers", "Live worker processes", len(workers)),

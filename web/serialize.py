@@ -63,6 +63,9 @@ def job_dict(job: JobDefinition) -> dict[str, Any]:
         "cancel_requested": job.cancel_requested,
         "timeline": timeline(job),
         "omitted": job.omitted,
+        "limit": job.limit,
+        "group": job.group,
+        "throttled": job.throttled,
     }
 
 
@@ -80,4 +83,7 @@ def metrics_dict(metrics: QueueMetrics) -> dict[str, Any]:
         "avg_wait": metrics.avg_wait,
         "avg_run": metrics.avg_run,
         "paused": metrics.paused,
+        "throttled": metrics.throttled,
+        "unserved": metrics.unserved,
+        "held": metrics.held,
     }

@@ -32,6 +32,7 @@ from .common import (
     url_option,
 )
 from .jobs import job, pause, purge, resume, safe_json
+from .limits import limits
 from .schedules import schedules
 
 log = logging.getLogger("jobdeck")
@@ -39,7 +40,9 @@ log = logging.getLogger("jobdeck")
 
 def register(main: click.Group) -> None:
     """Add the core's commands to the `jobdeck` group."""
-    for command in (worker, submit, stats, queues, acl, schedules, job, pause, resume, purge):
+    for command in (
+        worker, submit, stats, queues, acl, schedules, limits, job, pause, resume, purge,
+    ):  # fmt: skip
         main.add_command(command)
 
 
@@ -244,6 +247,8 @@ def split_slots(total: int, weights: list[int]) -> list[int]:
 @click.option("--timeout", type=float, default=None, help="Seconds an attempt may run.")
 @click.option("--delay", type=float, default=0.0, show_default=True, help="Seconds to wait first.")
 @click.option("--job-id", default=None, help="An explicit id (submitting it twice queues once).")
+@click.option("--limit", default=None, help="The limit key it runs under (see jobdeck limits).")
+@click.option("--group", default=None, help="Its group: groups take turns (fairness).")
 def submit(
     name: str,
     url: str | None,
@@ -256,6 +261,8 @@ def submit(
     timeout: float | None,
     delay: float,
     job_id: str | None,
+    limit: str | None,
+    group: str | None,
 ) -> None:
     """Queue one job called NAME and print its id."""
     args = _json_flag("--args", args_json, list)
@@ -282,6 +289,8 @@ def submit(
                 timeout=timeout,
                 delay=delay,
                 job_id=job_id,
+                limit=limit,
+                group=group,
             )
         except (TypeError, ValueError) as exc:
             fail(str(exc))
@@ -323,6 +332,12 @@ def stats(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     where = display_text(f"{service.description} queue={service.queue}")
     click.echo(f"{where} paused={m.paused}")
     click.echo("  ".join(f"{s.value}={m.depths.get(s.value, 0)}" for s in JobStatus))
+    for label, count, by in (
+        ("throttled", m.throttled, m.held["throttled"]),
+        ("unserved", m.unserved, m.held["unserved"]),
+    ):
+        if count:
+            click.echo(f"{label}={count} (of pending): " + _by_key(by))
     totals = "  ".join(f"{k}={v}" for k, v in sorted(m.totals.items()))
     click.echo("totals: " + display_text(totals))
     click.echo(f"throughput: {m.throughput_10s:.1f}/s (10 s), {m.throughput:.1f}/s (1 min)")
@@ -343,6 +358,13 @@ def stats(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
 SHOWN_WORKERS = 20
 
 
+def _by_key(counts: dict[str, int]) -> str:
+    """'stripe 12, user:* 3' for at most ten keys, the most first."""
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{key} {n}" for key, n in top[:10])
+    return display_text(text + (f", ... {len(top) - 10} more" if len(top) > 10 else ""), limit=300)
+
+
 def _handlers(worker: WorkerRecord) -> str:
     more = worker.handler_count - len(worker.handlers)
     names = display_text(", ".join(worker.handlers) or "none", limit=300)
@@ -357,6 +379,9 @@ def _stats_dict(
         "server": service.description,
         "paused": m.paused,
         "depths": {s.value: m.depths.get(s.value, 0) for s in JobStatus},
+        "throttled": m.throttled,
+        "unserved": m.unserved,
+        "held": m.held,
         "totals": dict(sorted(m.totals.items())),
         "throughput": m.throughput,
         "throughput_10s": m.throughput_10s,

@@ -64,7 +64,9 @@ def test_closed_at_interpreter_exit(redis_url: str, prefix: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=ROOT
     )
-    assert done.returncode == 0 and done.stderr == "", done.stderr
+    # Nothing on stderr but the one warning that no live worker has a handler for 'x'.
+    others = [line for line in done.stderr.splitlines() if "no live worker" not in line]
+    assert done.returncode == 0 and others == [], done.stderr
     assert time.monotonic() - started < 20
 
     async def check() -> None:

@@ -13,6 +13,7 @@ from . import (
     events,
     job_events,
     jobs,
+    limits,
     queue,
     queues,
     schedules,
@@ -39,6 +40,7 @@ QUEUE_ROUTERS: tuple[APIRouter, ...] = tuple(
         events,
         schedules,
         search,
+        limits,
     )
 )
 ROUTERS: tuple[APIRouter, ...] = (*QUEUE_ROUTERS, queues.router, vocabulary.router)

@@ -96,6 +96,8 @@ async def submit_job(body: JobIn, request: Request, service: Service) -> Respons
         timeout=body.timeout,
         delay=body.delay,
         job_id=body.job_id,
+        limit=body.limit,
+        group=body.group,
     )
     # Built, not looked up (url_for walks every route: a third of a submit's time). Ids and
     # queue names are letters, digits and -_.: only, so nothing here needs escaping.
@@ -119,6 +121,8 @@ async def submit_batch(body: BatchIn, service: Service) -> Response:
             job.timeout,
             job.delay,
             job.job_id,
+            limit=job.limit,
+            group=job.group,
         )
         for job in batch.jobs
     ]

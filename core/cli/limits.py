@@ -1,0 +1,113 @@
+"""`jobdeck limits ...`: list a queue's limits, set one, remove one.
+
+Limits live in Redis: these work from any machine that reaches the queue's server, and a
+change holds at once for every worker (nothing to restart)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from ..codec import dumps
+from ..limits import Limit
+from ..service import JobService
+from ..text import display_text
+from .common import fail, run_async, shared_service, url_option
+
+__all__ = ["limits"]
+
+T = TypeVar("T")
+
+
+@click.group()
+def limits() -> None:
+    """Rate and concurrency limits of a queue (jobs name theirs with submit's --limit)."""
+
+
+def _run(url: str | None, queue: str, prefix: str, call: Callable[[JobService], Awaitable[T]]) -> T:
+    service = shared_service(url, queue, prefix)
+
+    async def go() -> T:
+        async with service:
+            try:
+                return await call(service)
+            except (TypeError, ValueError) as exc:
+                fail(str(exc))
+
+    return run_async(go, service.description)
+
+
+def describe(limit: Limit) -> tuple[str, str, str]:
+    """A limit's concurrency (in use / most), rate and throttled count, as a table shows."""
+    if limit.concurrency is None:
+        concurrency = f"{limit.in_use} / -"
+    elif limit.concurrency == 0:
+        concurrency = f"{limit.in_use} / 0 (paused)"
+    else:
+        concurrency = f"{limit.in_use} / {limit.concurrency}"
+    rate = "-" if limit.rate is None else f"{limit.rate} per {limit.per:g}s"
+    return concurrency, rate, str(limit.throttled)
+
+
+@limits.command("list")
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per limit, a line each.")
+def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
+    """Every limit: its key, jobs running / its concurrency, its rate, jobs throttled."""
+    rows: list[Limit] = _run(url, queue, prefix, lambda s: s.list_limits())
+    if as_json:
+        for limit in rows:
+            click.echo(dumps(limit.to_dict()).decode())
+        return
+    if not rows:
+        click.echo("no limits")
+        return
+    table = [("KEY", "RUNNING / CONCURRENCY", "RATE", "THROTTLED")]
+    table += [(display_text(lim.key, limit=60), *describe(lim)) for lim in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+@limits.command("set")
+@click.argument("key")
+@url_option
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="Jobs running at once (0: paused)."
+)
+@click.option("--rate", "-r", type=int, default=None, help="Starts per --per seconds.")
+@click.option("--per", type=float, default=1.0, show_default=True, help="The rate's window.")
+def set_(
+    key: str,
+    url: str | None,
+    queue: str,
+    prefix: str,
+    concurrency: int | None,
+    rate: int | None,
+    per: float,
+) -> None:
+    """Set the limit on KEY: a key jobs name (stripe), a template (user:*, each key it covers
+    on its own) or * (every key). Replaces KEY's limit at once."""
+    limit: Limit = _run(
+        url,
+        queue,
+        prefix,
+        lambda s: s.set_limit(key, concurrency=concurrency, rate=rate, per=per),
+    )
+    concurrency_text, rate_text, _ = describe(limit)
+    click.echo(
+        display_text(f"{limit.key}: concurrency {concurrency_text.split(' / ')[1]}, ")
+        + f"rate {rate_text}"
+    )
+
+
+@limits.command("remove")
+@click.argument("key")
+@url_option
+def remove(key: str, url: str | None, queue: str, prefix: str) -> None:
+    """Remove the limit on KEY; the jobs it throttled start as workers take them."""
+    if not _run(url, queue, prefix, lambda s: s.remove_limit(key)):
+        fail(display_text(f"no limit named {key!r} on queue {queue!r}"))
+    click.echo(display_text(f"{key}: removed"))
