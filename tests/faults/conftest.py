@@ -176,9 +176,10 @@ class Harness:
         env: dict[str, str] | None = None,
         start: bool = True,
         wait: bool = True,
+        app: str = APP,
     ) -> WorkerProcess:
         proc = WorkerProcess(
-            APP,
+            app,
             self.url,
             queue=QUEUE,
             prefix=self.prefix,

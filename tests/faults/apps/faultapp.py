@@ -125,3 +125,19 @@ def wait_cancel_sync(seconds: float = 60) -> str:
         time.sleep(0.005)
     ledger("done")
     return "finished"
+
+
+@service.handler()
+async def resize(ms: float = 20) -> None:
+    """A handler only the new version of the application has (the rolling-deploy scenario:
+    `old` below is the version before it)."""
+    ledger("start")
+    await asyncio.sleep(ms / 1000)
+    ledger("done")
+
+
+# The application as it was before `resize` was added: the same queue, every other handler.
+old = JobService(queue="default", retry_policy=_policy())
+for _name, _func in service.handlers.items():
+    if _name != "resize":
+        old.register_handler(_name, _func)
