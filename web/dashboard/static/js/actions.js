@@ -4,7 +4,7 @@
 // is and said so, never cancelled when it was meant to be deleted or the other way round.
 import { askCount, confirmAction } from "./dialogs.js";
 import { el, toast } from "./dom.js";
-import { number, oneLine, shortId } from "./format.js";
+import { duration, number, oneLine, shortId } from "./format.js";
 
 const plural = (n, one, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`;
 
@@ -132,6 +132,30 @@ export class Actions {
     await this.#act(call, () => `${name}: ${schedule.paused ? "resumed" : "paused"}`);
   }
 
+  /** A limit's concurrency or rate, asked for (the dialog is the confirmation), or the limit
+   * removed after a confirmation. Its other figures stay as they are. */
+  async changeLimit(limit, what) {
+    const key = oneLine(limit.key, 80);
+    const current = limit[what] ?? (what === "rate" ? 10 : 1);
+    const question = what === "concurrency"
+      ? `How many jobs under ${key} may run at once (0 pauses them; now ${limit.concurrency ?? "no limit"}):`
+      : `How many may start under ${key} per ${duration(limit.per)} (now ${limit.rate ?? "no limit"}):`;
+    const value = await askCount(`Limit ${key}`, question, current);
+    if (value === null || value === limit[what]) return;
+    const body = { concurrency: limit.concurrency, rate: limit.rate, per: limit.per, [what]: value };
+    if (body.rate === 0) body.rate = null;
+    if (body.rate === null) delete body.per;
+    if (body.concurrency === null && body.rate === null) return;
+    await this.#act(this.api.setLimit(limit.key, body), (l) => `${key}: concurrency ${l.concurrency ?? "–"}, rate ${l.rate ?? "–"}`);
+  }
+
+  async removeLimit(limit) {
+    const key = oneLine(limit.key, 80);
+    const held = limit.throttled ? `\n${plural(limit.throttled, "throttled job")} then start${limit.throttled === 1 ? "s" : ""} unthrottled.` : "";
+    if (!(await confirmAction("Remove limit", `Remove the limit on ${key}?${held}`))) return;
+    await this.#act(this.api.removeLimit(limit.key), () => `${key}: limit removed`);
+  }
+
   async togglePause() {
     const pausing = !this.state.paused;
     await this.#act(pausing ? this.api.pauseQueue() : this.api.resumeQueue(), () =>
@@ -157,6 +181,13 @@ export class Actions {
         button("−", "scale", `Scale down ${id}`, (w) => this.scale(w, -1)),
         button("+", "scale", `Scale up ${id}`, (w) => this.scale(w, 1)),
         button("Set…", "set", `Set the concurrency of ${id}`, (w) => this.setConcurrency(w)),
+      ];
+    }
+    if (action === "limit") {
+      return [
+        button("Concurrency…", "concurrency", `Set the concurrency of ${id}`, (l) => this.changeLimit(l, "concurrency")),
+        button("Rate…", "rate", `Set the rate of ${id}`, (l) => this.changeLimit(l, "rate")),
+        button("Remove", "remove", `Remove the limit on ${id}`, (l) => this.removeLimit(l), "danger"),
       ];
     }
     if (action === "schedule") {

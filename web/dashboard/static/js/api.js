@@ -66,6 +66,12 @@ export class Api {
     return this.#request("POST", `${this.q}jobs/workers/scale`, { body: { worker_id: workerId, ...change } });
   }
 
+  // -- limits ---------------------------------------------------------------------------
+  limits() { return this.#request("GET", `${this.q}limits`); }
+  /** `body`: {concurrency, rate, per}, one or both of the first two. */
+  setLimit(key, body) { return this.#request("PUT", `${this.q}limits/${enc(key)}`, { body }); }
+  removeLimit(key) { return this.#request("DELETE", `${this.q}limits/${enc(key)}`); }
+
   // -- schedules ------------------------------------------------------------------------
   schedules() { return this.#request("GET", `${this.q}schedules`); }
   triggerSchedule(name) { return this.#request("POST", `${this.q}schedules/${enc(name)}/trigger`, { body: {} }); }

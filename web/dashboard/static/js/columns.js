@@ -52,6 +52,19 @@ const since = (ts) => (ts ? Date.now() / 1000 - ts : null);
 
 const id = { key: "id", label: "Id", cell: (j) => jobLink(j.id), className: "id", sort: (j) => j.id };
 const name = { key: "name", label: "Name", cell: (j) => oneLine(j.name, 80), sort: (j) => j.name };
+/** A pending job's name, marked when a limit holds it (throttled: the limit in the title). */
+const waitingName = {
+  ...name,
+  cell: (j) => (j.throttled
+    ? el("span", {}, [document.createTextNode(`${oneLine(j.name, 80)} `), el("span", { text: "throttled", className: "warn small", title: `held by the limit ${j.throttled} (key ${j.limit})` })])
+    : oneLine(j.name, 80)),
+};
+
+/** A limit's running jobs against its concurrency (0: paused). */
+function concurrencyCell(l) {
+  if (l.concurrency === null) return `${number(l.in_use)} / –`;
+  return l.concurrency === 0 ? `${number(l.in_use)} / 0 paused` : `${number(l.in_use)} / ${number(l.concurrency)}`;
+}
 const RANK = { low: 0, normal: 1, high: 2, critical: 3 };
 const priority = { key: "priority", label: "Priority", cell: (j) => priorityLabel(j.priority), sort: (j) => -(RANK[j.priority] ?? 0), wide: true };
 const attempts = { key: "attempts", label: "Attempts", cell: (j) => `${j.attempts}/${j.max_retries + 1}`, sort: (j) => j.attempts, className: "num", wide: true };
@@ -63,7 +76,7 @@ export const TABS = {
     statuses: (vocab) => vocab.notStarted(),
     choose: true, // a status menu picks one of `statuses`
     columns: [
-      id, name, priority, attempts,
+      id, waitingName, priority, attempts,
       { key: "wait", label: "Waiting", cell: (j) => (j.status === "scheduled" && j.scheduled_for ? `due in ${duration(j.scheduled_for - Date.now() / 1000)}` : age(j.created_at)), sort: (j) => -(j.scheduled_for || j.created_at || 0), className: "num" },
     ],
     actions: ["run_now", "cancel"],
@@ -144,6 +157,20 @@ export const TABS = {
   },
 };
 
+// The queue's limits (GET …/limits): a row per key, template or '*'.
+TABS.limits = {
+  title: "Limits",
+  statuses: () => [],
+  key: (l) => l.key,
+  columns: [
+    { key: "key", label: "Key", cell: (l) => oneLine(l.template ? `${l.key} (each key)` : l.key, 80), sort: (l) => l.key, className: "id" },
+    { key: "concurrency", label: "Running / concurrency", cell: concurrencyCell, sort: (l) => l.in_use, className: "num" },
+    { key: "rate", label: "Rate", cell: (l) => (l.rate === null ? "–" : `${number(l.rate)} per ${duration(l.per)}`), sort: (l) => l.rate, className: "num" },
+    { key: "throttled", label: "Throttled", cell: (l) => number(l.throttled), sort: (l) => l.throttled, className: "num" },
+  ],
+  actions: ["limit"],
+};
+
 // The overview of every queue of the prefix (GET …/queues/overview): a row per queue, its
 // link switching the page to it. Cells get the state too (the served queue, the statuses).
 TABS.queues = {
@@ -164,7 +191,7 @@ TABS.queues = {
   actions: [],
 };
 
-export const TAB_ORDER = ["queues", "pending", "running", "dead", "workers", "history", "schedules"];
+export const TAB_ORDER = ["queues", "pending", "running", "dead", "workers", "history", "schedules", "limits"];
 
 /** Sort a page's rows by a column (the server pages; sorting re-orders what is shown). */
 export function sortRows(rows, column, direction) {

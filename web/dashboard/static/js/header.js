@@ -37,6 +37,16 @@ export class Header {
     const concurrency = workers.reduce((n, w) => n + w.concurrency, 0);
     const busy = workers.reduce((n, w) => n + w.running, 0);
     setText("workers-summary", `${workers.length} worker${workers.length === 1 ? "" : "s"} · running ${busy} of ${concurrency}`);
+    // Pending jobs waiting aside (counted in Pending too): held by a limit, or no live
+    // worker has their handler; the names and limits are in the pill's title.
+    const held = [
+      [metrics.throttled, "throttled", metrics.held.throttled],
+      [metrics.unserved, "unserved", metrics.held.unserved],
+    ].filter(([n]) => n > 0);
+    const pill = $("held-summary");
+    pill.hidden = held.length === 0;
+    setText(pill, held.map(([n, word]) => `${number(n)} ${word}`).join(" · "));
+    pill.title = held.map(([, word, by]) => `${word}: ${Object.entries(by).map(([k, n]) => `${k} ${n}`).join(", ")}`).join("\n");
     setText("rate", `${metrics.throughput_10s.toFixed(1)} done/s`);
   }
 

@@ -1,4 +1,4 @@
-// The keyboard: 0 every queue, 1-6 tabs, / search, Esc back out, [ ] pages, ? help.
+// The keyboard: 0 every queue, 1-7 tabs, / search, Esc back out, [ ] pages, ? help.
 import { $ } from "./dom.js";
 import { TAB_ORDER } from "./columns.js";
 import { tabHash } from "./place.js";
@@ -18,7 +18,7 @@ export function keyHandler({ state, clearFilter, page }) {
       return;
     }
     if (typing) return;
-    const index = "0123456".indexOf(event.key);
+    const index = "01234567".indexOf(event.key);
     if (index >= 0 && event.key.length === 1) {
       const tab = TAB_ORDER[index];
       if (tab === "queues") location.hash = "#queues";

@@ -42,7 +42,7 @@ export class Table {
     const rows = sortRows(state.rows, column, state.sort.dir);
     this.#place(spec, rows);
     show("empty", !rows.length);
-    const things = state.tab === "workers" || state.tab === "schedules" ? "" : " jobs";
+    const things = ["workers", "schedules", "limits"].includes(state.tab) ? "" : " jobs";
     setText("empty", state.filter ? "Nothing matches the filter." : `No ${spec.title.toLowerCase()}${things}.`);
     const first = state.total ? state.page * PAGE + 1 : 0;
     setText("page-info", `${number(first)}–${number(state.page * PAGE + state.rows.length)} of ${number(state.total)}`);

@@ -1,6 +1,6 @@
 // The list under the tabs: one page of rows read from the server (jobs of the tab's status,
-// workers, schedules). On a job tab the filter is the server's search (search.js) over every
-// status of the tab; on Workers and Schedules it filters what the server listed.
+// workers, schedules, limits). On a job tab the filter is the server's search (search.js) over
+// every status of the tab; on Workers, Schedules and Limits it filters what the server listed.
 import { $, el, setText, show } from "./dom.js";
 import { number, oneLine } from "./format.js";
 import { jobHash } from "./place.js";
@@ -38,10 +38,10 @@ export class ListView {
     let rows;
     let total;
     let note = "";
-    if (tab === "workers" || tab === "schedules" || tab === "queues") {
+    if (tab === "workers" || tab === "schedules" || tab === "queues" || tab === "limits") {
       const all = await this.#listed(tab);
       const f = filter.toLowerCase();
-      const text = { workers: (w) => `${w.id} ${w.host} ${w.handlers.join(" ")}`, schedules: (s) => `${s.name} ${s.job}`, queues: (q) => q.name }[tab];
+      const text = { workers: (w) => `${w.id} ${w.host} ${w.handlers.join(" ")}`, schedules: (s) => `${s.name} ${s.job}`, queues: (q) => q.name, limits: (l) => l.key }[tab];
       const hits = f ? all.filter((row) => text(row).toLowerCase().includes(f)) : all;
       rows = hits.slice(offset, offset + PAGE);
       total = hits.length;
@@ -78,6 +78,7 @@ export class ListView {
       return workers.workers;
     }
     if (tab === "schedules") return (await this.api.schedules()).schedules;
+    if (tab === "limits") return (await this.api.limits()).limits;
     const reply = await this.api.queuesOverview();
     setText("search-info", reply.omitted ? `${number(reply.omitted)} more queues not shown` : "");
     return reply.queues;
