@@ -34,26 +34,26 @@ from jobdeck.core.events import Event
 from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
-from .actions import MUTATING, Actions, Where, where_on
-from .bindings import APP_BINDINGS, FOOTER_ACTIONS
-from .commands import JobsProvider, QueueNames, QueuesProvider, action_commands
-from .feed import follow
-from .fetch import Fetcher
-from .history import HISTORY_JOBS
-from .live import Live
-from .painter import Painter
-from .refresher import FetchFailed, Refreshed, Refresher
+from .keys.actions import MUTATING, Actions, Where, where_on
+from .keys.bindings import APP_BINDINGS, FOOTER_ACTIONS
+from .keys.palette import JobsProvider, QueueNames, QueuesProvider, action_commands
+from .keys.selection import Selection
+from .live.feed import follow
+from .live.fetch import Fetcher
+from .live.refresher import FetchFailed, Refreshed, Refresher
+from .live.state import LIVE_REFRESH, REFRESH_STEPS, ConsoleState
+from .live.updates import Live
 from .screens.charts import ChartScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.main import SCREEN_ACTIONS, MainScreen
 from .screens.schedules import SchedulesScreen
-from .screens.time import TimeScreen
-from .selection import Selection
-from .state import LIVE_REFRESH, REFRESH_STEPS, ConsoleState
-from .timemode import Rewind
+from .screens.time_mode import TimeModeScreen
+from .timemode.mode import TimeMode
+from .timemode.past import TIME_MODE_JOBS
 from .widgets import partial_update
 from .widgets.job_table import JobTable
+from .widgets.painter import Painter
 
 __all__ = ["JobdeckApp"]
 
@@ -84,7 +84,7 @@ class JobdeckApp(App[int]):
         dirty_gap: float = 0.25,
         fetch_timeout: float = 2.5,
         refresh: float = LIVE_REFRESH,
-        history_jobs: int = HISTORY_JOBS,
+        time_mode_jobs: int = TIME_MODE_JOBS,
         freeze_gc: bool = False,
         scan_limit: int = 5_000,
         live: bool = True,
@@ -119,8 +119,8 @@ class JobdeckApp(App[int]):
         self._paint_timers: list[Timer] = []
         self.freeze_gc = freeze_gc
         self._bindings_signature: tuple[Any, ...] = ()
-        self.rewind = Rewind(service, self.post_message, jobs=history_jobs)
-        self._after_history: str | None = None
+        self.time_mode = TimeMode(service, self.post_message, jobs=time_mode_jobs)
+        self._after_past: str | None = None
         self.main = MainScreen(
             self.state,
             self.selection,
@@ -179,7 +179,7 @@ class JobdeckApp(App[int]):
         elif self.embedded_workers is not None:
             self._start_pool(self.embedded_workers)
         if self.follow_events:
-            self._event_feed()  # the rewind buffers what it brings until its loader runs
+            self._event_feed()  # the time_mode buffers what it brings until its loader runs
         self._refresher()
         self._start_timers()
 
@@ -230,7 +230,7 @@ class JobdeckApp(App[int]):
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self._batch_done.set()
-        self.rewind.live(message.events)
+        self.time_mode.live(message.events)
         self.live.take_events(message.events)
 
     # -- the refresher -------------------------------------------------------------------
@@ -268,20 +268,20 @@ class JobdeckApp(App[int]):
             # walks it, which took pauses of ~100 ms out of key handling under load.
             self.call_after_refresh(gc.freeze)
 
-    def _history_ready(self, then: str) -> bool:
-        """Whether the time mode's history is in. The first time the past is asked for,
+    def _past_ready(self, then: str) -> bool:
+        """Whether the time mode's past is in. The first time the past is asked for,
         the stored log (up to its cap: 50,000 events by default, millions if so set) is
         read in the background, and `then` (the action that asked) runs once it is in."""
-        if self.rewind.ready:
+        if self.time_mode.ready:
             return True
-        if not self.rewind.started:
-            self.run_worker(self.rewind.start(), group="history", description="event log")
-        self._after_history = then
-        self.notify(f"Reading the event log: {self.rewind.loaded:,} events so far…")
+        if not self.time_mode.started:
+            self.run_worker(self.time_mode.start(), group="history", description="event log")
+        self._after_past = then
+        self.notify(f"Reading the event log: {self.time_mode.loaded:,} events so far…")
         return False
 
-    def on_rewind_loaded(self, message: Rewind.Loaded) -> None:
-        then, self._after_history = self._after_history, None
+    def on_time_mode_loaded(self, message: TimeMode.Loaded) -> None:
+        then, self._after_past = self._after_past, None
         self.clear_notifications()  # "Reading the event log…" is over
         if then is not None and self.on_main:
             self.call_later(self.run_action, then)
@@ -330,9 +330,9 @@ class JobdeckApp(App[int]):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("rewind", "charts"):
+        if action in ("time_mode", "charts"):
             return self.on_main
-        if action in MUTATING and isinstance(self.screen, TimeScreen):
+        if action in MUTATING and isinstance(self.screen, TimeModeScreen):
             return False  # the past is for looking: esc first
         if action in MUTATING:
             if not self.actions.applies(action, self.where()):
@@ -433,18 +433,18 @@ class JobdeckApp(App[int]):
         self.exit(0)
 
     # -- the time mode -------------------------------------------------------------------
-    def action_rewind(self) -> None:
-        if not self._history_ready("rewind"):
+    def action_time_mode(self) -> None:
+        if not self._past_ready("time_mode"):
             return
-        if not self.rewind.enter():
-            self.notify("The event log is empty: nothing to rewind over yet.")
+        if not self.time_mode.enter():
+            self.notify("The event log is empty: nothing to time_mode over yet.")
         else:
-            self.push_screen(TimeScreen(self.rewind, self.state, clock=self.now))
+            self.push_screen(TimeModeScreen(self.time_mode, self.state, clock=self.now))
 
     def action_charts(self) -> None:
-        if not self._history_ready("charts"):
+        if not self._past_ready("charts"):
             return
-        self.push_screen(ChartScreen(self.rewind.history))
+        self.push_screen(ChartScreen(self.time_mode.past))
 
     # -- tabs ----------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:

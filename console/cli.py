@@ -26,7 +26,7 @@ def refresh_option(function: Any) -> Any:
 
 def history_option(function: Any) -> Any:
     return click.option(
-        "--history-jobs",
+        "--time-mode-jobs",
         type=click.IntRange(1_000, 10_000_000),
         default=50_000,
         show_default=True,
@@ -72,7 +72,7 @@ def console(
     host: str,
     port: int,
     refresh: float,
-    history_jobs: int,
+    time_mode_jobs: int,
 ) -> None:
     """Open the live console on a queue."""
     if workers is not None and app is None:
@@ -95,7 +95,7 @@ def console(
         read_only=read_only,
         workers=workers if base else None,
         refresh=refresh,
-        history_jobs=history_jobs,
+        time_mode_jobs=time_mode_jobs,
     )
     sys.exit(code)
 
@@ -105,8 +105,8 @@ def console(
 @click.option("--url", "-u", default="memory://demo", show_default=True, help=URL_HELP)
 @refresh_option
 @history_option
-def demo(workers: int, url: str, refresh: float, history_jobs: int) -> None:
+def demo(workers: int, url: str, refresh: float, time_mode_jobs: int) -> None:
     """The console on the embedded memory backend with workers and a stream of demo jobs."""
     from jobdeck.console.launch import run_demo
 
-    sys.exit(run_demo(url=url, workers=workers, refresh=refresh, history_jobs=history_jobs))
+    sys.exit(run_demo(url=url, workers=workers, refresh=refresh, time_mode_jobs=time_mode_jobs))

@@ -23,8 +23,8 @@ from jobdeck.core.backend.urls import redact
 from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
-from .history import HISTORY_JOBS
-from .state import LIVE_REFRESH
+from .live.state import LIVE_REFRESH
+from .timemode.past import TIME_MODE_JOBS
 
 __all__ = ["ConsoleOptions", "run_console", "run_demo"]
 
@@ -37,7 +37,7 @@ class ConsoleOptions:
 
     read_only: bool = False
     refresh: float = LIVE_REFRESH  # seconds between frames of live data
-    history_jobs: int = HISTORY_JOBS  # jobs the time mode and the charts keep
+    time_mode_jobs: int = TIME_MODE_JOBS  # jobs the time mode and the charts keep
 
 
 def run_console(
@@ -46,11 +46,11 @@ def run_console(
     read_only: bool = False,
     workers: int | None = None,
     refresh: float = LIVE_REFRESH,
-    history_jobs: int = HISTORY_JOBS,
+    time_mode_jobs: int = TIME_MODE_JOBS,
 ) -> int:
     """Open the console on `service`; with `workers`, run that many worker slots in this
     process too (embedded worker mode). Returns the exit code."""
-    options = ConsoleOptions(read_only, refresh, history_jobs)
+    options = ConsoleOptions(read_only, refresh, time_mode_jobs)
     return _run(service, options, workers=workers)
 
 
@@ -59,7 +59,7 @@ def run_demo(
     url: str = "memory://demo",
     workers: int = 4,
     refresh: float = LIVE_REFRESH,
-    history_jobs: int = HISTORY_JOBS,
+    time_mode_jobs: int = TIME_MODE_JOBS,
 ) -> int:
     """The console on a demo queue with embedded workers and a stream of demo jobs."""
     from .demo import demo_service, start_demo
@@ -69,7 +69,7 @@ def run_demo(
     except ValueError as exc:
         print(f"jobdeck: error: {display_text(exc)}", file=sys.stderr)
         return 2
-    options = ConsoleOptions(False, refresh, history_jobs)
+    options = ConsoleOptions(False, refresh, time_mode_jobs)
     return _run(service, options, workers=workers, setup=start_demo, drain=0.0)
 
 
@@ -152,7 +152,7 @@ async def _run_apps(
                 embedded_workers=embedded,
                 freeze_gc=True,
                 refresh=options.refresh,
-                history_jobs=options.history_jobs,
+                time_mode_jobs=options.time_mode_jobs,
             )
             code = await app.run_async()
             # The next queue opens at the pace the operator set.

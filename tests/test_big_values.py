@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from jobdeck.console.app import JobdeckApp
-from jobdeck.console.limits import ROW_FIELD_BYTES
+from jobdeck.console.live.limits import ROW_FIELD_BYTES
 from jobdeck.console.screens.detail import DetailScreen
 from jobdeck.core import JobService
 from jobdeck.core.backend.base import Finish, Outcome

@@ -145,7 +145,7 @@ def test_a_bus_of_the_wrong_shape_is_refused() -> None:
 
 
 def test_the_console_timeline_shows_application_events() -> None:
-    from jobdeck.console.timeline import describe_event
+    from jobdeck.console.live.timeline import describe_event
 
     event = Event("backup.archived", 0.0, job_id="j", data={"files": 3})
     assert describe_event(event) == 'backup.archived {"files":3}'

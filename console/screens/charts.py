@@ -2,7 +2,7 @@
 (as far as the event log reaches), wait and run time percentiles; `n` cycles through the job
 names (all, then one at a time), `r` reads the figures again, esc goes back.
 
-Everything comes from the console's `History` (the time mode's record of the event log), so
+Everything comes from the console's `Past` (the time mode's record of the event log), so
 the panel costs the queue nothing; job names are shown through `display_text`."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from textual.widgets import Footer, Static
 
 from jobdeck.core.text import display_text
 
-from ..chartdata import Charts, charts
 from ..format import count, duration
-from ..history import History
+from ..timemode.charts import Charts, charts
+from ..timemode.past import Past
 
 __all__ = ["ChartScreen"]
 
@@ -51,11 +51,11 @@ class ChartScreen(Screen[None]):
         Binding("r", "reload", "Refresh"),
     ]
 
-    def __init__(self, history: History) -> None:
+    def __init__(self, past: Past) -> None:
         super().__init__()
-        self.history = history
+        self.past = past
         self.name_shown: str | None = None
-        self.data = charts(history)
+        self.data = charts(past)
         self.body = Static(id="charts-body")
 
     def compose(self) -> ComposeResult:
@@ -73,7 +73,7 @@ class ChartScreen(Screen[None]):
         self.dismiss(None)
 
     def action_reload(self) -> None:
-        self.data = charts(self.history, self.name_shown)
+        self.data = charts(self.past, self.name_shown)
         self.draw()
 
     def action_next_name(self) -> None:

@@ -24,7 +24,7 @@ from jobdeck.core.models import JobDefinition
 from jobdeck.core.text import display_text
 
 from ..format import bar, clock_time, data_text, duration, not_loaded, priority_label
-from ..timeline import Step, timeline_entries
+from ..live.timeline import Step, timeline_entries
 
 __all__ = ["DetailScreen"]
 

@@ -16,10 +16,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from ..filtering import apply_filter, filter_info
 from ..format import count
-from ..selection import Selection
-from ..state import TABS, ConsoleState
+from ..keys.selection import Selection
+from ..live.filtering import apply_filter, filter_info
+from ..live.state import TABS, ConsoleState
 from ..widgets.columns import COLUMNS
 from ..widgets.filter_bar import FilterBar
 from ..widgets.header import HeaderStrip, TabBar

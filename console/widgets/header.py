@@ -19,7 +19,7 @@ from textual.widget import Widget
 from jobdeck.core.text import display_text
 
 from ..format import count, duration, sparkline
-from ..state import TAB_TITLES, TABS, ConsoleState
+from ..live.state import TAB_TITLES, TABS, ConsoleState
 from .repaint import Painted
 
 __all__ = ["HeaderStrip", "LineWidget", "TabBar"]

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ..format import duration, sparkline
-from ..history import History
+from ..timemode.past import Past
 
 __all__ = ["TimeBar"]
 
@@ -25,9 +25,9 @@ class TimeBar(Widget):
         "time-bar--spark",
     }
 
-    def __init__(self, history: History, *, id: str | None = None) -> None:
+    def __init__(self, past: Past, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.history = history
+        self.past = past
         self.cursor: float | None = None
         self.note = ""  # "loading the event log…" and the like
 
@@ -41,7 +41,7 @@ class TimeBar(Widget):
 
     def render(self) -> Text:
         width = max(20, self.size.width)
-        span = self.history.span()
+        span = self.past.span()
         top = Text(" ◀ TIME ", self._style("title"))
         if self.cursor is None or span is None:
             top.append(f" {self.note or 'the event log is empty'}", self._style("label"))
@@ -60,8 +60,8 @@ class TimeBar(Widget):
         cursor."""
         cells = max(10, width - 2)
         start, end = int(first), int(last) + 1
-        done = self.history.per_second(start, end, 1)
-        failed = self.history.per_second(start, end, 2)
+        done = self.past.per_second(start, end, 1)
+        failed = self.past.per_second(start, end, 2)
         spark = sparkline(done, cells)
         per_cell = max(1, len(failed)) / cells
         line = Text(" ")

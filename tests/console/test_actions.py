@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobdeck.console.actions import Actions, Where
+from jobdeck.console.keys.actions import Actions, Where
+from jobdeck.console.live.state import ConsoleState, JobRow
 from jobdeck.console.screens.confirm import ConfirmScreen
-from jobdeck.console.state import ConsoleState, JobRow
 from jobdeck.core import JobService, JobStatus
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobdeck.console.actions import Actions, Where
-from jobdeck.console.state import ConsoleState, JobRow
+from jobdeck.console.keys.actions import Actions, Where
+from jobdeck.console.live.state import ConsoleState, JobRow
 from jobdeck.core import JobService, JobStatus
 
 from ..waiting import finished

@@ -3,8 +3,8 @@ finished job lands in a longer list, and depths that never go below zero."""
 
 from __future__ import annotations
 
-from jobdeck.console.reducer import apply_events, replay_depths
-from jobdeck.console.state import ConsoleState, JobRow
+from jobdeck.console.live.reducer import apply_events, replay_depths
+from jobdeck.console.live.state import ConsoleState, JobRow
 from jobdeck.core.events import Event, Events
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobdeck.console.reducer import Effects, apply_events, source_status
-from jobdeck.console.state import ConsoleState, JobRow
+from jobdeck.console.live.reducer import Effects, apply_events, source_status
+from jobdeck.console.live.state import ConsoleState, JobRow
 from jobdeck.core.backend.base import WorkerRecord
 from jobdeck.core.events import Event, Events
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from textual.geometry import Region
 
-from jobdeck.console.commands import ACTION_COMMANDS
+from jobdeck.console.keys.palette import ACTION_COMMANDS
 from jobdeck.console.widgets.header import HeaderStrip
 from jobdeck.core import JobService
 from jobdeck.core.cli import main

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from jobdeck.console import selection as selection_module
-from jobdeck.console.selection import Selection
-from jobdeck.console.state import ConsoleState, JobRow
+from jobdeck.console.keys import selection as selection_module
+from jobdeck.console.keys.selection import Selection
+from jobdeck.console.live.state import ConsoleState, JobRow
 from jobdeck.core import JobService
 from jobdeck.core.backend.memory import MemoryBackend
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from jobdeck.console.feed import batched, follow
-from jobdeck.console.timeline import describe_event, timeline_entries
+from jobdeck.console.live.feed import batched, follow
+from jobdeck.console.live.timeline import describe_event, timeline_entries
 from jobdeck.core.events import Event, Events
 from jobdeck.core.models import JobError, JobStatus, new_job
 

@@ -7,10 +7,10 @@ import random
 import pytest
 
 from jobdeck.console.format import bar, count, duration, sparkline
-from jobdeck.console.paging import concat_page, merged_page
-from jobdeck.console.reducer import apply_events, replay_onto
-from jobdeck.console.state import ConsoleState, JobRow
-from jobdeck.console.timeline import Timeline
+from jobdeck.console.live.paging import concat_page, merged_page
+from jobdeck.console.live.reducer import apply_events, replay_onto
+from jobdeck.console.live.state import ConsoleState, JobRow
+from jobdeck.console.live.timeline import Timeline
 from jobdeck.console.widgets.columns import COLUMNS, layout
 from jobdeck.core.events import Event, Events
 
@@ -257,7 +257,7 @@ def test_columns_fit_the_width(width: int) -> None:
 
 
 def test_filter_info_says_how_far_a_search_got() -> None:
-    from jobdeck.console.filtering import filter_info
+    from jobdeck.console.live.filtering import filter_info
 
     state = state_with(pending=["a", "b"])
     state.filter, state.depths = "x", {"pending": 1_000_000}
@@ -269,10 +269,10 @@ def test_filter_info_says_how_far_a_search_got() -> None:
 
 
 def test_history_rebuilds_counts_and_rows_at_a_moment() -> None:
-    from jobdeck.console.history import History
+    from jobdeck.console.timemode.past import Past
 
-    history = History()
-    history.add_all(
+    past = Past()
+    past.add_all(
         [
             ev(Events.JOB_SUBMITTED, "a", "pending", ts=100.0),
             ev(Events.JOB_SUBMITTED, "b", "pending", ts=101.0),
@@ -283,12 +283,12 @@ def test_history_rebuilds_counts_and_rows_at_a_moment() -> None:
     )
     live = state_with()
     live.depths = {"pending": 2, "failed": 0}
-    at = history.at(110.0, live).state
+    at = past.at(110.0, live).state
     assert [r.id for r in at.views["running"].rows] == ["a"]
     assert [r.id for r in at.views["pending"].rows] == ["b"]
     assert at.depths["pending"] == 1 and at.depths["running"] == 1
-    at = history.at(130.0, live).state
+    at = past.at(130.0, live).state
     assert [r.id for r in at.views["dead"].rows] == ["a"] and at.depths["failed"] == 1
     assert at.views["dead"].rows[0].error == "E: boom"
-    at = history.at(141.0, live).state  # retried: open again
+    at = past.at(141.0, live).state  # retried: open again
     assert sorted(r.id for r in at.views["pending"].rows) == ["a", "b"]

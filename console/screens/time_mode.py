@@ -1,7 +1,7 @@
 """The time mode (`t`): the queue as it was at a moment of the last hour (or as far back as
 the event log reaches), on a screen of its own over the live one.
 
-It has its own header, tab bar and tables, drawing a state rebuilt by `History` for the
+It has its own header, tab bar and tables, drawing a state rebuilt by `Past` for the
 cursor's moment, so the live screen underneath (and everything it fetches) is never touched;
 esc pops this screen and the live view is simply there again. ←/→ step 1 s (shift: 10 s,
 ctrl: 1 min), f / F jump to the next / previous failure burst, 1-5 switch tabs.
@@ -17,19 +17,19 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from ..painter import Painter
-from ..state import TABS, ConsoleState
-from ..timemode import Rewind
+from ..live.state import TABS, ConsoleState
+from ..timemode.mode import TimeMode
 from ..widgets.columns import COLUMNS
 from ..widgets.filter_bar import FilterBar
 from ..widgets.header import HeaderStrip, TabBar
 from ..widgets.job_table import JobTable
+from ..widgets.painter import Painter
 from ..widgets.time_bar import TimeBar
 
-__all__ = ["TimeScreen"]
+__all__ = ["TimeModeScreen"]
 
 
-class TimeScreen(Screen[None]):
+class TimeModeScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(n), f"show_tab('{tab}')", tab, show=False) for n, tab in enumerate(TABS, 1)),
         Binding("left", "step(-1)", "-1s", key_display="←"),
@@ -43,9 +43,11 @@ class TimeScreen(Screen[None]):
         Binding("escape,t", "live", "Live"),
     ]
 
-    def __init__(self, rewind: Rewind, live: ConsoleState, *, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, time_mode: TimeMode, live: ConsoleState, *, clock: Callable[[], float]
+    ) -> None:
         super().__init__()
-        self.rewind, self.live = rewind, live
+        self.time_mode, self.live = time_mode, live
         self.state = ConsoleState(queue=live.queue, server=live.server, read_only=True)
         self.state.active = live.active
         self.cursor_clock = clock
@@ -56,12 +58,12 @@ class TimeScreen(Screen[None]):
             for tab in TABS
         }
         self.switcher = ContentSwitcher(*self.tables.values(), initial=live.active, id="switcher")
-        self.time_bar = TimeBar(rewind.history, id="time-bar")
+        self.time_bar = TimeBar(time_mode.past, id="time-bar")
         self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, FilterBar())
 
     def _now(self) -> float:
         """Ages in the tables are as of the cursor's moment."""
-        return self.rewind.cursor if self.rewind.cursor is not None else self.cursor_clock()
+        return self.time_mode.cursor if self.time_mode.cursor is not None else self.cursor_clock()
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -75,18 +77,18 @@ class TimeScreen(Screen[None]):
         self.show_moment()
 
     def show_moment(self) -> None:
-        moment = self.rewind.moment(self.live)
+        moment = self.time_mode.moment(self.live)
         moment.state.active = self.state.active
         self.state = moment.state
         self.painter.show_state(moment.state)
         self.time_bar.show(moment.at)
 
     def action_step(self, seconds: float) -> None:
-        self.rewind.step(seconds)
+        self.time_mode.step(seconds)
         self.show_moment()
 
     def action_burst(self, direction: int) -> None:
-        if not self.rewind.jump_burst(direction):
+        if not self.time_mode.jump_burst(direction):
             self.notify("No failure burst that way.", timeout=2)
             return
         self.show_moment()
@@ -99,5 +101,5 @@ class TimeScreen(Screen[None]):
         self.painter.header_now()
 
     def action_live(self) -> None:
-        self.rewind.leave()
+        self.time_mode.leave()
         self.dismiss(None)

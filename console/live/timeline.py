@@ -14,7 +14,7 @@ from jobdeck.core.codec import dumps
 from jobdeck.core.events import Event, Events
 from jobdeck.core.models import JobDefinition
 
-from .format import duration, priority_label
+from ..format import duration, priority_label
 
 __all__ = ["Step", "Timeline", "describe_event", "timeline_entries"]
 

@@ -1,4 +1,4 @@
-"""The rewind's loader and cursor, without an app: `Rewind` is handed the service and a way
+"""The time_mode's loader and cursor, without an app: `TimeMode` is handed the service and a way
 to post messages. The stored log and the live feed overlap while it loads: every event is
 folded in once; the cursor stays inside what the log holds."""
 
@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 from textual.message import Message
 
-from jobdeck.console.history import _STEPS, History
-from jobdeck.console.state import ConsoleState
-from jobdeck.console.timemode import _WAITING, Rewind
+from jobdeck.console.live.state import ConsoleState
+from jobdeck.console.timemode.mode import _WAITING, TimeMode
+from jobdeck.console.timemode.past import _STEPS, Past
 from jobdeck.core import JobService, WorkerSettings
 from jobdeck.core.backend.memory import MemoryBackend
 from jobdeck.core.events import Event, Events
@@ -29,18 +29,18 @@ async def test_the_stored_log_and_the_live_feed_are_folded_in_once(service: JobS
     await service.submit_jobs([{"name": "x"}] * 30)
     stored = await service.event_log("0-0", 1000)
     posted: list[Message] = []
-    rewind = Rewind(service, posted.append)
-    assert not rewind.enter()  # nothing loaded: no time to go to
-    rewind.live(stored[:5])  # before the past is asked for, nothing is kept
-    assert not rewind.started and rewind.history.events == 0
-    loading = rewind.start()
-    rewind.live(stored[-5:])  # the live feed began before the load reached its end
+    time_mode = TimeMode(service, posted.append)
+    assert not time_mode.enter()  # nothing loaded: no time to go to
+    time_mode.live(stored[:5])  # before the past is asked for, nothing is kept
+    assert not time_mode.started and time_mode.past.events == 0
+    loading = time_mode.start()
+    time_mode.live(stored[-5:])  # the live feed began before the load reached its end
     await loading
-    assert rewind.ready and rewind.history.events == len(stored) == 30
+    assert time_mode.ready and time_mode.past.events == len(stored) == 30
     assert [type(m).__name__ for m in posted] == ["Loaded"]
     assert posted[0].events == len(stored) - 5  # type: ignore[attr-defined]
-    rewind.live(stored[-3:])  # the same events again, once loaded: ignored
-    assert rewind.history.events == 30
+    time_mode.live(stored[-3:])  # the same events again, once loaded: ignored
+    assert time_mode.past.events == 30
 
 
 async def test_the_loader_lets_the_event_loop_run_within_a_page(
@@ -49,40 +49,40 @@ async def test_the_loader_lets_the_event_loop_run_within_a_page(
     """Folding a page of the stored log yields every `_SLICE` seconds: a log of millions of
     events must not hold keys for a page at a time. With a zero slice it yields after every
     event, so another task sees the page half folded, at every step."""
-    from jobdeck.console import timemode
+    from jobdeck.console.timemode import mode as timemode
 
     monkeypatch.setattr(timemode, "_SLICE", 0.0)
     await service.submit_jobs([{"name": "x"}] * 40)
-    rewind = Rewind(service, lambda message: None)
+    time_mode = TimeMode(service, lambda message: None)
     seen: set[int] = set()
 
     async def other() -> None:
         while True:
-            seen.add(rewind.history.events)
+            seen.add(time_mode.past.events)
             await asyncio.sleep(0)
 
     task = asyncio.create_task(other())
-    await rewind.load()
+    await time_mode.load()
     task.cancel()
-    assert rewind.history.events == 40
+    assert time_mode.past.events == 40
     assert len(seen & set(range(1, 40))) >= 30  # one page (40 < _PAGE), seen part-way
 
 
 async def test_the_cursor_stays_within_the_log(service: JobService) -> None:
     await service.submit_jobs([{"name": "x"}] * 3)
-    rewind = Rewind(service, lambda message: None)
-    await rewind.load()
-    assert not rewind.active and not rewind.jump_burst(1)
-    assert rewind.enter() and rewind.active
-    first, last = rewind.span()  # type: ignore[misc]
-    rewind.step(-3600)
-    assert rewind.cursor == first
-    rewind.step(+7200)
-    assert rewind.cursor == last
-    assert not rewind.jump_burst(-1)  # no failures: nowhere to jump, cursor unmoved
-    assert rewind.cursor == last
-    rewind.leave()
-    assert not rewind.active
+    time_mode = TimeMode(service, lambda message: None)
+    await time_mode.load()
+    assert not time_mode.active and not time_mode.jump_burst(1)
+    assert time_mode.enter() and time_mode.active
+    first, last = time_mode.span()  # type: ignore[misc]
+    time_mode.step(-3600)
+    assert time_mode.cursor == first
+    time_mode.step(+7200)
+    assert time_mode.cursor == last
+    assert not time_mode.jump_burst(-1)  # no failures: nowhere to jump, cursor unmoved
+    assert time_mode.cursor == last
+    time_mode.leave()
+    assert not time_mode.active
 
 
 # -- the bounds (issue 28, item 2) --------------------------------------------------------
@@ -103,44 +103,44 @@ def _jobs(first: int, count: int, t0: float = 1000.0) -> list[Event]:
 
 
 def test_the_history_keeps_at_most_its_jobs_and_nothing_older_than_them() -> None:
-    history = History(jobs=100)
-    history.add_all(_jobs(0, 1000))
-    assert len(history.lives) <= 105  # the bound and its batch slack
-    assert history.let_go >= 895 and "j999" in history.lives and "j0" not in history.lives
-    oldest = min(life.seen for life in history.lives.values())
-    first, last = history.span()  # type: ignore[misc]
+    past = Past(jobs=100)
+    past.add_all(_jobs(0, 1000))
+    assert len(past.lives) <= 105  # the bound and its batch slack
+    assert past.let_go >= 895 and "j999" in past.lives and "j0" not in past.lives
+    oldest = min(life.seen for life in past.lives.values())
+    first, last = past.span()  # type: ignore[misc]
     assert first == oldest and last == 1000.0 + 999 + 0.2
-    assert min(history.series) >= int(first) and min(history._deltas) >= int(first)
-    assert all(t >= first for ended in history._ended.values() for t, _ in ended)
-    assert sum(len(ended) for ended in history._ended.values()) <= len(history.lives)
+    assert min(past.series) >= int(first) and min(past._deltas) >= int(first)
+    assert all(t >= first for ended in past._ended.values() for t, _ in ended)
+    assert sum(len(ended) for ended in past._ended.values()) <= len(past.lives)
     # What it holds still rebuilds the past: counts from today's, rows from the jobs held.
     live = ConsoleState(queue="q", server="x")
     live.depths = {"completed": 1000}
-    at = history.at(last - 10, live).state
+    at = past.at(last - 10, live).state
     assert at.depth("completed") == 990
     assert [row.id for row in at.views["history"].rows][:2] == ["j989", "j988"]
 
 
 def test_a_job_keeps_its_latest_transitions_only() -> None:
-    history = History()
+    past = Past()
     events = [Event(Events.JOB_SUBMITTED, 1.0, "j", "x", "pending", {}, id="1-0")]
     for n in range(1, 500):  # handed back and started again, without end
         kind, status = (
             (Events.JOB_STARTED, "running") if n % 2 else (Events.JOB_REQUEUED, "pending")
         )
         events.append(Event(kind, 1.0 + n, "j", "x", status, {}, id=f"{n + 1}-0"))
-    history.add_all(events)
-    life = history.lives["j"]
+    past.add_all(events)
+    life = past.lives["j"]
     assert len(life.times) == len(life.statuses) == _STEPS
     assert life.status_at(500.0)[0] == "running" and life.times[-1] == 500.0
 
 
 async def test_live_events_waiting_for_the_loader_are_bounded(service: JobService) -> None:
-    rewind = Rewind(service, lambda message: None)
-    loading = rewind.start()
-    rewind.live(_jobs(0, (_WAITING // 3) + 100))  # more than the buffer holds
-    assert len(rewind._waiting) == _WAITING
-    assert rewind._waiting[0].id != "0-0"  # the oldest were dropped: the log has them
+    time_mode = TimeMode(service, lambda message: None)
+    loading = time_mode.start()
+    time_mode.live(_jobs(0, (_WAITING // 3) + 100))  # more than the buffer holds
+    assert len(time_mode._waiting) == _WAITING
+    assert time_mode._waiting[0].id != "0-0"  # the oldest were dropped: the log has them
     loading.close()
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from jobdeck.core.events import Event, event_key
 
+from ..widgets.painter import Painter
 from .fetch import PageRequest, Snapshot
-from .painter import Painter
 from .reducer import apply_events, replay_depths, replay_onto
 from .refresher import Plan, Refresher
 from .state import ConsoleState

@@ -1,7 +1,7 @@
 """The time mode (`t`): a cursor over the past the event log holds, and what it shows.
 
-`Rewind` keeps the `History` fed from the first time the time mode or the charts are opened
-(until then it keeps nothing: most operators never rewind): it loads the stored log in the
+`TimeMode` keeps the `Past` fed from the first time the time mode or the charts are opened
+(until then it keeps nothing: most operators never time_mode): it loads the stored log in the
 background (small pages, folded in slices of a few milliseconds so keys and the live feed get
 their turn, while live events wait in a buffer so everything is folded in order), then folds
 live events as they arrive, within the history's bound. In time mode the painter draws the
@@ -21,10 +21,10 @@ from textual.message import Message
 
 from jobdeck.core.events import Event, event_key
 
-from .history import HISTORY_JOBS, History, Moment
-from .state import ConsoleState
+from ..live.state import ConsoleState
+from .past import TIME_MODE_JOBS, Moment, Past
 
-__all__ = ["STEPS", "Rewind"]
+__all__ = ["STEPS", "TimeMode"]
 
 STEPS = {"": 1.0, "shift": 10.0, "ctrl": 60.0}  # seconds per ←/→, by modifier
 # Events per read of the stored log: decoding a page holds the event loop (~35 µs an event),
@@ -42,7 +42,7 @@ def _key(event_id: str) -> tuple[int, int]:
         return (0, 0)
 
 
-class Rewind:
+class TimeMode:
     """Messages it posts: `Loaded` once the stored log is in."""
 
     class Loaded(Message):
@@ -51,10 +51,10 @@ class Rewind:
             self.events = events
 
     def __init__(
-        self, service: Any, post: Callable[[Message], object], *, jobs: int = HISTORY_JOBS
+        self, service: Any, post: Callable[[Message], object], *, jobs: int = TIME_MODE_JOBS
     ) -> None:
         self.service, self.post = service, post
-        self.history = History(jobs)
+        self.past = Past(jobs)
         self.started = False  # the stored log asked for: live events are kept from now on
         self.ready = False
         self.loaded = 0
@@ -64,12 +64,12 @@ class Rewind:
         self._waiting: deque[Event] = deque(maxlen=_WAITING)
         self.cursor: float | None = None  # None: live
 
-    # -- feeding the history -------------------------------------------------------------
+    # -- feeding the past -------------------------------------------------------------
     def live(self, events: list[Event]) -> None:
         if not self.started:
             return  # nothing is kept until the past is first asked for (the log has it)
         if self.ready:
-            self.history.add_all(events)
+            self.past.add_all(events)
         else:
             self._waiting.extend(events)
 
@@ -94,7 +94,7 @@ class Rewind:
                 for event in page:
                     if joined is not None and _key(event.id) >= joined:
                         return
-                    self.history.add(event)
+                    self.past.add(event)
                     self.loaded += 1
                     if loop.time() >= pause_at:
                         await asyncio.sleep(0)  # keys and live events go first
@@ -102,9 +102,9 @@ class Rewind:
                 after = page[-1].id
                 await asyncio.sleep(0)
         finally:
-            done = _key(self.history.loaded_through or "0-0")
+            done = _key(self.past.loaded_through or "0-0")
             waiting, self._waiting = self._waiting, deque(maxlen=_WAITING)
-            self.history.add_all(e for e in waiting if not e.id or _key(e.id) > done)
+            self.past.add_all(e for e in waiting if not e.id or _key(e.id) > done)
             self.ready = True
             self.post(self.Loaded(self.loaded))
 
@@ -130,7 +130,7 @@ class Rewind:
         return self.cursor is not None
 
     def span(self) -> tuple[float, float] | None:
-        return self.history.span()
+        return self.past.span()
 
     def enter(self) -> bool:
         span = self.span()
@@ -151,7 +151,7 @@ class Rewind:
     def jump_burst(self, direction: int) -> bool:
         if self.cursor is None:
             return False
-        found = self.history.next_burst(self.cursor, direction)
+        found = self.past.next_burst(self.cursor, direction)
         if found is None:
             return False
         self.cursor = found + 0.999  # the end of the burst's second: its failures show
@@ -159,4 +159,4 @@ class Rewind:
 
     def moment(self, live: ConsoleState) -> Moment:
         assert self.cursor is not None
-        return self.history.at(self.cursor, live)
+        return self.past.at(self.cursor, live)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Rewind: rebuilding the queue at a past moment from an hour of events at 1,000 a second.
+"""TimeMode: rebuilding the queue at a past moment from an hour of events at 1,000 a second.
 
-    python bench/console_rewind.py [--seconds 3600] [--rate 1000]
+    python bench/console_time_mode.py [--seconds 3600] [--rate 1000]
 
 Synthetic, in process (no Redis: this measures the console's own work): `--rate` events a
 second for `--seconds`, as a busy queue writes them (submit, start, progress, complete; one
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jobdeck.console.history import History  # noqa: E402
-from jobdeck.console.state import ConsoleState  # noqa: E402
+from jobdeck.console.live.state import ConsoleState  # noqa: E402
+from jobdeck.console.timemode.past import Past  # noqa: E402
 from jobdeck.core.events import Event, Events  # noqa: E402
 
 
@@ -62,30 +62,30 @@ def synthetic(seconds: int, rate: int, t0: float = 1_767_258_000.0):
 
 
 def main(seconds: int, rate: int) -> dict[str, object]:
-    history = History()
+    past = Past()
     started = time.perf_counter()
-    history.add_all(synthetic(seconds, rate))
+    past.add_all(synthetic(seconds, rate))
     fold_s = time.perf_counter() - started
     live = ConsoleState(queue="q", server="x")
     live.depths = {"pending": 3200, "completed": 800_000, "failed": 9000}
-    first, last = history.span()
+    first, last = past.span()
     rng = random.Random(2)
     samples = []
     for _ in range(40):
         moment = rng.uniform(first, last)
         t = time.perf_counter()
-        history.at(moment, live)
+        past.at(moment, live)
         samples.append(time.perf_counter() - t)
     t = time.perf_counter()
-    burst = history.next_burst(first)
+    burst = past.next_burst(first)
     burst_s = time.perf_counter() - t
     ms = sorted(s * 1000 for s in samples)
     return {
         "seconds": seconds,
-        "events": history.events,
-        "jobs": len(history.lives),
+        "events": past.events,
+        "jobs": len(past.lives),
         "fold_s": round(fold_s, 2),
-        "fold_us_per_event": round(fold_s / history.events * 1e6, 2),
+        "fold_us_per_event": round(fold_s / past.events * 1e6, 2),
         "moment_p50_ms": round(statistics.median(ms), 1),
         "moment_p95_ms": round(ms[round(len(ms) * 0.95) - 1], 1),
         "moment_max_ms": round(ms[-1], 1),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
-from .state import TABS
+from ..live.state import TABS
 
 __all__ = ["APP_BINDINGS", "FOOTER_ACTIONS"]
 
 FOOTER_ACTIONS = (
-    "rewind",
+    "time_mode",
     "cancel",
     "retry",
     "retry_all",
@@ -37,7 +37,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("p", "pause", "Pause"),
     Binding("p", "resume", "Resume"),
     Binding("6", "schedules", "Schedules", show=False),
-    Binding("t", "rewind", "Time"),
+    Binding("t", "time_mode", "Time"),
     Binding("m", "charts", "Charts"),
     Binding("L", "slower", "Refresh rate", show=False),
     Binding("question_mark", "help", "Help", key_display="?"),

@@ -22,9 +22,9 @@ from textual.screen import ModalScreen
 
 from jobdeck.core.service import JobService
 
-from .format import short_id
-from .screens.confirm import ConfirmScreen, CountScreen
-from .state import ConsoleState, JobRow, WorkerRow
+from ..format import short_id
+from ..live.state import ConsoleState, JobRow, WorkerRow
+from ..screens.confirm import ConfirmScreen, CountScreen
 
 __all__ = ["MUTATING", "Actions", "Where", "where_on"]
 

@@ -1,4 +1,4 @@
-"""What the chart panel draws, computed from the `History` the time mode keeps: jobs
+"""What the chart panel draws, computed from the `Past` the time mode keeps: jobs
 submitted, completed and failed per minute over the last hour (or as far as the event log
 reaches), and wait and run time percentiles, for every job or for one job name."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .history import History
+from .past import Past
 
 __all__ = ["Charts", "charts"]
 
@@ -35,8 +35,8 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {k: values[min(last, math.ceil(q * len(values)) - 1)] for k, q in pick.items()}
 
 
-def charts(history: History, name: str | None = None) -> Charts:
-    span = history.span()
+def charts(past: Past, name: str | None = None) -> Charts:
+    span = past.span()
     if span is None:
         return Charts(start=0.0)
     end = int(span[1]) // 60 * 60 + 60
@@ -46,7 +46,7 @@ def charts(history: History, name: str | None = None) -> Charts:
     waits: list[float] = []
     runs: list[float] = []
     counts: dict[str, int] = {}
-    for life in history.lives.values():
+    for life in past.lives.values():
         counts[life.name] = counts.get(life.name, 0) + 1
         if name is not None and life.name != name:
             continue

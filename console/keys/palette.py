@@ -28,8 +28,8 @@ from textual.markup import escape
 
 from jobdeck.core.text import display_text
 
+from ..live.limits import ROW_FIELD_BYTES
 from .actions import MUTATING
-from .limits import ROW_FIELD_BYTES
 
 __all__ = ["ACTION_COMMANDS", "JobsProvider", "QueueNames", "QueuesProvider", "action_commands"]
 
@@ -51,7 +51,7 @@ ACTION_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Set slots", "Set the selected worker's slots", "set_count"),
     ("Search", "Search the server: name, id, args, error", "screen.filter"),
     ("Select all", "Select every row (matching the filter)", "screen.mark_all"),
-    ("Time mode", "Rewind: the queue as it was, from the event log", "rewind"),
+    ("Time mode", "The queue as it was, from the event log", "time_mode"),
     ("Charts", "Throughput, failures and times over the last hour", "charts"),
     ("Help", "Every key", "help"),
     ("Refresh: live", "Draw changes twice a second (the default)", "refresh_every(0.5)"),

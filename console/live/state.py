@@ -13,7 +13,7 @@ from typing import Any
 from jobdeck.core.metrics import QueueMetrics
 from jobdeck.core.models import JobDefinition
 
-from .format import not_loaded, preview
+from ..format import not_loaded, preview
 from .timeline import Timeline
 
 __all__ = [

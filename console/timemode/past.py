@@ -30,12 +30,12 @@ from itertools import islice
 
 from jobdeck.core.events import Event, Events, event_key
 
-from .reducer import source_status
-from .state import TAB_STATUSES, ConsoleState, JobRow
+from ..live.reducer import source_status
+from ..live.state import TAB_STATUSES, ConsoleState, JobRow
 
-__all__ = ["HISTORY_JOBS", "History", "Moment"]
+__all__ = ["TIME_MODE_JOBS", "Moment", "Past"]
 
-HISTORY_JOBS = 50_000  # jobs the time mode holds by default (`--history-jobs`)
+TIME_MODE_JOBS = 50_000  # jobs the time mode holds by default (`--time-mode-jobs`)
 _OPEN = frozenset({"pending", "scheduled", "running"})
 _TERMINAL = frozenset({"completed", "failed", "cancelled"})
 _ROWS = 500  # rows per tab at a moment: the counts are exact, the tables show this many
@@ -89,8 +89,8 @@ class Moment:
     state: ConsoleState
 
 
-class History:
-    def __init__(self, jobs: int = HISTORY_JOBS) -> None:
+class Past:
+    def __init__(self, jobs: int = TIME_MODE_JOBS) -> None:
         self.max_jobs = max(1, jobs)
         self.lives: dict[str, _Life] = {}  # in the order first seen
         self.first: float | None = None  # the oldest moment the history can rebuild

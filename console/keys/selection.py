@@ -13,8 +13,8 @@ from typing import Any
 
 from textual.message import Message
 
-from .limits import ROW_FIELD_BYTES
-from .state import TAB_STATUSES, ConsoleState, JobRow
+from ..live.limits import ROW_FIELD_BYTES
+from ..live.state import TAB_STATUSES, ConsoleState, JobRow
 
 __all__ = ["MAX_SELECTED", "Selection"]
 

@@ -1,16 +1,16 @@
-"""The console's time-mode history over a day of events, replayed at speed: does it stay flat?
+"""The console's time-mode past over a day of events, replayed at speed: does it stay flat?
 
-    python bench/console_history.py [--hours 24] [--rate 10] [--pending 100000]
+    python bench/console_memory_day.py [--hours 24] [--rate 10] [--pending 100000]
         [--max-rss-mb 3000] [--json out.json]
 
-The history (what `t` and `m` rebuild the past from) is fed every event the console sees.
+The past (what `t` and `m` rebuild the past from) is fed every event the console sees.
 This replays a synthetic day into it in-process, as fast as it folds: `--pending` jobs
 submitted at the start and left waiting (the backlog an operator watches), then `--rate`
 jobs a second for `--hours`, each submitted, started, reporting progress and completing
 (5 % fail: a retry that runs again a second later, or a dead letter), a burst of failures
 every ten minutes, and a pause and resume of the queue each hour. Every simulated hour it
-prints the process's resident memory (after a full collection) and what the history holds.
-It stops early past `--max-rss-mb` (an unbounded history reaches it within hours).
+prints the process's resident memory (after a full collection) and what the past holds.
+It stops early past `--max-rss-mb` (an unbounded past reaches it within hours).
 
 Reports memory growth per simulated minute over the second half of the run (the start-up
 and the first fill are over by then) and per job seen, and how long a moment of the past
@@ -34,13 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jobdeck.console.state import ConsoleState  # noqa: E402
+from jobdeck.console.live.state import ConsoleState  # noqa: E402
 from jobdeck.core.events import Event, Events  # noqa: E402
 
-try:  # the history's home moved with the console's grouping (issue 26)
-    from jobdeck.console.timemode.history import History  # type: ignore[import-not-found]
-except ImportError:
-    from jobdeck.console.history import History  # type: ignore[no-redef]
+try:
+    from jobdeck.console.timemode.past import Past
+except ImportError:  # the console before issue 26 (for the before figures)
+    from jobdeck.console.history import History as Past  # type: ignore[no-redef]
 
 T0 = 1_700_000_000.0
 
@@ -126,14 +126,14 @@ def day(hours: float, rate: int, pending: int, seed: int = 1) -> Iterator[tuple[
             yield base, Event(kind, when, job_id, name, status, data, id=ids(when))
 
 
-def holds(history: Any) -> dict[str, int]:
-    """What the history keeps, by structure (whichever version of it this is)."""
-    sizes = {"jobs": len(history.lives)}
+def holds(past: Any) -> dict[str, int]:
+    """What the past keeps, by structure (whichever version of it this is)."""
+    sizes = {"jobs": len(past.lives)}
     for name in ("_checkpoints", "_first_seen", "_open", "_deltas", "series", "_reopened"):
-        value = getattr(history, name, None)
+        value = getattr(past, name, None)
         if value is not None:
             sizes[name.lstrip("_")] = len(value)
-    ended = getattr(history, "_ended", None)
+    ended = getattr(past, "_ended", None)
     if isinstance(ended, dict):
         sizes["ended"] = sum(len(v) for v in ended.values())
     return sizes
@@ -142,22 +142,22 @@ def holds(history: Any) -> dict[str, int]:
 def main(args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     base_rss = rss_mb()
-    history = History()
+    past = Past()
     samples: list[dict[str, Any]] = []
     jobs_seen, started, next_sample, stopped = 0, time.perf_counter(), T0 + 3600, None
     for second, event in day(args.hours, args.rate, args.pending):
         if event.type == Events.JOB_SUBMITTED:
             jobs_seen += 1
-        history.add(event)
+        past.add(event)
         if second >= next_sample:
             gc.collect()
             sample = {
                 "hour": round((second - T0) / 3600),
                 "rss_mb": round(rss_mb(), 1),
                 "jobs_seen": jobs_seen,
-                "events": history.events,
+                "events": past.events,
                 "fold_s": round(time.perf_counter() - started, 1),
-                **holds(history),
+                **holds(past),
             }
             samples.append(sample)
             print(json.dumps(sample), flush=True)
@@ -168,14 +168,14 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     live = ConsoleState(queue="q", server="x")
     live.depths = {"pending": args.pending, "completed": jobs_seen}
-    span = history.span()
+    span = past.span()
     rebuild: list[float] = []
     if span is not None:
         rng = random.Random(2)
         for _ in range(10):
             at = rng.uniform(*span)
             t = time.perf_counter()
-            history.at(at, live)
+            past.at(at, live)
             rebuild.append((time.perf_counter() - t) * 1000)
     half = samples[len(samples) // 2 :] if len(samples) >= 2 else samples
     minutes = 60 * (half[-1]["hour"] - half[0]["hour"]) if len(half) >= 2 else 0
@@ -192,7 +192,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "rebuild_ms_p50": round(statistics.median(rebuild), 1) if rebuild else None,
         "rebuild_ms_max": round(max(rebuild), 1) if rebuild else None,
         "stopped": stopped,
-        "holds": holds(history),
+        "holds": holds(past),
     }
     print(json.dumps(result, indent=2))
     if args.json:

@@ -8,11 +8,11 @@ state it is given, so the time mode can show the past through the same widgets.
 
 from __future__ import annotations
 
-from .filtering import filter_info
-from .state import ConsoleState
-from .widgets.filter_bar import FilterBar
-from .widgets.header import HeaderStrip, TabBar
-from .widgets.job_table import JobTable
+from ..live.filtering import filter_info
+from ..live.state import ConsoleState
+from .filter_bar import FilterBar
+from .header import HeaderStrip, TabBar
+from .job_table import JobTable
 
 __all__ = ["Painter"]
 

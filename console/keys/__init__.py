@@ -1,0 +1,1 @@
+"""What the operator's keys do: the bindings, the actions, the multi-selection, the palette."""
