@@ -214,6 +214,10 @@ def decode_record(job_id: str, fields: dict[Any, Any]) -> JobDefinition:
         status = JobStatus(_text(fields, "status") or "pending")
     except ValueError:
         raise MalformedRecord("field 'status' is not a known status") from None
+    meta = _json(fields, "meta", {})
+    if not isinstance(meta, dict):
+        raise MalformedRecord("field 'meta' is not a JSON object")
+    rttl = _float(fields, "rttl")
     progress_raw = _json(fields, "progress", None)
     progress = JobProgress()
     if isinstance(progress_raw, list) and len(progress_raw) == 2:
@@ -245,6 +249,8 @@ def decode_record(job_id: str, fields: dict[Any, Any]) -> JobDefinition:
         limit=_text(fields, "limit") or None,
         group=_text(fields, "group") or None,
         throttled=(_text(fields, "held") or None) if status == JobStatus.PENDING else None,
+        meta=meta,
+        result_ttl=None if rttl is None else rttl / 1000,
     )
 
 

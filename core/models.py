@@ -148,6 +148,10 @@ class JobDefinition:
     #: While pending and held by a limit (throttled): the limit holding it (a key, or the
     #: template that covers `limit`); None otherwise.
     throttled: str | None = None
+    #: The caller's small JSON object kept with the job (`submit_job(meta=)`).
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: Seconds its record is kept once completed, when it has its own (`result_ttl=`).
+    result_ttl: float | None = None
 
     @property
     def wait_time(self) -> float | None:
@@ -191,6 +195,8 @@ class JobDefinition:
             "stalls": self.stalls,
             "cancel_requested": self.cancel_requested,
             "omitted": self.omitted,
+            "meta": self.meta,
+            "result_ttl": self.result_ttl,
         }
 
 

@@ -4,8 +4,8 @@ No index is kept: submit and finish stay as cheap as they are. Instead, each cal
 most `budget` records (one Lua step per status, a few milliseconds of Redis time for a few
 thousand records) and hands back a cursor to resume from, so a console spends a known amount
 per keystroke and pages through the results as the operator scrolls. A record matches when
-its id starts with the text, or its name, args, kwargs or error (message and traceback)
-contain it, ignoring case. An exact job id is found at once, whatever the budget.
+its id starts with the text, or its name, args, kwargs, error (message and traceback) or
+meta contain it, ignoring case. An exact job id is found at once, whatever the budget.
 
 The cursor is a position in the status sets, which move while jobs run: a job that moves
 during a long scan may be seen twice or missed, as with any paging over a live list.

@@ -235,18 +235,22 @@ class JobService:
         unique_for: float | None = None,
         limit: str | None = None,
         group: str | None = None,
+        result_ttl: float | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> str:
         """Queue one job and return its id. With an explicit `job_id`, submitting the same id
         twice queues it once. With a `unique_key`, while a job with that key is pending,
         scheduled or running (and for `unique_for` seconds after submission, if given),
         nothing is queued and the existing job's id is returned. With `limit`, it starts
         only as the limit on that key allows (`set_limit`); with `group`, the groups of one
-        priority take turns (fairness between tenants)."""
+        priority take turns (fairness between tenants). `result_ttl`: seconds its record
+        and result are kept once it completed (default: the queue's); `meta`: a JSON object
+        of at most 4 KiB kept and shown with the job, and found by search."""
         if limit is None and self._handler_limits:
             limit = self._handler_limits.get(name)
         job = prepare(
             name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
-            unique_for, limit, group,
+            unique_for, limit, group, result_ttl, meta,
         )  # fmt: skip
         await self._ensure()
         self._local.warn_if_unserved(self.url, self.backend)
@@ -326,8 +330,8 @@ class JobService:
         budget: int = 5000,
         max_field_bytes: int | None = None,
     ) -> SearchPage:
-        """Jobs whose id starts with `text` or whose name, args, kwargs or error contain it
-        (any case), in `statuses` (default: all) in list order. One bounded step: at most
+        """Jobs whose id starts with `text` or whose name, args, kwargs, error or meta contain
+        it (any case), in `statuses` (default: all) in list order. One bounded step: at most
         `budget` records are read; pass `cursor` back for the next step (see `core.search`).
         The first step puts an exact id match first. `max_field_bytes` as for `list_jobs`."""
         text, chosen = check_search(text, statuses, limit, budget)

@@ -22,6 +22,7 @@ from .backend.base import Backend, NewJob
 from .codec import encode_fields
 from .errors import OutOfMemory
 from .ids import new_id, submittable_id
+from .keeping import with_keeping
 from .limits import with_flow
 from .models import (
     MAX_DELAY,
@@ -61,6 +62,8 @@ class JobSpec:
     unique_for: float | None = None
     limit: str | None = None
     group: str | None = None
+    result_ttl: float | None = None
+    meta: Mapping[str, Any] | None = None
 
 
 _FIELDS = frozenset(JobSpec.__dataclass_fields__)
@@ -80,6 +83,8 @@ def prepare(
     unique_for: Any = None,
     limit: Any = None,
     group: Any = None,
+    result_ttl: Any = None,
+    meta: Any = None,
 ) -> NewJob:
     """Check one submission and build the `NewJob` a backend stores, in one straight line:
     the checks, the record (`encode_fields`, which also finds args that are not JSON), the
@@ -135,6 +140,8 @@ def prepare(
     fields = encode_fields(name, status, args, kwargs or {}, priority, max_retries, timeout)
     if limit is not None or group is not None:
         fields = with_flow(fields, limit, group)
+    if meta is not None or result_ttl is not None:
+        fields = with_keeping(fields, meta, result_ttl)
     if unique_key is None and unique_for is None:
         return NewJob(job_id, name, priority, int(delay * 1000), fields)
     unique, window = check_unique(unique_key, unique_for)
@@ -157,6 +164,8 @@ def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> NewJob:
             spec.unique_for,
             spec.limit,
             spec.group,
+            spec.result_ttl,
+            spec.meta,
         )
     fields = spec if type(spec) is dict or isinstance(spec, Mapping) else spec_fields(spec)
     if not fields.keys() <= _FIELDS:

@@ -144,6 +144,8 @@ class SyncJobService:
         unique_for: float | None = None,
         limit: str | None = None,
         group: str | None = None,
+        result_ttl: float | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> str:
         return self._call(
             lambda s: s.submit_job(
@@ -159,6 +161,8 @@ class SyncJobService:
                 unique_for=unique_for,
                 limit=limit,
                 group=group,
+                result_ttl=result_ttl,
+                meta=meta,
             )
         )
 

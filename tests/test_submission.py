@@ -184,6 +184,8 @@ SAMPLES: dict[str, Any] = {
     "unique_for": 60.0,
     "limit": "stripe",
     "group": "tenant-42",
+    "result_ttl": 30.0,
+    "meta": {"tenant": "acme"},
 }
 
 

@@ -26,6 +26,7 @@ _VALUES: dict[str, list[Any]] = {
     "stalls": [None, b"0", b"2", b"-3"],
     "created_at": [None, b"1764614400.123456", b"0", b"", b"x", b"nan"],
     "scheduled_for": [None, b"1764614401.5", b"", b"x"],
+    "meta": [None, b'{"tenant":"acme"}', b"{}", b"[]", b"bad", b"", "{}"],
 }
 _EXTRA: list[dict[str, Any]] = [{}, {"__omitted:args": b"10"}, {"other": b"x"}]
 
@@ -78,6 +79,7 @@ def test_plain_records_take_the_short_path() -> None:
         "timeout": b"2.5",
         "priority": b"3",
         "stalls": b"1",
+        "meta": b'{"trace":"t-1"}',
     }
     for fields in (_plain(), full):
         job = claimed._plain("job-1", fields)
@@ -102,8 +104,9 @@ async def test_the_redis_claim_reply_takes_the_short_path(redis_url: str, prefix
     async with JobService(redis_url, queue="claimed", prefix=prefix) as service:
         await service.submit_job("plain")
         await service.submit_job(
-            "full", (1, "a"), {"k": [2]}, priority="high", max_retries=3, timeout=2.5
-        )
+            "full", (1, "a"), {"k": [2]}, priority="high", max_retries=3, timeout=2.5,
+            meta={"trace": "t-1"},
+        )  # fmt: skip
         batch = await service.backend.claim("w-1", 10, 30.0)
         assert len(batch.jobs) == 2
         for job in batch.jobs:

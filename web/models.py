@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from jobdeck.core.ids import RESERVED_IDS, SCHEDULER_ID_PREFIX
+from jobdeck.core.keeping import MAX_META_BYTES, MAX_RESULT_TTL
 from jobdeck.core.models import MAX_DELAY, MAX_NAME_LENGTH, MAX_TIMEOUT, JobStatus
 
 __all__ = [
@@ -178,6 +179,14 @@ class JobIn(_Strict):
     group: Annotated[str, Field(pattern=FLOW_NAME)] | None = Field(
         None, description="its group: within a priority, groups take turns (fairness)"
     )
+    result_ttl: Annotated[Number, Field(gt=0, le=MAX_RESULT_TTL)] | None = Field(
+        None, description="seconds its record and result are kept once it completed "
+        "(default: the queue's setting)"
+    )  # fmt: skip
+    meta: JsonKwargs | None = Field(
+        None, description=f"a JSON object of at most {MAX_META_BYTES} bytes, kept and shown "
+        "with the job and found by search"
+    )  # fmt: skip
 
 
 class BatchIn(_Strict):
@@ -259,6 +268,12 @@ class JobOut(BaseModel):
     group: str | None = Field(None, description="the group it takes turns with")
     throttled: str | None = Field(
         None, description="while pending and held by a limit: that limit (a key or template)"
+    )
+    meta: dict[str, Any] = Field(
+        default_factory=dict, description="the JSON object submitted with the job as `meta`"
+    )
+    result_ttl: float | None = Field(
+        None, description="seconds it is kept once completed, when submitted with its own"
     )
 
 

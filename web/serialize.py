@@ -66,6 +66,8 @@ def job_dict(job: JobDefinition) -> dict[str, Any]:
         "limit": job.limit,
         "group": job.group,
         "throttled": job.throttled,
+        "meta": job.meta,
+        "result_ttl": job.result_ttl,
     }
 
 

@@ -249,6 +249,10 @@ def split_slots(total: int, weights: list[int]) -> list[int]:
 @click.option("--job-id", default=None, help="An explicit id (submitting it twice queues once).")
 @click.option("--limit", default=None, help="The limit key it runs under (see jobdeck limits).")
 @click.option("--group", default=None, help="Its group: groups take turns (fairness).")
+@click.option(
+    "--meta", "meta_json", default=None, help="JSON object kept and shown with the job (4 KiB)."
+)
+@click.option("--result-ttl", type=float, default=None, help="Seconds it is kept once completed.")
 def submit(
     name: str,
     url: str | None,
@@ -263,10 +267,13 @@ def submit(
     job_id: str | None,
     limit: str | None,
     group: str | None,
+    meta_json: str | None,
+    result_ttl: float | None,
 ) -> None:
     """Queue one job called NAME and print its id."""
     args = _json_flag("--args", args_json, list)
     kwargs = _json_flag("--kwargs", kwargs_json, dict)
+    meta = None if meta_json is None else _json_flag("--meta", meta_json, dict)
     service = make_service(url, queue, prefix)
     if service.url.startswith("memory:"):
         # The queue would live and die inside this command: the id printed would name a job
@@ -291,6 +298,8 @@ def submit(
                 job_id=job_id,
                 limit=limit,
                 group=group,
+                result_ttl=result_ttl,
+                meta=meta,
             )
         except (TypeError, ValueError) as exc:
             fail(str(exc))

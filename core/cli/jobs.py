@@ -116,6 +116,8 @@ def _rows(found: JobDefinition) -> list[tuple[str, str]]:
         ("kwargs", safe_json(found.kwargs)),
         ("created", _when(found.created_at)),
     ]
+    if found.meta:
+        rows.insert(7, ("meta", safe_json(found.meta)))
     for label, stamp in (
         ("due", found.scheduled_for),
         ("started", found.started_at),
@@ -129,6 +131,8 @@ def _rows(found: JobDefinition) -> list[tuple[str, str]]:
         rows.append(("progress", f"{found.progress.fraction:.0%} {found.progress.message}"))
     if found.status == JobStatus.COMPLETED:
         rows.append(("result", safe_json(found.result)))
+    if found.result_ttl is not None:
+        rows.append(("result_ttl", f"{found.result_ttl:g}s once completed"))
     if found.error is not None:
         rows.append(("error", f"{found.error.type}: {found.error.message}"))
         if found.error.traceback:

@@ -37,6 +37,7 @@ _CLAIM_FIELDS = frozenset(
         "stalls",
         "created_at",
         "scheduled_for",
+        "meta",
     }
 )
 _PRIORITIES = {str(int(p)).encode(): p for p in JobPriority}
@@ -71,9 +72,11 @@ def _plain(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition | None:
         timeout = None if timeout is None else _number(timeout)
         created = 0.0 if created is None else _number(created) or 0.0
         due = None if due is None else _number(due)
+        meta = get("meta")
+        meta = {} if meta is None else _json(meta, dict)
     except (ValueError, KeyError, TypeError):  # not the plain form: let decode_record judge
         return None
-    if text == "<malformed>" or args is None or kwargs is None:
+    if text == "<malformed>" or args is None or kwargs is None or meta is None:
         return None
     return JobDefinition(
         id=job_id,
@@ -89,6 +92,7 @@ def _plain(job_id: str, fields: Mapping[Any, Any]) -> JobDefinition | None:
         scheduled_for=due,
         stalls=stalls,
         progress=_NO_PROGRESS,
+        meta=meta,
     )
 
 

@@ -49,6 +49,8 @@ class HandlerService(Protocol):
         unique_for: float | None = None,
         limit: str | None = None,
         group: str | None = None,
+        result_ttl: float | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> str: ...
 
     async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]: ...

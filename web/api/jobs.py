@@ -98,6 +98,8 @@ async def submit_job(body: JobIn, request: Request, service: Service) -> Respons
         job_id=body.job_id,
         limit=body.limit,
         group=body.group,
+        result_ttl=body.result_ttl,
+        meta=body.meta,
     )
     # Built, not looked up (url_for walks every route: a third of a submit's time). Ids and
     # queue names are letters, digits and -_.: only, so nothing here needs escaping.
@@ -123,6 +125,8 @@ async def submit_batch(body: BatchIn, service: Service) -> Response:
             job.job_id,
             limit=job.limit,
             group=job.group,
+            result_ttl=job.result_ttl,
+            meta=job.meta,
         )
         for job in batch.jobs
     ]

@@ -1,4 +1,4 @@
-"""`/search`: jobs by id prefix, or by text in their name, args, kwargs or error, through
+"""`/search`: jobs by id prefix, or by text in their name, args, kwargs, error or meta, through
 the server-side search the console's filter uses: one bounded step per call (at most
 `budget` records read), resumed with `cursor`."""
 
@@ -29,8 +29,8 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     budget: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
-    """Jobs whose id starts with `text`, or whose name, args, kwargs or error contain it
-    (any case), in the statuses given (`status` repeated; default: all), in each status's
+    """Jobs whose id starts with `text`, or whose name, args, kwargs, error or meta contain
+    it (any case), in the statuses given (`status` repeated; default: all), in each status's
     list order. At most `budget` records are read per call: while `cursor` is not null,
     call again with it for more. The first call puts a job whose id is exactly `text`
     first, however far the scan would be from it. Values over 8 KiB are left out of the

@@ -642,10 +642,16 @@ end
 
 -- Bounded history: drop the oldest entries (and their records) past `max` or older than `ttl`.
 -- At most 1000 of each per call, so a lowered bound is reached over several calls.
+-- Past the queue's ttl a job leaves the list; its record goes too, unless it has a ttl of its
+-- own ('rttl', submit_job(result_ttl=)): its own PEXPIRE (finish.lua) ends it, and it stays
+-- readable by id until then. The count bound drops the oldest records whatever their ttl.
 local function trim_history(zkey, max, ttl_ms)
   if ttl_ms > 0 then
     local old = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - ttl_ms, 'LIMIT', 0, 1000)
-    for _, id in ipairs(old) do redis.call('DEL', P .. 'job:' .. id) end
+    for _, id in ipairs(old) do
+      local key = P .. 'job:' .. id
+      if redis.call('HEXISTS', key, 'rttl') == 0 then redis.call('DEL', key) end
+    end
     if #old > 0 then redis.call('ZREM', zkey, unpack(old)) end
   end
   local extra = redis.call('ZCARD', zkey) - max

@@ -169,8 +169,8 @@ local function take(popped, from, lane_name)
     -- pcall turns into a value instead of aborting the script with this batch popped.
     if #id > 0 and #id <= 128 then
       f = redis.pcall('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
-        'priority', 'created_at', 'scheduled_for', 'error', 'stalls', 'attempts', 'status',
-        'limit')
+        'priority', 'created_at', 'scheduled_for', 'error', 'stalls', 'attempts', 'meta',
+        'status', 'limit')
     end
     -- (a field a record does not have costs HMGET a scan of the whole record: 'held' is read
     -- only for the jobs that left a held lane)
@@ -194,8 +194,8 @@ local function take(popped, from, lane_name)
       local kind = redis.call('TYPE', key).ok
       redis.call('RENAME', key, key .. ':corrupt')
       fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
-    elseif f[12] then
-      stale = stale_entry(id, f[12], true)
+    elseif f[13] then
+      stale = stale_entry(id, f[13], true)
     elseif not f[1] and redis.call('EXISTS', key) == 0 then
       stale = stale_entry(id, nil, false)
       if not stale then fault = 'job record is missing' end
@@ -209,7 +209,7 @@ local function take(popped, from, lane_name)
         attempts = tonumber(before) + 1
       end
     end
-    local lim = not fault and not stale and f[13] and flow().limit_of(f[13], memo)
+    local lim = not fault and not stale and f[14] and flow().limit_of(f[14], memo)
     if stale then
       skipped = skipped + 1
     elseif fault then
@@ -237,8 +237,8 @@ local function take(popped, from, lane_name)
       if lim then
         flow().take_slot(lim, id)
         redis.call('HSET', key, 'ldef', lim.def)
-      elseif f[13] then
-        redis.call('SADD', P .. 'lrun:' .. f[13], id)
+      elseif f[14] then
+        redis.call('SADD', P .. 'lrun:' .. f[14], id)
       end
       leases[#leases + 1] = until_ms
       leases[#leases + 1] = id
@@ -255,8 +255,8 @@ local function take(popped, from, lane_name)
       -- The record's fields as read, in the order of leases.CLAIMED_FIELDS (names cost
       -- Redis a reply element each), with the attempt now counted.
       f[11] = tostring(attempts)
+      f[14] = nil
       f[13] = nil
-      f[12] = nil
       out[#out + 1] = f
       bytes = bytes + #(f[2] or '') + #(f[3] or '') + #(f[9] or '')
       full = bytes >= CLAIM_BYTES

@@ -1,5 +1,5 @@
 -- Record outcomes. ARGV[3] = worker id, ARGV[4..6] = bounds (see bounds_at), ARGV[7] =
--- result ttl ms, ARGV[8] = count, then per item: id, token, outcome, payload, delay_ms, event
+-- result ttl ms (the queue's; a job's own 'rttl' wins), ARGV[8] = count, then per item: id, token, outcome, payload, delay_ms, event
 -- data.
 -- An item whose token is not the job's current one is refused (0): that attempt lost its
 -- lease, and another attempt owns the job now. A retry or a hand-back of a job whose
@@ -23,7 +23,7 @@ for j = 1, n do
   local id, token = ARGV[i], ARGV[i + 1]
   -- pcall: a record of another type (someone else's garbage) reads as "not ours", refused.
   local f = redis.pcall('HMGET', P .. 'job:' .. id, 'token', 'status', 'name', 'started_at',
-    'unique', 'cancel', 'limit')
+    'unique', 'cancel', 'limit', 'rttl')
   if f.err or f[1] ~= token or f[2] ~= 'running' or seen[id] then
     out[j] = 0
   else
@@ -61,7 +61,9 @@ for _, item in ipairs(items) do
         'finished_at', NOW_S)
       completed[#completed + 1] = NOW
       completed[#completed + 1] = id
-      if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+      -- its own result ttl (submit_job(result_ttl=), whole ms) when it has one
+      local keep = tonumber(f[8]) or ttl
+      if keep > 0 then redis.call('PEXPIRE', key, keep) end
       done = done + 1
       release_unique(id, f[5])
       emit('JOB_COMPLETED', id, f[3], 'completed', data)

@@ -1,7 +1,7 @@
 -- One bounded step of a search. ARGV[3] = status set, ARGV[4] = offset, ARGV[5] = budget (the
 -- most records this call reads), ARGV[6] = limit (stop after this many matches), ARGV[7] = '1'
 -- for newest first, ARGV[8] = the needle, folded (core/backend/fold.py). A record matches
--- when its id starts with the needle, or its name, args, kwargs or error contain it once
+-- when its id starts with the needle, or its name, args, kwargs, error or meta contain it once
 -- folded the same way (plain text, no patterns). ARGV[9] = the largest value to return in
 -- bytes (0: all; see page_fields).
 -- Bytes bound the call as well as records: it stops before it would search more than
@@ -14,7 +14,9 @@ local SEARCH_BYTES, VALUE_BYTES, SMALL_RECORD = 524288, 131072, 8192
 local offset, budget, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local needle, cap = ARGV[8], tonumber(ARGV[9]) or 0
 local pending = ARGV[3] == 'pending'
-local FIELDS = {'name', 'args', 'kwargs', 'error'}
+local FIELDS = {'name', 'args', 'kwargs', 'error', 'meta'}
+-- the largest value of each field searched (a meta is at most 4 KiB when jobdeck writes it)
+local LARGEST = {VALUE_BYTES, VALUE_BYTES, VALUE_BYTES, VALUE_BYTES, 4096}
 
 -- Case folding beyond ASCII (only when the needle has a byte over 127: ASCII bytes never occur
 -- inside a longer UTF-8 sequence, so an ASCII needle is matched by ASCII folding alone).
@@ -46,28 +48,29 @@ for _, id in ipairs(ids) do
       sizes, cost = {}, 0
       for k, f in ipairs(FIELDS) do
         sizes[k] = redis.call('HSTRLEN', key, f)
-        if sizes[k] <= VALUE_BYTES then cost = cost + sizes[k] end
+        if sizes[k] <= LARGEST[k] then cost = cost + sizes[k] end
       end
     end
   end
   -- A record that does not fit in what this call may still search waits for the next call,
-  -- which starts with the whole budget (and fits any record: 4 values of VALUE_BYTES).
+  -- which starts with the whole budget (and fits any record, about: 4 values of VALUE_BYTES
+  -- and a meta of 4 KiB).
   if cost > left and read > 0 then break end
   read = read + 1
   left = left - cost
   if kind == 'hash' and not sizes then
-    values = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'error', 'status')
-    status = values[5]
-    values[5] = nil
+    values = redis.call('HMGET', key, 'name', 'args', 'kwargs', 'error', 'meta', 'status')
+    status = values[6]
+    values[6] = nil
   elseif kind == 'hash' then
     for k, f in ipairs(FIELDS) do
-      if sizes[k] > 0 and sizes[k] <= VALUE_BYTES then values[k] = redis.call('HGET', key, f) end
+      if sizes[k] > 0 and sizes[k] <= LARGEST[k] then values[k] = redis.call('HGET', key, f) end
     end
     status = redis.call('HGET', key, 'status')
   end
   if not (pending and stale_entry(id, status or nil, kind ~= 'none')) then
     local hit = string.lower(string.sub(id, 1, #needle)) == needle
-    for k = 1, 4 do
+    for k = 1, 5 do
       local v = values[k]
       if v and not hit and string.find(folded(v), needle, 1, true) then hit = true end
     end

@@ -227,8 +227,9 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         if outcome == Outcome.COMPLETED:
             rec.update(status="completed", result=item.payload, finished_at=now_s)
             s.sets["completed"].add(job_id, now)
-            if ttl > 0:
-                s.expires[job_id] = now + ttl
+            keep = _int(rec.get("rttl")) or ttl  # its own result ttl wins (finish.lua)
+            if keep > 0:
+                s.expires[job_id] = now + keep
             done += 1
             lib.release_unique(job_id, rec, now)
             lib.emit(now, "JOB_COMPLETED", job_id, name, "completed", data)

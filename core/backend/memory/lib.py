@@ -131,10 +131,18 @@ class Lib:
 
     def trim_history(self, now: int, key: str, max_len: int, ttl_ms: int) -> None:
         zset = self.s.sets[key]
-        if ttl_ms > 0:
+        if ttl_ms > 0:  # a record with a ttl of its own stays until it ends (_lib.lua)
+            kept = self.s.kept
+            for job_id in kept.up_to(now, 1000):
+                kept.remove(job_id)
+                self.job(job_id, now)  # drops it if its own ttl ended
             for job_id in zset.up_to(now - ttl_ms, 1000):
                 zset.remove(job_id)
-                self.delete(job_id)
+                expires = self.s.expires.get(job_id, 0)
+                if expires > now and "rttl" in self.s.jobs.get(job_id, ()):
+                    kept.add(job_id, expires)
+                else:
+                    self.delete(job_id)
         extra = min(len(zset) - max_len, 1000)
         for job_id in zset.pop_min(extra):
             self.delete(job_id)

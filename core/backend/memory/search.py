@@ -15,9 +15,10 @@ from .lib import Lib
 
 __all__ = ["SEARCH_BYTES", "VALUE_BYTES", "search"]
 
-_FIELDS = ("name", "args", "kwargs", "error")
+_FIELDS = ("name", "args", "kwargs", "error", "meta")
 # search.lua's bounds: the text one step searches at most, and the largest value searched
 SEARCH_BYTES, VALUE_BYTES = 524_288, 131_072
+_LARGEST = dict.fromkeys(_FIELDS, VALUE_BYTES) | {"meta": 4096}  # search.lua's LARGEST
 
 
 def _text(value: Any) -> str:
@@ -46,7 +47,7 @@ def search(
     read, left, page = 0, SEARCH_BYTES, [PAGE_BYTES]
     for job_id in ids:
         rec = lib.job(job_id, now) or {}
-        values = [rec[f] for f in _FIELDS if f in rec and _size(rec[f]) <= VALUE_BYTES]
+        values = [rec[f] for f in _FIELDS if f in rec and _size(rec[f]) <= _LARGEST[f]]
         cost = sum(map(_size, values))
         if cost > left and read:
             break  # waits for the next step, which starts with the whole budget

@@ -21,7 +21,7 @@ _CONTROL_MAX = 1000  # messages a control queue keeps at most (CONTROL_MAX in Lu
 # What claim.lua hands back for each leased job; missing fields come back as None.
 _CLAIM_FIELDS = (
     "name", "args", "kwargs", "max_retries", "timeout", "priority", "created_at",
-    "scheduled_for", "error", "stalls",
+    "scheduled_for", "error", "stalls", "meta",
 )
 _VALID_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # the id check claim.lua applies
 _BAD_PER_CLAIM = 1000  # bad pending entries one claim clears beyond its count (claim.lua)
@@ -205,6 +205,9 @@ class _Store:
     def __init__(self) -> None:
         self.jobs: dict[str, Record] = {}
         self.expires: dict[str, int] = {}  # job id -> ms: completed records' PEXPIRE
+        # completed records past the list's ttl kept by a result_ttl of their own, by expiry
+        # (Redis drops them by their PEXPIRE; here they are swept as finishes trim)
+        self.kept = _ZSet()
         self.sets: dict[str, _ZSet] = {key: _ZSet() for key in STATUS_KEYS.values()}
         self.workers = _ZSet()  # worker id -> last heartbeat (ms)
         self.worker_info: dict[str, tuple[bytes, int]] = {}  # id -> (json, expires at ms)

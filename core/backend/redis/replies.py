@@ -37,7 +37,7 @@ __all__ = [
 #: What claim.lua returns for each job it leases: the record's fields, by position.
 CLAIMED_FIELDS = (
     "name", "args", "kwargs", "max_retries", "timeout", "priority", "created_at",
-    "scheduled_for", "error", "stalls", "attempts",
+    "scheduled_for", "error", "stalls", "attempts", "meta",
 )
 #: The order of metrics.lua's depths.
 DEPTH_ORDER = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
