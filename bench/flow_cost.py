@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -124,30 +125,34 @@ async def redis_time(url: str, n: int, batch: int) -> dict[str, float]:
     }
 
 
-def run_child(python: str, url: str, args: argparse.Namespace, held: int) -> dict[str, float]:
+def run_child(
+    python: str, url: str, args: argparse.Namespace, held: int, redis_pid: int
+) -> dict[str, float]:
+    """One child run; besides its own figures, the CPU it and the Redis server used per job
+    (the child's user + system time from wait4, Redis's main thread from schedstat): what
+    the work costs, which a loaded machine's waits do not inflate as they do wall time."""
     extra = ["--forever"] if args.throttled else []
     if args.redis_time:
         extra = ["--redis-time", "--batch", str(args.batch)]
-    out = subprocess.run(
-        [
-            python,
-            __file__,
-            "--child",
-            url,
-            "--n",
-            str(args.n),
-            "--concurrency",
-            str(args.concurrency),
-            "--held",
-            str(held),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    stat = Path(f"/proc/{redis_pid}/task/{redis_pid}/schedstat")
+    redis_before = int(stat.read_text().split()[0])
+    proc = subprocess.Popen(
+        [python, __file__, "--child", url, "--n", str(args.n), "--concurrency",
+         str(args.concurrency), "--held", str(held), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"child exited {proc.returncode}")
+    redis_ns = int(stat.read_text().split()[0]) - redis_before
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    jobs = 3 * args.n
+    figures["client_cpu_us_per_job"] = (usage.ru_utime + usage.ru_stime) / jobs * 1e6
+    figures["redis_cpu_us_per_job"] = redis_ns / jobs / 1000
+    return figures
 
 
 def main() -> None:
@@ -182,8 +187,10 @@ def main() -> None:
     ratios: dict[str, list[float]] = {}
     with RedisServer("flowcost") as server:
         for pair in range(args.pairs + 1):  # the first pair warms up and is not counted
-            a = run_child(args.a, server.url, args, args.held if args.throttled else 0)
-            b = run_child(args.b if not args.throttled else args.a, server.url, args, 0)
+            assert server.proc is not None
+            pid = server.proc.pid
+            a = run_child(args.a, server.url, args, args.held if args.throttled else 0, pid)
+            b = run_child(args.b if not args.throttled else args.a, server.url, args, 0, pid)
             line = "  ".join(f"{k} {a[k]:9.2f} / {b[k]:9.2f} = {a[k] / b[k]:.3f}" for k in a)
             print(f"pair {pair}{' (warm-up)' if pair == 0 else ''}: {line}", flush=True)
             if pair:
