@@ -24,6 +24,23 @@ def refresh_option(function: Any) -> Any:
     )(function)
 
 
+def concurrency_options(default: int | None, upper: int, help: str) -> Any:
+    """`-c/--concurrency`: how many jobs the embedded workers run at once. `-w/--workers`,
+    which meant the same, stays for a release as a hidden alias."""
+
+    def decorate(function: Any) -> Any:
+        function = click.option(
+            "--workers", "-w", "workers_alias", type=click.IntRange(0, upper), default=None,
+            hidden=True,
+        )(function)
+        return click.option(
+            "--concurrency", "-c", type=click.IntRange(0, upper), default=default,
+            show_default=default is not None, help=help,
+        )(function)  # fmt: skip
+
+    return decorate
+
+
 def history_option(function: Any) -> Any:
     return click.option(
         "--time-mode-jobs",
@@ -47,12 +64,8 @@ def register(main: click.Group) -> None:
 @click.option(
     "--app", "app", default=None, help="module:attr of a JobService: embedded worker mode."
 )
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(0, 10_000),
-    default=None,
-    help="With --app: worker slots to run inside the console process.",
+@concurrency_options(
+    None, 10_000, "With --app: how many jobs the console's own workers run at once."
 )
 @click.option(
     "--web", is_flag=True, help="Serve the console to browsers (textual-serve; it has no login)."
@@ -67,7 +80,8 @@ def console(
     prefix: str,
     read_only: bool,
     app: str | None,
-    workers: int | None,
+    concurrency: int | None,
+    workers_alias: int | None,
     web: bool,
     host: str,
     port: int,
@@ -75,8 +89,9 @@ def console(
     time_mode_jobs: int,
 ) -> None:
     """Open the live console on a queue."""
+    workers = concurrency if concurrency is not None else workers_alias
     if workers is not None and app is None:
-        fail("--workers needs --app (the handlers the embedded workers run)")
+        fail("--concurrency needs --app (the handlers the embedded workers run)")
     if web:
         if app is not None or url is None:
             fail("--web needs --url (each browser tab runs its own console on that queue)")
@@ -101,12 +116,19 @@ def console(
 
 
 @click.command()
-@click.option("--workers", "-w", type=click.IntRange(0, 64), default=4, show_default=True)
+@concurrency_options(4, 64, "How many demo jobs the embedded workers run at once.")
 @click.option("--url", "-u", default="memory://demo", show_default=True, help=URL_HELP)
 @refresh_option
 @history_option
-def demo(workers: int, url: str, refresh: float, time_mode_jobs: int) -> None:
+def demo(
+    concurrency: int,
+    workers_alias: int | None,
+    url: str,
+    refresh: float,
+    time_mode_jobs: int,
+) -> None:
     """The console on the embedded memory backend with workers and a stream of demo jobs."""
     from jobdeck.console.launch import run_demo
 
+    workers = workers_alias if workers_alias is not None else concurrency
     sys.exit(run_demo(url=url, workers=workers, refresh=refresh, time_mode_jobs=time_mode_jobs))

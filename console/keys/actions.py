@@ -69,7 +69,7 @@ _HINTS = {
     "retry": "r retries a dead letter: select one on tab 3",
     "retry_all": "R retries every dead letter: open tab 3",
     "scale": "+ / - scale a worker: select one on tab 4 Workers",
-    "set_count": "s sets a worker's slots: select one on tab 4 Workers",
+    "set_count": "s sets a worker's concurrency: select one on tab 4 Workers",
     "purge": "P purges finished jobs: open tab 3 Dead letter or 5 History",
 }
 FAILED: Any = object()  # what `_call` returns when the call raised
@@ -132,16 +132,16 @@ class Actions:
         ask: Callable[[ModalScreen[Any]], Awaitable[Any]],
     ) -> None:
         self.service, self.state, self.post, self.ask = service, state, post, ask
-        self.asked_slots: dict[str, tuple[int, float]] = {}  # worker -> (slots, monotonic)
+        self.asked: dict[str, tuple[int, float]] = {}  # worker -> (concurrency, monotonic)
 
     def note(self, text: str, severity: str = "information", timeout: float = 3) -> None:
         self.post(self.Noted(text, severity, timeout))
 
     # -- what applies where --------------------------------------------------------------
     def scale_target(self, where: Where, pool: bool = False) -> tuple[str, int, int] | None:
-        """(worker id, its slots, the fewest slots it may have) for + / - / s: the worker
+        """(worker id, its concurrency, the least it may have) for + / - / s: the worker
         selected on the Workers tab, or with `pool` (any other tab) the pool embedded in
-        this console. Slots come from the freshest source: what this console last asked
+        this console. Concurrency comes from the freshest source: what this console last asked
         for, the embedded pool, the latest event, the row on screen."""
         if not where.on_main:
             return None
@@ -149,12 +149,12 @@ class Actions:
         if pool:
             if where.tab == "workers" or embedded is None:
                 return None
-            return self._slots(embedded.id, embedded.concurrency)
+            return self._concurrency(embedded.id, embedded.concurrency)
         if where.tab != "workers" or where.worker is None:
             return None
-        return self._slots(where.worker.id, where.worker.concurrency)
+        return self._concurrency(where.worker.id, where.worker.concurrency)
 
-    def _slots(self, worker_id: str, shown: int) -> tuple[str, int, int]:
+    def _concurrency(self, worker_id: str, shown: int) -> tuple[str, int, int]:
         known = [shown]
         record = self.state.worker(worker_id)
         if record is not None:
@@ -163,7 +163,7 @@ class Actions:
         if pool is not None and pool.id == worker_id:
             known.append(pool.concurrency)
         current = known[-1]
-        asked = self.asked_slots.get(worker_id)
+        asked = self.asked.get(worker_id)
         if asked is not None and time.monotonic() - asked[1] < _ASKED_FRESH:
             known.append(asked[0])
             current = asked[0]
@@ -317,42 +317,44 @@ class Actions:
     async def scale(self, delta: int, target: tuple[str, int, int] | None) -> None:
         if target is None:
             return
-        worker_id, slots, fewest = target
-        if delta < 0 and slots == 0:
-            self.note(f"{worker_id} already has 0 slots.")
+        worker_id, now, fewest = target
+        if delta < 0 and now == 0:
+            self.note(f"{worker_id} already runs 0 jobs at once (concurrency 0).")
             return
-        goal = max(0, slots + delta)
+        goal = max(0, now + delta)
         if (fewest + delta <= 0 or goal == 0) and not await self._to_zero(worker_id):
             return
-        self.asked_slots[worker_id] = (goal, time.monotonic())
+        self.asked[worker_id] = (goal, time.monotonic())
         told = await self._call(
             "scale", lambda: self.service.scale_workers(delta, worker_id=worker_id, delta=True)
         )
         if told is not FAILED:
-            self.note(f"{worker_id}: {slots} → {goal} slots" if told else f"{worker_id} is gone")
+            gone = f"{worker_id} is gone"
+            self.note(f"{worker_id}: concurrency {now} → {goal}" if told else gone)
 
     async def set_count(self, target: tuple[str, int, int] | None) -> None:
         if target is None:
             return
-        worker_id, slots, _ = target
+        worker_id, now, _ = target
         count = await self.ask(
-            CountScreen("Set slots", f"Slots for {worker_id} (now {slots}):", slots)
+            CountScreen("Set concurrency", f"Concurrency of {worker_id} (now {now}):", now)
         )
-        if count is None or count == slots:
+        if count is None or count == now:
             return
         if count == 0 and not await self._to_zero(worker_id):
             return
-        self.asked_slots[worker_id] = (count, time.monotonic())
+        self.asked[worker_id] = (count, time.monotonic())
         told = await self._call(
             "scale", lambda: self.service.scale_workers(count, worker_id=worker_id)
         )
         if told is not FAILED:
-            self.note(f"{worker_id}: {slots} → {count} slots" if told else f"{worker_id} is gone")
+            gone = f"{worker_id} is gone"
+            self.note(f"{worker_id}: concurrency {now} → {count}" if told else gone)
 
     async def _to_zero(self, worker_id: str) -> bool:
         return await self._confirmed(
             "Scale to zero",
-            f"Scale {worker_id} to 0 slots?\nIt takes no new jobs; running ones finish.",
+            f"Scale {worker_id} to concurrency 0?\nIt takes no new jobs; running ones finish.",
         )
 
     async def pause(self) -> None:

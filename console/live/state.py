@@ -246,7 +246,8 @@ class ConsoleState:
         return sum(self.depth(status) for status in TAB_STATUSES[tab])
 
     @property
-    def slots(self) -> int:
+    def concurrency(self) -> int:
+        """Jobs the live workers may run at once, together."""
         return sum(w.concurrency for w in self.workers)
 
     def worker_rows(self) -> list[WorkerRow]:

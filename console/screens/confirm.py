@@ -41,7 +41,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class CountScreen(ModalScreen[int | None]):
-    """Ask for a whole number (a worker's slot count)."""
+    """Ask for a whole number (a worker's concurrency)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 

@@ -35,8 +35,8 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("c", "cancel the selected pending/scheduled/running job(s) *"),
             ("r  R", "retry the selected dead letter(s) / every one *"),
-            ("+ -", "one slot more / less for the selected worker (to 0: *)"),
-            ("s", "set the selected worker's slot count (0: *)"),
+            ("+ -", "concurrency one more / less for the selected worker (to 0: *)"),
+            ("s", "set the selected worker's concurrency (0: *)"),
             ("", "(on tabs 1-3 and 5: the pool embedded in the console)"),
             ("p", "pause / resume the queue (running jobs go on)"),
             ("P", "purge dead letters (tab 3) / completed and cancelled (tab 5) *"),

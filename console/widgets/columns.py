@@ -168,14 +168,14 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("Last error", _error, 20, grow=5, tone=lambda r: "error"),
     ),
     "workers": (
-        Column("ID", lambda r, n: r.id, 14, grow=3, max_width=48),
+        Column("ID", lambda r, n: r.id, 12, grow=3, max_width=48),
         Column("Host", lambda r, n: r.host, 8, grow=1, max_width=30),
         Column("PID", lambda r, n: str(r.pid), 7, right=True),
-        Column("Slots", lambda r, n: str(r.concurrency), 5, right=True, tone=_tone_worker),
+        Column("Concurrency", lambda r, n: str(r.concurrency), 11, right=True, tone=_tone_worker),
         Column("Busy", lambda r, n: str(r.running), 4, right=True),
         Column("Seen", _heartbeat, 9, right=True),
         Column("Done", lambda r, n: f"{r.processed:,}", 5, grow=1, max_width=10, right=True),
-        Column("State", _worker_state, 17, grow=1, max_width=20, tone=_tone_worker),
+        Column("State", _worker_state, 12, grow=1, max_width=20, tone=_tone_worker),
     ),
     "history": (
         Column("ID", _id, 8, grow=1, max_width=36),

@@ -2,7 +2,7 @@
 
 Header, three lines: where (queue, server, connection, paused, read-only), how many (a count
 per status), how fast (a throughput sparkline over the last minute, rates, workers and their
-slots). Every state is a word as well as a colour, so it reads on a monochrome terminal.
+concurrency). Every state is a word as well as a colour, so it reads on a monochrome terminal.
 """
 
 from __future__ import annotations
@@ -161,8 +161,8 @@ class HeaderStrip(LineWidget):
                 tail.append(duration(metrics.avg_run))
         tail.append("  workers ", self._style("label"))
         tail.append(str(len(state.workers)))
-        tail.append("  slots ", self._style("label"))
-        tail.append(str(state.slots))
+        tail.append("  concurrency ", self._style("label"))
+        tail.append(str(state.concurrency))
         line = Text(" ")
         line.append("done/s ", self._style("label"))
         room = min(60, width - tail.cell_len - line.cell_len - 1)

@@ -152,18 +152,18 @@ async def test_purge_dead_letters_names_them(service: JobService) -> None:
 async def test_scale_a_worker_that_is_gone_and_the_ways_to_zero(service: JobService) -> None:
     h = Harness(service, False, 3, 0, False, 2)
     await h.actions.scale(-1, ("w-gone", 0, 0))
-    assert h.notes == ["w-gone already has 0 slots."] and h.asked == []
+    assert h.notes == ["w-gone already runs 0 jobs at once (concurrency 0)."] and h.asked == []
     await h.actions.scale(-1, ("w-gone", 1, 1))  # to zero: asked first, declined
-    assert "Scale w-gone to 0 slots?" in h.questions()[0]
-    await h.actions.set_count(("w-gone", 2, 2))  # 3 slots for a worker that is not there
+    assert "Scale w-gone to concurrency 0?" in h.questions()[0]
+    await h.actions.set_count(("w-gone", 2, 2))  # concurrency 3 for a worker that is not there
     assert h.notes[-1] == "w-gone is gone"
     await h.actions.set_count(("w-gone", 2, 2))  # 0: asked first, declined
-    assert len(h.asked) == 4 and "to 0 slots" in h.questions()[3]
+    assert len(h.asked) == 4 and "to concurrency 0" in h.questions()[3]
     await h.actions.set_count(("w-gone", 2, 2))  # the same count: nothing to do
     assert len(h.asked) == 5 and h.acted == ["scale"]
     await h.actions.scale(1, ("w-gone", 5, 5))
     assert h.notes[-1] == "w-gone is gone" and h.acted == ["scale", "scale"]
-    assert h.actions.asked_slots["w-gone"][0] == 6  # what this console last asked for
+    assert h.actions.asked["w-gone"][0] == 6  # what this console last asked for
 
 
 async def test_scale_the_embedded_pool_says_from_and_to(service: JobService) -> None:
@@ -171,7 +171,7 @@ async def test_scale_the_embedded_pool_says_from_and_to(service: JobService) -> 
     h = Harness(service)
     await h.actions.scale(1, (pool.id, 2, 2))
     assert pool.concurrency == 3
-    assert h.notes == [f"{pool.id}: 2 → 3 slots"]
+    assert h.notes == [f"{pool.id}: concurrency 2 → 3"]
 
 
 async def test_a_call_that_fails_is_told_as_an_error(redis_url: str, prefix: str) -> None:

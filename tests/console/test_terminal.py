@@ -54,7 +54,7 @@ async def _exit_code(terminal: Terminal, timeout: float = 30.0) -> int:
 
 
 async def test_demo_runs_jobs_in_colour_and_quits() -> None:
-    terminal = Terminal("demo", "--workers", "2")
+    terminal = Terminal("demo", "-c", "2")
     try:
         await asyncio.to_thread(terminal.wait_for, "send_email")
         terminal.press("5")  # History: the embedded workers have completed some
@@ -137,7 +137,7 @@ def test_workers_without_an_app_and_a_bad_app_are_one_line(
     monkeypatch.delenv("JOBDECK_URL", raising=False)
     runner = CliRunner()
     cases = [
-        (["console", "--url", redis_url, "--workers", "2"], "--workers needs --app"),
+        (["console", "--url", redis_url, "--concurrency", "2"], "--concurrency needs --app"),
         (["console", "--url", redis_url, "--app", "tests.apps.nope:service"], "cannot import"),
         (["console", "--url", redis_url, "--app", "tests.apps.tasks:nothing"], "no attribute"),
         (["console", "--url", redis_url, "--app", "tests.apps.tasks:os"], "not a jobdeck"),
