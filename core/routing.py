@@ -68,6 +68,12 @@ class ServedNames:
         self._waiting: set[str] = set()
         self._warned: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        # The loop the view is read on; a submit from another thread (SyncJobService's
+        # calling thread) asks it to read from there.
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
 
     def check(self, names: Iterable[str]) -> None:
         """Called with the names of each submit; returns at once."""
@@ -83,8 +89,14 @@ class ServedNames:
     def _refresh(self) -> None:
         if self._task is not None and not self._task.done():
             return
-        with contextlib.suppress(RuntimeError):  # no running loop: nothing to check with
-            self._task = asyncio.get_running_loop().create_task(self._read())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another thread: the view's loop reads it, if it still runs
+            with contextlib.suppress(RuntimeError):  # closed: nothing to check with
+                if self._loop is not None:
+                    self._loop.call_soon_threadsafe(self._refresh)
+            return
+        self._task = loop.create_task(self._read())
 
     async def _read(self) -> None:
         self._read_at = time.monotonic()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .backend.base import Backend, NewJob
+from .backend.records import SUBMIT_CHUNK, SUBMIT_CHUNK_BYTES
 from .codec import encode_fields
 from .errors import OutOfMemory
 from .ids import new_id, submittable_id
@@ -43,7 +44,7 @@ __all__ = [
     "submit_in_chunks",
 ]
 
-CHUNK, CHUNK_BYTES = 1000, 524_288  # jobs, and bytes of their values, per submit call
+CHUNK, CHUNK_BYTES = SUBMIT_CHUNK, SUBMIT_CHUNK_BYTES  # jobs, and bytes of their values
 
 
 @dataclass(frozen=True, slots=True)

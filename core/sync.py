@@ -6,6 +6,12 @@ their call to that one loop, which runs them concurrently over the service's con
 The loop thread starts on first use (so creating the client at import time in a pre-forking
 server is fine: each process starts its own after the fork) and is stopped by `close()`, a
 `with` block, or at interpreter exit.
+
+`submit_job`, the call a web view makes on every request, skips the hop over Redis: after
+the first one (which connects through the loop), the calling thread checks and prepares its
+job as the async service does (`submission.prepare`) and sends it itself, threads that submit
+at once sharing one script call (`backend/redis/sync_submit.py`). What that path does not
+handle itself (a lost connection, a moved cluster slot) still goes through the loop.
 """
 
 from __future__ import annotations
@@ -14,14 +20,15 @@ import asyncio
 import atexit
 import os
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .backend.base import WorkerRecord
+from .backend.base import NewJob, WorkerRecord
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobPriority, JobStatus
 from .schedules import ScheduleInfo
 from .service import JobService, JobSpec
+from .submission import prepare
 
 __all__ = ["SyncJobService"]
 
@@ -54,6 +61,7 @@ class SyncJobService:
         self._ready: asyncio.Lock | None = None
         self._pid = 0
         self._closed = False
+        self._submitter: Any = None  # the calling thread's submit path, once connected
         # Validates the URL and arguments now, in the caller's thread.
         self._service = JobService(*self._args, **self._options)
         self.queue = queue
@@ -78,9 +86,16 @@ class SyncJobService:
             assert self._service is not None
             return self._loop, self._service
 
-    def _call(self, make: Callable[[JobService], Awaitable[T]], *, bounded: bool = True) -> T:
+    def _call(
+        self,
+        make: Callable[[JobService], Awaitable[T]],
+        *,
+        bounded: bool = True,
+        timeout: float | None = None,
+    ) -> T:
         """Run `make(service)` on the loop. `bounded=False` for a call that bounds its own
-        time (a wait for a result): the client's `timeout` does not cut it short."""
+        time (a wait for a result): the client's `timeout` does not cut it short; `timeout`
+        for what is left of a call that began elsewhere."""
         loop, service = self._start()
         if threading.current_thread() is self._thread:
             raise RuntimeError("SyncJobService called from its own loop; use the JobService")
@@ -94,7 +109,7 @@ class SyncJobService:
 
         future = asyncio.run_coroutine_threadsafe(run(), loop)
         try:
-            return future.result(self.timeout if bounded else None)
+            return future.result((timeout or self.timeout) if bounded else None)
         except BaseException:
             future.cancel()  # a caller that gives up (timeout, Ctrl-C) leaves nothing running
             raise
@@ -107,7 +122,10 @@ class SyncJobService:
             self._closed = True
             loop, thread, service = self._loop, self._thread, self._service
             self._loop = self._thread = None
+            submitter, self._submitter = self._submitter, None
         atexit.unregister(self.close)
+        if submitter and submitter.pid == os.getpid():
+            submitter.close()
         if loop is None or thread is None or service is None or self._pid != os.getpid():
             return
         try:
@@ -147,24 +165,57 @@ class SyncJobService:
         result_ttl: float | None = None,
         meta: Mapping[str, Any] | None = None,
     ) -> str:
-        return self._call(
-            lambda s: s.submit_job(
-                name,
-                args,
-                kwargs,
-                priority=priority,
-                max_retries=max_retries,
-                timeout=timeout,
-                delay=delay,
-                job_id=job_id,
-                unique_key=unique_key,
-                unique_for=unique_for,
-                limit=limit,
-                group=group,
-                result_ttl=result_ttl,
-                meta=meta,
+        submitter = self._submitter
+        if not submitter or submitter.pid != os.getpid() or self._closed:
+            job_id = self._call(
+                lambda s: s.submit_job(
+                    name,
+                    args,
+                    kwargs,
+                    priority=priority,
+                    max_retries=max_retries,
+                    timeout=timeout,
+                    delay=delay,
+                    job_id=job_id,
+                    unique_key=unique_key,
+                    unique_for=unique_for,
+                    limit=limit,
+                    group=group,
+                    result_ttl=result_ttl,
+                    meta=meta,
+                )
             )
-        )
+            if submitter is None or (submitter and submitter.pid != os.getpid()):
+                self._open_submitter()  # first use, or a forked child's first submit
+            return job_id
+        service = self._service
+        assert service is not None
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("SyncJobService called from its own loop; use the JobService")
+        if limit is None and service._handler_limits:
+            limit = service._handler_limits.get(name)
+        job = prepare(
+            name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
+            unique_for, limit, group, result_ttl, meta,
+        )  # fmt: skip
+        service._check_served((job.name,))
+        created = submitter.submit(job, self.timeout)
+        return created if isinstance(created, str) else job.id
+
+    def _open_submitter(self) -> None:
+        """After a submit through the loop (so connected, and the queue registered): the
+        calling thread's path for the next ones, if the engine has one (Redis), else False."""
+        service = self._service
+        assert service is not None
+        make = getattr(service.backend, "sync_submitter", None)
+        fast = make(self._fallback) if make is not None else None
+        with self._lock:
+            if not self._closed:
+                self._submitter = fast or False
+
+    def _fallback(self, jobs: Sequence[NewJob], timeout: float | None) -> list[bool | str]:
+        """Prepared jobs through the loop's path (retries, a cluster slot followed)."""
+        return self._call(lambda s: s.backend.submit(jobs), timeout=timeout)
 
     def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
         specs = list(specs)

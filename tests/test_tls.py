@@ -100,6 +100,18 @@ def jobdeck(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def test_sync_submits_from_the_calling_thread_over_tls(
+    tls_server: tuple[RedisServer, int], certs: Certs, prefix: str
+) -> None:
+    """SyncJobService sends its submits over a TLS socket of the calling thread's own, with
+    the client certificate (issue 27)."""
+    from .test_sync_submit_servers import opened, submits_and_reads
+
+    _server, port = tls_server
+    with opened(tls_url(port, certs), prefix) as client:
+        submits_and_reads(client)
+
+
 def test_cli_over_tls(tls_server: tuple[RedisServer, int], certs: Certs, prefix: str) -> None:
     url = tls_url(tls_server[1], certs)
     submitted = jobdeck("submit", "add", "--args", "[1, 2]", "--url", url, "--prefix", prefix)

@@ -33,13 +33,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .tls import tls_failure
 from .urls import connect_options
 
-__all__ = ["FastConnection"]
+__all__ = ["FastConnection", "reply_error"]
 
 # A TLS handshake not done by then is checked for a server that speaks plain Redis instead.
 _TLS_PROBE_AFTER = 0.3
 
 
-def _error(reply: hiredis.ReplyError) -> Exception:
+def reply_error(reply: hiredis.ReplyError) -> Exception:
+    """The redis-py exception for an error reply (NOSCRIPT, LOADING, NOAUTH, NOPERM, ...)."""
     text = str(reply)
     if text.startswith("NOSCRIPT"):
         return NoScriptError(text)
@@ -75,7 +76,7 @@ class _Protocol(asyncio.Protocol):
                 if future.done():
                     continue
                 if isinstance(reply, hiredis.ReplyError):
-                    future.set_exception(_error(reply))
+                    future.set_exception(reply_error(reply))
                 else:
                     future.set_result(reply)
         except hiredis.ProtocolError as exc:

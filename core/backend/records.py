@@ -16,6 +16,8 @@ __all__ = [
     "MAX_LIMITS",
     "MAX_LISTED_HANDLERS",
     "MAX_PARKED_NAMES",
+    "SUBMIT_CHUNK",
+    "SUBMIT_CHUNK_BYTES",
     "BackendSettings",
     "ClaimBatch",
     "ClaimedJob",
@@ -264,6 +266,13 @@ class RawLimits:
     limits: dict[str, str]
     throttled: dict[str, int]
     in_use: dict[str, int]
+
+
+#: One submit call stores at most this many jobs, and this many bytes of their args and
+#: kwargs (the values of unbounded size): the script writes each job's record, so its time
+#: follows their bytes. Bulk submits (`submission.chunks`) and the jobs of concurrent
+#: synchronous submits (`redis.sync_submit`) are split by it alike.
+SUBMIT_CHUNK, SUBMIT_CHUNK_BYTES = 1000, 524_288
 
 
 class NewJob(NamedTuple):

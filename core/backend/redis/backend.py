@@ -40,7 +40,7 @@ from . import replies
 from .connection import RedisConnection
 from .replies import pairs, text
 
-__all__ = ["RedisBackend"]
+__all__ = ["RedisBackend", "submit_args", "submitted"]
 
 
 def _request_id() -> str:
@@ -56,6 +56,25 @@ _NOT_A_HASH = {
     b"name": b"<malformed>",
     b"error": dumps({"type": "MalformedRecord", "message": "job record is not a hash"}),
 }
+
+
+def submit_args(jobs: Sequence[NewJob]) -> list[Any]:
+    """submit.lua's ARGV after the common head: the count, then per job the job and its
+    record's pairs. One place, for the loop's and the calling thread's submits alike."""
+    args: list[Any] = [len(jobs)]
+    for job in jobs:
+        fields = job.fields
+        args += (job.id, job.name, job.priority, job.delay_ms, job.unique_key)
+        args += (job.unique_window_ms, fields.get("group") or "", len(fields) * 2)
+        for pair in fields.items():
+            args += pair
+    return args
+
+
+def submitted(reply: list[Any]) -> list[bool | str]:
+    """submit.lua's reply per job: True (queued), False (the id existed) or the id of the
+    job holding its unique key."""
+    return [text(flag) if isinstance(flag, bytes) else bool(flag) for flag in reply]
 
 
 class RedisBackend:
@@ -117,13 +136,7 @@ class RedisBackend:
 
     # -- producers (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua) ------------
     async def submit(self, jobs: Sequence[NewJob]) -> list[bool | str]:
-        args: list[Any] = [len(jobs)]
-        for job in jobs:  # submit.lua's ARGV, per job: the job, then its record's pairs
-            fields = job.fields
-            args += (job.id, job.name, job.priority, job.delay_ms, job.unique_key)
-            args += (job.unique_window_ms, fields.get("group") or "", len(fields) * 2)
-            for pair in fields.items():
-                args += pair
+        args = submit_args(jobs)
         conn = self._conn
         if self.settings.submit_replicas:
             created = await conn.run_replicated("submit", *args)
@@ -131,7 +144,17 @@ class RedisBackend:
             created = await conn.run("submit", *args)
         if not conn.registered:
             await conn.register_queue()
-        return [text(flag) if isinstance(flag, bytes) else bool(flag) for flag in created]
+        return submitted(created)
+
+    def sync_submitter(self, fallback: Any) -> Any:
+        """The path for submits from synchronous code (`SyncJobService`): a `SyncSubmitter`
+        sending from the calling thread, or None where every submit must go through the loop
+        (submits that wait for replicas share one WAIT there)."""
+        if self.settings.submit_replicas:
+            return None
+        from .sync_submit import SyncSubmitter
+
+        return SyncSubmitter(self._conn, fallback)
 
     async def cancel(self, job_id: str) -> str | None:
         history = self.settings.history_max

@@ -40,10 +40,23 @@ from ..urls import redact_url
 from .replies import text
 from .scripts import READ_ONLY, SCRIPTS, script_source
 
-__all__ = ["RedisConnection"]
+__all__ = ["RedisConnection", "script_refusal"]
 
 _RETRIES = 10
 _BUSY_SLOT = ("TRYAGAIN", "CLUSTERDOWN")  # a slot mid-migration, or a failover under way
+
+
+def script_refusal(name: str, exc: ResponseError) -> Exception | None:
+    """What a script call's error reply means to its caller, for the two refusals every path
+    reports alike: Redis is full (`OutOfMemory`), or the ACL forbids a command the script
+    runs (`NoPermissionError`); None for any other error."""
+    if is_out_of_memory(exc):
+        return out_of_memory(f"jobdeck's {name!r} call")
+    if "can't run this command" in str(exc):  # an ACL, inside the script
+        return NoPermissionError(
+            f"NOPERM the ACL user may not run a command of jobdeck's {name!r} script ({exc})"
+        )
+    return None
 
 
 class RedisConnection:
@@ -90,6 +103,11 @@ class RedisConnection:
     @property
     def is_cluster(self) -> bool:
         return self._slots is not None
+
+    @property
+    def client_name(self) -> str:
+        """The name this process's connections give Redis (CLIENT SETNAME)."""
+        return self._name
 
     @property
     def node_url(self) -> str:
@@ -244,13 +262,9 @@ class RedisConnection:
                 delay = min(1.0, delay * 2)
                 await self._find_master()
             except ResponseError as exc:
-                if is_out_of_memory(exc):
-                    raise out_of_memory(f"jobdeck's {name!r} call") from None
-                if "can't run this command" in str(exc):  # an ACL, inside the script
-                    raise NoPermissionError(
-                        f"NOPERM the ACL user may not run a command of jobdeck's {name!r} "
-                        f"script ({exc})"
-                    ) from None
+                refusal = script_refusal(name, exc)
+                if refusal is not None:
+                    raise refusal from None
                 if command[0] == "EVALSHA_RO" and "unknown command" in str(exc).lower():
                     # Redis before 7 has no read-only script calls: EVALSHA for everything
                     self._verbs = dict.fromkeys(self._verbs, "EVALSHA")
