@@ -16,6 +16,7 @@ from .schedules import ScheduleInfo
 from .search import SearchPage
 from .service import JobService, JobSpec
 from .sync import SyncJobService
+from .tasks import JobHandle, SyncJobHandle, Task
 from .worker import JobContext, WorkerPool, WorkerSettings, current_job
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "JobDefinition",
     "JobError",
     "JobFailed",
+    "JobHandle",
     "JobNotFound",
     "JobPriority",
     "JobProgress",
@@ -44,7 +46,9 @@ __all__ = [
     "ScheduleInfo",
     "SearchPage",
     "SubmitNotReplicated",
+    "SyncJobHandle",
     "SyncJobService",
+    "Task",
     "WorkerPool",
     "WorkerSettings",
     "current_job",

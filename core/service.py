@@ -35,6 +35,7 @@ from .schedules.spec import ScheduleSpec
 from .search import SearchPage, check_search, search_page
 from .sessions import MAX_SESSIONS, Sessions
 from .submission import JobSpec, prepare, prepare_all, submit_in_chunks
+from .tasks import QueueSiblings, TaskMaker
 from .worker.pool import WorkerPool, WorkerSettings
 
 __all__ = ["JobService", "JobSpec"]
@@ -86,6 +87,7 @@ class JobService:
         self._relay: BusRelay | None = None
         self._declared: dict[str, ScheduleSpec] = {}
         self._results: ResultWaiters | None = None
+        self._siblings = QueueSiblings()
 
     def configure(self, url: str | None = None, prefix: str | None = None) -> None:
         """Point this (not yet initialized) service at another server or key prefix. The
@@ -139,6 +141,7 @@ class JobService:
         if self._served is not None:
             await self._served.close()
             self._served = None
+        await self._siblings.close()
         await self.backend.close()
         self._initialized = False
 
@@ -197,6 +200,19 @@ class JobService:
             return func
 
         return decorate
+
+    @property
+    def task(self) -> TaskMaker:
+        """Decorator: `@service.task` or `@service.task(priority=..., max_retries=...,
+        timeout=..., queue=..., retry_on=...)` registers the function as a handler and
+        returns it as a typed `Task` (`core/tasks.py`): `await task.submit(...)`, checked
+        against its signature, gives a `JobHandle` whose `result()` has its return type."""
+        return TaskMaker(self)
+
+    def queue_sibling(self, queue: str) -> JobService:
+        """The service for another queue that this one's tasks submit to (`queue=`): opened
+        on first use, with this one's handlers and settings, and closed with this one."""
+        return self._siblings.get(self, queue)
 
     # -- results ---------------------------------------------------------------------------
     async def result(self, job_id: str, timeout: float | None = 30.0) -> Any:

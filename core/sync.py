@@ -21,7 +21,7 @@ import atexit
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from .backend.base import NewJob, WorkerRecord
 from .metrics import QueueMetrics
@@ -29,10 +29,13 @@ from .models import JobDefinition, JobPriority, JobStatus
 from .schedules import ScheduleInfo
 from .service import JobService, JobSpec
 from .submission import prepare
+from .tasks import SyncJobHandle, Task
 
 __all__ = ["SyncJobService"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SyncJobService:
@@ -216,6 +219,16 @@ class SyncJobService:
     def _fallback(self, jobs: Sequence[NewJob], timeout: float | None) -> list[bool | str]:
         """Prepared jobs through the loop's path (retries, a cluster slot followed)."""
         return self._call(lambda s: s.backend.submit(jobs), timeout=timeout)
+
+    def submit(self, task: Task[P, R], /, *args: P.args, **kwargs: P.kwargs) -> SyncJobHandle[R]:
+        """Queue one job of `task` (declared with `@service.task` on any service of the same
+        server: its name, defaults and `queue=` count) through this client, checked against
+        the function's signature as `task.submit` is; the handle's `result()` blocks."""
+        handle = self._call(lambda s: task.submit_through(s, args, kwargs))
+        return SyncJobHandle(handle, self._run)
+
+    def _run(self, call: Callable[[], Awaitable[T]], bounded: bool = True) -> T:
+        return self._call(lambda _service: call(), bounded=bounded)
 
     def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
         specs = list(specs)
