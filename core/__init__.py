@@ -9,6 +9,7 @@ if __name__ != "jobdeck.core":  # pragma: no cover - the folder imported under i
 from .backend import Backend, BackendSettings, open_backend
 from .errors import JobCancelled, JobFailed, JobNotFound, OutOfMemory, SubmitNotReplicated
 from .events import Event, EventBus, Events
+from .history import QueueHistory
 from .metrics import QueueMetrics
 from .models import JobDefinition, JobError, JobPriority, JobProgress, JobStatus
 from .retry import Fail, Retry, RetryPolicy, RetryRules
@@ -39,6 +40,7 @@ __all__ = [
     "JobSpec",
     "JobStatus",
     "OutOfMemory",
+    "QueueHistory",
     "QueueMetrics",
     "Retry",
     "RetryPolicy",

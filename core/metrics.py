@@ -40,6 +40,9 @@ class QueueMetrics:
     )
     throttled: int = 0  # pending jobs held by a limit, in all
     unserved: int = 0  # pending jobs no live worker can run, in all
+    # since the queue was created, per job name: {"completed": n, "failed": n} (failed
+    # attempts, retried or dead-lettered); at most ~200 names, later ones under "other"
+    by_name: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def window(self) -> int:
@@ -74,7 +77,22 @@ def build_metrics(raw: RawMetrics, unserved: dict[str, int] | None = None) -> Qu
         held={"throttled": dict(raw.throttled), "unserved": unserved},
         throttled=raw.throttled_total,
         unserved=sum(unserved.values()),
+        by_name=names_of(raw.names),
     )
+
+
+_KINDS = {"c": "completed", "f": "failed"}
+
+
+def names_of(fields: dict[str, int]) -> dict[str, dict[str, int]]:
+    """The `names` counters ("c:<name>", "f:<name>") as {name: {completed, failed}}."""
+    found: dict[str, dict[str, int]] = {}
+    for field_name, count in fields.items():
+        kind, _, name = field_name.partition(":")
+        if kind in _KINDS and name:
+            counts = found.setdefault(name, {"completed": 0, "failed": 0})
+            counts[_KINDS[kind]] += count
+    return dict(sorted(found.items()))
 
 
 def check_window(window: int) -> None:

@@ -19,6 +19,7 @@ from .bus import adapt_event_bus
 from .errors import JobNotFound
 from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
+from .history import QueueHistory, build_history, check_history
 from .job_events import JobEvents, check_budget, job_events
 from .limits import Limit, check_flow_name, list_limits, remove_limit, set_limit
 from .local_workers import LocalWorkers
@@ -369,6 +370,13 @@ class JobService:
             return build_metrics(raw)
         workers = await self.backend.list_workers()
         return build_metrics(raw, unserved(raw.parked, raw.parked_total, workers))
+
+    async def get_history(self, step: str = "minute", count: int | None = None) -> QueueHistory:
+        """Submitted, completed and failed counts per `step` ("minute": the last `count`
+        minutes, at most a day, the default; "hour": at most 30 days), oldest first."""
+        minutes, count = check_history(step, count)
+        await self._ensure()
+        return build_history(await self.backend.history(minutes, count))
 
     async def server_warnings(self) -> list[str]:
         """Risks an operator must hear about, each one sentence: an eviction policy (jobs can

@@ -979,6 +979,43 @@ async def test_one_dead_letter_retried_twice_at_once_moves_once(backend: Backend
     assert sorted(moved) == [0, 0, 0, 0, 1]
 
 
+async def test_history_per_minute_and_per_hour(backend: Backend) -> None:
+    await submit(backend, job("a"), job("b"), job("c", delay=60))
+    first, second = (await backend.claim("w1", 2, LEASE)).jobs
+    await backend.finish(
+        "w1",
+        [
+            finish(first.id, first.token, Outcome.COMPLETED),
+            finish(second.id, second.token, Outcome.RETRY, delay=60),
+        ],
+    )
+    for minutes, most in ((True, 1440), (False, 720)):
+        raw = await backend.history(minutes, 10_000)
+        assert raw.count == most and raw.step == (60 if minutes else 3600)
+        now = int(raw.now) // raw.step
+        assert raw.first == now - most + 1
+        assert raw.counts == {("s", now): 3, ("c", now): 1, ("f", now): 1}
+    raw = await backend.history(True, 1)
+    assert (raw.first, raw.count) == (int(raw.now) // 60, 1)
+
+
+async def test_completed_and_failed_per_job_name_stay_bounded(backend: Backend) -> None:
+    names = [f"job-{n:03d}" for n in range(240)]
+    await submit(backend, *(job(name) for name in names))
+    claimed = (await backend.claim("w1", 240, LEASE)).jobs
+    outcomes = [Outcome.COMPLETED if n % 2 == 0 else Outcome.FAILED for n in range(240)]
+    await backend.finish(
+        "w1",
+        [finish(c.id, c.token, outcome) for c, outcome in zip(claimed, outcomes, strict=True)],
+    )
+    counted = (await backend.metrics(1)).names
+    assert len(counted) <= 204  # ~200 names' fields, and "other" of each kind
+    assert sum(counted.values()) == 240  # none lost: the rest count under "other"
+    assert counted.get("c:other", 0) + counted.get("f:other", 0) >= 240 - 202
+    named = {field: n for field, n in counted.items() if not field.endswith(":other")}
+    assert len(named) >= 200 and set(named.values()) == {1}  # the cap's worth, by name
+
+
 async def test_metrics_say_which_events_they_include(backend: Backend) -> None:
     assert (await backend.metrics(1)).events_through == "0-0"
     await submit(backend, job("a"), job("b"))

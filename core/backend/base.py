@@ -26,6 +26,7 @@ from .records import (
     Outcome,
     ProgressUpdate,
     RawFields,
+    RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
@@ -48,6 +49,7 @@ __all__ = [
     "Outcome",
     "ProgressUpdate",
     "RawFields",
+    "RawHistory",
     "RawLimits",
     "RawMetrics",
     "RawSchedule",
@@ -127,6 +129,11 @@ class Backend(Protocol):
         self, status: str, limit: int, offset: int, newest_first: bool, max_field: int = 0
     ) -> list[tuple[str, RawFields]]: ...
     async def metrics(self, window: int) -> RawMetrics: ...
+    async def history(self, minutes: bool, count: int) -> RawHistory:
+        """Submitted, completed and failed counts of the last `count` minutes (at most
+        1440) or hours (`minutes` false, at most 720), as the scripts keep them."""
+        ...
+
     async def search(
         self,
         status: str,

@@ -28,6 +28,7 @@ __all__ = [
     "Outcome",
     "ProgressUpdate",
     "RawFields",
+    "RawHistory",
     "RawLimits",
     "RawMetrics",
     "RawSchedule",
@@ -249,6 +250,22 @@ class RawMetrics:
     parked: dict[str, int] = field(default_factory=dict)
     throttled_total: int = 0
     parked_total: int = 0
+    # completed and failed attempts per job name since the queue began: "c:<name>" and
+    # "f:<name>" (at most ~200 fields; past them, "c:other" and "f:other")
+    names: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RawHistory:
+    """Counts per minute (step 60) or per hour (step 3600): `counts[(kind, bucket)]` for
+    kind "s" submitted, "c" completed, "f" failed, and bucket the unix time // step; the
+    buckets asked for are `first` .. `first + count - 1`."""
+
+    now: float
+    step: int
+    first: int
+    count: int
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 #: How many job names a metrics read reports parked jobs for (those with the most).

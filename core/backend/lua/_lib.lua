@@ -535,6 +535,57 @@ local function wake_held(def, after)
   return #keys, keys[#keys] or ''
 end
 
+-- History longer than an hour: submitted, completed and failed per minute, kept a day, and
+-- per hour, kept 30 days (history.lua reads them). One hash per kind and hour holds that
+-- hour's minutes (fields 0-59, `hm:<kind>:<hour>`), one per kind and day its hours (0-23,
+-- `hh:<kind>:<day>`): at most 3 x 25 + 3 x 31 small keys, ~35 KB a day at most, whatever
+-- the rate. A new field (HINCRBY returns the increment) sets its key's expiry, so a call
+-- pays two HINCRBYs per kind it counts, and an EXPIREAT once a minute.
+local function long_history(submitted, completed, failed)
+  local hour, day = math.floor(SEC / 3600), math.floor(SEC / 86400)
+  local minute, hour_of_day = math.floor(SEC / 60) % 60, hour % 24
+  for kind, value in pairs({s = submitted, c = completed, f = failed}) do
+    if value ~= 0 then
+      local mkey = P .. 'hm:' .. kind .. ':' .. hour
+      if redis.call('HINCRBY', mkey, minute, value) == value then
+        redis.call('EXPIREAT', mkey, (hour + 25) * 3600)
+      end
+      local hkey = P .. 'hh:' .. kind .. ':' .. day
+      if redis.call('HINCRBY', hkey, hour_of_day, value) == value then
+        redis.call('EXPIREAT', hkey, (day + 31) * 86400)
+      end
+    end
+  end
+end
+
+-- Completed and failed attempts per job name since the queue began, for Prometheus and the
+-- dashboard: `acc` is {name = {c = n, f = n}}. The hash `names` holds at most ~200 fields
+-- (`c:<name>`, `f:<name>`): past that, a new one counts under `other`, so it stays bounded
+-- whatever names jobs carry. One HINCRBY per name and kind a call saw.
+local function count_names(acc)
+  local key = P .. 'names'
+  for name, counts in pairs(acc) do
+    for kind, value in pairs(counts) do
+      local field = kind .. ':' .. name
+      if redis.call('HINCRBY', key, field, value) == value and redis.call('HLEN', key) > 202 then
+        redis.call('HDEL', key, field)
+        redis.call('HINCRBY', key, kind .. ':other', value)
+      end
+    end
+  end
+end
+
+-- A job of `name` ended an attempt as `kind` ('c' completed, 'f' failed), for count_names.
+local function add_name(acc, name, kind)
+  if not name then return end
+  local counts = acc[name]
+  if not counts then
+    counts = {}
+    acc[name] = counts
+  end
+  counts[kind] = (counts[kind] or 0) + 1
+end
+
 -- Per-second counters for rates and sparklines; any process can read them.
 -- Increments are positive, so HINCRBY returning the increment means the field was new: only
 -- then can the key be new too, and only then is EXPIRE needed (one command less per call).
@@ -545,6 +596,7 @@ local function stat(fields)
     if value ~= 0 and redis.call('HINCRBY', key, name, value) == value then fresh = true end
   end
   if fresh then redis.call('EXPIRE', key, 900) end
+  long_history(fields.submitted, fields.completed, fields.failed)
 end
 
 -- Wait and run times (ms) into histogram buckets (the bounds are metrics.HISTOGRAM_BOUNDS_MS),
@@ -697,6 +749,7 @@ end
 local function recover(limit, max_stalls, b)
   local expired = redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', NOW, 'LIMIT', 0, limit)
   local requeued, cancelled, dead, woken = 0, 0, 0, 0
+  local names = {}
   for _, id in ipairs(expired) do
     redis.call('ZREM', P .. 'running', id)
     local key = P .. 'job:' .. id
@@ -726,6 +779,7 @@ local function recover(limit, max_stalls, b)
         redis.call('ZADD', P .. 'dead', NOW, id)
         release_unique(id, f[5])
         dead = dead + 1
+        add_name(names, f[1], 'f')
         emit('JOB_FAILED', id, f[1], 'failed', cjson.encode({reason = 'stalled', stalls = stalls,
           will_retry = false, error_type = etype, error = why or ('stalled ' .. stalls .. ' times')}))
       else
@@ -740,6 +794,7 @@ local function recover(limit, max_stalls, b)
   if #expired > 0 then
     totals({cancelled = cancelled, dead = dead, requeued = requeued})
     stat({failed = dead})
+    count_names(names)
     if cancelled > 0 then trim_history(P .. 'cancelled', b.history, 0) end
     if dead > 0 then trim_dead(b) end
   end

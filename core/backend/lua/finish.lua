@@ -9,7 +9,7 @@ local bounds, ttl = bounds_at(4), tonumber(ARGV[7])
 local n = tonumber(ARGV[8])
 local out = {}
 local done, dead, cancelled, retried, released, run_ms, woken = 0, 0, 0, 0, 0, 0, 0
-local hist = {}
+local hist, names = {}, {}
 -- Removed from `running` and added to `completed` in one command each per call, not per job.
 local unleased, completed = {}, {}
 -- Released jobs by pending list, in the order they came: they go back to the front of it.
@@ -65,6 +65,7 @@ for _, item in ipairs(items) do
       local keep = tonumber(f[8]) or ttl
       if keep > 0 then redis.call('PEXPIRE', key, keep) end
       done = done + 1
+      add_name(names, f[3], 'c')
       release_unique(id, f[5])
       emit('JOB_COMPLETED', id, f[3], 'completed', data)
     elseif outcome == 'retry' then
@@ -72,6 +73,7 @@ for _, item in ipairs(items) do
         'scheduled_for', fmt_s(NOW + delay))
       redis.call('ZADD', P .. 'scheduled', NOW + delay, id)
       retried = retried + 1
+      add_name(names, f[3], 'f')
       emit('JOB_FAILED', id, f[3], 'scheduled', data)
     elseif outcome == 'release' then
       -- Handed back by a worker shutting down: first in line again, attempt not counted.
@@ -92,6 +94,7 @@ for _, item in ipairs(items) do
         'finished_at', NOW_S)
       redis.call('ZADD', P .. 'dead', NOW, id)
       dead = dead + 1
+      add_name(names, f[3], 'f')
       release_unique(id, f[5])
       emit('JOB_FAILED', id, f[3], 'failed', data)
     end
@@ -109,4 +112,5 @@ wake(released + woken)
 totals({completed = done, dead = dead, cancelled = cancelled, retried = retried, requeued = released})
 stat({completed = done, failed = dead + retried, run_ms = run_ms, finished = done + dead + retried})
 histograms(hist)
+count_names(names)
 return out

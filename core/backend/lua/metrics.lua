@@ -21,4 +21,4 @@ local aside = redis.call('HMGET', P .. 'lanen', 'held', 'parked')
 return {NOW_S, depths, redis.call('HGETALL', P .. 'totals'), buckets,
   redis.call('EXISTS', P .. 'paused'), redis.call('HGETALL', P .. 'hist'), through,
   redis.call('HGETALL', P .. 'throttled'), redis.call('ZREVRANGE', P .. 'parked', 0, 99, 'WITHSCORES'),
-  tonumber(aside[1]) or 0, tonumber(aside[2]) or 0}
+  tonumber(aside[1]) or 0, tonumber(aside[2]) or 0, redis.call('HGETALL', P .. 'names')}

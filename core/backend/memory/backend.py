@@ -21,6 +21,7 @@ from ..records import (
     JobEmit,
     NewJob,
     ProgressUpdate,
+    RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
@@ -147,6 +148,9 @@ class MemoryBackend:
 
     async def metrics(self, window: int) -> RawMetrics:
         return self._atomic(events.metrics, window)
+
+    async def history(self, minutes: bool, count: int) -> RawHistory:
+        return self._atomic(events.long_history, minutes, count)
 
     # -- limits (flow.py) ------------------------------------------------------------------
     async def set_limit(self, key: str, value: str, event: Mapping[str, Any]) -> int:

@@ -13,9 +13,9 @@ from typing import Any
 from ...codec import dumps
 from ...events import Event
 from ...keys import STATUS_KEYS
-from ..base import RawMetrics
+from ..base import RawHistory, RawMetrics
 from ..records import MAX_PARKED_NAMES
-from . import clock
+from . import clock, history
 from .clock import fmt_s as _fmt_s
 from .lib import Lib
 from .store import _STAT_TTL_S, EventKey, _parse_event_id
@@ -46,7 +46,21 @@ def metrics(lib: Lib, window: int) -> RawMetrics:
         parked={name: count for count, name in reversed(parked[-MAX_PARKED_NAMES:])},
         throttled_total=lanes.counts.get("held", 0),
         parked_total=lanes.counts.get("parked", 0),
+        names=dict(s.names),
     )
+
+
+def long_history(lib: Lib, minutes: bool, count: int) -> RawHistory:
+    now = clock.now_ms()
+    step = 60 if minutes else 3600
+    per_key = 60 if minutes else 24
+    last = now // 1000 // step
+    count = min(count, 1440 if minutes else 720)
+    counts = {
+        (kind, key * per_key + place): n
+        for kind, key, place, n in history.read(lib.s, now, minutes, count)
+    }
+    return RawHistory(float(_fmt_s(now)), step, last - count + 1, count, counts)
 
 
 def _events_after(lib: Lib, floor: EventKey, count: int) -> list[Event]:

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 
 from ...codec import dumps
 from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, Outcome, ProgressUpdate
-from . import clock
+from . import clock, history
 from .clock import fmt_s as _fmt_s
 from .lanes import Limit
 from .lib import Lib
@@ -231,6 +231,7 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
             if keep > 0:
                 s.expires[job_id] = now + keep
             done += 1
+            history.count_name(s, name, "c")
             lib.release_unique(job_id, rec, now)
             lib.emit(now, "JOB_COMPLETED", job_id, name, "completed", data)
         elif outcome == Outcome.RETRY:
@@ -238,6 +239,7 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
             rec.update(status="scheduled", error=item.payload, scheduled_for=_fmt_s(due))
             s.sets["scheduled"].add(job_id, due)
             retried += 1
+            history.count_name(s, name, "f")
             lib.emit(now, "JOB_FAILED", job_id, name, "scheduled", data)
         elif outcome == Outcome.RELEASE:
             # Handed back by a worker shutting down: first in line again, attempt not counted.
@@ -255,6 +257,7 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
             rec.update(status="failed", error=item.payload, finished_at=now_s)
             s.sets["dead"].add(job_id, now)
             dead += 1
+            history.count_name(s, name, "f")
             lib.emit(now, "JOB_FAILED", job_id, name, "failed", data)
             lib.release_unique(job_id, rec, now)
     if done:

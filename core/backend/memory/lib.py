@@ -12,6 +12,7 @@ from typing import Any
 
 from ...codec import dumps
 from ..records import HISTOGRAM_BOUNDS_MS, BackendSettings
+from . import history
 from .clock import fmt_s as _fmt_s
 from .store import (
     _CONTROL_MAX,
@@ -116,6 +117,13 @@ class Lib:
         if len(self.s.stats) > 2 * _STAT_TTL_S:
             for old in [t for t in self.s.stats if t <= sec - _STAT_TTL_S]:
                 del self.s.stats[old]
+        history.note(
+            self.s,
+            now,
+            counts.get("submitted", 0),
+            counts.get("completed", 0),
+            counts.get("failed", 0),
+        )
 
     def observe(self, name: str, ms: float) -> None:
         ms = int(max(0.0, ms))
@@ -213,6 +221,7 @@ class Lib:
                 dead += 1
                 self.total(dead=1)
                 self.stat(now, failed=1)
+                history.count_name(self.s, name, "f")
                 self.emit(
                     now,
                     "JOB_FAILED",

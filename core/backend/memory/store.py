@@ -218,6 +218,9 @@ class _Store:
         self.totals: dict[str, int] = {}
         self.histograms: dict[str, int] = {}  # as the `hist` hash: "run:250" -> count
         self.stats: dict[int, dict[str, int]] = {}  # unix second -> counters
+        self.long: dict[str, dict[int, int]] = {}  # history.py: "hm:c:<hour>" -> {minute: n}
+        self.long_expires: dict[str, int] = {}  # its keys' expiry (ms), as EXPIREAT
+        self.names: dict[str, int] = {}  # "c:<name>" / "f:<name>" -> count, capped
         self.seq = 0
         self.tokens = 0
         self.wake = 0  # wake-up tokens, like the length of the `wake` list

@@ -30,6 +30,7 @@ from ..records import (
     JobEmit,
     NewJob,
     ProgressUpdate,
+    RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
@@ -47,6 +48,7 @@ def _request_id() -> str:
     """A call's id, for the scripts that give a call sent again its first reply (`replayed`
     in _lib.lua): `RedisConnection.run` sends a call whose reply was lost again, as it was."""
     return uuid.uuid4().hex[:16]
+
 
 PAGE_ROWS = 200  # rows one list.lua call reads at most
 # One finish.lua call stores at most this many outcomes, and this many bytes of them.
@@ -169,9 +171,7 @@ class RedisBackend:
         # hands back the pass's cutoff and how many of it stayed dead (unique key held).
         total, cutoff, taken, kept = 0, b"", 1000, 0
         while taken == 1000:
-            moved, cutoff, taken, kept = await run(
-                "retry_dead", _request_id(), "all", cutoff, kept
-            )
+            moved, cutoff, taken, kept = await run("retry_dead", _request_id(), "all", cutoff, kept)
             total += int(moved)
         return total
 
@@ -264,6 +264,11 @@ class RedisBackend:
 
     async def metrics(self, window: int) -> RawMetrics:
         return replies.metrics(await self._conn.run("metrics", window))
+
+    async def history(self, minutes: bool, count: int) -> RawHistory:
+        return replies.history(
+            await self._conn.run("history", "minute" if minutes else "hour", count)
+        )
 
     async def read_events(self, after: str | None, count: int, block: float) -> list[Event]:
         reply = await self._conn.blocking(

@@ -12,6 +12,7 @@ from ..records import (
     ClaimBatch,
     ClaimedJob,
     DueSchedules,
+    RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
@@ -75,7 +76,7 @@ def _claimed_fields(values: Sequence[Any]) -> dict[str, Any]:
 
 def metrics(reply: Sequence[Any]) -> RawMetrics:
     now, depths, totals, buckets, paused, hist, through = reply[:7]
-    throttled, parked, throttled_total, parked_total = reply[7:11]
+    throttled, parked, throttled_total, parked_total, names = reply[7:12]
     return RawMetrics(
         now=float(now),
         depths=dict(zip(DEPTH_ORDER, (int(d) for d in depths), strict=True)),
@@ -88,7 +89,21 @@ def metrics(reply: Sequence[Any]) -> RawMetrics:
         parked={k: int(float(v)) for k, v in pairs(parked).items() if float(v) > 0},
         throttled_total=int(throttled_total),
         parked_total=int(parked_total),
+        names={k: int(v) for k, v in pairs(names).items()},
     )
+
+
+def history(reply: Sequence[Any]) -> RawHistory:
+    """history.lua's [now, step, first, [kind, key, fields], ...]: a field is the bucket's
+    place in its key (a minute of the hour, an hour of the day)."""
+    now, step, first = float(reply[0]), int(reply[1]), int(reply[2])
+    per_key = 3600 // step if step == 60 else 24
+    counts: dict[tuple[str, int], int] = {}
+    for kind, key, fields in reply[3:]:
+        for place, value in pairs(fields).items():
+            counts[(text(kind), int(key) * per_key + int(place))] = int(value)
+    last = int(now) // step
+    return RawHistory(now, step, first, last - first + 1, counts)
 
 
 def limits(reply: Sequence[Any]) -> RawLimits:

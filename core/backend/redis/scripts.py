@@ -26,6 +26,7 @@ SCRIPTS = (
     "list",
     "peek",
     "metrics",
+    "history",
     "control",
     "workers",
     "pause",
@@ -48,7 +49,7 @@ SCRIPTS = (
 # Scripts that never write: called with EVALSHA_RO, so a read-only ACL user (a console with
 # --read-only) may run them, and Redis itself refuses a write should one ever creep in.
 READ_ONLY = frozenset(
-    {"list", "peek", "metrics", "workers", "search", "session_check", "limits"}
+    {"list", "peek", "metrics", "history", "workers", "search", "session_check", "limits"}
 )
 
 
