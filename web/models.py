@@ -368,6 +368,11 @@ class HeldOut(BaseModel):
     )
 
 
+class NameCountsOut(BaseModel):
+    completed: int
+    failed: int = Field(description="failed attempts: retried or dead-lettered")
+
+
 class MetricsOut(BaseModel):
     timestamp: float
     window: int
@@ -388,6 +393,10 @@ class MetricsOut(BaseModel):
         "worker on the queue has one (in depths.pending)",
     )
     held: HeldOut = Field(default_factory=lambda: HeldOut())
+    by_name: dict[str, NameCountsOut] = Field(
+        description="since the queue began, per job name (at most ~200 names; the rest "
+        "under `other`)"
+    )
 
 
 class PausedOut(BaseModel):
@@ -471,3 +480,11 @@ class BulkOut(BaseModel):
     count: int = Field(description="how many jobs the action was applied to")
     done: list[str] = Field(description="their ids")
     skipped: list[str] = Field(description="ids it did not fit (unknown, or in another state)")
+
+
+class HistoryOut(BaseModel):
+    step: int = Field(description="seconds per bucket: 60 (minutes) or 3600 (hours)")
+    start: float = Field(description="unix time the first bucket begins")
+    submitted: list[int] = Field(description="per bucket, oldest first; the last is filling")
+    completed: list[int]
+    failed: list[int] = Field(description="failed attempts: retried or dead-lettered")

@@ -100,6 +100,7 @@ class QueueCollector:
             family = CounterMetricFamily(f"jobdeck_jobs_{name}", doc, labels=["queue"])
             family.add_metric(queue, sum(totals.get(part, 0) for part in parts))
             yield family
+        yield from _by_name(snap)
         depth = GaugeMetricFamily(
             "jobdeck_jobs", "Jobs in each status now", labels=["queue", "status"]
         )
@@ -147,6 +148,19 @@ class QueueCollector:
         )
         scrape.add_metric([], snap.metrics.timestamp or time.time())
         yield scrape
+
+
+def _by_name(snap: Snapshot) -> Iterator[Metric]:
+    """Completed and failed attempts per job name: the `name` label is bounded (at most ~200
+    names are counted by name, the rest under "other"; see count_names in _lib.lua)."""
+    for kind, doc in (
+        ("completed", "Jobs completed, by job name"),
+        ("failed", "Attempts that failed (retried or dead-lettered), by job name"),
+    ):
+        family = CounterMetricFamily(f"jobdeck_jobs_{kind}_by_name", doc, labels=["queue", "name"])
+        for name, counts in snap.metrics.by_name.items():
+            family.add_metric([snap.queue, name], counts[kind])
+        yield family
 
 
 def _histogram(metric: str, doc: str, snap: Snapshot, name: str) -> Metric:

@@ -88,4 +88,5 @@ def metrics_dict(metrics: QueueMetrics) -> dict[str, Any]:
         "throttled": metrics.throttled,
         "unserved": metrics.unserved,
         "held": metrics.held,
+        "by_name": metrics.by_name,
     }

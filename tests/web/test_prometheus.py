@@ -77,3 +77,24 @@ async def test_two_api_processes_agree(redis_url: str, prefix: str) -> None:
                 texts.append(parse((await http.get("/metrics")).text))
         key = ("jobdeck_jobs_submitted_total", (("queue", "default"),))
         assert texts[0][key] == texts[1][key] == 7
+
+
+async def test_completed_and_failed_by_job_name_with_a_bounded_label(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    def boom() -> None:
+        raise RuntimeError("no")
+
+    service.register_handler("ok", lambda: None)
+    service.register_handler("boom", boom)
+    await service.start_workers(2)
+    ids = await service.submit_jobs([{"name": "ok"}] * 2 + [{"name": "boom", "max_retries": 1}])
+    for job_id in ids:
+        await finished(service, job_id)
+    got = parse((await client.get("/metrics")).text)
+    ok, boom_ = (("name", "ok"), ("queue", "default")), (("name", "boom"), ("queue", "default"))
+    assert got[("jobdeck_jobs_completed_by_name_total", ok)] == 2
+    assert got[("jobdeck_jobs_failed_by_name_total", ok)] == 0
+    assert got[("jobdeck_jobs_failed_by_name_total", boom_)] == 2  # both attempts
+    names = {dict(labels).get("name") for (metric, labels) in got if "by_name" in metric}
+    assert names == {"ok", "boom"}

@@ -292,3 +292,25 @@ async def test_the_server_keeps_a_bounded_number_of_other_queues_open(
         await registry.close()
         for sibling in siblings:
             await sibling.close()
+
+
+async def test_history_per_minute_and_per_hour_and_counts_per_name(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    @service.handler()
+    async def ok() -> int:
+        return 1
+
+    ids = await service.submit_jobs([{"name": "ok"}] * 3)
+    await service.start_workers(1)
+    for job_id in ids:
+        await finished(service, job_id)
+    day = (await client.get(f"{API}/history")).json()
+    assert day["step"] == 60 and len(day["completed"]) == 1440 and sum(day["completed"]) == 3
+    month = (await client.get(f"{API}/history", params={"step": "hour", "count": 1000})).json()
+    assert month["step"] == 3600 and len(month["submitted"]) == 720
+    assert sum(month["submitted"]) == 3 and month["start"] % 3600 == 0
+    metrics = (await client.get(f"{API}/jobs/metrics")).json()
+    assert metrics["by_name"] == {"ok": {"completed": 3, "failed": 0}}
+    reply = await client.get(f"{API}/history", params={"step": "week"})
+    assert reply.status_code == 422 and reply.json()["field"] == "query.step"

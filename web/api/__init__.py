@@ -11,6 +11,7 @@ from . import (
     actions,
     dead_letters,
     events,
+    history,
     job_events,
     jobs,
     limits,
@@ -41,6 +42,7 @@ QUEUE_ROUTERS: tuple[APIRouter, ...] = tuple(
         schedules,
         search,
         limits,
+        history,
     )
 )
 ROUTERS: tuple[APIRouter, ...] = (*QUEUE_ROUTERS, queues.router, vocabulary.router)
