@@ -234,6 +234,55 @@ def test_workers_show_their_handlers_queues_heartbeat_and_a_blocked_loop(
     assert theirs[7].startswith("blocked 3.2 s by crunch")
 
 
+DREW_DONE_BARS = """
+const canvas = document.getElementById("chart");
+const ok = getComputedStyle(document.documentElement).getPropertyValue("--ok").trim();
+const probe = document.createElement("canvas").getContext("2d");
+probe.fillStyle = ok; probe.fillRect(0, 0, 1, 1);
+const want = probe.getImageData(0, 0, 1, 1).data;
+const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+for (let i = 0; i < data.length; i += 4) {
+  if (data[i] === want[0] && data[i + 1] === want[1] && data[i + 2] === want[2]) return true;
+}
+return false;
+"""
+
+
+def test_the_chart_shows_a_day_or_a_month_from_the_servers_history(
+    signed_in: Any, dash_queue: Queue
+) -> None:
+    driver, call = signed_in, dash_queue.served.call
+    job_id = call(dash_queue.service.submit_job("quick", [5]))
+    until(None, lambda _: status_of(dash_queue, job_id) == "completed", what="a completion")
+    for button, words in (("day", "per 15 minutes, last day"), ("month", "per 6 hours")):
+        driver.find_element(By.CSS_SELECTOR, f'.ranges [data-range="{button}"]').click()
+        until(driver, lambda d, w=words: w in d.find_element(By.ID, "chart-range").text, what=words)
+        until(driver, lambda d: d.execute_script(DREW_DONE_BARS), what=f"done bars ({button})")
+    driver.find_element(By.CSS_SELECTOR, '.ranges [data-range="hour"]').click()
+
+
+def test_the_history_tab_counts_done_and_failed_by_job_name(
+    signed_in: Any, dash_queue: Queue
+) -> None:
+    driver = signed_in
+    tab(driver, "5")
+    box = until(driver, lambda d: d.find_elements(By.ID, "by-name-box"), what="the box")[0]
+    until(driver, lambda d: box.is_displayed(), what="the by-name box on History")
+    box.find_element(By.TAG_NAME, "summary").click()
+
+    def counts(d: Any) -> dict[str, tuple[str, str]]:
+        cells = [
+            tr.find_elements(By.TAG_NAME, "td")
+            for tr in d.find_elements(By.CSS_SELECTOR, "#by-name tr")
+        ]
+        return {c[0].text: (c[1].text, c[2].text) for c in cells if len(c) == 3}
+
+    until(driver, lambda d: "quick" in counts(d) and "fails_first" in counts(d), what="names")
+    assert int(counts(driver)["quick"][0]) >= 1 and int(counts(driver)["fails_first"][1]) >= 1
+    tab(driver, "1")
+    assert not box.is_displayed()
+
+
 def test_every_field_the_page_read_is_documented(signed_in: Any, dash_queue: Queue) -> None:
     read = field_reads.reads(signed_in)
     doc = dash_queue.served.call(_openapi(dash_queue))

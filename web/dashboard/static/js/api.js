@@ -35,6 +35,8 @@ export class Api {
   queuesOverview() { return this.#request("GET", "api/v1/queues/overview"); }
 
   // -- the queue --------------------------------------------------------------------------
+  /** Counts per minute (the last day) or per hour (the last 30 days). */
+  history(step, count) { return this.#request("GET", `${this.q}history`, { params: { step, count } }); }
   metrics(window = 60) { return this.#request("GET", `${this.q}jobs/metrics`, { params: { window } }); }
   pauseQueue() { return this.#request("POST", `${this.q}queue/pause`, { body: {} }); }
   resumeQueue() { return this.#request("POST", `${this.q}queue/resume`, { body: {} }); }

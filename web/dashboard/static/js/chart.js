@@ -1,69 +1,68 @@
-// Throughput of the last hour, per minute: done (completed) and failed, drawn on a canvas.
-// Bounded by construction: sixty bins, whatever the event rate.
+// The header's chart: done (completed) and failed per bucket, over the last hour (a bar a
+// minute), day (a bar per 15 minutes) or 30 days (a bar per 6 hours), drawn on a canvas. The
+// server's history (GET …/history: per minute kept a day, per hour kept 30 days) is the
+// truth, read when the range is chosen and every minute; live events add to the newest
+// bars in between. Bounded by construction: one range's bars, whatever the event rate.
 
-const MINUTES = 60;
+export const RANGES = {
+  hour: { label: "per minute, last hour", bucket: 60, bars: 60, step: "minute", count: 60 },
+  day: { label: "per 15 minutes, last day", bucket: 900, bars: 96, step: "minute", count: 1440 },
+  month: { label: "per 6 hours, last 30 days", bucket: 21600, bars: 120, step: "hour", count: 720 },
+};
 
 export class Throughput {
   constructor(canvas) {
     this.canvas = canvas;
-    this.bins = new Map(); // minute (unix seconds / 60) -> {done, failed}
-    this.known = Infinity; // first minute with data
+    this.range = RANGES.hour;
+    this.reset();
   }
 
-  minute(timestamp) { return Math.floor(timestamp / 60); }
-
-  /** Forget every count (another queue is shown). */
+  /** Forget every count (another queue or range is shown). */
   reset() {
-    this.bins.clear();
-    this.known = Infinity;
+    this.bins = new Map(); // bucket (unix seconds / range.bucket) -> {done, failed}
+    this.known = Infinity; // first bucket the server's history covers
   }
 
-  bin(minute) {
-    let bin = this.bins.get(minute);
+  setRange(name) {
+    this.range = RANGES[name];
+    this.reset();
+  }
+
+  bucket(timestamp) { return Math.floor(timestamp / this.range.bucket); }
+
+  #bin(bucket) {
+    let bin = this.bins.get(bucket);
     if (!bin) {
       bin = { done: 0, failed: 0 };
-      this.bins.set(minute, bin);
-      const oldest = this.minute(Date.now() / 1000) - MINUTES;
+      this.bins.set(bucket, bin);
+      const oldest = this.bucket(Date.now() / 1000) - this.range.bars;
       for (const key of this.bins.keys()) if (key < oldest) this.bins.delete(key);
     }
     return bin;
   }
 
-  /** Seed from the server's per-second series (oldest first, ending at `now`); replaces
-   * what the page counted for those minutes, so a reconnect never double counts. */
-  seed(now, completed, failed) {
+  /** The server's history (`step`-second buckets from `start`) replaces what the page had
+   * counted for the bars it covers: it counted every process's jobs, the page only saw
+   * events while it was open. */
+  seed(history) {
     const totals = new Map();
-    const count = Math.max(completed.length, failed.length);
-    for (let i = 0; i < count; i++) {
-      const minute = this.minute(now - (count - 1 - i));
-      const t = totals.get(minute) || { done: 0, failed: 0 };
-      t.done += completed[i] || 0;
-      t.failed += failed[i] || 0;
-      totals.set(minute, t);
-    }
-    const first = Math.min(...totals.keys());
-    for (const [minute, t] of totals) {
-      // The first minute of the series is partial: keep the larger of the two counts.
-      const bin = this.bin(minute);
-      if (minute === first) {
-        bin.done = Math.max(bin.done, t.done);
-        bin.failed = Math.max(bin.failed, t.failed);
-      } else {
-        bin.done = t.done;
-        bin.failed = t.failed;
-      }
-    }
-    this.known = Math.min(this.known, first);
+    history.completed.forEach((done, i) => {
+      const bucket = this.bucket(history.start + i * history.step);
+      const t = totals.get(bucket) || { done: 0, failed: 0 };
+      t.done += done;
+      t.failed += history.failed[i];
+      totals.set(bucket, t);
+    });
+    for (const [bucket, t] of totals) Object.assign(this.#bin(bucket), t);
+    this.known = Math.min(this.known, this.bucket(history.start));
   }
 
   add(timestamp, kind) {
-    const minute = this.minute(timestamp);
-    this.bin(minute)[kind] += 1;
-    this.known = Math.min(this.known, minute);
+    this.#bin(this.bucket(timestamp))[kind] += 1;
   }
 
   draw() {
-    const canvas = this.canvas;
+    const { canvas, range } = this;
     const ratio = window.devicePixelRatio || 1;
     const width = Math.max(100, Math.round(canvas.clientWidth * ratio));
     const height = Math.max(40, Math.round(canvas.clientHeight * ratio));
@@ -80,26 +79,26 @@ export class Throughput {
     };
     const ctx = canvas.getContext("2d");
     ctx.clearRect(0, 0, width, height);
-    const now = this.minute(Date.now() / 1000);
+    const now = this.bucket(Date.now() / 1000);
     let peak = 1;
-    for (let m = now - MINUTES + 1; m <= now; m++) {
-      const bin = this.bins.get(m);
+    for (let b = now - range.bars + 1; b <= now; b++) {
+      const bin = this.bins.get(b);
       if (bin) peak = Math.max(peak, bin.done + bin.failed);
     }
     const top = 14 * ratio;
-    const slot = width / MINUTES;
+    const slot = width / range.bars;
     const bar = Math.max(1, slot - Math.max(1, ratio));
     ctx.fillStyle = colors.line;
     ctx.fillRect(0, height - 1, width, 1);
-    for (let i = 0; i < MINUTES; i++) {
-      const minute = now - MINUTES + 1 + i;
+    for (let i = 0; i < range.bars; i++) {
+      const bucket = now - range.bars + 1 + i;
       const x = i * slot;
-      if (minute < this.known) {
+      if (bucket < this.known) {
         ctx.fillStyle = colors.line;
         ctx.fillRect(x, height - 3 * ratio, bar, 2 * ratio);
         continue;
       }
-      const bin = this.bins.get(minute);
+      const bin = this.bins.get(bucket);
       if (!bin) continue;
       const scale = (height - top) / peak;
       const hd = bin.done * scale;
@@ -112,7 +111,7 @@ export class Throughput {
     ctx.fillStyle = colors.muted;
     ctx.font = `${11 * ratio}px system-ui, sans-serif`;
     ctx.textAlign = "left";
-    ctx.fillText(`${peak.toLocaleString("en-US")}/min`, 2 * ratio, 11 * ratio);
+    ctx.fillText(`${peak.toLocaleString("en-US")} / bar`, 2 * ratio, 11 * ratio);
     ctx.textAlign = "right";
     ctx.fillText("now", width - 2 * ratio, 11 * ratio);
   }

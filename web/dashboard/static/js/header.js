@@ -1,6 +1,7 @@
 // The header: a count per status (the server's statuses, in its order), paused or running,
 // the workers and how many jobs they run of how many they may, the done rate, and the last
 // hour's chart.
+import { renderByName } from "./byname.js";
 import { $, el, setText } from "./dom.js";
 import { number } from "./format.js";
 import { Refresher } from "./refresher.js";
@@ -48,6 +49,8 @@ export class Header {
     setText(pill, held.map(([n, word]) => `${number(n)} ${word}`).join(" · "));
     pill.title = held.map(([, word, by]) => `${word}: ${Object.entries(by).map(([k, n]) => `${k} ${n}`).join(", ")}`).join("\n");
     setText("rate", `${metrics.throughput_10s.toFixed(1)} done/s`);
+    state.byName = metrics.by_name;
+    if ($("by-name-box").open) renderByName(state);
   }
 
   renderPaused() {
@@ -57,15 +60,15 @@ export class Header {
     setText("pause-btn", this.state.paused ? "Resume" : "Pause");
   }
 
-  /** The chart's last 15 minutes from the server's per-second counts; the rest of the hour
-   * fills from live events. */
+  /** The chart's range from the server's history (and again every minute: main.js). */
   async seedChart() {
+    const { step, count } = this.chart.range;
     try {
-      const m = await this.api.metrics(900);
-      this.chart.seed(m.timestamp, m.completed_per_second, m.failed_per_second);
+      this.chart.seed(await this.api.history(step, count));
     } catch {
       /* the chart fills from live events */
     }
     this.chart.draw();
+    setText("chart-range", this.chart.range.label);
   }
 }

@@ -6,6 +6,7 @@
 // (updates.js, throttled by refresher.js), so what shows ends up being what the server says.
 import { Actions } from "./actions.js";
 import { Api } from "./api.js";
+import { renderByName } from "./byname.js";
 import { Throughput } from "./chart.js";
 import { $, el, setText, show } from "./dom.js";
 import { Header } from "./header.js";
@@ -128,7 +129,8 @@ function tick() {
   // Workers change without events (heartbeats), and the other queues' events are not
   // followed: those tabs are read again every few seconds.
   if ((state.tab === "workers" || state.tab === "queues") && !state.jobId && ++ticks % 3 === 0) view.request();
-  if (new Date().getSeconds() === 0) chart.draw();
+  // The chart's truth is the server's history: read again every minute.
+  if (new Date().getSeconds() === 0 && !document.hidden) header.seedChart();
 }
 
 function page(step) {
@@ -172,6 +174,7 @@ function wire() {
     router.leaveJob();
   });
   $("bulk-clear").addEventListener("click", () => selection.clear());
+  $("by-name-box").addEventListener("toggle", () => $("by-name-box").open && renderByName(state));
   $("queue-select").addEventListener("change", (e) => {
     const tab = state.tab === "queues" ? "pending" : state.tab;
     location.hash = queueHash(e.target.value, state.session.queue, tab);
@@ -183,6 +186,13 @@ function wire() {
     applyFilter("");
   };
   window.addEventListener("keydown", keyHandler({ state, clearFilter, page }));
+  for (const button of document.querySelectorAll(".ranges button")) {
+    button.addEventListener("click", () => {
+      for (const b of document.querySelectorAll(".ranges button")) b.setAttribute("aria-pressed", String(b === button));
+      chart.setRange(button.dataset.range);
+      header.seedChart();
+    });
+  }
   window.addEventListener("resize", () => chart.draw());
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => chart.draw());
 }

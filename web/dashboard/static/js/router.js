@@ -53,6 +53,7 @@ export class Router {
       menu.value = statuses.includes(state.sub[tab]) ? state.sub[tab] : statuses[0];
     }
     show("notice", false);
+    show("by-name-box", tab === "history");
     this.table.render();
     this.view.request();
   }

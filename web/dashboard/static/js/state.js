@@ -19,6 +19,7 @@ export function createState() {
     jobId: null, // router: the job page's job, or null on a tab
     job: null, // job page: the job shown, once read (actions act on it)
     depths: {}, // header: jobs per status
+    byName: {}, // header: completed and failed per job name, since the queue began
     paused: false, // header: whether the queue is paused
     workers: [], // header: live workers
     workerQueues: new Map(), // views: worker id -> the queues it serves (from the overview)
