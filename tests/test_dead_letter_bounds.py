@@ -151,3 +151,24 @@ async def test_retry_all_moves_dead_letters_in_steps_without_copying_them(
         assert (found["failed"], found["pending"]) == (0, 2500)
     finally:
         await backend.close()
+
+
+async def test_dropping_dead_letters_frees_a_bounded_size_per_call(
+    make_backend: MakeBackend,
+) -> None:
+    """Freeing a record costs its size: one call drops at most 32 MB of dead letters, the
+    next call goes on."""
+    backend = await make_backend(BackendSettings(dead_max=1))
+    big = "x" * 5_000_000
+    ids = await submit(backend, *(job("big", args=[big]) for _ in range(10)))
+    keep_all = await make_backend(BackendSettings(dead_max=100))
+    for job_id in ids:  # dead-lettered where the bound is 100
+        [claimed] = (await keep_all.claim("w1", 1, LEASE)).jobs
+        await keep_all.finish("w1", [finish(job_id, claimed.token, Outcome.FAILED, payload=FAIL)])
+    assert (await depths(backend))["failed"] == 10
+    await backend.heartbeat(worker("w9"), [], LEASE)
+    left = (await depths(backend))["failed"]
+    assert 1 < left < 10  # 5 MB each: seven dropped, then the call stopped
+    for _ in range(3):
+        await backend.heartbeat(worker("w9"), [], LEASE)
+    assert (await depths(backend))["failed"] == 1

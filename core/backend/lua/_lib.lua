@@ -715,31 +715,32 @@ local function trim_history(zkey, max, ttl_ms)
 end
 
 -- Dead letters past their age or count bound (BackendSettings.dead_ttl, dead_max) are
--- dropped, oldest first, at most 1000 per call. Unlike finished history, each drop is told:
--- a JOB_DROPPED event (the job's id and name, and why) and the `dead_dropped` total, so no
--- dead letter disappears unseen.
+-- dropped, oldest first, at most 1000 and DROP_BYTES of records per call (freeing a record is
+-- the cost: ~12 us for 200 KB). Unlike finished history, each drop is told: a JOB_DROPPED
+-- event (the job's id and name, and why) and the `dead_dropped` total, so no dead letter
+-- disappears unseen.
+local DROP_BYTES = 33554432
 local function trim_dead(b)
-  local zkey, dropped = P .. 'dead', 0
+  local zkey, dropped, freed = P .. 'dead', 0, 0
   local function drop(ids, why)
+    local gone = {}
     for _, id in ipairs(ids) do
+      if freed >= DROP_BYTES then break end
       local key = P .. 'job:' .. id
+      freed = freed + (redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0) or 0)
       local name = hash_fields(key, 'name')[1]
       redis.call('DEL', key)
       emit('JOB_DROPPED', id, name, 'failed', why)
+      gone[#gone + 1] = id
     end
-    dropped = dropped + #ids
+    if #gone > 0 then call_sliced('ZREM', zkey, gone) end
+    dropped = dropped + #gone
   end
-  local old = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - b.dead_ttl, 'LIMIT', 0, 1000)
-  if #old > 0 then
-    redis.call('ZREM', zkey, unpack(old))
-    drop(old, '{"reason":"age","dead_ttl":' .. b.dead_ttl / 1000 .. '}')
-  end
+  drop(redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - b.dead_ttl, 'LIMIT', 0, 1000),
+    '{"reason":"age","dead_ttl":' .. b.dead_ttl / 1000 .. '}')
   local extra = math.min(redis.call('ZCARD', zkey) - b.dead, 1000 - dropped)
-  if extra > 0 then
-    local ids = {}
-    local popped = redis.call('ZPOPMIN', zkey, extra)
-    for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
-    drop(ids, '{"reason":"count","dead_max":' .. b.dead .. '}')
+  if extra > 0 and freed < DROP_BYTES then
+    drop(redis.call('ZRANGE', zkey, 0, extra - 1), '{"reason":"count","dead_max":' .. b.dead .. '}')
   end
   if dropped > 0 then redis.call('HINCRBY', P .. 'totals', 'dead_dropped', dropped) end
 end

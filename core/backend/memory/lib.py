@@ -25,7 +25,9 @@ from .store import (
     _Store,
 )
 
-__all__ = ["Lib"]
+__all__ = ["DROP_BYTES", "Lib"]
+
+DROP_BYTES = 33_554_432  # records one dead-letter trim frees at most (trim_dead in _lib.lua)
 
 
 class Lib:
@@ -170,22 +172,31 @@ class Lib:
 
     def trim_dead(self, now: int) -> None:
         """trim_dead: dead letters past `dead_ttl` or `dead_max` are dropped, oldest first, at
-        most 1000 per call, each with a JOB_DROPPED event and the `dead_dropped` total."""
+        most 1000 and DROP_BYTES of records per call, each with a JOB_DROPPED event and the
+        `dead_dropped` total."""
         dead, settings = self.s.sets["dead"], self.settings
         ttl_ms = int(settings.dead_ttl * 1000)
-        old = dead.up_to(now - ttl_ms, 1000)
-        for job_id in old:
-            dead.remove(job_id)
-        why_old: dict[str, object] = {"reason": "age", "dead_ttl": _lua_number(ttl_ms / 1000)}
-        dropped = [(job_id, why_old) for job_id in old]
-        extra = min(len(dead) - settings.dead_max, 1000 - len(old))
-        why_many: dict[str, object] = {"reason": "count", "dead_max": settings.dead_max}
-        dropped += [(job_id, why_many) for job_id in dead.pop_min(extra)]
-        for job_id, why in dropped:
-            rec = self.s.jobs.get(job_id) or {}
-            self.delete(job_id)
-            self.emit(now, "JOB_DROPPED", job_id, rec.get("name"), "failed", dumps(why))
-        self.total(dead_dropped=len(dropped))
+        dropped, freed = 0, 0
+
+        def drop(ids: list[str], why: dict[str, object]) -> None:
+            nonlocal dropped, freed
+            for job_id in ids:
+                if freed >= DROP_BYTES:
+                    return
+                rec = self.s.jobs.get(job_id) or {}
+                freed += sum(len(v) for v in rec.values() if isinstance(v, (str, bytes)))
+                dead.remove(job_id)
+                self.delete(job_id)
+                self.emit(now, "JOB_DROPPED", job_id, rec.get("name"), "failed", dumps(why))
+                dropped += 1
+
+        age: dict[str, object] = {"reason": "age", "dead_ttl": _lua_number(ttl_ms / 1000)}
+        drop(dead.up_to(now - ttl_ms, 1000), age)
+        extra = min(len(dead) - settings.dead_max, 1000 - dropped)
+        if extra > 0:
+            count: dict[str, object] = {"reason": "count", "dead_max": settings.dead_max}
+            drop(dead.up_to(float("inf"), extra), count)
+        self.total(dead_dropped=dropped)
 
     def recover(self, now: int, limit: int, max_stalls: int) -> None:
         """Expired leases: requeue as stalled, dead-letter after `max_stalls`, or cancel a job
