@@ -46,6 +46,7 @@ from .live.updates import Live
 from .screens.charts import ChartScreen
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
+from .screens.limits import LimitsScreen
 from .screens.main import SCREEN_ACTIONS, MainScreen
 from .screens.schedules import SchedulesScreen
 from .screens.time_mode import TimeModeScreen
@@ -401,6 +402,14 @@ class JobdeckApp(App[int]):
         while not self.on_main:
             self.pop_screen()
         self.push_screen(SchedulesScreen(self.service, read_only=self.read_only, clock=self.now))
+
+    def action_limits(self) -> None:
+        """The Limits tab: a screen of its own over the job tabs (1-5 come back)."""
+        if isinstance(self.screen, LimitsScreen):
+            return
+        while not self.on_main:
+            self.pop_screen()
+        self.push_screen(LimitsScreen(self.service, read_only=self.read_only))
 
     def action_refresh_every(self, seconds: float) -> None:
         self.set_refresh(seconds)

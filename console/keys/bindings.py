@@ -37,6 +37,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("p", "pause", "Pause"),
     Binding("p", "resume", "Resume"),
     Binding("6", "schedules", "Schedules", show=False),
+    Binding("7", "limits", "Limits", show=False),
     Binding("t", "time_mode", "Time"),
     Binding("m", "charts", "Charts"),
     Binding("L", "slower", "Refresh rate", show=False),

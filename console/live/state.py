@@ -67,6 +67,7 @@ class JobRow:
     runtime: float | None = None
     preview: str = ""
     cancel_requested: bool = False
+    throttled: str | None = None  # the limit holding it, while it waits (a pending job)
 
     @classmethod
     def from_job(cls, job: JobDefinition) -> JobRow:
@@ -110,6 +111,7 @@ class JobRow:
             runtime=job.run_time,
             preview=shown,
             cancel_requested=job.cancel_requested,
+            throttled=job.throttled,
         )
 
     def matches(self, needle: str) -> bool:

@@ -50,6 +50,13 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
+        "Limits (7)",
+        (
+            ("c  r", "set the selected limit's concurrency (0: paused) / rate *"),
+            ("d  del", "remove the selected limit (its throttled jobs then start) *"),
+        ),
+    ),
+    (
         "See",
         (
             ("t", "time mode: the queue as it was (←→ 1s, shift 10s, ctrl 1m, f/F bursts)"),

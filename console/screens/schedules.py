@@ -43,6 +43,7 @@ class SchedulesScreen(Screen[None]):
             Binding(str(n), f"app.show_tab('{tab}')", show=False)
             for n, tab in enumerate(("pending", "running", "dead", "workers", "history"), 1)
         ),
+        Binding("7", "app.limits", show=False),
     ]
 
     def __init__(

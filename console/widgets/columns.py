@@ -75,7 +75,9 @@ def _waiting(row: Any, now: float) -> str:
 
 
 def _pending_state(row: Any, now: float) -> str:
-    return "scheduled" if row.status == "scheduled" else "pending"
+    if row.status == "scheduled":
+        return "scheduled"
+    return "throttled" if row.throttled else "pending"  # held by a limit: still pending
 
 
 def _tries(row: Any, now: float) -> str:
@@ -109,6 +111,8 @@ def _runtime(row: Any, now: float) -> str:
 
 
 def _tone_status(row: Any) -> str | None:
+    if row.status == "pending" and row.throttled:
+        return "warning"
     return {"failed": "error", "cancelled": "warning", "scheduled": "dim"}.get(row.status)
 
 

@@ -142,8 +142,24 @@ class HeaderStrip(LineWidget):
             line.append(label + " ", self._style("label"))
             style = self._style("alert") if status == "failed" and value else Style()
             line.append(count(value, compact), style)
+            if status == "pending":
+                line.append(self._aside(compact))
             line.append("  ")
         return line
+
+    def _aside(self, compact: bool) -> Text:
+        """Of the pending jobs, those held by a limit and those no live worker can run:
+        `(3 throttled, 5 unserved)`, or `(3 thr, 5 unsrv)` on a narrow terminal."""
+        metrics = self.state.metrics
+        if metrics is None or not (metrics.throttled or metrics.unserved):
+            return Text()
+        words = ("thr", "unsrv") if compact else ("throttled", "unserved")
+        parts = [
+            f"{count(n, compact)} {word}"
+            for n, word in zip((metrics.throttled, metrics.unserved), words, strict=True)
+            if n
+        ]
+        return Text(f" ({', '.join(parts)})", self._style("warning"))
 
     def _rates(self, width: int) -> Text:
         state, metrics = self.state, self.state.metrics
@@ -195,6 +211,7 @@ class TabBar(LineWidget):
             line.append(f"[{label}]" if active else f" {label} ", style + action)
         if width >= 100:  # narrower, the row position keeps the room
             line.append("  6 Schedules ", Style(meta={"@click": "app.schedules"}))
+            line.append(" 7 Limits ", Style(meta={"@click": "app.limits"}))
         hint = self.hint()
         room = width - line.cell_len - 1
         if hint and room > 10:
