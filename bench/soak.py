@@ -96,6 +96,7 @@ class Ledger:
     events: Counter[str] = field(default_factory=Counter)
     last_event: str = "0-0"
     gap: bool = False  # the log was trimmed past what the follower had read
+    trail: dict[str, list[str]] = field(default_factory=dict)  # kept only for unended jobs
 
 
 class Processes:
@@ -201,6 +202,10 @@ async def follow(backend: Any, ledger: Ledger, stop: asyncio.Event) -> None:
             job_id = event.job_id
             if job_id is None:
                 continue
+            trail = ledger.trail.setdefault(job_id, [])
+            trail.append(f"{kind}:{event.status}:{event.data.get('worker', '')}")
+            if kind in TERMINAL or (kind == "JOB_FAILED" and event.status == "failed"):
+                ledger.trail.pop(job_id, None)
             if kind == "JOB_STARTED":
                 ledger.started[job_id] += 1
             elif kind == "JOB_COMPLETED":
@@ -217,34 +222,50 @@ async def follow(backend: Any, ledger: Ledger, stop: asyncio.Event) -> None:
 
 
 async def sse_client(port: int, seen: dict[str, Any], stop: asyncio.Event) -> None:
-    """One follower of /api/v1/events: counts events and checks their ids only grow."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(  # from the log's first event: every one must arrive, in order
-        b"GET /api/v1/events?after=0-0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Accept: text/event-stream\r\n\r\n"
-    )
-    await writer.drain()
-    await reader.readuntil(b"\r\n\r\n")
+    """One follower of /api/v1/events from the log's first event: counts events, checks their
+    ids only grow, and, as a browser's EventSource does, reconnects after a drop from the last
+    id it saw (`Last-Event-ID`), counting the reconnections."""
     last = (0, 0)
-    buffer = b""
-    try:
-        while not stop.is_set():
-            chunk = await reader.read(65536)
-            if not chunk:
-                seen["closed"] = True
-                return
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                if line.startswith(b"id: "):
-                    ms, _, seq = line[4:].strip().decode().partition("-")
-                    key = (int(ms), int(seq or 0))
-                    if key <= last:
-                        seen["out_of_order"] += 1
-                    last = key
-                    seen["events"] += 1
-    finally:
-        writer.close()
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            seen["reconnects"] += 1
+            await asyncio.sleep(0.5)
+            continue
+        resume = f"{last[0]}-{last[1]}".encode()
+        writer.write(
+            b"GET /api/v1/events?after=" + resume + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Accept: text/event-stream\r\n\r\n"
+        )
+        buffer = b""
+        try:
+            await writer.drain()
+            status = await reader.readuntil(b"\r\n\r\n")
+            if b" 200 " not in status.split(b"\r\n", 1)[0]:
+                seen["refused"] = status.split(b"\r\n", 1)[0].decode(errors="replace")
+                await asyncio.sleep(0.5)
+                continue
+            while not stop.is_set():
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if line.startswith(b"id: "):
+                        ms, _, seq = line[4:].strip().decode().partition("-")
+                        key = (int(ms), int(seq or 0))
+                        if key <= last:
+                            seen["out_of_order"] += 1
+                        last = key
+                        seen["events"] += 1
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+        if not stop.is_set():
+            seen["reconnects"] += 1
 
 
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
@@ -262,7 +283,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     ledger = Ledger()
     rows: list[dict[str, Any]] = []
     stop_follow, stop_sse = asyncio.Event(), asyncio.Event()
-    sse_seen = [{"events": 0, "out_of_order": 0, "closed": False} for _ in range(args.sse)]
+    sse_seen = [{"events": 0, "out_of_order": 0, "reconnects": 0} for _ in range(args.sse)]
     rng = random.Random(28)
     try:
         for n in range(args.workers):
@@ -275,7 +296,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         await backend.initialize()
         client = aioredis.Redis.from_url(server.url)
         head = key_prefix(PREFIX, QUEUE).encode()
-        await asyncio.sleep(3.0)  # the server and the console are up
+        await ready(procs.port)  # the API server answers (it may take a while on a busy machine)
         follower = asyncio.create_task(follow(backend, ledger, stop_follow))
         sse = [asyncio.create_task(sse_client(procs.port, s, stop_sse)) for s in sse_seen]
         began = time.monotonic()
@@ -342,6 +363,21 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def ready(port: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            await writer.drain()
+            line = await reader.readline()
+            writer.close()
+            if b" 200 " in line:
+                return
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the API server did not answer")
+
+
 async def submit(service: Any, kind: str, rng: random.Random) -> str:
     if kind == "ok":
         return str(await service.submit_job("ok", [rng.uniform(5, 50)]))
@@ -382,12 +418,16 @@ async def reconcile(service: Any, ledger: Ledger) -> dict[str, Any]:
     """Every job submitted: what became of it, against what its kind should come to."""
     outcome: Counter[str] = Counter()
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
-    lost, unexpected = [], []
+    lost, unexpected, still = [], [], []
     for job_id, kind in ledger.kind.items():
         final = ledger.final.get(job_id)
         if final is None:
             job = await service.get_job(job_id)
             final = f"still {job.status.value}" if job is not None else None
+            if job is not None:
+                still.append({"id": job_id, "kind": kind, "status": job.status.value,
+                              "attempts": job.attempts, "worker": job.worker,
+                              "events": ledger.trail.get(job_id, [])})
         if final is None:
             lost.append(job_id)
             final = "lost"
@@ -408,6 +448,7 @@ async def reconcile(service: Any, ledger: Ledger) -> dict[str, Any]:
         "lost_ids": lost[:20],
         "unexpected": unexpected[:20],
         "unexpected_count": len(unexpected),
+        "still": still[:20],
         "completed_twice": len(twice),
         "started_again": len(reruns),  # a worker killed midway: its jobs ran once more
     }
@@ -450,7 +491,10 @@ def report(result: dict[str, Any]) -> None:
         print(f"  {kind}: {outcomes}")
     sse = result["sse"]
     print(f"SSE clients: {[s['events'] for s in sse]} events (log: {result['events_added']} "
-          f"added), out of order {[s['out_of_order'] for s in sse]}")
+          f"added), out of order {[s['out_of_order'] for s in sse]}, reconnections "
+          f"{[s['reconnects'] for s in sse]}")
+    for job in v["still"]:
+        print(f"  not ended: {job}")
 
 
 def main() -> None:
