@@ -453,7 +453,7 @@ class JobdeckApp(App[int]):
     def action_charts(self) -> None:
         if not self._past_ready("charts"):
             return
-        self.push_screen(ChartScreen(self.time_mode.past))
+        self.push_screen(ChartScreen(self.time_mode.past, self.service))
 
     # -- tabs ----------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:

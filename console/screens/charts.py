@@ -1,17 +1,22 @@
 """`m`: the chart panel. Jobs submitted, completed and failed per minute over the last hour
 (as far as the event log reaches), wait and run time percentiles; `n` cycles through the job
-names (all, then one at a time), `r` reads the figures again, esc goes back.
+names (all, then one at a time), `s` the span (the hour, a day, 30 days), `r` reads the
+figures again, esc goes back.
 
-Everything comes from the console's `Past` (the time mode's record of the event log), so
-the panel costs the queue nothing; job names are shown through `display_text`."""
+The hour comes from the console's `Past` (the time mode's record of the event log), so it
+costs the queue nothing; a day and 30 days are the server's history (`get_history`: per
+minute kept a day, per hour kept 30 days), read once per `s` or `r` in a worker, and drawn
+a bar per several minutes or hours to fit the width. Job names go through `display_text`."""
 
 from __future__ import annotations
 
+import math
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -21,12 +26,21 @@ from textual.widgets import Footer, Static
 from jobdeck.core.text import display_text
 
 from ..format import count, duration
-from ..timemode.charts import Charts, charts
+from ..timemode.charts import Charts, charts, from_history
 from ..timemode.past import Past
 
 __all__ = ["ChartScreen"]
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
+# span -> (what the server is asked for, how it is named); "hour" is the event log's
+_SPANS = {"hour": None, "day": ("minute", "the last day"), "month": ("hour", "the last 30 days")}
+
+
+def fit(values: list[int], width: int) -> tuple[list[int], int]:
+    """`values` summed in groups so they fit `width` columns: (bars, values per bar)."""
+    group = max(1, math.ceil(len(values) / max(1, width)))
+    start = len(values) % group  # the newest bar is whole; the oldest partial group goes
+    return [sum(values[i : i + group]) for i in range(start, len(values), group)], group
 
 
 def bars(values: list[int], height: int, width: int, style: str) -> list[Text]:
@@ -48,13 +62,17 @@ class ChartScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,m", "close", "Back"),
         Binding("n", "next_name", "Job name"),
+        Binding("s", "next_span", "Span"),
         Binding("r", "reload", "Refresh"),
     ]
 
-    def __init__(self, past: Past) -> None:
+    def __init__(self, past: Past, service: Any = None) -> None:
+        """`service` (a JobService) gives the longer spans; without one, only the hour."""
         super().__init__()
         self.past = past
+        self.service = service
         self.name_shown: str | None = None
+        self.span = "hour"
         self.data = charts(past)
         self.body = Static(id="charts-body")
 
@@ -73,10 +91,37 @@ class ChartScreen(Screen[None]):
         self.dismiss(None)
 
     def action_reload(self) -> None:
+        if self.span != "hour":
+            self.read_history()
+            return
         self.data = charts(self.past, self.name_shown)
         self.draw()
 
+    def action_next_span(self) -> None:
+        if self.service is None:
+            self.notify("Only the last hour here: the server's history needs its service.")
+            return
+        spans = list(_SPANS)
+        self.span = spans[(spans.index(self.span) + 1) % len(spans)]
+        self.action_reload()
+
+    @work(exclusive=True, group="charts-history")
+    async def read_history(self) -> None:
+        step, _ = _SPANS[self.span] or ("minute", "")
+        span = self.span
+        try:
+            history = await self.service.get_history(step)
+        except Exception as exc:  # the server is away: say so, keep what is shown
+            self.notify(display_text(f"Cannot read the history: {exc}"), severity="warning")
+            return
+        if span == self.span:
+            self.data = from_history(history)
+            self.draw()
+
     def action_next_name(self) -> None:
+        if self.span != "hour":
+            self.notify("Job names are charted over the last hour (s: back to it).")
+            return
         names = self.data.names
         if not names:
             return
@@ -92,22 +137,33 @@ class ChartScreen(Screen[None]):
 
     def render_charts(self, data: Charts, width: int) -> Group:
         who = "every job" if data.name is None else display_text(data.name, limit=60)
-        parts: list[Text] = [Text(f" Per minute, {who}", style="bold reverse")]
+        longer = _SPANS[self.span]
+        per = "minute" if data.step == 60 else "hour"
+        title = f" Per {per}, {who}" if longer is None else f" Every job, {longer[1]}"
+        parts: list[Text] = [Text(title, style="bold reverse")]
         if not data.completed:
             parts.append(Text(" nothing in the event log yet", style="italic"))
             return Group(*parts)
         height = 3 if self.size.height < 30 else 5
-        first = time.strftime("%H:%M", time.localtime(data.start))
-        span = f"{len(data.completed)} min from {first}"
+        shown = time.strftime("%H:%M" if data.step == 60 else "%d %b", time.localtime(data.start))
         for label, values, style in (
             ("completed", data.completed, "green"),
             ("failed", data.failed, "red"),
             ("submitted", data.submitted, "cyan"),
         ):
+            columns, group = fit(values, width)
+            unit = ("min" if per == "minute" else per) if group == 1 else f"{group} {per}s"
+            many = "min" if per == "minute" else "h"
             head = Text(f" {label} ", style="bold")
-            head.append(f"max {count(max(values))}/min  total {count(sum(values))}  ({span})")
+            head.append(
+                f"max {count(max(columns))}/{unit}  total {count(sum(values))}  "
+                f"({len(values)} {many} from {shown})"
+            )
             parts.append(head)
-            parts += [Text(" ") + line for line in bars(values, height, width, style)]
+            parts += [Text(" ") + line for line in bars(columns, height, width, style)]
+        if longer is not None:
+            parts.append(Text(" s: the span (hour, day, 30 days)", style="italic"))
+            return Group(*parts)
         times = Text(" times ", style="bold")
         for label, figures in (("wait", data.wait), ("run", data.run)):
             times.append(f" {label} ")

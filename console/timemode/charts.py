@@ -1,15 +1,18 @@
-"""What the chart panel draws, computed from the `Past` the time mode keeps: jobs
-submitted, completed and failed per minute over the last hour (or as far as the event log
-reaches), and wait and run time percentiles, for every job or for one job name."""
+"""What the chart panel draws: from the `Past` the time mode keeps, jobs submitted, completed
+and failed per minute over the last hour (or as far as the event log reaches), and wait and
+run time percentiles, for every job or for one job name; from the server's history
+(`JobService.get_history`), the same counts per minute over a day or per hour over 30 days."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
+from jobdeck.core import QueueHistory
+
 from .past import Past
 
-__all__ = ["Charts", "charts"]
+__all__ = ["Charts", "charts", "from_history"]
 
 _MINUTES = 60
 
@@ -24,6 +27,18 @@ class Charts:
     run: dict[str, float] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)  # job names seen, most frequent first
     name: str | None = None
+    step: int = 60  # seconds per value
+
+
+def from_history(history: QueueHistory) -> Charts:
+    """The server's long history (every job, no times): per minute or per hour."""
+    return Charts(
+        start=history.start,
+        submitted=list(history.submitted),
+        completed=list(history.completed),
+        failed=list(history.failed),
+        step=history.step,
+    )
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
