@@ -341,6 +341,8 @@ class QueueSummaryOut(BaseModel):
     name: str
     depths: dict[str, int] = Field(description="jobs per status, as in /jobs/metrics")
     paused: bool
+    throttled: int = Field(description="pending jobs held by a limit (in depths.pending)")
+    unserved: int = Field(description="pending jobs no live worker can run (in depths.pending)")
     rates: RatesOut
     workers: int = Field(description="live worker processes on this queue")
     worker_ids: list[str] = Field(

@@ -13,7 +13,7 @@ from jobdeck.core import JobService
 from jobdeck.web import create_app
 from jobdeck.web.queues import QueueServices
 
-from ..waiting import finished
+from ..waiting import eventually, finished
 from .conftest import OPERATE_KEY, keyed_auth
 
 pytestmark = pytest.mark.timeout(60)
@@ -266,7 +266,19 @@ async def test_the_overview_of_every_queue(
         assert (mail["depths"]["pending"], mail["depths"]["scheduled"]) == (1, 1)
         assert mail["paused"] is True and by_name[service.queue]["paused"] is False
         assert mail["rates"]["submitted"] >= 0 and mail["workers"] == 0
-        assert mail["worker_ids"] == []
+        assert mail["worker_ids"] == [] and mail["throttled"] == mail["unserved"] == 0
+        await other.set_limit("k", concurrency=0)  # nothing under "k" runs: it is held
+        await other.submit_job("send", limit="k")
+        await other.resume_queue()
+        other.register_handler("send", lambda: None)
+        await other.start_workers(1)
+
+        async def throttled() -> int:
+            reply = (await client.get(f"{API}/queues/overview")).json()
+            return next(q for q in reply["queues"] if q["name"] == "mail")["throttled"]
+
+        await eventually(throttled, what="the held job in the overview")
+        await other.stop_workers()
     finally:
         await other.close()
 

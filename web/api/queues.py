@@ -56,6 +56,8 @@ async def _summary(service: JobService) -> dict[str, Any]:
         "name": service.queue,
         "depths": metrics.depths,
         "paused": metrics.paused,
+        "throttled": metrics.throttled,
+        "unserved": metrics.unserved,
         "rates": {
             "submitted": per_second(metrics.submitted_per_second),
             "completed": per_second(metrics.completed_per_second),

@@ -26,6 +26,13 @@ function loopCell(w) {
   return el("span", { text: `blocked ${duration(blocked.seconds)}${by}, ${age(blocked.at)} ago`, className: "warn" });
 }
 
+/** Pending jobs set aside (counted in Pending): held by a limit, or no live worker runs them. */
+function heldCell(q) {
+  const parts = [[q.throttled, "throttled"], [q.unserved, "unserved"]].filter(([n]) => n);
+  if (!parts.length) return el("span", { text: "–", className: "muted" });
+  return el("span", { text: parts.map(([n, word]) => `${number(n)} ${word}`).join(" · "), className: "warn" });
+}
+
 const sum = (depths, statuses) => statuses.reduce((n, s) => n + (depths[s] ?? 0), 0);
 const rate = (perSecond) => (perSecond ? `${perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond)}/s` : "–");
 
@@ -180,6 +187,7 @@ TABS.queues = {
   columns: [
     { key: "name", label: "Queue", cell: (q, state) => el("a", { text: oneLine(q.name, 64), attrs: { href: queueHash(q.name, state.session.queue) } }), sort: (q) => q.name, className: "id" },
     { key: "waiting", label: "Pending", cell: (q, state) => number(sum(q.depths, state.vocab.notStarted())), sort: (q) => q.depths.pending, className: "num" },
+    { key: "held", label: "Held", cell: heldCell, sort: (q) => q.throttled + q.unserved, className: "num" },
     { key: "running", label: "Running", cell: (q) => number(q.depths.running ?? 0), sort: (q) => q.depths.running, className: "num" },
     { key: "dead", label: "Dead", cell: (q) => number(q.depths.failed ?? 0), sort: (q) => q.depths.failed, className: "num" },
     { key: "done", label: "Done", cell: (q) => rate(q.rates.completed), sort: (q) => q.rates.completed, className: "num" },
