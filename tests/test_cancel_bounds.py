@@ -162,3 +162,41 @@ async def test_a_cancel_asked_while_it_ran_ends_the_job_instead_of_another_attem
     assert event.data == {"reason": "cancelled", "instead_of": outcome}
     found = await depths(backend)
     assert (found["cancelled"], found["pending"], found["scheduled"]) == (1, 0, 0)
+
+
+# -- item 8: the old sorted-set layout is claimed from in place ----------------------------
+async def test_a_claim_takes_only_its_own_jobs_from_the_old_sorted_set(
+    redis_url: str, prefix: str
+) -> None:
+    """A version that kept pending jobs in one sorted set left 5,000 there: a claim of one
+    takes one (the first in the old order), and pages and counts show the rest, instead of
+    one claim moving up to 100,000 into the lists (205 ms each)."""
+    backend = RedisBackend(redis_url, queue="q", prefix=prefix)
+    await backend.initialize()
+    try:
+        client, p, band = backend.client, key_prefix(prefix, "q"), 2**44
+        pipe = client.pipeline(transaction=False)
+        for n in range(5000):
+            pipe.hset(p + f"job:old{n:05d}", mapping={
+                "name": "old", "status": "pending", "priority": "1", "created_at": "1.000",
+            })
+        pipe.zadd(p + "pending", {f"old{n:05d}": 2 * band + n for n in range(5000)})
+        await pipe.execute()
+        [first] = (await backend.claim("w1", 1, LEASE)).jobs
+        assert first.id == "old00000"
+        assert await client.zcard(p + "pending") == 4999
+        assert (await depths(backend))["pending"] == 4999
+        page = [job_id for job_id, _ in await backend.list_jobs("pending", 3, 0, False)]
+        assert page == ["old00001", "old00002", "old00003"]
+    finally:
+        await backend.close()
+
+
+# -- item 12: handlers see when their job was created, on both engines -----------------------
+async def test_a_claimed_job_carries_its_creation_time(backend: Backend) -> None:
+    from jobdeck.core.worker.claimed import decode_claimed
+
+    [job_id] = await submit(backend, job("when"))
+    [claimed] = (await backend.claim("w1", 1, LEASE)).jobs
+    decoded = decode_claimed(claimed.id, claimed.fields)
+    assert decoded.id == job_id and decoded.created_at > 1_600_000_000
