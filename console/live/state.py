@@ -135,6 +135,7 @@ class WorkerRow:
     embedded: bool = False
     queue_paused: bool = False  # the whole queue is paused: this worker takes nothing new
     loop_blocked: bool = False  # a handler blocked its event loop lately (see the worker log)
+    handlers: str = ""  # the job names it has handlers for (its record lists 100), and more
 
     @classmethod
     def from_record(
@@ -153,10 +154,22 @@ class WorkerRow:
             embedded=record.id == embedded_id,
             queue_paused=queue_paused,
             loop_blocked=blocked_recently(record, time.time()),
+            handlers=_handlers(record),
         )
 
     def matches(self, needle: str) -> bool:
-        return needle in self.id.lower() or needle in self.host.lower()
+        return (
+            needle in self.id.lower()
+            or needle in self.host.lower()
+            or needle in self.handlers.lower()
+        )
+
+
+def _handlers(record: Any) -> str:
+    """`add, resize +3`: the names a worker record lists, and how many more it has."""
+    names = list(getattr(record, "handlers", None) or [])
+    more = int(getattr(record, "handler_count", 0) or 0) - len(names)
+    return ", ".join(names) + (f" +{more}" if more > 0 else "") if names else "none"
 
 
 @dataclass(slots=True)

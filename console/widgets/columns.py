@@ -172,14 +172,16 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("Last error", _error, 20, grow=5, tone=lambda r: "error"),
     ),
     "workers": (
-        Column("ID", lambda r, n: r.id, 12, grow=3, max_width=48),
-        Column("Host", lambda r, n: r.host, 8, grow=1, max_width=30),
-        Column("PID", lambda r, n: str(r.pid), 7, right=True),
+        Column("ID", lambda r, n: r.id, 8, grow=3, max_width=48),
+        Column("Host", lambda r, n: r.host, 6, grow=1, max_width=30),
+        Column("PID", lambda r, n: str(r.pid), 6, right=True),
         Column("Concurrency", lambda r, n: str(r.concurrency), 11, right=True, tone=_tone_worker),
         Column("Busy", lambda r, n: str(r.running), 4, right=True),
-        Column("Seen", _heartbeat, 9, right=True),
+        Column("Seen", _heartbeat, 8, right=True),
         Column("Done", lambda r, n: f"{r.processed:,}", 5, grow=1, max_width=10, right=True),
         Column("State", _worker_state, 12, grow=1, max_width=20, tone=_tone_worker),
+        # the job names it runs (issue 22): a job no live worker lists waits, unserved
+        Column("Handlers", lambda r, n: r.handlers, 8, grow=3),
     ),
     "history": (
         Column("ID", _id, 8, grow=1, max_width=36),

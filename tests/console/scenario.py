@@ -245,8 +245,13 @@ class Scenario:
                 last_heartbeat=self.clock.now,
                 processed=1200 + 337 * n,
                 failed=3 + n,
+                handlers=_HANDLERS[: 4 - n],
+                handler_count=4 - n,
             )
             await self.backend.heartbeat(record, [], LEASE)
+
+
+_HANDLERS = ["generate_report", "resize_image", "send_email", "send_reminder"]
 
 
 async def open_past(pilot: Any, key: str, timeout: float = 10.0) -> None:

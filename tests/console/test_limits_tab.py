@@ -3,6 +3,8 @@ against a private redis-server (issue 24)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from jobdeck.console.screens.confirm import ConfirmScreen, CountScreen
@@ -10,6 +12,7 @@ from jobdeck.console.screens.limits import LimitsScreen
 from jobdeck.console.screens.main import MainScreen
 from jobdeck.console.widgets.columns import COLUMNS
 from jobdeck.core import JobService
+from jobdeck.core.backend.records import WorkerRecord
 
 from .conftest import open_console
 
@@ -85,3 +88,20 @@ async def test_read_only_console_cannot_change_limits(service: JobService) -> No
         assert not isinstance(c.app.screen, (ConfirmScreen, CountScreen))
         await c.until(lambda: any("read-only" in n for n in c.notes), what="the refusal")
         assert (await service.list_limits())[0].concurrency == 2
+
+
+async def test_the_workers_tab_lists_each_workers_handlers(service: JobService) -> None:
+    """Issue 22: which job names each worker runs is on its row (and found by `/`)."""
+    record = WorkerRecord(
+        id="w-handlers", host="h", pid=1, queue=service.queue, concurrency=2, running=0,
+        started_at=time.time(), last_heartbeat=time.time(),
+        handlers=["mail", "resize"], handler_count=3,
+    )  # fmt: skip
+    await service.backend.heartbeat(record, [], 30.0)
+    async with open_console(service) as c:
+        await c.press("4")
+        table = c.app.screen.tables["workers"]
+        await c.until(lambda: bool(table.rows), what="the worker's row")
+        column = next(col for col in COLUMNS["workers"] if col.label == "Handlers")
+        assert column.cell(table.rows[0], 0.0) == "mail, resize +1"
+        assert table.rows[0].matches("resize")
