@@ -186,6 +186,13 @@ function wire() {
     applyFilter("");
   };
   window.addEventListener("keydown", keyHandler({ state, clearFilter, page }));
+  $("chart-toggle").addEventListener("click", () => {
+    const overview = document.querySelector(".overview");
+    const open = overview.classList.toggle("with-chart");
+    $("chart-toggle").setAttribute("aria-expanded", String(open));
+    setText("chart-toggle", open ? "Chart ▴" : "Chart ▾");
+    chart.draw();
+  });
   for (const button of document.querySelectorAll(".ranges button")) {
     button.addEventListener("click", () => {
       for (const b of document.querySelectorAll(".ranges button")) b.setAttribute("aria-pressed", String(b === button));
