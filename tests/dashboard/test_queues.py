@@ -48,9 +48,9 @@ def test_the_overview_lists_every_queue_and_opens_one(
     call(mail.pause_queue())
     press(driver, "0")
     until(driver, lambda d: rows(d, "mail") and rows(d, QUEUE), what="both queues")
-    assert cell(driver, "mail", 1) == "1" and cell(driver, "mail", 9) == "paused"
-    assert cell(driver, "mail", 2) == "\u2013"  # nothing held: a dash
-    assert cell(driver, QUEUE, 9) == "running" and "·" in cell(driver, QUEUE, 8)  # its worker
+    assert cell(driver, "mail", 1) == "1" and cell(driver, "mail", 10) == "paused"
+    assert cell(driver, "mail", 3) == "\u2013"  # nothing held: a dash
+    assert cell(driver, QUEUE, 10) == "running" and "·" in cell(driver, QUEUE, 9)  # its worker
     rows(driver, "mail")[0].find_element(By.TAG_NAME, "a").click()
     until(driver, lambda d: d.execute_script("return location.hash") == "#queue/mail/pending")
     until(driver, lambda d: d.find_element(By.ID, "count-pending").text == "1", what="its counts")

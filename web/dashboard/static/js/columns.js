@@ -186,7 +186,8 @@ TABS.queues = {
   key: (q) => q.name,
   columns: [
     { key: "name", label: "Queue", cell: (q, state) => el("a", { text: oneLine(q.name, 64), attrs: { href: queueHash(q.name, state.session.queue) } }), sort: (q) => q.name, className: "id" },
-    { key: "waiting", label: "Pending", cell: (q, state) => number(sum(q.depths, state.vocab.notStarted())), sort: (q) => q.depths.pending, className: "num" },
+    { key: "pending", label: "Pending", cell: (q) => number(q.depths.pending ?? 0), sort: (q) => q.depths.pending, className: "num" },
+    { key: "later", label: "Not yet due", cell: (q, state) => number(sum(q.depths, state.vocab.notStarted().filter((s) => s !== "pending"))), sort: (q) => q.depths.scheduled, className: "num wide", wide: true },
     { key: "held", label: "Held", cell: heldCell, sort: (q) => q.throttled + q.unserved, className: "num" },
     { key: "running", label: "Running", cell: (q) => number(q.depths.running ?? 0), sort: (q) => q.depths.running, className: "num" },
     { key: "dead", label: "Dead", cell: (q) => number(q.depths.failed ?? 0), sort: (q) => q.depths.failed, className: "num" },

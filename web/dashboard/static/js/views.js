@@ -63,6 +63,8 @@ export class ListView {
     state.total = total;
     this.table.render();
     if (tab !== "queues") setText("search-info", note);
+    // A search covers every status of the tab: its status menu would say otherwise.
+    show("substatus", Boolean(TABS[tab].choose) && !filter);
   }
 
   async #listed(tab) {
