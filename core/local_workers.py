@@ -15,6 +15,8 @@ from typing import Any
 
 from ._tasks import cancel_and_wait
 from .backend.base import Backend
+from .lifespan import Lifespan
+from .middleware import Middlewares
 from .reading import check_count
 from .retry import RetryPolicy, RetryRules
 from .schedules.scheduler import Scheduler
@@ -34,6 +36,7 @@ class LocalWorkers:
         self.scheduler: Scheduler | None = None
         self._scheduler_task: asyncio.Task[None] | None = None
         self._warned_unserved = False
+        self._lifespan: Lifespan | None = None  # entered by this service's pool, if any
 
     @property
     def running(self) -> bool:
@@ -52,30 +55,73 @@ class LocalWorkers:
         service: HandlerService,
         schedules: Callable[[], list[ScheduleSpec]] | None,
         retry_rules: Mapping[str, RetryRules] | None = None,
+        middleware: Middlewares | None = None,
+        lifespan: Lifespan | None = None,
     ) -> WorkerPool:
         """Start a pool of `count` slots (default: CPU count) and, with `schedules` (the
         declared ones, read as it starts), a scheduler loop, unless one runs already (one
-        per service is enough: every loop fires each tick exactly once anyway)."""
+        per service is enough: every loop fires each tick exactly once anyway). A
+        `lifespan` is entered first (raises `LifespanError` if it cannot start)."""
         if self.running:
             raise RuntimeError("workers are already running in this service; use scale_workers")
-        self.pool = pool = WorkerPool(
-            backend,
-            handlers,
-            concurrency=check_count((os.cpu_count() or 1) if count is None else count),
-            queue=queue,
-            retry_policy=retry_policy,
-            settings=settings,
-            worker_id=worker_id,
-            service=service,
-            retry_rules=retry_rules,
-        )
-        await pool.start()
+        count = check_count((os.cpu_count() or 1) if count is None else count)
+        state = None
+        if lifespan is not None:
+            state = await lifespan.enter()
+            self._lifespan = lifespan
+        try:
+            pool = await self._start_pool(
+                backend, handlers, count, queue, retry_policy, settings, worker_id, service,
+                retry_rules, middleware, state,
+            )  # fmt: skip
+        except BaseException:
+            await self._leave_lifespan()
+            raise
         if schedules is not None and (self._scheduler_task is None or self._scheduler_task.done()):
             self.scheduler = scheduler = Scheduler(backend, declared=schedules)
             self._scheduler_task = asyncio.get_running_loop().create_task(
                 scheduler.run(), name="jobdeck-scheduler"
             )
         return pool
+
+    async def _start_pool(
+        self,
+        backend: Backend,
+        handlers: Mapping[str, Callable[..., Any]],
+        count: int,
+        queue: str,
+        retry_policy: RetryPolicy,
+        settings: WorkerSettings,
+        worker_id: str | None,
+        service: HandlerService,
+        retry_rules: Mapping[str, RetryRules] | None,
+        middleware: Middlewares | None,
+        state: Any,
+    ) -> WorkerPool:
+        self.pool = pool = WorkerPool(
+            backend,
+            handlers,
+            concurrency=count,
+            queue=queue,
+            retry_policy=retry_policy,
+            settings=settings,
+            worker_id=worker_id,
+            service=service,
+            retry_rules=retry_rules,
+            middleware=middleware,
+            state=state,
+        )
+        try:
+            await pool.start()
+        except BaseException:
+            self.pool = None
+            raise
+        return pool
+
+    async def _leave_lifespan(self) -> None:
+        lifespan, self._lifespan = self._lifespan, None
+        if lifespan is not None:
+            await lifespan.leave()
 
     async def scale(self, backend: Backend, count: int, worker_id: str | None, delta: bool) -> int:
         """This process's pool (no `worker_id`, or its own), or a control message to one
@@ -97,6 +143,7 @@ class LocalWorkers:
         if self.pool is not None:
             await self.pool.stop(graceful=graceful, timeout=timeout)
             self.pool = None
+        await self._leave_lifespan()  # after the jobs ended: they may use what it holds
 
     def warn_if_unserved(self, url: str, backend: Backend) -> None:
         """A `memory://` queue lives in this process only: jobs submitted to it where no

@@ -21,9 +21,11 @@ from .event_feed import BusRelay, EventFeed
 from .events import Event, EventBus, Events
 from .history import QueueHistory, build_history, check_history
 from .job_events import JobEvents, check_budget, job_events
+from .lifespan import Lifespan, LifespanFactory
 from .limits import Limit, check_flow_name, list_limits, remove_limit, set_limit
 from .local_workers import LocalWorkers
 from .metrics import QueueMetrics, build_metrics, check_window
+from .middleware import Middlewares
 from .models import JobDefinition, JobPriority, JobStatus, check_job_name
 from .reading import check_count, decode_or_stub, field_cap, list_page
 from .results import ResultWaiters, check_wait
@@ -51,6 +53,9 @@ class JobService:
     engine; it defaults to `$JOBDECK_URL`, then to `memory://`. `event_bus` may be the
     application's own bus (an object with `publish`, or a callable): every event is published
     on it too (see `jobdeck.core.bus`). `redis_url` is `url` under the seed's name.
+    `lifespan`: an async context manager (or a function returning one) entered once when
+    this process's workers start and left after they stopped; what it yields is
+    `current_job().state` in every handler (`core/lifespan.py`).
     """
 
     def __init__(
@@ -65,6 +70,7 @@ class JobService:
         worker_settings: WorkerSettings | None = None,
         event_bus: Any = None,
         redis_url: str | None = None,
+        lifespan: LifespanFactory | None = None,
     ) -> None:
         if redis_url is not None and url is not None and redis_url != url:
             raise ValueError("url, redis_url: give one of them (redis_url is url's old name)")
@@ -89,6 +95,8 @@ class JobService:
         self._declared: dict[str, ScheduleSpec] = {}
         self._results: ResultWaiters | None = None
         self._siblings = QueueSiblings()
+        self.middleware = Middlewares()  # `add_middleware`
+        self.lifespan = None if lifespan is None else Lifespan(lifespan)
 
     def configure(self, url: str | None = None, prefix: str | None = None) -> None:
         """Point this (not yet initialized) service at another server or key prefix. The
@@ -215,6 +223,12 @@ class JobService:
         on first use, with this one's handlers and settings, and closed with this one."""
         return self._siblings.get(self, queue)
 
+    def add_middleware(self, middleware: object) -> None:
+        """Add a middleware (an object with any of `on_submit(spec)`, `async around(job,
+        call_next)`, `on_outcome(job, outcome)`), after those added before: see
+        `core/middleware.py` for what each may do, their order, and their errors."""
+        self.middleware.add(middleware)
+
     # -- results ---------------------------------------------------------------------------
     async def result(self, job_id: str, timeout: float | None = 30.0) -> Any:
         """What the job's handler returned, once it has: at once if the job has finished,
@@ -263,6 +277,11 @@ class JobService:
         priority take turns (fairness between tenants). `result_ttl`: seconds its record
         and result are kept once it completed (default: the queue's); `meta`: a JSON object
         of at most 4 KiB kept and shown with the job, and found by search."""
+        if self.middleware.on_submit:  # each middleware sees (and may change) the spec
+            return (await self.submit_jobs([JobSpec(
+                name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
+                unique_for, limit, group, result_ttl, meta,
+            )]))[0]  # fmt: skip
         if limit is None and self._handler_limits:
             limit = self._handler_limits.get(name)
         job = prepare(
@@ -280,6 +299,8 @@ class JobService:
         anything is written, so a bad one leaves the queue untouched. Each thousand is stored
         whole or not at all: if Redis refuses some (it is full), `OutOfMemory` is raised and
         its `accepted` lists exactly the ids that were queued."""
+        if self.middleware.on_submit:
+            specs = await self.middleware.submitting_all(specs)
         jobs = prepare_all(specs)
         if self._handler_limits:
             jobs = [self._with_handler_limit(job) for job in jobs]
@@ -403,6 +424,7 @@ class JobService:
         sibling = JobService(self.url, queue, self.prefix, settings=self.backend.settings)
         sibling.retry_policy, sibling.worker_settings = self.retry_policy, self.worker_settings
         sibling.handlers, sibling.retry_rules = self.handlers, self.retry_rules
+        sibling.middleware, sibling.lifespan = self.middleware, self.lifespan
         return sibling
 
     # -- limits ----------------------------------------------------------------------------
@@ -523,6 +545,8 @@ class JobService:
             service=self,
             schedules=(lambda: list(declared.values())) if scheduler else None,
             retry_rules=self.retry_rules,
+            middleware=self.middleware,
+            lifespan=self.lifespan,
         )
 
     async def scale_workers(

@@ -169,7 +169,12 @@ class SyncJobService:
         meta: Mapping[str, Any] | None = None,
     ) -> str:
         submitter = self._submitter
-        if not submitter or submitter.pid != os.getpid() or self._closed:
+        if (
+            not submitter
+            or submitter.pid != os.getpid()
+            or self._closed
+            or (self._service is not None and self._service.middleware.on_submit)
+        ):
             job_id = self._call(
                 lambda s: s.submit_job(
                     name,

@@ -1,4 +1,4 @@
-"""jobdeck in one file: a handler, workers, a submit and its result.
+"""jobdeck in one file: a typed task, workers, a submit and its result.
 
     python examples/quickstart.py                       # one process, on memory://
     JOBDECK_URL=redis://localhost:6379/0 python examples/quickstart.py
@@ -15,7 +15,7 @@ from jobdeck.core import JobFailed, JobService
 service = JobService()  # $JOBDECK_URL, else memory:// (this process only)
 
 
-@service.handler()
+@service.task(max_retries=3, dont_retry_on=TypeError)  # a bad argument stays bad
 async def add(a: int, b: int) -> int:
     return a + b
 
@@ -23,9 +23,9 @@ async def add(a: int, b: int) -> int:
 async def main() -> None:
     async with service:
         await service.start_workers(2)  # two jobs at once, in this process
-        job_id = await service.submit_job("add", args=(2, 3))
-        print("add(2, 3) =", await service.result(job_id, timeout=10))
-        bad = await service.submit_job("add", args=(2, "x"))
+        handle = await add.submit(2, 3)  # checked against add's signature by mypy
+        print("add(2, 3) =", await handle.result(timeout=10))  # an int
+        bad = await service.submit_job("add", args=(2, "x"))  # by name: not checked
         try:
             await service.result(bad, timeout=10)
         except JobFailed as failed:

@@ -17,6 +17,7 @@ from ..acl import ROLES, acl_rules
 from ..backend.records import WorkerRecord
 from ..codec import loads
 from ..keys import validate_name
+from ..lifespan import LifespanError
 from ..metrics import QueueMetrics
 from ..models import JobPriority, JobStatus
 from ..service import JobService
@@ -147,8 +148,12 @@ async def _run_worker(
     # One pool per queue, under one worker id: its keys are per queue, so the id is unique
     # on each, and `scale_workers(worker_id=...)` from a queue's console scales that share.
     worker_id = worker_id or _new_worker_id()
-    for service, count in zip(services, slots, strict=True):
-        await service.start_workers(count, worker_id=worker_id)
+    try:
+        for service, count in zip(services, slots, strict=True):
+            await service.start_workers(count, worker_id=worker_id)
+    except LifespanError as exc:  # nothing ran: stop what started, and say why
+        await asyncio.gather(*(service.close() for service in services))
+        fail(f"worker not started: {exc}", code=1)
     log.info(
         "worker %s on %s, queues %s, handlers: %s",
         worker_id,

@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from contextvars import copy_context
 from functools import partial
 from typing import Any
 
-from ..backend.base import ClaimedJob, Finish
-from ..codec import MalformedRecord
+from ..backend.base import ClaimedJob, Finish, Outcome
+from ..codec import MalformedRecord, loads
+from ..middleware import AttemptOutcome, MiddlewareError, Middlewares
 from ..models import JobDefinition
 from ..retry import Fail, Retry, RetryPolicy, RetryRules
 from . import outcomes
@@ -35,6 +37,7 @@ async def attempt(
     worker_id: str,
     started: float,
     retry_rules: Mapping[str, RetryRules] | None = None,
+    middleware: Middlewares | None = None,
 ) -> Finish:
     """The outcome of running `claimed` once. Cancellation (cancel, shutdown, lost lease)
     propagates: the pool knows why it cancelled and builds that outcome itself."""
@@ -55,6 +58,8 @@ async def attempt(
     rules = retry_rules.get(job.name) if retry_rules else None
     if rules is not None and rules.policy is not None:
         policy = rules.policy
+    if middleware is not None:
+        return await _through(middleware, handler, job, token, ctx, threads, started, policy, rules)
     try:
         result = await call_handler(handler, job.args, job.kwargs, job.timeout, ctx, threads)
     except asyncio.CancelledError:
@@ -62,6 +67,71 @@ async def attempt(
     except Exception as exc:
         return failure(job, token, exc, started, policy, rules)
     return outcomes.completed(job, token, result, started, policy)
+
+
+async def _through(
+    middleware: Middlewares,
+    handler: Callable[..., Any],
+    job: JobDefinition,
+    token: str,
+    ctx: JobContext,
+    threads: ThreadRunner,
+    started: float,
+    policy: RetryPolicy,
+    rules: RetryRules | None,
+) -> Finish:
+    """`attempt` with the service's middleware: the handler inside every `around`, then
+    every `on_outcome` told how it ended (see `core/middleware.py`)."""
+    error: Exception | None = None
+    result: Any = None
+    try:
+        result = await middleware.around(
+            job, lambda: call_handler(handler, job.args, job.kwargs, job.timeout, ctx, threads)
+        )
+    except asyncio.CancelledError:
+        status = {"shutdown": Outcome.RELEASE, "lost": "lost"}.get(ctx._stopped or "")
+        told = _told(job, status or Outcome.CANCELLED, started)
+        await middleware.outcome(job, told)  # errors logged: a stopped attempt stays so
+        raise
+    except Exception as exc:
+        error = exc
+        finish = failure(job, token, exc, started, policy, rules)
+    else:
+        finish = outcomes.completed(job, token, result, started, policy)
+    problem = await middleware.outcome(
+        job, _told(job, finish.outcome, started, finish, result, error)
+    )
+    if problem is not None and finish.outcome == Outcome.COMPLETED:
+        try:
+            raise problem
+        except MiddlewareError as exc:  # raised here so its traceback is the record's
+            return failure(job, token, exc, started, policy, rules)
+    return finish
+
+
+def _told(
+    job: JobDefinition,
+    status: str,
+    started: float,
+    finish: Finish | None = None,
+    result: Any = None,
+    error: BaseException | None = None,
+) -> AttemptOutcome:
+    """What `on_outcome` is told of an attempt."""
+    kind = message = None
+    if error is not None and finish is not None and finish.payload:
+        reported = loads(finish.payload)
+        kind, message = reported.get("type"), reported.get("message")
+    return AttemptOutcome(
+        status=status,
+        attempt=job.attempts,
+        runtime=round(time.monotonic() - started, 6),
+        result=result if status == Outcome.COMPLETED else None,
+        error=error,
+        error_type=kind,
+        message=message,
+        retry_in=finish.delay if finish is not None and status == Outcome.RETRY else None,
+    )
 
 
 def failure(

@@ -75,6 +75,11 @@ class JobContext:
     service: HandlerService | None = None
     """The service this worker runs on (same server, queue and prefix): submit follow-up
     jobs through it and they land where this worker takes its jobs."""
+    state: Any = None
+    """What the service's lifespan yielded (`JobService(lifespan=...)`): the resources this
+    process's handlers share (a database pool, an HTTP client). None without a lifespan."""
+    # Why the worker stopped this job ("cancelled", "shutdown", "lost"), once it did.
+    _stopped: str | None = None
 
     @property
     def job_id(self) -> str:

@@ -34,6 +34,7 @@ from ..backend.base import Backend, ClaimedJob, Finish, WorkerRecord
 from ..backend.records import listed_handlers
 from ..errors import OutOfMemory
 from ..events import Events
+from ..middleware import Middlewares
 from ..retry import RetryPolicy, RetryRules
 from .calls import attempt
 from .claiming import claim_loop
@@ -66,6 +67,8 @@ class WorkerPool:
         worker_id: str | None = None,
         service: HandlerService | None = None,
         retry_rules: Mapping[str, RetryRules] | None = None,
+        middleware: Middlewares | None = None,
+        state: Any = None,
     ) -> None:
         if concurrency < 0:
             raise ValueError("concurrency must be >= 0")
@@ -77,6 +80,8 @@ class WorkerPool:
         self.retry_policy = retry_policy or RetryPolicy()
         # Per handler name, read at each failure (a handler registered later has its own).
         self.retry_rules: Mapping[str, RetryRules] = {} if retry_rules is None else retry_rules
+        self.middleware = middleware  # `around` and `on_outcome` of each attempt
+        self.state = state  # the lifespan's: current_job().state
         self.settings = settings or WorkerSettings()
         self.host = socket.gethostname()
         self.pid = os.getpid()
@@ -96,6 +101,7 @@ class WorkerPool:
             self._attempt,
             max_stalls=backend.settings.max_stalls,
             service=service,
+            state=state,
         )
         self._heartbeat = Heartbeat(backend, self._slots, self.settings, self.record)
         self._watchdog: LoopWatchdog | None = None
@@ -303,6 +309,7 @@ class WorkerPool:
             self.id,
             started,
             self.retry_rules,
+            self.middleware or None,
         )
 
     def _fatal(self, error: LoopFailed) -> None:

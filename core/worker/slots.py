@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..backend.records import ClaimedJob, Finish, Outcome
 from ..models import JobDefinition
@@ -69,6 +70,7 @@ class Slots:
         *,
         max_stalls: int,
         service: HandlerService | None = None,
+        state: Any = None,
     ) -> None:
         self.worker_id = worker_id
         self.concurrency = concurrency
@@ -84,6 +86,7 @@ class Slots:
         self._attempt = attempt
         self._last_chance = max(1, max_stalls - 1)
         self._service = service  # handed to handlers as current_job().service
+        self._state = state  # the lifespan's, handed to handlers as current_job().state
         self._run_time: float | None = None  # moving average of recent handlers' run times
         self._suspect: str | None = None  # a job on its last chance, run alone (`take`)
         # When the lease of each job held ends, as far as this worker knows (its clock,
@@ -169,6 +172,7 @@ class Slots:
         if running.stop_reason is not None:
             return False
         running.stop_reason = reason
+        running.ctx._stopped = reason
         running.ctx._cancelled = True
         running.task.cancel()
         return True
@@ -303,6 +307,7 @@ class Slots:
             _report=reporter.report_progress,
             _emit=reporter.report_event,
             service=self._service,
+            state=self._state,
         )
         task = asyncio.get_running_loop().create_task(
             self._execute(claimed, ctx), name=job_task_name(claimed.id)
