@@ -1,5 +1,13 @@
 """`JobdeckApp`: the live console. It is handed a `JobService` and owns two loops.
 
+    JobService ──events()──► live/feed ──EventsArrived──► live/updates ─┐ (reducer)
+        │                                                               ├─► live/state
+        └──reads──► live/fetch ◄── live/refresher ──Refreshed──────────┘      │
+                   (metrics, the window on screen, workers, one job)          ▼
+    keys ──► keys/bindings ──► keys/actions ──► JobService      widgets/painter ──► widgets
+                                  (asks first: screens/confirm)   (frames ≤ 2/s, changed cells)
+    t / m ──► timemode/mode ──► timemode/past (the log, then the feed; bounded) ──► screens
+
 - the *event feed* consumes `service.events()` in batches (~100 ms) and applies each batch to
   the state incrementally (`reducer`);
 - the *refresher* reads metrics, the window on screen and the workers (`fetch`) once a second,
@@ -9,7 +17,6 @@ Both only post messages; handlers update `self.state` and tell the widgets to re
 never call the service). The operator's actions are an `Actions` object handed the service,
 the state and a way to post messages; the app runs them in workers and draws what follows.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -335,6 +342,8 @@ class JobdeckApp(App[int]):
             return self.on_main
         if action in MUTATING and isinstance(self.screen, TimeModeScreen):
             return False  # the past is for looking: esc first
+        if action in ("pause", "resume") and isinstance(self.screen, SchedulesScreen):
+            return False  # `p` there is the schedule's, never the whole queue's
         if action in MUTATING:
             if not self.actions.applies(action, self.where()):
                 return False

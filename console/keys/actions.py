@@ -17,14 +17,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen
 
 from jobdeck.core.service import JobService
+from jobdeck.core.text import display_text
 
 from ..format import short_id
 from ..live.state import ConsoleState, JobRow, WorkerRow
 from ..screens.confirm import ConfirmScreen, CountScreen
+from .bindings import APP_BINDINGS, action_name
 
 __all__ = ["MUTATING", "Actions", "Where", "where_on"]
 
@@ -43,15 +46,11 @@ MUTATING = frozenset(
     }
 )
 # Keys whose refusal we explain (a binding that does not apply lets the key fall through).
+# key -> the action it names first, for the keys that act on the queue (from the bindings).
 KEY_ACTIONS = {
-    "c": "cancel",
-    "r": "retry",
-    "R": "retry_all",
-    "plus": "scale",
-    "minus": "scale",
-    "s": "set_count",
-    "p": "pause",
-    "P": "purge",
+    binding.key: action_name(binding)
+    for binding in reversed(APP_BINDINGS)
+    if isinstance(binding, Binding) and action_name(binding) in MUTATING
 }
 _ASKED_FRESH = 5.0  # seconds a scale this console asked for counts as the current figure
 _WHAT = {
@@ -358,6 +357,10 @@ class Actions:
         )
 
     async def pause(self) -> None:
+        queue = display_text(self.state.queue, limit=60)
+        question = f"Pause queue {queue}?\nWorkers take no new jobs; running ones finish."
+        if not await self._confirmed("Pause the queue", question):
+            return
         if await self._call("pause", self.service.pause_queue) is not FAILED:
             self.note("Queue paused: running jobs go on, no new ones start")
 

@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any
 
 from textual.app import SystemCommand
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.markup import escape
@@ -30,36 +31,24 @@ from jobdeck.core.text import display_text
 
 from ..live.limits import ROW_FIELD_BYTES
 from .actions import MUTATING
+from .bindings import APP_BINDINGS, MAIN_BINDINGS, PALETTE
 
 __all__ = ["ACTION_COMMANDS", "JobsProvider", "QueueNames", "QueuesProvider", "action_commands"]
 
-# (title, help, action) for the palette; an action is offered only where it applies.
+# (title, help, action) for the palette, from the bindings (their tooltip is the help);
+# an action is offered only where it applies.
 ACTION_COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("Pending", "Tab 1: pending and scheduled jobs", "show_tab('pending')"),
-    ("Running", "Tab 2: running jobs", "show_tab('running')"),
-    ("Dead letter", "Tab 3: failed for good", "show_tab('dead')"),
-    ("Workers", "Tab 4: worker processes", "show_tab('workers')"),
-    ("History", "Tab 5: completed and cancelled", "show_tab('history')"),
-    ("Cancel", "Cancel the selected job(s)", "cancel"),
-    ("Retry", "Retry the selected dead letter(s)", "retry"),
-    ("Retry all", "Retry every dead letter", "retry_all"),
-    ("Purge", "Delete finished jobs of this tab", "purge"),
-    ("Pause queue", "Workers stop taking new jobs", "pause"),
-    ("Resume queue", "Workers take jobs again", "resume"),
-    ("Scale up", "Run one job more at once on the selected worker", "scale(1)"),
-    ("Scale down", "Run one job less at once on the selected worker", "scale(-1)"),
-    ("Set concurrency", "How many jobs the selected worker runs at once", "set_count"),
-    ("Search", "Search the server: name, id, args, error", "screen.filter"),
-    ("Select all", "Select every row (matching the filter)", "screen.mark_all"),
-    ("Time mode", "The queue as it was, from the event log", "time_mode"),
-    ("Charts", "Throughput, failures and times over the last hour", "charts"),
-    ("Help", "Every key", "help"),
-    ("Refresh: live", "Draw changes twice a second (the default)", "refresh_every(0.5)"),
-    ("Refresh: every 2 s", "Fewer frames for a slow link; keys still answer at once",
-     "refresh_every(2.0)"),
-    ("Refresh: every 5 s", "Fewer frames for a slow link; keys still answer at once",
-     "refresh_every(5.0)"),
-    ("Refresh: every 10 s", "Fewest frames; keys still answer at once", "refresh_every(10.0)"),
+    *(
+        (b.description, b.tooltip, b.action)
+        for b in APP_BINDINGS
+        if isinstance(b, Binding) and b.tooltip
+    ),
+    *(
+        (b.description, b.tooltip, f"screen.{b.action}")
+        for b in MAIN_BINDINGS
+        if isinstance(b, Binding) and b.tooltip
+    ),
+    *PALETTE,
 )
 _ID_LIKE = re.compile(r"^[0-9A-Za-z_.:-]{4,128}$")
 

@@ -21,13 +21,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from jobdeck.core.text import display_text
 
 from ..format import count, duration
 from ..timemode.charts import Charts, charts, from_history
 from ..timemode.past import Past
+from ..widgets.footer import KeysFooter
 
 __all__ = ["ChartScreen"]
 
@@ -79,7 +80,7 @@ class ChartScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="charts-scroll"):
             yield self.body
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.draw()

@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from jobdeck.core.models import JobDefinition
 from jobdeck.core.text import display_text
 
 from ..format import bar, clock_time, data_text, duration, not_loaded, priority_label
 from ..live.timeline import Step, timeline_entries
+from ..widgets.footer import KeysFooter
 
 __all__ = ["DetailScreen"]
 
@@ -48,7 +49,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-body")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#detail-scroll").focus()

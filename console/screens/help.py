@@ -21,7 +21,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("1 … 5", "tabs: Pending Running Dead-letter Workers History"),
             ("↑ ↓ j k", "move the cursor"),
-            ("PgUp PgDn", "a page up / down (space: down)"),
+            ("PgUp PgDn", "a page up / down"),
             ("Home End g G", "first / last row (pages come from the server)"),
             ("enter", "the job's args, timeline, result and traceback"),
             ("/", "search the server: name, id, args, error; enter keeps it"),
@@ -38,7 +38,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("+ -", "concurrency one more / less for the selected worker (to 0: *)"),
             ("s", "set the selected worker's concurrency (0: *)"),
             ("", "(on tabs 1-3 and 5: the pool embedded in the console)"),
-            ("p", "pause / resume the queue (running jobs go on)"),
+            ("p", "pause (asks first) / resume the queue; running jobs go on"),
             ("P", "purge dead letters (tab 3) / completed and cancelled (tab 5) *"),
         ),
     ),

@@ -12,16 +12,18 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from ..format import count
+from ..keys.bindings import MAIN_BINDINGS, actions_of
 from ..keys.selection import Selection
 from ..live.filtering import apply_filter, filter_info
 from ..live.state import TABS, ConsoleState
 from ..widgets.columns import COLUMNS
 from ..widgets.filter_bar import FilterBar
+from ..widgets.footer import KeysFooter
 from ..widgets.header import HeaderStrip, TabBar
 from ..widgets.job_table import JobTable
 
@@ -34,15 +36,11 @@ _EMPTY = {
     "workers": "no live worker on this queue",
     "history": "no completed or cancelled jobs yet",
 }
-SCREEN_ACTIONS = ("filter", "clear_filter", "mark_all")
+SCREEN_ACTIONS = actions_of(MAIN_BINDINGS)
 
 
 class MainScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "mark_all", "Select all"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
     def __init__(
         self,
@@ -73,7 +71,7 @@ class MainScreen(Screen[None]):
         yield self.tab_bar
         yield self.switcher
         yield self.filter_bar
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.table().focus()

@@ -19,12 +19,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from jobdeck.core import JobService
 from jobdeck.core.schedules import ScheduleInfo
 from jobdeck.core.text import display_text
 
+from ..widgets.footer import KeysFooter
 from .confirm import ConfirmScreen
 
 __all__ = ["SchedulesScreen"]
@@ -69,7 +70,7 @@ class SchedulesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield self.title_bar
         yield self.table
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for column in _COLUMNS:
@@ -138,9 +139,9 @@ class SchedulesScreen(Screen[None]):
 
     # -- acting --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_pause", "trigger", "remove"):
+        if action in ("trigger", "remove"):
             return self.selected is not None  # read-only: the key says why it does nothing
-        return True
+        return True  # `p` stays the schedule's even with none selected (it says so)
 
     def _refuse(self) -> bool:
         if self.read_only:
@@ -150,7 +151,10 @@ class SchedulesScreen(Screen[None]):
     @work(group="schedules-act")
     async def action_toggle_pause(self) -> None:
         info = self.selected
-        if info is None or self._refuse():
+        if info is None:
+            self.notify("No schedule selected: p pauses or resumes the selected schedule.")
+            return
+        if self._refuse():
             return
         name = display_text(info.name, limit=64)
         try:

@@ -15,12 +15,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from ..live.state import TABS, ConsoleState
 from ..timemode.mode import TimeMode
 from ..widgets.columns import COLUMNS
 from ..widgets.filter_bar import FilterBar
+from ..widgets.footer import KeysFooter
 from ..widgets.header import HeaderStrip, TabBar
 from ..widgets.job_table import JobTable
 from ..widgets.painter import Painter
@@ -70,7 +71,7 @@ class TimeModeScreen(Screen[None]):
         yield self.tab_bar
         yield self.switcher
         yield self.time_bar
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.tables[self.state.active].focus()

@@ -198,8 +198,11 @@ async def test_a_call_that_fails_is_told_as_an_error(redis_url: str, prefix: str
 
 
 async def test_pause_and_resume_say_so(service: JobService) -> None:
-    h = Harness(service)
+    h = Harness(service, False, True)  # pausing asks: "no", then "yes"
     await h.actions.pause()
+    assert not (await service.get_metrics()).paused and h.acted == []
+    await h.actions.pause()
+    assert "Pause queue q?" in h.questions()[1]
     assert (await service.get_metrics()).paused
     await h.actions.resume()
     assert not (await service.get_metrics()).paused

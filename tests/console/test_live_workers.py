@@ -51,7 +51,7 @@ async def test_scale_and_pause_land_at_once(redis_url: str, prefix: str, service
             await service.backend.send_control({"op": "resume"}, worker.worker_id)
             await c.until(lambda: not row().paused, timeout=_LANDS_WITHIN, what="resumed")
 
-            await c.press("p")  # the whole queue: every worker row says so at once
+            await c.press("p", "y")  # the whole queue (asked first): every row says so at once
             await c.until(lambda: row().queue_paused, timeout=_LANDS_WITHIN, what="queue paused")
     finally:
         worker.stop()

@@ -134,10 +134,14 @@ async def test_scale_the_embedded_pool(service: JobService) -> None:
 async def test_pause_and_resume(service: JobService) -> None:
     async with open_console(service) as c:
         assert "▶ running" in header_text(c)
-        await c.press("p")
+        await c.press("p")  # pausing the queue asks first: "no" leaves it running
+        assert isinstance(c.app.screen, ConfirmScreen)
+        await c.press("n")
+        assert not (await service.get_metrics()).paused
+        await c.press("p", "y")
         await c.until(lambda: "PAUSED" in header_text(c), what="PAUSED in the header")
         assert (await service.get_metrics()).paused
-        await c.press("p")
+        await c.press("p")  # resuming does not ask
         await c.until(lambda: "▶ running" in header_text(c), what="running again")
         assert not (await service.get_metrics()).paused
 

@@ -57,6 +57,18 @@ async def test_schedules_tab_pause_resume_trigger_remove(service: JobService) ->
         assert isinstance(c.app.screen, MainScreen) and c.app.state.active == "pending"
 
 
+async def test_p_on_the_schedules_tab_never_pauses_the_queue(service: JobService) -> None:
+    """With no schedule selected, `p` on the Schedules tab used to fall through to the app's
+    `p` and pause the whole queue, without asking."""
+    async with open_console(service) as c:
+        await c.press("6")
+        await c.until(lambda: getattr(c.app.screen, "loaded", False), what="the schedules")
+        await c.press("p")
+        assert not isinstance(c.app.screen, ConfirmScreen)
+        await c.until(lambda: any("No schedule selected" in n for n in c.notes), what="a note")
+        assert not (await service.get_metrics()).paused
+
+
 async def test_read_only_console_cannot_change_schedules(service: JobService) -> None:
     await service.add_schedule("nightly", "backup", cron="0 3 * * *")
     async with open_console(service, read_only=True) as c:
