@@ -95,6 +95,8 @@ class DetailScreen(Screen[None]):
             timeline.add_row(Text(" " + clock_time(when, now)), data_text(text))
         parts += [Text(), Text("Timeline", style="bold"), timeline]
         parts += [Text(), _block("Args", list(job.args)), _block("Kwargs", job.kwargs)]
+        if job.meta:  # the caller's own (submit_job(meta=...)), shown only when it has one
+            parts.append(_block("Meta", job.meta))
         if job.status.value == "completed" or job.result is not None:
             parts.append(_block("Result", job.result))
         for name, stored in job.omitted.items():
