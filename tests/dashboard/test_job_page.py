@@ -107,3 +107,19 @@ def test_the_schedule_that_queued_a_job_and_its_handlers_events_show(
     assert "queued by schedule timeline-tick (triggered by hand)" in steps
     assert 'app.step {"n":0}' in steps and 'app.step {"n":1}' in steps
     call(service.remove_schedule("timeline-tick"))
+
+
+def test_the_job_page_shows_its_meta(signed_in: Any, dash_queue: Queue) -> None:
+    driver = signed_in
+    service, call = dash_queue.service, dash_queue.served.call
+    tagged = call(service.submit_job("noop", delay=600, meta={"tenant": "acme", "n": 7}))
+    plain = call(service.submit_job("noop", delay=600))
+    driver.execute_script("location.hash = arguments[0]", f"job/{tagged}")
+    until(driver, lambda d: shown(d, "job-meta-box"), what="the meta box")
+    meta = driver.find_element(By.ID, "job-meta").text
+    assert '"tenant": "acme"' in meta and '"n": 7' in meta
+    driver.execute_script("location.hash = arguments[0]", f"job/{plain}")
+    until(driver, lambda d: d.find_element(By.ID, "job-id").text == plain, what="the plain job")
+    until(driver, lambda d: not shown(d, "job-meta-box"), what="no meta box")
+    call(service.cancel_job(tagged))
+    call(service.cancel_job(plain))

@@ -32,7 +32,8 @@ export class JobPage {
     $("job-facts").replaceChildren();
     $("job-timeline").replaceChildren();
     $("job-args").textContent = "";
-    for (const box of ["job-progress-box", "job-result-box", "job-error-box"]) show(box, false);
+    const boxes = ["job-progress-box", "job-result-box", "job-error-box", "job-meta-box"];
+    for (const box of boxes) show(box, false);
   }
 
   async load() {
@@ -114,6 +115,9 @@ export class JobPage {
     if (job.stalls) fact(facts, "Stalls", String(job.stalls));
 
     $("job-args").textContent = pretty({ args: job.args, kwargs: job.kwargs });
+    const meta = job.meta && Object.keys(job.meta).length ? job.meta : null; // submit_job(meta=)
+    show("job-meta-box", meta !== null);
+    $("job-meta").textContent = meta === null ? "" : pretty(meta);
     show("job-progress-box", job.status === "running");
     if (job.status === "running") {
       const pct = Math.round(Math.max(0, Math.min(1, Number(job.progress.fraction) || 0)) * 100);

@@ -1,5 +1,5 @@
 // The filter over a whole queue: the server's search (GET api/v1/search: id prefixes, and
-// text in names, args, kwargs and errors), resumed a bounded step per round, as the console's
+// text in names, args, kwargs, errors, meta), resumed a bounded step per round, as the console's
 // filter does. Matches grow on screen until the lists were read to their end or MAX_ROWS are
 // held; once a pass is done, a later pass (when events say something changed, at most every
 // few seconds) runs in the background while the last complete result stays on screen.
