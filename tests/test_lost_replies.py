@@ -86,3 +86,19 @@ async def test_a_claim_whose_reply_was_lost_returns_the_jobs_it_leased(lossy) ->
     leases = [(c.id, c.token) for c in batch.jobs]
     assert await backend.heartbeat(worker("w1"), leases, LEASE) == ([], [])
     assert [c.id for c in (await backend.claim("w1", 5, LEASE)).jobs] == ids[2:]
+
+
+def test_a_replayed_claim_hands_over_the_fields_a_claim_does() -> None:
+    """claim.lua names the fields it hands over twice (the claim's read, and FIELDS for a
+    replay): both must be replies.CLAIMED_FIELDS, in order."""
+    import re
+
+    from jobdeck.core.backend.redis.replies import CLAIMED_FIELDS
+
+    source = script_source("claim")
+    listed = re.search(r"local FIELDS = \{([^}]*)\}", source)
+    assert listed is not None
+    assert tuple(re.findall(r"'(\w+)'", listed.group(1))) == CLAIMED_FIELDS
+    read = re.search(r"f = redis\.pcall\('HMGET', key, ([^)]*)\)", source)
+    assert read is not None
+    assert tuple(re.findall(r"'(\w+)'", read.group(1)))[: len(CLAIMED_FIELDS)] == CLAIMED_FIELDS

@@ -11,8 +11,10 @@ local rid = ARGV[10]
 local picky = ARGV[11] == '1'
 local side = 0 -- 1 when jobs are held or parked (read below)
 local claimed_key = P .. 'claimed:' .. wid
+-- The fields a claim hands over, in the order of replies.CLAIMED_FIELDS (the main read below
+-- names them too: a field added there goes here as well).
 local FIELDS = {'name', 'args', 'kwargs', 'max_retries', 'timeout', 'priority', 'created_at',
-  'scheduled_for', 'error', 'stalls', 'attempts'}
+  'scheduled_for', 'error', 'stalls', 'attempts', 'meta'}
 
 local function next_due(earliest)
   if not earliest then earliest = redis.call('ZRANGE', P .. 'scheduled', 0, 0, 'WITHSCORES') end
