@@ -90,6 +90,41 @@ async def take_all() -> dict[str, str]:
         for size in SIZES:
             shots.update(await shoot(service, size))
     shots.update(await take_schedules())
+    shots.update(await take_limits())
+    return shots
+
+
+async def take_limits() -> dict[str, str]:
+    """The Limits tab (key 7) over a queue of its own: a key, a template and a paused key,
+    with jobs running and held (throttled) under them."""
+    shots: dict[str, str] = {}
+    with frozen_clock() as clock:
+        service = JobService("memory://screenshots-limits", queue="default")
+        await service.initialize()
+        await service.set_limit("stripe", concurrency=5, rate=100, per=1.0)
+        await service.set_limit("user:*", concurrency=1)
+        await service.set_limit("exports", concurrency=0)
+        await service.submit_jobs(
+            [{"name": "charge_card", "limit": "stripe"}] * 8
+            + [{"name": "sync_user", "limit": f"user:{n % 3}"} for n in range(7)]
+            + [{"name": "export_csv", "limit": "exports"}] * 4
+        )
+        await service.backend.claim("worker-1", 20, 30.0)
+        clock.now = T0
+        for size in SIZES:
+            app = JobdeckApp(service, clock=lambda: T0)
+            async with app.run_test(size=size) as pilot:
+                await settle(pilot)
+                await pilot.press("7")
+                screen = app.screen
+                for _ in range(500):
+                    if getattr(screen, "loaded", False):
+                        break
+                    await pilot.pause(0.02)
+                await pilot.pause(0.1)
+                shots[f"limits-{size[0]}x{size[1]}"] = app.export_screenshot(
+                    title="jobdeck console: limits"
+                )
     return shots
 
 
@@ -161,7 +196,8 @@ def _last_tick(spec: object, now_ms: int) -> int:
 
 def main(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    shots = asyncio.run(take_schedules() if only == "schedules" else take_all())
+    only_one = {"schedules": take_schedules, "limits": take_limits}.get(only or "")
+    shots = asyncio.run(only_one() if only_one else take_all())
     for stem, svg in shots.items():
         (out / f"{stem}.svg").write_text(svg)
         to_png(svg, out / f"{stem}.png")
@@ -171,6 +207,8 @@ def main(out: Path, only: str | None = None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
-    parser.add_argument("--only", choices=["schedules"], help="only the Schedules tab's shots")
+    parser.add_argument(
+        "--only", choices=["schedules", "limits"], help="only that tab's shots"
+    )
     arguments = parser.parse_args()
     main(arguments.out, arguments.only)

@@ -186,12 +186,13 @@ class LimitsScreen(Screen[None]):
 
 def _cells(limit: Limit) -> list[Text]:
     key = display_text(limit.key, limit=48) + (" (each key)" if limit.is_template else "")
+    each = " per key" if limit.is_template else ""  # a template: in use under all its keys
     if limit.concurrency is None:
         running = Text(f"{limit.in_use} / -")
     elif limit.concurrency == 0:
         running = Text(f"{limit.in_use} / 0 paused", style="yellow")
     else:
-        running = Text(f"{limit.in_use} / {limit.concurrency}")
+        running = Text(f"{limit.in_use} / {limit.concurrency}{each}")
     rate = "-" if limit.rate is None else f"{limit.rate} per {limit.per:g} s"
     throttled = Text(str(limit.throttled), style="yellow" if limit.throttled else "dim")
     return [Text(key), running, Text(rate), throttled]

@@ -41,12 +41,13 @@ def _run(url: str | None, queue: str, prefix: str, call: Callable[[JobService], 
 
 def describe(limit: Limit) -> tuple[str, str, str]:
     """A limit's concurrency (in use / most), rate and throttled count, as a table shows."""
+    each = " per key" if limit.is_template else ""  # a template: in use under all its keys
     if limit.concurrency is None:
         concurrency = f"{limit.in_use} / -"
     elif limit.concurrency == 0:
         concurrency = f"{limit.in_use} / 0 (paused)"
     else:
-        concurrency = f"{limit.in_use} / {limit.concurrency}"
+        concurrency = f"{limit.in_use} / {limit.concurrency}{each}"
     rate = "-" if limit.rate is None else f"{limit.rate} per {limit.per:g}s"
     return concurrency, rate, str(limit.throttled)
 

@@ -51,7 +51,7 @@ async def test_limits_tab_sets_and_removes_and_the_tables_show_throttled(
         await c.until(lambda: screen.table.row_count == 2, what="two limits")
         assert cells(screen) == [
             ["batch", "0 / 0 paused", "-", "1"],
-            ["user:* (each key)", "0 / 1", "10 per 60 s", "0"],
+            ["user:* (each key)", "0 / 1 per key", "10 per 60 s", "0"],
         ]
         await c.press("c")
         assert isinstance(c.app.screen, CountScreen)

@@ -70,7 +70,8 @@ const waitingName = {
 /** A limit's running jobs against its concurrency (0: paused). */
 function concurrencyCell(l) {
   if (l.concurrency === null) return `${number(l.in_use)} / –`;
-  return l.concurrency === 0 ? `${number(l.in_use)} / 0 paused` : `${number(l.in_use)} / ${number(l.concurrency)}`;
+  const each = l.template ? " per key" : ""; // a template: in use under all its keys
+  return l.concurrency === 0 ? `${number(l.in_use)} / 0 paused` : `${number(l.in_use)} / ${number(l.concurrency)}${each}`;
 }
 const RANK = { low: 0, normal: 1, high: 2, critical: 3 };
 const priority = { key: "priority", label: "Priority", cell: (j) => priorityLabel(j.priority), sort: (j) => -(RANK[j.priority] ?? 0), wide: true };
