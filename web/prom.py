@@ -151,13 +151,15 @@ class QueueCollector:
 
 
 def _by_name(snap: Snapshot) -> Iterator[Metric]:
-    """Completed and failed attempts per job name: the `name` label is bounded (at most ~200
-    names are counted by name, the rest under "other"; see count_names in _lib.lua)."""
+    """Completed and failed attempts per job name: the `job_name` label is bounded (at most
+    ~200 names are counted by name, the rest under "other"; see count_names in _lib.lua)."""
     for kind, doc in (
         ("completed", "Jobs completed, by job name"),
         ("failed", "Attempts that failed (retried or dead-lettered), by job name"),
     ):
-        family = CounterMetricFamily(f"jobdeck_jobs_{kind}_by_name", doc, labels=["queue", "name"])
+        family = CounterMetricFamily(
+            f"jobdeck_jobs_{kind}_by_name", doc, labels=["queue", "job_name"]
+        )
         for name, counts in snap.metrics.by_name.items():
             family.add_metric([snap.queue, name], counts[kind])
         yield family

@@ -92,9 +92,10 @@ async def test_completed_and_failed_by_job_name_with_a_bounded_label(
     for job_id in ids:
         await finished(service, job_id)
     got = parse((await client.get("/metrics")).text)
-    ok, boom_ = (("name", "ok"), ("queue", "default")), (("name", "boom"), ("queue", "default"))
+    ok = (("job_name", "ok"), ("queue", "default"))
+    boom_ = (("job_name", "boom"), ("queue", "default"))
     assert got[("jobdeck_jobs_completed_by_name_total", ok)] == 2
     assert got[("jobdeck_jobs_failed_by_name_total", ok)] == 0
     assert got[("jobdeck_jobs_failed_by_name_total", boom_)] == 2  # both attempts
-    names = {dict(labels).get("name") for (metric, labels) in got if "by_name" in metric}
+    names = {dict(labels).get("job_name") for (metric, labels) in got if "by_name" in metric}
     assert names == {"ok", "boom"}
