@@ -196,7 +196,7 @@ TABS.queues = {
     { key: "failedRate", label: "Failed", cell: (q) => rate(q.rates.failed), sort: (q) => q.rates.failed, className: "num wide", wide: true },
     { key: "submitted", label: "In", cell: (q) => rate(q.rates.submitted), sort: (q) => q.rates.submitted, className: "num wide", wide: true },
     { key: "workers", label: "Workers", cell: (q) => (q.workers ? `${number(q.workers)} · ${number(q.running)}/${number(q.concurrency)}` : "none"), sort: (q) => q.workers, className: "num" },
-    { key: "paused", label: "State", cell: (q) => (q.paused ? "paused" : "running"), sort: (q) => q.paused },
+    { key: "paused", label: "State", cell: (q) => (q.paused ? "paused" : "running"), sort: (q) => q.paused, labelled: true },
   ],
   actions: [],
 };

@@ -93,7 +93,12 @@ export class Table {
       box.addEventListener("change", () => this.selection.toggle(tr.row, box.checked));
       tr.append(el("td", { className: "select" }, [box]));
     }
-    for (const col of spec.columns) tr.append(el("td", { className: [col.className || "", col.wide ? "wide" : ""].join(" ").trim() }));
+    for (const col of spec.columns) {
+      const td = el("td", { className: [col.className || "", col.wide ? "wide" : ""].join(" ").trim() });
+      // Figures carry their column's name: at phone width the header row is not shown.
+      if ((col.className || "").includes("num") || col.labelled) td.dataset.label = col.label;
+      tr.append(td);
+    }
     if (state.canOperate && spec.actions.length) {
       const td = el("td", { className: "actions" });
       for (const action of spec.actions) td.append(...this.buttons(action, () => tr.row, key));
