@@ -538,8 +538,8 @@ end
 -- History longer than an hour: submitted, completed and failed per minute, kept a day, and
 -- per hour, kept 30 days (history.lua reads them). One hash per kind and hour holds that
 -- hour's minutes (fields 0-59, `hm:<kind>:<hour>`), one per kind and day its hours (0-23,
--- `hh:<kind>:<day>`): at most 3 x 25 + 3 x 31 small keys, ~35 KB a day at most, whatever
--- the rate. A new field (HINCRBY returns the increment) sets its key's expiry, so a call
+-- `hh:<kind>:<day>`): at most 3 x 25 + 3 x 31 small keys, whatever the rate (62 KiB at their
+-- fullest, measured by bench/history_memory.py). A new field (HINCRBY returns the increment) sets its key's expiry, so a call
 -- pays two HINCRBYs per kind it counts, and an EXPIREAT once a minute.
 local function long_history(submitted, completed, failed)
   local hour, day = math.floor(SEC / 3600), math.floor(SEC / 86400)
