@@ -4,7 +4,8 @@
 // held; once a pass is done, a later pass (when events say something changed, at most every
 // few seconds) runs in the background while the last complete result stays on screen.
 
-const BUDGET = 10000; // records the server reads per request
+const FIRST_BUDGET = 2000; // records the server reads for a pass's first request (a keystroke)
+const BUDGET = 10000; // and for each request after it
 const REQUESTS = 2; // requests per round
 const MAX_ROWS = 1000; // matches held
 const PASS_GAP = 5000; // ms between background passes
@@ -36,8 +37,9 @@ export class JobSearch {
     const run = this.current;
     run.started ||= performance.now();
     for (let n = 0; n < REQUESTS && !run.done; n++) {
+      const budget = run.scanned === 0 ? FIRST_BUDGET : BUDGET; // the first matches show fast
       const page = await this.api.search({
-        text, statuses, cursor: run.cursor, limit: Math.min(500, MAX_ROWS - run.rows.length), budget: BUDGET,
+        text, statuses, cursor: run.cursor, limit: Math.min(500, MAX_ROWS - run.rows.length), budget,
       });
       if (this.key !== key) return null; // the operator typed on meanwhile
       run.scanned += page.scanned;
