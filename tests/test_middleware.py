@@ -309,3 +309,25 @@ def test_siblings_share_the_middleware() -> None:
     service = JobService("memory://mw-shared")
     service.add_middleware(Passthrough())
     assert service.for_queue("other").middleware is service.middleware
+
+
+async def test_a_timeout_reaches_on_outcome_as_a_timeout_error(service: JobService) -> None:
+    outcomes: list[AttemptOutcome] = []
+
+    class Listen:
+        def on_outcome(self, job: JobDefinition, outcome: AttemptOutcome) -> None:
+            outcomes.append(outcome)
+
+    service.add_middleware(Listen())
+
+    @service.handler()
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    await service.start_workers(1)
+    with pytest.raises(JobFailed):
+        await service.result(await service.submit_job("slow", timeout=0.05), timeout=10)
+    [outcome] = outcomes
+    assert outcome.status == "failed" and outcome.error_type == "Timeout"
+    assert isinstance(outcome.error, TimeoutError)
+    assert outcome.message == "timed out after 0.05s"

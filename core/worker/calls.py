@@ -173,8 +173,9 @@ def _because(error: BaseException) -> str | None:
     return None if cause is None else f"{type(cause).__name__}: {cause}"
 
 
-class Expired(Exception):
-    """The job's own timeout ran out (a `TimeoutError` raised by the handler is its error)."""
+class Expired(TimeoutError):
+    """The job's own timeout ran out (a `TimeoutError` raised by the handler is its error).
+    A `TimeoutError` itself, so middleware and retry rules see a timeout as one."""
 
 
 async def call_handler(
