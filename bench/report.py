@@ -167,31 +167,43 @@ def _medians(runs: list[Sample], field: str | None = None) -> float | None:
     return statistics.median(values) if values else None
 
 
-def headline(samples: Sequence[Sample], scenario_list: list[Scenario]) -> list[str]:
+JOBDECK_SYNC = "jobdeck-sync"
+
+
+def headline(samples: Sequence[Sample], scenario_list: list[Scenario],
+             blocking: frozenset[str] = frozenset()) -> list[str]:
     """One line per scenario: jobdeck's median against the best peer's, for README's
-    Performance table (copied from latest.md, so it always comes from a whole run)."""
+    Performance table (copied from latest.md, so it always comes from a whole run). The
+    synchronous client (jobdeck-sync) gets its own lines against the best blocking peer
+    (`blocking`: the labels of rows with a blocking client), the clients a Flask or Django
+    app would choose between."""
     grouped = _group(samples)
     lines = ["| scenario | jobdeck | best peer | jobdeck / best |", "|---|---:|---:|---:|"]
     for sc in scenario_list:
         rows = grouped.get(sc.key)
-        if not rows or JOBDECK not in rows:
+        if not rows:
             continue
         fields = ["p50_ms", "p99_ms"] if sc.key == "latency" else [None]
-        for field in fields:
-            mine = _medians(rows[JOBDECK], field)
-            peers = {label: _medians(runs, field) for label, runs in rows.items()
-                     if not _is_jobdeck(label)}
-            peers = {k: v for k, v in peers.items() if v is not None}
-            if mine is None or not peers:
+        for mine_label, against in ((JOBDECK, None), (JOBDECK_SYNC, blocking)):
+            if mine_label not in rows:
                 continue
-            pick = max if sc.higher_is_better else min
-            best = pick(peers, key=peers.__getitem__)
-            unit = "ms" if field else sc.unit
-            title = sc.title + (f" ({field.removesuffix('_ms')})" if field else "")
-            ratio = mine / peers[best] if peers[best] else float("inf")
-            lower = "" if sc.higher_is_better else " (lower is better)"
-            lines.append(f"| {title}, {unit} | {_fmt(mine, unit)} | {best} "
-                         f"{_fmt(peers[best], unit)} | {ratio:.2f}x{lower} |")
+            for field in fields:
+                mine = _medians(rows[mine_label], field)
+                peers = {label: _medians(runs, field) for label, runs in rows.items()
+                         if not _is_jobdeck(label) and (against is None or label in against)}
+                peers = {k: v for k, v in peers.items() if v is not None}
+                if mine is None or not peers:
+                    continue
+                pick = max if sc.higher_is_better else min
+                best = pick(peers, key=peers.__getitem__)
+                unit = "ms" if field else sc.unit
+                title = sc.title + (f" ({field.removesuffix('_ms')})" if field else "")
+                if mine_label != JOBDECK:
+                    title += f"; {mine_label} against blocking clients"
+                ratio = mine / peers[best] if peers[best] else float("inf")
+                lower = "" if sc.higher_is_better else " (lower is better)"
+                lines.append(f"| {title}, {unit} | {_fmt(mine, unit)} | {best} "
+                             f"{_fmt(peers[best], unit)} | {ratio:.2f}x{lower} |")
     return lines
 
 
@@ -213,7 +225,9 @@ def write(path_md: Path, path_json: Path, samples: Sequence[Sample], scenario_li
           "One private redis-server for all peers; each run starts from an empty database. "
           "Median of the rounds, with min and max. See bench/README.md for what each scenario "
           "measures and the caveats.", "", load_line, "",
-          "## Headline (README's Performance table)", "", *headline(samples, scenario_list), ""]
+          "## Headline (README's Performance table)", "",
+          *headline(samples, scenario_list,
+                    frozenset(r.label for r in rows if not r.adapter.is_async)), ""]
     for sc in scenario_list:
         if sc.key not in grouped:
             continue
@@ -247,7 +261,9 @@ def render_from_json(path_json: Path, path_md: Path) -> None:
 
     data = json.loads(path_json.read_text())
     sizes_raw = dict(data["sizes"])
-    sizes_raw["drain_concurrency"] = tuple(sizes_raw["drain_concurrency"])
+    for name in ("drain_concurrency", "drain_rt_concurrency"):
+        if name in sizes_raw:
+            sizes_raw[name] = tuple(sizes_raw[name])
     sizes = Sizes(**sizes_raw)
     rows = select_rows([r["label"] for r in data["rows"]])
     samples = [Sample(**s) for s in data["samples"]]

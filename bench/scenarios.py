@@ -59,7 +59,18 @@ class Sizes:
     latency_concurrency: int = 10
     commands_n: int = 100
     commands_concurrency: int = 10
+    #: Memory per pending job is the marginal cost from memory_n to memory_n2 pending jobs,
+    #: so what a queue allocates once (a fresh server's first script call, a stream's first
+    #: node) cancels out.
     memory_n: int = 10_000
+    memory_n2: int = 50_000
+    #: Many producers sharing one client: coroutines for an asyncio client, threads for a
+    #: blocking one (as many as a threaded web server's workers).
+    concurrent_n: int = 20_000
+    async_producers: int = 100
+    sync_producers: int = 16
+    #: Drains of jobs whose body makes one Redis round trip (job kind "rt").
+    drain_rt_concurrency: tuple[int, ...] = (10, 100)
     #: Drain and sleep runs stop counting after this many seconds of worker time and report
     #: completed jobs / elapsed time (marked "capped"): a peer doing 80 jobs/s would otherwise
     #: need two minutes per run, and its rate is steady long before that.
@@ -73,8 +84,8 @@ class Sizes:
 
 
 FULL = Sizes()
-QUICK = Sizes(enqueue_n=1_000, memory_n=1_000, drain_n=1_000,
-              sleep_n=400, latency_n=50, drain_cap=10.0,
+QUICK = Sizes(enqueue_n=1_000, memory_n=1_000, memory_n2=5_000, drain_n=1_000,
+              sleep_n=400, latency_n=50, drain_cap=10.0, concurrent_n=2_000,
               run_timeout=60.0)
 
 
@@ -223,6 +234,22 @@ def run_enqueue_bulk(h: Harness, row: PeerRow) -> Sample:
                   {"elapsed_s": elapsed, "jobs": n})
 
 
+def run_enqueue_concurrent(h: Harness, row: PeerRow) -> Sample:
+    """Many producers sharing one client, each submitting one job at a time: 100 coroutines
+    on an asyncio client, 16 threads on a blocking one. jobs/s over all of them."""
+    s = h.sizes
+    n = s.concurrent_n
+    producers = s.async_producers if row.adapter.is_async else s.sync_producers
+    h.reset()
+    with h.client(row) as client:
+        reply = client.request(s.run_timeout, op="concurrent", kind="noop", start=0, n=n,
+                               producers=producers)
+    elapsed = float(reply["elapsed"])
+    return Sample("enqueue-concurrent", row.label, 0, True, n / elapsed,
+                  {"elapsed_s": elapsed, "jobs": n, "producers": producers,
+                   "producer_kind": "coroutines" if row.adapter.is_async else "threads"})
+
+
 def _drain(h: Harness, row: PeerRow, kind: str, n: int, concurrency: int) -> dict[str, Any]:
     """Queue n jobs with no worker running (untimed, as fast as the client allows), then start
     the worker and time it to the last completion, or to the cap. Returns times relative to
@@ -248,16 +275,18 @@ def _drain(h: Harness, row: PeerRow, kind: str, n: int, concurrency: int) -> dic
     return out
 
 
-def run_drain(h: Harness, row: PeerRow, concurrency: int) -> Sample:
+def run_drain(h: Harness, row: PeerRow, concurrency: int, kind: str = "noop") -> Sample:
     """N queued no-op jobs, one worker process at `concurrency`: jobs/s from worker start
-    (process spawn) to the last completion; also the rate after the first completion."""
+    (process spawn) to the last completion; also the rate after the first completion.
+    `kind="rt"`: jobs whose body makes one Redis round trip (completion.round_trip)."""
     n = h.sizes.drain_n
-    t = _drain(h, row, "noop", n, concurrency)
+    t = _drain(h, row, kind, n, concurrency)
     done = t["done"]
     steady_s = t["total_s"] - t["first_done_s"]
     extra = {**t, "jobs": n, "concurrency": concurrency,
              "steady_jobs_per_s": (done - 1) / steady_s if steady_s > 0 else None}
-    return Sample(f"drain-c{concurrency}", row.label, 0, True, done / t["total_s"], extra)
+    key = f"drain-c{concurrency}" if kind == "noop" else f"drain-{kind}-c{concurrency}"
+    return Sample(key, row.label, 0, True, done / t["total_s"], extra)
 
 
 def run_sleep(h: Harness, row: PeerRow) -> Sample:
@@ -455,28 +484,34 @@ def run_redis_time_bulk(h: Harness, row: PeerRow) -> Sample:
 
 
 def run_memory(h: Harness, row: PeerRow) -> Sample:
-    """Redis memory per pending job: N tiny no-op jobs queued, no worker. used_memory delta
-    over N (every key the queue wrote: record, indexes, event stream share), plus MEMORY USAGE
-    summed per key pattern so the bytes can be attributed. Deterministic, load-independent.
+    """Redis memory per pending job, the marginal cost: N1 tiny no-op jobs queued, then
+    N2 - N1 more, no worker; the headline is the used_memory growth over the second fill
+    divided by its jobs, so whatever a queue allocates once (a fresh server's first script
+    call and keys, a stream's first node, a list's head) cancels out, for every peer alike.
+    Also kept: the first fill's delta / N1 (every byte, one-time ones included) and MEMORY
+    USAGE summed per key pattern at N2 so the bytes can be attributed. Deterministic,
+    load-independent.
 
-    Ten jobs are queued and flushed first: a fresh server's first script call and first keys
-    allocate ~360 KB once (measured on 7.0), which is not any job's share; the same warm-up
-    runs for every peer."""
-    n = h.sizes.memory_n
+    Ten jobs are queued and flushed first, for every peer: a fresh server's first script
+    call allocates ~360 KB once (measured on 7.0)."""
+    n1, n2 = h.sizes.memory_n, h.sizes.memory_n2
     h.reset()
     with h.client(row) as client:
         client.request(h.sizes.run_timeout, op="fill", kind="noop", start=0, n=10)
         h.queue.flushall()
         before = int(h.queue.info("memory")["used_memory"])
-        client.request(h.sizes.run_timeout, op="fill", kind="noop", start=10, n=n)
+        client.request(h.sizes.run_timeout, op="fill", kind="noop", start=10, n=n1)
+        middle = int(h.queue.info("memory")["used_memory"])
+        client.request(h.sizes.run_timeout, op="fill", kind="noop", start=10 + n1, n=n2 - n1)
     after = int(h.queue.info("memory")["used_memory"])
     patterns = memory_by_pattern(h.queue)
-    per_job = {k: round(v["bytes"] / n, 1)
+    per_job = {k: round(v["bytes"] / n2, 1)
                for k, v in sorted(patterns.items(), key=lambda kv: -kv[1]["bytes"])}
-    extra = {"jobs": n, "used_memory_delta": after - before, "keys": h.queue.dbsize(),
+    extra = {"jobs": n2, "first_jobs": n1, "used_memory_delta": after - middle,
+             "first_fill_per_job": (middle - before) / n1, "keys": h.queue.dbsize(),
              "memory_usage_per_job": per_job,
              "memory_usage_keys": {k: v["keys"] for k, v in patterns.items()}}
-    return Sample("memory", row.label, 0, True, (after - before) / n, extra)
+    return Sample("memory", row.label, 0, True, (after - middle) / (n2 - n1), extra)
 
 
 @dataclass(frozen=True)
@@ -498,11 +533,23 @@ def _default_only(row: PeerRow) -> bool:
     return row.variant == "default"
 
 
+def _with_worker(row: PeerRow) -> bool:
+    # a client-only row (jobdeck-sync) shares the jobdeck row's worker: no second drain row
+    return not row.adapter.client_only
+
+
 def scenarios(sizes: Sizes) -> list[Scenario]:
     drains = [
         Scenario(f"drain-c{c}", "drain", f"drain {sizes.drain_n:,} no-op jobs, concurrency {c}",
-                 "jobs/s", True, lambda h, r, c=c: run_drain(h, r, c))
+                 "jobs/s", True, lambda h, r, c=c: run_drain(h, r, c), _with_worker)
         for c in sizes.drain_concurrency
+    ]
+    drains += [
+        Scenario(f"drain-rt-c{c}", "drain",
+                 f"drain {sizes.drain_n:,} jobs whose body makes one Redis round trip, "
+                 f"concurrency {c}", "jobs/s", True,
+                 lambda h, r, c=c: run_drain(h, r, c, "rt"), _with_worker)
+        for c in sizes.drain_rt_concurrency
     ]
     return [
         Scenario("enqueue", "enqueue", f"enqueue {sizes.enqueue_n:,} jobs, one at a time",
@@ -510,31 +557,38 @@ def scenarios(sizes: Sizes) -> list[Scenario]:
         Scenario("enqueue-bulk", "enqueue", f"enqueue {sizes.enqueue_n:,} jobs, bulk API",
                  "jobs/s", True, run_enqueue_bulk,
                  lambda r: _default_only(r) and r.adapter.supports_bulk),
+        Scenario("enqueue-concurrent", "enqueue",
+                 f"enqueue {sizes.concurrent_n:,} jobs from many producers sharing one client "
+                 f"({sizes.async_producers} coroutines, or {sizes.sync_producers} threads for "
+                 "a blocking client), one at a time each", "jobs/s", True,
+                 run_enqueue_concurrent, _default_only),
         *drains,
         Scenario("sleep", "sleep",
                  f"{sizes.sleep_n:,} x {SLEEP_SECONDS * 1000:.0f} ms sleep jobs, concurrency "
                  f"{sizes.sleep_concurrency} (ideal {sizes.sleep_ideal:.2f} s)",
-                 "efficiency", True, run_sleep),
+                 "efficiency", True, run_sleep, _with_worker),
         Scenario("latency", "latency",
                  f"submit-to-start latency, {sizes.latency_n} jobs "
                  f"{sizes.latency_interval * 1000:.0f} ms apart, idle worker",
-                 "ms (p50)", False, run_latency),
+                 "ms (p50)", False, run_latency, _with_worker),
         Scenario("commands", "commands",
                  f"Redis commands per job ({sizes.commands_n} jobs, worker concurrency "
                  f"{sizes.commands_concurrency})",
-                 "commands/job", False, run_commands, every_round=False),
+                 "commands/job", False, run_commands, _with_worker, every_round=False),
         Scenario("memory", "memory",
-                 f"Redis memory per pending job ({sizes.memory_n:,} queued no-op jobs, "
-                 "used_memory delta, all keys)", "bytes/job", False, run_memory,
-                 _default_only, every_round=False),
+                 f"Redis memory per pending job (the marginal cost from {sizes.memory_n:,} to "
+                 f"{sizes.memory_n2:,} queued no-op jobs, used_memory delta, all keys)",
+                 "bytes/job", False, run_memory,
+                 lambda r: _default_only(r) and _with_worker(r), every_round=False),
         Scenario("redis-time", "redis-time",
                  f"Redis server time per job life ({sizes.memory_n:,} jobs: submit, claim, "
                  "finish, events; Redis CPU)", "µs/job", False, run_redis_time,
-                 _default_only, every_round=False),
+                 lambda r: _default_only(r) and _with_worker(r), every_round=False),
         Scenario("redis-time-bulk", "redis-time",
                  f"Redis server time per job life, submitted in bulk ({sizes.memory_n:,} "
                  "jobs: bulk submit, claim, finish, events; Redis CPU)", "µs/job", False,
-                 run_redis_time_bulk, lambda r: _default_only(r) and r.adapter.supports_bulk,
+                 run_redis_time_bulk,
+                 lambda r: _default_only(r) and r.adapter.supports_bulk and _with_worker(r),
                  every_round=False),
     ]
 

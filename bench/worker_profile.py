@@ -3,7 +3,7 @@
 first unprofiled (its CPU per job, by thread, from /proc), then the same again under
 cProfile, turned into µs per job by part.
 
-    python bench/worker_profile.py [--jobs 20000] [--concurrency 100] [--kind noop|sleep]
+    python bench/worker_profile.py [--jobs 20000] [--concurrency 100] [--kind noop|sleep|rt]
                                    [--bin VENV/bin]
 
 Same set-up as bench/scaling.py: private servers, the queue paused while N jobs are queued
@@ -52,6 +52,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("  decode the claimed record", ("decode_claimed", "decode_record")),
     ("  call the handler (incl. handler + probe)", ("call_handler",)),
     ("    of which the benchmark's probe", ("amark_done",)),
+    ("    of which the rt job's round trip (redis-py)", ("around_trip",)),
     ("  build the outcome (JSON)", ("completed",)),
     ("  start the next job held ahead", ("_start_next",)),
     ("ack loop (finish: args, pack, send)", ("ack_loop",)),
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--jobs", type=int, default=20_000)
     p.add_argument("--concurrency", type=int, default=100)
-    p.add_argument("--kind", default="noop", choices=("noop", "sleep"))
+    p.add_argument("--kind", default="noop", choices=("noop", "sleep", "rt"),
+                   help="rt: jobs whose body makes one Redis round trip (the drain-rt rows)")
     p.add_argument("--port", type=int, default=0)
     p.add_argument(
         "--bin",

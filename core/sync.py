@@ -218,6 +218,9 @@ class SyncJobService:
         make = getattr(service.backend, "sync_submitter", None)
         fast = make(self._fallback) if make is not None else None
         with self._lock:
+            current = self._submitter
+            if current and current.pid == os.getpid():
+                return  # another thread's first submit opened it meanwhile
             if not self._closed:
                 self._submitter = fast or False
 

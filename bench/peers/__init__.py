@@ -16,6 +16,7 @@ from bench.peers.base import PeerAdapter
 # Row order in the report; each adapter module defines `ADAPTER`.
 ADAPTER_MODULES: tuple[str, ...] = (
     "jobdeck_peer",
+    "jobdeck_sync_peer",
     "arq_peer",
     "saq_peer",
     "streaq_peer",

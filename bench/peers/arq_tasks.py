@@ -1,4 +1,4 @@
-"""What `arq bench.peers.arq_tasks.WorkerSettings` imports: the three benchmark jobs and the
+"""What `arq bench.peers.arq_tasks.WorkerSettings` imports: the four benchmark jobs and the
 worker settings class, configured the way arq's docs show (a WorkerSettings class)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 from arq.connections import RedisSettings
 
 from bench.peers.base import SLEEP_SECONDS, env_concurrency, env_redis_url, env_variant
-from bench.peers.completion import amark_done, amark_started
+from bench.peers.completion import amark_done, amark_started, around_trip
 
 
 async def noop(ctx: dict[str, Any]) -> None:
@@ -26,8 +26,13 @@ async def probe(ctx: dict[str, Any], index: int) -> None:
     await amark_done(index)
 
 
+async def rt(ctx: dict[str, Any]) -> None:
+    await around_trip()
+    await amark_done()
+
+
 class WorkerSettings:
-    functions = [noop, sleep, probe]
+    functions = [noop, sleep, probe, rt]
     redis_settings = RedisSettings.from_dsn(env_redis_url())
     max_jobs = env_concurrency()
     if env_variant() == "tuned":

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -23,8 +24,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-#: The three job kinds every peer's tasks module defines, under these names.
-JOB_KINDS: tuple[str, ...] = ("noop", "sleep", "probe")
+#: The job kinds every peer's tasks module defines, under these names ("rt": a job whose body
+#: makes one Redis round trip, see completion.round_trip).
+JOB_KINDS: tuple[str, ...] = ("noop", "sleep", "probe", "rt")
 #: How long a "sleep" job sleeps (asyncio.sleep or time.sleep, per the peer's execution model).
 SLEEP_SECONDS = 0.05
 #: Reply lines from the client process start with this, everything else on stdout is ignored.
@@ -81,6 +83,9 @@ class PeerAdapter(ABC):
     supports_bulk: ClassVar[bool] = False
     #: Whether the client API is asyncio (else it is a plain blocking client).
     is_async: ClassVar[bool]
+    #: A second client of a queue already in the table (jobdeck's SyncJobService): its row
+    #: runs only the scenarios that time the client (enqueue); the worker is the other row's.
+    client_only: ClassVar[bool] = False
 
     def __init__(self, redis_url: str, variant: str = "default") -> None:
         self.redis_url = redis_url
@@ -174,6 +179,34 @@ def _pace(t0: float, k: int, interval: float) -> float:
     return t0 + k * interval - time.monotonic()
 
 
+def _shares(start: int, n: int, producers: int) -> list[tuple[int, int]]:
+    """n job indices from `start` split into `producers` runs (first index, count)."""
+    out, first = [], start
+    for k in range(producers):
+        count = n // producers + (1 if k < n % producers else 0)
+        out.append((first, count))
+        first += count
+    return out
+
+
+async def _submit_share(peer: AsyncPeer, kind: str, first: int, count: int) -> None:
+    """One of many producers sharing one client: its submits awaited one at a time."""
+    for index in range(first, first + count):
+        await peer.submit(kind, index)
+
+
+_thread_errors: list[str] = []
+
+
+def _submit_share_sync(peer: SyncPeer, kind: str, first: int, count: int) -> None:
+    """One of many threads sharing one client: its submits made one at a time."""
+    try:
+        for index in range(first, first + count):
+            peer.submit(kind, index)
+    except Exception as exc:
+        _thread_errors.append(f"{type(exc).__name__}: {exc}")
+
+
 async def _fill_async(peer: AsyncPeer, kind: str, start: int, n: int) -> None:
     """Queue jobs as fast as the client allows, for scenarios that only need a full queue
     (drain, sleep): the bulk call if the library has one, else 50 submits in flight at once."""
@@ -209,6 +242,13 @@ async def _serve_async(peer: AsyncPeer) -> None:
             elif request["op"] == "fill":
                 t0 = time.perf_counter()
                 await _fill_async(peer, kind, start, n)
+                result = {"elapsed": time.perf_counter() - t0}
+            elif request["op"] == "concurrent":
+                t0 = time.perf_counter()
+                await asyncio.gather(*(
+                    _submit_share(peer, kind, first, count)
+                    for first, count in _shares(start, n, request["producers"])
+                ))
                 result = {"elapsed": time.perf_counter() - t0}
             elif request["op"] == "paced":
                 submits: dict[str, float] = {}
@@ -252,6 +292,20 @@ def _serve_sync(peer: SyncPeer) -> None:
                     for index in range(start, start + n):
                         peer.submit(kind, index)
                 result = {"elapsed": time.perf_counter() - t0}
+            elif request["op"] == "concurrent":
+                threads = [
+                    threading.Thread(target=_submit_share_sync, args=(peer, kind, first, count))
+                    for first, count in _shares(start, n, request["producers"])
+                ]
+                t0 = time.perf_counter()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                result = {"elapsed": time.perf_counter() - t0}
+                if _thread_errors:
+                    raise RuntimeError(f"{len(_thread_errors)} thread(s) failed: "
+                                       f"{_thread_errors.pop()}")
             elif request["op"] == "paced":
                 submits: dict[str, float] = {}
                 t0 = time.monotonic()

@@ -1,5 +1,5 @@
 """What `jobdeck worker bench.peers.jobdeck_tasks:service ...` imports: a JobService with the
-three benchmark handlers registered. The URL comes from the environment like every other peer's
+four benchmark handlers registered. The URL comes from the environment like every other peer's
 tasks module; the worker CLI's --url/--queue flags say the same thing explicitly."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from bench.peers.base import SLEEP_SECONDS, env_redis_url
-from bench.peers.completion import amark_done, amark_started
+from bench.peers.completion import amark_done, amark_started, around_trip
 from bench.peers.jobdeck_peer import PREFIX, QUEUE
 from jobdeck.core import JobService
 
@@ -28,6 +28,12 @@ async def probe(index: int) -> None:
     await amark_done(index)
 
 
+async def rt() -> None:
+    await around_trip()
+    await amark_done()
+
+
 service.register_handler("noop", noop)
 service.register_handler("sleep", sleep)
 service.register_handler("probe", probe)
+service.register_handler("rt", rt)

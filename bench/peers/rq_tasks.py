@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from bench.peers.base import SLEEP_SECONDS, env_variant
-from bench.peers.completion import mark_done, mark_started
+from bench.peers.completion import mark_done, mark_started, round_trip
 
 # RQ's default Worker runs each job in a forked work horse that exits with os._exit right
 # after it, so the probe's batch is sent before returning (the no-fork tuned row batches).
@@ -25,3 +25,8 @@ def sleep() -> None:
 
 def probe(index: int) -> None:
     mark_done(index, flush=FLUSH)
+
+
+def rt() -> None:
+    round_trip()
+    mark_done(flush=FLUSH)

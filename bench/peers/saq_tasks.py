@@ -9,7 +9,7 @@ from typing import Any
 from saq import Queue
 
 from bench.peers.base import SLEEP_SECONDS, env_concurrency, env_redis_url
-from bench.peers.completion import amark_done, amark_started
+from bench.peers.completion import amark_done, amark_started, around_trip
 
 
 async def noop(ctx: dict[str, Any]) -> None:
@@ -26,8 +26,13 @@ async def probe(ctx: dict[str, Any], *, index: int) -> None:
     await amark_done(index)
 
 
+async def rt(ctx: dict[str, Any]) -> None:
+    await around_trip()
+    await amark_done()
+
+
 settings = {
     "queue": Queue.from_url(env_redis_url()),
-    "functions": [noop, sleep, probe],
+    "functions": [noop, sleep, probe, rt],
     "concurrency": env_concurrency(),
 }

@@ -1,4 +1,4 @@
-"""What `streaq run bench.peers.streaq_tasks:worker` imports: a streaq Worker with the three
+"""What `streaq run bench.peers.streaq_tasks:worker` imports: a streaq Worker with the four
 jobs registered via `@worker.task`, as in streaq's README. The client imports it too, since
 streaq enqueues through the registered task objects."""
 
@@ -9,7 +9,7 @@ import asyncio
 from streaq import Worker
 
 from bench.peers.base import SLEEP_SECONDS, env_concurrency, env_redis_url
-from bench.peers.completion import amark_done, amark_started
+from bench.peers.completion import amark_done, amark_started, around_trip
 
 worker = Worker(redis_url=env_redis_url(), concurrency=env_concurrency())
 
@@ -29,3 +29,9 @@ async def sleep() -> None:
 @worker.task
 async def probe(index: int) -> None:
     await amark_done(index)
+
+
+@worker.task
+async def rt() -> None:
+    await around_trip()
+    await amark_done()
