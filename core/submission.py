@@ -69,6 +69,9 @@ class JobSpec:
 
 _FIELDS = frozenset(JobSpec.__dataclass_fields__)
 _NORMAL = JobPriority.NORMAL
+# A priority by its name as the API and the CLI spell it (lower case, no spaces): what
+# `parse_priority` makes of it, without its general path (other spellings still take it).
+_PRIORITY_NAMES = {p.name.lower(): p for p in JobPriority}
 
 
 def prepare(
@@ -110,6 +113,7 @@ def prepare(
             priority is _NORMAL
             or type(priority) is JobPriority
             or (type(priority) is int and 0 <= priority <= 3)
+            or (type(priority) is str and priority in _PRIORITY_NAMES)
         )
         and type(max_retries) is int
         and max_retries >= 0
@@ -123,6 +127,8 @@ def prepare(
     ):
         delay = float(delay) if delay >= 0.001 else 0.0  # whole milliseconds, as checked
         job_id = job_id or new_id()
+        if type(priority) is str:
+            priority = _PRIORITY_NAMES[priority]
     else:
         kwargs = dict(kwargs) if isinstance(kwargs, Mapping) else kwargs
         name, args, kwargs, priority, max_retries, timeout, delay, job_id = check_submission(

@@ -58,6 +58,9 @@ VALID: list[tuple[Any, ...]] = [
     ("add", (), None, {"priority": 0}),
     ("add", (), None, {"priority": 3}),
     ("add", (), None, {"priority": "critical"}),
+    ("add", (), None, {"priority": "low"}),
+    ("add", (), None, {"priority": "normal"}),
+    ("add", (), None, {"priority": " High "}),  # any case, spaces around: the full checks
     ("add", (), None, {"max_retries": 5}),
     ("add", (), None, {"timeout": 2}),
     ("add", (), None, {"timeout": 0.25}),
@@ -94,6 +97,8 @@ INVALID: list[tuple[Any, ...]] = [
     ("add", (), None, {"priority": True}),
     ("add", (), None, {"priority": 1.0}),
     ("add", (), None, {"priority": "urgent"}),
+    ("add", (), None, {"priority": ""}),
+    ("add", (), None, {"priority": "Normal\x00"}),
     ("add", (), None, {"max_retries": -1}),
     ("add", (), None, {"max_retries": True}),
     ("add", (), None, {"max_retries": 1.0}),
