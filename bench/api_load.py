@@ -2,12 +2,19 @@
 many SSE clients one server process feeds at 1,000 events/s before it lags.
 
     python bench/api_load.py [--requests 20000] [--clients 32] [--sse 10,25,50,100]
+                             [--pin] [--tree DIR] [--steps submit,batch,get,sse]
 
 Everything is local and bounded: a private redis-server, one `jobdeck serve` process (uvloop,
 API keys on), and load from this process over keep-alive connections with a minimal HTTP/1.1
 client (pre-built requests, Content-Length replies), so the client costs far less than the
 server. Results go to stdout as a markdown table; the machine's load average is printed with
 them, since a shared machine's figures are only as good as its idle cores.
+
+On two cores the load generator competes with the server it measures: `--pin` puts the
+server and Redis on CPU 0 and this process on CPU 1 (`sched_setaffinity`, as `taskset` does),
+so the figures are the server's with a core of its own (Redis shares it). `--tree DIR` runs
+another checkout's `jobdeck serve` (its core/ and web/), for a before/after; `--steps` picks
+what to run.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -173,73 +181,55 @@ async def sse_fanout(host: str, port: int, url: str, prefix: str, clients: int, 
     return rate, lags, got, produced
 
 
+def _tree_path(tree: Path) -> str:
+    """A PYTHONPATH under which `jobdeck` is `tree`'s checkout (its core/, web/, console/)."""
+    from bench.submit_path import _use_tree
+
+    before = list(sys.path)
+    _use_tree(tree.resolve())
+    shim = sys.path[0]
+    sys.path[:] = before  # this process keeps its own jobdeck
+    return os.pathsep.join([shim, str(ROOT)])
+
+
 async def main(args: argparse.Namespace) -> None:
     redis = RedisServer().start()
     prefix = "bench" + uuid.uuid4().hex[:6]
     env = {"JOBDECK_API_KEYS": f"operate:{KEY}"}
+    if args.tree is not None:
+        env["PYTHONPATH"] = _tree_path(args.tree)
     server = ServeProcess("--url", redis.url, "--prefix", prefix, env=env).start()
     host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
     rows: list[tuple[str, str]] = []
+    assert server.process is not None and redis.process is not None
+    if args.pin:
+        os.sched_setaffinity(server.process.pid, {0})
+        os.sched_setaffinity(redis.process.pid, {0})
+        os.sched_setaffinity(0, {1})
+        rows.append(("pinned", "server and Redis on CPU 0, the load generator on CPU 1"))
+    steps = set(args.steps)
+    ids: list[str] = []
     try:
         n, c = args.requests, args.clients
         body = orjson.dumps({"name": "bench", "args": [1, 2], "kwargs": {"to": "x"}})
-        await closed_loop(host, int(port), [build("POST", "/api/v1/jobs", body)] * 500, c, 201)
-        assert server.process is not None and redis.process is not None
+        warm = await closed_loop(
+            host, int(port), [build("POST", "/api/v1/jobs", body)] * 500, c, 201
+        )
+        ids = [orjson.loads(b)["id"] for b in warm[2]]
         cpu = Cpu(server.process.pid, redis.process.pid)
-        with cpu:
-            elapsed, lat, bodies = await closed_loop(
-                host, int(port), [build("POST", "/api/v1/jobs", body)] * n, c, 201
-            )
-        rows.append(("POST /jobs, one job per request", f"{n / elapsed:,.0f} submits/s"))
-        rows.append(("  cost", cpu.per(n)))
-        rows.append(
-            (
-                f"  latency at {c} clients",
-                f"p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms",
-            )
-        )
-        ids = [orjson.loads(b)["id"] for b in bodies]
-
-        batch = orjson.dumps({"jobs": [{"name": "bench", "args": [i]} for i in range(10_000)]})
-        with cpu:
-            elapsed, lat, _ = await closed_loop(
-                host, int(port), [build("POST", "/api/v1/jobs/batch", batch)] * args.batches, 2, 201
-            )
-        rows.append(
-            (
-                "POST /jobs/batch, 10,000 jobs per request",
-                f"{args.batches * 10_000 / elapsed:,.0f} jobs/s",
-            )
-        )
-        rows.append(("  one batch request", f"p50 {pct(lat, 50) * 1000:.0f} ms"))
-        rows.append(("  cost per job", cpu.per(args.batches * 10_000)))
-
-        gets = [build("GET", f"/api/v1/jobs/{ids[i % len(ids)]}") for i in range(n)]
-        with cpu:
-            elapsed, lat, _ = await closed_loop(host, int(port), gets, c, 200)
-        rows.append(("GET /jobs/{id}", f"{n / elapsed:,.0f} reads/s"))
-        rows.append(("  cost", cpu.per(n)))
-        rows.append(
-            (
-                f"  latency at {c} clients",
-                f"p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms",
-            )
-        )
-        for clients in args.sse:
-            with cpu:
-                rate, lags, got, produced = await sse_fanout(
-                    host, int(port), redis.url, prefix, clients, args.sse_seconds
-                )
-            busy = cpu.api / (args.sse_seconds + 2)
-            worst = max(lags) if lags else float("nan")
-            rows.append(
-                (
-                    f"SSE, {clients} clients at {rate:,.0f} events/s",
-                    f"lag p50 {pct(lags, 50) * 1000:.0f} ms, p99 {pct(lags, 99) * 1000:.0f} ms, "
-                    f"max {worst * 1000:.0f} ms; {got / produced:.0%} delivered; "
-                    f"API process {busy:.0%} of a core",
-                )
-            )
+    except BaseException:
+        server.stop()
+        redis.stop()
+        raise
+    try:
+        if "submit" in steps:
+            await _submits(host, int(port), body, n, c, cpu, rows, ids)
+        if "batch" in steps:
+            await _batches(host, int(port), args.batches, cpu, rows)
+        if "get" in steps:
+            await _gets(host, int(port), ids, n, c, cpu, rows)
+        if "sse" in steps:
+            await _sse(host, int(port), redis.url, prefix, args, cpu, rows)
     finally:
         server.stop()
         redis.stop()
@@ -248,6 +238,79 @@ async def main(args: argparse.Namespace) -> None:
     print("| what | figure |\n|---|---|")
     for what, figure in rows:
         print(f"| {what} | {figure} |")
+
+
+async def _submits(
+    host: str, port: int, body: bytes, n: int, c: int, cpu: Cpu, rows: list[Any], ids: list[str]
+) -> None:
+    with cpu:
+        elapsed, lat, bodies = await closed_loop(
+            host, port, [build("POST", "/api/v1/jobs", body)] * n, c, 201
+        )
+    rows.append(("POST /jobs, one job per request", f"{n / elapsed:,.0f} submits/s"))
+    rows.append(("  cost", cpu.per(n)))
+    rows.append(
+        (
+            f"  latency at {c} clients",
+            f"p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms",
+        )
+    )
+    ids += [orjson.loads(b)["id"] for b in bodies]
+
+
+async def _batches(host: str, port: int, batches: int, cpu: Cpu, rows: list[Any]) -> None:
+    batch = orjson.dumps({"jobs": [{"name": "bench", "args": [i]} for i in range(10_000)]})
+    with cpu:
+        elapsed, lat, _ = await closed_loop(
+            host, port, [build("POST", "/api/v1/jobs/batch", batch)] * batches, 2, 201
+        )
+    rows.append(
+        ("POST /jobs/batch, 10,000 jobs per request", f"{batches * 10_000 / elapsed:,.0f} jobs/s")
+    )
+    rows.append(("  one batch request", f"p50 {pct(lat, 50) * 1000:.0f} ms"))
+    rows.append(("  cost per job", cpu.per(batches * 10_000)))
+
+
+async def _gets(
+    host: str, port: int, ids: list[str], n: int, c: int, cpu: Cpu, rows: list[Any]
+) -> None:
+    gets = [build("GET", f"/api/v1/jobs/{ids[i % len(ids)]}") for i in range(n)]
+    with cpu:
+        elapsed, lat, _ = await closed_loop(host, port, gets, c, 200)
+    rows.append(("GET /jobs/{id}", f"{n / elapsed:,.0f} reads/s"))
+    rows.append(("  cost", cpu.per(n)))
+    rows.append(
+        (
+            f"  latency at {c} clients",
+            f"p50 {pct(lat, 50) * 1000:.1f} ms, p99 {pct(lat, 99) * 1000:.1f} ms",
+        )
+    )
+
+
+async def _sse(
+    host: str,
+    port: int,
+    url: str,
+    prefix: str,
+    args: argparse.Namespace,
+    cpu: Cpu,
+    rows: list[Any],
+) -> None:
+    for clients in args.sse:
+        with cpu:
+            rate, lags, got, produced = await sse_fanout(
+                host, port, url, prefix, clients, args.sse_seconds
+            )
+        busy = cpu.api / (args.sse_seconds + 2)
+        worst = max(lags) if lags else float("nan")
+        rows.append(
+            (
+                f"SSE, {clients} clients at {rate:,.0f} events/s",
+                f"lag p50 {pct(lags, 50) * 1000:.0f} ms, p99 {pct(lags, 99) * 1000:.0f} ms, "
+                f"max {worst * 1000:.0f} ms; {got / produced:.0%} delivered; "
+                f"API process {busy:.0%} of a core",
+            )
+        )
 
 
 if __name__ == "__main__":
@@ -259,6 +322,13 @@ if __name__ == "__main__":
         "--sse", type=lambda s: [int(x) for x in s.split(",")], default=[10, 50, 100]
     )
     parser.add_argument("--sse-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--pin", action="store_true", help="server and Redis on CPU 0, the load generator on CPU 1"
+    )
+    parser.add_argument("--tree", type=Path, help="run this checkout's jobdeck serve")
+    parser.add_argument(
+        "--steps", type=lambda s: s.split(","), default=["submit", "batch", "get", "sse"]
+    )
     args = parser.parse_args()
     args.load_before = os.getloadavg()
     try:

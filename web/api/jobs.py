@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from jobdeck.core import JobDefinition, JobService, JobSpec
 
-from ..deps import OperateAccess, ReadAccess, Service
+from ..deps import OperateAccess, ReadAccess, Service, operating
 from ..errors import input_problem
 from ..models import (
     BatchIn,
@@ -82,11 +82,11 @@ async def _by_name(
     "",
     status_code=201,
     response_model=SubmittedOut,
-    dependencies=[OperateAccess],
     responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
-async def submit_job(body: JobIn, request: Request, service: Service) -> Response:
+async def submit_job(body: JobIn, request: Request) -> Response:
     """Queue one job; 201 with its id and a `Location`."""
+    service = await operating(request)
     job_id = await service.submit_job(
         body.name,
         body.args,
@@ -108,10 +108,11 @@ async def submit_job(body: JobIn, request: Request, service: Service) -> Respons
     return FastJSON({"id": job_id}, status_code=201, headers={"Location": location})
 
 
-@router.post("/batch", status_code=201, response_model=BatchOut, dependencies=[OperateAccess])
-async def submit_batch(body: BatchIn, service: Service) -> Response:
+@router.post("/batch", status_code=201, response_model=BatchOut)
+async def submit_batch(body: BatchIn, request: Request) -> Response:
     """Queue up to 10,000 jobs at once. Every job is validated first: one bad job and
     nothing is queued (the error names it, e.g. `body.jobs[3].priority`)."""
+    service = await operating(request)
     batch = body
     specs = [
         JobSpec(
