@@ -51,6 +51,7 @@ def _request_id() -> str:
 
 
 PAGE_ROWS = 200  # rows one list.lua call reads at most
+RETRY_STEP = 500  # dead letters one retry_dead.lua call of a pass moves (the script's own)
 PURGE_STEP = 200  # jobs one purge.lua call deletes: freeing a 200 KB record costs ~12 us
 # One finish.lua call stores at most this many outcomes, and this many bytes of them.
 FINISH_ITEMS, FINISH_BYTES = 1000, 524_288
@@ -170,8 +171,8 @@ class RedisBackend:
             return int(await run("retry_dead", _request_id(), "ids", *job_ids)) if job_ids else 0
         # One pass over what was dead when the first call ran, 1000 at a time: each call
         # hands back the pass's cutoff and how many of it stayed dead (unique key held).
-        total, cutoff, taken, kept = 0, b"", 1000, 0
-        while taken == 1000:
+        total, cutoff, taken, kept = 0, b"", RETRY_STEP, 0
+        while taken == RETRY_STEP:
             moved, cutoff, taken, kept = await run("retry_dead", _request_id(), "all", cutoff, kept)
             total += int(moved)
         return total
