@@ -88,7 +88,7 @@ async def _round(url: str, n: int, prefix: str) -> dict[str, dict[str, float]]:
 
     async def evalsha() -> None:
         for _ in range(n):
-            await conn.execute(*base, 1, new_id(), "noop", 1, 0, "", 0, "", 4, *record)
+            await conn.execute(*base, 1, new_id(), "noop", 1, 0, "", 0, "", "", 4, *record)
 
     async def submit_job() -> None:
         for _ in range(n):

@@ -31,11 +31,11 @@ from redis_server import RedisServer
 
 _DUMP = """
 import inspect, json
-from jobdeck.core.backend.redis.scripts import script_source
+from jobdeck.core.backend.redis.scripts import SCRIPTS, script_source
 from jobdeck.core.backend.redis.backend import RedisBackend
 src = {n: script_source(n) for n in ("submit", "claim", "finish")}
 new = "handlers" in inspect.signature(RedisBackend.claim).parameters
-print(json.dumps({"sources": src, "picky": new}))
+print(json.dumps({"sources": src, "picky": new, "flows": "submit_flow" in SCRIPTS}))
 """
 
 
@@ -49,6 +49,7 @@ class Variant:
         self.r, self.label = r, label
         self.stat = Path(f"/proc/{pid}/task/{pid}/schedstat")
         self.picky = info["picky"]
+        self.flows = info.get("flows", False)  # submit's ARGV has the workflow element
         self.sha = {n: r.script_load(src) for n, src in info["sources"].items()}
         self.prefix = f"ab{uuid.uuid4().hex[:8]}:{{q}}:"
         self.usec: dict[str, list[float]] = {"submit": [], "claim": [], "finish": []}
@@ -70,6 +71,8 @@ class Variant:
             args += [f"j{self.seq}", "noop", 1, 0, "", 0]
             if self.picky:
                 args.append("")  # no group
+            if self.flows:
+                args.append("")  # no workflow
             args += [4, "name", "noop", "args", "[1]"]
         self.call("submit", *args)
         bounds = [10_000, 10_000, 7 * 86_400_000]  # history, dead letters, their age (ms)

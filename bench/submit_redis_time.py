@@ -69,7 +69,7 @@ def _function_library(name: str) -> str:
     )
     helpers = [
         line
-        for line in scripts._prelude_for(lua.joinpath("_lib.lua").read_text(), body)
+        for line in scripts._prelude_for(scripts.library_source(), body)
         .replace("local function fmt_s(ms)\n  return string.format('%.3f', ms / 1000)\nend", "")
         .splitlines()
         if not line.startswith(per_call)

@@ -7,7 +7,14 @@ if __name__ != "jobdeck.core":  # pragma: no cover - the folder imported under i
     )
 
 from .backend import Backend, BackendSettings, open_backend
-from .errors import JobCancelled, JobFailed, JobNotFound, OutOfMemory, SubmitNotReplicated
+from .errors import (
+    JobCancelled,
+    JobExpired,
+    JobFailed,
+    JobNotFound,
+    OutOfMemory,
+    SubmitNotReplicated,
+)
 from .events import Event, EventBus, Events
 from .history import QueueHistory
 from .metrics import QueueMetrics
@@ -19,6 +26,7 @@ from .service import JobService, JobSpec
 from .sync import SyncJobService
 from .tasks import JobHandle, SyncJobHandle, Task
 from .worker import JobContext, WorkerPool, WorkerSettings, current_job
+from .workflow_submit import SubmittedGroup
 
 __all__ = [
     "Backend",
@@ -31,6 +39,7 @@ __all__ = [
     "JobContext",
     "JobDefinition",
     "JobError",
+    "JobExpired",
     "JobFailed",
     "JobHandle",
     "JobNotFound",
@@ -48,6 +57,7 @@ __all__ = [
     "ScheduleInfo",
     "SearchPage",
     "SubmitNotReplicated",
+    "SubmittedGroup",
     "SyncJobHandle",
     "SyncJobService",
     "Task",

@@ -251,6 +251,10 @@ def decode_record(job_id: str, fields: dict[Any, Any]) -> JobDefinition:
         throttled=(_text(fields, "held") or None) if status == JobStatus.PENDING else None,
         meta=meta,
         result_ttl=None if rttl is None else rttl / 1000,
+        parents=tuple((_text(fields, "after") or "").split()),
+        waiting_for=_int(fields, "wait") if status == JobStatus.WAITING else 0,
+        on_parent_failure=_text(fields, "opf") or "fail",
+        expires_at=_float(fields, "expires"),
     )
 
 

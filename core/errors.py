@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
-__all__ = ["JobCancelled", "JobFailed", "JobNotFound", "OutOfMemory", "SubmitNotReplicated"]
+__all__ = [
+    "JobCancelled",
+    "JobExpired",
+    "JobFailed",
+    "JobNotFound",
+    "OutOfMemory",
+    "SubmitNotReplicated",
+]
 
 
 class OutOfMemory(ResponseError):
@@ -61,6 +68,15 @@ class JobCancelled(Exception):
 
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job {job_id} was cancelled")
+        self.job_id = job_id
+
+
+class JobExpired(JobCancelled):
+    """The job's `expires` time passed before it started: it never ran. A `JobCancelled`,
+    so code that treats "will not run" alike catches both."""
+
+    def __init__(self, job_id: str) -> None:
+        Exception.__init__(self, f"job {job_id} expired before it started")
         self.job_id = job_id
 
 

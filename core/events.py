@@ -64,6 +64,11 @@ class Events(StrEnum):
     # Limits (issue 24): a limit set, changed or removed (data: key, concurrency, rate, per,
     # removed); not per job, so no wire code.
     LIMIT_CHANGED = "LIMIT_CHANGED"
+    # Workflows (issue 23): a waiting job whose parents are done goes pending (or scheduled,
+    # with its delay), status in the entry; a job not started by its `expires` time ends,
+    # never run (data: {"was": the status it had}).
+    JOB_RELEASED = "JOB_RELEASED"
+    JOB_EXPIRED = "JOB_EXPIRED"
     # Not stored: yielded by `JobService.events()` when its connection drops and returns.
     CONNECTION_LOST = "CONNECTION_LOST"
     CONNECTION_RESTORED = "CONNECTION_RESTORED"
@@ -82,6 +87,8 @@ WIRE_CODES: dict[str, str] = {
     Events.JOB_FAILED: "*f",
     Events.JOB_CANCELLED: "*x",
     Events.JOB_REQUEUED: "*q",
+    Events.JOB_RELEASED: "*w",
+    Events.JOB_EXPIRED: "*e",
 }
 _FROM_WIRE = {code: Events(name) for name, code in WIRE_CODES.items()}
 

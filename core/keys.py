@@ -19,6 +19,8 @@ STATUS_KEYS = {
     "completed": "completed",
     "failed": "dead",
     "cancelled": "cancelled",
+    "waiting": "waiting",
+    "expired": "expired",
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

@@ -36,7 +36,9 @@ MAX_TIMEOUT = 30 * 86400.0
 
 
 class JobStatus(StrEnum):
-    """Where a job is in its life. `FAILED` means retries are exhausted: it is a dead letter."""
+    """Where a job is in its life. `FAILED` means retries are exhausted: it is a dead letter.
+    `WAITING`: submitted after other jobs (`after=`, a chain, a group's `then`) that have not
+    all finished. `EXPIRED`: its `expires` time passed before it started; it never ran."""
 
     PENDING = "pending"
     SCHEDULED = "scheduled"
@@ -44,10 +46,17 @@ class JobStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    WAITING = "waiting"
+    EXPIRED = "expired"
 
     @property
     def is_terminal(self) -> bool:
-        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED}
+)
 
 
 class JobPriority(IntEnum):
@@ -152,6 +161,13 @@ class JobDefinition:
     meta: dict[str, Any] = field(default_factory=dict)
     #: Seconds its record is kept once completed, when it has its own (`result_ttl=`).
     result_ttl: float | None = None
+    #: (workflows) The jobs it runs after (`after=`, a chain, a group's `then`), in order;
+    #: how many of them it still waits for, and what it does when one does not complete.
+    parents: tuple[str, ...] = ()
+    waiting_for: int = 0
+    on_parent_failure: str = "fail"
+    #: When it expires if it has not started by then (Unix seconds), None for never.
+    expires_at: float | None = None
 
     @property
     def wait_time(self) -> float | None:
@@ -197,6 +213,10 @@ class JobDefinition:
             "omitted": self.omitted,
             "meta": self.meta,
             "result_ttl": self.result_ttl,
+            "parents": list(self.parents),
+            "waiting_for": self.waiting_for,
+            "on_parent_failure": self.on_parent_failure,
+            "expires_at": self.expires_at,
         }
 
 

@@ -27,7 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ._tasks import cancel_and_wait
 from .backend import Backend
-from .errors import JobCancelled, JobFailed, JobNotFound
+from .errors import JobCancelled, JobExpired, JobFailed, JobNotFound
 from .events import Event, event_key
 from .ids import valid_id
 from .models import JobDefinition, JobStatus
@@ -80,6 +80,8 @@ def outcome_of(job: JobDefinition) -> Any:
         return job.result
     if job.status == JobStatus.CANCELLED:
         raise JobCancelled(job.id)
+    if job.status == JobStatus.EXPIRED:
+        raise JobExpired(job.id)
     error = job.error
     if error is None:
         raise JobFailed(job.id, "Error", "no error was recorded")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from .backend import Backend, BackendSettings, open_backend
-from .backend.records import NewJob, WorkerRecord
+from .backend.records import NewJob, Relatives, WorkerRecord
 from .bus import adapt_event_bus
 from .errors import JobNotFound
 from .event_feed import BusRelay, EventFeed
@@ -40,6 +40,7 @@ from .sessions import MAX_SESSIONS, Sessions
 from .submission import JobSpec, prepare, prepare_all, submit_in_chunks
 from .tasks import QueueSiblings, TaskMaker
 from .worker.pool import WorkerPool, WorkerSettings
+from .workflow_submit import SubmittedGroup, chain_jobs, group_jobs
 
 __all__ = ["JobService", "JobSpec"]
 
@@ -268,6 +269,9 @@ class JobService:
         group: str | None = None,
         result_ttl: float | None = None,
         meta: Mapping[str, Any] | None = None,
+        expires: float | datetime | None = None,
+        after: Sequence[str] | None = None,
+        on_parent_failure: str = "fail",
     ) -> str:
         """Queue one job and return its id. With an explicit `job_id`, submitting the same id
         twice queues it once. With a `unique_key`, while a job with that key is pending,
@@ -276,17 +280,21 @@ class JobService:
         only as the limit on that key allows (`set_limit`); with `group`, the groups of one
         priority take turns (fairness between tenants). `result_ttl`: seconds its record
         and result are kept once it completed (default: the queue's); `meta`: a JSON object
-        of at most 4 KiB kept and shown with the job, and found by search."""
+        of at most 4 KiB kept and shown with the job, and found by search. With `after`
+        (job ids of this queue), it waits until they all completed (`on_parent_failure`
+        says what it does if one does not: "fail", "run" or "cancel"); with `expires`
+        (seconds from now, or a datetime), it ends `expired`, never run, if it has not
+        started by then."""
         if self.middleware.on_submit:  # each middleware sees (and may change) the spec
             return (await self.submit_jobs([JobSpec(
                 name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
-                unique_for, limit, group, result_ttl, meta,
+                unique_for, limit, group, result_ttl, meta, expires, after, on_parent_failure,
             )]))[0]  # fmt: skip
         if limit is None and self._handler_limits:
             limit = self._handler_limits.get(name)
         job = prepare(
             name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
-            unique_for, limit, group, result_ttl, meta,
+            unique_for, limit, group, result_ttl, meta, expires, after, on_parent_failure,
         )  # fmt: skip
         await self._ensure()
         self._local.warn_if_unserved(self.url, self.backend)
@@ -301,7 +309,36 @@ class JobService:
         its `accepted` lists exactly the ids that were queued."""
         if self.middleware.on_submit:
             specs = await self.middleware.submitting_all(specs)
-        jobs = prepare_all(specs)
+        return await self._store(prepare_all(specs))
+
+    async def submit_chain(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, pass_results: bool = False
+    ) -> list[str]:
+        """Queue jobs that run one after the other, each once the one before it completed
+        (one that does not complete fails the rest: `on_parent_failure`); with
+        `pass_results`, each gets the one before's result as its first argument. Returns
+        the ids in order: the last one's result is the chain's."""
+        if self.middleware.on_submit:
+            specs = await self.middleware.submitting_all(specs)
+        return await self._store(chain_jobs(specs, pass_results))
+
+    async def submit_group(
+        self,
+        specs: Iterable[JobSpec | Mapping[str, Any]],
+        *,
+        then: JobSpec | Mapping[str, Any] | None = None,
+    ) -> SubmittedGroup:
+        """Queue jobs that run in parallel and, with `then`, one job that runs once after
+        all of them completed, with the list of their results (in the group's order) as its
+        first argument (Celery's chord). A group is up to 10,000 jobs with a `then`."""
+        if self.middleware.on_submit:
+            specs = await self.middleware.submitting_all(specs)
+            then = None if then is None else await self.middleware.submitting(then)
+        jobs = group_jobs(specs, then)
+        ids = await self._store(jobs)
+        return SubmittedGroup(ids[: len(jobs) - 1], ids[-1]) if then else SubmittedGroup(ids)
+
+    async def _store(self, jobs: list[NewJob]) -> list[str]:
         if self._handler_limits:
             jobs = [self._with_handler_limit(job) for job in jobs]
         await self._ensure()
@@ -340,6 +377,14 @@ class JobService:
         await self._ensure()
         fields = await self.backend.get(job_id, field_cap(max_field_bytes))
         return None if fields is None else decode_or_stub(job_id, fields)
+
+    async def job_relatives(self, job_id: str, limit: int = 20) -> Relatives:
+        """(workflows) The job's first `limit` parents and children (1-1000) with their
+        statuses, and how many it has of each."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValueError(f"limit: expected an integer 1-1000, got {limit!r}")
+        await self._ensure()
+        return await self.backend.relatives(job_id, limit)
 
     async def list_jobs(
         self,

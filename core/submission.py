@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .backend.base import Backend, NewJob
@@ -33,6 +34,7 @@ from .models import (
     check_submission,
 )
 from .unique import check_unique
+from .workflows import check_batch, with_workflow
 
 __all__ = [
     "JobSpec",
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 CHUNK, CHUNK_BYTES = SUBMIT_CHUNK, SUBMIT_CHUNK_BYTES  # jobs, and bytes of their values
+FLOW_EDGES = 10_000  # parents checked per submit call (workflows.MAX_PARENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,9 @@ class JobSpec:
     group: str | None = None
     result_ttl: float | None = None
     meta: Mapping[str, Any] | None = None
+    expires: float | datetime | None = None
+    after: Sequence[str] | None = None
+    on_parent_failure: str = "fail"
 
 
 _FIELDS = frozenset(JobSpec.__dataclass_fields__)
@@ -89,6 +95,9 @@ def prepare(
     group: Any = None,
     result_ttl: Any = None,
     meta: Any = None,
+    expires: Any = None,
+    after: Any = None,
+    on_parent_failure: Any = "fail",
 ) -> NewJob:
     """Check one submission and build the `NewJob` a backend stores, in one straight line:
     the checks, the record (`encode_fields`, which also finds args that are not JSON), the
@@ -150,9 +159,13 @@ def prepare(
     if meta is not None or result_ttl is not None:
         fields = with_keeping(fields, meta, result_ttl)
     if unique_key is None and unique_for is None:
-        return NewJob(job_id, name, priority, int(delay * 1000), fields)
-    unique, window = check_unique(unique_key, unique_for)
-    return NewJob(job_id, name, priority, int(delay * 1000), fields, unique, window)
+        job = NewJob(job_id, name, priority, int(delay * 1000), fields)
+    else:
+        unique, window = check_unique(unique_key, unique_for)
+        job = NewJob(job_id, name, priority, int(delay * 1000), fields, unique, window)
+    if expires is None and after is None and on_parent_failure == "fail":
+        return job
+    return with_workflow(job, expires, after, on_parent_failure)
 
 
 def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> NewJob:
@@ -173,6 +186,9 @@ def prepare_spec(spec: JobSpec | Mapping[str, Any]) -> NewJob:
             spec.group,
             spec.result_ttl,
             spec.meta,
+            spec.expires,
+            spec.after,
+            spec.on_parent_failure,
         )
     fields = spec if type(spec) is dict or isinstance(spec, Mapping) else spec_fields(spec)
     if not fields.keys() <= _FIELDS:
@@ -193,6 +209,8 @@ def prepare_all(specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[NewJob]:
             add(prepare_spec(spec))
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"job {index}: {exc}") from None
+    if any(job.after for job in jobs):
+        check_batch(jobs)
     return jobs
 
 
@@ -216,6 +234,21 @@ def partial_submit_error(
     error.add_note(f"{len(accepted)} of {total} jobs were queued before this error")
     error.accepted = accepted  # type: ignore[attr-defined]
     return error
+
+
+def flow_chunks(parts: list[Sequence[NewJob]]) -> list[Sequence[NewJob]]:
+    """`parts` cut further so that no call checks more than FLOW_EDGES parents (a job with
+    more goes alone): the submit script reads each parent's record."""
+    out: list[Sequence[NewJob]] = []
+    for part in parts:
+        start = edges = 0
+        for i, job in enumerate(part):
+            if i > start and edges + len(job.after) > FLOW_EDGES:
+                out.append(part[start:i])
+                start, edges = i, 0
+            edges += len(job.after)
+        out.append(part[start:])
+    return out
 
 
 def spec_fields(spec: JobSpec) -> dict[str, Any]:
@@ -251,11 +284,24 @@ def chunks(jobs: Sequence[NewJob]) -> list[Sequence[NewJob]]:
 async def submit_in_chunks(backend: Backend, jobs: Sequence[NewJob]) -> list[str]:
     """Store prepared jobs a thousand (or a megabyte) per call. Chunks go out back to back
     (Redis runs one while the next is on the wire); each is stored whole or not at all, and
-    if some are refused the error names exactly the ids that were queued."""
+    if some are refused the error names exactly the ids that were queued. Jobs with parents
+    go one chunk after the other, stopping at the first refused: a chunk's parents are then
+    stored before it is checked."""
     parts = chunks(jobs)
-    results = await asyncio.gather(
-        *(backend.submit(part) for part in parts), return_exceptions=True
-    )
+    if any(job.after for job in jobs):
+        parts = flow_chunks(parts)
+        results: list[Any] = []
+        for part in parts:
+            try:
+                results.append(await backend.submit(part))
+            except Exception as exc:
+                results.append(exc)
+                break
+        parts = parts[: len(results)]
+    else:
+        results = await asyncio.gather(
+            *(backend.submit(part) for part in parts), return_exceptions=True
+        )
     ids: list[str] = []
     failures: list[BaseException] = []
     for chunk, result in zip(parts, results, strict=True):

@@ -21,6 +21,7 @@ import atexit
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from .backend.base import NewJob, WorkerRecord
@@ -30,6 +31,7 @@ from .schedules import ScheduleInfo
 from .service import JobService, JobSpec
 from .submission import prepare
 from .tasks import SyncJobHandle, Task
+from .workflow_submit import SubmittedGroup
 
 __all__ = ["SyncJobService"]
 
@@ -167,6 +169,9 @@ class SyncJobService:
         group: str | None = None,
         result_ttl: float | None = None,
         meta: Mapping[str, Any] | None = None,
+        expires: float | datetime | None = None,
+        after: Sequence[str] | None = None,
+        on_parent_failure: str = "fail",
     ) -> str:
         submitter = self._submitter
         if (
@@ -191,6 +196,9 @@ class SyncJobService:
                     group=group,
                     result_ttl=result_ttl,
                     meta=meta,
+                    expires=expires,
+                    after=after,
+                    on_parent_failure=on_parent_failure,
                 )
             )
             if submitter is None or (submitter and submitter.pid != os.getpid()):
@@ -204,7 +212,7 @@ class SyncJobService:
             limit = service._handler_limits.get(name)
         job = prepare(
             name, args, kwargs, priority, max_retries, timeout, delay, job_id, unique_key,
-            unique_for, limit, group, result_ttl, meta,
+            unique_for, limit, group, result_ttl, meta, expires, after, on_parent_failure,
         )  # fmt: skip
         service._check_served((job.name,))
         created = submitter.submit(job, self.timeout)
@@ -241,6 +249,23 @@ class SyncJobService:
     def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]:
         specs = list(specs)
         return self._call(lambda s: s.submit_jobs(specs))
+
+    def submit_chain(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, pass_results: bool = False
+    ) -> list[str]:
+        """`JobService.submit_chain`."""
+        specs = list(specs)
+        return self._call(lambda s: s.submit_chain(specs, pass_results=pass_results))
+
+    def submit_group(
+        self,
+        specs: Iterable[JobSpec | Mapping[str, Any]],
+        *,
+        then: JobSpec | Mapping[str, Any] | None = None,
+    ) -> SubmittedGroup:
+        """`JobService.submit_group`."""
+        specs = list(specs)
+        return self._call(lambda s: s.submit_group(specs, then=then))
 
     def get_job(self, job_id: str, *, wait: float = 0) -> JobDefinition | None:
         """The job; with `wait` (seconds), as soon as it finishes or as it is after `wait`."""

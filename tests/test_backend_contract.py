@@ -324,6 +324,8 @@ async def test_finish_transitions(backend: Backend) -> None:
         "completed": 1,
         "failed": 1,
         "cancelled": 1,
+        "waiting": 0,
+        "expired": 0,
     }
     ra, rb, rc, rd, re_ = [await record(backend, i) for i in ids]
     assert (ra.status, ra.result) == (JobStatus.COMPLETED, {"ok": 1})
@@ -766,6 +768,8 @@ async def test_metrics(backend: Backend) -> None:
         "completed": 1,
         "failed": 1,
         "cancelled": 0,
+        "waiting": 0,
+        "expired": 0,
     }
     assert (metrics.totals["submitted"], metrics.totals["completed"], metrics.totals["dead"]) == (
         3,

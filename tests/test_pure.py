@@ -310,7 +310,9 @@ def test_job_times_and_status() -> None:
     assert job.evolve(started_at=16.0, finished_at=15.5).run_time == 0.0
     assert job.evolve(finished_at=15.5).run_time is None
     terminal = {s for s in JobStatus if s.is_terminal}
-    assert terminal == {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+    assert terminal == {
+        JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED
+    }
     assert JobError.from_dict("x") is None
     assert JobError.from_dict({}) == JobError("Error", "", None)
     assert JobError.from_dict({"type": "T", "message": "m", "traceback": 3}) == JobError("T", "m")

@@ -538,6 +538,8 @@ async def test_metrics(service: JobService) -> None:
         "completed": 4,
         "failed": 1,
         "cancelled": 0,
+        "waiting": 0,
+        "expired": 0,
     }
     assert metrics.totals["submitted"] == 6
     assert metrics.totals["completed"] == 4

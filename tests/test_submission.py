@@ -191,6 +191,9 @@ SAMPLES: dict[str, Any] = {
     "group": "tenant-42",
     "result_ttl": 30.0,
     "meta": {"tenant": "acme"},
+    "expires": 3600.0,
+    "after": ["parent-1", "parent-2"],
+    "on_parent_failure": "run",
 }
 
 

@@ -24,12 +24,14 @@ from .records import (
     JobEmit,
     NewJob,
     Outcome,
+    ParentResult,
     ProgressUpdate,
     RawFields,
     RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
+    Relatives,
     ScheduleFire,
     WorkerRecord,
     events_maxlen_from_env,
@@ -47,12 +49,14 @@ __all__ = [
     "JobEmit",
     "NewJob",
     "Outcome",
+    "ParentResult",
     "ProgressUpdate",
     "RawFields",
     "RawHistory",
     "RawLimits",
     "RawMetrics",
     "RawSchedule",
+    "Relatives",
     "ScheduleFire",
     "WorkerRecord",
     "events_maxlen_from_env",
@@ -150,6 +154,20 @@ class Backend(Protocol):
         ...
 
     async def list_workers(self) -> list[WorkerRecord]: ...
+
+    # -- workflows -----------------------------------------------------------------------
+    async def parent_results(
+        self, job_id: str, offset: int, count: int
+    ) -> tuple[list[ParentResult], int]:
+        """Up to `count` of the job's parents with their results, from position `offset` of
+        its parent list (an engine's own cursor: 0 to begin), and where the next call goes
+        on (0: the list ended). A parent's result is there while the job may read it."""
+        ...
+
+    async def relatives(self, job_id: str, limit: int) -> Relatives:
+        """The job's first `limit` parents and children with their statuses, and how many
+        there are of each."""
+        ...
 
     # -- limits --------------------------------------------------------------------------
     async def set_limit(self, key: str, value: str, event: Mapping[str, Any]) -> int:

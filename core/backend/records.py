@@ -26,12 +26,14 @@ __all__ = [
     "JobEmit",
     "NewJob",
     "Outcome",
+    "ParentResult",
     "ProgressUpdate",
     "RawFields",
     "RawHistory",
     "RawLimits",
     "RawMetrics",
     "RawSchedule",
+    "Relatives",
     "ScheduleFire",
     "WorkerRecord",
     "events_maxlen_from_env",
@@ -296,7 +298,8 @@ class NewJob(NamedTuple):
     """One job for `Backend.submit`, checked and encoded (`submission.prepare`): its id, name
     and priority, its delay in milliseconds (0: pending at once), the record to store
     (`codec.encode_fields`), and its unique key ('' for none) with the key's window in
-    milliseconds (0 for none)."""
+    milliseconds (0 for none); (workflows) the ids of the jobs it waits for, and the
+    milliseconds after which it expires if it has not started (0: never)."""
 
     id: str
     name: str
@@ -305,6 +308,28 @@ class NewJob(NamedTuple):
     fields: Mapping[str, str | bytes]
     unique_key: str = ""
     unique_window_ms: int = 0
+    after: tuple[str, ...] = ()
+    expires_ms: int = 0
+
+
+class ParentResult(NamedTuple):
+    """(workflows) One parent of a job as its worker reads it: its status ('' when its
+    record is gone) and its stored result (JSON; None for none)."""
+
+    id: str
+    status: str
+    result: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Relatives:
+    """(workflows) A job's parents and children as views show them: the first few of each
+    as (id, status; '' for a record that is gone), and how many there are."""
+
+    parents: list[tuple[str, str]]
+    parents_total: int
+    children: list[tuple[str, str]]
+    children_total: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -15,7 +16,7 @@ from contextvars import copy_context
 from functools import partial
 from typing import Any
 
-from ..backend.base import ClaimedJob, Finish, Outcome
+from ..backend.base import Backend, ClaimedJob, Finish, Outcome
 from ..codec import MalformedRecord, loads
 from ..middleware import AttemptOutcome, MiddlewareError, Middlewares
 from ..models import JobDefinition
@@ -23,9 +24,12 @@ from ..retry import Fail, Retry, RetryPolicy, RetryRules
 from . import outcomes
 from .claimed import decode_claimed
 from .context import JobContext, reset_current, set_current
+from .parents import completed_results, fed_args, read_parents
 from .threads import ThreadRunner
 
 __all__ = ["Expired", "attempt", "call_handler", "failure"]
+
+log = logging.getLogger(__name__)
 
 
 async def attempt(
@@ -38,9 +42,11 @@ async def attempt(
     started: float,
     retry_rules: Mapping[str, RetryRules] | None = None,
     middleware: Middlewares | None = None,
+    backend: Backend | None = None,
 ) -> Finish:
     """The outcome of running `claimed` once. Cancellation (cancel, shutdown, lost lease)
-    propagates: the pool knows why it cancelled and builds that outcome itself."""
+    propagates: the pool knows why it cancelled and builds that outcome itself. A job with
+    parents has their results read first (from `backend`)."""
     job_id, token = claimed.id, claimed.token
     try:
         job = decode_claimed(job_id, claimed.fields)
@@ -58,10 +64,25 @@ async def attempt(
     rules = retry_rules.get(job.name) if retry_rules else None
     if rules is not None and rules.policy is not None:
         policy = rules.policy
+    args = job.args
+    feed = claimed.fields.get("feed")
+    if feed is not None and backend is not None:  # (workflows) its parents' results first
+        try:
+            parents = await read_parents(backend, job_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the server is away: the job goes back, no attempt counted
+            log.warning("job %s: its parents' results could not be read: %s", job_id, exc)
+            return outcomes.released(job_id, token, "parents unreadable", worker_id)
+        ctx.parents = completed_results(parents)
+        ctx.job = job = job.evolve(parents=tuple(pid for pid, _, _ in parents))
+        args = fed_args(feed, parents, args)
     if middleware is not None:
-        return await _through(middleware, handler, job, token, ctx, threads, started, policy, rules)
+        return await _through(
+            middleware, handler, job, args, token, ctx, threads, started, policy, rules
+        )
     try:
-        result = await call_handler(handler, job.args, job.kwargs, job.timeout, ctx, threads)
+        result = await call_handler(handler, args, job.kwargs, job.timeout, ctx, threads)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -73,6 +94,7 @@ async def _through(
     middleware: Middlewares,
     handler: Callable[..., Any],
     job: JobDefinition,
+    args: tuple[Any, ...],
     token: str,
     ctx: JobContext,
     threads: ThreadRunner,
@@ -86,7 +108,7 @@ async def _through(
     result: Any = None
     try:
         result = await middleware.around(
-            job, lambda: call_handler(handler, job.args, job.kwargs, job.timeout, ctx, threads)
+            job, lambda: call_handler(handler, args, job.kwargs, job.timeout, ctx, threads)
         )
     except asyncio.CancelledError:
         status = {"shutdown": Outcome.RELEASE, "lost": "lost"}.get(ctx._stopped or "")

@@ -38,6 +38,7 @@ _CLAIM_FIELDS = frozenset(
         "created_at",
         "scheduled_for",
         "meta",
+        "feed",
     }
 )
 _PRIORITIES = {str(int(p)).encode(): p for p in JobPriority}

@@ -9,9 +9,10 @@ flushes a few times a second, so a handler may report as often as it likes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..codec import JSONError, dumps
@@ -20,6 +21,7 @@ from ..models import JobDefinition, JobPriority
 
 if TYPE_CHECKING:
     from ..submission import JobSpec
+    from ..workflow_submit import SubmittedGroup
 
 __all__ = ["HandlerService", "JobContext", "current_job"]
 
@@ -51,9 +53,23 @@ class HandlerService(Protocol):
         group: str | None = None,
         result_ttl: float | None = None,
         meta: Mapping[str, Any] | None = None,
+        expires: float | datetime | None = None,
+        after: Sequence[str] | None = None,
+        on_parent_failure: str = "fail",
     ) -> str: ...
 
     async def submit_jobs(self, specs: Iterable[JobSpec | Mapping[str, Any]]) -> list[str]: ...
+
+    async def submit_chain(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, pass_results: bool = False
+    ) -> list[str]: ...
+
+    async def submit_group(
+        self,
+        specs: Iterable[JobSpec | Mapping[str, Any]],
+        *,
+        then: JobSpec | Mapping[str, Any] | None = None,
+    ) -> SubmittedGroup: ...
 
     async def get_job(
         self, job_id: str, *, max_field_bytes: int | None = None
@@ -80,6 +96,14 @@ class JobContext:
     process's handlers share (a database pool, an HTTP client). None without a lifespan."""
     # Why the worker stopped this job ("cancelled", "shutdown", "lost"), once it did.
     _stopped: str | None = None
+    parents: Mapping[str, Any] | None = None  # (workflows) read before the handler runs
+
+    def parent_results(self) -> dict[str, Any]:
+        """(workflows) The results of this job's parents that completed, by id, in the
+        order of its `after` (a parent that failed, was cancelled or expired is left out: a
+        job runs after one only with `on_parent_failure="run"`). Empty for a job without
+        parents. Read before the handler started, so plain functions may call it too."""
+        return dict(self.parents or {})
 
     @property
     def job_id(self) -> str:

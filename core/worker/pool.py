@@ -310,6 +310,7 @@ class WorkerPool:
             started,
             self.retry_rules,
             self.middleware or None,
+            self.backend,
         )
 
     def _fatal(self, error: LoopFailed) -> None:

@@ -671,7 +671,9 @@ local function unique_holder(ukey)
   if not f[1] then return nil end
   if (tonumber(f[2]) or 0) > NOW then return f[1] end
   local st = job_status(f[1])
-  if st == 'pending' or st == 'scheduled' or st == 'running' then return f[1] end
+  if st == 'pending' or st == 'scheduled' or st == 'running' or st == 'waiting' then
+    return f[1]
+  end
   return nil
 end
 
@@ -692,7 +694,8 @@ local function bounds_at(i)
     dead_ttl = tonumber(ARGV[i + 2])}
 end
 
--- Bounded history: drop the oldest entries (and their records) past `max` or older than `ttl`.
+-- Bounded history: drop the oldest entries (and their records, with their lists of children)
+-- past `max` or older than `ttl`.
 -- At most 1000 of each per call, so a lowered bound is reached over several calls.
 -- Past the queue's ttl a job leaves the list; its record goes too, unless it has a ttl of its
 -- own ('rttl', submit_job(result_ttl=)): its own PEXPIRE (finish.lua) ends it, and it stays
@@ -702,7 +705,7 @@ local function trim_history(zkey, max, ttl_ms)
     local old = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - ttl_ms, 'LIMIT', 0, 1000)
     for _, id in ipairs(old) do
       local key = P .. 'job:' .. id
-      if redis.call('HEXISTS', key, 'rttl') == 0 then redis.call('DEL', key) end
+      if redis.call('HEXISTS', key, 'rttl') == 0 then redis.call('DEL', key, P .. 'ch:' .. id) end
     end
     if #old > 0 then redis.call('ZREM', zkey, unpack(old)) end
   end
@@ -710,7 +713,7 @@ local function trim_history(zkey, max, ttl_ms)
   if extra > 0 then
     if extra > 1000 then extra = 1000 end
     local popped = redis.call('ZPOPMIN', zkey, extra)
-    for i = 1, #popped, 2 do redis.call('DEL', P .. 'job:' .. popped[i]) end
+    for i = 1, #popped, 2 do redis.call('DEL', P .. 'job:' .. popped[i], P .. 'ch:' .. popped[i]) end
   end
 end
 
@@ -729,7 +732,7 @@ local function trim_dead(b)
       local key = P .. 'job:' .. id
       freed = freed + (redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0) or 0)
       local name = hash_fields(key, 'name')[1]
-      redis.call('DEL', key)
+      redis.call('DEL', key, P .. 'ch:' .. id)
       emit('JOB_DROPPED', id, name, 'failed', why)
       gone[#gone + 1] = id
     end
@@ -747,16 +750,19 @@ end
 
 -- Expired leases: the worker died or lost contact. Requeue ("stalled"), or after max_stalls
 -- dead-letter; a job whose cancellation was requested is cancelled instead. `b` = bounds_at.
+-- Returns how many leases expired, and the jobs of workflows it ended, nil for none:
+-- {id, status, kids, feed, gen} each, for the caller to hand to wf().ended.
 local function recover(limit, max_stalls, b)
   local expired = redis.call('ZRANGEBYSCORE', P .. 'running', '-inf', NOW, 'LIMIT', 0, limit)
   local requeued, cancelled, dead, woken = 0, 0, 0, 0
   local names = {}
+  local ended = nil
   for _, id in ipairs(expired) do
     redis.call('ZREM', P .. 'running', id)
     local key = P .. 'job:' .. id
     if redis.call('TYPE', key).ok == 'hash' then
       local f = redis.call('HMGET', key, 'name', 'priority', 'cancel', 'worker', 'unique',
-        'limit', 'group')
+        'limit', 'group', 'kids', 'feed', 'gen')
       if f[6] then woken = woken + flow().free_slot(id, f[6], redis.call('HGET', key, 'ldef')) end
       -- pcall: a corrupted 'stalls' dead-letters this record instead of failing every script
       -- that recovers leases (claim, heartbeat) from now on.
@@ -773,6 +779,10 @@ local function recover(limit, max_stalls, b)
         release_unique(id, f[5])
         cancelled = cancelled + 1
         emit('JOB_CANCELLED', id, f[1], 'cancelled', data)
+        if f[8] or f[9] then
+          ended = ended or {}
+          ended[#ended + 1] = {id, 'cancelled', f[8], f[9], f[10]}
+        end
       elseif stalls >= max_stalls then
         local err = cjson.encode({type = etype,
           message = why or ('stalled ' .. stalls .. ' times: its worker stopped heartbeating')})
@@ -783,6 +793,10 @@ local function recover(limit, max_stalls, b)
         add_name(names, f[1], 'f')
         emit('JOB_FAILED', id, f[1], 'failed', cjson.encode({reason = 'stalled', stalls = stalls,
           will_retry = false, error_type = etype, error = why or ('stalled ' .. stalls .. ' times')}))
+        if f[8] or f[9] then
+          ended = ended or {}
+          ended[#ended + 1] = {id, 'failed', f[8], f[9], f[10]}
+        end
       else
         redis.call('HSET', key, 'status', 'pending')
         -- First in line again: it was taken from the front.
@@ -800,7 +814,7 @@ local function recover(limit, max_stalls, b)
     if dead > 0 then trim_dead(b) end
   end
   wake(requeued + woken)
-  return #expired
+  return #expired, ended
 end
 
 -- A job hash for a page (list, search) or a detail view (peek), with its values bounded in

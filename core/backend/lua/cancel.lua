@@ -1,20 +1,22 @@
 -- Cancel ARGV[3]. ARGV[4] = cancelled jobs kept (the history bound), ARGV[5] = request id
--- (see replayed). Pending or scheduled: cancelled now. Running: flag it and tell its worker.
+-- (see replayed). Pending, scheduled or waiting: cancelled now. Running: flag it and tell its
+-- worker.
 -- Returns the status the job had, or false.
 local id, history_max, rid = ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local again = replayed(rid)
 if again ~= nil then return again end
 local key = P .. 'job:' .. id
 if redis.call('TYPE', key).ok ~= 'hash' then return remember(rid, false) end
-local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique', 'limit', 'held')
+local f = redis.call('HMGET', key, 'status', 'name', 'worker', 'unique', 'limit', 'held',
+  'kids', 'feed', 'expires', 'gen')
 local status = f[1] or 'pending' -- a job is stored without a status while it waits
-if status == 'pending' or status == 'scheduled' then
+if status == 'pending' or status == 'scheduled' or status == 'waiting' then
   if status == 'pending' then
     -- O(1) at any depth: the id keeps its place in its pending list, and the claim that pops
     -- it drops it (stale_entry); `ghosts` counts it until then. A job set aside (held,
     -- parked) leaves its sorted set now.
     if not flow().take_aside(id, f[2], f[5], f[6]) then redis.call('SADD', P .. 'ghosts', id) end
-  elseif redis.call('ZREM', P .. 'scheduled', id) == 0 then
+  elseif redis.call('ZREM', P .. status, id) == 0 then
     return remember(rid, false)
   end
   redis.call('HSET', key, 'status', 'cancelled', 'finished_at', NOW_S)
@@ -23,6 +25,13 @@ if status == 'pending' or status == 'scheduled' then
   redis.call('HINCRBY', P .. 'totals', 'cancelled', 1)
   emit('JOB_CANCELLED', id, f[2], 'cancelled', '{"was":"' .. status .. '"}')
   trim_history(P .. 'cancelled', history_max, 0)
+  -- (workflows) its children follow (cancelled, unless they run on parent failure), up to
+  -- the bound here, the rest in steps from the work list
+  if f[7] or f[8] or f[9] then
+    local W = wf()
+    W.ended(id, 'cancelled', f[7], f[8], f[9], f[10])
+    W.flush({history = history_max, dead = nil}, W.run(W.STEP))
+  end
   return remember(rid, status)
 elseif status == 'running' then
   redis.call('HSET', key, 'cancel', '1')

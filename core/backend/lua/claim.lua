@@ -14,7 +14,7 @@ local claimed_key = P .. 'claimed:' .. wid
 -- The fields a claim hands over, in the order of replies.CLAIMED_FIELDS (the main read below
 -- names them too: a field added there goes here as well).
 local FIELDS = {'name', 'args', 'kwargs', 'max_retries', 'timeout', 'priority', 'created_at',
-  'scheduled_for', 'error', 'stalls', 'attempts', 'meta'}
+  'scheduled_for', 'error', 'stalls', 'attempts', 'meta', 'feed'}
 
 local function next_due(earliest)
   if not earliest then earliest = redis.call('ZRANGE', P .. 'scheduled', 0, 0, 'WITHSCORES') end
@@ -45,7 +45,10 @@ if rid ~= '' then
   end
 end
 
-recover(20, max_stalls, bounds_at(7))
+local _, stalled_out = recover(20, max_stalls, bounds_at(7))
+if stalled_out then
+  for _, e in ipairs(stalled_out) do wf().ended(e[1], e[2], e[3], e[4], nil, e[5]) end
+end
 
 -- Promote due scheduled jobs (delays and retry backoff) into pending. The earliest is read
 -- first: only when it is due is there anything to promote, and unless something was promoted
@@ -74,14 +77,25 @@ end
 -- jobs are held or parked. If none does, only pending:1 is popped, instead of an LPOP of each
 -- empty list before it and after it on every claim. The same EXISTS counts the pause flag,
 -- so the usual answer, none, takes one command.
-local flags = redis.call('EXISTS', P .. 'paused', P .. 'pending', P .. 'pending:3',
-  P .. 'pending:2', P .. 'pending:0', P .. 'gr:3', P .. 'gr:2', P .. 'gr:1', P .. 'gr:0',
-  P .. 'held', P .. 'parked')
+-- (workflows) The same EXISTS says whether steps are left in the work list or jobs may
+-- expire: the claim advances the one and sweeps the other, bounded, before it pops.
+local LISTED = {P .. 'paused', P .. 'pending', P .. 'pending:3', P .. 'pending:2',
+  P .. 'pending:0', P .. 'gr:3', P .. 'gr:2', P .. 'gr:1', P .. 'gr:0', P .. 'held',
+  P .. 'parked', P .. 'wf', P .. 'exp'}
+local flags = redis.call('EXISTS', unpack(LISTED))
 local paused, elsewhere = 0, 0
 if flags > 0 then
+  local flowing = redis.call('EXISTS', P .. 'wf', P .. 'exp')
+  if flowing > 0 or WF then
+    local W = wf()
+    W.sweep(100)
+    W.flush(bounds_at(7), W.run(W.STEP))
+    flags = redis.call('EXISTS', unpack(LISTED)) -- released jobs may have filled a list
+    flowing = redis.call('EXISTS', P .. 'wf', P .. 'exp')
+  end
   paused = redis.call('EXISTS', P .. 'paused')
   side = redis.call('EXISTS', P .. 'held', P .. 'parked')
-  elsewhere = flags - paused - side
+  elsewhere = flags - paused - side - flowing
 end
 
 -- Jobs queued by a version that kept pending in one sorted set are claimed from it, each
@@ -172,7 +186,7 @@ local function take(popped, from, lane_name)
     if #id > 0 and #id <= 128 then
       f = redis.pcall('HMGET', key, 'name', 'args', 'kwargs', 'max_retries', 'timeout',
         'priority', 'created_at', 'scheduled_for', 'error', 'stalls', 'attempts', 'meta',
-        'status', 'limit')
+        'feed', 'status', 'limit', 'expires')
     end
     -- (a field a record does not have costs HMGET a scan of the whole record: 'held' is read
     -- only for the jobs that left a held lane)
@@ -196,8 +210,8 @@ local function take(popped, from, lane_name)
       local kind = redis.call('TYPE', key).ok
       redis.call('RENAME', key, key .. ':corrupt')
       fault = 'job record is a ' .. kind .. ', not a hash (kept as job:' .. id .. ':corrupt)'
-    elseif f[13] then
-      stale = stale_entry(id, f[13], true)
+    elseif f[14] then
+      stale = stale_entry(id, f[14], true)
     elseif not f[1] and redis.call('EXISTS', key) == 0 then
       stale = stale_entry(id, nil, false)
       if not stale then fault = 'job record is missing' end
@@ -211,8 +225,12 @@ local function take(popped, from, lane_name)
         attempts = tonumber(before) + 1
       end
     end
-    local lim = not fault and not stale and f[14] and flow().limit_of(f[14], memo)
+    local gone = not fault and not stale and expired_at_claim(id, f[16])
+    local lim = not fault and not stale and not gone and f[15] and flow().limit_of(f[15], memo)
     if stale then
+      skipped = skipped + 1
+    elseif gone then
+      -- (workflows) its `expires` passed: ended expired, never run
       skipped = skipped + 1
     elseif fault then
       -- Nothing a worker could run: dead-letter it here, where an operator can see why.
@@ -239,9 +257,10 @@ local function take(popped, from, lane_name)
       if lim then
         flow().take_slot(lim, id)
         redis.call('HSET', key, 'ldef', lim.def)
-      elseif f[14] then
-        redis.call('SADD', P .. 'lrun:' .. f[14], id)
+      elseif f[15] then
+        redis.call('SADD', P .. 'lrun:' .. f[15], id)
       end
+      if f[16] then redis.call('ZREM', P .. 'exp', id) end
       leases[#leases + 1] = until_ms
       leases[#leases + 1] = id
       leased_ids[#leased_ids + 1] = id
@@ -257,8 +276,9 @@ local function take(popped, from, lane_name)
       -- The record's fields as read, in the order of leases.CLAIMED_FIELDS (names cost
       -- Redis a reply element each), with the attempt now counted.
       f[11] = tostring(attempts)
+      f[16] = nil
+      f[15] = nil
       f[14] = nil
-      f[13] = nil
       out[#out + 1] = f
       bytes = bytes + #(f[2] or '') + #(f[3] or '') + #(f[9] or '')
       full = bytes >= CLAIM_BYTES
@@ -378,6 +398,8 @@ while not busy() and level >= lowest and turns > 0 do
   end
 end
 if next(memo) then flow().limits_done(memo) end
+-- (workflows) the children of the jobs this claim expired are resolved now
+if WF then WF.flush(bounds_at(7), WF.run(#WF.todo > 0 and WF.STEP or 0)) end
 if started > 0 and rid ~= '' then
   redis.call('SET', claimed_key, rid .. ' ' .. table.concat(leased_ids, ' '), 'PX', lease)
 end

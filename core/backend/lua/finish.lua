@@ -23,7 +23,7 @@ for j = 1, n do
   local id, token = ARGV[i], ARGV[i + 1]
   -- pcall: a record of another type (someone else's garbage) reads as "not ours", refused.
   local f = redis.pcall('HMGET', P .. 'job:' .. id, 'token', 'status', 'name', 'started_at',
-    'unique', 'cancel', 'limit', 'rttl')
+    'unique', 'cancel', 'limit', 'rttl', 'kids', 'feed')
   if f.err or f[1] ~= token or f[2] ~= 'running' or seen[id] then
     out[j] = 0
   else
@@ -68,6 +68,12 @@ for _, item in ipairs(items) do
       add_name(names, f[3], 'c')
       release_unique(id, f[5])
       emit('JOB_COMPLETED', id, f[3], 'completed', data)
+      if f[9] then
+        -- (workflows) its result stays for its children while they may read it (`res:`)
+        redis.call('HSET', P .. 'res:' .. id, 'r', payload, '#walk', '1')
+        if keep > 0 then redis.call('PEXPIRE', P .. 'ch:' .. id, keep) end
+      end
+      if f[9] or f[10] then wf().ended(id, 'completed', f[9], f[10], nil) end
     elseif outcome == 'retry' then
       redis.call('HSET', key, 'status', 'scheduled', 'token', '', 'error', payload,
         'scheduled_for', fmt_s(NOW + delay))
@@ -89,6 +95,7 @@ for _, item in ipairs(items) do
       cancelled = cancelled + 1
       release_unique(id, f[5])
       emit('JOB_CANCELLED', id, f[3], 'cancelled', data)
+      if f[9] or f[10] then wf().ended(id, 'cancelled', f[9], f[10], nil) end
     else
       redis.call('HSET', key, 'status', 'failed', 'token', '', 'error', payload,
         'finished_at', NOW_S)
@@ -97,6 +104,7 @@ for _, item in ipairs(items) do
       add_name(names, f[3], 'f')
       release_unique(id, f[5])
       emit('JOB_FAILED', id, f[3], 'failed', data)
+      if f[9] or f[10] then wf().ended(id, 'failed', f[9], f[10], nil) end
     end
   end
 end
@@ -113,4 +121,6 @@ totals({completed = done, dead = dead, cancelled = cancelled, retried = retried,
 stat({completed = done, failed = dead + retried, run_ms = run_ms, finished = done + dead + retried})
 histograms(hist)
 count_names(names)
+-- (workflows) the children of the jobs that ended, resolved here up to the bound
+if WF then WF.flush(bounds, WF.run(WF.STEP)) end
 return out

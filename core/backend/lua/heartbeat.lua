@@ -26,6 +26,16 @@ for j = 1, n do
     lost[#lost + 1] = id
   end
 end
-recover(100, max_stalls, bounds)
+local _, stalled_out = recover(100, max_stalls, bounds)
+if stalled_out then
+  for _, e in ipairs(stalled_out) do wf().ended(e[1], e[2], e[3], e[4], nil, e[5]) end
+end
+-- (workflows) Every heartbeat also sweeps jobs whose `expires` passed and advances the work
+-- list, bounded, so counts are right within a heartbeat even when no claim comes.
+if WF or redis.call('EXISTS', P .. 'wf', P .. 'exp') > 0 then
+  local W = wf()
+  W.sweep(200)
+  W.flush(bounds, W.run(W.STEP))
+end
 trim_dead(bounds)
 return {lost, cancel}

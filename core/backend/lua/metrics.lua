@@ -3,7 +3,8 @@
 local window = math.min(tonumber(ARGV[3]), 900)
 local depths = {}
 depths[1] = pending_count()
-for _, s in ipairs({'scheduled', 'running', 'completed', 'dead', 'cancelled'}) do
+for _, s in ipairs({'scheduled', 'running', 'completed', 'dead', 'cancelled', 'waiting',
+    'expired'}) do
   depths[#depths + 1] = redis.call('ZCARD', P .. s)
 end
 local buckets = {}

@@ -7,14 +7,21 @@ local limit, before = tonumber(ARGV[4]), tonumber(ARGV[5])
 local removed, taken = 0, 0
 local function remove(id, pending)
   local key = P .. 'job:' .. id
-  local f = hash_fields(key, 'unique', 'status')
+  local f = hash_fields(key, 'unique', 'status', 'kids', 'feed', 'expires', 'gen')
   taken = taken + 1
   if pending and stale_entry(id, f[2], redis.call('EXISTS', key) == 1) then
     drop_stale(id)
     return
   end
   release_unique(id, f[1])
-  redis.call('DEL', key)
+  -- (workflows) an unfinished job purged is gone for its children (cancelled, unless they
+  -- run on parent failure), and lets go of its parents' results; a finished one did both
+  -- when it ended
+  local st = f[2] or 'pending'
+  if (f[3] or f[4] or f[5]) and (st == 'pending' or st == 'scheduled' or st == 'waiting') then
+    wf().ended(id, 'gone', f[3], f[4], f[5], f[6])
+  end
+  redis.call('DEL', key, P .. 'ch:' .. id)
   removed = removed + 1
 end
 -- Pending jobs in side lanes too: each priority's groups, then held and parked jobs, one
@@ -75,6 +82,7 @@ else
   local popped = redis.call('ZPOPMIN', P .. ARGV[3], limit)
   for i = 1, #popped, 2 do remove(popped[i], false) end
 end
+if WF then WF.flush(nil, WF.run(WF.STEP)) end
 if taken < limit and removed + before > 0 then
   local status = ARGV[3]
   if status == 'dead' then status = 'failed' end

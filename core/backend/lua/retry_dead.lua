@@ -10,7 +10,9 @@
 -- the cutoff and `kept` while `taken` is 500. A job that fails again while the pass goes on
 -- dies after the cutoff, so it stays dead instead of being retried twice.
 -- A dead letter whose unique key another unfinished job holds now stays dead (two pending
--- jobs never share a key); one whose key is free takes it back.
+-- jobs never share a key); one whose key is free takes it back. (workflows) A job with
+-- parents goes back to waiting for them; the children that failed because of a retried job
+-- wait for it again (see _workflows.lua).
 local rid, mode = ARGV[3], ARGV[4]
 local again = replayed(rid)
 if again ~= nil then return again end
@@ -55,25 +57,37 @@ for _, id in ipairs(ids) do
   -- ids of a pass come from the set; ids given are checked against it (each once)
   if not seen[id] and (mode == 'all' or redis.call('ZSCORE', dead, id)) then
     seen[id] = true
-    local f = redis.pcall('HMGET', key, 'name', 'priority', 'unique', 'group')
+    local f = redis.pcall('HMGET', key, 'name', 'priority', 'unique', 'group', 'feed', 'kids')
     if f.err then
       gone[#gone + 1] = id -- not a job record: out of the dead letters, left as it is
+    elseif f[5] then
+      -- (workflows) a job with parents waits again for those that have not completed (one
+      -- that failed fails it again: retry that parent, and it comes back with it)
+      if wf().revive(id, f[1], f[3], f[6], '{"reason":"retry"}') then
+        moved = moved + 1
+      elseif in_step[id] then
+        stayed = stayed + 1
+      end
     elseif not unique_ok(id, f[3]) then
       if in_step[id] then stayed = stayed + 1 end
     else
       gone[#gone + 1] = id
       if f[1] or redis.call('EXISTS', key) == 1 then
         redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0)
-        redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq', 'held')
+        redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq', 'held',
+          'expires')
         add_to(back, lane_key(f[2], f[4]), id)
         emit('JOB_REQUEUED', id, f[1], 'pending', '{"reason":"retry"}')
         moved = moved + 1
+        -- (workflows) the children that failed because of it wait for it again
+        if f[6] then wf().todo[#wf().todo + 1] = 'v ' .. id .. ' 0' end
       end
     end
   end
 end
 call_sliced('ZREM', dead, gone)
 for lane, queued in pairs(back) do push_pending(lane, queued, false) end
+if WF then WF.flush(nil, WF.run(WF.STEP)) end
 wake(moved)
 totals({retried_dead = moved})
 if mode == 'all' then return remember(rid, {moved, cutoff, taken, kept + stayed}) end

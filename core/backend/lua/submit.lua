@@ -1,5 +1,6 @@
 -- Submit a batch. ARGV[3] = count, then per job: id, name, priority, delay_ms, unique key
--- ('' for none), unique window ms, group ('' for none), nfields, fields.
+-- ('' for none), unique window ms, group ('' for none), workflow ('' here: a batch with a job
+-- that has parents or an expiry goes to submit_flow.lua), nfields, fields.
 -- An id that exists already is skipped (explicit ids make submission idempotent): 0. A job
 -- whose unique key is held by another job is not created: the holder's id is returned.
 local n = tonumber(ARGV[3])
@@ -14,7 +15,7 @@ for j = 1, n do
   local id, name, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local delay = tonumber(ARGV[i + 3])
   local ukey, window, group = ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
-  local nf = tonumber(ARGV[i + 7])
+  local nf = tonumber(ARGV[i + 8])
   local key = P .. 'job:' .. id
   local holder = ukey ~= '' and unique_holder(ukey)
   if redis.call('EXISTS', key) == 1 then
@@ -26,12 +27,12 @@ for j = 1, n do
     if delay > 0 then
       status = 'scheduled'
       redis.call('HSET', key, 'created_at', NOW_S, 'scheduled_for',
-        fmt_s(NOW + delay), unpack(ARGV, i + 8, i + 7 + nf))
+        fmt_s(NOW + delay), unpack(ARGV, i + 9, i + 8 + nf))
       redis.call('ZADD', scheduled, NOW + delay, id)
       delayed = delayed + 1
     else
       status = 'pending'
-      redis.call('HSET', key, 'created_at', NOW_S, unpack(ARGV, i + 8, i + 7 + nf))
+      redis.call('HSET', key, 'created_at', NOW_S, unpack(ARGV, i + 9, i + 8 + nf))
       add_to(queued, lane_key(prio, group), id)
       ready = ready + 1
     end
@@ -50,7 +51,7 @@ for j = 1, n do
     emit('JOB_SUBMITTED', id, name, status, data)
     out[j] = 1
   end
-  i = i + 8 + nf
+  i = i + 9 + nf
 end
 for key, ids in pairs(queued) do push_pending(key, ids, false) end
 if delayed > 0 then wake(1) end

@@ -20,15 +20,17 @@ from ..records import (
     Finish,
     JobEmit,
     NewJob,
+    ParentResult,
     ProgressUpdate,
     RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
+    Relatives,
     ScheduleFire,
     WorkerRecord,
 )
-from . import clock, events, flow, jobs, leases, schedules, search, sessions, workers
+from . import clock, events, flow, jobs, leases, schedules, search, sessions, workers, workflows
 from .lib import Lib
 from .store import _Store
 
@@ -49,6 +51,7 @@ class MemoryBackend:
         self.name = name
         self.settings = settings or BackendSettings()
         self._lib = Lib(_Store(), self.settings)
+        self._lib.queue = name.rpartition("/")[2]
 
     @classmethod
     def shared(cls, name: str = "default", settings: BackendSettings | None = None) -> Self:
@@ -196,6 +199,15 @@ class MemoryBackend:
 
     async def progress(self, items: Sequence[ProgressUpdate]) -> None:
         self._atomic(leases.progress, items)
+
+    # -- workflows (workflows.py) --------------------------------------------------------------
+    async def parent_results(
+        self, job_id: str, offset: int, count: int
+    ) -> tuple[list[ParentResult], int]:
+        return self._atomic(workflows.parent_results, job_id, offset, count)
+
+    async def relatives(self, job_id: str, limit: int) -> Relatives:
+        return self._atomic(workflows.relatives, job_id, limit)
 
     # -- the worker registry, wake-ups and control (workers.py) ------------------------------
     async def list_workers(self) -> list[WorkerRecord]:

@@ -16,6 +16,7 @@ from . import clock
 from .clock import fmt_s as _fmt_s
 from .lib import Lib
 from .store import _WAKE_MAX, Record, _field, _lua_number
+from .workflows import FlowStep
 
 PAGE_BYTES, PAGE_FLOOR = 2_097_152, 256  # page_fields' bounds in _lib.lua
 PAGE_ROWS = 200  # rows list.lua reads per call
@@ -37,7 +38,13 @@ __all__ = [
 def submit(lib: Lib, jobs: Sequence[NewJob]) -> list[bool | str]:
     s, now = lib.s, clock.now_ms()
     created: list[bool | str] = []
-    ready = delayed = 0
+    ready = delayed = waited = 0
+    step: FlowStep | None = None
+    if any(job.after for job in jobs):
+        missing = unknown_parent(lib, jobs, now)
+        if missing is not None:
+            raise missing
+        step = FlowStep(lib, now)
     for job in jobs:
         delay_ms, ukey, window = job.delay_ms, job.unique_key, job.unique_window_ms
         holder = lib.unique_holder(ukey, now) if ukey else None
@@ -54,7 +61,12 @@ def submit(lib: Lib, jobs: Sequence[NewJob]) -> list[bool | str]:
         if ukey:
             s.unique[ukey] = (job.id, now + window if window > 0 else 0)
             rec["unique"] = ukey
-        if delay_ms > 0:
+        if job.after and step is not None:
+            status = rec["status"] = "waiting"
+            s.sets["waiting"].add(job.id, now)
+            step.todo.append(("l", job.id, "0", 0))
+            waited += 1
+        elif delay_ms > 0:
             status = "scheduled"
             rec.update(status=status, scheduled_for=_fmt_s(now + delay_ms))
             s.sets["scheduled"].add(job.id, now + delay_ms)
@@ -63,6 +75,9 @@ def submit(lib: Lib, jobs: Sequence[NewJob]) -> list[bool | str]:
             status = rec["status"] = "pending"
             lib.enqueue(job.id, rec)
             ready += 1
+        if job.expires_ms:
+            rec["expires"] = _fmt_s(now + job.expires_ms)
+            s.flows.expiring.add(job.id, now + job.expires_ms)
         s.jobs[job.id] = rec
         lib.emit(
             now,
@@ -76,9 +91,28 @@ def submit(lib: Lib, jobs: Sequence[NewJob]) -> list[bool | str]:
     if delayed:
         lib.wake(1)
     lib.wake(ready)
-    lib.total(submitted=ready + delayed)
-    lib.stat(now, submitted=ready + delayed)
+    lib.total(submitted=ready + delayed + waited)
+    lib.stat(now, submitted=ready + delayed + waited)
+    if step is not None:
+        step.finish(1000, trim=False)
     return created
+
+
+def unknown_parent(lib: Lib, jobs: Sequence[NewJob], now: int) -> ValueError | None:
+    """submit.lua's check, before anything is written: each parent of a new job is a job
+    here or one earlier in the batch."""
+    before: set[str] = set()
+    for position, job in enumerate(jobs):
+        if job.after and lib.job(job.id, now) is None:
+            for parent in job.after:
+                if parent not in before and lib.job(parent, now) is None:
+                    where = f"job {position}: " if len(jobs) > 1 else ""
+                    return ValueError(
+                        f"{where}after: no job {parent!r} on queue {lib.queue!r} (a parent "
+                        "must be a job of the same queue that has not been deleted)"
+                    )
+        before.add(job.id)
+    return None
 
 
 def cancel(lib: Lib, job_id: str) -> str | None:
@@ -87,7 +121,7 @@ def cancel(lib: Lib, job_id: str) -> str | None:
     if rec is None:
         return None
     status: str | None = rec.get("status")
-    if status in ("pending", "scheduled"):
+    if status in ("pending", "scheduled", "waiting"):
         if status == "pending":
             removed = s.lanes.remove(s.sets["pending"], job_id, rec)
         else:
@@ -100,6 +134,10 @@ def cancel(lib: Lib, job_id: str) -> str | None:
         lib.total(cancelled=1)
         lib.emit(now, "JOB_CANCELLED", job_id, rec.get("name"), "cancelled", dumps({"was": status}))
         lib.trim_history(now, "cancelled", lib.settings.history_max, 0)
+        if rec.get("kids") or rec.get("feed") is not None or rec.get("expires"):
+            step = FlowStep(lib, now)
+            step.ended(job_id, "cancelled", rec)
+            step.finish()
         return status
     if status == "running":
         rec["cancel"] = "1"
@@ -115,10 +153,15 @@ def retry_dead(lib: Lib, job_ids: Sequence[str] | None) -> int:
     dead = s.sets["dead"]
     ids = [member for _, member in dead.items()] if job_ids is None else list(job_ids)
     moved = 0
+    step = FlowStep(lib, now)
     for job_id in ids:
         if dead.score(job_id) is None:
             continue
         rec = lib.job(job_id, now)
+        if rec is not None and rec.get("feed") is not None:
+            # (workflows) back to waiting for its parents (retry_dead.lua)
+            moved += step.revive(job_id, rec, b'{"reason":"retry"}')
+            continue
         if rec is not None and not lib.take_unique_back(job_id, rec, now):
             continue  # its unique key is another unfinished job's: it stays dead
         dead.remove(job_id)
@@ -126,11 +169,14 @@ def retry_dead(lib: Lib, job_ids: Sequence[str] | None) -> int:
             continue
         s.seq += 1
         rec.update(status="pending", attempts="0", stalls="0", seq=str(s.seq))
-        for name in ("finished_at", "cancel", "scheduled_for", "held"):
+        for name in ("finished_at", "cancel", "scheduled_for", "held", "expires"):
             rec.pop(name, None)
         lib.enqueue(job_id, rec)
         lib.emit(now, "JOB_REQUEUED", job_id, rec.get("name"), "pending", b'{"reason":"retry"}')
         moved += 1
+        if rec.get("kids"):
+            step.todo.append(("v", job_id, 0))
+    step.finish(trim=False)
     lib.wake(moved)
     lib.total(retried_dead=moved)
     return moved
@@ -154,11 +200,15 @@ def purge(lib: Lib, status: str) -> int:
     removed = lib.s.sets[key].pop_min(len(lib.s.sets[key]))
     if status == "pending":
         removed += lib.s.lanes.purge()
+    step = FlowStep(lib, now)
     for job_id in removed:
         rec = lib.s.jobs.get(job_id)
         if rec is not None:
             lib.release_unique(job_id, rec, now)
+            if status in ("pending", "scheduled", "waiting"):
+                step.ended(job_id, "gone", rec)  # purge.lua: gone for its children
         lib.delete(job_id)
+    step.finish(trim=False)
     if removed:
         lib.emit(now, "JOBS_PURGED", "", "", status, dumps({"count": len(removed)}))
     return len(removed)
@@ -168,7 +218,7 @@ def delete(lib: Lib, job_id: str, only: str | None = None) -> str | None:
     now = clock.now_ms()
     rec = lib.job(job_id, now)
     status: str | None = None if rec is None else rec.get("status")
-    if rec is None or status not in ("completed", "failed", "cancelled"):
+    if rec is None or status not in ("completed", "failed", "cancelled", "expired"):
         return None
     if only is not None and status != only:
         return None

@@ -13,10 +13,12 @@ from .clock import fmt_s as _fmt_s
 from .lanes import Limit
 from .lib import Lib
 from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number
+from .workflows import STEP, FlowStep, expired_at_claim
 
 __all__ = ["CLAIM_BYTES", "claim", "finish", "job_events", "progress"]
 
 CLAIM_BYTES = 524_288  # claim.lua's: args, kwargs and errors one claim hands over at most
+_ENDS = ("completed", "failed", "cancelled")
 
 
 def _next_due(lib: Lib, now: int) -> float | None:
@@ -32,7 +34,7 @@ def claim(
     lib: Lib, worker_id: str, count: int, lease: float, handlers: Collection[str] | None = None
 ) -> ClaimBatch:
     s, now = lib.s, clock.now_ms()
-    lib.recover(now, 20, lib.settings.max_stalls)
+    stalled_out = lib.recover(now, 20, lib.settings.max_stalls)
     scheduled = s.sets["scheduled"]
     for job_id in scheduled.up_to(now, 500):
         scheduled.remove(job_id)
@@ -43,12 +45,24 @@ def claim(
         s.seq += 1
         rec.update(status="pending", seq=str(s.seq))
         lib.enqueue(job_id, rec)
+    flows: list[FlowStep] = []  # (workflows) the claim's FlowStep, once one is needed
+    if stalled_out or s.flows.work or len(s.flows.expiring):
+        step = FlowStep(lib, now)
+        flows.append(step)
+        for job_id, status in stalled_out:
+            rec = s.jobs.get(job_id)
+            if rec is not None:
+                step.ended(job_id, status, rec)
+        step.sweep(100)
+        step.finish()
     if s.paused is not None or count <= 0:
         return ClaimBatch([], paused=s.paused is not None, next_due=_next_due(lib, now))
-    run = _Claim(lib, worker_id, count, lease, handlers, now)
+    run = _Claim(lib, worker_id, count, lease, handlers, now, flows)
     run.take_aside()
     run.take_main()
     s.lanes.limits_done(run.memo, now)
+    if flows:  # the children of the jobs this claim expired are resolved now
+        flows[0].finish(STEP if flows[0].todo else 0)
     lib.stat(now, started=len(run.jobs), wait_ms=run.wait_ms, failed=run.dead)
     lib.total(dead=run.dead)
     if run.dead:
@@ -72,8 +86,10 @@ class _Claim:
         lease: float,
         handlers: Collection[str] | None,
         now: int,
+        flows: list[FlowStep],
     ) -> None:
         self.lib, self.worker_id, self.count, self.now = lib, worker_id, count, now
+        self.flows = flows
         self.lease_ms = int(lease * 1000)
         self.handlers = None if handlers is None else set(handlers)
         self.jobs: list[ClaimedJob] = []
@@ -151,6 +167,9 @@ class _Claim:
             self.dead += 1
             return
         rec = s.jobs[job_id]
+        if expired_at_claim(lib, self.flows, job_id, rec, now):
+            self.aside += 1  # (workflows) ended expired, never run
+            return
         key = rec.get("limit")
         lim = lanes.limit_of(key, self.memo) if key else None
         name = rec.get("name")
@@ -164,6 +183,8 @@ class _Claim:
             return
         if key:
             lanes.take_slot(lim, key, job_id, rec)
+        if rec.get("expires"):
+            s.flows.expiring.remove(job_id)
         s.tokens += 1
         token = str(s.tokens)
         attempts = _int(rec.get("attempts")) + 1
@@ -202,6 +223,8 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
     out: list[bool] = []
     done = dead = cancelled = retried = released = woken = 0
     run_ms = 0.0
+    step = FlowStep(lib, now)
+    flowing = False
     for item in items:
         job_id = item.job_id
         rec = lib.job(job_id, now)
@@ -234,6 +257,8 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
             history.count_name(s, name, "c")
             lib.release_unique(job_id, rec, now)
             lib.emit(now, "JOB_COMPLETED", job_id, name, "completed", data)
+            if rec.get("kids"):
+                s.flows.kept[job_id] = (item.payload, {"#walk"})
         elif outcome == Outcome.RETRY:
             due = now + int(item.delay * 1000)
             rec.update(status="scheduled", error=item.payload, scheduled_for=_fmt_s(due))
@@ -260,6 +285,9 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
             history.count_name(s, name, "f")
             lib.emit(now, "JOB_FAILED", job_id, name, "failed", data)
             lib.release_unique(job_id, rec, now)
+        if rec.get("status") in _ENDS and (rec.get("kids") or rec.get("feed") is not None):
+            step.ended(job_id, str(rec["status"]), rec)
+            flowing = True
     if done:
         lib.trim_history(now, "completed", lib.settings.history_max, ttl)
     if cancelled:
@@ -277,6 +305,8 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         run_ms=run_ms,
         finished=done + dead + retried,
     )
+    if flowing:
+        step.finish()
     return out
 
 

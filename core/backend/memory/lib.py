@@ -39,6 +39,7 @@ class Lib:
         self.s = store
         self.settings = settings
         self.interrupts = 0
+        self.queue = "default"  # the queue's name, for errors
 
     def job(self, job_id: str, now: int) -> Record | None:
         expires = self.s.expires.get(job_id)
@@ -55,7 +56,7 @@ class Lib:
             return job_id
         rec = self.job(job_id, now)
         status = None if rec is None else rec.get("status")
-        return job_id if status in ("pending", "scheduled", "running") else None
+        return job_id if status in ("pending", "scheduled", "running", "waiting") else None
 
     def release_unique(self, job_id: str, rec: Record, now: int) -> None:
         ukey = rec.get("unique")
@@ -79,6 +80,7 @@ class Lib:
     def delete(self, job_id: str) -> None:
         self.s.jobs.pop(job_id, None)
         self.s.expires.pop(job_id, None)
+        self.s.flows.children.pop(job_id, None)  # ch:<id> goes with the record
 
     def emit(
         self,
@@ -198,10 +200,12 @@ class Lib:
             drop(dead.up_to(float("inf"), extra), count)
         self.total(dead_dropped=dropped)
 
-    def recover(self, now: int, limit: int, max_stalls: int) -> None:
+    def recover(self, now: int, limit: int, max_stalls: int) -> list[tuple[str, str]]:
         """Expired leases: requeue as stalled, dead-letter after `max_stalls`, or cancel a job
-        whose cancellation was requested."""
+        whose cancellation was requested. Returns the jobs of workflows it ended, with their
+        status, for the caller's `FlowStep.ended`."""
         running, requeued, cancelled, dead, woken = self.s.sets["running"], 0, 0, 0, 0
+        ended: list[tuple[str, str]] = []
         for job_id in running.up_to(now, limit):
             running.remove(job_id)
             rec = self.job(job_id, now)
@@ -220,6 +224,8 @@ class Lib:
                 cancelled += 1
                 self.total(cancelled=1)
                 self.emit(now, "JOB_CANCELLED", job_id, name, "cancelled", data)
+                if rec.get("kids") or rec.get("feed") is not None:
+                    ended.append((job_id, "cancelled"))
             elif stalls >= max_stalls:
                 message = f"stalled {stalls} times: its worker stopped heartbeating"
                 rec.update(
@@ -249,6 +255,8 @@ class Lib:
                         }
                     ),
                 )
+                if rec.get("kids") or rec.get("feed") is not None:
+                    ended.append((job_id, "failed"))
             else:
                 rec["status"] = "pending"
                 self.enqueue(job_id, rec, front=True)
@@ -260,6 +268,7 @@ class Lib:
         if dead:
             self.trim_dead(now)
         self.wake(requeued + woken)
+        return ended
 
     def enqueue(self, job_id: str, rec: Record, front: bool = False) -> None:
         """A job becomes pending: into its group's lane or its priority's main line."""

@@ -21,7 +21,7 @@ _CONTROL_MAX = 1000  # messages a control queue keeps at most (CONTROL_MAX in Lu
 # What claim.lua hands back for each leased job; missing fields come back as None.
 _CLAIM_FIELDS = (
     "name", "args", "kwargs", "max_retries", "timeout", "priority", "created_at",
-    "scheduled_for", "error", "stalls", "meta",
+    "scheduled_for", "error", "stalls", "meta", "feed",
 )
 _VALID_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")  # the id check claim.lua applies
 _BAD_PER_CLAIM = 1000  # bad pending entries one claim clears beyond its count (claim.lua)
@@ -232,6 +232,9 @@ class _Store:
         from .lanes import Lanes  # lanes builds on this module's structures
 
         self.lanes = Lanes()  # side lanes of pending jobs, and the limits
+        from .workflows import Flows  # (workflows) children, kept results, the work list
+
+        self.flows = Flows()
         # Every engine call holds this while it reads or changes the store: one script at a
         # time, as in Redis, whichever thread's loop it comes from.
         self.lock = threading.RLock()

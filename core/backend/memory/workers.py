@@ -12,6 +12,7 @@ from ...codec import decode_control, dumps, loads
 from ..base import WorkerRecord
 from . import clock
 from .lib import Lib
+from .workflows import FlowStep
 
 __all__ = [
     "heartbeat",
@@ -58,7 +59,15 @@ def heartbeat(
                 cancel.append(job_id)
         else:
             lost.append(job_id)
-    lib.recover(now, 100, lib.settings.max_stalls)
+    stalled_out = lib.recover(now, 100, lib.settings.max_stalls)
+    if stalled_out or s.flows.work or len(s.flows.expiring):  # (workflows) heartbeat.lua
+        step = FlowStep(lib, now)
+        for job_id, status in stalled_out:
+            rec = s.jobs.get(job_id)
+            if rec is not None:
+                step.ended(job_id, status, rec)
+        step.sweep(200)
+        step.finish()
     lib.trim_dead(now)
     lib.expire_unique(now)
     lib.drop_stale_workers(now)

@@ -29,17 +29,19 @@ from ..records import (
     Finish,
     JobEmit,
     NewJob,
+    ParentResult,
     ProgressUpdate,
     RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
+    Relatives,
     ScheduleFire,
     WorkerRecord,
 )
 from . import replies
 from .connection import RedisConnection
-from .replies import pairs, text
+from .replies import flow_spec, pairs, text
 
 __all__ = ["RedisBackend", "submit_args", "submitted"]
 
@@ -69,7 +71,9 @@ def submit_args(jobs: Sequence[NewJob]) -> list[Any]:
     for job in jobs:
         fields = job.fields
         args += (job.id, job.name, job.priority, job.delay_ms, job.unique_key)
-        args += (job.unique_window_ms, fields.get("group") or "", len(fields) * 2)
+        args += (job.unique_window_ms, fields.get("group") or "")
+        # (workflows) its expiry and parents, for submit_flow.lua; '' for a plain job
+        args += (flow_spec(job) if job.after or job.expires_ms else "", len(fields) * 2)
         for pair in fields.items():
             args += pair
     return args
@@ -141,13 +145,18 @@ class RedisBackend:
     # -- producers (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua) ------------
     async def submit(self, jobs: Sequence[NewJob]) -> list[bool | str]:
         args = submit_args(jobs)
+        # (workflows) a batch with a job that has parents or an expiry: the script that
+        # checks and links them (a plain batch's script carries none of it)
+        script = "submit_flow" if any(job.after or job.expires_ms for job in jobs) else "submit"
         conn = self._conn
         if self.settings.submit_replicas:
-            created = await conn.run_replicated("submit", *args)
+            created = await conn.run_replicated(script, *args)
         else:
-            created = await conn.run("submit", *args)
+            created = await conn.run(script, *args)
         if not conn.registered:
             await conn.register_queue()
+        if created and created[0] == b"!after":
+            raise replies.unknown_parent(created, len(jobs), self.queue)
         return submitted(created)
 
     def sync_submitter(self, fallback: Any) -> Any:
@@ -411,6 +420,16 @@ class RedisBackend:
         await self._conn.run("progress", *args)
 
     # -- the worker registry, wake-ups and control (heartbeat.lua, workers.lua, ...) --------
+    # -- workflows (parents.lua, family.lua) -------------------------------------------------
+    async def parent_results(
+        self, job_id: str, offset: int, count: int
+    ) -> tuple[list[ParentResult], int]:
+        reply = await self._conn.run("parents", job_id, offset or 1, count)
+        return replies.parent_results(reply)
+
+    async def relatives(self, job_id: str, limit: int) -> Relatives:
+        return replies.relatives(await self._conn.run("family", job_id, limit))
+
     async def list_workers(self) -> list[WorkerRecord]:
         ttl_ms = int(self.settings.worker_ttl * 1000)
         return replies.workers(await self._conn.run("workers", ttl_ms))

@@ -12,10 +12,13 @@ from ..records import (
     ClaimBatch,
     ClaimedJob,
     DueSchedules,
+    NewJob,
+    ParentResult,
     RawHistory,
     RawLimits,
     RawMetrics,
     RawSchedule,
+    Relatives,
     WorkerRecord,
 )
 
@@ -24,24 +27,30 @@ __all__ = [
     "DEPTH_ORDER",
     "claim_batch",
     "due_schedules",
+    "flow_spec",
     "limits",
     "memory_warning",
     "metrics",
     "pairs",
+    "parent_results",
+    "relatives",
     "rows",
     "schedules",
     "text",
     "trimmed_through",
+    "unknown_parent",
     "workers",
 ]
 
 #: What claim.lua returns for each job it leases: the record's fields, by position.
 CLAIMED_FIELDS = (
     "name", "args", "kwargs", "max_retries", "timeout", "priority", "created_at",
-    "scheduled_for", "error", "stalls", "attempts", "meta",
+    "scheduled_for", "error", "stalls", "attempts", "meta", "feed",
 )
 #: The order of metrics.lua's depths.
-DEPTH_ORDER = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
+DEPTH_ORDER = (
+    "pending", "scheduled", "running", "completed", "failed", "cancelled", "waiting", "expired",
+)
 
 
 def text(value: Any) -> str:
@@ -56,6 +65,39 @@ def pairs(flat: Sequence[Any]) -> dict[str, Any]:
 def rows(flat: Sequence[Any]) -> list[tuple[str, Mapping[Any, Any]]]:
     """[id, [field, value, ...], id, ...] (list.lua, search.lua) as (id, fields) rows."""
     return [(text(flat[i]), pairs(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+
+def flow_spec(job: NewJob) -> str:
+    """submit.lua's workflow argument: the expiry in ms (0: none), then the parents' ids."""
+    return " ".join((str(job.expires_ms), *job.after))
+
+
+def unknown_parent(reply: Sequence[Any], batch: int, queue: str) -> ValueError:
+    """submit.lua's refusal {'!after', position, id}: nothing of the call was written."""
+    where = f"job {int(reply[1]) - 1}: " if batch > 1 else ""
+    return ValueError(
+        f"{where}after: no job {text(reply[2])!r} on queue {queue!r} (a parent must be a job "
+        "of the same queue that has not been deleted)"
+    )
+
+
+def parent_results(reply: Sequence[Any]) -> tuple[list[ParentResult], int]:
+    """parents.lua's [next byte, id, status, result, ...]."""
+    found = [
+        ParentResult(text(reply[i]), text(reply[i + 1]), reply[i + 2])
+        for i in range(1, len(reply), 3)
+    ]
+    return found, int(reply[0])
+
+
+def relatives(reply: Sequence[Any]) -> Relatives:
+    """family.lua's [parents total, [id, status, ...], children total, [id, status, ...]]."""
+    np, parents, nc, children = reply
+
+    def listed(flat: Sequence[Any]) -> list[tuple[str, str]]:
+        return [(text(flat[i]), text(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    return Relatives(listed(parents), int(np), listed(children), int(nc))
 
 
 def claim_batch(reply: Sequence[Any]) -> ClaimBatch:

@@ -1,19 +1,21 @@
 """Loading the Lua scripts: each `.lua` file in `core/backend/lua/`, prefixed with the
-part of `_lib.lua` it uses."""
+part of the shared library it uses (`_lib.lua`, then `_workflows.lua`, which builds on it)."""
 
 from __future__ import annotations
 
 import re
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from ...events import WIRE_CODES
 from ..fold import lua_fold_table
 
-__all__ = ["READ_ONLY", "SCRIPTS", "script_source"]
+__all__ = ["LIBRARIES", "READ_ONLY", "SCRIPTS", "library_source", "script_source"]
 
 SCRIPTS = (
     "submit",
+    "submit_flow",
     "claim",
     "finish",
     "progress",
@@ -45,19 +47,34 @@ SCRIPTS = (
     "limit_set",
     "limit_wake",
     "limits",
+    "family",
+    "parents",
 )
 # Scripts that never write: called with EVALSHA_RO, so a read-only ACL user (a console with
 # --read-only) may run them, and Redis itself refuses a write should one ever creep in.
 READ_ONLY = frozenset(
-    {"list", "peek", "metrics", "history", "workers", "search", "session_check", "limits"}
+    {"list", "peek", "metrics", "history", "workers", "search", "session_check", "limits",
+     "family", "parents"}
 )
+#: The shared helpers, in the order they are defined (a file uses those before it).
+LIBRARIES = ("_lib.lua", "_workflows.lua")
+
+
+def _lua_dir() -> Any:
+    return files(__package__.rpartition(".")[0]).joinpath("lua")
+
+
+@cache
+def library_source() -> str:
+    """Every helper file, as one text in definition order."""
+    return "\n".join(_lua_dir().joinpath(name).read_text() for name in LIBRARIES)
 
 
 @cache
 def script_source(name: str) -> str:
-    lua = files(__package__.rpartition(".")[0]).joinpath("lua")
-    body = lua.joinpath(f"{name}.lua").read_text().replace("--[[FOLD_TABLE]]", lua_fold_table())
-    return _wire_codes(_prelude_for(lua.joinpath("_lib.lua").read_text(), body) + "\n" + body)
+    body = _lua_dir().joinpath(f"{name}.lua").read_text()
+    body = body.replace("--[[FOLD_TABLE]]", lua_fold_table())
+    return _wire_codes(_prelude_for(library_source(), body) + "\n" + body)
 
 
 _TYPE_NAME = re.compile("'(" + "|".join(map(re.escape, WIRE_CODES)) + ")'")

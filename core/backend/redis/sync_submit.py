@@ -79,7 +79,11 @@ class SyncSubmitter:
         self._node = ""
 
     def submit(self, job: NewJob, timeout: float | None) -> bool | str:
-        """Store one prepared job, alone or with other threads' (submit.lua's flag for it)."""
+        """Store one prepared job, alone or with other threads' (submit.lua's flag for it).
+        A job of a workflow (parents, an expiry) goes the loop's way, alone: a parent that
+        does not exist refuses the whole call, which must not be other threads' jobs."""
+        if job.after or job.expires_ms:
+            return self._fallback([job], timeout)[0]
         slot = _Slot(job)
         with self._mutex:
             self._queue.append(slot)
