@@ -128,6 +128,17 @@ def wait_cancel_sync(seconds: float = 60) -> str:
 
 
 @service.handler()
+async def child(ms: float = 20) -> dict[str, Any]:
+    """(workflows) A job with parents: records how many of its parents had completed when it
+    started (all of them, or it was released early) and how many it has."""
+    ctx = current_job()
+    ledger("start", len(ctx.parent_results()), len(ctx.job.parents))
+    await asyncio.sleep(ms / 1000)
+    ledger("done")
+    return {"attempt": ctx.attempt, "parents": len(ctx.job.parents)}
+
+
+@service.handler()
 async def resize(ms: float = 20) -> None:
     """A handler only the new version of the application has (the rolling-deploy scenario:
     `old` below is the version before it)."""
