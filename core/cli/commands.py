@@ -258,6 +258,23 @@ def split_slots(total: int, weights: list[int]) -> list[int]:
     "--meta", "meta_json", default=None, help="JSON object kept and shown with the job (4 KiB)."
 )
 @click.option("--result-ttl", type=float, default=None, help="Seconds it is kept once completed.")
+@click.option(
+    "--after",
+    "after",
+    multiple=True,
+    metavar="ID",
+    help="A job it waits for (repeat for several): it runs once they all completed.",
+)
+@click.option(
+    "--on-parent-failure",
+    type=click.Choice(["fail", "run", "cancel"]),
+    default="fail",
+    show_default=True,
+    help="What it does when a job it waits for does not complete.",
+)
+@click.option(
+    "--expires", type=float, default=None, help="Seconds it may wait to start; then it expires."
+)
 def submit(
     name: str,
     url: str | None,
@@ -274,6 +291,9 @@ def submit(
     group: str | None,
     meta_json: str | None,
     result_ttl: float | None,
+    after: tuple[str, ...],
+    on_parent_failure: str,
+    expires: float | None,
 ) -> None:
     """Queue one job called NAME and print its id."""
     args = _json_flag("--args", args_json, list)
@@ -305,6 +325,9 @@ def submit(
                 group=group,
                 result_ttl=result_ttl,
                 meta=meta,
+                expires=expires,
+                after=list(after) if after else None,
+                on_parent_failure=on_parent_failure,
             )
         except (TypeError, ValueError) as exc:
             fail(str(exc))

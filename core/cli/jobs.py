@@ -17,11 +17,13 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from ..errors import JobCancelled, JobFailed, JobNotFound
+from ..backend.records import Relatives
+from ..errors import JobCancelled, JobExpired, JobFailed, JobNotFound
 from ..models import JobDefinition, JobStatus
 from ..results import MAX_WAIT, check_wait
 from ..service import JobService
 from ..text import display_text
+from ..workflows import relatives_dict
 from .common import OneLineErrors, fail, run_async, shared_service, url_option
 
 __all__ = ["WAIT_EXIT", "job", "pause", "purge", "resume", "safe_json"]
@@ -29,7 +31,14 @@ __all__ = ["WAIT_EXIT", "job", "pause", "purge", "resume", "safe_json"]
 T = TypeVar("T")
 
 #: `jobdeck job wait`'s exit status for each way a wait ends.
-WAIT_EXIT = {"completed": 0, "failed": 1, "cancelled": 2, "timeout": 3, "error": 4}
+WAIT_EXIT = {
+    "completed": 0,
+    "failed": 1,
+    "cancelled": 2,
+    "expired": 2,  # a kind of cancel: the job will not run (JobExpired is a JobCancelled)
+    "timeout": 3,
+    "error": 4,
+}
 
 
 class _Outcome(SystemExit):
@@ -88,17 +97,17 @@ def _missing(service: JobService, job_id: str) -> NoReturn:
 def show(job_id: str, url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     """Print one job: status, attempts, times, progress, result or error."""
 
-    async def read(service: JobService) -> JobDefinition:
+    async def read(service: JobService) -> tuple[JobDefinition, Relatives]:
         found = await service.get_job(job_id)
         if found is None:
             _missing(service, job_id)
-        return found
+        return found, await service.job_relatives(job_id, _LISTED)
 
-    found = _run(url, queue, prefix, read)
+    found, family = _run(url, queue, prefix, read)
     if as_json:
-        click.echo(safe_json(found.to_dict()))
+        click.echo(safe_json({**found.to_dict(), **relatives_dict(family)}))
         return
-    for label, value in _rows(found):
+    for label, value in _rows(found) + _family_rows(found, family):
         lines = display_text(value, multiline=True, limit=20_000).splitlines() or [""]
         click.echo(f"{label:<12}{lines[0]}")
         for line in lines[1:]:
@@ -141,6 +150,31 @@ def _rows(found: JobDefinition) -> list[tuple[str, str]]:
     return rows
 
 
+_LISTED = 20  # parents and children `job show` lists (the rest are counted)
+
+
+def _family_rows(found: JobDefinition, family: Relatives) -> list[tuple[str, str]]:
+    """(workflows) What it waits for and what waits for it, each with its status."""
+    rows: list[tuple[str, str]] = []
+    if found.expires_at is not None:
+        rows.append(("expires", _when(found.expires_at)))
+    for label, listed, total in (
+        ("parents", family.parents, family.parents_total),
+        ("children", family.children, family.children_total),
+    ):
+        if not total:
+            continue
+        lines = [f"{jid} {status or 'gone'}" for jid, status in listed]
+        if total > len(listed):
+            lines.append(f"... {total - len(listed)} more ({total} in all)")
+        rows.append((label, "\n".join(lines)))
+    if found.status == JobStatus.WAITING:
+        rows.append(("waiting", f"for {found.waiting_for} of {len(found.parents)} parents"))
+    if found.parents and found.on_parent_failure != "fail":
+        rows.append(("on failure", f"of a parent: {found.on_parent_failure}"))
+    return rows
+
+
 def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(stamp))
 
@@ -157,9 +191,9 @@ def _when(stamp: float) -> str:
 def wait(job_id: str, url: str | None, queue: str, prefix: str, timeout: float | None) -> None:
     """Wait for one job to finish and print its result as JSON.
 
-    Exit status: 0 completed, 1 failed (the error on stderr), 2 cancelled, 3 still not
-    finished after --timeout, 4 anything else (no such job, bad input, no server), 130
-    interrupted (Ctrl-C)."""
+    Exit status: 0 completed, 1 failed (the error on stderr), 2 cancelled or expired (never
+    ran), 3 still not finished after --timeout, 4 anything else (no such job, bad input, no
+    server), 130 interrupted (Ctrl-C)."""
     try:
         check_wait(job_id, timeout)
     except ValueError as exc:
@@ -172,6 +206,8 @@ def wait(job_id: str, url: str | None, queue: str, prefix: str, timeout: float |
                 return "completed", await service.result(job_id, timeout)
             except JobFailed as exc:
                 return "failed", exc
+            except JobExpired as exc:
+                return "expired", exc
             except JobCancelled as exc:
                 return "cancelled", exc
             except TimeoutError as exc:
