@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from jobdeck.core.ids import RESERVED_IDS, SCHEDULER_ID_PREFIX
 from jobdeck.core.keeping import MAX_META_BYTES, MAX_RESULT_TTL
 from jobdeck.core.models import MAX_DELAY, MAX_NAME_LENGTH, MAX_TIMEOUT, JobStatus
+from jobdeck.core.workflows import MAX_PARENTS
 
 __all__ = [
     "MAX_BATCH",
@@ -17,8 +18,11 @@ __all__ = [
     "BatchOut",
     "BulkIn",
     "BulkOut",
+    "ChainIn",
     "CountOut",
     "EventOut",
+    "GroupIn",
+    "GroupOut",
     "JobEventsOut",
     "JobIn",
     "JobOut",
@@ -144,6 +148,9 @@ _SUBMITTABLE_ID = (
 )
 
 
+#: A job id as reads take it (a parent in `after`).
+JobIdText = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+
 #: A job's limit key or group (core.limits.check_flow_name).
 FLOW_NAME = r"^[A-Za-z0-9_.:@+-]{1,128}$"
 
@@ -187,6 +194,41 @@ class JobIn(_Strict):
         None, description=f"a JSON object of at most {MAX_META_BYTES} bytes, kept and shown "
         "with the job and found by search"
     )  # fmt: skip
+    after: Annotated[list[JobIdText], Field(min_length=1, max_length=MAX_PARENTS)] | None = (
+        Field(None, description="ids of jobs of this queue it waits for: it runs once they "
+              "all completed (status `waiting` until then)")
+    )  # fmt: skip
+    on_parent_failure: Literal["fail", "run", "cancel"] = Field(
+        "fail", description="with `after`: when a parent fails (a dead letter), `fail` makes "
+        "it a dead letter too, `cancel` cancels it, `run` runs it anyway once every parent "
+        "ended; a parent cancelled or expired cancels it unless `run`"
+    )  # fmt: skip
+    expires: Annotated[Number, Field(gt=0, le=MAX_DELAY)] | None = Field(
+        None, description="seconds from now: if it has not started by then it ends `expired`, "
+        "never run (after its `delay`, or it could never start)"
+    )  # fmt: skip
+
+
+class ChainIn(_Strict):
+    """Jobs that run one after the other: each once the one before it completed."""
+
+    jobs: Annotated[list[JobIn], Field(min_length=1, max_length=MAX_BATCH)]
+    pass_results: bool = Field(
+        False, description="each job gets the one before's result as its first argument"
+    )
+
+
+class GroupIn(_Strict):
+    """Jobs that run in parallel, and (with `then`) one job after all of them completed,
+    which gets the list of their results, in order, as its first argument."""
+
+    jobs: Annotated[list[JobIn], Field(min_length=1, max_length=MAX_PARENTS)]
+    then: JobIn | None = None
+
+
+class GroupOut(BaseModel):
+    ids: list[str]
+    then_id: str | None
 
 
 class BatchIn(_Strict):
@@ -229,6 +271,11 @@ class ErrorOut(BaseModel):
     type: str
     message: str
     traceback: str | None = None
+
+
+class RelativeOut(BaseModel):
+    id: str
+    status: StatusName | None = Field(description="null: its record is gone")
 
 
 class TimelineStep(BaseModel):
@@ -275,6 +322,23 @@ class JobOut(BaseModel):
     result_ttl: float | None = Field(
         None, description="seconds it is kept once completed, when submitted with its own"
     )
+    parents: list[str] = Field(
+        default_factory=list, description="the jobs it runs after (`after`), in order"
+    )
+    waiting_for: int = Field(0, description="while `waiting`: parents not yet completed")
+    on_parent_failure: Literal["fail", "run", "cancel"] = "fail"
+    expires_at: float | None = Field(
+        None, description="when it expires if it has not started by then (Unix seconds)"
+    )
+    parent_statuses: list[RelativeOut] | None = Field(
+        None, description="GET /jobs/{id} only: its first 50 parents with their statuses"
+    )
+    parents_total: int | None = None
+    children: list[RelativeOut] | None = Field(
+        None, description="GET /jobs/{id} only: its first 50 children (jobs submitted after "
+        "it) with their statuses",
+    )
+    children_total: int | None = None
 
 
 class JobPage(BaseModel):

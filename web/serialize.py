@@ -68,6 +68,10 @@ def job_dict(job: JobDefinition) -> dict[str, Any]:
         "throttled": job.throttled,
         "meta": job.meta,
         "result_ttl": job.result_ttl,
+        "parents": list(job.parents),
+        "waiting_for": job.waiting_for,
+        "on_parent_failure": job.on_parent_failure,
+        "expires_at": job.expires_at,
     }
 
 

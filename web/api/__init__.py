@@ -22,6 +22,7 @@ from . import (
     stats,
     vocabulary,
     workers,
+    workflows,
 )
 
 __all__ = ["QUEUE_ROUTERS", "ROUTERS"]
@@ -43,6 +44,7 @@ QUEUE_ROUTERS: tuple[APIRouter, ...] = tuple(
         search,
         limits,
         history,
+        workflows,
     )
 )
 ROUTERS: tuple[APIRouter, ...] = (*QUEUE_ROUTERS, queues.router, vocabulary.router)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from jobdeck.core import JobDefinition, JobService, JobSpec
+from jobdeck.core.workflows import relatives_dict
 
 from ..deps import OperateAccess, ReadAccess, Service, operating
 from ..errors import input_problem
@@ -31,6 +32,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="the job's id")]
 NAME_SCAN = 10_000  # most records read to answer a `name` filter
+RELATIVES = 50  # parents and children a job's page lists with their statuses
 
 
 @router.get("", response_model=JobPage, dependencies=[ReadAccess])
@@ -100,6 +102,9 @@ async def submit_job(body: JobIn, request: Request) -> Response:
         group=body.group,
         result_ttl=body.result_ttl,
         meta=body.meta,
+        expires=body.expires,
+        after=body.after,
+        on_parent_failure=body.on_parent_failure,
     )
     # Built, not looked up (url_for walks every route: a third of a submit's time). Ids and
     # queue names are letters, digits and -_.: only, so nothing here needs escaping.
@@ -113,29 +118,33 @@ async def submit_batch(body: BatchIn, request: Request) -> Response:
     """Queue up to 10,000 jobs at once. Every job is validated first: one bad job and
     nothing is queued (the error names it, e.g. `body.jobs[3].priority`)."""
     service = await operating(request)
-    batch = body
-    specs = [
-        JobSpec(
-            job.name,
-            job.args,
-            job.kwargs,
-            job.priority,
-            job.max_retries,
-            job.timeout,
-            job.delay,
-            job.job_id,
-            limit=job.limit,
-            group=job.group,
-            result_ttl=job.result_ttl,
-            meta=job.meta,
-        )
-        for job in batch.jobs
-    ]
+    specs = [job_spec(job) for job in body.jobs]
     try:
         ids = await service.submit_jobs(specs)
     except (TypeError, ValueError) as exc:
         raise input_problem(exc) from None
     return FastJSON({"ids": ids, "count": len(ids)}, status_code=201)
+
+
+def job_spec(job: JobIn) -> JobSpec:
+    """A job of a request body as the core takes it."""
+    return JobSpec(
+        job.name,
+        job.args,
+        job.kwargs,
+        job.priority,
+        job.max_retries,
+        job.timeout,
+        job.delay,
+        job.job_id,
+        limit=job.limit,
+        group=job.group,
+        result_ttl=job.result_ttl,
+        meta=job.meta,
+        expires=job.expires,
+        after=job.after,
+        on_parent_failure=job.on_parent_failure,
+    )
 
 
 @router.delete("", response_model=CountOut, dependencies=[OperateAccess])
@@ -166,13 +175,16 @@ async def get_job(
         ),
     ] = 0,
 ) -> Response:
-    """Status, result, error and traceback, progress, attempts and timeline of one job. With
-    `wait`, a long poll: answers as soon as the job finishes (completed, failed or
-    cancelled), or after `wait` seconds with the job as it is then."""
+    """Status, result, error and traceback, progress, attempts and timeline of one job, and
+    the jobs it waits for and that wait for it (`parent_statuses`, `children`: the first 50
+    of each with their statuses). With `wait`, a long poll: answers as soon as the job
+    finishes (completed, failed, cancelled or expired), or after `wait` seconds with the
+    job as it is then."""
     job = await service.get_job(job_id, wait=wait)
     if job is None:
         raise Problem(404, f"no job {job_id}")
-    return FastJSON(job_dict(job))
+    family = await service.job_relatives(job_id, RELATIVES)
+    return FastJSON({**job_dict(job), **relatives_dict(family)})
 
 
 @router.delete(
