@@ -208,7 +208,9 @@ class Task(Generic[P, R]):
         return JobHandle(service, await service.submit_job(self.name, args, kwargs, **keywords))
 
     def spec(self, *args: P.args, **kwargs: P.kwargs) -> JobSpec:
-        """One job of this task for a bulk submit (`submit_jobs`) on the task's queue."""
+        """One job of this task for a bulk submit: `submit_jobs` of the service of the task's
+        queue (`task.service`, or `task.service.queue_sibling(task.queue)` for a task with
+        `queue=`): a spec names no queue."""
         return JobSpec(self.name, args, kwargs, **self._keywords(args, kwargs))
 
     def options(
