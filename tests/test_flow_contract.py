@@ -265,3 +265,17 @@ async def test_pending_pages_and_counts_span_every_lane(backend: Backend) -> Non
     assert newest == listed[::-1]
     assert [j for j, _ in await backend.list_jobs("pending", 2, 1, False)] == listed[1:3]
     assert not {*main, *grouped} & set(listed)  # both claimed
+
+
+async def test_a_pending_page_reads_at_most_a_thousand_lanes(backend: Backend) -> None:
+    """1,100 groups of one job: the count is exact, a page near the front reads its rows,
+    and a page past the first thousand lanes comes back short instead of walking them all."""
+    ids = []
+    for first in range(0, 1100, 100):
+        jobs = [prepare("work", group=f"t{n}") for n in range(first, first + 100)]
+        assert all(await backend.submit(jobs))
+        ids += [job.id for job in jobs]
+    assert (await depths(backend))["pending"] == 1100
+    front = [job_id for job_id, _ in await backend.list_jobs("pending", 5, 10, False)]
+    assert front == ids[10:15]
+    assert await backend.list_jobs("pending", 5, 1050, False) == []

@@ -268,10 +268,7 @@ def page(lib: Lib, status: str, offset: int, count: int, newest_first: bool) -> 
     zset = lib.s.sets[STATUS_KEYS[status]]
     if status != "pending":
         return zset.page(offset, count, newest_first)
-    ids = list(lib.s.lanes.pending_ids(zset))
-    if newest_first:
-        ids.reverse()
-    return ids[offset : offset + count]
+    return lib.s.lanes.pending_page(zset, offset, count, newest_first)
 
 
 def capped_fields(

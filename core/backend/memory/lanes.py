@@ -10,7 +10,6 @@ its methods are the Lua helpers of the same names, over the store's main pending
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ __all__ = ["Lanes", "Limit"]
 
 _BAND = 2**44
 _FALLBACK_MS = 60_000  # a full key is looked at again after this, if no finish frees it first
+LANE_WALK = 1000  # side lanes one pending page reads at most (status_ids in _lib.lua)
 _NEVER = float("inf")
 
 
@@ -347,19 +347,73 @@ class Lanes:
         return ids
 
     # -- reading -----------------------------------------------------------------------------
-    def pending_ids(self, main: _ZSet) -> Iterator[str]:
-        """Every pending id in page order (pending_ids): each priority's main line and its
-        groups' lanes in turn order, then held jobs by key, then parked jobs by name."""
+    def pending_page(self, main: _ZSet, first: int, count: int, newest: bool) -> list[str]:
+        """`count` pending ids from position `first` (status_ids in Lua): each priority's
+        main line and its groups' lanes in turn order, then held jobs by key, then parked
+        jobs by name; newest first is the same order reversed. A kind of side lane whose
+        total lies before `first` is skipped by its count, and at most `LANE_WALK` lanes are
+        read, as the script does."""
+        kinds: list[tuple[str, int]] = []
         for p in (3, 2, 1, 0):
-            lo, hi = _bounds(p)
-            yield from (m for score, m in main.items() if lo <= score < hi)
-            for g in self.rotation.get(p, ()):
-                if g:
-                    yield from self.groups.get((p, g), ())
-        for _, key in self.held.items():
-            yield from (m for _, m in self.held_jobs.get(key, _ZSet()).items())
-        for _, name in reversed(self.parked.items()):
-            yield from (m for _, m in self.parked_jobs.get(name, _ZSet()).items())
+            kinds += [("main", p), ("groups", p)]
+        kinds += [("held", 0), ("parked", 0)]
+        if newest:
+            kinds.reverse()
+        ids: list[str] = []
+        walked = 0
+
+        def take(members: list[str]) -> None:
+            nonlocal first, count
+            if first >= len(members):
+                first -= len(members)
+                return
+            chosen = members[::-1] if newest else members
+            ids.extend(chosen[first : first + count])
+            count -= len(chosen[first : first + count])
+            first = 0
+
+        for kind, p in kinds:
+            if count <= 0 or walked >= LANE_WALK:
+                break
+            if kind == "main":  # read by position: a page costs its rows, not the line
+                start, end = main.positions(*_bounds(p))
+                if first >= end - start:
+                    first -= end - start
+                    continue
+                n = min(count, end - start - first)
+                if newest:
+                    ids.extend(main.members(end - first - n, end - first)[::-1])
+                else:
+                    ids.extend(main.members(start + first, start + first + n))
+                count, first = count - n, 0
+                continue
+            total = self.counts.get(f"g{p}" if kind == "groups" else kind, 0)
+            if first >= total:
+                first -= total
+                continue
+            lanes = self._lanes(kind, p)
+            for lane in reversed(lanes) if newest else lanes:
+                if count <= 0 or walked >= LANE_WALK:
+                    break
+                walked += 1
+                take(lane)
+        return ids
+
+    def _lanes(self, kind: str, p: int) -> list[list[str]]:
+        """The side lanes of one kind in page order, each its ids oldest first."""
+        if kind == "groups":
+            return [list(self.groups.get((p, g), ())) for g in self.rotation.get(p, ()) if g]
+        if kind == "held":
+            return [
+                [m for _, m in self.held_jobs[key].items()]
+                for _, key in self.held.items()
+                if key in self.held_jobs
+            ]
+        return [
+            [m for _, m in self.parked_jobs[name].items()]
+            for _, name in reversed(self.parked.items())
+            if name in self.parked_jobs
+        ]
 
 
 def _is_int(text: str) -> bool:

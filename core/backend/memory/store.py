@@ -179,8 +179,17 @@ class _ZSet:
 
     def count_between(self, lo: float, hi: float) -> int:
         """How many members are scored in [lo, hi)."""
+        start, end = self.positions(lo, hi)
+        return end - start
+
+    def positions(self, lo: float, hi: float) -> tuple[int, int]:
+        """The positions (start, end) of the members scored in [lo, hi)."""
         key = itemgetter(0)
-        return bisect_left(self._order, hi, key=key) - bisect_left(self._order, lo, key=key)
+        return bisect_left(self._order, lo, key=key), bisect_left(self._order, hi, key=key)
+
+    def members(self, start: int, end: int) -> list[str]:
+        """The members at positions start .. end - 1, lowest first (ZRANGE start end-1)."""
+        return [member for _, member in self._order[max(0, start) : max(0, end)]]
 
     def score(self, member: str) -> float | None:
         return self._scores.get(member)
