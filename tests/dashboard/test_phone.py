@@ -45,7 +45,7 @@ def test_every_row_action_is_on_screen_on_every_tab(phone: Any, dash_queue: Queu
     long_name = "a_job_name_long_enough_to_push_every_other_cell_off_a_phone_screen_" * 2
     call(service.submit_job(long_name, delay=600))
     call(service.submit_job("fails_first", [f"{dash_queue.prefix}:phone"]))
-    call(service.submit_job("slow", [20]))
+    call(service.submit_job("slow", [6]))
     call(service.submit_job("quick", [1]))
     for key, wanted in (
         ("1", "cancel"),
@@ -72,7 +72,7 @@ def test_the_table_and_a_running_jobs_progress_are_above_the_fold(
     phone: Any, dash_queue: Queue
 ) -> None:
     driver, call = phone, dash_queue.served.call
-    job_id = call(dash_queue.service.submit_job("slow", [20]))
+    job_id = call(dash_queue.service.submit_job("slow", [6]))
     press(driver, "2")
     until(driver, lambda d: rows(d, job_id), what="the running job")
     bar = rows(driver, job_id)[0].find_element(By.CSS_SELECTOR, ".bar")
