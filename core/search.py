@@ -22,7 +22,9 @@ from .reading import decode_or_stub
 
 __all__ = ["SEARCHABLE", "SearchPage", "parse_cursor", "search_page", "search_step"]
 
-SEARCHABLE = ("pending", "scheduled", "running", "failed", "completed", "cancelled")
+SEARCHABLE = (
+    "pending", "scheduled", "running", "failed", "completed", "cancelled", "waiting", "expired",
+)
 _MAX_TEXT = 200
 _PER_CALL = 1000  # records one script call reads at most (~4 us each, and 512 KB of text)
 

@@ -32,6 +32,7 @@ __all__ = [
     "FEED_ONE",
     "MAX_PARENTS",
     "ON_PARENT_FAILURE",
+    "Relatives",
     "check_after",
     "check_batch",
     "check_expires",
