@@ -263,7 +263,7 @@ class JobdeckApp(App[int]):
         # is gone (shutting down): there is then nothing on screen to update.
         screen = self.screen_stack[-1] if self.screen_stack else None
         if isinstance(screen, DetailScreen) and screen.job_id == snap.detail_id:
-            screen.show(snap.detail, self.state.timeline.get(screen.job_id))
+            screen.show(snap.detail, self.state.timeline.get(screen.job_id), snap.family)
         if not self.painter.attached:
             return
         self.painter.soon("header", "table")
@@ -486,9 +486,16 @@ class JobdeckApp(App[int]):
         self.push_screen(screen, callback=self._detail_closed)
         self.request(urgent=True, detail=True)
 
+    def on_detail_screen_opened(self, message: DetailScreen.Opened) -> None:
+        """(workflows) A parent's or child's page, over this one (esc comes back)."""
+        self.open_detail(message.job_id)
+
     def _detail_closed(self, _result: None) -> None:
-        self.detail_id = None
+        under = self.screen_stack[-1] if self.screen_stack else None  # (already popped)
+        self.detail_id = under.job_id if isinstance(under, DetailScreen) else None
         self.sync_bindings()
+        if self.detail_id is not None:
+            self.request(urgent=True, detail=True)
 
     def _start_pool(self, count: int) -> None:
         """Embedded workers asked for but not started by the launcher: start them here."""

@@ -74,8 +74,13 @@ _HINTS = {
 FAILED: Any = object()  # what `_call` returns when the call raised
 _BULK_CHUNK = 100  # calls in flight at once for a bulk cancel
 # What `P` purges on each tab.
-PURGEABLE = {"dead": ("failed",), "history": ("completed", "cancelled")}
-_PURGE_WORDS = {"failed": "dead letters", "completed": "completed", "cancelled": "cancelled"}
+PURGEABLE = {"dead": ("failed",), "history": ("completed", "cancelled", "expired")}
+_PURGE_WORDS = {
+    "failed": "dead letters",
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "expired": "expired",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +305,7 @@ class Actions:
         if sum(counts.values()) == 0 and self.state.metrics is not None:
             self.note("Nothing to purge here.")
             return
-        what = " and ".join(f"{counts[s]:,} {_PURGE_WORDS[s]}" for s in statuses)
+        what = " and ".join(f"{counts[s]:,} {_PURGE_WORDS[s]}" for s in statuses if counts[s])
         question = f"Delete {what} for good?\nTheir records and results are gone after this."
         if not await self._confirmed("Purge", question):
             return

@@ -16,8 +16,9 @@ from typing import Any
 from jobdeck.core.metrics import QueueMetrics
 from jobdeck.core.models import JobDefinition
 from jobdeck.core.service import JobService
+from jobdeck.core.workflows import Relatives
 
-from .limits import DETAIL_FIELD_BYTES, ROW_FIELD_BYTES
+from .limits import DETAIL_FIELD_BYTES, FAMILY_SHOWN, ROW_FIELD_BYTES
 from .paging import concat_page, merged_page
 from .search import Search
 from .state import TAB_STATUSES, JobRow
@@ -58,10 +59,32 @@ class Snapshot:
     page: PageResult | None = None
     detail_id: str | None = None
     detail: JobDefinition | None = None
+    family: Relatives | None = None  # (workflows) the detail's parents and children
 
 
 def _finished(row: JobRow) -> float:
     return row.finished_at or 0.0
+
+
+Lister = Callable[[int, int], Any]
+
+
+def _then(first: Lister, first_size: int, second: Lister) -> Lister:
+    """One list after the other, as a lister (a tab of three statuses)."""
+
+    async def fetch(offset: int, limit: int) -> list[Any]:
+        return await concat_page(first, first_size, second, offset, limit)
+
+    return fetch
+
+
+def _merged(a: Lister, a_size: int, b: Lister, b_size: int) -> Lister:
+    """Two lists merged newest first, as a lister."""
+
+    async def fetch(offset: int, limit: int) -> list[Any]:
+        return await merged_page(a, a_size, b, b_size, offset, limit, _finished)
+
+    return fetch
 
 
 class Fetcher:
@@ -99,8 +122,9 @@ class Fetcher:
 
         async def detail() -> None:
             if detail_id is not None:
-                snap.detail = await self.service.get_job(
-                    detail_id, max_field_bytes=DETAIL_FIELD_BYTES
+                snap.detail, snap.family = await asyncio.gather(
+                    self.service.get_job(detail_id, max_field_bytes=DETAIL_FIELD_BYTES),
+                    self.service.job_relatives(detail_id, FAMILY_SHOWN),
                 )
 
         if depths is None:
@@ -148,17 +172,23 @@ class Fetcher:
         total = sum(depths.get(s, 0) for s in statuses)
         offset, limit = request.offset, max(1, min(request.limit, 10_000))
         if request.tab == "pending":
+            later = self._lister("scheduled")
+            if depths.get("waiting", 0):  # (workflows) then the jobs waiting for others
+                later = _then(later, depths.get("scheduled", 0), self._lister("waiting"))
             rows = await concat_page(
-                self._lister("pending"),
-                depths.get("pending", 0),
-                self._lister("scheduled"),
-                offset,
-                limit,
+                self._lister("pending"), depths.get("pending", 0), later, offset, limit
             )
         elif request.tab == "history":
+            ended = self._lister("completed")
+            ended_size = depths.get("completed", 0)
+            if depths.get("expired", 0):  # (workflows) the expired, merged by time too
+                ended = _merged(
+                    ended, ended_size, self._lister("expired"), depths.get("expired", 0)
+                )
+                ended_size += depths.get("expired", 0)
             rows = await merged_page(
-                self._lister("completed"),
-                depths.get("completed", 0),
+                ended,
+                ended_size,
                 self._lister("cancelled"),
                 depths.get("cancelled", 0),
                 offset,

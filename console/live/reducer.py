@@ -99,6 +99,10 @@ def _apply_one(state: ConsoleState, event: Event, effects: Effects) -> None:
             _apply_rows(state, view, event, effects)
 
 
+#: The statuses the Pending tab lists (a job moving between them stays in it).
+_WAITING = ("pending", "scheduled", "waiting")
+
+
 def source_status(event: Event) -> str | None:
     """The status a job left in this transition (None: it is new)."""
     kind, data = event.type, event.data
@@ -109,9 +113,15 @@ def source_status(event: Event) -> str | None:
     if kind == Events.JOB_CANCELLED:
         return str(data.get("was") or "running")
     if kind == Events.JOB_REQUEUED:
-        return "failed" if data.get("reason") == "retry" else "running"
+        return "failed" if data.get("reason") in ("retry", "parent_retried") else "running"
     if kind == Events.JOB_FAILED and data.get("reason") == "malformed":
         return "pending"
+    if kind == Events.JOB_RELEASED or (
+        kind == Events.JOB_FAILED and data.get("reason") == "parent"
+    ):
+        return "waiting"  # (workflows) its parents completed, or one of them failed
+    if kind == Events.JOB_EXPIRED:
+        return str(data.get("was") or "pending")
     if kind in (Events.JOB_COMPLETED, Events.JOB_FAILED):
         return "running"
     return None
@@ -241,11 +251,13 @@ def _apply_rows(state: ConsoleState, view: TabView, event: Event, effects: Effec
             effects.changed.add(key)
         return
     if key == "pending":
-        if source in ("pending", "scheduled"):
+        if source in _WAITING and source != target:
             _remove(view, job_id, effects)
         # A job arriving: its place among the pending ones depends on its priority, so the
         # window is read again (a filtered tab only if the job matches).
-        if target in ("pending", "scheduled") and (not view.filter or _matches(event, view.filter)):
+        if target in _WAITING and source != target and (
+            not view.filter or _matches(event, view.filter)
+        ):
             view.total += 0 if view.filter else 1
             effects.changed.add(key)
             effects.dirty.add(key)
@@ -259,5 +271,5 @@ def _apply_rows(state: ConsoleState, view: TabView, event: Event, effects: Effec
             _remove(view, job_id, effects)
         if target == "failed":
             _arrive(view, event, effects, on_top=True)
-    elif key == "history" and target in ("completed", "cancelled"):
+    elif key == "history" and target in ("completed", "cancelled", "expired"):
         _arrive(view, event, effects, on_top=True)

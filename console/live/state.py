@@ -37,11 +37,13 @@ TAB_TITLES = {
     "history": "History",
 }
 # Which job statuses each tab lists, in the order its rows come.
+# (workflows) Jobs waiting for others are listed after the scheduled ones; jobs that
+# expired unstarted are history, beside the cancelled.
 TAB_STATUSES: dict[str, tuple[str, ...]] = {
-    "pending": ("pending", "scheduled"),
+    "pending": ("pending", "scheduled", "waiting"),
     "running": ("running",),
     "dead": ("failed",),
-    "history": ("completed", "cancelled"),
+    "history": ("completed", "cancelled", "expired"),
 }
 DEFAULT_LIMIT = 80
 

@@ -1,13 +1,16 @@
 """Enter on a job: everything about it on one scrolling page; esc goes back.
 
 The screen draws `job` and `events` as the app hands them down (the app refetches the job
-when one of its events arrives); it never reads the queue itself.
+when one of its events arrives); it never reads the queue itself. A job of a workflow lists
+its parents and children with their statuses: `[` and `]` pick one, enter opens it (esc comes
+back here).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
@@ -17,11 +20,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
 from jobdeck.core.models import JobDefinition
 from jobdeck.core.text import display_text
+from jobdeck.core.workflows import Relatives
 
 from ..format import bar, clock_time, data_text, duration, not_loaded, priority_label
 from ..live.timeline import Step, timeline_entries
@@ -35,7 +40,18 @@ SHOWN_CHARS = 20_000
 
 
 class DetailScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("left_square_bracket", "pick(-1)", "Prev job", show=False),
+        Binding("right_square_bracket", "pick(1)", "Next job", show=False),
+        Binding("enter", "open", "Open job"),
+    ]
+
+    @dataclass
+    class Opened(Message):
+        """The operator asked for a parent's or a child's page."""
+
+        job_id: str
 
     def __init__(self, job_id: str, *, clock: Callable[[], float], name: str = "") -> None:
         super().__init__()
@@ -43,6 +59,8 @@ class DetailScreen(Screen[None]):
         self.clock = clock
         self.job: JobDefinition | None = None
         self.steps: Sequence[Step] = ()
+        self.family: Relatives | None = None
+        self.picked = -1  # which of the listed parents and children is picked (-1: none)
         self.missing = False
         self._hint = name
 
@@ -55,14 +73,47 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-scroll").focus()
         self._draw()
 
-    def show(self, job: JobDefinition | None, steps: Sequence[Step]) -> None:
-        """The app hands down the job as last read, and the steps seen for it."""
+    def show(
+        self, job: JobDefinition | None, steps: Sequence[Step], family: Relatives | None = None
+    ) -> None:
+        """The app hands down the job as last read, the steps seen for it, and its parents
+        and children (workflows) when it read them."""
         self.missing = job is None
         if job is not None:
             self.job = job
         self.steps = steps
+        if family is not None:
+            self.family = family
+            self.picked = min(self.picked, len(self.relatives) - 1)
         if self.is_mounted:
             self._draw()
+            self.refresh_bindings()
+
+    @property
+    def relatives(self) -> list[tuple[str, str, str]]:
+        """(kind, id, status) of each listed parent, then each listed child."""
+        family = self.family
+        if family is None:
+            return []
+        return [("parent", j, s) for j, s in family.parents] + [
+            ("child", j, s) for j, s in family.children
+        ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pick", "open"):
+            return bool(self.relatives)  # shown in the footer only for a job of a workflow
+        return True
+
+    def action_pick(self, step: int) -> None:
+        listed = self.relatives
+        if listed:
+            self.picked = (self.picked + step) % len(listed) if self.picked >= 0 else 0
+            self._draw()
+
+    def action_open(self) -> None:
+        listed = self.relatives
+        if 0 <= self.picked < len(listed):
+            self.post_message(self.Opened(listed[self.picked][1]))
 
     def redraw(self) -> None:
         """Times move on: draw again with the same data."""
@@ -83,6 +134,8 @@ class DetailScreen(Screen[None]):
             text = "job not found (finished jobs expire)" if self.missing else "loading…"
             return Text(f"Job {display_text(self.job_id)}  {display_text(self._hint)}\n\n{text}")
         parts: list[RenderableType] = [_summary(job, now, self.missing)]
+        if self.family is not None and (self.family.parents_total or self.family.children_total):
+            parts += [Text(), _family(job, self.family, self.picked)]
         if job.status.value == "running" or job.progress.fraction or job.progress.message:
             line = Text("Progress  ", style="bold")
             line.append(bar(job.progress.fraction, 30))
@@ -148,12 +201,47 @@ def _summary(job: JobDefinition, now: float, missing: bool) -> RenderableType:
         )
     if job.finished_at:
         rows.append(("finished", clock_time(job.finished_at, now), "stalls", str(job.stalls)))
+    if job.expires_at and not job.started_at:  # (workflows) it expires if not started by then
+        left = job.expires_at - now
+        rows.append(("expires", clock_time(job.expires_at, now), "in", duration(max(0, left))))
     for row in rows:
         # Cells are Text: a plain str cell would be parsed as markup (names are data).
         grid.add_row(*(data_text(cell) for cell in row))
     title = Text("Job ", style="bold")
     title.append(display_text(job.id), style="bold reverse")
     return Group(title, grid)
+
+
+def _family(job: JobDefinition, family: Relatives, picked: int) -> RenderableType:
+    """(workflows) What it waits for and what waits for it, each with its status; the
+    picked one (`[` / `]`) is marked, enter opens it."""
+    lines: list[RenderableType] = []
+    index = 0
+    for label, listed, total in (
+        ("Parents", family.parents, family.parents_total),
+        ("Children", family.children, family.children_total),
+    ):
+        if not total:
+            continue
+        head = Text(f"{label:<10}", style="bold")
+        if label == "Parents" and job.status.value == "waiting":
+            head.append(f"waiting for {job.waiting_for} of {total}", "dim")
+        if label == "Parents" and job.on_parent_failure != "fail":
+            head.append(f"  (on a parent's failure: {job.on_parent_failure})", "dim")
+        lines.append(head)
+        for jid, status in listed:
+            line = Text("  > " if index == picked else "    ")
+            line.append(display_text(jid), "reverse" if index == picked else "")
+            line.append("  " + (status or "gone"), _STATUS_STYLE.get(status, ""))
+            lines.append(line)
+            index += 1
+        if total > len(listed):
+            lines.append(Text(f"    ... {total - len(listed):,} more", style="dim"))
+    lines.append(Text("  [ ] pick a job, enter opens it", style="dim"))
+    return Group(*lines)
+
+
+_STATUS_STYLE = {"failed": "red", "completed": "green", "cancelled": "yellow", "expired": "yellow"}
 
 
 def _block(label: str, value: Any) -> RenderableType:

@@ -75,8 +75,8 @@ def _waiting(row: Any, now: float) -> str:
 
 
 def _pending_state(row: Any, now: float) -> str:
-    if row.status == "scheduled":
-        return "scheduled"
+    if row.status in ("scheduled", "waiting"):  # waiting: for the jobs it runs after
+        return str(row.status)
     return "throttled" if row.throttled else "pending"  # held by a limit: still pending
 
 
@@ -113,7 +113,13 @@ def _runtime(row: Any, now: float) -> str:
 def _tone_status(row: Any) -> str | None:
     if row.status == "pending" and row.throttled:
         return "warning"
-    return {"failed": "error", "cancelled": "warning", "scheduled": "dim"}.get(row.status)
+    return {
+        "failed": "error",
+        "cancelled": "warning",
+        "scheduled": "dim",
+        "waiting": "dim",
+        "expired": "warning",
+    }.get(row.status)
 
 
 def _tone_priority(row: Any) -> str | None:

@@ -145,6 +145,14 @@ class HeaderStrip(LineWidget):
             if status == "pending":
                 line.append(self._aside(compact))
             line.append("  ")
+        # (workflows) jobs waiting for others, and jobs that expired unstarted: shown once
+        # there are any (a queue that has none keeps its 80-column line)
+        for status in ("waiting", "expired"):
+            value = self.state.depth(status)
+            if value:
+                line.append(status + " ", self._style("label"))
+                line.append(count(value, compact))
+                line.append("  ")
         return line
 
     def _aside(self, compact: bool) -> Text:
