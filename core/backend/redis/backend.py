@@ -40,6 +40,7 @@ from ..records import (
     WorkerRecord,
 )
 from . import replies
+from .combine import SubmitCombiner
 from .connection import RedisConnection
 from .replies import flow_spec, pairs, text
 
@@ -98,6 +99,7 @@ class RedisBackend:
         self._conn = RedisConnection(url, queue, prefix, settings)
         self.settings = self._conn.settings
         self.queue, self.prefix = queue, prefix
+        self._submits = SubmitCombiner(self._submit)
         self._claims = 0  # claims sent, for their ids (`_claim_id`)
         self._claim_prefix = uuid.uuid4().hex[:8]
 
@@ -144,6 +146,10 @@ class RedisBackend:
 
     # -- producers (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua) ------------
     async def submit(self, jobs: Sequence[NewJob]) -> list[bool | str]:
+        """Concurrent calls share script calls (`combine.py`); one alone goes at once."""
+        return await self._submits.submit(jobs)
+
+    async def _submit(self, jobs: Sequence[NewJob]) -> list[bool | str]:
         args = submit_args(jobs)
         # (workflows) a batch with a job that has parents or an expiry: the script that
         # checks and links them (a plain batch's script carries none of it)
