@@ -120,6 +120,22 @@ def desktop(driver: Any, served: ServedApp, out: Path) -> None:
     ):
         tab(driver, key)
         shoot(driver, out, name)
+    # Limits: a paused key holding a few exports (throttled), a rate and a template.
+    served.call(service.set_limit("warehouse", concurrency=0))
+    served.call(service.set_limit("payments", concurrency=5, rate=100, per=1.0))
+    served.call(service.set_limit("user:*", concurrency=1))
+    served.call(
+        service.submit_jobs(
+            [
+                {"name": "sync_inventory", "args": [f"store-{n}"], "limit": "warehouse"}
+                for n in range(4)
+            ]
+        )
+    )
+    tab(driver, "7", 2.0)
+    shoot(driver, out, "limits")
+    for key in ("warehouse", "payments", "user:*"):
+        served.call(service.remove_limit(key))
     tab(driver, "5")
     driver.find_element(By.CSS_SELECTOR, "#by-name-box summary").click()
     time.sleep(1.0)

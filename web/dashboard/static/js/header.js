@@ -7,10 +7,12 @@ import { number } from "./format.js";
 import { Refresher } from "./refresher.js";
 
 export class Header {
-  constructor({ api, state, chart }) {
+  /** `onThrottled()` runs when the throttled count differs from the Limits tab's rows. */
+  constructor({ api, state, chart, onThrottled = () => {} }) {
     this.api = api;
     this.state = state;
     this.chart = chart;
+    this.onThrottled = onThrottled;
     this.refresher = new Refresher(() => this.#load(), 1000);
   }
 
@@ -44,6 +46,11 @@ export class Header {
       [metrics.throttled, "throttled", metrics.held.throttled],
       [metrics.unserved, "unserved", metrics.held.unserved],
     ].filter(([n]) => n > 0);
+    if (state.tab === "limits" && !state.jobId) {
+      // a job is held by a claim, with no event of its own: the header's count says so
+      const shown = state.rows.reduce((n, l) => n + (l.throttled ?? 0), 0);
+      if (shown !== metrics.throttled) this.onThrottled();
+    }
     const pill = $("held-summary");
     pill.hidden = held.length === 0;
     setText(pill, held.map(([n, word]) => `${number(n)} ${word}`).join(" · "));

@@ -27,7 +27,7 @@ import { Vocabulary } from "./vocabulary.js";
 const state = createState();
 const api = new Api(() => session.showLogin("Your session has ended. Sign in again."));
 const chart = new Throughput($("chart"));
-const header = new Header({ api, state, chart });
+const header = new Header({ api, state, chart, onThrottled: () => view.request() });
 const actions = new Actions({ api, state, changed: () => { view.request(); header.request(); } });
 const buttons = (action, current, key) => actions.buttons(action, current, key);
 const jobPage = new JobPage({ api, state, buttons });

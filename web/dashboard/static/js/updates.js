@@ -44,6 +44,11 @@ export class LiveUpdates {
         if (ev.type.startsWith("SCHEDULE_")) refetch = true;
         continue;
       }
+      if (state.tab === "limits") {
+        // a limit changed, or a job came, started or ended: what runs and waits under it
+        if (ev.type !== "JOB_PROGRESS") refetch = true;
+        continue;
+      }
       if (ev.type === "JOBS_PURGED") refetch = true;
       if (!ev.job_id) continue;
       const row = byId.get(ev.job_id);
