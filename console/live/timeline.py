@@ -59,9 +59,17 @@ def describe_event(event: Event) -> str:
             return text + f" (retry in {duration(float(data.get('retry_in') or 0))})"
         return text + " → dead letter"
     if kind == Events.JOB_CANCELLED:
+        if data.get("reason") == "parent":  # (workflows) a parent did not complete
+            return f"cancelled: {data.get('message') or 'parent ' + str(data.get('parent'))}"
         return f"cancelled ({data.get('was') or data.get('reason') or 'while running'})"
+    if kind == Events.JOB_RELEASED:
+        return "released: its parents completed"
+    if kind == Events.JOB_EXPIRED:
+        return f"expired before it started (was {data.get('was') or 'pending'}): it never ran"
     if kind == Events.JOB_REQUEUED:
         reason = data.get("reason")
+        if reason == "parent_retried":
+            return f"waiting again: its parent {data.get('parent', '?')} was retried"
         if reason == "retry":
             return "retried from the dead-letter queue"
         if reason == "stalled":
@@ -89,7 +97,12 @@ def timeline_entries(job: JobDefinition, steps: Sequence[Step]) -> list[tuple[fl
         entries.append((job.created_at, "submitted"))
     if job.started_at and "JOB_STARTED" not in seen:
         entries.append((job.started_at, f"started on {job.worker or '?'} (attempt {job.attempts})"))
-    final = {"completed": "JOB_COMPLETED", "failed": "JOB_FAILED", "cancelled": "JOB_CANCELLED"}
+    final = {
+        "completed": "JOB_COMPLETED",
+        "failed": "JOB_FAILED",
+        "cancelled": "JOB_CANCELLED",
+        "expired": "JOB_EXPIRED",
+    }
     kind = final.get(job.status.value)
     if job.finished_at and kind and kind not in seen:
         entries.append((job.finished_at, _final_words(job)))
