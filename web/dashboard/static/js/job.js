@@ -1,5 +1,6 @@
 // The job page: facts, arguments, progress, result, error and traceback, the timeline of its
 // events (timeline.js), and the actions that fit the job's status.
+import { jobLink } from "./columns.js";
 import { $, el, setText, show, toast } from "./dom.js";
 import { clock, dateTime, duration, number, oneLine, pretty, priorityLabel, safeText } from "./format.js";
 import { JobTimeline, describe } from "./timeline.js";
@@ -32,7 +33,7 @@ export class JobPage {
     $("job-facts").replaceChildren();
     $("job-timeline").replaceChildren();
     $("job-args").textContent = "";
-    const boxes = ["job-progress-box", "job-result-box", "job-error-box", "job-meta-box"];
+    const boxes = ["job-progress-box", "job-result-box", "job-error-box", "job-meta-box", "job-family-box"];
     for (const box of boxes) show(box, false);
   }
 
@@ -94,6 +95,24 @@ export class JobPage {
     setText("job-args", "It may have been purged, or the id is mistyped.");
   }
 
+  /** Its parents and children (GET /jobs/{id} lists the first 50 of each), each a link to
+   * its page with its status; the rest counted. */
+  #renderFamily(job) {
+    const parents = job.parent_statuses ?? [];
+    const children = job.children ?? [];
+    const many = (job.parents_total ?? 0) + (job.children_total ?? 0);
+    show("job-family-box", many > 0);
+    const items = (listed, total) => [
+      ...listed.map((rel) =>
+        el("li", {}, [jobLink(rel.id), el("span", { className: `badge ${rel.status ?? "gone"}`, text: rel.status ?? "gone" })]),
+      ),
+      ...(total > listed.length ? [el("li", { className: "muted", text: `… ${number(total - listed.length)} more` })] : []),
+      ...(total === 0 ? [el("li", { className: "muted", text: "none" })] : []),
+    ];
+    $("job-parents").replaceChildren(...items(parents, job.parents_total ?? 0));
+    $("job-children").replaceChildren(...items(children, job.children_total ?? 0));
+  }
+
   #render(job) {
     setText("job-name", oneLine(job.name, 200));
     const badge = $("job-status");
@@ -113,6 +132,11 @@ export class JobPage {
     fact(facts, "Finished", dateTime(job.finished_at));
     if (job.run_time !== null) fact(facts, "Run time", duration(job.run_time));
     if (job.stalls) fact(facts, "Stalls", String(job.stalls));
+    // workflows: what it waits for, what it does if a parent fails, when it expires
+    if (job.status === "waiting") fact(facts, "Waiting for", `${job.waiting_for} of ${job.parents.length} parents`);
+    if (job.parents?.length && job.on_parent_failure !== "fail") fact(facts, "If a parent fails", job.on_parent_failure);
+    if (job.expires_at && !job.started_at) fact(facts, "Expires", dateTime(job.expires_at));
+    this.#renderFamily(job);
 
     $("job-args").textContent = pretty({ args: job.args, kwargs: job.kwargs });
     const meta = job.meta && Object.keys(job.meta).length ? job.meta : null; // submit_job(meta=)

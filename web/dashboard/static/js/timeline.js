@@ -26,9 +26,15 @@ export function describe(event) {
       return data.will_retry ? `${text} (retry in ${duration(Number(data.retry_in) || 0)})` : `${text} → dead letter`;
     }
     case "JOB_CANCELLED":
+      if (data.reason === "parent") return `cancelled: ${data.message ?? `parent ${data.parent}`}`;
       return `cancelled (${data.was ?? data.reason ?? "while running"})`;
+    case "JOB_RELEASED": // workflows: every parent completed
+      return event.status === "scheduled" ? "released: its parents completed (now its delay)" : "released: its parents completed";
+    case "JOB_EXPIRED":
+      return `expired before it started (was ${data.was ?? "pending"}): it never ran`;
     case "JOB_REQUEUED":
-      if (data.reason === "retry") return "retried from the dead-letter queue";
+      if (data.reason === "parent_retried") return `waiting again: its parent ${data.parent ?? "?"} was retried`;
+      if (data.reason === "retry") return event.status === "waiting" ? "retried: waiting for its parents again" : "retried from the dead-letter queue";
       if (data.reason === "run_now") return "run now (was delayed)";
       if (data.reason === "stalled") return `requeued: worker ${data.worker ?? "?"} stopped heartbeating`;
       return `handed back to the queue (${data.reason ?? "requeued"})`;
