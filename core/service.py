@@ -11,7 +11,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from .backend import Backend, BackendSettings, open_backend
 from .backend.records import NewJob, Relatives, WorkerRecord
@@ -322,12 +322,20 @@ class JobService:
             specs = await self.middleware.submitting_all(specs)
         return await self._store(chain_jobs(specs, pass_results))
 
+    @overload
+    async def submit_group(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, then: None = None
+    ) -> SubmittedGroup[None]: ...
+    @overload
+    async def submit_group(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, then: JobSpec | Mapping[str, Any]
+    ) -> SubmittedGroup[str]: ...
     async def submit_group(
         self,
         specs: Iterable[JobSpec | Mapping[str, Any]],
         *,
         then: JobSpec | Mapping[str, Any] | None = None,
-    ) -> SubmittedGroup:
+    ) -> SubmittedGroup[str] | SubmittedGroup[None]:
         """Queue jobs that run in parallel and, with `then`, one job that runs once after
         all of them completed, with the list of their results (in the group's order) as its
         first argument (Celery's chord). A group is up to 10,000 jobs with a `then`."""
@@ -336,7 +344,9 @@ class JobService:
             then = None if then is None else await self.middleware.submitting(then)
         jobs = group_jobs(specs, then)
         ids = await self._store(jobs)
-        return SubmittedGroup(ids[: len(jobs) - 1], ids[-1]) if then else SubmittedGroup(ids)
+        if then is None:
+            return SubmittedGroup(ids, None)
+        return SubmittedGroup(ids[:-1], ids[-1])
 
     async def _store(self, jobs: list[NewJob]) -> list[str]:
         if self._handler_limits:

@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from .backend.base import NewJob, WorkerRecord
 from .metrics import QueueMetrics
@@ -257,15 +257,26 @@ class SyncJobService:
         specs = list(specs)
         return self._call(lambda s: s.submit_chain(specs, pass_results=pass_results))
 
+    @overload
+    def submit_group(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, then: None = None
+    ) -> SubmittedGroup[None]: ...
+    @overload
+    def submit_group(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, then: JobSpec | Mapping[str, Any]
+    ) -> SubmittedGroup[str]: ...
     def submit_group(
         self,
         specs: Iterable[JobSpec | Mapping[str, Any]],
         *,
         then: JobSpec | Mapping[str, Any] | None = None,
-    ) -> SubmittedGroup:
+    ) -> SubmittedGroup[str] | SubmittedGroup[None]:
         """`JobService.submit_group`."""
         specs = list(specs)
-        return self._call(lambda s: s.submit_group(specs, then=then))
+        if then is None:
+            return self._call(lambda s: s.submit_group(specs))
+        chosen = then
+        return self._call(lambda s: s.submit_group(specs, then=chosen))
 
     def get_job(self, job_id: str, *, wait: float = 0) -> JobDefinition | None:
         """The job; with `wait` (seconds), as soon as it finishes or as it is after `wait`."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .backend.records import NewJob
 from .submission import JobSpec, prepare_all, prepare_spec, spec_fields
@@ -23,13 +23,17 @@ __all__ = ["SubmittedGroup", "chain_jobs", "group_jobs"]
 Spec = JobSpec | Mapping[str, Any]
 
 
+ThenId = TypeVar("ThenId", str, None)
+
+
 @dataclass(frozen=True, slots=True)
-class SubmittedGroup:
-    """A submitted group: its jobs' ids, in order, and its `then`'s id (None without one):
-    `await service.result(group.then_id)` is the `then`'s result."""
+class SubmittedGroup(Generic[ThenId]):
+    """A submitted group: its jobs' ids, in order, and its `then`'s id (None without one;
+    a type checker knows which): `await service.result(group.then_id)` is the `then`'s
+    result."""
 
     ids: list[str]
-    then_id: str | None = None
+    then_id: ThenId
 
 
 def chain_jobs(specs: Iterable[Spec], pass_results: bool) -> list[NewJob]:

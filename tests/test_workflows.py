@@ -262,6 +262,30 @@ async def test_retrying_a_dead_parent_brings_back_the_children_it_failed(
     assert gate.ran == ["verify", "prune"]
 
 
+async def test_retrying_every_dead_letter_brings_a_workflow_back_whole(
+    service: JobService,
+) -> None:
+    gate = Gate()
+    handlers(service, gate)
+    broken = {"yes": True}
+
+    @service.handler("flaky")
+    async def flaky(name: str) -> str:
+        if broken["yes"]:
+            raise RuntimeError("down")
+        return f"{name}-done"
+
+    ids = await service.submit_chain(
+        [JobSpec("flaky", ["a"]), JobSpec("ok", ["b"]), JobSpec("ok", ["c"])]
+    )
+    await service.start_workers(2)
+    await settles(service, ids[-1], JobStatus.FAILED)
+    broken["yes"] = False
+    assert await service.retry_all_dead_letters() == 3
+    assert await service.result(ids[-1], timeout=10) == "c-done"
+    assert gate.ran == ["b", "c"]
+
+
 # -- chains and groups ---------------------------------------------------------------------------
 async def test_a_chain_runs_in_order_and_may_pass_each_result_on(service: JobService) -> None:
     gate = Gate()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from ..codec import JSONError, dumps
 from ..events import Events
@@ -64,12 +64,14 @@ class HandlerService(Protocol):
         self, specs: Iterable[JobSpec | Mapping[str, Any]], *, pass_results: bool = False
     ) -> list[str]: ...
 
+    @overload
     async def submit_group(
-        self,
-        specs: Iterable[JobSpec | Mapping[str, Any]],
-        *,
-        then: JobSpec | Mapping[str, Any] | None = None,
-    ) -> SubmittedGroup: ...
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, then: None = None
+    ) -> SubmittedGroup[None]: ...
+    @overload
+    async def submit_group(
+        self, specs: Iterable[JobSpec | Mapping[str, Any]], *, then: JobSpec | Mapping[str, Any]
+    ) -> SubmittedGroup[str]: ...
 
     async def get_job(
         self, job_id: str, *, max_field_bytes: int | None = None
