@@ -1,4 +1,4 @@
-"""jobdeck in one file: a typed task, workers, a submit and its result.
+"""jobdeck in one file: a typed task, workers, a submit and its result, a chain and a group.
 
     python examples/quickstart.py                       # one process, on memory://
     JOBDECK_URL=redis://localhost:6379/0 python examples/quickstart.py
@@ -10,7 +10,7 @@ With Redis the workers may as well run elsewhere, in as many processes as you li
 
 import asyncio
 
-from jobdeck.core import JobFailed, JobService
+from jobdeck.core import JobFailed, JobService, JobSpec
 
 service = JobService()  # $JOBDECK_URL, else memory:// (this process only)
 
@@ -18,6 +18,11 @@ service = JobService()  # $JOBDECK_URL, else memory:// (this process only)
 @service.task(max_retries=3, dont_retry_on=TypeError)  # a bad argument stays bad
 async def add(a: int, b: int) -> int:
     return a + b
+
+
+@service.handler()
+async def total(results: list[int]) -> int:  # a group's `then`: their results, in order
+    return sum(results)
 
 
 async def main() -> None:
@@ -30,6 +35,13 @@ async def main() -> None:
             await service.result(bad, timeout=10)
         except JobFailed as failed:
             print("add(2, 'x') failed:", failed.error_type, failed.message)
+        # a chain: each job once the one before it completed, fed its result first
+        ids = await service.submit_chain([add.spec(1, 2), JobSpec("add", [10])], pass_results=True)
+        print("add(add(1, 2), 10) =", await service.result(ids[-1], timeout=10))
+        # a group: its jobs in parallel, then one job with all their results
+        pairs = [add.spec(i, i) for i in range(4)]
+        group = await service.submit_group(pairs, then=JobSpec("total"))
+        print("0+0 + 1+1 + 2+2 + 3+3 =", await service.result(group.then_id, timeout=10))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from examples.backup.archive import MANIFEST, CorruptArchive, backup, prune, restore
-from jobdeck.core import JobService
+from jobdeck.core import JobCancelled, JobService
 from jobdeck.core.events import Events
 
 from .waiting import eventually, finished
@@ -238,3 +238,42 @@ async def test_a_worker_killed_mid_backup_is_retried_into_one_complete_archive(
     finally:
         first.stop()
         await service.close()
+
+
+async def test_the_nightly_workflow_backs_up_verifies_then_prunes(area: Path) -> None:
+    """backup (two sources, in parallel) -> verify (both archives) -> prune; then a night
+    whose archive is corrupt: the verification fails and the prune is cancelled, the old
+    archives kept."""
+    from examples.backup import jobs
+
+    first, second = make_tree(area / "one"), make_tree(area / "two")
+    for src in (first, second):
+        (src / "secret.txt").unlink()
+        (src / "a-fifo").unlink()
+    dest = area / "dest"
+    service = jobs.service
+    before = service.url
+    service.configure(url=f"memory://backup-{os.urandom(4).hex()}")
+    try:
+        async with service:
+            await service.start_workers(2)
+            night = await jobs.nightly(service, [str(first), str(second)], str(dest), keep=1)
+            summary = await service.result(night["prune"], timeout=30)
+            verified = await service.result(night["verify"])
+            assert len(verified["archives"]) == 2 and verified["files"] == 20
+            assert len(summary["removed"]) == 1  # keep=1: the older of the two archives went
+            assert len(list(dest.iterdir())) == 1
+
+            [kept] = dest.iterdir()
+            kept.write_bytes(kept.read_bytes()[:-500])  # the next night's verify finds it cut
+            service.handlers["backup.run"] = lambda source, dest_: {"archive": str(kept)}
+            night = await jobs.nightly(service, [str(first)], str(dest), keep=0)
+            with pytest.raises(JobCancelled):
+                await service.result(night["prune"], timeout=30)
+            job = await service.get_job(night["verify"])
+            assert job is not None and job.error is not None
+            assert job.error.type == "CorruptArchive"
+            assert kept.exists()  # the prune never ran
+    finally:
+        service.handlers["backup.run"] = jobs.run_backup
+        service.configure(url=before)

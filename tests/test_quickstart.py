@@ -19,6 +19,8 @@ SCRIPT = ROOT / "examples" / "quickstart.py"
 EXPECTED = (
     "add(2, 3) = 5\n"
     "add(2, 'x') failed: TypeError unsupported operand type(s) for +: 'int' and 'str'\n"
+    "add(add(1, 2), 10) = 13\n"
+    "0+0 + 1+1 + 2+2 + 3+3 = 12\n"
 )
 
 

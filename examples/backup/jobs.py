@@ -1,11 +1,15 @@
-"""The backup service on jobdeck: handlers, schedules and `backup.*` events.
+"""The backup service on jobdeck: handlers, a workflow, schedules and `backup.*` events.
 
     BACKUP_SOURCE=/srv/data BACKUP_DEST=/var/backups \\
         jobdeck worker examples.backup.jobs:service --url redis://localhost:6379/0
 
-Every worker process also runs the scheduler: the nightly backup (03:00 Europe/Berlin) and
-the hourly prune fire once per tick however many workers run. Handlers are plain functions:
-they run on the worker's threads and report progress and events through `current_job()`.
+Every night (03:00 Europe/Berlin) a workflow runs: each source is backed up in parallel (a
+group), then one job verifies every new archive (the group's `then`, which receives their
+results), then old archives are pruned (`after` the verification, and only if it passed:
+`on_parent_failure="cancel"`, so a failed backup never costs the old ones). Every worker
+process also runs the scheduler: the nightly tick fires once however many workers run.
+Handlers are plain functions where they do I/O: they run on the worker's threads and report
+progress and events through `current_job()`.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from jobdeck.core import JobService, current_job
+from jobdeck.core import JobService, JobSpec, current_job
+from jobdeck.core.worker.context import HandlerService
 
-from .archive import backup, prune, restore
+from .archive import backup, prune, restore, verify
 
 service = JobService(queue="backups")
 
@@ -42,6 +47,38 @@ def run_backup(source: str, dest: str, throttle: float = 0.0) -> dict[str, Any]:
     }
 
 
+@service.handler("backup.verify")
+def run_verify(backups: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every archive of the night checked against its manifest (the group's results, in
+    order, come as the first argument); a corrupt one fails the job, and so the prune."""
+    archives = [b["archive"] for b in backups]
+    files = sum(len(verify(archive)["entries"]) for archive in archives)
+    current_job().emit("backup.verified", {"archives": len(archives), "files": files})
+    return {"archives": archives, "files": files}
+
+
+@service.handler("backup.nightly")
+async def run_nightly(sources: list[str], dest: str, keep: int = 7) -> dict[str, Any]:
+    """The night's workflow, submitted from the job the schedule fires (`nightly`)."""
+    ctx = current_job()
+    assert ctx.service is not None
+    return await nightly(ctx.service, sources, dest, keep)
+
+
+async def nightly(
+    service: HandlerService, sources: list[str], dest: str, keep: int = 7
+) -> dict[str, Any]:
+    """backup (each source, in parallel) -> verify (all of them) -> prune (if verified)."""
+    group = await service.submit_group(
+        [JobSpec("backup.run", [source, dest], max_retries=2) for source in sources],
+        then=JobSpec("backup.verify"),
+    )
+    pruning = await service.submit_job(
+        "backup.prune", [dest], {"keep": keep}, after=[group.then_id], on_parent_failure="cancel"
+    )
+    return {"backups": group.ids, "verify": group.then_id, "prune": pruning}
+
+
 @service.handler("backup.restore")
 def run_restore(archive: str, target: str) -> dict[str, Any]:
     files = restore(archive, target)
@@ -60,10 +97,8 @@ _SOURCE = os.environ.get("BACKUP_SOURCE", "/srv/data")
 _DEST = os.environ.get("BACKUP_DEST", "/var/backups/jobdeck")
 service.schedule(
     "nightly-backup",
-    "backup.run",
+    "backup.nightly",
     cron="0 3 * * *",
     timezone="Europe/Berlin",
-    args=[_SOURCE, _DEST],
-    max_retries=2,
+    args=[_SOURCE.split(os.pathsep), _DEST],
 )
-service.schedule("hourly-prune", "backup.prune", cron="0 * * * *", args=[_DEST], kwargs={"keep": 7})
