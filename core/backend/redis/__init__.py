@@ -4,9 +4,11 @@ Scripts live in `core/backend/lua/` as `.lua` files, each prefixed with the part
 `_lib.lua` it uses when loaded. Blocking reads (new-work wake-ups, control messages, the
 event log) take their own connections, so they never hold up the scripts a worker sends.
 
-`backend` holds `RedisBackend`, the whole contract in one class; `connection` the transport it
-calls through (connections, retries, cluster routing), `replies` the readers of the scripts'
-replies, and `scripts` their loading.
+`backend` holds `RedisBackend`, the whole contract in one class; the calls that take more than
+one script call are functions by concern, named as the memory engine's (`jobs`, `flow`,
+`leases`, `workers`, `schedules`; `server`: the configuration checks); `connection` is the
+transport they call through (connections, retries, cluster routing), `replies` the readers of
+the scripts' replies, and `scripts` their loading.
 """
 
 from __future__ import annotations

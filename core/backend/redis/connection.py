@@ -14,6 +14,7 @@ import hashlib
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,10 +41,16 @@ from ..urls import redact_url
 from .replies import text
 from .scripts import READ_ONLY, SCRIPTS, script_source
 
-__all__ = ["RedisConnection", "script_refusal"]
+__all__ = ["RedisConnection", "request_id", "script_refusal"]
 
 _RETRIES = 10
 _BUSY_SLOT = ("TRYAGAIN", "CLUSTERDOWN")  # a slot mid-migration, or a failover under way
+
+
+def request_id() -> str:
+    """A call's id, for the scripts that give a call sent again its first reply (`replayed`
+    in _lib.lua): `RedisConnection.run` sends a call whose reply was lost again, as it was."""
+    return uuid.uuid4().hex[:16]
 
 
 def script_refusal(name: str, exc: ResponseError) -> Exception | None:

@@ -36,6 +36,7 @@ __all__ = [
     "relatives",
     "rows",
     "schedules",
+    "submitted",
     "text",
     "trimmed_through",
     "unknown_parent",
@@ -60,6 +61,12 @@ def text(value: Any) -> str:
 def pairs(flat: Sequence[Any]) -> dict[str, Any]:
     """A flat [field, value, field, value, ...] reply (HGETALL's shape) as a dict."""
     return {text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def submitted(reply: Sequence[Any]) -> list[bool | str]:
+    """submit.lua's reply per job: True (queued), False (the id existed) or the id of the
+    job holding its unique key."""
+    return [text(flag) if isinstance(flag, bytes) else bool(flag) for flag in reply]
 
 
 def rows(flat: Sequence[Any]) -> list[tuple[str, Mapping[Any, Any]]]:

@@ -35,8 +35,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..blocking import BlockingConnection
 from ..records import SUBMIT_CHUNK, SUBMIT_CHUNK_BYTES, NewJob
-from .backend import submit_args, submitted
 from .connection import RedisConnection, script_refusal
+from .jobs import submit_args
+from .replies import submitted
 from .scripts import script_source
 
 __all__ = ["SyncSubmitter"]
