@@ -6,9 +6,9 @@ event log) take their own connections, so they never hold up the scripts a worke
 
 `backend` holds `RedisBackend`, the whole contract in one class; the calls that take more than
 one script call are functions by concern, named as the memory engine's (`jobs`, `flow`,
-`leases`, `workers`, `schedules`; `server`: the configuration checks); `connection` is the
-transport they call through (connections, retries, cluster routing), `replies` the readers of
-the scripts' replies, and `scripts` their loading.
+`leases`, `workers`, `schedules`; `server`: the configuration checks); `registry` keeps the
+prefix's queue names; `connection` is the transport they call through (connections, retries,
+cluster routing), `replies` the readers of the scripts' replies, and `scripts` their loading.
 """
 
 from __future__ import annotations

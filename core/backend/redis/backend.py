@@ -44,6 +44,7 @@ from . import flow, jobs, leases, replies, schedules, server, workers
 from .combine import SubmitCombiner
 from .connection import RedisConnection, request_id
 from .jobs import submit_args
+from .registry import QueueRegistry
 from .replies import pairs, submitted, text
 
 # submit_args (jobs.py) and submitted (replies.py): importable from here, where they were
@@ -69,6 +70,7 @@ class RedisBackend:
         self._conn = RedisConnection(url, queue, prefix, settings)
         self.settings = self._conn.settings
         self.queue, self.prefix = queue, prefix
+        self._queues = QueueRegistry(self._conn)  # the prefix's queue names
         self._submits = SubmitCombiner(self._submit)
         self._claims = 0  # claims sent, for their ids (`_claim_id`)
         self._claim_prefix = uuid.uuid4().hex[:8]
@@ -107,7 +109,7 @@ class RedisBackend:
         await self._conn.close()
 
     async def list_queues(self) -> list[str]:
-        return await self._conn.list_queues()
+        return await self._queues.list_queues()
 
     # -- producers (submit.lua, cancel.lua, retry_dead.lua, purge.lua, pause.lua) ------------
     async def submit(self, jobs: Sequence[NewJob]) -> list[bool | str]:
@@ -115,7 +117,7 @@ class RedisBackend:
         return await self._submits.submit(jobs)
 
     async def _submit(self, batch: Sequence[NewJob]) -> list[bool | str]:
-        return await jobs.submit(self._conn, batch)
+        return await jobs.submit(self._conn, self._queues, batch)
 
     def sync_submitter(self, fallback: Any) -> Any:
         """The path for submits from synchronous code (`SyncJobService`): a `SyncSubmitter`
@@ -312,7 +314,7 @@ class RedisBackend:
     async def heartbeat(
         self, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
     ) -> tuple[list[str], list[str]]:
-        return await workers.heartbeat(self._conn, worker, leases, lease)
+        return await workers.heartbeat(self._conn, self._queues, worker, leases, lease)
 
     async def unregister_worker(self, worker_id: str) -> None:
         await self._conn.run("unregister", worker_id)

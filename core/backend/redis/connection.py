@@ -9,7 +9,6 @@ command on the fast connection (`execute`). Nothing here knows what a job is.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import socket
@@ -26,19 +25,17 @@ from redis.exceptions import (
     BusyLoadingError,
     NoPermissionError,
     NoScriptError,
-    RedisError,
     ResponseError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...errors import SubmitNotReplicated, is_out_of_memory, out_of_memory
-from ...keys import key_prefix, validate_name
+from ...keys import key_prefix
 from ..cluster import SlotRoute, cluster_mode, is_cluster, redirection, with_node
 from ..fastpath import FastConnection
 from ..records import BackendSettings
 from ..urls import redact_url
-from .replies import text
 from .scripts import READ_ONLY, SCRIPTS, script_source
 
 __all__ = ["RedisConnection", "request_id", "script_refusal"]
@@ -82,9 +79,6 @@ class RedisConnection:
         self.settings = settings or BackendSettings()
         self.prefix = prefix
         self._p = key_prefix(prefix, queue)
-        self._registry = f"{prefix}:queues"  # the prefix's queue names: see list_queues
-        self.registered = False
-        self._scanned = False  # this process searched the keyspace for queues (list_queues)
         self._route = self._p + "pending"
         self._redis: aioredis.Redis | aioredis.RedisCluster | None = None
         self._slots: SlotRoute | None = None  # on a cluster: the master of this queue's slot
@@ -178,19 +172,6 @@ class RedisConnection:
             name: hashlib.sha1(script_source(name).encode()).hexdigest() for name in SCRIPTS
         }
 
-    async def register_queue(self) -> None:
-        """Note this queue in the prefix's registry (`<prefix>:queues`), so listing queues
-        is one read, not a SCAN of the whole keyspace (seconds at a million jobs). Once per
-        process, on its first write to the queue (a submit, a worker's first heartbeat), not
-        on connecting: a process that only reads, or whose input is refused, writes nothing.
-        Best effort: a user who may not write it, or a full server, leaves the queue to be
-        found by SCAN."""
-        if self.registered:
-            return
-        self.registered = True
-        with contextlib.suppress(RedisError):
-            await self.client.sadd(self._registry, self.queue)
-
     async def close(self) -> None:
         for conn in self._idle_blocking:
             conn.abort()
@@ -205,44 +186,6 @@ class RedisConnection:
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
-
-    async def list_queues(self) -> list[str]:
-        """The registered queues (see `register_queue`) that have an event log, i.e. were
-        used. The registry is complete once the keyspace was searched for event logs after
-        it began (a SCAN under the prefix, about 1 ms per 1,000 keys, not a script, so Redis
-        is never held): queues written before it existed, or by a user who may not write it,
-        are found then and registered, and `<prefix>:queues:scanned` says it was done. A
-        process that may not write the marker searches once itself."""
-        registry = self.client.smembers(self._registry)
-        if not self._scanned and not await self.client.exists(self._registry + ":scanned"):
-            names = await self._scan_queues()
-            self._scanned = True
-            with contextlib.suppress(RedisError):
-                if names:
-                    await self.client.sadd(self._registry, *names)
-                await self.client.set(self._registry + ":scanned", "1")
-            registered = sorted({text(name) for name in await registry} | set(names))
-        else:
-            self._scanned = True
-            registered = sorted(text(name) for name in await registry)
-        if not registered:
-            return []
-        pipe = self.client.pipeline(transaction=False)
-        for name in registered:
-            pipe.exists(key_prefix(self.prefix, name) + "events")
-        used = await pipe.execute()
-        return [name for name, found in zip(registered, used, strict=True) if found]
-
-    async def _scan_queues(self) -> list[str]:
-        head = f"{self.prefix}:{{"
-        names = set()
-        async for key in self.client.scan_iter(
-            match=f"{head}*}}:events", count=1000, _type="stream"
-        ):
-            name = text(key)[len(head) : -len("}:events")]
-            with contextlib.suppress(ValueError):  # a key of this shape jobdeck did not write
-                names.add(validate_name("queue", name))
-        return sorted(names)
 
     async def run(
         self, name: str, *args: Any, via: Callable[[], FastConnection] | None = None

@@ -14,6 +14,7 @@ from ...keys import STATUS_KEYS
 from ..records import NewJob
 from . import replies
 from .connection import RedisConnection, request_id
+from .registry import QueueRegistry
 from .replies import flow_spec
 
 __all__ = ["PAGE_ROWS", "PURGE_STEP", "RETRY_STEP", "list_jobs", "purge", "retry_all_dead"]
@@ -39,8 +40,11 @@ def submit_args(jobs: Sequence[NewJob]) -> list[Any]:
     return args
 
 
-async def submit(conn: RedisConnection, jobs: Sequence[NewJob]) -> list[bool | str]:
-    """One batch in one script call (`combine.py` makes the batches)."""
+async def submit(
+    conn: RedisConnection, registry: QueueRegistry, jobs: Sequence[NewJob]
+) -> list[bool | str]:
+    """One batch in one script call (`combine.py` makes the batches); the queue's first
+    write registers it."""
     args = submit_args(jobs)
     # (workflows) a batch with a job that has parents or an expiry: the script that
     # checks and links them (a plain batch's script carries none of it)
@@ -49,8 +53,8 @@ async def submit(conn: RedisConnection, jobs: Sequence[NewJob]) -> list[bool | s
         created = await conn.run_replicated(script, *args)
     else:
         created = await conn.run(script, *args)
-    if not conn.registered:
-        await conn.register_queue()
+    if not registry.registered:
+        await registry.register()
     if created and created[0] == b"!after":
         raise replies.unknown_parent(created, len(jobs), conn.queue)
     return replies.submitted(created)

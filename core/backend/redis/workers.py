@@ -13,6 +13,7 @@ from ...codec import decode_control, dumps
 from ..records import WorkerRecord
 from .connection import RedisConnection
 from .leases import bounds
+from .registry import QueueRegistry
 from .replies import text
 
 __all__ = ["CONTROL_BATCH", "heartbeat", "next_control"]
@@ -21,13 +22,17 @@ CONTROL_BATCH = 100  # control messages one read takes after the first
 
 
 async def heartbeat(
-    conn: RedisConnection, worker: WorkerRecord, leases: Sequence[tuple[str, str]], lease: float
+    conn: RedisConnection,
+    registry: QueueRegistry,
+    worker: WorkerRecord,
+    leases: Sequence[tuple[str, str]],
+    lease: float,
 ) -> tuple[list[str], list[str]]:
     """Renew `leases` and the worker's record: returns the leases it lost and the jobs
-    it is asked to cancel."""
+    it is asked to cancel. The queue's first write registers it."""
     settings = conn.settings
-    if not conn.registered:
-        await conn.register_queue()
+    if not registry.registered:
+        await registry.register()
     args: list[Any] = [
         worker.id,
         dumps(worker.to_dict()),
