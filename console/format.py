@@ -23,8 +23,10 @@ __all__ = [
     "data_text",
     "duration",
     "not_loaded",
+    "note_id",
     "preview",
     "priority_label",
+    "schedule_label",
     "short_id",
     "size",
     "sparkline",
@@ -100,8 +102,46 @@ def sparkline(values: Sequence[float], width: int) -> str:
     return "".join(_SPARK[min(7, round(v / top * 7))] for v in buckets)
 
 
+_SCHEDULED = "sched:"  # core.ids.SCHEDULER_ID_PREFIX: `sched:<schedule>:<tick in ms>`
+
+
 def short_id(job_id: str, width: int = 8) -> str:
+    """An id in about `width` cells that still tells jobs apart. Random ids differ from
+    their first character; a scheduler's ids (`sched:<schedule>:<tick ms>`) all begin alike
+    and differ at the end, so they read `<schedule>@<tick time>`, the schedule's name cut
+    in the middle and the time kept (`nightly…@03:00`, `…@08:59:30`)."""
+    if job_id.startswith(_SCHEDULED):
+        return schedule_label(job_id, width)
     return job_id if len(job_id) <= width else job_id[:width]
+
+
+def note_id(job_id: str) -> str:
+    """An id in a sentence (a notification): a random id's first 8 characters, a
+    scheduler's `<schedule>@<tick time>` whole (up to 32)."""
+    return short_id(job_id, 32 if job_id.startswith(_SCHEDULED) else 8)
+
+
+def schedule_label(job_id: str, width: int) -> str:
+    schedule, _, tick = job_id[len(_SCHEDULED) :].rpartition(":")
+    manual = tick.startswith("manual-")
+    digits = tick.removeprefix("manual-")
+    if not schedule or not digits.isdigit():
+        return job_id if len(job_id) <= width else job_id[:width]
+    stamp = int(digits) / (1e6 if manual else 1e3)
+    try:
+        local = time.localtime(stamp)
+    except (OverflowError, OSError, ValueError):
+        return job_id[:width]
+    when = time.strftime("%H:%M" if local.tm_sec == 0 and not manual else "%H:%M:%S", local)
+    when = "@" + when
+    if manual:  # a trigger by hand (`sched:<schedule>:manual-<µs>`)
+        schedule = f"manual {schedule}"
+    if len(schedule) + len(when) <= width:
+        return schedule + when
+    room = width - len(when) - 1
+    if room <= 0:
+        return ("…" + when[1:])[-width:] if width > 0 else ""
+    return schedule[:room] + "…" + when
 
 
 def clip(text: str, width: int) -> str:

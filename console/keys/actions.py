@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
-from ..format import short_id
+from ..format import note_id
 from ..live.state import ConsoleState, JobRow, WorkerRow
 from ..screens.confirm import ConfirmScreen, CountScreen
 from .bindings import APP_BINDINGS, action_name
@@ -237,9 +237,9 @@ class Actions:
             ok = await self._call("cancel", lambda: self.service.cancel_job(row.id))
             if ok is not FAILED:
                 self.note(
-                    f"Cancel requested: {short_id(row.id)}"
+                    f"Cancel requested: {note_id(row.id)}"
                     if ok
-                    else f"{short_id(row.id)} had already finished"
+                    else f"{note_id(row.id)} had already finished"
                 )
             return
         running = sum(r.status == "running" for r in rows)
@@ -261,9 +261,9 @@ class Actions:
             ok = await self._call("retry", lambda: self.service.retry_dead_letter(row.id))
             if ok is not FAILED:
                 self.note(
-                    f"Requeued {short_id(row.id)} ({row.name})"
+                    f"Requeued {note_id(row.id)} ({row.name})"
                     if ok
-                    else f"{short_id(row.id)} is no longer a dead letter"
+                    else f"{note_id(row.id)} is no longer a dead letter"
                 )
             return
         title = f"Retry {_plural(len(rows), 'dead letter')}"

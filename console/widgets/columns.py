@@ -27,6 +27,12 @@ class Column:
     max_width: int = 0  # 0: no limit
     right: bool = False
     tone: Callable[[Any], str | None] | None = None
+    # A cell that shortens itself to the width it gets (an id keeps what tells it apart);
+    # without one the table cuts the cell's end.
+    fit: Callable[[Any, float, int], str] | None = None
+
+    def text(self, row: Any, now: float, size: int) -> str:
+        return self.fit(row, now, size) if self.fit else self.cell(row, now)
 
 
 def layout(columns: tuple[Column, ...], width: int) -> list[int]:
@@ -61,6 +67,12 @@ def layout(columns: tuple[Column, ...], width: int) -> list[int]:
 # -- cells -------------------------------------------------------------------------------
 def _id(row: Any, now: float) -> str:
     return short_id(row.id, 36)
+
+
+def _id_fit(row: Any, now: float, size: int) -> str:
+    label = short_id(row.id, size)
+    # a plain cut: the table's own, which shows the cut with an ellipsis
+    return row.id[:36] if label == row.id[:size] else label
 
 
 def _name(row: Any, now: float) -> str:
@@ -154,7 +166,7 @@ def _worker_state(row: Any, now: float) -> str:
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "pending": (
-        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("ID", _id, 8, grow=1, max_width=36, fit=_id_fit),
         Column("Name", _name, 14, grow=3, max_width=32),
         Column("Priority", lambda r, n: priority_label(r.priority), 8, tone=_tone_priority),
         Column("State", _pending_state, 9, tone=_tone_status),
@@ -163,7 +175,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("Args", lambda r, n: r.preview, 10, grow=4),
     ),
     "running": (
-        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("ID", _id, 8, grow=1, max_width=36, fit=_id_fit),
         Column("Name", _name, 12, grow=3, max_width=32),
         Column("Worker", lambda r, n: r.worker or "-", 10, grow=2, max_width=40),
         Column("Elapsed", _elapsed, 7, right=True),
@@ -171,7 +183,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("Message", _message, 10, grow=4),
     ),
     "dead": (
-        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("ID", _id, 8, grow=1, max_width=36, fit=_id_fit),
         Column("Name", _name, 14, grow=3, max_width=32),
         Column("Tries", lambda r, n: str(r.attempts), 5, right=True),
         Column("Failed", _finished_ago, 9, right=True),
@@ -190,7 +202,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("Handlers", lambda r, n: r.handlers, 8, grow=3),
     ),
     "history": (
-        Column("ID", _id, 8, grow=1, max_width=36),
+        Column("ID", _id, 8, grow=1, max_width=36, fit=_id_fit),
         Column("Name", _name, 14, grow=3, max_width=32),
         Column("Status", lambda r, n: r.status, 9, tone=_tone_status),
         Column("Finished", _finished_ago, 9, right=True),

@@ -217,7 +217,10 @@ class JobTable(ScrollView, can_focus=True):
             self.post_message(self.Opened(self, row))
 
     async def _on_click(self, event: events.Click) -> None:
-        y = event.y - self.scrollable_content_region.y + 0
+        offset = event.get_content_offset(self)  # the event's y is the widget's, not ours
+        if offset is None:
+            return
+        y = offset.y
         if y >= 1:
             self._move_to(int(self.scroll_y) + y - 1)
             if event.chain >= 2:
@@ -310,10 +313,10 @@ class JobTable(ScrollView, can_focus=True):
             cells = ["…"] + [""] * (len(self.columns) - 1)
             return self._strip(cells, [None] * len(cells), style, width, cursor)
         now = self.clock()
-        cells = [column.cell(row, now) for column in self.columns]
+        cells = [c.text(row, now, size) for c, size in zip(self.columns, self._widths, strict=True)]
         tones = [column.tone(row) if column.tone else None for column in self.columns]
         if self.marked and row.id in self.marked:
-            cells[0] = "✔" + cells[0]
+            cells[0] = "✔" + self.columns[0].text(row, now, self._widths[0] - 1)
             base = base + self.get_component_rich_style("job-table--marked")
         return self._strip(cells, tones, base, width, cursor)
 

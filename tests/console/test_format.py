@@ -115,6 +115,22 @@ def test_ids_clipping_sizes_and_labels() -> None:
     assert text.plain == "[bold]not markup[/bold]" and str(text.style) == "red"
 
 
+def test_a_schedulers_ids_read_by_their_tick() -> None:
+    """`sched:<schedule>:<tick ms>` ids all begin alike: they read `<schedule>@<time>`, the
+    name cut first (issue 26: every one read `sched:hea…`)."""
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    tick = "sched:heartbeat:1700000010000"  # 22:13:30 UTC
+    assert short_id(tick, 36) == "heartbeat@22:13:30"
+    assert short_id(tick, 12) == "he…@22:13:30"
+    assert short_id(tick, 9) == "…22:13:30" and short_id(tick, 8) == "22:13:30"
+    assert short_id("sched:nightly-backup:1699999200000", 12) == "night…@22:00"
+    assert short_id("sched:heartbeat:manual-1700000010123456", 40) == (
+        "manual heartbeat@22:13:30"
+    )
+    assert short_id("sched:odd", 8) == "sched:od" and short_id("sched::1", 20) == "sched::1"
+
+
 def test_clock_time() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+
 import pytest
 
 from jobdeck.console.screens.help import HELP_KEYS
+from jobdeck.console.widgets.job_table import JobTable
 from jobdeck.core import JobService
+from jobdeck.core.backend.memory import MemoryBackend
+from jobdeck.core.schedules import new_schedule
+from jobdeck.core.schedules.scheduler import fire_for
 
 from .conftest import open_console
 
@@ -30,3 +37,50 @@ def test_the_help_says_what_space_does() -> None:
     keys = {key: what for _title, rows in HELP_KEYS for key, what in rows}
     assert "space" not in keys["PgUp PgDn"]
     assert "select" in keys["space"]
+
+
+@pytest.fixture
+async def memory_service(prefix: str) -> AsyncIterator[JobService]:
+    """A paused queue on the memory engine: rows stay where they are."""
+    async with JobService(f"memory://{prefix}", queue="q", prefix=prefix) as svc:
+        await svc.pause_queue()
+        yield svc
+    MemoryBackend.forget(f"{prefix}/{prefix}/q")
+
+
+@pytest.mark.slow
+async def test_a_click_selects_the_row_under_the_pointer(memory_service: JobService) -> None:
+    """The table took the screen's y for its own: a click landed four rows off (the header
+    and the tab bar above it)."""
+    await memory_service.submit_jobs([{"name": f"job-{n}"} for n in range(30)])
+    async with open_console(memory_service, size=(80, 24)) as c:
+        table = c.app.table()
+        await c.until(lambda: table.total == 30, what="the rows")
+        for line in (1, 3, 7):  # line 0 is the columns' header
+            await c.pilot.click(JobTable, offset=(20, line))
+            await c.pilot.pause()
+            assert table.cursor == line - 1
+            assert table.selected.name == f"job-{line - 1}"
+
+
+@pytest.mark.slow
+async def test_a_schedules_jobs_can_be_told_apart(memory_service: JobService) -> None:
+    """A scheduler's job ids all begin `sched:<schedule>:`: cut from the end they all read
+    `sched:hea…`; they now read by the tick they were queued for."""
+    spec = new_schedule("heartbeat", "ping", every=30)
+    now_ms = await memory_service.backend.now_ms()
+    first = now_ms - now_ms % 30_000 - 60_000
+    backend = memory_service.backend
+    await backend.put_schedule(spec.name, spec.to_json(), spec.timing, first, spec.job)
+    for tick in (first, first + 30_000):
+        await backend.fire_schedules([fire_for(spec, tick, tick + 30_000, tick, 0)])
+    async with open_console(memory_service, size=(80, 24)) as c:
+        table = c.app.table()
+        await c.until(lambda: table.total == 2, what="the rows")
+        lines = [table.render_line(y).text for y in (1, 2)]
+        shown = [line.split()[0] for line in lines]
+        assert shown[0] != shown[1], lines
+        for tick, cell in zip((first, first + 30_000), shown, strict=True):
+            local = time.localtime(tick / 1000)
+            when = time.strftime("%H:%M" if local.tm_sec == 0 else "%H:%M:%S", local)
+            assert cell.endswith(when), cell
