@@ -130,7 +130,7 @@ def with_workflow(
         parents = check_after(after, job.id)
         fields["status"] = "waiting"
         fields["after"] = " ".join(parents)
-        fields["wait"] = str(len(parents))
+        fields["wait"] = fields["np"] = str(len(parents))
         fields.setdefault("feed", FEED_NONE)
         if delay_ms:
             fields["rdelay"] = str(delay_ms)

@@ -12,26 +12,56 @@
 --   res:<id>   hash: a completed parent's result ('r') while a child may read it: one field
 --              per such child (and '#walk' while its children are resolved); the last
 --              child to end deletes it, so the parent's own result_ttl does not matter
---   ua:<id>    string: a long parent list, copied while it is unpinned in steps
+--   ua:<id>    string: a long parent list, copied while it is unpinned in steps (read a
+--              window at a time)
 --   wf         list: the steps a call left for later, to keep each call bounded (at most
---              STEP edges): 'k <id> <status>' resolve the children of a job that ended;
---              'l <id> <gen> <byte>' link a waiting job to its parents from that byte of
---              its list; 'u <id> <gen> <byte>' unpin its parents' results; 'v <id> <index>'
---              bring back the children that failed because of it (it was retried). Every
---              claim and heartbeat advances it.
+--              STEP edges or items, and BYTES of parent lists read): 'k <id> <status>'
+--              resolve the children of a job that ended; 'l <id> <gen> <byte>' link a
+--              waiting job to its parents from that byte of its list; 'U <id> <gen> <ms>'
+--              copy its list to ua:<id> (then PEXPIRE its record <ms>, when not 0);
+--              'u <id> <gen> <byte>' unpin its parents' results; 'v <id> <index>' bring back
+--              the children that failed because of it (it was retried). Every claim and
+--              heartbeat advances it.
 -- Record fields: after (parent ids, space-separated), wait (parents not yet accounted for),
 -- feed ('0', '1', 'n': workflows.FEED_*; set on every job with parents), opf (on parent
 -- failure, when not 'fail'), rdelay (ms of delay from its release), gen (times brought
--- back), cause (the parent that ended it), kids ('1' once a child was linked), expires (s).
+-- back), cause (the parent that ended it), kids ('1' once a child was linked), expires (s),
+-- np (how many parents: `wait` again when it is brought back).
 -- Each resolution is O(1) commands per edge: a child's `wait` counts down, and the edge that
 -- takes it to zero releases it, in the same atomic step; an edge is popped once, so a child
 -- is released once, and never before its last parent completed.
+-- Bounds of one call whatever the data: STEP edges (every item taken costs one at least, a
+-- stale one too), BYTES of parent lists read (a list's length is asked first, HSTRLEN, and
+-- one that does not fit waits for the next call; the first list of a call is always read, so
+-- a call reads at most BYTES and one list, ~1.3 MB at most), and EXPIRE_AT_POP jobs expired
+-- by a claim's pops besides its sweep's.
 local WF = nil
 local function wf()
   if WF then return WF end
   local W = {budget = 0, todo = {}, queued = {}, released = 0, dead = 0, cancelled = 0,
-    expired = 0, delayed = 0, inline = 500}
+    expired = 0, delayed = 0, inline = 500, popped_expired = 0}
   W.STEP = 500
+  W.BYTES = 1048576
+  W.bytes = W.BYTES -- left to read in this call
+  W.EXPIRE_AT_POP = 100
+  local WINDOW = 65536 -- bytes of a ua:<id> copy read at a time
+
+  -- Whether `n` bytes of a list may be read now: the call's first list always may (else a
+  -- list longer than BYTES would never be); past the budget, the read waits for a later call.
+  local function affords(n)
+    if n <= W.bytes or W.bytes == W.BYTES then
+      W.bytes = W.bytes - n
+      return true
+    end
+    return false
+  end
+  W.affords = affords
+
+  -- The length of job `id`'s parent list (0: none, or no such record).
+  local function list_length(id)
+    local n = redis.pcall('HSTRLEN', P .. 'job:' .. id, 'after')
+    return type(n) == 'number' and n or 0
+  end
 
   local function edge_of(id, gen)
     if not gen or gen == '' or gen == '0' then return id end
@@ -76,29 +106,40 @@ local function wf()
   -- A job ended (completed, failed, cancelled, expired, or 'gone': deleted unfinished): its
   -- children are resolved, and the results it held are let go. `kids`, `parents` and
   -- `expires` are its record's fields (nil: none); `gen` too, read here if not given.
-  function W.ended(id, status, kids, parents, expires, gen)
+  -- `keep`: the ms its record is to expire in (a completed job), 0 or nil for none. Returns
+  -- true when its record's expiry is the work list's to set (its list is copied later).
+  function W.ended(id, status, kids, parents, expires, gen, keep)
     if expires then redis.call('ZREM', P .. 'exp', id) end
     if kids then W.todo[#W.todo + 1] = 'k ' .. id .. ' ' .. status end
     if parents then
       gen = gen or redis.pcall('HGET', P .. 'job:' .. id, 'gen')
-      W.unpin_all(id, type(gen) == 'string' and gen or '0', nil)
+      return W.unpin_all(id, type(gen) == 'string' and gen or '0', status == 'gone', keep)
     end
+    return false
   end
 
   -- Lets go of the results job `id` held: at once for a short list, else in steps from a
-  -- copy (the record may be gone before the steps end). `after`: the list, if read.
-  function W.unpin_all(id, gen, after)
-    after = after or redis.pcall('HGET', P .. 'job:' .. id, 'after')
-    if type(after) ~= 'string' then return end
-    if #after > 24 * W.inline then
-      redis.call('SET', P .. 'ua:' .. id, after)
+  -- copy (the record may be gone before the steps end). A list past the call's BYTES is
+  -- copied by a later step ('U'), unless the record goes in this call (`going`); its record's
+  -- expiry (`keep` ms) then waits for that step. Returns whether it was left to that step.
+  function W.unpin_all(id, gen, going, keep)
+    local n = list_length(id)
+    if n == 0 then return false end
+    if n <= 24 * W.inline and affords(n) then
+      for pid in string.gmatch(redis.call('HGET', P .. 'job:' .. id, 'after'), '%S+') do
+        W.unpin(pid, id)
+        W.inline = W.inline - 1
+      end
+      return false
+    end
+    if going or affords(n) then
+      if going then W.bytes = W.bytes - n end
+      redis.call('SET', P .. 'ua:' .. id, redis.call('HGET', P .. 'job:' .. id, 'after'))
       W.todo[#W.todo + 1] = 'u ' .. id .. ' ' .. (gen or '0') .. ' 1'
-      return
+      return false
     end
-    for pid in string.gmatch(after, '%S+') do
-      W.unpin(pid, id)
-      W.inline = W.inline - 1
-    end
+    W.todo[#W.todo + 1] = 'U ' .. id .. ' ' .. (gen or '0') .. ' ' .. (keep or 0)
+    return keep ~= nil and keep > 0
   end
 
   -- A waiting child's parents are all accounted for: it runs (or waits out its delay).
@@ -192,8 +233,12 @@ local function wf()
       if holder and holder ~= cid then return false end
       if not holder then redis.call('HSET', P .. 'unique:' .. ukey, 'id', cid, 'until', 0) end
     end
-    local after = redis.call('HGET', key, 'after') or ''
-    local np = select(2, string.gsub(after, '%S+', ''))
+    local np = redis.call('HGET', key, 'np')
+    if not np then -- stored before `np`: counted, its bytes charged
+      local after = redis.call('HGET', key, 'after') or ''
+      W.bytes = W.bytes - #after
+      np = select(2, string.gsub(after, '%S+', ''))
+    end
     local gen = tostring(redis.call('HINCRBY', key, 'gen', 1))
     redis.call('ZREM', P .. 'dead', cid)
     redis.call('HSET', key, 'status', 'waiting', 'wait', np, 'attempts', 0, 'stalls', 0)
@@ -237,6 +282,10 @@ local function wf()
   function steps.l(id, gen, at)
     local f = child(id)
     if not f or f[1] ~= 'waiting' or (f[2] or '0') ~= gen then return nil end
+    if not affords(list_length(id)) then
+      W.budget = 0 -- the call read its bytes: the next one goes on
+      return 'l ' .. id .. ' ' .. gen .. ' ' .. at
+    end
     local after = redis.call('HGET', P .. 'job:' .. id, 'after') or ''
     local pos = tonumber(at)
     while W.budget > 0 do
@@ -249,22 +298,65 @@ local function wf()
     return 'l ' .. id .. ' ' .. gen .. ' ' .. pos
   end
 
-  function steps.u(id, gen, at)
+  -- Whether job `id`'s life `gen` is still the one its item was made for.
+  local function same_life(id, gen)
     local cur = redis.pcall('HGET', P .. 'job:' .. id, 'gen')
-    local list = redis.call('GET', P .. 'ua:' .. id)
-    if not list or (type(cur) == 'string' and cur ~= gen) or (cur == false and gen ~= '0') then
+    return not ((type(cur) == 'string' and cur ~= gen) or (cur == false and gen ~= '0'))
+  end
+
+  function steps.U(id, gen, keep)
+    local key = P .. 'job:' .. id
+    if not same_life(id, gen) then return nil end -- brought back: its new life pins anew
+    local n = list_length(id)
+    if n > 0 then
+      if not affords(n) then
+        W.budget = 0
+        return 'U ' .. id .. ' ' .. gen .. ' ' .. keep
+      end
+      redis.call('SET', P .. 'ua:' .. id, redis.call('HGET', key, 'after'))
+    end
+    if tonumber(keep) > 0 then redis.call('PEXPIRE', key, keep) end
+    if n == 0 then return nil end
+    return 'u ' .. id .. ' ' .. gen .. ' 1'
+  end
+
+  -- The copy is read WINDOW bytes at a time (an id cut by a window's end is read whole by
+  -- the next), each window charged to the call's BYTES.
+  function steps.u(id, gen, at)
+    local copy = P .. 'ua:' .. id
+    local len = redis.call('STRLEN', copy)
+    if len == 0 or not same_life(id, gen) then
       return nil -- brought back meanwhile: its new life pins what it needs
     end
     local pos = tonumber(at)
     while W.budget > 0 do
-      local s, e = string.find(list, '%S+', pos)
-      if not s then
-        redis.call('DEL', P .. 'ua:' .. id)
+      if pos > len then
+        redis.call('DEL', copy)
         return nil
       end
-      pos = e + 1
-      W.budget = W.budget - 1
-      W.unpin(string.sub(list, s, e), id)
+      local want = math.min(WINDOW, len - pos + 1)
+      if not affords(want) then
+        W.budget = 0
+        break
+      end
+      local chunk = redis.call('GETRANGE', copy, pos - 1, pos + want - 2)
+      local last = pos + want - 1 >= len
+      local p = 1
+      while W.budget > 0 do
+        local s, e = string.find(chunk, '%S+', p)
+        if not s then
+          p = #chunk + 1
+          break
+        end
+        if e == #chunk and not last then
+          p = s -- cut by the window: read whole by the next one
+          break
+        end
+        p = e + 1
+        W.budget = W.budget - 1
+        W.unpin(string.sub(chunk, s, e), id)
+      end
+      pos = pos + p - 1
     end
     return 'u ' .. id .. ' ' .. gen .. ' ' .. pos
   end
@@ -275,7 +367,11 @@ local function wf()
     local want = math.min(W.budget, W.STEP)
     local kids = redis.call('LRANGE', P .. 'ch:' .. id, first, first + want - 1)
     W.budget = W.budget - #kids
-    for _, cid in ipairs(kids) do
+    for k, cid in ipairs(kids) do
+      if W.bytes <= 0 then -- parents counted from lists stored before `np`: stop here
+        W.budget = 0
+        return 'v ' .. id .. ' ' .. (first + k - 1)
+      end
       local f = redis.pcall('HMGET', P .. 'job:' .. cid, 'status', 'cause', 'name', 'unique',
         'kids')
       if not f.err and f[1] == 'failed' and f[2] == id then
@@ -297,7 +393,9 @@ local function wf()
         if not item then break end
       end
       local op, a, b, c = string.match(item, '^(%a) (%S+) ?(%S*) ?(%S*)$')
+      local before = W.budget
       local left = op and steps[op] and steps[op](a, b, c)
+      if W.budget == before then W.budget = W.budget - 1 end -- a stale item costs a step too
       if left then W.todo[#W.todo + 1] = left end
     end
     if #W.todo > 0 then
@@ -329,7 +427,7 @@ local function wf()
   -- its entry already left its pending list or lane (a claim took it). Returns true.
   function W.expire(id, was, popped)
     local key = P .. 'job:' .. id
-    local f = redis.call('HMGET', key, 'name', 'kids', 'after', 'unique', 'limit', 'held',
+    local f = redis.call('HMGET', key, 'name', 'kids', 'expires', 'unique', 'limit', 'held',
       'gen', 'feed')
     if was == 'pending' and not popped then
       -- its entry stays in its list, a ghost the claim drops (see stale_entry)
@@ -347,7 +445,7 @@ local function wf()
     emit('JOB_EXPIRED', id, f[1], 'expired', '{"was":"' .. was .. '"}')
     redis.call('ZREM', P .. 'exp', id)
     if f[2] then W.todo[#W.todo + 1] = 'k ' .. id .. ' expired' end
-    if f[8] then W.unpin_all(id, f[7], f[3]) end
+    if f[8] then W.unpin_all(id, f[7] or '0', false, nil) end
     return true
   end
 
@@ -373,7 +471,11 @@ end
 
 -- (claim) Whether a popped pending job expired before this claim could start it: if so, it
 -- ends expired here (SEAMS: ghost -> expired -> not served -> over its limit -> lease).
+-- At most EXPIRE_AT_POP of them per claim (the claim then stops as if full, its other popped
+-- ids back in front, and wakes a worker to claim again): the sweep ends the rest.
 local function expired_at_claim(id, expires)
   if not expires or (tonumber(expires) or 0) * 1000 > NOW then return false end
-  return wf().expire(id, 'pending', true)
+  local W = wf()
+  W.popped_expired = W.popped_expired + 1
+  return W.expire(id, 'pending', true)
 end

@@ -232,8 +232,9 @@ local function take(popped, from, lane_name)
     if stale then
       skipped = skipped + 1
     elseif gone then
-      -- (workflows) its `expires` passed: ended expired, never run
+      -- (workflows) its `expires` passed: ended expired, never run (EXPIRE_AT_POP a claim)
       skipped = skipped + 1
+      if WF.popped_expired >= WF.EXPIRE_AT_POP then full = true end
     elseif fault then
       -- Nothing a worker could run: dead-letter it here, where an operator can see why.
       redis.call('HSETNX', key, 'name', '<malformed>')

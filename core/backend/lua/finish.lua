@@ -63,7 +63,6 @@ for _, item in ipairs(items) do
       completed[#completed + 1] = id
       -- its own result ttl (submit_job(result_ttl=), whole ms) when it has one
       local keep = tonumber(f[8]) or ttl
-      if keep > 0 then redis.call('PEXPIRE', key, keep) end
       done = done + 1
       add_name(names, f[3], 'c')
       release_unique(id, f[5])
@@ -73,7 +72,9 @@ for _, item in ipairs(items) do
         redis.call('HSET', P .. 'res:' .. id, 'r', payload, '#walk', '1')
         if keep > 0 then redis.call('PEXPIRE', P .. 'ch:' .. id, keep) end
       end
-      if f[9] or f[10] then wf().ended(id, 'completed', f[9], f[10], nil) end
+      -- (workflows) a long parent list copied by a later step keeps its record till then
+      local later = (f[9] or f[10]) and wf().ended(id, 'completed', f[9], f[10], nil, nil, keep)
+      if keep > 0 and not later then redis.call('PEXPIRE', key, keep) end
     elseif outcome == 'retry' then
       redis.call('HSET', key, 'status', 'scheduled', 'token', '', 'error', payload,
         'scheduled_for', fmt_s(NOW + delay))

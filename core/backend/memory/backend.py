@@ -30,7 +30,7 @@ from ..records import (
     ScheduleFire,
     WorkerRecord,
 )
-from . import clock, events, flow, jobs, leases, schedules, search, sessions, workers, workflows
+from . import clock, events, family, flow, jobs, leases, schedules, search, sessions, workers
 from .lib import Lib
 from .store import _Store
 
@@ -200,14 +200,14 @@ class MemoryBackend:
     async def progress(self, items: Sequence[ProgressUpdate]) -> None:
         self._atomic(leases.progress, items)
 
-    # -- workflows (workflows.py) --------------------------------------------------------------
+    # -- workflows (family.py) -------------------------------------------------------------------
     async def parent_results(
         self, job_id: str, offset: int, count: int
     ) -> tuple[list[ParentResult], int]:
-        return self._atomic(workflows.parent_results, job_id, offset, count)
+        return self._atomic(family.parent_results, job_id, offset, count)
 
     async def relatives(self, job_id: str, limit: int) -> Relatives:
-        return self._atomic(workflows.relatives, job_id, limit)
+        return self._atomic(family.relatives, job_id, limit)
 
     # -- the worker registry, wake-ups and control (workers.py) ------------------------------
     async def list_workers(self) -> list[WorkerRecord]:

@@ -8,12 +8,13 @@ from collections.abc import Collection, Sequence
 
 from ...codec import dumps
 from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, Outcome, ProgressUpdate
-from . import clock, history
+from . import clock, expiry, history
 from .clock import fmt_s as _fmt_s
+from .expiry import EXPIRE_AT_POP, expired_at_claim
 from .lanes import Limit
 from .lib import Lib
 from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number
-from .workflows import STEP, FlowStep, expired_at_claim
+from .workflows import STEP, FlowStep
 
 __all__ = ["CLAIM_BYTES", "claim", "finish", "job_events", "progress"]
 
@@ -53,7 +54,7 @@ def claim(
             rec = s.jobs.get(job_id)
             if rec is not None:
                 step.ended(job_id, status, rec)
-        step.sweep(100)
+        expiry.sweep(step, 100)
         step.finish()
     if s.paused is not None or count <= 0:
         return ClaimBatch([], paused=s.paused is not None, next_due=_next_due(lib, now))
@@ -168,7 +169,8 @@ class _Claim:
             return
         rec = s.jobs[job_id]
         if expired_at_claim(lib, self.flows, job_id, rec, now):
-            self.aside += 1  # (workflows) ended expired, never run
+            self.aside += 1  # (workflows) ended expired, never run (EXPIRE_AT_POP a claim)
+            self.full = self.full or self.flows[0].popped_expired >= EXPIRE_AT_POP
             return
         key = rec.get("limit")
         lim = lanes.limit_of(key, self.memo) if key else None

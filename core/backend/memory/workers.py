@@ -10,7 +10,7 @@ from typing import Any
 
 from ...codec import decode_control, dumps, loads
 from ..base import WorkerRecord
-from . import clock
+from . import clock, expiry
 from .lib import Lib
 from .workflows import FlowStep
 
@@ -66,7 +66,7 @@ def heartbeat(
             rec = s.jobs.get(job_id)
             if rec is not None:
                 step.ended(job_id, status, rec)
-        step.sweep(200)
+        expiry.sweep(step, 200)
         step.finish()
     lib.trim_dead(now)
     lib.expire_unique(now)

@@ -1,5 +1,6 @@
 """The memory engine's mirror of `_workflows.lua`: jobs that wait for their parents, bounded
-steps over a work list, results kept for children, jobs that expire unstarted.
+steps over a work list, results kept for children (expiry.py: jobs that expire unstarted;
+family.py: reading a job's parents and children).
 
 `Flows` holds what the Redis keys hold (`kids:<id>`, `ch:<id>`, `res:<id>`, `ua:<id>`,
 `exp`, `wf`); a `FlowStep` is one transition's share of the work (the Lua `wf()` table): it
@@ -16,18 +17,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...codec import dumps
-from ..records import ParentResult, Relatives
-from . import clock
 from .clock import fmt_s
 from .store import Record, _number, _ZSet
 
 if TYPE_CHECKING:
     from .lib import Lib
 
-__all__ = ["STEP", "FlowStep", "Flows", "parent_results", "relatives"]
+__all__ = ["STEP", "FlowStep", "Flows", "parents_of"]
 
-STEP = 500  # edges one transition resolves at most (W.STEP)
-PAGE_BYTES = 2_097_152  # bytes of results one parent_results call reads (parents.lua)
+STEP = 500  # edges (or items, a stale one too) one transition resolves at most (W.STEP)
 _INLINE = 500  # parents unpinned at once by a transition, past which a copy is stepped
 
 Item = tuple[Any, ...]
@@ -62,6 +60,7 @@ class FlowStep:
         self.inline = _INLINE
         self.released = self.dead = self.cancelled = self.expired = self.delayed = 0
         self.ready = 0
+        self.popped_expired = 0  # expired by a claim's pops (expiry.EXPIRE_AT_POP)
 
     def status_of(self, job_id: str) -> str | None:
         rec = self.lib.job(job_id, self.now)
@@ -295,7 +294,10 @@ class FlowStep:
                 item = self.f.work.popleft()
             else:
                 break
+            before = self.budget
             left = steps[item[0]](*item[1:])
+            if self.budget == before:
+                self.budget -= 1  # a stale item costs a step too
             if left is not None:
                 self.todo.append(left)
         self.f.work.extend(self.todo)
@@ -328,92 +330,3 @@ class FlowStep:
 
     def finish(self, budget: int = STEP, trim: bool = True) -> None:
         self.flush(trim, self.run(budget))
-
-    # -- expiry ----------------------------------------------------------------------------
-    def expire(self, job_id: str, rec: Record, was: str, popped: bool) -> None:
-        s, now, lib = self.lib.s, self.now, self.lib
-        if was == "pending" and not popped:
-            s.lanes.remove(s.sets["pending"], job_id, rec)
-        elif was == "scheduled":
-            s.sets["scheduled"].remove(job_id)
-        elif was == "waiting":
-            s.sets["waiting"].remove(job_id)
-        rec.pop("held", None)
-        rec.update(status="expired", finished_at=fmt_s(now))
-        s.sets["expired"].add(job_id, now)
-        lib.release_unique(job_id, rec, now)
-        self.expired += 1
-        lib.emit(now, "JOB_EXPIRED", job_id, rec.get("name"), "expired", dumps({"was": was}))
-        self.ended(job_id, "expired", rec)
-
-    def sweep(self, limit: int) -> None:
-        for job_id in self.f.expiring.up_to(self.now, limit):
-            rec = self.lib.job(job_id, self.now)
-            status = None if rec is None else str(rec.get("status") or "pending")
-            if rec is not None and status in ("pending", "scheduled", "waiting"):
-                self.expire(job_id, rec, status, False)
-            else:
-                self.f.expiring.remove(job_id)
-
-
-def expired_at_claim(lib: Lib, step: list[FlowStep], job_id: str, rec: Record, now: int) -> bool:
-    """(claim) Whether a popped pending job's `expires` passed: it ends expired, never run
-    (SEAMS: ghost -> expired -> not served -> over its limit -> lease). `step` holds the
-    claim's FlowStep once one was needed."""
-    expires = _number(rec.get("expires"))
-    if expires is None or expires * 1000 > now:
-        return False
-    if not step:
-        step.append(FlowStep(lib, now))
-    step[0].expire(job_id, rec, "pending", True)
-    return True
-
-
-# -- reading (parents.lua, family.lua) ---------------------------------------------------------
-def parent_results(
-    lib: Lib, job_id: str, offset: int, count: int
-) -> tuple[list[ParentResult], int]:
-    now = clock.now_ms()
-    rec = lib.job(job_id, now)
-    parents = [] if rec is None else parents_of(rec)
-    found: list[ParentResult] = []
-    at, left = offset, PAGE_BYTES
-    while at < len(parents) and count > 0 and left > 0:
-        pid = parents[at]
-        at += 1
-        count -= 1
-        prec = lib.job(pid, now)
-        status = "" if prec is None else str(prec.get("status") or "pending")
-        result = prec.get("result") if prec is not None and status == "completed" else None
-        kept = lib.s.flows.kept.get(pid)
-        if kept is not None:
-            result = kept[0]
-            status = status or "completed"
-        raw = _bytes(result)
-        found.append(ParentResult(pid, status, raw))
-        left -= len(raw or b"")
-    return found, (at if at < len(parents) else 0)
-
-
-def _bytes(value: Any) -> bytes | None:
-    if value is None or value == b"" or value == "":
-        return None
-    return value if isinstance(value, bytes) else str(value).encode()
-
-
-def relatives(lib: Lib, job_id: str, limit: int) -> Relatives:
-    now = clock.now_ms()
-
-    def status(jid: str) -> str:
-        rec = lib.job(jid, now)
-        return "" if rec is None else str(rec.get("status") or "pending")
-
-    rec = lib.job(job_id, now)
-    parents = [] if rec is None else parents_of(rec)
-    children = lib.s.flows.children.get(job_id, [])
-    return Relatives(
-        [(p, status(p)) for p in parents[:limit]],
-        len(parents),
-        [(c, status(c)) for c in children[:limit]],
-        len(children),
-    )

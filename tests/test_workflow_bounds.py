@@ -1,0 +1,146 @@
+"""Each call's bound whatever the data (issue 23: no call holds the engine long), on both
+engines where the bound is one of steps, on Redis where it is one of bytes read:
+
+- a call takes at most STEP items of the work list, a stale one (its job gone or moved on)
+  costing a step too, so a work list of any length drains over calls, never in one;
+- a claim's pops expire at most EXPIRE_AT_POP jobs besides its sweep's (the claim stops as if
+  full and the next one goes on), so a backlog of expired jobs never makes one claim long;
+- (Redis) a call reads at most BYTES of parent lists and one list more: the sweep that
+  expires many jobs with long parent lists copies what fits and leaves the rest to later
+  steps, which read the copies a window at a time; every kept result is let go in the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from jobdeck.core import JobService, JobSpec
+from jobdeck.core.backend.base import Finish, Outcome
+from jobdeck.core.backend.memory import MemoryBackend
+from jobdeck.core.backend.memory.expiry import EXPIRE_AT_POP
+from jobdeck.core.backend.memory.workflows import STEP
+from jobdeck.core.backend.redis import RedisBackend
+
+from .test_workflow_steps import leftovers
+from .waiting import eventually
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def url(request: pytest.FixtureRequest, prefix: str) -> Iterator[str]:
+    if request.param == "redis":
+        yield request.getfixturevalue("redis_url")
+        return
+    yield f"memory://{prefix}"
+    MemoryBackend.forget(f"{prefix}/{prefix}/default")
+
+
+@pytest.fixture
+async def service(url: str, prefix: str) -> AsyncIterator[JobService]:
+    service = JobService(url, prefix=prefix)
+    await service.initialize()
+    yield service
+    await service.close()
+
+
+def _base(service: JobService) -> str:
+    return f"{service.prefix}:{{{service.queue}}}:"
+
+
+async def work_items(service: JobService) -> list[str]:
+    backend = service.backend
+    if isinstance(backend, RedisBackend):
+        return [i.decode() for i in await backend.client.lrange(_base(service) + "wf", 0, -1)]
+    assert isinstance(backend, MemoryBackend)
+    return [" ".join(str(part) for part in item) for item in backend._lib.s.flows.work]
+
+
+async def add_stale_items(service: JobService, count: int) -> None:
+    """Steps of jobs that no longer exist (linking them finds nothing to do)."""
+    backend = service.backend
+    if isinstance(backend, RedisBackend):
+        items = [f"l gone-{i} 0 1" for i in range(count)]
+        await backend.client.rpush(_base(service) + "wf", *items)
+        return
+    assert isinstance(backend, MemoryBackend)
+    backend._lib.s.flows.work.extend(("l", f"gone-{i}", "0", 0) for i in range(count))
+
+
+async def test_a_call_takes_at_most_a_step_of_the_work_list_stale_or_not(
+    service: JobService,
+) -> None:
+    await add_stale_items(service, 3 * STEP)
+    await service.backend.claim("w1", 0, 5.0)  # a claim advances the work list
+    assert len(await work_items(service)) >= 2 * STEP
+    await service.backend.claim("w1", 0, 5.0)
+    assert len(await work_items(service)) >= STEP
+    for _ in range(2):
+        await service.backend.claim("w1", 0, 5.0)
+    assert await work_items(service) == []
+
+
+async def test_a_claim_expires_a_bounded_number_of_the_jobs_it_pops(
+    service: JobService,
+) -> None:
+    total = 4 * EXPIRE_AT_POP
+    ids = await service.submit_jobs([JobSpec("noop", expires=0.3) for _ in range(total)])
+    await asyncio.sleep(0.4)
+    # its sweep ends the first EXPIRE_AT_POP (100); its pops end at most EXPIRE_AT_POP more
+    batch = await service.backend.claim("w1", 10, 5.0)
+    assert batch.jobs == []
+    expired = (await service.get_metrics()).depths["expired"]
+    assert 0 < expired <= 2 * EXPIRE_AT_POP, expired
+    for _ in range(4):
+        assert (await service.backend.claim("w1", 10, 5.0)).jobs == []
+    metrics = await service.get_metrics()
+    assert metrics.depths["expired"] == total and metrics.depths["pending"] == 0
+    assert {(await service.get_job(i)).status.value for i in ids[:: EXPIRE_AT_POP]} == {  # type: ignore[union-attr]
+        "expired"
+    }
+
+
+async def test_a_sweep_reads_a_bounded_number_of_bytes_of_parent_lists(
+    redis_url: str, prefix: str
+) -> None:
+    """Eight waiting jobs, each after 2,000 completed parents of 120-character ids (a list of
+    242 KB) and one parent that never ends, expire in one sweep: the call copies the lists
+    that fit in its bytes (four of them, about 1 MB) and leaves the others to later calls;
+    every result kept for them is let go in the end, across the copies' windows."""
+    service = JobService(redis_url, prefix=prefix)
+    await service.initialize()
+    try:
+        parents = [f"p{i:04d}-" + "x" * 114 for i in range(2_000)]
+        await service.submit_jobs([JobSpec("noop", job_id=p) for p in parents])
+        gate = await service.submit_job("noop", job_id="gate", delay=600)
+        while batch := (await service.backend.claim("w1", 500, 30.0)).jobs:
+            done = [Finish(j.id, j.token, Outcome.COMPLETED, b"1", event_data=b"{}") for j in batch]
+            await service.backend.finish("w1", done)
+        thens = await service.submit_jobs(
+            [JobSpec("noop", after=[*parents, gate], expires=2.0) for _ in range(8)]
+        )
+        while await work_items(service):  # linked, each pinning 2,000 results
+            await service.backend.claim("w1", 0, 5.0)
+        client = service.backend.client  # type: ignore[attr-defined]
+        assert len(await client.hkeys(_base(service) + "res:" + parents[0])) == 9
+        await asyncio.sleep(2.1)
+
+        await service.backend.claim("w1", 0, 5.0)  # the sweep expires all eight
+        assert (await service.get_metrics()).depths["expired"] == 8
+        copies = [k async for k in client.scan_iter(_base(service) + "ua:*")]
+        later = [i for i in await work_items(service) if i.startswith("U ")]
+        assert 1 <= len(copies) <= 5 and len(later) == 8 - len(copies), (copies, later)
+
+        await service.cancel_job(gate)  # its edges to them go too
+
+        async def drained() -> bool:
+            await service.backend.claim("w1", 0, 5.0)
+            return await leftovers(service) == []
+
+        await eventually(drained, 60, "every kept result to be let go")
+        assert {(await service.get_job(t)).status.value for t in thens} == {"expired"}  # type: ignore[union-attr]
+    finally:
+        await service.close()
