@@ -1,5 +1,6 @@
 """What every `jobdeck` command shares, whichever package registers it: one-line errors,
-loading an application's service, building a service from the flags, running a coroutine.
+loading an application's service, building a service from the flags, running a coroutine,
+and JSON output that cannot drive the reader's terminal (`safe_json`).
 
 Every user mistake (a bad flag, a URL that does not parse or does not answer, a `module:attr`
 that is not a JobService) ends in one line on stderr and a non-zero exit, never a traceback.
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -146,3 +149,23 @@ def url_option(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")(func)
     func = click.option("--queue", "-q", default="default", show_default=True)(func)
     return click.option("--url", "-u", envvar="JOBDECK_URL", default=None, help=URL_HELP)(func)
+
+
+def safe_json(value: Any) -> str:
+    """`value` as JSON on one line, with every character that would act on a terminal
+    (controls, bidi overrides, zero-width, lone surrogates) written as a \\u escape: still
+    the same JSON value, but nothing in a result can drive the reader's terminal."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return "".join(_escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        return char
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells a character past the BMP as a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

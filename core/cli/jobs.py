@@ -9,9 +9,7 @@ stdout; everything for people goes to stderr or is made safe for a terminal firs
 
 from __future__ import annotations
 
-import json
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -24,7 +22,7 @@ from ..results import MAX_WAIT, check_wait
 from ..service import JobService
 from ..text import display_text
 from ..workflows import relatives_dict
-from .common import OneLineErrors, fail, run_async, shared_service, url_option
+from .common import OneLineErrors, fail, run_async, safe_json, shared_service, url_option
 
 __all__ = ["WAIT_EXIT", "job", "pause", "purge", "resume", "safe_json"]
 
@@ -334,23 +332,3 @@ def purge(status: str, url: str | None, queue: str, prefix: str, yes: bool) -> N
 
 def _jobs(count: int, status: str) -> str:
     return f"{count} {status} job{'' if count == 1 else 's'}"
-
-
-def safe_json(value: Any) -> str:
-    """`value` as JSON on one line, with every character that would act on a terminal
-    (controls, bidi overrides, zero-width, lone surrogates) written as a \\u escape: still
-    the same JSON value, but nothing in a result can drive the reader's terminal."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    if text.isascii() and "\x7f" not in text:
-        return text
-    return "".join(_escaped(char) for char in text)
-
-
-def _escaped(char: str) -> str:
-    if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-        return char
-    code = ord(char)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000  # JSON spells a character past the BMP as a surrogate pair
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
