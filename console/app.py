@@ -410,7 +410,9 @@ class JobdeckApp(App[int]):
             return
         while not self.on_main:
             self.pop_screen()
-        self.push_screen(SchedulesScreen(self.service, read_only=self.read_only, clock=self.now))
+        self.push_screen(
+            SchedulesScreen(self.service, self.state, read_only=self.read_only, clock=self.now)
+        )
 
     def action_limits(self) -> None:
         """The Limits tab: a screen of its own over the job tabs (1-5 come back)."""
@@ -418,7 +420,7 @@ class JobdeckApp(App[int]):
             return
         while not self.on_main:
             self.pop_screen()
-        self.push_screen(LimitsScreen(self.service, read_only=self.read_only))
+        self.push_screen(LimitsScreen(self.service, self.state, read_only=self.read_only))
 
     def action_refresh_every(self, seconds: float) -> None:
         self.set_refresh(seconds)

@@ -16,12 +16,16 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable
 
 from jobdeck.core import JobService
 from jobdeck.core.limits import Limit
 from jobdeck.core.text import display_text
 
+from ..live.state import ConsoleState
+from ..widgets.footer import KeysFooter
+from ..widgets.header import HeaderStrip
+from ..widgets.tab_bar import TabBar
 from .confirm import ConfirmScreen, CountScreen
 
 __all__ = ["LimitsScreen"]
@@ -42,24 +46,34 @@ class LimitsScreen(Screen[None]):
         Binding("6", "app.schedules", show=False),
     ]
 
-    def __init__(self, service: JobService, *, read_only: bool = False, interval: float = 1.0):
+    def __init__(
+        self,
+        service: JobService,
+        state: ConsoleState,
+        *,
+        read_only: bool = False,
+        interval: float = 1.0,
+    ) -> None:
+        """`state`: the live console's, for the header and the tab bar (as on the job tabs)."""
         super().__init__()
         self.service, self.read_only, self.interval = service, read_only, interval
         self.rows: list[Limit] = []
-        self.title_bar = Static(id="limits-title")
+        self.header = HeaderStrip(state, id="header")
+        self.tab_bar = TabBar(state, hint=self._hint, current="limits", id="tab-bar")
         self.table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
         self.loaded = False
+        self.error = ""
 
     def compose(self) -> ComposeResult:
-        yield self.title_bar
+        yield self.header
+        yield self.tab_bar
         yield self.table
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for column in _COLUMNS:
             self.table.add_column(column, key=column)
         self.table.focus()
-        self._draw_title()
         self.reload()
         self.set_interval(self.interval, self.reload)
 
@@ -69,8 +83,10 @@ class LimitsScreen(Screen[None]):
         try:
             rows = await self.service.list_limits()
         except Exception as exc:  # the server is away: say so, keep what is shown
-            self.title_bar.update(Text(display_text(f" Limits: cannot read ({exc})")))
+            self.error = display_text(f"cannot read ({exc})", limit=60)
+            self._draw_bars()
             return
+        self.error = ""
         self.show(rows)
 
     def show(self, rows: list[Limit]) -> None:
@@ -81,27 +97,21 @@ class LimitsScreen(Screen[None]):
             self.table.add_row(*_cells(limit), key=limit.key)
         if selected is not None and selected.key in {r.key for r in rows}:
             self.table.move_cursor(row=[r.key for r in rows].index(selected.key))
-        self._draw_title()
+        self._draw_bars()
         self.refresh_bindings()
 
-    def _draw_title(self) -> None:
-        line = Text(" ")
-        if 0 < self.size.width < 100:  # an 80-column terminal: the tabs by number only
-            line.append(" 1-6 tabs ", style="dim")
-        else:
-            for number, label in enumerate(
-                ("Pending", "Running", "Dead", "Workers", "History", "Schedules"), 1
-            ):
-                line.append(f" {number} {label} ", style="dim")
-        line.append(" [7 Limits]", style="reverse bold")
-        throttled = sum(limit.throttled for limit in self.rows)
-        count = f"   {len(self.rows)} limit{'s' if len(self.rows) != 1 else ''}"
-        line.append(count if self.loaded else "   loading…", style="dim")
-        if throttled:
-            line.append(f"   {throttled} throttled", style="yellow")
-        if self.read_only:
-            line.append("   read-only", style="yellow")
-        self.title_bar.update(line)
+    def _hint(self) -> str:
+        if self.error:
+            return self.error
+        if not self.loaded:
+            return "loading…"
+        # (the jobs they hold: the header's pending count says so, and the Throttled column)
+        return f"{len(self.rows)} limit{'s' if len(self.rows) != 1 else ''}"
+
+    def _draw_bars(self) -> None:
+        """The header's counts and the tab bar's end move on (only what changed is sent)."""
+        self.header.redraw()
+        self.tab_bar.redraw()
 
     @property
     def selected(self) -> Limit | None:

@@ -24,8 +24,9 @@ from ..live.state import TABS, ConsoleState
 from ..widgets.columns import COLUMNS
 from ..widgets.filter_bar import FilterBar
 from ..widgets.footer import KeysFooter
-from ..widgets.header import HeaderStrip, TabBar
+from ..widgets.header import HeaderStrip
 from ..widgets.job_table import JobTable
+from ..widgets.tab_bar import TabBar
 
 __all__ = ["MainScreen"]
 

@@ -19,18 +19,23 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from jobdeck.core import JobService
 from jobdeck.core.schedules import ScheduleInfo
 from jobdeck.core.text import display_text
 
+from ..format import clip
+from ..live.state import ConsoleState
 from ..widgets.footer import KeysFooter
+from ..widgets.header import HeaderStrip
+from ..widgets.tab_bar import TabBar
 from .confirm import ConfirmScreen
 
 __all__ = ["SchedulesScreen"]
 
 _COLUMNS = ("Name", "Job", "When", "State", "Next", "Last", "Last job")
+_NARROW_WHEN = 22  # cells of "When" below 100 columns (cron 0 3 * * * (Europe/Berl…)
 _STATUS_STYLE = {"completed": "green", "failed": "red", "running": "cyan", "cancelled": "yellow"}
 
 
@@ -40,6 +45,10 @@ class SchedulesScreen(Screen[None]):
         Binding("t", "trigger", "Trigger now"),
         Binding("d,delete", "remove", "Remove"),
         Binding("escape", "back", "Jobs"),
+        # a terminal narrower than the table: a column at a time (Last, Last job at 80)
+        # (priority: the table's own left / right would take them first)
+        Binding("left", "columns(-1)", "Columns", key_display="←→", show=False, priority=True),
+        Binding("right", "columns(1)", "Columns", key_display="←→", priority=True),
         *(
             Binding(str(n), f"app.show_tab('{tab}')", show=False)
             for n, tab in enumerate(("pending", "running", "dead", "workers", "history"), 1)
@@ -50,11 +59,13 @@ class SchedulesScreen(Screen[None]):
     def __init__(
         self,
         service: JobService,
+        state: ConsoleState,
         *,
         read_only: bool = False,
         clock: Callable[[], float] = time.time,
         interval: float = 1.0,
     ) -> None:
+        """`state`: the live console's, for the header and the tab bar (as on the job tabs)."""
         super().__init__()
         self.service, self.read_only, self.clock, self.interval = (
             service,
@@ -63,12 +74,15 @@ class SchedulesScreen(Screen[None]):
             interval,
         )
         self.rows: list[ScheduleInfo] = []
-        self.title_bar = Static(id="schedules-title")
+        self.header = HeaderStrip(state, id="header")
+        self.tab_bar = TabBar(state, hint=self._hint, current="schedules", id="tab-bar")
         self.table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
         self.loaded = False
+        self.error = ""
 
     def compose(self) -> ComposeResult:
-        yield self.title_bar
+        yield self.header
+        yield self.tab_bar
         yield self.table
         yield KeysFooter()
 
@@ -76,7 +90,6 @@ class SchedulesScreen(Screen[None]):
         for column in _COLUMNS:
             self.table.add_column(column, key=column)
         self.table.focus()
-        self._draw_title()
         self.reload()
         self.set_interval(self.interval, self.reload)
 
@@ -86,8 +99,10 @@ class SchedulesScreen(Screen[None]):
         try:
             rows = await self.service.list_schedules()
         except Exception as exc:  # the server is away: say so, keep what is shown
-            self.title_bar.update(Text(display_text(f" Schedules: cannot read ({exc})")))
+            self.error = display_text(f"cannot read ({exc})", limit=60)
+            self._draw_bars()
             return
+        self.error = ""
         self.show(rows)
 
     def show(self, rows: list[ScheduleInfo]) -> None:
@@ -99,10 +114,11 @@ class SchedulesScreen(Screen[None]):
             self.table.add_row(*self._cells(info, now), key=info.name)
         if selected is not None and selected.name in {r.name for r in rows}:
             self.table.move_cursor(row=[r.name for r in rows].index(selected.name))
-        self._draw_title()
+        self._draw_bars()
         self.refresh_bindings()
 
     def _cells(self, info: ScheduleInfo, now: float) -> list[Text]:
+        when = 48 if self.size.width >= 100 else _NARROW_WHEN
         if info.error:
             state = Text("unreadable", style="red")
         elif info.paused:
@@ -113,23 +129,24 @@ class SchedulesScreen(Screen[None]):
         return [
             Text(display_text(info.name, limit=40)),
             Text(display_text(info.job, limit=40)),
-            Text(display_text(info.when, limit=48)),
+            Text(clip(display_text(info.when, limit=48), when)),
             state,
             Text(_relative(info.next_fire, now)),
             Text(_relative(info.last_fire, now)),
             Text(display_text(status, limit=20), style=_STATUS_STYLE.get(status, "")),
         ]
 
-    def _draw_title(self) -> None:
-        line = Text(" ")
-        for number, label in enumerate(("Pending", "Running", "Dead", "Workers", "History"), 1):
-            line.append(f" {number} {label} ", style="dim")
-        line.append(" [6 Schedules]", style="reverse bold")
-        count = f"   {len(self.rows)} schedule{'s' if len(self.rows) != 1 else ''}"
-        line.append(count if self.loaded else "   loading…", style="dim")
-        if self.read_only:
-            line.append("   read-only", style="yellow")
-        self.title_bar.update(line)
+    def _hint(self) -> str:
+        if self.error:
+            return self.error
+        if not self.loaded:
+            return "loading…"
+        return f"{len(self.rows)} schedule{'s' if len(self.rows) != 1 else ''}"
+
+    def _draw_bars(self) -> None:
+        """The header's counts and the tab bar's end move on (only what changed is sent)."""
+        self.header.redraw()
+        self.tab_bar.redraw()
 
     @property
     def selected(self) -> ScheduleInfo | None:
@@ -138,11 +155,6 @@ class SchedulesScreen(Screen[None]):
         return self.rows[min(self.table.cursor_row, len(self.rows) - 1)]
 
     # -- acting --------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("trigger", "remove"):
-            return self.selected is not None  # read-only: the key says why it does nothing
-        return True  # `p` stays the schedule's even with none selected (it says so)
-
     def _refuse(self) -> bool:
         if self.read_only:
             self.notify("read-only console: schedules cannot be changed", severity="warning")
@@ -201,6 +213,26 @@ class SchedulesScreen(Screen[None]):
             return
         self.notify(f"schedule {name} removed" if removed else f"schedule {name} was gone")
         self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "columns":  # shown only when the table is wider than the screen
+            return self.table.max_scroll_x > 0
+        if action in ("trigger", "remove"):
+            return self.selected is not None  # read-only: the key says why it does nothing
+        return True  # `p` stays the schedule's even with none selected (it says so)
+
+    def action_columns(self, step: int) -> None:
+        """← →: the view moves by a whole column, at once (the table's own keys move it
+        a cell at a time, animated: a frame per cell over the link)."""
+        starts, x = [], 0
+        for column in self.table.ordered_columns:
+            starts.append(x)
+            x += column.get_render_width(self.table)
+        now = round(self.table.scroll_x)
+        later = [s for s in starts if s > now] if step > 0 else [s for s in starts if s < now]
+        if later:
+            target = later[0] if step > 0 else later[-1]
+            self.table.scroll_to(x=min(target, self.table.max_scroll_x), animate=False)
 
     def action_back(self) -> None:
         self.dismiss()

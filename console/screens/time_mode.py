@@ -22,9 +22,10 @@ from ..timemode.mode import TimeMode
 from ..widgets.columns import COLUMNS
 from ..widgets.filter_bar import FilterBar
 from ..widgets.footer import KeysFooter
-from ..widgets.header import HeaderStrip, TabBar
+from ..widgets.header import HeaderStrip
 from ..widgets.job_table import JobTable
 from ..widgets.painter import Painter
+from ..widgets.tab_bar import TabBar
 from ..widgets.time_bar import TimeBar
 
 __all__ = ["TimeModeScreen"]
@@ -53,7 +54,7 @@ class TimeModeScreen(Screen[None]):
         self.state.active = live.active
         self.cursor_clock = clock
         self.header = HeaderStrip(self.state, id="header")
-        self.tab_bar = TabBar(self.state, hint=lambda: "", id="tab-bar")
+        self.tab_bar = TabBar(self.state, hint=lambda: "", tabs=TABS, id="tab-bar")
         self.tables = {
             tab: JobTable(tab, COLUMNS[tab], clock=self._now, empty="nothing then", id=tab)
             for tab in TABS

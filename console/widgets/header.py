@@ -7,7 +7,6 @@ concurrency). Every state is a word as well as a colour, so it reads on a monoch
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -19,10 +18,10 @@ from textual.widget import Widget
 from jobdeck.core.text import display_text
 
 from ..format import count, duration, sparkline
-from ..live.state import TAB_TITLES, TABS, ConsoleState
+from ..live.state import ConsoleState
 from .repaint import Painted
 
-__all__ = ["HeaderStrip", "LineWidget", "TabBar"]
+__all__ = ["HeaderStrip", "LineWidget"]
 
 _STATUS_LABELS = (
     ("pending", "pending"),
@@ -194,38 +193,3 @@ class HeaderStrip(LineWidget):
             values = metrics.completed_per_second if metrics is not None else []
             line.append(sparkline(values, room), self._style("spark"))
         return line + tail
-
-
-class TabBar(LineWidget):
-    """`1 Pending  2 Running  …`: the active tab in reverse video and between brackets."""
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"tab-bar--active", "tab-bar--key"}
-
-    def __init__(self, state: ConsoleState, *, hint: Callable[[], str], id: str | None = None):
-        super().__init__(id=id)
-        self.state = state
-        self.hint = hint
-
-    def line(self, y: int, width: int) -> Text:
-        line = Text()
-        if y:
-            return line
-        for number, tab in enumerate(TABS, 1):
-            active = tab == self.state.active
-            label = f"{number} {TAB_TITLES[tab]}"
-            style = self.get_component_rich_style("tab-bar--active") if active else Style()
-            action = Style(meta={"@click": f"app.show_tab('{tab}')"})
-            line.append(" ")
-            line.append(f"[{label}]" if active else f" {label} ", style + action)
-        if width >= 100:  # narrower, the row position keeps the room
-            line.append("  6 Schedules ", Style(meta={"@click": "app.schedules"}))
-            line.append(" 7 Limits ", Style(meta={"@click": "app.limits"}))
-        hint = self.hint()
-        room = width - line.cell_len - 1
-        if hint and room > 10:
-            if len(hint) > room:
-                hint = hint[: room - 1] + "…"
-            line.append(
-                " " * (room - len(hint)) + hint, self.get_component_rich_style("tab-bar--key")
-            )
-        return line

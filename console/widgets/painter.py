@@ -11,8 +11,9 @@ from __future__ import annotations
 from ..live.filtering import filter_info
 from ..live.state import ConsoleState
 from .filter_bar import FilterBar
-from .header import HeaderStrip, TabBar
+from .header import HeaderStrip
 from .job_table import JobTable
+from .tab_bar import TabBar
 
 __all__ = ["Painter"]
 

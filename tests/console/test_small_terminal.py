@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from jobdeck.console.screens.help import HELP_KEYS
+from jobdeck.console.screens.schedules import SchedulesScreen
 from jobdeck.console.widgets.job_table import JobTable
 from jobdeck.core import JobService
 from jobdeck.core.backend.memory import MemoryBackend
@@ -84,3 +85,62 @@ async def test_a_schedules_jobs_can_be_told_apart(memory_service: JobService) ->
             local = time.localtime(tick / 1000)
             when = time.strftime("%H:%M" if local.tm_sec == 0 else "%H:%M:%S", local)
             assert cell.endswith(when), cell
+
+
+def screen_lines(app: object) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]  # type: ignore[attr-defined]
+
+
+def _labels_and_hint(line: str) -> tuple[str, str]:
+    """The tab bar cut where its right end begins (two spaces or more after a label)."""
+    labels, _, hint = line.rstrip().rpartition("  ")
+    return labels, hint
+
+
+@pytest.mark.slow
+async def test_every_tab_is_on_the_bar_at_80_columns(memory_service: JobService) -> None:
+    """At 80 columns the bar left out Schedules and Limits, and the selection counter ran
+    into the last label (`5 History 4 selected · 5…`)."""
+    await memory_service.submit_jobs([{"name": f"job-{n}"} for n in range(1_245)])
+    async with open_console(memory_service, size=(80, 24)) as c:
+        await c.until(lambda: c.app.table().total == 1_245, what="the rows")
+        await c.press("down", "space", "down", "shift+down", "shift+down")
+        await c.until(lambda: "selected" in screen_lines(c.app)[3], what="the counter")
+        bar = screen_lines(c.app)[3]
+        assert "6 Sched" in bar and "7 Lim" in bar, bar
+        labels, hint = _labels_and_hint(bar)
+        assert labels.rstrip().endswith(("7 Lim", "7 Limits")), bar
+        assert hint == "4 selected · 5/1,245", bar
+        for key, active in (("6", "[6 Schedules]"), ("7", "[7 Limits]"), ("3", "[3 Dead letter]")):
+            await c.press(key)
+            await c.until(lambda a=active: a in screen_lines(c.app)[3], what=active)
+            assert "1 Pend" in screen_lines(c.app)[3] and "7 Lim" in screen_lines(c.app)[3]
+
+
+@pytest.mark.slow
+async def test_the_schedules_tab_at_80_columns(memory_service: JobService) -> None:
+    """The Schedules tab dropped the header, its title wrapped onto a second line, and its
+    Last / Last job columns were past the right edge with no key to reach them."""
+    await memory_service.add_schedule(
+        "nightly-backup", "backup.run", cron="0 3 * * *", timezone="Europe/Berlin"
+    )
+    await memory_service.trigger_schedule("nightly-backup")
+    async with open_console(memory_service, size=(80, 24)) as c:
+        await c.press("6")
+        screen = c.app.screen
+        assert isinstance(screen, SchedulesScreen)
+        await c.until(lambda: screen.loaded and screen.table.row_count == 1, what="the row")
+        await c.pilot.pause(0.1)
+        lines = screen_lines(c.app)
+        assert "jobdeck" in lines[0] and "queue q" in lines[0], lines[:5]  # the header
+        assert "[6 Schedules]" in lines[3] and lines[3].rstrip().endswith("1 schedule")
+        assert lines[4].split()[:3] == ["Name", "Job", "When"], lines[4]  # not a wrapped title
+        assert "Last job" not in lines[4]
+        assert "Columns" in lines[-1]  # the footer says how to reach the rest
+        for _ in range(3):
+            await c.press("right")
+        lines = screen_lines(c.app)
+        assert "Last job" in lines[4] and "pending" in lines[5], lines[4:6]
+        for _ in range(6):
+            await c.press("left")
+        assert screen_lines(c.app)[4].split()[0] == "Name"
