@@ -383,6 +383,14 @@ async def test_bad_workflow_input_is_refused_and_writes_nothing(make: Make) -> N
         (lambda: service.submit_job("ok", expires=5, delay=10), ValueError,
          "expires: 5s from now comes before the job's delay"),
         (lambda: service.submit_group([]), ValueError, "specs: a group needs at least one job"),
+        (lambda: service.submit_group([], then=JobSpec("ok")), ValueError,
+         "specs: a group needs at least one job"),
+        (lambda: service.submit_group([JobSpec("ok") for _ in range(10_001)], then=JobSpec("ok")),
+         ValueError, "specs: a group with a then has at most 10000 jobs, got 10001"),
+        (lambda: service.submit_group([JobSpec("ok")], then=JobSpec("ok", expires=-1)),
+         ValueError, "then: expires: must be a positive number of seconds"),
+        (lambda: service.submit_chain([JobSpec("ok"), JobSpec("ok", meta={"x": "y" * 5000})]),
+         ValueError, "job 1: meta: 5008 bytes of JSON, at most 4096"),
         (lambda: service.submit_chain([]), ValueError, "specs: a chain needs at least one job"),
         (lambda: service.submit_jobs([
             JobSpec("ok", job_id="a", after=["b"]), JobSpec("ok", job_id="b", after=["a"])
