@@ -12,7 +12,9 @@ event loops, one after another, is fine).
 
 `backend` holds `MemoryBackend`, the whole contract in one class; it hands its `Lib` (`lib`: the
 mirror of `_lib.lua`) to one function per Lua script in `jobs`, `leases`, `workers`, `events`,
-`search`, `schedules`. `store` holds the data structures; `clock` is the one clock they read.
+`search`, `schedules`, `flow` (limits), `workflows`, `expiry`, `family`. `store` holds the data
+structures, `lanes` the side lanes of pending jobs (groups, parked) and `throttle` the limits
+with the jobs they hold; `clock` is the one clock they read.
 """
 
 from __future__ import annotations

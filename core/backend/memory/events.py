@@ -42,9 +42,9 @@ def metrics(lib: Lib, window: int) -> RawMetrics:
         paused=s.paused is not None,
         histograms=dict(s.histograms),
         events_through=f"{s.events[-1][0][0]}-{s.events[-1][0][1]}" if s.events else "0-0",
-        throttled=dict(lanes.throttled),
+        throttled=dict(lanes.throttle.throttled),
         parked={name: count for count, name in reversed(parked[-MAX_PARKED_NAMES:])},
-        throttled_total=lanes.counts.get("held", 0),
+        throttled_total=lanes.throttle.count,
         parked_total=lanes.counts.get("parked", 0),
         names=dict(s.names),
     )

@@ -15,21 +15,21 @@ __all__ = ["limits", "set_limit"]
 
 
 def set_limit(lib: Lib, key: str, value: str, event: Mapping[str, Any]) -> int:
-    lanes, now = lib.s.lanes, clock.now_ms()
-    existed = key in lanes.limits
+    throttle, now = lib.s.lanes.throttle, clock.now_ms()
+    existed = key in throttle.limits
     if not value:
         if not existed:
             return 0
-        del lanes.limits[key]
+        del throttle.limits[key]
     else:
-        if not existed and len(lanes.limits) >= MAX_LIMITS:
+        if not existed and len(throttle.limits) >= MAX_LIMITS:
             return -1
-        lanes.limits[key] = value
+        throttle.limits[key] = value
     lib.emit(now, "LIMIT_CHANGED", "", "", "", dumps(dict(event)))
-    lib.wake(lanes.wake_held(key, now))
+    lib.wake(throttle.wake_held(key, now))
     return int(existed)
 
 
 def limits(lib: Lib) -> RawLimits:
-    lanes = lib.s.lanes
-    return RawLimits(dict(lanes.limits), dict(lanes.throttled), dict(lanes.in_use))
+    throttle = lib.s.lanes.throttle
+    return RawLimits(dict(throttle.limits), dict(throttle.throttled), dict(throttle.in_use))

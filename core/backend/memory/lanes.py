@@ -1,10 +1,10 @@
 """The memory engine's side lanes of pending jobs, as `_lib.lua` keeps them in Redis: groups
 taking turns within a priority (fairness), jobs parked for a worker that has their handler,
-jobs held by a limit (throttled), and the limits themselves with what runs under them.
+and jobs held by a limit (throttled: `Throttle`, `throttle.py`, with the limits themselves).
 
 `Lanes` holds what the Redis keys hold (`gr:<p>`, `gq:<p>:<group>`, `pq:<name>`, `parked`,
-`hq:<key>`, `held`, `lanen`, `limits`, `lrun:<key>`, `lrate:<key>`, `linuse`, `throttled`);
-its methods are the Lua helpers of the same names, over the store's main pending set.
+`lanen`, `laneseq`; the limits' keys in its `throttle`); its methods are the Lua helpers of
+the same names, over the store's main pending set.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .store import Record, _number, _pscore, _ZSet
+from .throttle import NEVER, Limit, Throttle
 
-__all__ = ["Lanes", "Limit"]
+__all__ = ["LANE_WALK", "Lanes"]
 
 _BAND = 2**44
-_FALLBACK_MS = 60_000  # a full key is looked at again after this, if no finish frees it first
 LANE_WALK = 1000  # side lanes one pending page reads at most (status_ids in _lib.lua)
-_NEVER = float("inf")
 
 
 def _prio(value: Any) -> int:
@@ -29,33 +28,13 @@ def _prio(value: Any) -> int:
 
 
 @dataclass
-class Limit:
-    """A key's limit as one claim sees it (`limit_of`), with what the claim did under it."""
-
-    key: str
-    definition: str
-    concurrency: int
-    rate: int
-    per_ms: int
-    running: int = 0
-    started: int = 0
-    holding: bool = False
-
-
-@dataclass
 class Lanes:
     rotation: dict[int, deque[str]] = field(default_factory=dict)  # gr:<p>, '' = main list
     groups: dict[tuple[int, str], deque[str]] = field(default_factory=dict)  # gq:<p>:<group>
     parked: _ZSet = field(default_factory=_ZSet)  # name -> parked jobs
     parked_jobs: dict[str, _ZSet] = field(default_factory=dict)  # pq:<name>
-    held: _ZSet = field(default_factory=_ZSet)  # key -> when it may have room (ms)
-    held_jobs: dict[str, _ZSet] = field(default_factory=dict)  # hq:<key>
-    counts: dict[str, int] = field(default_factory=dict)  # lanen
-    limits: dict[str, str] = field(default_factory=dict)  # definition -> 'conc rate per_ms'
-    running: dict[str, set[str]] = field(default_factory=dict)  # lrun:<key>
-    starts: dict[str, tuple[list[int], int]] = field(default_factory=dict)  # lrate, expiry
-    in_use: dict[str, int] = field(default_factory=dict)  # linuse
-    throttled: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # lanen (held jobs: throttle.count)
+    throttle: Throttle = field(default_factory=Throttle)  # limits and the jobs they hold
     seq: int = 0  # laneseq: the order in which claims set jobs aside
 
     def lane_score(self, priority: Any) -> float:
@@ -69,7 +48,7 @@ class Lanes:
             self.counts[name] = self.counts.get(name, 0) + n
 
     def total(self) -> int:
-        return sum(self.counts.values())
+        return sum(self.counts.values()) + self.throttle.count
 
     # -- groups ----------------------------------------------------------------------------
     def enqueue(self, main: _ZSet, job_id: str, rec: Record, seq: Any, front: bool) -> None:
@@ -160,162 +139,16 @@ class Lanes:
             del self.parked_jobs[name]
         return ids
 
-    # -- limits ----------------------------------------------------------------------------
-    def limit_of(self, key: str, memo: dict[str, Limit | None]) -> Limit | None:
-        if key in memo:
-            return memo[key]
-        names = [key] + [
-            key[: at + 1] + "*" for at in range(len(key) - 1, -1, -1) if key[at] == ":"
-        ]
-        names.append("*")
-        lim = None
-        for name in names:
-            stored = self.limits.get(name)
-            if stored is None:
-                continue
-            parts = stored.split(" ")
-            if len(parts) == 3 and all(_is_int(x) for x in parts):
-                conc, rate, per = (int(x) for x in parts)
-                lim = Limit(key, name, conc, rate, per, running=len(self.running.get(key, ())))
-            break
-        memo[key] = lim
-        return lim
-
-    def _window(self, key: str, now: int) -> list[int]:
-        entry = self.starts.get(key)
-        if entry is None or entry[1] <= now:
-            self.starts.pop(key, None)
-            return []
-        return entry[0]
-
-    def has_room(self, lim: Limit, now: int) -> bool:
-        if 0 <= lim.concurrency <= lim.running:
-            return False
-        if lim.rate > 0:
-            k = lim.rate - 1 - lim.started
-            if k < 0:
-                return False
-            window = self._window(lim.key, now)
-            if k < len(window) and window[k] > now - lim.per_ms:
-                return False
-        return True
-
-    def ready_at(self, lim: Limit, now: int) -> float:
-        if lim.concurrency == 0:
-            return _NEVER
-        at = now
-        if 0 < lim.concurrency <= lim.running:
-            at = now + _FALLBACK_MS
-        if lim.rate > 0:
-            k = lim.rate - 1 - lim.started
-            t = now
-            if k >= 0:
-                window = self._window(lim.key, now)
-                t = window[k] if k < len(window) else 0
-            at = max(at, t + lim.per_ms)
-        return at
-
-    def take_slot(self, lim: Limit | None, key: str, job_id: str, rec: Record) -> None:
-        self.running.setdefault(key, set()).add(job_id)
-        if lim is not None:
-            self.in_use[lim.definition] = self.in_use.get(lim.definition, 0) + 1
-            lim.running += 1
-            lim.started += 1
-            rec["ldef"] = lim.definition
-
-    def free_slot(self, job_id: str, rec: Record, now: int) -> int:
-        """A running job under a limit key ended: 1 if a worker should wake for its key."""
-        key = rec.get("limit")
-        slots = self.running.get(key) if key else None
-        if key is None or not slots or job_id not in slots:
-            return 0
-        slots.discard(job_id)
-        if not slots:
-            del self.running[key]
-        definition = rec.get("ldef")
-        if definition:
-            left = self.in_use.get(definition, 0) - 1
-            if left <= 0:
-                self.in_use.pop(definition, None)
-            else:
-                self.in_use[definition] = left
-        score = self.held.score(key)
-        if score is None or score == now:
-            return 0
-        self.held.add(key, now)
-        return 1
-
+    # -- removing ----------------------------------------------------------------------------
     def hold(self, job_id: str, rec: Record, lim: Limit) -> None:
-        self.held_jobs.setdefault(lim.key, _ZSet()).add(
-            job_id, self.lane_score(rec.get("priority"))
-        )
-        rec["held"] = lim.definition
-        self.throttled[lim.definition] = self.throttled.get(lim.definition, 0) + 1
-        self.count("held", 1)
-        lim.holding = True
-
-    def unhold(self, rec: Record | None) -> None:
-        definition = None if rec is None else rec.pop("held", None)
-        if definition:
-            left = self.throttled.get(definition, 0) - 1
-            if left <= 0:
-                self.throttled.pop(definition, None)
-            else:
-                self.throttled[definition] = left
-        self.count("held", -1)
-
-    def pop_held(self, key: str) -> str | None:
-        lane = self.held_jobs.get(key)
-        if not lane:
-            return None
-        [job_id] = lane.pop_min(1)
-        if not lane:
-            del self.held_jobs[key]
-        return job_id
-
-    def drop_held_key(self, key: str) -> None:
-        if key not in self.held_jobs:
-            self.held.remove(key)
-
-    def limits_done(self, memo: dict[str, Limit | None], now: int) -> None:
-        for key, lim in memo.items():
-            if lim is None:
-                continue
-            if lim.started and lim.rate > 0:
-                window = [now] * min(lim.started, lim.rate) + self._window(key, now)
-                self.starts[key] = (window[: lim.rate], now + lim.per_ms + 1000)
-            if lim.holding:
-                if key in self.held_jobs:
-                    self.held.add(key, self.ready_at(lim, now))
-                else:
-                    self.held.remove(key)
-
-    def wake_held(self, definition: str, now: int) -> int:
-        """A limit changed: the held keys it covers are due now. Returns how many moved."""
-        if definition.endswith("*"):
-            prefix = definition[:-1]
-            keys = [k for _, k in self.held.items() if k.startswith(prefix)]
-        else:
-            keys = [definition] if self.held.score(definition) is not None else []
-        woken = 0
-        for key in keys:
-            if self.held.score(key) != now:
-                self.held.add(key, now)
-                woken += 1
-        return woken
-
-    def next_ready(self) -> float | None:
-        first = self.held.first()
-        return None if first is None or first[0] == _NEVER else first[0]
+        """Set the job aside under its full limit key, in set-aside order."""
+        self.throttle.hold(job_id, rec, lim, self.lane_score(rec.get("priority")))
 
     # -- removing ----------------------------------------------------------------------------
     def remove(self, main: _ZSet, job_id: str, rec: Record) -> bool:
         """Out of the pending lanes wherever it is (remove_pending)."""
-        key, name, group = rec.get("limit"), rec.get("name"), rec.get("group")
-        if rec.get("held") and key and key in self.held_jobs and self.held_jobs[key].remove(job_id):
-            if not self.held_jobs[key]:
-                del self.held_jobs[key]
-            self.unhold(rec)
+        name, group = rec.get("name"), rec.get("group")
+        if self.throttle.remove(job_id, rec):
             return True
         if name in self.parked_jobs and self.parked_jobs[name].remove(job_id):
             if not self.parked_jobs[name]:
@@ -334,15 +167,12 @@ class Lanes:
     def purge(self) -> list[str]:
         """Every job in a side lane, the lanes emptied (purge.lua's purge_lanes)."""
         ids = [i for lane in self.groups.values() for i in lane]
-        ids += [i for lane in self.held_jobs.values() for _, i in lane.items()]
+        ids += self.throttle.purge()
         ids += [i for lane in self.parked_jobs.values() for _, i in lane.items()]
         self.rotation.clear()
         self.groups.clear()
-        self.held_jobs.clear()
-        self.held = _ZSet()
         self.parked_jobs.clear()
         self.parked = _ZSet()
-        self.throttled.clear()
         self.counts.clear()
         return ids
 
@@ -387,7 +217,10 @@ class Lanes:
                     ids.extend(main.members(start + first, start + first + n))
                 count, first = count - n, 0
                 continue
-            total = self.counts.get(f"g{p}" if kind == "groups" else kind, 0)
+            if kind == "held":
+                total = self.throttle.count
+            else:
+                total = self.counts.get(f"g{p}" if kind == "groups" else kind, 0)
             if first >= total:
                 first -= total
                 continue
@@ -404,11 +237,7 @@ class Lanes:
         if kind == "groups":
             return [list(self.groups.get((p, g), ())) for g in self.rotation.get(p, ()) if g]
         if kind == "held":
-            return [
-                [m for _, m in self.held_jobs[key].items()]
-                for _, key in self.held.items()
-                if key in self.held_jobs
-            ]
+            return self.throttle.lanes()
         return [
             [m for _, m in self.parked_jobs[name].items()]
             for _, name in reversed(self.parked.items())
@@ -416,15 +245,11 @@ class Lanes:
         ]
 
 
-def _is_int(text: str) -> bool:
-    return text.lstrip("-").isdigit()
-
-
 def _bounds(p: int) -> tuple[float, float]:
     """The scores of priority p in the main pending set; the outer bands are open, so no
     stray score is left out."""
-    lo = -_NEVER if p == 3 else (3 - p) * _BAND
-    hi = _NEVER if p == 0 else (4 - p) * _BAND
+    lo = -NEVER if p == 3 else (3 - p) * _BAND
+    hi = NEVER if p == 0 else (4 - p) * _BAND
     return lo, hi
 
 

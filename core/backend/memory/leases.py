@@ -11,9 +11,9 @@ from ..base import ClaimBatch, ClaimedJob, Finish, JobEmit, Outcome, ProgressUpd
 from . import clock, expiry, history
 from .clock import fmt_s as _fmt_s
 from .expiry import EXPIRE_AT_POP, expired_at_claim
-from .lanes import Limit
 from .lib import Lib
 from .store import _BAD_PER_CLAIM, _CLAIM_FIELDS, _VALID_ID, _int, _number
+from .throttle import Limit
 from .workflows import STEP, FlowStep
 
 __all__ = ["CLAIM_BYTES", "claim", "finish", "job_events", "progress"]
@@ -25,7 +25,7 @@ _ENDS = ("completed", "failed", "cancelled")
 def _next_due(lib: Lib, now: int) -> float | None:
     first = lib.s.sets["scheduled"].first()
     due = None if first is None else max(0, first[0] - now)
-    ready = lib.s.lanes.next_ready()
+    ready = lib.s.lanes.throttle.next_ready()
     if ready is not None and (due is None or ready - now < due):
         due = max(0, ready - now)
     return None if due is None else due / 1000
@@ -61,7 +61,7 @@ def claim(
     run = _Claim(lib, worker_id, count, lease, handlers, now, flows)
     run.take_aside()
     run.take_main()
-    s.lanes.limits_done(run.memo, now)
+    s.lanes.throttle.limits_done(run.memo, now)
     if flows:  # the children of the jobs this claim expired are resolved now
         flows[0].finish(STEP if flows[0].todo else 0)
     lib.stat(now, started=len(run.jobs), wait_ms=run.wait_ms, failed=run.dead)
@@ -110,6 +110,7 @@ class _Claim:
 
     def take_aside(self) -> None:
         lanes = self.lib.s.lanes
+        throttle = lanes.throttle
         if self.handlers is None:
             names = [name for _, name in reversed(lanes.parked.items())][:100]
         else:
@@ -120,20 +121,20 @@ class _Claim:
             while not self.busy() and (parked := lanes.pop_parked(name, 1)):
                 lanes.unpark(name)
                 self.take(parked[0])
-        for key in lanes.held.up_to(self.now, 100):
+        for key in throttle.held.up_to(self.now, 100):
             if self.busy():
                 break
-            lim = lanes.limit_of(key, self.memo)
-            while not self.busy() and (lim is None or lanes.has_room(lim, self.now)):
-                held = lanes.pop_held(key)
+            lim = throttle.limit_of(key, self.memo)
+            while not self.busy() and (lim is None or throttle.has_room(lim, self.now)):
+                held = throttle.pop_held(key)
                 if held is None:
                     break
-                lanes.unhold(self.lib.job(held, self.now))
+                throttle.unhold(self.lib.job(held, self.now))
                 self.take(held)
             if lim is not None:
                 lim.holding = True
             else:
-                lanes.drop_held_key(key)
+                throttle.drop_held_key(key)
 
     def take_main(self) -> None:
         lanes, main = self.lib.s.lanes, self.lib.s.sets["pending"]
@@ -173,18 +174,18 @@ class _Claim:
             self.full = self.full or self.flows[0].popped_expired >= EXPIRE_AT_POP
             return
         key = rec.get("limit")
-        lim = lanes.limit_of(key, self.memo) if key else None
+        lim = lanes.throttle.limit_of(key, self.memo) if key else None
         name = rec.get("name")
         if self.handlers is not None and isinstance(name, str) and name not in self.handlers:
             lanes.park(job_id, rec)
             self.aside += 1
             return
-        if lim is not None and not lanes.has_room(lim, now):
+        if lim is not None and not lanes.throttle.has_room(lim, now):
             lanes.hold(job_id, rec, lim)
             self.aside += 1
             return
         if key:
-            lanes.take_slot(lim, key, job_id, rec)
+            lanes.throttle.take_slot(lim, key, job_id, rec)
         if rec.get("expires"):
             s.flows.expiring.remove(job_id)
         s.tokens += 1
@@ -236,7 +237,7 @@ def finish(lib: Lib, worker_id: str, items: Sequence[Finish]) -> list[bool]:
         out.append(True)
         s.sets["running"].remove(job_id)
         del rec["token"]
-        woken += s.lanes.free_slot(job_id, rec, now)
+        woken += s.lanes.throttle.free_slot(job_id, rec, now)
         name, data, outcome = rec.get("name"), item.event_data, item.outcome
         if rec.get("cancel") == "1" and outcome in (Outcome.RETRY, Outcome.RELEASE):
             # finish.lua: a cancel asked for while it ran is not lost to the next attempt

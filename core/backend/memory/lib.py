@@ -211,7 +211,7 @@ class Lib:
             rec = self.job(job_id, now)
             if rec is None:
                 continue
-            woken += self.s.lanes.free_slot(job_id, rec, now)
+            woken += self.s.lanes.throttle.free_slot(job_id, rec, now)
             stalls = _int(rec.get("stalls")) + 1
             rec["stalls"] = str(stalls)
             rec.pop("token", None)
