@@ -130,6 +130,41 @@ def shared_service(url: str | None, queue: str, prefix: str) -> JobService:
     return service
 
 
+def run_on(
+    service: JobService,
+    call: Callable[[JobService], Awaitable[T]],
+    refused: tuple[type[Exception], ...] = (),
+) -> T:
+    """`call(service)` in an event loop of its own, the service opened and closed around it.
+    An error of a `refused` type is the user's mistake (a bad value, no such schedule): its
+    message on one line and exit 2, as every error (`run_async`)."""
+
+    async def go() -> T:
+        async with service:
+            try:
+                return await call(service)
+            except refused as exc:
+                fail(_refusal(exc))
+
+    return run_async(go, service.description)
+
+
+def on_queue(
+    url: str | None,
+    queue: str,
+    prefix: str,
+    call: Callable[[JobService], Awaitable[T]],
+    refused: tuple[type[Exception], ...] = (),
+) -> T:
+    """`run_on` the queue the flags name, reached as `shared_service` reaches it."""
+    return run_on(shared_service(url, queue, prefix), call, refused)
+
+
+def _refusal(exc: Exception) -> str:
+    # str(KeyError("x")) is "'x'", quoted: its message is its argument
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
 def run_async(main: Callable[[], Awaitable[T]], describe: str) -> T:
     try:
         return asyncio.run(main())  # type: ignore[arg-type]

@@ -10,7 +10,6 @@ stdout; everything for people goes to stderr or is made safe for a terminal firs
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -22,7 +21,7 @@ from ..results import MAX_WAIT, check_wait
 from ..service import JobService
 from ..text import display_text
 from ..workflows import relatives_dict
-from .common import OneLineErrors, fail, run_async, safe_json, shared_service, url_option
+from .common import OneLineErrors, fail, on_queue, run_on, safe_json, shared_service, url_option
 
 __all__ = ["WAIT_EXIT", "job", "pause", "purge", "resume", "safe_json"]
 
@@ -70,16 +69,6 @@ def job() -> None:
     """Show, wait for, cancel, retry or delete one job."""
 
 
-def _run(url: str | None, queue: str, prefix: str, call: Callable[[JobService], Awaitable[T]]) -> T:
-    service = shared_service(url, queue, prefix)
-
-    async def go() -> T:
-        async with service:
-            return await call(service)
-
-    return run_async(go, service.description)
-
-
 def _missing(service: JobService, job_id: str) -> NoReturn:
     fail(
         f"no job {job_id!r} on queue {service.queue!r} of {service.description} (never "
@@ -101,7 +90,7 @@ def show(job_id: str, url: str | None, queue: str, prefix: str, as_json: bool) -
             _missing(service, job_id)
         return found, await service.job_relatives(job_id, _LISTED)
 
-    found, family = _run(url, queue, prefix, read)
+    found, family = on_queue(url, queue, prefix, read)
     if as_json:
         click.echo(safe_json({**found.to_dict(), **relatives_dict(family)}))
         return
@@ -198,23 +187,20 @@ def wait(job_id: str, url: str | None, queue: str, prefix: str, timeout: float |
         fail(str(exc))
     service = shared_service(url, queue, prefix)
 
-    async def go() -> tuple[str, Any]:
-        async with service:
-            try:
-                return "completed", await service.result(job_id, timeout)
-            except JobFailed as exc:
-                return "failed", exc
-            except JobExpired as exc:
-                return "expired", exc
-            except JobCancelled as exc:
-                return "cancelled", exc
-            except TimeoutError as exc:
-                return "timeout", exc
-            except JobNotFound as exc:
-                fail(str(exc))
+    async def go(service: JobService) -> tuple[str, Any]:
+        try:
+            return "completed", await service.result(job_id, timeout)
+        except JobFailed as exc:
+            return "failed", exc
+        except JobExpired as exc:
+            return "expired", exc
+        except JobCancelled as exc:
+            return "cancelled", exc
+        except TimeoutError as exc:
+            return "timeout", exc
 
     try:
-        outcome, value = run_async(go, service.description)
+        outcome, value = run_on(service, go, (JobNotFound,))
     except KeyboardInterrupt:  # Ctrl-C: not an outcome of the job (1 would say "failed")
         click.echo(f"jobdeck: interrupted while waiting for job {job_id}", err=True)
         raise _Outcome(130) from None
@@ -242,7 +228,7 @@ def cancel(job_id: str, url: str | None, queue: str, prefix: str) -> None:
             _missing(service, job_id)
         fail(f"job {job_id} is {current.status.value}: only unfinished jobs cancel", code=1)
 
-    click.echo(display_text(_run(url, queue, prefix, go)))
+    click.echo(display_text(on_queue(url, queue, prefix, go)))
 
 
 @job.command("retry")
@@ -259,7 +245,7 @@ def retry(job_id: str, url: str | None, queue: str, prefix: str) -> None:
             _missing(service, job_id)
         fail(f"job {job_id} is {current.status.value}, not a dead letter", code=1)
 
-    _run(url, queue, prefix, go)
+    on_queue(url, queue, prefix, go)
     click.echo(display_text(f"job {job_id}: back in the queue"))
 
 
@@ -279,7 +265,7 @@ def delete(job_id: str, url: str | None, queue: str, prefix: str) -> None:
         state = "gone" if current is None else current.status.value
         fail(f"job {job_id} is {state}: only finished jobs are deleted (cancel it first)", code=1)
 
-    was = _run(url, queue, prefix, go)
+    was = on_queue(url, queue, prefix, go)
     click.echo(display_text(f"job {job_id}: deleted (it was {was})"))
 
 
@@ -287,7 +273,7 @@ def delete(job_id: str, url: str | None, queue: str, prefix: str) -> None:
 @url_option
 def pause(url: str | None, queue: str, prefix: str) -> None:
     """Stop every worker taking new jobs from the queue (running jobs go on)."""
-    _run(url, queue, prefix, lambda s: s.pause_queue())
+    on_queue(url, queue, prefix, lambda s: s.pause_queue())
     click.echo(display_text(f"queue {queue}: paused"))
 
 
@@ -295,7 +281,7 @@ def pause(url: str | None, queue: str, prefix: str) -> None:
 @url_option
 def resume(url: str | None, queue: str, prefix: str) -> None:
     """Let the workers take jobs from the queue again."""
-    _run(url, queue, prefix, lambda s: s.resume_queue())
+    on_queue(url, queue, prefix, lambda s: s.resume_queue())
     click.echo(display_text(f"queue {queue}: resumed"))
 
 
@@ -311,23 +297,18 @@ def purge(status: str, url: str | None, queue: str, prefix: str, yes: bool) -> N
     or cancelled. Asks first unless --yes."""
     service = shared_service(url, queue, prefix)
 
-    async def count() -> int:
-        async with service:
-            return int((await service.get_metrics(1)).depths.get(status, 0))
+    async def count(service: JobService) -> int:
+        return int((await service.get_metrics(1)).depths.get(status, 0))
 
     if not yes:
-        found = run_async(count, service.description)
+        found = run_on(service, count)
         where = display_text(f"queue {queue!r} of {service.description}")
         if found == 0:
             click.echo(f"no {status} jobs on {where}")
             return
         click.confirm(f"Delete {_jobs(found, status)} from {where}?", abort=True, err=True)
 
-    async def go() -> int:
-        async with service:
-            return await service.purge(status)
-
-    click.echo(f"purged {_jobs(run_async(go, service.description), status)}")
+    click.echo(f"purged {_jobs(run_on(service, lambda s: s.purge(status)), status)}")
 
 
 def _jobs(count: int, status: str) -> str:

@@ -5,38 +5,21 @@ change holds at once for every worker (nothing to restart)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 import click
 
 from ..codec import dumps
 from ..limits import Limit
-from ..service import JobService
 from ..text import display_text
-from .common import fail, run_async, shared_service, url_option
+from .common import fail, on_queue, url_option
 
 __all__ = ["limits"]
 
-T = TypeVar("T")
+_BAD_VALUE = (TypeError, ValueError)  # a bad key or value: one line
 
 
 @click.group()
 def limits() -> None:
     """Rate and concurrency limits of a queue (jobs name theirs with submit's --limit)."""
-
-
-def _run(url: str | None, queue: str, prefix: str, call: Callable[[JobService], Awaitable[T]]) -> T:
-    service = shared_service(url, queue, prefix)
-
-    async def go() -> T:
-        async with service:
-            try:
-                return await call(service)
-            except (TypeError, ValueError) as exc:
-                fail(str(exc))
-
-    return run_async(go, service.description)
 
 
 def describe(limit: Limit) -> tuple[str, str, str]:
@@ -57,7 +40,7 @@ def describe(limit: Limit) -> tuple[str, str, str]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per limit, a line each.")
 def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     """Every limit: its key, jobs running / its concurrency, its rate, jobs throttled."""
-    rows: list[Limit] = _run(url, queue, prefix, lambda s: s.list_limits())
+    rows: list[Limit] = on_queue(url, queue, prefix, lambda s: s.list_limits(), _BAD_VALUE)
     if as_json:
         for limit in rows:
             click.echo(dumps(limit.to_dict()).decode())
@@ -91,11 +74,12 @@ def set_(
 ) -> None:
     """Set the limit on KEY: a key jobs name (stripe), a template (user:*, each key it covers
     on its own) or * (every key). Replaces KEY's limit at once."""
-    limit: Limit = _run(
+    limit: Limit = on_queue(
         url,
         queue,
         prefix,
         lambda s: s.set_limit(key, concurrency=concurrency, rate=rate, per=per),
+        _BAD_VALUE,
     )
     concurrency_text, rate_text, _ = describe(limit)
     click.echo(
@@ -109,6 +93,6 @@ def set_(
 @url_option
 def remove(key: str, url: str | None, queue: str, prefix: str) -> None:
     """Remove the limit on KEY; the jobs it throttled start as workers take them."""
-    if not _run(url, queue, prefix, lambda s: s.remove_limit(key)):
+    if not on_queue(url, queue, prefix, lambda s: s.remove_limit(key), _BAD_VALUE):
         fail(display_text(f"no limit named {key!r} on queue {queue!r}"))
     click.echo(display_text(f"{key}: removed"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -16,11 +16,11 @@ from ..codec import dumps
 from ..schedules import ScheduleInfo
 from ..service import JobService
 from ..text import display_text
-from .common import fail, run_async, shared_service, url_option
+from .common import fail, on_queue, url_option
 
 __all__ = ["schedules"]
 
-T = TypeVar("T")
+_NO_SUCH = (KeyError,)  # no schedule of that name: one line
 
 
 @click.group()
@@ -28,25 +28,12 @@ def schedules() -> None:
     """Cron and interval schedules of a queue."""
 
 
-def _run(url: str | None, queue: str, prefix: str, call: Callable[[JobService], Awaitable[T]]) -> T:
-    service = shared_service(url, queue, prefix)
-
-    async def go() -> T:
-        async with service:
-            try:
-                return await call(service)
-            except KeyError as exc:
-                fail(str(exc.args[0]) if exc.args else "no such schedule")
-
-    return run_async(go, service.description)
-
-
 @schedules.command("list")
 @url_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per schedule, a line each.")
 def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     """Every schedule with its timing, next and last fire, and the last job's outcome."""
-    rows: list[ScheduleInfo] = _run(url, queue, prefix, lambda s: s.list_schedules())
+    rows: list[ScheduleInfo] = on_queue(url, queue, prefix, lambda s: s.list_schedules(), _NO_SUCH)
     if as_json:
         for info in rows:
             click.echo(dumps(info.to_dict()).decode())
@@ -99,7 +86,7 @@ def _named(verb: str, doc: str, call: Callable[[JobService, str], Awaitable[Any]
     @click.argument("name")
     @url_option
     def command(name: str, url: str | None, queue: str, prefix: str) -> None:
-        result = _run(url, queue, prefix, lambda s: call(s, name))
+        result = on_queue(url, queue, prefix, lambda s: call(s, name), _NO_SUCH)
         click.echo(_said(verb, display_text(name, limit=64), result))
 
 
@@ -136,7 +123,7 @@ def remove(name: str, url: str | None, queue: str, prefix: str, yes: bool) -> No
         if not sys.stdin.isatty():
             fail("remove: confirm with --yes (no terminal to ask on)")
         click.confirm(f"Remove schedule {shown}?", abort=True)
-    removed = _run(url, queue, prefix, lambda s: s.remove_schedule(name))
+    removed = on_queue(url, queue, prefix, lambda s: s.remove_schedule(name), _NO_SUCH)
     if not removed:
         fail(f"schedule: no schedule named {shown}")
     click.echo(f"schedule {shown}: removed")

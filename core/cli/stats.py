@@ -12,7 +12,7 @@ from ..metrics import QueueMetrics
 from ..models import JobStatus
 from ..service import JobService
 from ..text import display_text
-from .common import URL_HELP, run_async, safe_json, shared_service, url_option
+from .common import URL_HELP, on_queue, run_on, safe_json, shared_service, url_option
 
 __all__ = ["SHOWN_WORKERS", "queues", "stats"]
 
@@ -24,15 +24,14 @@ def stats(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     """Print queue depths, totals, rates and workers."""
     service = shared_service(url, queue, prefix)
 
-    async def go() -> tuple[QueueMetrics, list[WorkerRecord], list[str]]:
-        async with service:
-            return (
-                await service.get_metrics(),
-                await service.list_workers(),
-                await service.server_warnings(),
-            )
+    async def read(service: JobService) -> tuple[QueueMetrics, list[WorkerRecord], list[str]]:
+        return (
+            await service.get_metrics(),
+            await service.list_workers(),
+            await service.server_warnings(),
+        )
 
-    m, workers, warnings = run_async(go, service.description)
+    m, workers, warnings = run_on(service, read)
     if as_json:
         click.echo(safe_json(_stats_dict(service, m, workers, warnings)))
         return
@@ -105,12 +104,6 @@ def _stats_dict(
 @click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")
 def queues(url: str | None, prefix: str) -> None:
     """List the queues under the prefix, one a line."""
-    service = shared_service(url, "default", prefix)
-
-    async def go() -> list[str]:
-        async with service:
-            return await service.list_queues()
-
-    for name in run_async(go, service.description):
+    for name in on_queue(url, "default", prefix, lambda s: s.list_queues()):
         click.echo(display_text(name))  # queue names come from keys anyone can write
 
