@@ -103,44 +103,106 @@ async def test_a_claim_expires_a_bounded_number_of_the_jobs_it_pops(
     }
 
 
+async def waiting_on_long_lists(
+    service: JobService, expires: float | None, gated: bool = True
+) -> list[str]:
+    """Eight waiting jobs, each after 2,000 completed parents of 120-character ids (a list of
+    242 KB, each result kept for them) and one parent, `gate`, that has not run (`gated`;
+    else they are released)."""
+    parents = [f"p{i:04d}-" + "x" * 114 for i in range(2_000)]
+    await service.submit_jobs([JobSpec("noop", job_id=p) for p in parents])
+    gate = await service.submit_job("noop", job_id="gate", delay=600)
+    while batch := (await service.backend.claim("w1", 500, 30.0)).jobs:
+        done = [Finish(j.id, j.token, Outcome.COMPLETED, b"1", event_data=b"{}") for j in batch]
+        await service.backend.finish("w1", done)
+    thens = await service.submit_jobs(
+        [JobSpec("noop", after=[*parents, gate][: None if gated else -1], expires=expires)
+         for _ in range(8)]
+    )
+    while await work_items(service):  # linked, each pinning 2,000 results
+        await service.backend.claim("w1", 0, 5.0)
+    client = service.backend.client  # type: ignore[attr-defined]
+    assert len(await client.hkeys(_base(service) + "res:" + parents[0])) == 9
+    if not gated:
+        await service.cancel_job(gate)
+    return thens
+
+
+async def let_go(service: JobService) -> None:
+    """Claims advance the work list until nothing of the workflows is left."""
+
+    async def drained() -> bool:
+        await service.backend.claim("w1", 0, 5.0)
+        return await leftovers(service) == []
+
+    await eventually(drained, 60, "every kept result to be let go")
+
+
 async def test_a_sweep_reads_a_bounded_number_of_bytes_of_parent_lists(
     redis_url: str, prefix: str
 ) -> None:
-    """Eight waiting jobs, each after 2,000 completed parents of 120-character ids (a list of
-    242 KB) and one parent that never ends, expire in one sweep: the call copies the lists
-    that fit in its bytes (four of them, about 1 MB) and leaves the others to later calls;
-    every result kept for them is let go in the end, across the copies' windows."""
+    """The eight expire in one sweep: the call copies the lists that fit in its bytes (four,
+    about 1 MB) and leaves the others to later calls; every result kept for them is let go
+    in the end, across the copies' windows."""
     service = JobService(redis_url, prefix=prefix)
     await service.initialize()
     try:
-        parents = [f"p{i:04d}-" + "x" * 114 for i in range(2_000)]
-        await service.submit_jobs([JobSpec("noop", job_id=p) for p in parents])
-        gate = await service.submit_job("noop", job_id="gate", delay=600)
-        while batch := (await service.backend.claim("w1", 500, 30.0)).jobs:
-            done = [Finish(j.id, j.token, Outcome.COMPLETED, b"1", event_data=b"{}") for j in batch]
-            await service.backend.finish("w1", done)
-        thens = await service.submit_jobs(
-            [JobSpec("noop", after=[*parents, gate], expires=2.0) for _ in range(8)]
-        )
-        while await work_items(service):  # linked, each pinning 2,000 results
-            await service.backend.claim("w1", 0, 5.0)
-        client = service.backend.client  # type: ignore[attr-defined]
-        assert len(await client.hkeys(_base(service) + "res:" + parents[0])) == 9
+        thens = await waiting_on_long_lists(service, expires=2.0)
         await asyncio.sleep(2.1)
-
         await service.backend.claim("w1", 0, 5.0)  # the sweep expires all eight
         assert (await service.get_metrics()).depths["expired"] == 8
+        client = service.backend.client  # type: ignore[attr-defined]
         copies = [k async for k in client.scan_iter(_base(service) + "ua:*")]
         later = [i for i in await work_items(service) if i.startswith("U ")]
         assert 1 <= len(copies) <= 5 and len(later) == 8 - len(copies), (copies, later)
-
-        await service.cancel_job(gate)  # its edges to them go too
-
-        async def drained() -> bool:
-            await service.backend.claim("w1", 0, 5.0)
-            return await leftovers(service) == []
-
-        await eventually(drained, 60, "every kept result to be let go")
+        await service.cancel_job("gate")  # its edges to them go too
+        await let_go(service)
         assert {(await service.get_job(t)).status.value for t in thens} == {"expired"}  # type: ignore[union-attr]
+    finally:
+        await service.close()
+
+
+async def test_a_purge_reads_a_bounded_number_of_bytes_of_parent_lists(
+    redis_url: str, prefix: str
+) -> None:
+    """The eight purged while they wait: the call copies the lists that fit in its bytes and
+    keeps the other records aside (ug:<id>) for later steps to copy; nothing is left."""
+    service = JobService(redis_url, prefix=prefix)
+    await service.initialize()
+    try:
+        thens = await waiting_on_long_lists(service, expires=None)
+        assert await service.purge("waiting") == 8
+        client = service.backend.client  # type: ignore[attr-defined]
+        copies = [k async for k in client.scan_iter(_base(service) + "ua:*")]
+        aside = [k async for k in client.scan_iter(_base(service) + "ug:*")]
+        assert 1 <= len(copies) <= 5 and len(aside) == 8 - len(copies), (copies, aside)
+        assert [await service.get_job(t) for t in thens] == [None] * 8
+        await service.cancel_job("gate")
+        await let_go(service)
+    finally:
+        await service.close()
+
+
+async def test_a_finish_reads_a_bounded_number_of_bytes_of_parent_lists(
+    redis_url: str, prefix: str
+) -> None:
+    """The eight, released, complete in one finish call: it copies the lists that fit in its
+    bytes and leaves the others to later steps, which set those records' expiry (their result
+    ttl) once they copied their lists: a record never expires before its list is read."""
+    service = JobService(redis_url, prefix=prefix)
+    await service.initialize()
+    try:
+        thens = await waiting_on_long_lists(service, expires=None, gated=False)
+        batch = (await service.backend.claim("w1", 8, 30.0)).jobs
+        assert sorted(j.id for j in batch) == sorted(thens)
+        done = [Finish(j.id, j.token, Outcome.COMPLETED, b"2", event_data=b"{}") for j in batch]
+        assert await service.backend.finish("w1", done) == [True] * 8
+        client = service.backend.client  # type: ignore[attr-defined]
+        later = [i.split()[1] for i in await work_items(service) if i.startswith("U ")]
+        assert 3 <= len(later) <= 7, later
+        assert {await client.pttl(_base(service) + "job:" + t) for t in later} == {-1}
+        await let_go(service)
+        ttls = [await client.pttl(_base(service) + "job:" + t) for t in thens]
+        assert all(ttl > 0 for ttl in ttls), ttls
     finally:
         await service.close()

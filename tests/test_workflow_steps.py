@@ -58,7 +58,7 @@ async def leftovers(service: JobService) -> list[str]:
     if isinstance(backend, RedisBackend):
         base = f"{service.prefix}:{{{service.queue}}}:"
         found = []
-        for kind in ("res:", "kids:", "ua:", "wf", "exp"):
+        for kind in ("res:", "kids:", "ua:", "ug:", "wf", "exp"):
             found += [k.decode() async for k in backend.client.scan_iter(f"{base}{kind}*")]
         return [k for k in found if not k.endswith((":waiting", ":expired"))]
     assert isinstance(backend, MemoryBackend)

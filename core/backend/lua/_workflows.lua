@@ -14,11 +14,14 @@
 --              child to end deletes it, so the parent's own result_ttl does not matter
 --   ua:<id>    string: a long parent list, copied while it is unpinned in steps (read a
 --              window at a time)
+--   ug:<id>    hash: the record of a job purged unfinished whose long list did not fit its
+--              call's bytes, until a step copies the list to ua:<id>
 --   wf         list: the steps a call left for later, to keep each call bounded (at most
 --              STEP edges or items, and BYTES of parent lists read): 'k <id> <status>'
 --              resolve the children of a job that ended; 'l <id> <gen> <byte>' link a
 --              waiting job to its parents from that byte of its list; 'U <id> <gen> <ms>'
---              copy its list to ua:<id> (then PEXPIRE its record <ms>, when not 0);
+--              copy its list to ua:<id> (then PEXPIRE its record <ms>, when not 0); 'G
+--              <id>' the same from ug:<id>, the record of a job purged unfinished;
 --              'u <id> <gen> <byte>' unpin its parents' results; 'v <id> <index>' bring back
 --              the children that failed because of it (it was retried). Every claim and
 --              heartbeat advances it.
@@ -132,11 +135,14 @@ local function wf()
       end
       return false
     end
-    if going or affords(n) then
-      if going then W.bytes = W.bytes - n end
+    if affords(n) then
       redis.call('SET', P .. 'ua:' .. id, redis.call('HGET', P .. 'job:' .. id, 'after'))
       W.todo[#W.todo + 1] = 'u ' .. id .. ' ' .. (gen or '0') .. ' 1'
       return false
+    end
+    if going then -- its caller renames the record ug:<id> instead of deleting it
+      W.todo[#W.todo + 1] = 'G ' .. id
+      return true
     end
     W.todo[#W.todo + 1] = 'U ' .. id .. ' ' .. (gen or '0') .. ' ' .. (keep or 0)
     return keep ~= nil and keep > 0
@@ -318,6 +324,24 @@ local function wf()
     if tonumber(keep) > 0 then redis.call('PEXPIRE', key, keep) end
     if n == 0 then return nil end
     return 'u ' .. id .. ' ' .. gen .. ' 1'
+  end
+
+  -- A record deleted unfinished (purged) before its long list could be copied: kept as
+  -- ug:<id> until this step copies its list (it has no life left to compare: gen 0).
+  function steps.G(id)
+    local key = P .. 'ug:' .. id
+    local n = redis.pcall('HSTRLEN', key, 'after')
+    if type(n) ~= 'number' then n = 0 end
+    if n > 0 then
+      if not affords(n) then
+        W.budget = 0
+        return 'G ' .. id
+      end
+      redis.call('SET', P .. 'ua:' .. id, redis.call('HGET', key, 'after'))
+    end
+    redis.call('DEL', key)
+    if n == 0 then return nil end
+    return 'u ' .. id .. ' 0 1'
   end
 
   -- The copy is read WINDOW bytes at a time (an id cut by a window's end is read whole by

@@ -18,10 +18,16 @@ local function remove(id, pending)
   -- run on parent failure), and lets go of its parents' results; a finished one did both
   -- when it ended
   local st = f[2] or 'pending'
+  local later = false
   if (f[3] or f[4] or f[5]) and (st == 'pending' or st == 'scheduled' or st == 'waiting') then
-    wf().ended(id, 'gone', f[3], f[4], f[5], f[6])
+    later = wf().ended(id, 'gone', f[3], f[4], f[5], f[6])
   end
-  redis.call('DEL', key, P .. 'ch:' .. id)
+  if later then -- its long parent list is let go by a later step, from this copy
+    redis.call('RENAME', key, P .. 'ug:' .. id)
+    redis.call('DEL', P .. 'ch:' .. id)
+  else
+    redis.call('DEL', key, P .. 'ch:' .. id)
+  end
   removed = removed + 1
 end
 -- Pending jobs in side lanes too: each priority's groups, then held and parked jobs, one
