@@ -32,19 +32,22 @@ __all__ = [
 log = logging.getLogger("jobdeck.web")
 
 RETRY_AFTER = 5  # seconds a client should wait when the queue's server does not answer
-_FIELD = re.compile(r"^(?:job (\d+): )?([A-Za-z_][A-Za-z0-9_]*): ")
+# The core's messages start with where the fault is: "job 3: after: ...", "then: expires: ..."
+_FIELD = re.compile(r"^(?:(?:job \d+|[A-Za-z_][A-Za-z0-9_]*): ){1,3}")
+_JOB = re.compile(r"^job (\d+)$")
 
 
 def input_problem(exc: Exception, where: str = "body", *, batch: str = "jobs") -> Problem:
-    """A 422 for the core's validation error, naming the field its message starts with."""
+    """A 422 for the core's validation error, naming the field its message starts with
+    (`body.jobs[3].after`, `body.then.expires`)."""
     message = str(exc)
     match = _FIELD.match(message)
     field = None
     if match:
-        index, name = match.groups()
-        field = f"{where}.{batch}[{index}].{name}" if index is not None else f"{where}.{name}"
-    elif message.startswith("job ") and ": " in message:
-        field = f"{where}.{batch}[{message[4:].split(':', 1)[0]}]"
+        field = where
+        for part in match.group(0).split(": ")[:-1]:
+            job = _JOB.match(part)
+            field += f".{batch}[{job.group(1)}]" if job else f".{part}"
     return Problem(422, message, title="Invalid input", field=field)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic.config import JsonDict
 
 from jobdeck.core.ids import RESERVED_IDS, SCHEDULER_ID_PREFIX
 from jobdeck.core.keeping import MAX_META_BYTES, MAX_RESULT_TTL
@@ -24,15 +25,18 @@ __all__ = [
     "GroupIn",
     "GroupOut",
     "JobEventsOut",
+    "JobFields",
     "JobIn",
     "JobOut",
     "JobPage",
+    "MemberIn",
     "MetricsOut",
     "ScaleIn",
     "ScaleOut",
     "SearchOut",
     "StatusName",
     "SubmittedOut",
+    "ThenIn",
     "VocabularyOut",
     "WorkerOut",
     "WorkersOut",
@@ -155,8 +159,9 @@ JobIdText = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 FLOW_NAME = r"^[A-Za-z0-9_.:@+-]{1,128}$"
 
 
-class JobIn(_Strict):
-    """One job to queue. With `job_id`, submitting the same id twice queues it once."""
+class JobFields(_Strict):
+    """What every job of a body has; `JobIn`, `MemberIn` and `ThenIn` add what they allow.
+    The rules JSON Schema cannot state (they compare two fields) are in their descriptions."""
 
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=_NOT_BLANK)]
     args: JsonArgs = Field(default_factory=list)
@@ -194,25 +199,59 @@ class JobIn(_Strict):
         None, description=f"a JSON object of at most {MAX_META_BYTES} bytes, kept and shown "
         "with the job and found by search"
     )  # fmt: skip
-    after: Annotated[list[JobIdText], Field(min_length=1, max_length=MAX_PARENTS)] | None = (
-        Field(None, description="ids of jobs of this queue it waits for: it runs once they "
-              "all completed (status `waiting` until then)")
-    )  # fmt: skip
-    on_parent_failure: Literal["fail", "run", "cancel"] = Field(
-        "fail", description="with `after`: when a parent fails (a dead letter), `fail` makes "
-        "it a dead letter too, `cancel` cancels it, `run` runs it anyway once every parent "
-        "ended; a parent cancelled or expired cancels it unless `run`"
-    )  # fmt: skip
     expires: Annotated[Number, Field(gt=0, le=MAX_DELAY)] | None = Field(
         None, description="seconds from now: if it has not started by then it ends `expired`, "
         "never run (after its `delay`, or it could never start)"
     )  # fmt: skip
 
 
+# `on_parent_failure` other than "fail" only with `after` (a job with parents).
+_PARENT_FAILURE_NEEDS_AFTER: JsonDict = {
+    "anyOf": [
+        {"properties": {"on_parent_failure": {"const": "fail"}}},
+        {"required": ["after"], "properties": {"after": {"type": "array"}}},
+    ]
+}
+
+
+class JobIn(JobFields):
+    """One job to queue. With `job_id`, submitting the same id twice queues it once.
+    `expires` must come after `delay`; `after` must not name the job's own `job_id` nor, in a
+    batch, a job listed after it."""
+
+    model_config = ConfigDict(json_schema_extra=_PARENT_FAILURE_NEEDS_AFTER)
+
+    after: Annotated[list[JobIdText], Field(min_length=1, max_length=MAX_PARENTS)] | None = (
+        Field(None, description="ids of jobs of this queue it waits for: it runs once they "
+              "all completed (status `waiting` until then); distinct, not its own `job_id`")
+    )  # fmt: skip
+    on_parent_failure: Literal["fail", "run", "cancel"] = Field(
+        "fail", description="only with `after`: when a parent fails (a dead letter), `fail` "
+        "makes it a dead letter too, `cancel` cancels it, `run` runs it anyway once every "
+        "parent ended; a parent cancelled or expired cancels it unless `run`"
+    )  # fmt: skip
+
+
+class MemberIn(JobFields):
+    """A job of a chain or a group: the chain or group says what it waits for. `expires`
+    must come after `delay`."""
+
+
+class ThenIn(JobFields):
+    """A group's `then`: it runs after the group's jobs (its parents). `expires` must come
+    after `delay`."""
+
+    on_parent_failure: Literal["fail", "run", "cancel"] = Field(
+        "fail", description="when one of the group's jobs fails (a dead letter), `fail` makes "
+        "it a dead letter too, `cancel` cancels it, `run` runs it anyway once every job of the "
+        "group ended; one cancelled or expired cancels it unless `run`"
+    )  # fmt: skip
+
+
 class ChainIn(_Strict):
     """Jobs that run one after the other: each once the one before it completed."""
 
-    jobs: Annotated[list[JobIn], Field(min_length=1, max_length=MAX_BATCH)]
+    jobs: Annotated[list[MemberIn], Field(min_length=1, max_length=MAX_BATCH)]
     pass_results: bool = Field(
         False, description="each job gets the one before's result as its first argument"
     )
@@ -222,8 +261,8 @@ class GroupIn(_Strict):
     """Jobs that run in parallel, and (with `then`) one job after all of them completed,
     which gets the list of their results, in order, as its first argument."""
 
-    jobs: Annotated[list[JobIn], Field(min_length=1, max_length=MAX_PARENTS)]
-    then: JobIn | None = None
+    jobs: Annotated[list[MemberIn], Field(min_length=1, max_length=MAX_PARENTS)]
+    then: ThenIn | None = None
 
 
 class GroupOut(BaseModel):

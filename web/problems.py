@@ -93,6 +93,7 @@ def _problem(description: str) -> dict[str, Any]:
 
 Responses = dict[int | str, dict[str, Any]]  # a route's `responses=`, as FastAPI types it
 NOT_FOUND: Responses = {404: _problem("No such job (or worker)")}
+NO_LIMIT: Responses = {404: _problem("No limit on that key")}
 CONFLICT: Responses = {409: _problem("The job is not in a state that allows this")}
 
 # The errors any route may answer, for the OpenAPI document.

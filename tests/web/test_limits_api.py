@@ -61,6 +61,18 @@ async def test_bad_limits_are_refused_naming_the_field(
     assert (await client.get(API)).json() == {"limits": []}
 
 
+async def test_the_document_says_what_a_limit_body_needs(client: httpx.AsyncClient) -> None:
+    """What the server refuses above ({} and a `per` without a rate) the schema refuses too,
+    and a removal's 404 is documented."""
+    doc = (await client.get("/openapi.json")).json()
+    rules = doc["components"]["schemas"]["LimitIn"]["allOf"]
+    rate = {"required": ["rate"], "properties": {"rate": {"type": "integer"}}}
+    assert {"anyOf": [{"required": ["concurrency"], "properties": {"concurrency": {"type":
+            "integer"}}}, rate]} in rules  # fmt: skip
+    assert {"anyOf": [{"properties": {"per": {"const": 1}}}, rate]} in rules
+    assert "404" in doc["paths"]["/api/v1/limits/{key}"]["delete"]["responses"]
+
+
 async def test_throttled_jobs_show_in_jobs_and_metrics(
     client: httpx.AsyncClient, service: JobService
 ) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.checks import positive_data_acceptance
 
 from jobdeck.core import JobService
 from jobdeck.web import create_app
@@ -47,11 +49,41 @@ schema = (
 )
 
 
+# The rules JSON Schema cannot state (they compare two fields, or two jobs of one body),
+# written in JobFields' docstring and the fields' descriptions: schema-valid data that breaks
+# one gets a 422 naming that field, with these words, and that is the answer it should get.
+# (`after`'s ids being distinct is `uniqueItems`, left out of the document: over 10,000 ids
+# the fuzzer spends minutes building distinct arrays.) So is one rule of the queue's state:
+# a parent in `after` must be a job of the queue (the fuzzer names jobs that never were).
+CROSS_FIELD_RULES = {
+    "after": (
+        "cannot wait for itself",
+        "is submitted later in this batch",
+        "a cycle",
+        "is listed twice",
+        "a parent must be a job of the same queue",
+    ),
+    "expires": ("comes before the job's delay",),
+}
+
+
 @schema.parametrize()
 def test_api_conforms(case: schemathesis.Case) -> None:
     _short_waits(case)
-    response = case.call_and_validate(headers={"Authorization": f"Bearer {OPERATE_KEY}"})
+    headers = {"Authorization": f"Bearer {OPERATE_KEY}"}
+    response = case.call(headers=headers)
+    excluded = [positive_data_acceptance] if _cross_field_refusal(response) else []
+    case.validate_response(response, headers=headers, excluded_checks=excluded)
     assert "Traceback" not in response.text
+
+
+def _cross_field_refusal(response: Any) -> bool:
+    """A 422 for one of CROSS_FIELD_RULES, naming its field (`body.jobs[2].after`)."""
+    if response.status_code != 422:
+        return False
+    problem = response.json()
+    field = str(problem.get("field", "")).rpartition(".")[2]
+    return any(words in problem.get("detail", "") for words in CROSS_FIELD_RULES.get(field, ()))
 
 
 def _short_waits(case: schemathesis.Case) -> None:

@@ -89,8 +89,16 @@ async def test_chains_and_groups(client: httpx.AsyncClient, service: JobService)
         ("/jobs", {"name": "x", "expires": 5, "delay": 10}, "body.expires", "could never start"),
         ("/groups", {"jobs": []}, "body.jobs", None),
         ("/chains", {"jobs": []}, "body.jobs", None),
+        # a chain's or group's jobs wait for what it says: `after` is not in their schema
         ("/chains", {"jobs": [{"name": "a"}, {"name": "b", "after": ["z"]}]}, "body.jobs[1].after",
-         "not in a chain"),
+         "not permitted"),
+        ("/groups", {"jobs": [{"name": "a"}], "then": {"name": "b", "after": ["a"]}},
+         "body.then.after", "not permitted"),
+        ("/jobs", {"name": "x", "on_parent_failure": "run"}, "body.on_parent_failure",
+         "only with after"),
+        # the core's message names the place within the body, and so does the problem
+        ("/groups", {"jobs": [{"name": "a"}], "then": {"name": "b", "delay": 9, "expires": 1}},
+         "body.then.expires", "could never start"),
     ],
 )
 async def test_bad_workflow_bodies_are_one_problem_and_nothing_written(
@@ -110,6 +118,14 @@ async def test_the_openapi_document_has_the_workflow_shapes(client: httpx.AsyncC
     job_in = doc["components"]["schemas"]["JobIn"]["properties"]
     assert {"after", "on_parent_failure", "expires"} <= job_in.keys()
     assert "/api/v1/chains" in doc["paths"] and "/api/v1/groups" in doc["paths"]
+    schemas = doc["components"]["schemas"]
+    assert "after" not in schemas["MemberIn"]["properties"]  # refused in a chain or group
+    assert "after" not in schemas["ThenIn"]["properties"]  # it runs after the group
+    assert "on_parent_failure" in schemas["ThenIn"]["properties"]
+    # on_parent_failure other than "fail" only with after: the document says it
+    assert {"required": ["after"], "properties": {"after": {"type": "array"}}} in schemas[
+        "JobIn"
+    ]["anyOf"]
     job_out = doc["components"]["schemas"]["JobOut"]["properties"]
     assert {"parents", "children", "parent_statuses", "expires_at", "waiting_for"} <= set(job_out)
     statuses = doc["components"]["schemas"]["JobOut"]["properties"]["status"]

@@ -16,6 +16,7 @@ from ..models import (
     BatchIn,
     BatchOut,
     CountOut,
+    JobFields,
     JobIn,
     JobOut,
     JobPage,
@@ -126,8 +127,9 @@ async def submit_batch(body: BatchIn, request: Request) -> Response:
     return FastJSON({"ids": ids, "count": len(ids)}, status_code=201)
 
 
-def job_spec(job: JobIn) -> JobSpec:
-    """A job of a request body as the core takes it."""
+def job_spec(job: JobFields) -> JobSpec:
+    """A job of a request body as the core takes it (a chain's or group's member has no
+    `after` nor `on_parent_failure` of its own: the defaults)."""
     return JobSpec(
         job.name,
         job.args,
@@ -142,8 +144,8 @@ def job_spec(job: JobIn) -> JobSpec:
         result_ttl=job.result_ttl,
         meta=job.meta,
         expires=job.expires,
-        after=job.after,
-        on_parent_failure=job.on_parent_failure,
+        after=getattr(job, "after", None),
+        on_parent_failure=getattr(job, "on_parent_failure", "fail"),
     )
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 from starlette.responses import Response
 
 from ..deps import OperateAccess, ReadAccess, Service
 from ..models import Number, Whole, _Strict
-from ..problems import Problem
+from ..problems import NO_LIMIT, Problem
 from ..serialize import FastJSON
 
 router = APIRouter(prefix="/limits", tags=["limits"])
@@ -23,13 +24,32 @@ router = APIRouter(prefix="/limits", tags=["limits"])
 Key = Annotated[str, Path(pattern=r"^(\*|[A-Za-z0-9_.:@+-]{1,128}|[A-Za-z0-9_.:@+-]{0,127}:\*)$")]
 
 
+_RATE: JsonDict = {"required": ["rate"], "properties": {"rate": {"type": "integer"}}}
+_CONCURRENCY: JsonDict = {
+    "required": ["concurrency"],
+    "properties": {"concurrency": {"type": "integer"}},
+}
+
+
 class LimitIn(_Strict):
     """At most `concurrency` jobs running at once under each key the limit covers (0: none
     start, the key is paused), at most `rate` starts in any `per` seconds; one or both."""
 
+    # One or both of the figures; `per` other than 1 only with a rate.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {"anyOf": [_CONCURRENCY, _RATE]},
+                {"anyOf": [{"properties": {"per": {"const": 1}}}, _RATE]},
+            ]
+        }
+    )
+
     concurrency: Whole(0, 1_000_000) | None = None  # type: ignore[valid-type]
     rate: Whole(1, 100_000) | None = None  # type: ignore[valid-type]
-    per: Annotated[Number, Field(ge=0.001, le=86_400)] = 1.0
+    per: Annotated[Number, Field(ge=0.001, le=86_400)] = Field(
+        1.0, description="seconds `rate` counts over (only with `rate`)"
+    )
 
 
 class LimitOut(BaseModel):
@@ -59,7 +79,7 @@ async def put_limit(key: Key, body: LimitIn, service: Service) -> Response:
     return FastJSON(limit.to_dict())
 
 
-@router.delete("/{key}", status_code=204, dependencies=[OperateAccess])
+@router.delete("/{key}", status_code=204, responses=NO_LIMIT, dependencies=[OperateAccess])
 async def remove_limit(key: Key, service: Service) -> Response:
     """Remove the limit on `key`; the jobs it throttled start as workers take them."""
     if not await service.remove_limit(key):
