@@ -51,3 +51,21 @@ def test_schedules_commands(redis_url: str, prefix: str) -> None:
         assert code == 2 and err == "jobdeck: error: schedule: no schedule named 'nightly'\n"
     code, _, err = run("schedules", "remove", "nightly", "--yes", *flags)
     assert code == 2 and "no schedule named nightly" in err
+
+
+def test_list_json_cannot_drive_the_terminal(redis_url: str, prefix: str) -> None:
+    """A schedule's args are anyone's text: `list --json` writes the characters that would act
+    on a terminal (a C1 control, a bidi override, a zero-width space) as \\u escapes, as every
+    other `--json` of the CLI does; the JSON still reads back as the same value."""
+    hostile = "\u202eevil\x9b31m\u200bend"
+
+    async def setup() -> None:
+        async with JobService(redis_url, queue="q", prefix=prefix) as svc:
+            await svc.add_schedule("tick", "ping", every=30, args=[hostile])
+
+    asyncio.run(setup())
+    flags = ("--url", redis_url, "--queue", "q", "--prefix", prefix)
+    code, out, _ = run("schedules", "list", "--json", *flags)
+    assert code == 0
+    assert not {"\u202e", "\x9b", "\u200b"} & set(out), ascii(out)
+    assert json.loads(out)["args"] == [hostile]

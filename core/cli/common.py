@@ -15,8 +15,8 @@ import logging
 import os
 import sys
 import unicodedata
-from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import click
 from redis.exceptions import NoPermissionError, RedisError
@@ -184,6 +184,37 @@ def url_option(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--prefix", default="jobdeck", show_default=True, help="Key prefix.")(func)
     func = click.option("--queue", "-q", default="default", show_default=True)(func)
     return click.option("--url", "-u", envvar="JOBDECK_URL", default=None, help=URL_HELP)(func)
+
+
+class Listed(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+L = TypeVar("L", bound=Listed)
+
+
+def echo_listing(
+    items: Sequence[L],
+    as_json: bool,
+    what: str,
+    header: tuple[str, ...],
+    cells: Callable[[L], tuple[str, ...]],
+) -> None:
+    """A `list` command's output: with `--json`, each item's `to_dict()` on a line of its own
+    (`safe_json`: what anyone wrote into the queue cannot drive the terminal); else `no
+    <what>`, or a table under `header`, columns aligned, `cells` giving an item's row (each
+    cell already made safe to show)."""
+    if as_json:
+        for item in items:
+            click.echo(safe_json(item.to_dict()))
+        return
+    if not items:
+        click.echo(f"no {what}")
+        return
+    table = [header, *(cells(item) for item in items)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 def safe_json(value: Any) -> str:

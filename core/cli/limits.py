@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import click
 
-from ..codec import dumps
 from ..limits import Limit
 from ..text import display_text
-from .common import fail, on_queue, url_option
+from .common import echo_listing, fail, on_queue, url_option
 
 __all__ = ["limits"]
 
@@ -41,18 +40,12 @@ def describe(limit: Limit) -> tuple[str, str, str]:
 def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     """Every limit: its key, jobs running / its concurrency, its rate, jobs throttled."""
     rows: list[Limit] = on_queue(url, queue, prefix, lambda s: s.list_limits(), _BAD_VALUE)
-    if as_json:
-        for limit in rows:
-            click.echo(dumps(limit.to_dict()).decode())
-        return
-    if not rows:
-        click.echo("no limits")
-        return
-    table = [("KEY", "RUNNING / CONCURRENCY", "RATE", "THROTTLED")]
-    table += [(display_text(lim.key, limit=60), *describe(lim)) for lim in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    header = ("KEY", "RUNNING / CONCURRENCY", "RATE", "THROTTLED")
+    echo_listing(rows, as_json, "limits", header, _cells)
+
+
+def _cells(lim: Limit) -> tuple[str, ...]:
+    return (display_text(lim.key, limit=60), *describe(lim))
 
 
 @limits.command("set")

@@ -12,11 +12,10 @@ from typing import Any
 
 import click
 
-from ..codec import dumps
 from ..schedules import ScheduleInfo
 from ..service import JobService
 from ..text import display_text
-from .common import fail, on_queue, url_option
+from .common import echo_listing, fail, on_queue, url_option
 
 __all__ = ["schedules"]
 
@@ -34,30 +33,9 @@ def schedules() -> None:
 def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
     """Every schedule with its timing, next and last fire, and the last job's outcome."""
     rows: list[ScheduleInfo] = on_queue(url, queue, prefix, lambda s: s.list_schedules(), _NO_SUCH)
-    if as_json:
-        for info in rows:
-            click.echo(dumps(info.to_dict()).decode())
-        return
-    if not rows:
-        click.echo("no schedules")
-        return
-    table = [("NAME", "JOB", "WHEN", "STATE", "NEXT", "LAST", "LAST JOB")]
-    for info in rows:
-        table.append(
-            (
-                display_text(info.name, limit=40),
-                display_text(info.job, limit=40),
-                display_text(info.when, limit=60),
-                _state(info),
-                _when(info.next_fire),
-                _when(info.last_fire),
-                display_text(info.last_status or "-", limit=20),
-            )
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    if any(info.unserved and not info.paused for info in rows):
+    header = ("NAME", "JOB", "WHEN", "STATE", "NEXT", "LAST", "LAST JOB")
+    echo_listing(rows, as_json, "schedules", header, _cells)
+    if not as_json and any(info.unserved and not info.paused for info in rows):
         click.echo(
             display_text(
                 f"unserved: no live worker serves queue {queue!r}, so nothing fires these "
@@ -65,6 +43,18 @@ def list_(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
             ),
             err=True,
         )
+
+
+def _cells(info: ScheduleInfo) -> tuple[str, ...]:
+    return (
+        display_text(info.name, limit=40),
+        display_text(info.job, limit=40),
+        display_text(info.when, limit=60),
+        _state(info),
+        _when(info.next_fire),
+        _when(info.last_fire),
+        display_text(info.last_status or "-", limit=20),
+    )
 
 
 def _state(info: ScheduleInfo) -> str:
