@@ -16,6 +16,7 @@ __all__ = [
     "MAX_LIMITS",
     "MAX_LISTED_HANDLERS",
     "MAX_PARKED_NAMES",
+    "PAGE_ROWS",
     "SUBMIT_CHUNK",
     "SUBMIT_CHUNK_BYTES",
     "BackendSettings",
@@ -286,6 +287,10 @@ class RawLimits:
     throttled: dict[str, int]
     in_use: dict[str, int]
 
+
+#: Rows one list.lua call reads at most: the Redis engine lists a page in calls of this many,
+#: and the memory engine gives each such run of rows the byte budget one call has.
+PAGE_ROWS = 200
 
 #: One submit call stores at most this many jobs, and this many bytes of their args and
 #: kwargs (the values of unbounded size): the script writes each job's record, so its time

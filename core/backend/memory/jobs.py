@@ -11,7 +11,7 @@ from typing import Any
 
 from ...codec import dumps
 from ...keys import STATUS_KEYS
-from ..records import NewJob
+from ..records import PAGE_ROWS, NewJob
 from . import clock
 from .clock import fmt_s as _fmt_s
 from .lib import Lib
@@ -19,7 +19,6 @@ from .store import _WAKE_MAX, Record, _field, _lua_number
 from .workflows import FlowStep
 
 PAGE_BYTES, PAGE_FLOOR = 2_097_152, 256  # page_fields' bounds in _lib.lua
-PAGE_ROWS = 200  # rows list.lua reads per call
 
 __all__ = [
     "cancel",
@@ -264,7 +263,7 @@ def list_jobs(
 
 def page(lib: Lib, status: str, offset: int, count: int, newest_first: bool) -> list[str]:
     """`count` ids of a status from `offset` in page order (status_ids in Lua): pending
-    spans the main lines and the side lanes (`Lanes.pending_ids`)."""
+    spans the main lines and the side lanes (`Lanes.pending_page`)."""
     zset = lib.s.sets[STATUS_KEYS[status]]
     if status != "pending":
         return zset.page(offset, count, newest_first)

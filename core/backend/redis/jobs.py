@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...keys import STATUS_KEYS
-from ..records import NewJob
+from ..records import PAGE_ROWS, NewJob
 from . import replies
 from .connection import RedisConnection, request_id
 from .registry import QueueRegistry
@@ -20,7 +20,6 @@ from .replies import flow_spec
 __all__ = ["PAGE_ROWS", "PURGE_STEP", "RETRY_STEP", "list_jobs", "purge", "retry_all_dead"]
 __all__ += ["submit", "submit_args"]
 
-PAGE_ROWS = 200  # rows one list.lua call reads at most
 RETRY_STEP = 500  # dead letters one retry_dead.lua call of a pass moves (the script's own)
 PURGE_STEP = 200  # jobs one purge.lua call deletes: freeing a 200 KB record costs ~12 us
 
