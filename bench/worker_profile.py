@@ -45,16 +45,16 @@ from bench.stats import commandstats, commandstats_usec  # noqa: E402
 #: Rows of the table: (label, function names whose cumulative time it is). A name matches any
 #: module's function of that name, so a baseline of an older layout reads the same way.
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("claim loop (call, parse, start tasks)", ("_claim_loop",)),
-    ("  parse the claim reply", ("_claim_batch",)),
-    ("  start job tasks (context, task)", ("_take",)),
+    ("claim loop (call, parse, start tasks)", ("claim_loop", "_claim_loop")),
+    ("  parse the claim reply", ("claim_batch", "_claim_batch")),
+    ("  start job tasks (context, task)", ("take", "_take")),
     ("job tasks (run one job)", ("_execute",)),
     ("  decode the claimed record", ("decode_claimed", "decode_record")),
     ("  call the handler (incl. handler + probe)", ("call_handler",)),
     ("    of which the benchmark's probe", ("amark_done",)),
     ("    of which the rt job's round trip (redis-py)", ("around_trip",)),
     ("  build the outcome (JSON)", ("completed",)),
-    ("  start the next job held ahead", ("_start_next",)),
+    ("  start the next job held ahead", ("start_next", "_start_next")),
     ("ack loop (finish: args, pack, send)", ("ack_loop",)),
     ("replies in (parse, wake the caller)", ("data_received",)),
     (
@@ -63,6 +63,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 _TOP = (
+    "claim_loop",
     "_claim_loop",
     "_execute",
     "ack_loop",
