@@ -15,7 +15,7 @@ import redis
 
 from jobdeck.core import JobService, JobStatus
 from jobdeck.core.backend.memory import MemoryBackend
-from jobdeck.core.cli.commands import parse_queues, split_slots
+from jobdeck.core.cli.commands import parse_queues, share_concurrency
 
 from .waiting import eventually, finished
 from .worker_process import WorkerProcess
@@ -94,19 +94,19 @@ async def test_listing_reads_the_registry_not_the_keyspace(redis_url: str, prefi
         r.close()
 
 
-def test_parse_and_share_slots() -> None:
+def test_parse_and_share_concurrency() -> None:
     assert parse_queues(["emails", "reports=3"]) == {"emails": 1, "reports": 3}
-    assert split_slots(8, [1, 3]) == [2, 6]
-    assert split_slots(4, [1, 1, 1]) == [2, 1, 1]
-    assert split_slots(2, [1, 1, 10]) == [1, 1, 2]  # each served queue gets a slot
-    assert split_slots(0, [1, 2]) == [0, 0]
+    assert share_concurrency(8, [1, 3]) == [2, 6]
+    assert share_concurrency(4, [1, 1, 1]) == [2, 1, 1]
+    assert share_concurrency(2, [1, 1, 10]) == [1, 1, 2]  # each served queue gets at least 1
+    assert share_concurrency(0, [1, 2]) == [0, 0]
     with pytest.raises(ValueError, match="weight"):
         parse_queues(["a=0"])
 
 
 @pytest.mark.slow
 async def test_one_worker_serves_several_queues_by_weight(redis_url: str, prefix: str) -> None:
-    """-c 4 over emails (weight 1) and reports (weight 3): 1 and 3 slots. Reports is flooded
+    """-c 4 over emails (weight 1) and reports (weight 3): concurrency 1 and 3. Reports is flooded
     with held jobs; emails still runs its job at once, and neither exceeds its share."""
     emails = JobService(redis_url, queue="emails", prefix=prefix)
     reports = emails.for_queue("reports")

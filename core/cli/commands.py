@@ -13,10 +13,10 @@ from .limits import limits
 from .schedules import schedules
 from .stats import queues, stats
 from .submit import submit
-from .worker import parse_queues, split_slots, worker
+from .worker import parse_queues, share_concurrency, worker
 
-# parse_queues and split_slots (worker.py): importable from here, where they were
-__all__ = ["parse_queues", "register", "split_slots"]
+# parse_queues and share_concurrency (worker.py): importable from here, where they were
+__all__ = ["parse_queues", "register", "share_concurrency"]
 
 
 def register(main: click.Group) -> None:

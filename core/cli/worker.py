@@ -19,7 +19,7 @@ from ..service import JobService
 from ..worker.pool import WorkerSettings
 from .common import URL_HELP, fail, load_service, run_async
 
-__all__ = ["parse_queues", "split_slots", "worker"]
+__all__ = ["parse_queues", "share_concurrency", "worker"]
 
 log = logging.getLogger("jobdeck")
 
@@ -35,7 +35,7 @@ log = logging.getLogger("jobdeck")
     metavar="NAME[=WEIGHT]",
     help="A queue to serve (default: the queue of APP's service). Repeat it to serve "
     "several: each queue gets a share of --concurrency by its weight (default 1), at least "
-    "one slot.",
+    "1 each.",
 )
 @click.option("--prefix", default=None, help="Key prefix (default: that of APP's service).")
 @click.option(
@@ -91,12 +91,12 @@ def worker(
     if not base.handlers:
         log.warning("%s has no handlers registered: every job will be dead-lettered", app)
     total = (os.cpu_count() or 1) if concurrency is None else concurrency
-    slots = split_slots(total, list(weights.values()))
-    run_async(lambda: _run_worker(services, slots, worker_id, base), services[0].description)
+    shares = share_concurrency(total, list(weights.values()))
+    run_async(lambda: _run_worker(services, shares, worker_id, base), services[0].description)
 
 
 async def _run_worker(
-    services: list[JobService], slots: list[int], worker_id: str | None, base: JobService
+    services: list[JobService], shares: list[int], worker_id: str | None, base: JobService
 ) -> None:
     for service in services:
         await service.initialize()
@@ -126,7 +126,7 @@ async def _run_worker(
     # on each, and `scale_workers(worker_id=...)` from a queue's console scales that share.
     worker_id = worker_id or _new_worker_id()
     try:
-        for service, count in zip(services, slots, strict=True):
+        for service, count in zip(services, shares, strict=True):
             await service.start_workers(count, worker_id=worker_id)
     except LifespanError as exc:  # nothing ran: stop what started, and say why
         await asyncio.gather(*(service.close() for service in services))
@@ -135,7 +135,7 @@ async def _run_worker(
         "worker %s on %s, queues %s, handlers: %s",
         worker_id,
         services[0].description,
-        ", ".join(f"{s.queue} ({n} slots)" for s, n in zip(services, slots, strict=True)),
+        ", ".join(f"{s.queue} (concurrency {n})" for s, n in zip(services, shares, strict=True)),
         ", ".join(sorted(services[0].handlers)) or "none",
     )
     # A pool whose loop kept crashing has stopped itself: stop the others and say why.
@@ -200,15 +200,16 @@ def parse_queues(values: tuple[str, ...] | list[str]) -> dict[str, int]:
     return weights
 
 
-def split_slots(total: int, weights: list[int]) -> list[int]:
-    """Share `total` slots by weight (largest remainder), each queue at least one slot
-    unless `total` is 0: a queue that is served is never starved by a busier neighbour."""
+def share_concurrency(total: int, weights: list[int]) -> list[int]:
+    """Share a worker's concurrency `total` among its queues by weight (largest remainder),
+    each queue at least 1 unless `total` is 0: a queue that is served is never starved by a
+    busier neighbour."""
     if total == 0:
         return [0] * len(weights)
     exact = [total * w / sum(weights) for w in weights]
-    slots = [int(x) for x in exact]
-    order = sorted(range(len(weights)), key=lambda i: exact[i] - slots[i], reverse=True)
-    for i in order[: total - sum(slots)]:
-        slots[i] += 1
-    return [max(1, n) for n in slots]
+    shares = [int(x) for x in exact]
+    order = sorted(range(len(weights)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in order[: total - sum(shares)]:
+        shares[i] += 1
+    return [max(1, n) for n in shares]
 
