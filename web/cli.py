@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import ipaddress
 import signal
@@ -242,6 +243,13 @@ def _run(service: Any, sock: socket.socket, auth: Any, options: Options) -> int:
             while not server.started and not task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             if server.started:
+                # Everything made to start (FastAPI's routes and models, pydantic's schemas,
+                # the imports) lives as long as the process: frozen, the collector stops
+                # walking it in every full collection, which under a load of submits came
+                # every few hundred requests and stalled them all (POST /jobs at 32 clients:
+                # p99 108-130 ms before, 24-31 ms after; docs/performance.md, HTTP API).
+                gc.collect()
+                gc.freeze()
                 click.echo(banner(service, sock.getsockname(), auth, options), err=True)
             await task
             return 0 if server.started else 1
