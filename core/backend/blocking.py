@@ -120,28 +120,11 @@ class BlockingConnection:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
                 if o.tls is not None:
                     sock = o.tls.wrap_socket(sock, server_hostname=o.host)
-        except ssl.SSLError as exc:
-            raise RedisConnectionError(tls_failure(exc)) from exc
-        except TimeoutError as exc:
-            raise RedisConnectionError(f"no answer within {self._connect_timeout:g}s") from exc
-        except OSError as exc:
-            if isinstance(exc, ConnectionRefusedError):
-                reason = "connection refused"
-            elif isinstance(exc, socket.gaierror):
-                reason = f"unknown host {o.host!r}"
-            else:
-                reason = exc.strerror or str(exc) or type(exc).__name__
-            raise RedisConnectionError(reason) from exc
+        except OSError as exc:  # refused, unknown host, TLS, a timeout (TimeoutError) ...
+            raise RedisConnectionError(o.failure(exc, self._connect_timeout)) from exc
         _bound_replies(sock, self._reply_timeout)
         self._sock, self._reader = sock, hiredis.Reader()
-        handshake: list[tuple[Any, ...]] = []
-        if o.password is not None:
-            auth = ("AUTH", o.username, o.password) if o.username else ("AUTH", o.password)
-            handshake.append(auth)
-        if o.db:
-            handshake.append(("SELECT", o.db))
-        if self._client_name:
-            handshake.append(("CLIENT", "SETNAME", self._client_name))
+        handshake = o.handshake(self._client_name)
         if handshake:
             try:
                 replies = self.pipeline(*handshake)

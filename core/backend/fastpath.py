@@ -156,10 +156,8 @@ class FastConnection:
     ) -> None:
         # The same options redis-py reads from the URL (credentials in the URL or its query,
         # database, connect timeout, TLS files).
-        options = connect_options(url)
+        options = self._options = connect_options(url)
         self._host, self._port, self._path = options.host, options.port, options.path
-        self._db = options.db
-        self._username, self._password = options.username, options.password
         self._tls = options.tls
         self._connect_timeout = options.connect_timeout or connect_timeout
         self._reply_timeout = reply_timeout
@@ -209,19 +207,8 @@ class FastConnection:
                 else:
                     _transport, protocol = await self._connect_tls(connect)
                 protocol.tls = self._tls is not None
-            except (TimeoutError, OSError) as exc:
-                if isinstance(exc, ssl.SSLError):
-                    reason = tls_failure(exc)
-                elif isinstance(exc, ConnectionRefusedError):
-                    reason = "connection refused"
-                elif isinstance(exc, TimeoutError):
-                    reason = f"no answer within {self._connect_timeout:g}s"
-                    if self._tls is not None:
-                        reason += " (a TLS handshake: is this the server's TLS port?)"
-                elif isinstance(exc, socket.gaierror):
-                    reason = f"unknown host {self._host!r}"
-                else:
-                    reason = exc.strerror or str(exc) or type(exc).__name__
+            except OSError as exc:  # refused, unknown host, TLS, a timeout (TimeoutError) ...
+                reason = self._options.failure(exc, self._connect_timeout)
                 raise RedisConnectionError(reason) from exc
             with contextlib.suppress(OSError, AttributeError):
                 sock = _transport.get_extra_info("socket")
@@ -229,17 +216,8 @@ class FastConnection:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             try:
-                if self._password is not None:
-                    auth = (
-                        ("AUTH", self._username, self._password)
-                        if self._username
-                        else ("AUTH", self._password)
-                    )
-                    await protocol.send(auth)[0]
-                if self._db:
-                    await protocol.send(("SELECT", self._db))[0]
-                if self._client_name:
-                    await protocol.send(("CLIENT", "SETNAME", self._client_name))[0]
+                for command in self._options.handshake(self._client_name):
+                    await protocol.send(command)[0]
                 if self._track_id:
                     self.client_id = int(await protocol.send(("CLIENT", "ID"))[0])
             except BaseException:

@@ -11,6 +11,7 @@ credential form in it, even in a URL too broken to parse.
 from __future__ import annotations
 
 import re
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any, cast
@@ -90,6 +91,34 @@ class ConnectOptions:
     password: str | None = None
     tls: ssl.SSLContext | None = None
     connect_timeout: float | None = None
+
+    def handshake(self, client_name: str | None) -> list[tuple[Any, ...]]:
+        """The commands a new connection sends before any other: AUTH, SELECT, its name."""
+        commands: list[tuple[Any, ...]] = []
+        if self.password is not None:
+            auth = ("AUTH", self.password)
+            commands.append(("AUTH", self.username, self.password) if self.username else auth)
+        if self.db:
+            commands.append(("SELECT", self.db))
+        if client_name:
+            commands.append(("CLIENT", "SETNAME", client_name))
+        return commands
+
+    def failure(self, exc: OSError, connect_timeout: float) -> str:
+        """Why connecting failed, in one line (`exc` as connecting raised it, a timeout
+        included), saying what to check."""
+        from .tls import tls_failure
+
+        if isinstance(exc, ssl.SSLError):
+            return tls_failure(exc)
+        if isinstance(exc, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(exc, TimeoutError):
+            hint = " (a TLS handshake: is this the server's TLS port?)" if self.tls else ""
+            return f"no answer within {connect_timeout:g}s{hint}"
+        if isinstance(exc, socket.gaierror):
+            return f"unknown host {self.host!r}"
+        return exc.strerror or str(exc) or type(exc).__name__
 
 
 def connect_options(url: str) -> ConnectOptions:
