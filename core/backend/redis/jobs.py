@@ -17,8 +17,16 @@ from .connection import RedisConnection, request_id
 from .registry import QueueRegistry
 from .replies import flow_spec
 
-__all__ = ["PAGE_ROWS", "PURGE_STEP", "RETRY_STEP", "list_jobs", "purge", "retry_all_dead"]
-__all__ += ["submit", "submit_args"]
+__all__ = [
+    "PAGE_ROWS",
+    "PURGE_STEP",
+    "RETRY_STEP",
+    "list_jobs",
+    "purge",
+    "retry_all_dead",
+    "submit",
+    "submit_args",
+]
 
 RETRY_STEP = 500  # dead letters one retry_dead.lua call of a pass moves (the script's own)
 PURGE_STEP = 200  # jobs one purge.lua call deletes: freeing a 200 KB record costs ~12 us

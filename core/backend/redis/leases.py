@@ -19,8 +19,17 @@ from ..records import BackendSettings, ClaimBatch, Finish, JobEmit, ProgressUpda
 from . import replies
 from .connection import RedisConnection
 
-__all__ = ["FINISH_BYTES", "FINISH_ITEMS", "bounds", "claim", "claim_args", "finish"]
-__all__ += ["job_events", "progress", "wait_and_claim"]
+__all__ = [
+    "FINISH_BYTES",
+    "FINISH_ITEMS",
+    "bounds",
+    "claim",
+    "claim_args",
+    "finish",
+    "job_events",
+    "progress",
+    "wait_and_claim",
+]
 
 # One finish.lua call stores at most this many outcomes, and this many bytes of them.
 FINISH_ITEMS, FINISH_BYTES = 1000, 524_288
