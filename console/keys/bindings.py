@@ -48,8 +48,9 @@ APP_BINDINGS: list[BindingType] = [
     Binding("plus", "pool_scale(1)", "Scale pool up", show=False),
     Binding("minus", "pool_scale(-1)", "Scale pool down", show=False),
     Binding("s", "pool_set_count", "Set pool concurrency", show=False),
-    Binding("p", "pause", "Pause", tooltip="Pause the queue: workers stop taking new jobs"),
-    Binding("p", "resume", "Resume", tooltip="Resume the queue: workers take jobs again"),
+    # "queue" in the label: on the Schedules tab `p` is the selected schedule's
+    Binding("p", "pause", "Pause queue", tooltip="Pause the queue: workers stop taking new jobs"),
+    Binding("p", "resume", "Resume queue", tooltip="Resume the queue: workers take jobs again"),
     Binding("6", "schedules", "Schedules", show=False, tooltip="Tab 6: schedules"),
     Binding("7", "limits", "Limits", show=False, tooltip="Tab 7: concurrency and rate limits"),
     Binding("t", "time_mode", "Time mode", tooltip="The queue as it was, from the event log"),

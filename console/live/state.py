@@ -234,6 +234,9 @@ class ConsoleState:
     events_seen: int = 0
     server_warnings: list[str] = field(default_factory=list)
     refresh: float = LIVE_REFRESH  # seconds between two frames of live data (`--refresh`)
+    # a moment of the time mode, rebuilt from the event log: the header says so, and shows
+    # nothing the log does not hold (workers, their concurrency)
+    past: bool = False
 
     @property
     def slow_refresh(self) -> bool:

@@ -25,6 +25,7 @@ from jobdeck.core.text import display_text
 from ..live.state import ConsoleState
 from ..widgets.footer import KeysFooter
 from ..widgets.header import HeaderStrip
+from ..widgets.keyed_rows import KeyedRows
 from ..widgets.tab_bar import TabBar
 from .confirm import ConfirmScreen, CountScreen
 
@@ -61,6 +62,7 @@ class LimitsScreen(Screen[None]):
         self.header = HeaderStrip(state, id="header")
         self.tab_bar = TabBar(state, hint=self._hint, current="limits", id="tab-bar")
         self.table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
+        self.keyed = KeyedRows(self.table, _COLUMNS)
         self.loaded = False
         self.error = ""
 
@@ -92,11 +94,8 @@ class LimitsScreen(Screen[None]):
     def show(self, rows: list[Limit]) -> None:
         selected = self.selected
         self.rows, self.loaded = rows, True
-        self.table.clear()
-        for limit in rows:
-            self.table.add_row(*_cells(limit), key=limit.key)
-        if selected is not None and selected.key in {r.key for r in rows}:
-            self.table.move_cursor(row=[r.key for r in rows].index(selected.key))
+        cursor = selected.key if selected is not None else None
+        self.keyed.show([(limit.key, _cells(limit)) for limit in rows], cursor=cursor)
         self._draw_bars()
         self.refresh_bindings()
 

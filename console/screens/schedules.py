@@ -29,6 +29,7 @@ from ..format import clip
 from ..live.state import ConsoleState
 from ..widgets.footer import KeysFooter
 from ..widgets.header import HeaderStrip
+from ..widgets.keyed_rows import KeyedRows
 from ..widgets.tab_bar import TabBar
 from .confirm import ConfirmScreen
 
@@ -41,7 +42,9 @@ _STATUS_STYLE = {"completed": "green", "failed": "red", "running": "cyan", "canc
 
 class SchedulesScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "toggle_pause", "Pause/Resume"),
+        # the schedule's, never the queue's (the app refuses its own `p` on this screen)
+        Binding("p", "toggle_pause", "Pause schedule"),
+        Binding("p", "toggle_pause('resume')", "Resume schedule"),
         Binding("t", "trigger", "Trigger now"),
         Binding("d,delete", "remove", "Remove"),
         Binding("escape", "back", "Jobs"),
@@ -77,6 +80,7 @@ class SchedulesScreen(Screen[None]):
         self.header = HeaderStrip(state, id="header")
         self.tab_bar = TabBar(state, hint=self._hint, current="schedules", id="tab-bar")
         self.table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
+        self.keyed = KeyedRows(self.table, _COLUMNS)
         self.loaded = False
         self.error = ""
 
@@ -108,12 +112,9 @@ class SchedulesScreen(Screen[None]):
     def show(self, rows: list[ScheduleInfo]) -> None:
         selected = self.selected
         self.rows, self.loaded = rows, True
-        self.table.clear()
         now = self.clock()
-        for info in rows:
-            self.table.add_row(*self._cells(info, now), key=info.name)
-        if selected is not None and selected.name in {r.name for r in rows}:
-            self.table.move_cursor(row=[r.name for r in rows].index(selected.name))
+        cursor = selected.name if selected is not None else None
+        self.keyed.show([(info.name, self._cells(info, now)) for info in rows], cursor=cursor)
         self._draw_bars()
         self.refresh_bindings()
 
@@ -148,6 +149,9 @@ class SchedulesScreen(Screen[None]):
         self.header.redraw()
         self.tab_bar.redraw()
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # `p` pauses or resumes the row now selected
+
     @property
     def selected(self) -> ScheduleInfo | None:
         if not self.rows or not self.table.row_count:
@@ -161,7 +165,7 @@ class SchedulesScreen(Screen[None]):
         return self.read_only
 
     @work(group="schedules-act")
-    async def action_toggle_pause(self) -> None:
+    async def action_toggle_pause(self, _resume: str = "") -> None:
         info = self.selected
         if info is None:
             self.notify("No schedule selected: p pauses or resumes the selected schedule.")
@@ -219,6 +223,9 @@ class SchedulesScreen(Screen[None]):
             return self.table.max_scroll_x > 0
         if action in ("trigger", "remove"):
             return self.selected is not None  # read-only: the key says why it does nothing
+        if action == "toggle_pause":  # the label says what `p` does to the selected one
+            paused = self.selected is not None and self.selected.paused
+            return paused == bool(parameters)
         return True  # `p` stays the schedule's even with none selected (it says so)
 
     def action_columns(self, step: int) -> None:
@@ -228,11 +235,13 @@ class SchedulesScreen(Screen[None]):
         for column in self.table.ordered_columns:
             starts.append(x)
             x += column.get_render_width(self.table)
-        now = round(self.table.scroll_x)
+        now = round(self.table.scroll_target_x)
         later = [s for s in starts if s > now] if step > 0 else [s for s in starts if s < now]
         if later:
             target = later[0] if step > 0 else later[-1]
-            self.table.scroll_to(x=min(target, self.table.max_scroll_x), animate=False)
+            self.table.scroll_to(
+                x=min(target, self.table.max_scroll_x), animate=False, immediate=True
+            )
 
     def action_back(self) -> None:
         self.dismiss()

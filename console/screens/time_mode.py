@@ -54,7 +54,7 @@ class TimeModeScreen(Screen[None]):
         self.state.active = live.active
         self.cursor_clock = clock
         self.header = HeaderStrip(self.state, id="header")
-        self.tab_bar = TabBar(self.state, hint=lambda: "", tabs=TABS, id="tab-bar")
+        self.tab_bar = TabBar(self.state, hint=self._shown, tabs=TABS, id="tab-bar")
         self.tables = {
             tab: JobTable(tab, COLUMNS[tab], clock=self._now, empty="nothing then", id=tab)
             for tab in TABS
@@ -62,6 +62,15 @@ class TimeModeScreen(Screen[None]):
         self.switcher = ContentSwitcher(*self.tables.values(), initial=live.active, id="switcher")
         self.time_bar = TimeBar(time_mode.past, id="time-bar")
         self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, FilterBar())
+
+    def _shown(self) -> str:
+        """The tab bar's right end: how many of the jobs counted have a row. The counts are
+        exact; rows exist only for jobs the event log saw (and 500 a tab at most)."""
+        tab = self.state.active
+        if tab == "workers":
+            return "workers: not in the event log"
+        rows, counted = self.state.views[tab].total, self.state.tab_count(tab)
+        return f"{rows:,} of {counted:,} in the log" if rows < counted else ""
 
     def _now(self) -> float:
         """Ages in the tables are as of the cursor's moment."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from jobdeck.core.events import Event, Events, event_key
+from jobdeck.core.metrics import QueueMetrics
 
 from ..live.reducer import source_status
 from ..live.state import TAB_STATUSES, ConsoleState, JobRow
@@ -55,6 +56,7 @@ class _Life:
 
     __slots__ = (
         "attempts",
+        "dues",
         "error",
         "name",
         "priority",
@@ -75,10 +77,30 @@ class _Life:
         self.error = ""
         self.runtime: float | None = None
         self.attempts = 0
+        # when each stay in "scheduled" (by the time it began) was due: a due job goes
+        # pending without an event, so the log alone would keep it scheduled for ever
+        self.dues: dict[float, float] | None = None
 
     def status_at(self, t: float) -> tuple[str | None, int]:
         i = bisect_right(self.times, t) - 1
-        return (self.statuses[i], i) if i >= 0 else (None, -1)
+        if i < 0:
+            return None, -1
+        status = self.statuses[i]
+        if status == "scheduled" and self.dues and t >= self.dues.get(self.times[i], math.inf):
+            return "pending", i
+        return status, i
+
+    def promoted(self, t: float, last: float) -> bool:
+        """Whether a stay in "scheduled" went pending, unseen, after `t` and by `last`."""
+        if not self.dues:
+            return False
+        for entered, due in self.dues.items():
+            if t < due <= last:
+                i = bisect_right(self.times, entered) - 1
+                later = self.times[i + 1] if i + 1 < len(self.times) else math.inf
+                if self.statuses[i] == "scheduled" and due <= later:
+                    return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +187,13 @@ class Past:
             life.error = f"{kind}: {message}" if message else str(kind)
         if isinstance(data.get("runtime"), (int, float)):
             life.runtime = float(data["runtime"])
+        wait = data.get("delay") or data.get("retry_in")  # a delayed submit, a retry
+        if target == "scheduled" and isinstance(wait, (int, float)) and wait > 0:
+            if life.dues is None:
+                life.dues = {}
+            life.dues[t] = t + wait
+            if len(life.dues) > _STEPS:
+                del life.dues[min(life.dues)]
         at = bisect_right(life.times, t)
         life.times.insert(at, t)
         life.statuses.insert(at, target)
@@ -203,7 +232,9 @@ class Past:
         state = ConsoleState(queue=live.queue, server=live.server, read_only=True)
         state.connection, state.active = "connected", live.active
         state.embedded_id = live.embedded_id
+        state.past = True
         state.depths = self._depths_at(t, live.depths)
+        state.metrics = self._rates_at(t, state.depths)
         state.paused = self._paused_at(t, live.paused)
         # Sort cheap keys first, build rows only for what is shown.
         pending: list[tuple[bool, int, float, str, int]] = []
@@ -242,7 +273,27 @@ class Past:
             if second > cut:
                 for status, delta in deltas.items():
                     depths[status] = depths.get(status, 0) - delta
+        # jobs that went from scheduled to pending since `t` (no event says so): at `t`
+        # they were still scheduled (the rows say so too, see `_Life.status_at`)
+        last = self.last if self.last is not None else t
+        moved = sum(life.promoted(t, last) for life in self.lives.values() if life.dues)
+        if moved:
+            depths["scheduled"] = depths.get("scheduled", 0) + moved
+            depths["pending"] = depths.get("pending", 0) - moved
         return {status: max(0, n) for status, n in depths.items()}
+
+    def _rates_at(self, t: float, depths: dict[str, int]) -> QueueMetrics:
+        """The header's done/s line as it read at `t`: the minute before it."""
+        end = int(t) + 1
+        done = self.per_second(end - 60, end)
+        return QueueMetrics(
+            timestamp=t,
+            depths=depths,
+            totals={},
+            completed_per_second=done,
+            throughput=sum(done) / 60,
+            throughput_10s=sum(done[-10:]) / 10,
+        )
 
     def _paused_at(self, t: float, now: bool) -> bool:
         before = [paused for when, paused in self._paused if when <= t]

@@ -113,7 +113,10 @@ class HeaderStrip(LineWidget):
             every = f"{state.refresh:g}s"
             slow = f"⟳ {every}" if width < 100 else f"⟳ every {every}"
             right.append(slow, self._style("warning"))
-        if state.read_only:
+        if state.past:  # (the time mode: looking, never acting; its bar says when)
+            right.append("  ")
+            right.append("◀ PAST", self._style("warning"))
+        elif state.read_only:
             right.append("  ")
             right.append("READ-ONLY", self._style("warning"))
         left = Text()
@@ -182,10 +185,11 @@ class HeaderStrip(LineWidget):
             if width >= 100 and metrics.avg_run is not None:
                 tail.append("  run ", self._style("label"))
                 tail.append(duration(metrics.avg_run))
-        tail.append("  workers ", self._style("label"))
-        tail.append(str(len(state.workers)))
-        tail.append("  concurrency ", self._style("label"))
-        tail.append(str(state.concurrency))
+        if not state.past:  # the event log holds no workers: none shown, rather than 0
+            tail.append("  workers ", self._style("label"))
+            tail.append(str(len(state.workers)))
+            tail.append("  concurrency ", self._style("label"))
+            tail.append(str(state.concurrency))
         line = Text(" ")
         line.append("done/s ", self._style("label"))
         room = min(60, width - tail.cell_len - line.cell_len - 1)

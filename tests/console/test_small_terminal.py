@@ -6,9 +6,13 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from textual.binding import Binding
 
-from jobdeck.console.screens.help import HELP_KEYS
+from jobdeck.console.keys.bindings import APP_BINDINGS, MAIN_BINDINGS, action_name
+from jobdeck.console.screens.help import HELP, HELP_KEYS, keys_of
+from jobdeck.console.screens.limits import LimitsScreen
 from jobdeck.console.screens.schedules import SchedulesScreen
+from jobdeck.console.screens.time_mode import TimeModeScreen
 from jobdeck.console.widgets.job_table import JobTable
 from jobdeck.core import JobService
 from jobdeck.core.backend.memory import MemoryBackend
@@ -16,6 +20,7 @@ from jobdeck.core.schedules import new_schedule
 from jobdeck.core.schedules.scheduler import fire_for
 
 from .conftest import open_console
+from .scenario import T0, frozen_clock, open_past
 
 
 def bottom_line(app: object) -> str:
@@ -38,6 +43,32 @@ def test_the_help_says_what_space_does() -> None:
     keys = {key: what for _title, rows in HELP_KEYS for key, what in rows}
     assert "space" not in keys["PgUp PgDn"]
     assert "select" in keys["space"]
+
+
+def test_the_help_reads_its_keys_from_the_bindings() -> None:
+    """The help names actions; its keys come from the bindings, so a key rebound reads the
+    same in the help as in the footer, and every action a key runs is in the help."""
+    assert keys_of(("mark",), [Binding("x", "mark", "Select")]) == "x"
+    with pytest.raises(LookupError):
+        keys_of(("page",), [Binding("x", "mark", "Select")])
+    explained = {
+        (where, action)
+        for _title, where, rows in HELP
+        for actions, _what in rows
+        if not isinstance(actions, str)
+        for action in actions
+    }
+    screens = {
+        "main": [*JobTable.BINDINGS, *MAIN_BINDINGS, *APP_BINDINGS],
+        "schedules": SchedulesScreen.BINDINGS,
+        "limits": LimitsScreen.BINDINGS,
+    }
+    for where, bindings in screens.items():
+        for binding in bindings:
+            action = action_name(binding)
+            if action.startswith("app.") or action in ("back", "mark_move") or "pool_" in action:
+                continue  # the tabs, esc, shift+arrows and the pool's twins: said in words
+            assert (where, action) in explained, f"{binding} is not in the help"
 
 
 @pytest.fixture
@@ -136,11 +167,87 @@ async def test_the_schedules_tab_at_80_columns(memory_service: JobService) -> No
         assert "[6 Schedules]" in lines[3] and lines[3].rstrip().endswith("1 schedule")
         assert lines[4].split()[:3] == ["Name", "Job", "When"], lines[4]  # not a wrapped title
         assert "Last job" not in lines[4]
-        assert "Columns" in lines[-1]  # the footer says how to reach the rest
-        for _ in range(3):
+        # the footer says how to reach the rest
+        await c.until(lambda: "←→ Columns" in screen_lines(c.app)[-1], what="the footer")
+        for _ in range(4):  # a column a press (three here; the read may widen one meanwhile)
+            if "Last job" in screen_lines(c.app)[4]:
+                break
             await c.press("right")
         lines = screen_lines(c.app)
         assert "Last job" in lines[4] and "pending" in lines[5], lines[4:6]
+        # the next second's read keeps the view where it is (it used to snap back left)
+        screen.show(list(screen.rows))
+        await c.pilot.pause()
+        assert screen_lines(c.app)[4].split()[0] == "Job", screen_lines(c.app)[4]
         for _ in range(6):
             await c.press("left")
         assert screen_lines(c.app)[4].split()[0] == "Name"
+
+
+@pytest.mark.slow
+async def test_the_footer_ends_with_help_and_quit_at_80_columns(
+    memory_service: JobService,
+) -> None:
+    """At 80 columns the footer ran past the right edge and cut "? Help" off; the keys that
+    do not fit are now left out, never `?` and `q`, and `p` says it is the queue's."""
+    await memory_service.submit_jobs([{"name": "job"}])
+    await memory_service.resume_queue()
+    async with open_console(memory_service, size=(80, 24)) as c:
+        await c.until(lambda: "Help" in bottom_line(c.app), what="the footer")
+        line = bottom_line(c.app).rstrip()
+        assert line.endswith("? Help q Quit"), line
+        assert "p Pause queue" in line and "palette" not in line, line
+    async with open_console(memory_service, size=(120, 34)) as c:
+        await c.until(lambda: "palette" in bottom_line(c.app), what="the palette key")
+        line = bottom_line(c.app)
+        assert "? Help q Quit" in line and "p Pause queue" in line, line
+
+
+@pytest.mark.slow
+async def test_p_says_whose_pause_it_is(memory_service: JobService) -> None:
+    """`p` pauses the selected schedule on the Schedules tab and the queue elsewhere: the
+    footer says which, and for a paused schedule that it resumes it."""
+    await memory_service.add_schedule("a-tick", "ping", every=30)
+    await memory_service.add_schedule("b-tick", "ping", every=60)
+    await memory_service.pause_schedule("b-tick")
+    async with open_console(memory_service, size=(80, 24)) as c:
+        await c.press("6")
+        screen = c.app.screen
+        await c.until(lambda: screen.table.row_count == 2, what="the schedules")
+        await c.until(lambda: "p Pause schedule" in bottom_line(c.app), what="pause schedule")
+        assert "queue" not in bottom_line(c.app)
+        await c.press("down")
+        await c.until(lambda: "p Resume schedule" in bottom_line(c.app), what="resume")
+
+
+@pytest.mark.slow
+async def test_the_time_mode_agrees_with_itself(prefix: str) -> None:
+    """In time mode the header said "scheduled 0" beside scheduled rows (a delayed job goes
+    pending without an event: the counts took it out at its submit, not at its due time),
+    "workers 0 concurrency 0" (the log holds no workers) and "READ-ONLY"."""
+    with frozen_clock() as clock:
+        async with JobService(f"memory://{prefix}", queue="q", prefix=prefix) as service:
+            await service.submit_jobs([{"name": "later", "delay": 30.0}, {"name": "now"}])
+            clock.now = T0 + 40  # the delayed one is due at T0 + 30, then both run
+            batch = await service.backend.claim("worker-1", 2, 30.0)
+            assert len(batch.jobs) == 2
+            clock.now = T0 + 50
+            async with open_console(service, size=(80, 24), clock=lambda: clock.now) as c:
+                await open_past(c.pilot, "t")
+                screen = c.app.screen
+                assert isinstance(screen, TimeModeScreen)
+                c.app.time_mode.cursor = T0 + 10  # the delayed job waits for its time
+                screen.show_moment()
+                await c.pilot.pause()
+                lines = screen_lines(c.app)
+                assert "scheduled 1" in lines[1] and "pending 1" in lines[1], lines[1]
+                rows = [line.split() for line in lines[5:7]]
+                assert sorted(row[3] for row in rows) == ["pending", "scheduled"], rows
+                assert "workers" not in lines[2] and "concurrency" not in lines[2], lines[2]
+                assert "READ-ONLY" not in lines[0] and "PAST" in lines[0], lines[0]
+                c.app.time_mode.cursor = T0 + 35  # due: pending, not yet running
+                screen.show_moment()
+                await c.pilot.pause()
+                lines = screen_lines(c.app)
+                assert "scheduled 0" in lines[1] and "pending 2" in lines[1], lines[1]
+    MemoryBackend.forget(f"{prefix}/{prefix}/q")
