@@ -48,6 +48,7 @@ def create_app(
     body_limits: BodyLimits | None = None,
     allowed_hosts: Iterable[str] | None = None,
     heartbeat: float = 15.0,
+    summary_interval: float = 2.0,
 ) -> FastAPI:
     """The HTTP API over `service`.
 
@@ -84,6 +85,7 @@ def create_app(
     app.state.read_only = read_only
     app.state.open_metrics = open_metrics
     app.state.heartbeat = heartbeat
+    app.state.summary_interval = summary_interval  # seconds between summary reads (/events)
     app.state.event_hub = None
     app.state.queues = QueueServices(service)
     app.state.body_limits = body_limits or BodyLimits(max_bytes=max_body)

@@ -427,6 +427,9 @@ class WorkerOut(BaseModel):
 
 class WorkersOut(BaseModel):
     workers: list[WorkerOut]
+    omitted: int = Field(
+        0, description="workers left out (the `workers` summary of /events sends at most 1000)"
+    )
 
 
 class QueuesOut(BaseModel):

@@ -27,6 +27,8 @@ import orjson
 from jobdeck.core import Event, Events, JobService
 from jobdeck.core.events import event_key
 
+from .summaries import SummaryFeed
+
 __all__ = ["EventHub", "encode_event"]
 
 _TYPE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -60,12 +62,22 @@ class Client:
 
     types: frozenset[str] | None
     limit: int
+    summaries: frozenset[str] = frozenset()  # the summaries it asked for (`summaries.py`)
     frames: deque[tuple[str, bytes]] = field(default_factory=deque)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     lagged: bool = False
 
     def offer(self, kind: str, event_id: str, frame: bytes) -> None:
-        if self.lagged or (self.types is not None and kind not in self.types):
+        if self.types is not None and kind not in self.types:
+            return
+        self._queue(event_id, frame)
+
+    def offer_frame(self, frame: bytes) -> None:
+        """A summary: no event id (it is never replayed, and never skipped as replayed)."""
+        self._queue("", frame)
+
+    def _queue(self, event_id: str, frame: bytes) -> None:
+        if self.lagged:
             return
         if len(self.frames) >= self.limit:
             self.lagged = True  # what it has not read is dropped: it resumes from the log
@@ -79,9 +91,16 @@ class EventHub:
     """Fans the event log out to SSE clients. Runs while it has clients, on the loop of the
     first; stops when the last leaves."""
 
-    def __init__(self, service: JobService, *, client_buffer: int = 10_000) -> None:
+    def __init__(
+        self,
+        service: JobService,
+        *,
+        client_buffer: int = 10_000,
+        summaries: SummaryFeed | None = None,
+    ) -> None:
         self.service = service
         self.client_buffer = client_buffer
+        self.summaries = summaries or SummaryFeed()
         self.clients: set[Client] = set()
         self.position = "0-0"  # id of the newest event fanned out
         self._task: asyncio.Task[None] | None = None
@@ -113,6 +132,7 @@ class EventHub:
 
     async def close(self) -> None:
         self.clients.clear()
+        await self.summaries.close()
         if self._task is not None:
             task, self._task = self._task, None
             task.cancel()
@@ -121,6 +141,7 @@ class EventHub:
 
     async def _leave(self, client: Client) -> None:
         self.clients.discard(client)
+        await self.summaries.left(self.clients)
         if not self.clients and self._task is not None:
             task, self._task = self._task, None
             task.cancel()
@@ -128,12 +149,19 @@ class EventHub:
                 await task
 
     async def stream(
-        self, after: str | None, types: Collection[str] | None, heartbeat: float
+        self,
+        after: str | None,
+        types: Collection[str] | None,
+        heartbeat: float,
+        summaries: Collection[str] = (),
     ) -> AsyncIterator[bytes]:
-        """The SSE byte stream of one client."""
+        """The SSE byte stream of one client (with the summaries it asked for)."""
         await self._start()
-        client = Client(frozenset(types) if types else None, self.client_buffer)
+        client = Client(
+            frozenset(types) if types else None, self.client_buffer, frozenset(summaries)
+        )
         self.clients.add(client)
+        self.summaries.join(client, lambda: self.clients)
         joined_at = self.position
         try:
             yield b"retry: 2000\n\n"

@@ -53,12 +53,15 @@ RECORDER = r"""
     return response;
   };
   let inEvent = 0;
+  let eventType = "";
+  const SUMMARIES = new Set(["workers", "queues"]); // the server's summaries, not events
   window.jobdeckEventTypes = new Set(); // what the page's event streams listen to
   const add0 = EventSource.prototype.addEventListener;
   EventSource.prototype.addEventListener = function (type, listener, options) {
     window.jobdeckEventTypes.add(type);
     const wrapped = function (event) {
       inEvent += 1;
+      eventType = type;
       try { return listener.call(this, event); } finally { inEvent -= 1; }
     };
     return add0.call(this, type, wrapped, options);
@@ -66,7 +69,8 @@ RECORDER = r"""
   const parse0 = JSON.parse;
   JSON.parse = function (text, reviver) {
     const value = parse0.call(JSON, text, reviver);
-    return inEvent ? wrap(value, "", "EVENT") : value;
+    if (!inEvent) return value;
+    return wrap(value, "", SUMMARIES.has(eventType) ? `SUMMARY:${eventType}` : "EVENT");
   };
 })();
 """
@@ -82,7 +86,8 @@ def event_types(driver: Any) -> set[str]:
 
 
 def reads(driver: Any) -> list[tuple[str, str]]:
-    """(where, path) pairs: where is "GET 200 /api/v1/jobs" or "EVENT"; path "jobs[].id"."""
+    """(where, path) pairs: where is "GET 200 /api/v1/jobs", "EVENT" or "SUMMARY:workers" (a
+    summary on the event stream); path "jobs[].id"."""
     raw = driver.execute_script("return sessionStorage.getItem('jobdeck-field-reads')")
     entries = json.loads(raw or "[]")
     return sorted(tuple(entry.split(" .", 1)) for entry in entries)  # type: ignore[misc]
@@ -144,11 +149,15 @@ def _reply_schemas(operation: dict[str, Any], status: str) -> Iterator[dict[str,
 def undocumented_reads(doc: dict[str, Any], reads: list[tuple[str, str]]) -> list[str]:
     events = doc["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"]
     event_schema = events["text/event-stream"]["x-event-data"]
+    summary_schemas = events["text/event-stream"]["x-summary-data"]
     problems = []
     for where, path in reads:
         segments = _segments(path)
         if where == "EVENT":
             ok = allows(doc, event_schema, segments)
+        elif where.startswith("SUMMARY:"):
+            kind = where.partition(":")[2]
+            ok = kind in summary_schemas and allows(doc, summary_schemas[kind], segments)
         else:
             method, status, url = where.split(" ", 2)
             operation = _operation(doc, method, url)

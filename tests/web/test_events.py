@@ -158,3 +158,44 @@ async def test_bad_resume_id_and_types_are_422(prefix: str) -> None:
             bad = await http.get("/api/v1/events", params={"types": "A\r\nB"})
             assert bad.status_code == 422 and bad.json()["field"] == "query.types"
     MemoryBackend.forget(f"{prefix}/{prefix}/default")
+
+
+async def test_summaries_are_pushed_when_they_change_and_only_then(small_log: JobService) -> None:
+    """A client asking for `workers` gets the server's read at once, nothing while the read
+    gives the same, the new one when it changes; the reads stop when no client wants them."""
+    from jobdeck.web.summaries import SummaryFeed
+
+    payload = {"workers": [], "omitted": 0}
+    reads = 0
+
+    async def read() -> dict:
+        nonlocal reads
+        reads += 1
+        return payload
+
+    hub = EventHub(small_log, summaries=SummaryFeed(interval=0.01))
+    hub.summaries.provide("workers", read)
+    plain = hub.stream(None, None, heartbeat=5)  # asked for none: gets none
+    assert (await plain.__anext__()).startswith(b"retry:")
+    stream = hub.stream(None, None, heartbeat=5, summaries=["workers"])
+    assert (await stream.__anext__()).startswith(b"retry:")
+    first = await asyncio.wait_for(stream.__anext__(), 5)
+    assert first == b'event: workers\ndata: {"workers":[],"omitted":0}\n\n'
+    seen = reads
+
+    async def read_again() -> bool:
+        return reads >= seen + 3
+
+    await eventually(read_again, what="more reads")  # the same each time: nothing sent
+    payload = {"workers": [{"id": "w1"}], "omitted": 0}
+    changed = await asyncio.wait_for(stream.__anext__(), 5)
+    assert changed == b'event: workers\ndata: {"workers":[{"id":"w1"}],"omitted":0}\n\n'
+    late = hub.stream(None, None, heartbeat=5, summaries=["workers"])
+    await late.__anext__()
+    assert await asyncio.wait_for(late.__anext__(), 5) == changed  # the latest, at once
+    plain_client = next(c for c in hub.clients if not c.summaries)
+    assert not plain_client.frames
+    await stream.aclose()
+    await late.aclose()
+    assert hub.summaries._task is None  # nobody wants them: no more reads
+    await plain.aclose()

@@ -14,7 +14,7 @@ from jobdeck.core import JobService
 
 from ..deps import ReadAccess, Service
 from ..models import QueuesOut, QueuesOverviewOut
-from ..queues import queue_services
+from ..queues import QueueServices, queue_services
 from ..serialize import FastJSON
 
 router = APIRouter(prefix="/queues", tags=["queue"])
@@ -31,18 +31,16 @@ async def overview(request: Request, service: Service) -> Response:
     """Every queue's depths, rates over the last minute, pause and workers, sorted by name
     (the served queue among them): at most as many queues as the server keeps open
     (`omitted` says how many more there are)."""
-    registry = queue_services(request)
+    return FastJSON(await overview_reply(queue_services(request), service.queue))
+
+
+async def overview_reply(registry: QueueServices, current: str) -> dict[str, Any]:
+    """The overview as GET /queues/overview sends it; also the `queues` summary of /events."""
     names = await registry.names()
     shown = names[: registry.max_open]
     services = [await registry.get(name) for name in shown]
     summaries = await asyncio.gather(*(_summary(queue) for queue in services))
-    return FastJSON(
-        {
-            "queues": summaries,
-            "current": service.queue,
-            "omitted": len(names) - len(shown),
-        }
-    )
+    return {"queues": summaries, "current": current, "omitted": len(names) - len(shown)}
 
 
 async def _summary(service: JobService) -> dict[str, Any]:

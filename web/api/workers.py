@@ -1,9 +1,13 @@
-"""`/jobs/workers`: live worker processes, and changing their slots."""
+"""`/jobs/workers`: live worker processes, and changing their concurrency."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.responses import Response
+
+from jobdeck.core import JobService
 
 from ..deps import OperateAccess, ReadAccess, Service
 from ..models import ScaleIn, ScaleOut, WorkersOut
@@ -16,10 +20,18 @@ router = APIRouter(prefix="/jobs/workers", tags=["workers"])
 @router.get("", response_model=WorkersOut, dependencies=[ReadAccess])
 async def list_workers(service: Service) -> Response:
     """Every worker process that heartbeated recently."""
+    return FastJSON(await workers_reply(service))
+
+
+async def workers_reply(service: JobService, most: int | None = None) -> dict[str, Any]:
+    """The workers as GET /jobs/workers sends them (the first `most`, `omitted` the rest);
+    also the `workers` summary of /events."""
     workers = await service.list_workers()
-    return FastJSON(
-        {"workers": [{**w.to_dict(), "last_heartbeat": w.last_heartbeat} for w in workers]}
-    )
+    shown = workers if most is None else workers[:most]
+    return {
+        "workers": [{**w.to_dict(), "last_heartbeat": w.last_heartbeat} for w in shown],
+        "omitted": len(workers) - len(shown),
+    }
 
 
 @router.post("/scale", response_model=ScaleOut, dependencies=[OperateAccess], responses=NOT_FOUND)

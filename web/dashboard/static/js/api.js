@@ -40,8 +40,9 @@ export class Api {
   metrics(window = 60) { return this.#request("GET", `${this.q}jobs/metrics`, { params: { window } }); }
   pauseQueue() { return this.#request("POST", `${this.q}queue/pause`, { body: {} }); }
   resumeQueue() { return this.#request("POST", `${this.q}queue/resume`, { body: {} }); }
-  /** The URL of the live event stream (for an EventSource), resuming after `after`. */
-  eventsUrl(after) { return this.#url(`${this.q}events`, { after }); }
+  /** The URL of the live event stream (for an EventSource), resuming after `after`, with
+   * the server's summaries of the workers and of every queue (pushed when they change). */
+  eventsUrl(after) { return this.#url(`${this.q}events`, { after, summaries: "workers,queues" }); }
 
   // -- jobs -----------------------------------------------------------------------------
   jobs({ status, name, limit, offset }) {

@@ -1,8 +1,8 @@
 // The header's chart: done (completed) and failed per bucket, over the last hour (a bar a
 // minute), day (a bar per 15 minutes) or 30 days (a bar per 6 hours), drawn on a canvas. The
 // server's history (GET …/history: per minute kept a day, per hour kept 30 days) is the
-// truth, read when the range is chosen and every minute; live events add to the newest
-// bars in between. Bounded by construction: one range's bars, whatever the event rate.
+// truth, read when the range is chosen and after a gap in the events; live events add to the
+// newest bars in between. Bounded by construction: one range's bars, whatever the event rate.
 
 export const RANGES = {
   hour: { label: "per minute, last hour", bucket: 60, bars: 60, step: "minute", count: 60 },

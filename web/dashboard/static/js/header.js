@@ -1,6 +1,7 @@
 // The header: a count per status (the server's statuses, in its order), paused or running,
 // the workers and how many jobs they run of how many they may, the done rate, and the last
-// hour's chart.
+// hour's chart. The counts are read again when events say they changed; the workers come
+// with the server's `workers` summary on the event stream.
 import { renderByName } from "./byname.js";
 import { $, el, setText } from "./dom.js";
 import { number } from "./format.js";
@@ -19,11 +20,18 @@ export class Header {
   request() { this.refresher.request(); }
 
   async #load() {
-    const [metrics, workers] = await Promise.all([this.api.metrics(), this.api.workers()]);
-    this.#render(metrics, workers.workers);
+    this.#render(await this.api.metrics());
   }
 
-  #render(metrics, workers) {
+  /** The workers of the queue shown (its `workers` summary). */
+  renderWorkers(workers) {
+    this.state.workers = workers;
+    const concurrency = workers.reduce((n, w) => n + w.concurrency, 0);
+    const busy = workers.reduce((n, w) => n + w.running, 0);
+    setText("workers-summary", `${workers.length} worker${workers.length === 1 ? "" : "s"} · running ${busy} of ${concurrency}`);
+  }
+
+  #render(metrics) {
     const state = this.state;
     const counts = $("counts");
     const statuses = state.vocab.statuses;
@@ -36,10 +44,6 @@ export class Header {
     for (const status of statuses) setText(`count-${status}`, number(metrics.depths[status] ?? 0));
     state.paused = metrics.paused;
     this.renderPaused();
-    state.workers = workers;
-    const concurrency = workers.reduce((n, w) => n + w.concurrency, 0);
-    const busy = workers.reduce((n, w) => n + w.running, 0);
-    setText("workers-summary", `${workers.length} worker${workers.length === 1 ? "" : "s"} · running ${busy} of ${concurrency}`);
     // Pending jobs waiting aside (counted in Pending too): held by a limit, or no live
     // worker has their handler; the names and limits are in the pill's title.
     const held = [
@@ -67,7 +71,7 @@ export class Header {
     setText("pause-btn", this.state.paused ? "Resume" : "Pause");
   }
 
-  /** The chart's range from the server's history (and again every minute: main.js). */
+  /** The chart's range from the server's history (and again after a gap in the events). */
   async seedChart() {
     const { step, count } = this.chart.range;
     try {

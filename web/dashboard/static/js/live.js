@@ -4,7 +4,8 @@
 // (the first at once after a quiet spell), so a flood of events costs a few redraws, not
 // one per event. The browser reconnects by itself and sends the last event id
 // (Last-Event-ID); when it gives up (the stream answered with an error status), we open a
-// new one that resumes from the last id we saw.
+// new one that resumes from the last id we saw. The server's summaries (`workers`,
+// `queues`: no id, sent when they change) go to onSummary as they come.
 
 const MAX_QUEUED = 5000; // past this a batch is "overflowed": refetch rather than replay
 
@@ -12,12 +13,14 @@ export class LiveFeed {
   /**
    * `url(after)` is the stream's URL resuming after an event id; `types` the event types to
    * listen to. onBatch(events, overflowed) is called at most every `interval` ms;
-   * onState(state) with "connecting" | "live" | "reconnecting" | "offline".
+   * onState(state) with "connecting" | "live" | "reconnecting" | "offline";
+   * onSummary(kind, data) with each summary.
    */
-  constructor({ url, types, onBatch, onState, onGone, interval = 250 }) {
+  constructor({ url, types, onBatch, onSummary, onState, onGone, interval = 250 }) {
     this.url = url;
     this.types = types;
     this.onBatch = onBatch;
+    this.onSummary = onSummary;
     this.onState = onState;
     this.onGone = onGone;
     this.interval = interval;
@@ -63,6 +66,17 @@ export class LiveFeed {
       this.push(event);
     };
     for (const type of this.types) source.addEventListener(type, receive);
+    for (const kind of ["workers", "queues"]) {
+      source.addEventListener(kind, (message) => {
+        let data;
+        try {
+          data = JSON.parse(message.data);
+        } catch {
+          return;
+        }
+        if (data && typeof data === "object") this.onSummary(kind, data);
+      });
+    }
     // The log was trimmed past where we resumed: what is shown may be stale, refetch it.
     source.addEventListener("reset", () => {
       this.overflowed = true;

@@ -4,6 +4,8 @@
 // Data flow: the list and the job page are read from the API a page at a time (views.js,
 // job.js); live events (live.js) move and update rows in place, then ask for a re-read
 // (updates.js, throttled by refresher.js), so what shows ends up being what the server says.
+// The workers and the queues' overview come pushed on the same stream (the server's
+// summaries, sent when they change): nothing is re-read on a timer.
 import { Actions } from "./actions.js";
 import { Api } from "./api.js";
 import { renderByName } from "./byname.js";
@@ -44,7 +46,6 @@ const updates = new LiveUpdates({ state, table, view, header, chart, forget });
 const session = new Session({ api, started: start, ended: stop });
 let feed = null;
 let clockTimer = 0;
-let ticks = 0;
 
 async function start(reply) {
   state.session = reply;
@@ -79,6 +80,7 @@ function showQueue(name) {
   $("queue-select").value = name;
   selection.clear();
   list.reset();
+  state.workers = null; // the new stream's summary says
   state.rows = [];
   state.total = 0;
   state.page = 0;
@@ -87,6 +89,7 @@ function showQueue(name) {
     url: (after) => api.eventsUrl(after),
     types: state.vocab.eventTypes,
     onBatch: (events, overflowed) => updates.apply(events, overflowed),
+    onSummary: summary,
     onState: connection,
     onGone: () => session.stillSignedIn(),
   });
@@ -114,23 +117,29 @@ function stop() {
 }
 
 function connection(value) {
+  const was = $("conn").dataset.state;
   $("conn").dataset.state = value;
   setText("conn-text", value);
   if (value === "live") {
-    // Whatever happened while we were away: read it again.
+    // Whatever happened while we were away: read it again (the chart too, after a gap).
     header.request();
     view.request();
+    if (was === "reconnecting" || was === "offline") header.seedChart();
   }
 }
 
+/** A summary the server pushed (the workers of the queue shown, or every queue's). */
+function summary(kind, data) {
+  if (kind === "workers") header.renderWorkers(data.workers);
+  else state.overview = data;
+  if (!state.jobId && (state.tab === "workers" || (kind === "queues" && state.tab === "queues"))) view.request();
+}
+
 function tick() {
-  // Relative times (waiting, elapsed, heartbeat age) move with the clock.
+  // Relative times (waiting, elapsed, heartbeat age) move with the clock; no re-reads.
   if (!state.jobId && !document.hidden && !$("confirm").open) table.render();
-  // Workers change without events (heartbeats), and the other queues' events are not
-  // followed: those tabs are read again every few seconds.
-  if ((state.tab === "workers" || state.tab === "queues") && !state.jobId && ++ticks % 3 === 0) view.request();
-  // The chart's truth is the server's history: read again every minute.
-  if (new Date().getSeconds() === 0 && !document.hidden) header.seedChart();
+  // The chart's bars move on with the minute (live events fill them).
+  if (new Date().getSeconds() === 0 && !document.hidden) chart.draw();
 }
 
 function page(step) {

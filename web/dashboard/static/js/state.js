@@ -21,7 +21,8 @@ export function createState() {
     depths: {}, // header: jobs per status
     byName: {}, // header: completed and failed per job name, since the queue began
     paused: false, // header: whether the queue is paused
-    workers: [], // header: live workers
+    workers: null, // main: live workers (the server's `workers` summary)
+    overview: null, // main: every queue's summary (the server's `queues` summary)
     workerQueues: new Map(), // views: worker id -> the queues it serves (from the overview)
   };
 }

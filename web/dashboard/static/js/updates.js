@@ -77,6 +77,7 @@ export class LiveUpdates {
     if (redraw && !state.jobId) this.table.render();
     if (refetch) this.view.request();
     if (counts) this.header.request();
+    if (overflowed) this.header.seedChart(); // events were lost: the chart's counts too
     this.chart.draw();
   }
 }

@@ -1,5 +1,5 @@
 // The list under the tabs: one page of rows read from the server (jobs of the tab's status,
-// workers, schedules, limits). On a job tab the filter is the server's search (search.js) over
+// schedules, limits) or pushed by it (workers, queues: the summaries on the event stream). On a job tab the filter is the server's search (search.js) over
 // every status of the tab; on Workers, Schedules and Limits it filters what the server listed.
 import { $, el, setText, show } from "./dom.js";
 import { number, oneLine } from "./format.js";
@@ -68,20 +68,24 @@ export class ListView {
   }
 
   async #listed(tab) {
+    const state = this.state;
     if (tab === "workers") {
-      // A worker serving several queues has a pool (the same id) on each: the overview says
-      // which queues each id is on.
-      const [workers, overview] = await Promise.all([this.api.workers(), this.api.queuesOverview()]);
+      // The server's summaries, pushed on the event stream when they change (main.js); read
+      // here only before the first came. A worker serving several queues has a pool (the
+      // same id) on each: the overview says which queues each id is on.
+      state.overview ??= await this.api.queuesOverview();
+      const workers = state.workers ?? (await this.api.workers()).workers;
       const queues = new Map();
-      for (const queue of overview.queues) {
+      for (const queue of state.overview.queues) {
         for (const id of queue.worker_ids) queues.set(id, [...(queues.get(id) ?? []), queue.name]);
       }
-      this.state.workerQueues = queues;
-      return workers.workers;
+      state.workerQueues = queues;
+      return workers;
     }
     if (tab === "schedules") return (await this.api.schedules()).schedules;
     if (tab === "limits") return (await this.api.limits()).limits;
-    const reply = await this.api.queuesOverview();
+    state.overview ??= await this.api.queuesOverview();
+    const reply = state.overview;
     setText("search-info", reply.omitted ? `${number(reply.omitted)} more queues not shown` : "");
     return reply.queues;
   }
