@@ -65,12 +65,15 @@ def is_loopback(host: str) -> bool:
 )
 @click.option("--app", "app", default=None, help="module:attr of a JobService (embedded workers).")
 @click.option(
-    "--workers",
-    "-w",
+    "--concurrency",
+    "-c",
     type=click.IntRange(0, 10_000),
     default=None,
-    help="With --app: worker slots to run inside the server process.",
+    help="With --app: how many jobs the embedded workers run at once, inside the server "
+    "process.",
 )
+# `-w/--workers` meant the same: a hidden alias for a release.
+@click.option("--workers", "-w", "workers_alias", type=click.IntRange(0, 10_000), hidden=True)
 @click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
 @click.option(
     "--header-timeout",
@@ -98,7 +101,8 @@ def serve(
     open_metrics: bool,
     allowed_hosts: tuple[str, ...],
     app: str | None,
-    workers: int | None,
+    concurrency: int | None,
+    workers_alias: int | None,
     access_log: bool,
     header_timeout: float,
     max_connections: int,
@@ -112,8 +116,10 @@ def serve(
     from .auth import ApiKeys, Auth
     from .server import ListenError, bind
 
-    if workers is not None and app is None:
-        fail("--workers needs --app (the handlers the embedded workers run)")
+    if concurrency is None:
+        concurrency = workers_alias
+    if concurrency is not None and app is None:
+        fail("--concurrency needs --app (the handlers the embedded workers run)")
     try:
         keys = ApiKeys.from_environment(api_keys_file)
     except ValueError as exc:
@@ -136,7 +142,7 @@ def serve(
     if no_auth:
         click.echo(f"jobdeck: WARNING: serving {host} with no authentication (--no-auth)", err=True)
     options = Options(
-        read_only, open_metrics, hosts, workers, access_log, header_timeout, max_connections
+        read_only, open_metrics, hosts, concurrency, access_log, header_timeout, max_connections
     )
     sys.exit(_run(service, sock, auth, options))
 
@@ -160,7 +166,7 @@ class Options:
     read_only: bool
     open_metrics: bool
     allowed_hosts: frozenset[str] | None
-    workers: int | None
+    concurrency: int | None  # of the embedded workers (with --app)
     access_log: bool
     header_timeout: float
     max_connections: int
@@ -174,7 +180,7 @@ def banner(service: Any, address: tuple[Any, ...], auth: Any, options: Options) 
     base = f"http://{shown}:{address[1]}"
     notes = [
         "read-only" if options.read_only else "",
-        f"{options.workers} worker slots" if options.workers else "",
+        f"embedded workers at concurrency {options.concurrency}" if options.concurrency else "",
         "/metrics open" if options.open_metrics or not auth.required else "/metrics needs a key",
         "access log on stdout" if options.access_log else "",
     ]
@@ -216,8 +222,8 @@ def _run(service: Any, sock: socket.socket, auth: Any, options: Options) -> int:
                 fail(f"cannot reach {service.description}: {exc}", code=1)
             raise
         try:
-            if options.workers:
-                await service.start_workers(options.workers)
+            if options.concurrency:
+                await service.start_workers(options.concurrency)
             app = create_app(
                 service,
                 auth=auth,

@@ -277,7 +277,7 @@ class BatchIn(_Strict):
 
 
 class ScaleIn(_Strict):
-    """Set (`concurrency`) or change (`delta`) the slots of one worker or of all (`*`):
+    """Set (`concurrency`) or change (`delta`) the concurrency of one worker or of all (`*`):
     exactly one of the two."""
 
     model_config = ConfigDict(

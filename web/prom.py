@@ -111,8 +111,12 @@ class QueueCollector:
         workers = snap.workers
         for name, doc, value in (
             ("jobdeck_workers", "Live worker processes", len(workers)),
-            ("jobdeck_worker_slots", "Job slots of the live workers", _sum(workers, "concurrency")),
-            ("jobdeck_worker_busy_slots", "Slots running a job now", _sum(workers, "running")),
+            (
+                "jobdeck_worker_concurrency",
+                "Jobs the live workers may run at once",
+                _sum(workers, "concurrency"),
+            ),
+            ("jobdeck_worker_running", "Jobs the live workers run now", _sum(workers, "running")),
             ("jobdeck_queue_paused", "1 while the queue is paused", int(snap.metrics.paused)),
             (
                 "jobdeck_oldest_pending_job_age_seconds",

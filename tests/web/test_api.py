@@ -152,12 +152,12 @@ async def test_metrics_workers_scale_pause(client: httpx.AsyncClient, service: J
     assert worker["handler_count"] == len(service.handlers)
     scaled = await client.post(f"{API}/jobs/workers/scale", json={"concurrency": 3})
     assert scaled.status_code == 200 and scaled.json()["told"] >= 1
-    await eventually(lambda: _slots(service, 3), what="scaled to 3")
+    await eventually(lambda: _concurrency(service, 3), what="scaled to 3")
     delta = await client.post(
         f"{API}/jobs/workers/scale", json={"delta": -1, "worker_id": worker["id"]}
     )
     assert delta.json()["told"] == 1
-    await eventually(lambda: _slots(service, 2), what="scaled to 2")
+    await eventually(lambda: _concurrency(service, 2), what="scaled to 2")
     both = await client.post(f"{API}/jobs/workers/scale", json={"delta": 1, "concurrency": 1})
     assert both.status_code == 422
     nobody = await client.post(f"{API}/jobs/workers/scale", json={"delta": 1, "worker_id": "zz"})
@@ -177,7 +177,7 @@ async def _json(request) -> dict | None:
     return data if data.get("workers") else None
 
 
-async def _slots(service: JobService, n: int) -> bool:
+async def _concurrency(service: JobService, n: int) -> bool:
     await asyncio.sleep(0)
     return service.pool is not None and service.pool.concurrency == n
 

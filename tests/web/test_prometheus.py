@@ -51,7 +51,7 @@ async def test_metrics_match_the_api(client: httpx.AsyncClient, service: JobServ
         assert got[("jobdeck_jobs", (("queue", "default"), ("status", status)))] == depth
     assert got[("jobdeck_jobs", (("queue", "default"), ("status", "scheduled")))] == 1
     assert got[("jobdeck_queue_paused", q)] == 1
-    assert got[("jobdeck_workers", q)] == 1 and got[("jobdeck_worker_slots", q)] == 3
+    assert got[("jobdeck_workers", q)] == 1 and got[("jobdeck_worker_concurrency", q)] == 3
     for kind in ("wait", "run"):
         count = got[(f"jobdeck_job_{kind}_seconds_count", q)]
         assert count == 4, kind  # four attempts started and finished

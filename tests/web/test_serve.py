@@ -66,9 +66,9 @@ def test_serve_refuses_open_non_loopback_and_bad_keys(tmp_path) -> None:
 
 def test_serve_no_auth_warns_and_embedded_workers(redis_url: str, prefix: str) -> None:
     args = ["--no-auth", "--host", "127.0.0.1", "--url", redis_url, "--prefix", prefix]
-    args += ["--app", "tests.apps.tasks:service", "--queue", "apps", "--workers", "2"]
+    args += ["--app", "tests.apps.tasks:service", "--queue", "apps", "-c", "2"]
     with ServeProcess(*args, env={"JOBDECK_API_KEYS": "", "JOBDECK_TEST_URL": redis_url}) as srv:
-        assert "2 worker slots" in srv.banner
+        assert "embedded workers at concurrency 2" in srv.banner
         with httpx.Client(base_url=srv.base_url) as http:
             job_id = http.post("/api/v1/jobs", json={"name": "add", "args": [2, 3]}).json()["id"]
             for _ in range(200):
@@ -167,3 +167,14 @@ def test_connections_past_the_bound_get_503() -> None:
                 sock.close()
         with httpx.Client(base_url=server.base_url) as http:
             assert http.get("/healthz").status_code == 200  # the bound frees as they go
+
+
+def test_serve_says_concurrency_and_keeps_w_as_a_hidden_alias() -> None:
+    """One word for how many jobs run at once (issue 26): `-c/--concurrency`; `-w/--workers`,
+    which meant the same, still works for a release but is no longer offered."""
+    shown = jobdeck("serve", "--help")
+    assert shown.returncode == 0 and "-c, --concurrency" in shown.stdout
+    assert "slots" not in shown.stdout and "--workers" not in shown.stdout
+    for flag in ("-c", "-w", "--workers"):
+        alone = jobdeck("serve", flag, "2", "--url", "memory://")
+        assert alone.returncode != 0 and "--concurrency needs --app" in alone.stderr, alone

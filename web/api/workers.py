@@ -36,7 +36,7 @@ async def workers_reply(service: JobService, most: int | None = None) -> dict[st
 
 @router.post("/scale", response_model=ScaleOut, dependencies=[OperateAccess], responses=NOT_FOUND)
 async def scale(body: ScaleIn, service: Service) -> Response:
-    """`{"concurrency": n}` sets, `{"delta": ±n}` changes the slots of `worker_id` (one
+    """`{"concurrency": n}` sets, `{"delta": ±n}` changes the concurrency of `worker_id` (one
     process) or of every live worker (`"*"`, the default)."""
     if (body.concurrency is None) == (body.delta is None):
         raise Problem(422, "give exactly one of concurrency and delta", field="body.concurrency")
