@@ -17,7 +17,13 @@
    Cost per edge = (with edges - without) / K, the median of `--rounds` (ten times as many
    at K=10, whose few edges the calls' fixed costs drown).
 
+3. `worst` (`--only worst`): `--thens` jobs waiting on 10,000 completed parents of
+   120-character ids each (and one parent that has not run) expire in one sweep: that
+   call's Redis CPU, and the worst of the calls that let go of the kept results after it.
+   Run it with an older checkout's jobdeck first on `PYTHONPATH` for a before/after.
+
     python bench/workflow_scale.py [--group 10000] [--concurrency 50] [--rounds 5]
+    python bench/workflow_scale.py --only worst [--thens 20]
 """
 
 from __future__ import annotations
@@ -45,16 +51,24 @@ class Cpu:
         return int(self.stat.read_text().split()[0]) / 1000
 
 
-async def group_run(url: str, cpu: Cpu, size: int, concurrency: int) -> dict[str, Any]:
+async def group_run(
+    url: str, cpu: Cpu, size: int, concurrency: int, then: bool = True
+) -> dict[str, Any]:
+    """The group with its then (or, `then=False`, the same jobs alone: the baseline)."""
     from jobdeck.core import JobService, JobSpec, WorkerSettings
 
     settings = WorkerSettings(idle_wait=0.2)
     service = JobService(url, queue=f"g{uuid.uuid4().hex[:6]}", prefix="wfbench",
                          worker_settings=settings)
-    runs = 0
+    runs = ran = 0
+    all_ran = asyncio.Event()
 
     @service.handler("noop")
     async def noop(n: int) -> int:
+        nonlocal ran
+        ran += 1
+        if ran == size:
+            all_ran.set()
         return n
 
     @service.handler("total")
@@ -66,11 +80,18 @@ async def group_run(url: str, cpu: Cpu, size: int, concurrency: int) -> dict[str
     async with service:
         await service.start_workers(concurrency)
         before, start = cpu(), time.perf_counter()
-        group = await service.submit_group(
-            [JobSpec("noop", args=[i]) for i in range(size)], then=JobSpec("total")
-        )
+        specs = [JobSpec("noop", args=[i]) for i in range(size)]
+        if then:
+            group = await service.submit_group(specs, then=JobSpec("total"))
+        else:
+            await service.submit_group(specs)
         submitted = time.perf_counter() - start
-        result = await service.result(group.then_id, timeout=600)
+        if then:
+            assert group.then_id is not None
+            result = await service.result(group.then_id, timeout=600)
+        else:
+            await asyncio.wait_for(all_ran.wait(), 600)
+            result = size * (size - 1) // 2
         wall, spent = time.perf_counter() - start, cpu() - before
         await asyncio.sleep(1.0)  # a second run would show by now
         await service.stop_workers()
@@ -172,21 +193,74 @@ async def drain_except(backend: Any, keep: set[str]) -> None:
                                           event_data=b"{}") for j in held[at:at + 500]])
 
 
+async def worst_call(url: str, cpu: Cpu, thens: int, parents: int) -> dict[str, float]:
+    """`thens` waiting jobs, each after the same `parents` completed jobs of 120-character
+    ids (lists of ~1.2 MB) and one that has not run, expire at once: the Redis CPU
+    of the claim whose sweep expires them, and the worst call among those that follow until
+    every kept result is let go."""
+    from jobdeck.core import JobSpec
+    from jobdeck.core.backend.base import Finish, Outcome
+    from jobdeck.core.backend.redis import RedisBackend
+    from jobdeck.core.submission import prepare_all
+
+    backend = RedisBackend(url, queue=f"w{uuid.uuid4().hex[:6]}", prefix="wfbench")
+    await backend.initialize()
+    base = f"wfbench:{{{backend.queue}}}:"
+    ids = [f"p{i:05d}-" + "x" * 113 for i in range(parents)]
+    for at in range(0, parents, 1000):
+        await backend.submit(prepare_all([JobSpec("noop", job_id=p) for p in ids[at:at + 1000]]))
+    while got := (await backend.claim("w", 500, 60.0)).jobs:
+        await backend.finish("w", [Finish(j.id, j.token, Outcome.COMPLETED, b"1",
+                                          event_data=b"{}") for j in got])
+    await backend.submit(prepare_all([JobSpec("noop", job_id="gate", delay=3600)]))
+    due = time.monotonic() + 90
+    for _ in range(thens):
+        await backend.submit(prepare_all([JobSpec("noop", after=[*ids, "gate"], expires=90)]))
+    while await backend.client.exists(base + "wf"):
+        await backend.claim("w", 0, 60.0)
+    await asyncio.sleep(max(0.0, due - time.monotonic()) + 0.5)  # their time passes
+    before = cpu()
+    await backend.claim("w", 0, 60.0)
+    sweep = cpu() - before
+    worst, calls = 0.0, 0
+    while any([await backend.client.exists(base + "wf"),
+               *[1 async for _ in backend.client.scan_iter(base + "ua:*", count=1000)]]):
+        before = cpu()
+        await backend.claim("w", 0, 60.0)
+        worst, calls = max(worst, cpu() - before), calls + 1
+    await backend.close()
+    return {"sweep_ms": sweep / 1000, "worst_after_ms": worst / 1000, "calls": calls}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--group", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", choices=("group", "edges"))
+    parser.add_argument("--only", choices=("group", "edges", "worst"))
+    parser.add_argument("--thens", type=int, default=20, help="jobs that expire (--only worst)")
     args = parser.parse_args()
     with RedisServer("workflows") as server:
         assert server.proc is not None
         cpu = Cpu(server.proc.pid)
+        if args.only == "worst":
+            got = asyncio.run(worst_call(server.url, cpu, args.thens, 9_999))
+            print(f"{args.thens} jobs after 9,999 parents of 120-character ids expire in one "
+                  f"sweep: that claim {got['sweep_ms']:.1f} ms of Redis CPU; then "
+                  f"{got['calls']} calls to let go of every kept result, the worst "
+                  f"{got['worst_after_ms']:.1f} ms")
+            return
         if args.only != "edges":
             got = asyncio.run(group_run(server.url, cpu, args.group, args.concurrency))
             print(f"group of {got['jobs']} + then: submit {got['submit_s']:.2f} s, then's "
                   f"result after {got['wall_s']:.2f} s, Redis CPU {got['redis_cpu_s']:.2f} s, "
                   f"then ran {got['then_runs']} time(s), result right: {got['result_ok']}")
+            alone = asyncio.run(
+                group_run(server.url, cpu, args.group, args.concurrency, then=False)
+            )
+            print(f"the same {alone['jobs']} jobs, no then: submit {alone['submit_s']:.2f} s, "
+                  f"all ran after {alone['wall_s']:.2f} s, Redis CPU "
+                  f"{alone['redis_cpu_s']:.2f} s")
         if args.only == "group":
             return
         print("Redis CPU µs per edge (median of rounds): K, fan-out, fan-in, link")
