@@ -235,11 +235,11 @@ def test_a_blank_name_is_what_the_core_calls_blank_in_every_regex_dialect() -> N
 
     from pydantic import ValidationError
 
-    from jobdeck.web.models import _NOT_BLANK, JobIn
+    from jobdeck.web.models import NOT_BLANK, JobIn
 
     for char in ["a", "\u0085", "\ufeff", "\x1c", "\u3000", "\u200b", " ", "\t", "é", "\x00"]:
         blank = not char.strip()
-        assert (re.search(_NOT_BLANK, char) is None) is blank, repr(char)
+        assert (re.search(NOT_BLANK, char) is None) is blank, repr(char)
         try:
             JobIn(name=char)
             assert not blank, f"accepted the blank name {char!r}"

@@ -14,7 +14,7 @@ from pydantic.config import JsonDict
 from starlette.responses import Response
 
 from ..deps import OperateAccess, ReadAccess, Service
-from ..models import Number, Whole, _Strict
+from ..models import Number, Strict, Whole
 from ..problems import NO_LIMIT, Problem
 from ..serialize import FastJSON
 
@@ -31,7 +31,7 @@ _CONCURRENCY: JsonDict = {
 }
 
 
-class LimitIn(_Strict):
+class LimitIn(Strict):
     """At most `concurrency` jobs running at once under each key the limit covers (0: none
     start, the key is paused), at most `rate` starts in any `per` seconds; one or both."""
 
