@@ -129,13 +129,15 @@ async def waiting_on_long_lists(
 
 
 async def let_go(service: JobService) -> None:
-    """Claims advance the work list until nothing of the workflows is left."""
+    """Claims advance the work list until it is empty; then nothing of the workflows is
+    left."""
 
     async def drained() -> bool:
         await service.backend.claim("w1", 0, 5.0)
-        return await leftovers(service) == []
+        return not await work_items(service)
 
-    await eventually(drained, 60, "every kept result to be let go")
+    await eventually(drained, 60, "the work list to be done")
+    assert await leftovers(service) == []
 
 
 async def test_a_sweep_reads_a_bounded_number_of_bytes_of_parent_lists(
