@@ -56,6 +56,14 @@ def _later_routes(app: FastAPI) -> None:
         ("POST", f"{API}/queue/pause"),
         ("POST", f"{API}/jobs/dead-letters/retry-all"),
         ("POST", f"{API}/added-later"),
+        # variants: every route that takes a body, and another queue's routes
+        ("POST", f"{API}/chains"),
+        ("POST", f"{API}/groups"),
+        ("PUT", f"{API}/limits/stripe"),
+        ("POST", f"{API}/jobs/bulk"),
+        ("POST", f"{API}/jobs/workers/scale"),
+        ("POST", f"{API}/queues/other/jobs"),
+        ("POST", f"{API}/queues/other/jobs/batch"),
         ("POST", "/nowhere"),
         ("PATCH", f"{API}/jobs"),
     ],
@@ -208,7 +216,18 @@ def test_json_is_a_media_type_not_a_substring() -> None:
 async def test_head_answers_as_get_without_a_body(service: JobService) -> None:
     app = create_app(service, auth=keyed_auth())
     await service.submit_job("x", [1])
-    for path in (f"{API}/jobs?status=pending", "/healthz", f"{API}/jobs/metrics", "/"):
+    scoped = f"{API}/queues/{service.queue}"
+    for path in (
+        f"{API}/jobs?status=pending",
+        "/healthz",
+        f"{API}/jobs/metrics",
+        "/",
+        # variants: a queue's own routes, the overview, the vocabulary
+        f"{scoped}/jobs?status=pending",
+        f"{scoped}/jobs/metrics",
+        f"{API}/queues/overview",
+        f"{API}/vocabulary",
+    ):
         get = await drive(app, "GET", path, headers=OPERATE)
         head = await drive(app, "HEAD", path, headers=OPERATE)
         assert get.status == head.status == 200, path
@@ -303,10 +322,16 @@ async def test_an_event_id_beyond_64_bits_is_422_not_an_outage(service: JobServi
         (f"{API}/events", [*OPERATE, ("last-event-id", BEYOND_64_BITS)]),
         (f"{API}/events?after={BEYOND_64_BITS}", OPERATE),
         (f"{API}/events?after=1-18446744073709551616", OPERATE),
+        # variants: another queue's stream, with summaries asked for
+        (f"{API}/queues/{service.queue}/events?after={BEYOND_64_BITS}", OPERATE),
+        (f"{API}/events?summaries=workers&after={BEYOND_64_BITS}", OPERATE),
     ):
         reply = await drive(app, "GET", path, headers=headers, timeout=5)
         assert reply.status == 422, (path, reply.body)
         assert reply.json()["field"] in ("header.last-event-id", "query.after")
+    for summaries in ("everything", "workers,", "workers\r\nevent: x", ""):
+        reply = await drive(app, "GET", f"{API}/events?summaries={summaries}", headers=OPERATE)
+        assert reply.status == 422 and reply.json()["field"] == "query.summaries", summaries
     job_id = await service.submit_job("x")
     events = await drive(
         app, "GET", f"{API}/jobs/{job_id}/events?after={BEYOND_64_BITS}", headers=OPERATE

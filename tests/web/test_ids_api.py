@@ -52,6 +52,15 @@ async def test_submitting_such_an_id_is_422(client: httpx.AsyncClient, job_id: s
         f"{API}/jobs/batch", json={"jobs": [{"name": "x"}, {"name": "x", "job_id": job_id}]}
     )
     assert batch.status_code == 422 and batch.json()["field"] == "body.jobs[1].job_id", batch.text
+    # variants: a chain's job, a group's job and a group's then take ids by the same rule
+    for path, body, field in (
+        ("chains", {"jobs": [{"name": "x"}, {"name": "x", "job_id": job_id}]}, "jobs[1].job_id"),
+        ("groups", {"jobs": [{"name": "x", "job_id": job_id}]}, "jobs[0].job_id"),
+        ("groups", {"jobs": [{"name": "x"}], "then": {"name": "x", "job_id": job_id}},
+         "then.job_id"),
+    ):  # fmt: skip
+        reply = await client.post(f"{API}/{path}", json=body)
+        assert reply.status_code == 422 and reply.json()["field"] == f"body.{field}", reply.text
     assert (await client.get(f"{API}/jobs")).json()["total"] == 0
 
 

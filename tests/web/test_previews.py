@@ -56,3 +56,22 @@ async def test_dead_letters_send_previews(client: httpx.AsyncClient, service: Jo
     assert len(page.content) < 20_000
     [dead] = page.json()["jobs"]
     assert dead["args"] == [] and set(dead["omitted"]) >= {"args", "error"}
+
+
+async def test_a_waiting_jobs_long_parent_list_is_a_preview_too(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    """A variant: ids, not values. Jobs waiting for 10,000 parents each (~200 KB of ids): a
+    list names the size, the job's page counts them and lists the first 50 with statuses."""
+    from jobdeck.core.submission import JobSpec
+
+    await service.pause_queue()
+    parents = await service.submit_jobs([JobSpec("p", [n]) for n in range(10_000)])
+    children = [await service.submit_job("c", [n], after=parents) for n in range(3)]
+    page = await client.get(f"{API}/jobs", params={"status": "waiting", "limit": 500})
+    assert len(page.content) < 20_000, len(page.content)
+    listed = page.json()["jobs"]
+    assert {job["id"] for job in listed} == set(children)
+    assert all(job["parents"] == [] and job["omitted"]["after"] > 200_000 for job in listed)
+    whole = (await client.get(f"{API}/jobs/{children[0]}")).json()
+    assert whole["parents_total"] == 10_000 and len(whole["parent_statuses"]) == 50
