@@ -59,6 +59,20 @@ async def work_items(service: JobService) -> list[str]:
     return [" ".join(str(part) for part in item) for item in backend._lib.s.flows.work]
 
 
+async def wake_ups(service: JobService, clear: bool = False) -> int:
+    """The wake-ups left for idle workers (the `wake` list; the memory engine's count)."""
+    backend = service.backend
+    if isinstance(backend, RedisBackend):
+        key = _base(service) + "wake"
+        if clear:
+            await backend.client.delete(key)
+        return int(await backend.client.llen(key))
+    assert isinstance(backend, MemoryBackend)
+    if clear:
+        backend._lib.s.wake = 0
+    return backend._lib.s.wake
+
+
 async def add_stale_items(service: JobService, count: int) -> None:
     """Steps of jobs that no longer exist (linking them finds nothing to do)."""
     backend = service.backend
@@ -90,10 +104,12 @@ async def test_a_claim_expires_a_bounded_number_of_the_jobs_it_pops(
     ids = await service.submit_jobs([JobSpec("noop", expires=0.3) for _ in range(total)])
     await asyncio.sleep(0.4)
     # its sweep ends the first EXPIRE_AT_POP (100); its pops end at most EXPIRE_AT_POP more
-    batch = await service.backend.claim("w1", 10, 5.0)
+    await wake_ups(service, clear=True)
+    batch = await service.backend.claim("w1", 1, 5.0)  # its bound met at a batch's end
     assert batch.jobs == []
     expired = (await service.get_metrics()).depths["expired"]
     assert 0 < expired <= 2 * EXPIRE_AT_POP, expired
+    assert await wake_ups(service) >= 1  # a worker claims again at once, not after its wait
     for _ in range(4):
         assert (await service.backend.claim("w1", 10, 5.0)).jobs == []
     metrics = await service.get_metrics()

@@ -401,8 +401,12 @@ while not busy() and level >= lowest and turns > 0 do
   end
 end
 if next(memo) then flow().limits_done(memo) end
--- (workflows) the children of the jobs this claim expired are resolved now
-if WF then WF.flush(bounds_at(7), WF.run(#WF.todo > 0 and WF.STEP or 0)) end
+-- (workflows) the children of the jobs this claim expired are resolved now; a claim that
+-- stopped at its expirations' bound wakes a worker to go on at once
+if WF then
+  WF.flush(bounds_at(7), WF.run(#WF.todo > 0 and WF.STEP or 0))
+  if WF.popped_expired >= WF.EXPIRE_AT_POP then wake(1) end
+end
 if started > 0 and rid ~= '' then
   redis.call('SET', claimed_key, rid .. ' ' .. table.concat(leased_ids, ' '), 'PX', lease)
 end
