@@ -4,9 +4,9 @@
         │                                                               ├─► live/state
         └──reads──► live/fetch ◄── live/refresher ──Refreshed──────────┘      │
                    (metrics, the window on screen, workers, one job)          ▼
-    keys ──► keys/bindings ──► keys/actions ──► JobService      widgets/painter ──► widgets
-                                  (asks first: screens/confirm)   (frames ≤ 2/s, changed cells)
-    t / m ──► timemode/mode ──► timemode/past (the log, then the feed; bounded) ──► screens
+    keys ──► keys/gate (applies here?) ──► keys/actions ──► JobService   widgets/painter
+               keys/bindings (one list: footer, help, palette)            (frames: pace;
+    tabs, pages, t / m ──► navigation ──► screens/* (timemode/past: the log)  changed cells)
 
 - the *event feed* consumes `service.events()` in batches (~100 ms) and applies each batch to
   the state incrementally (`reducer`);
@@ -16,10 +16,10 @@
 Both only post messages; handlers update `self.state` and tell the widgets to redraw (widgets
 never call the service). The operator's actions are an `Actions` object handed the service,
 the state and a way to post messages; the app runs them in workers and draws what follows.
+Which screen is on top is the `Navigator`'s; which key applies there, the `KeyGate`'s.
 """
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import sys
@@ -32,46 +32,35 @@ from rich.text import Text
 from textual import events, work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import BindingType
-from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.timer import Timer
 
-from jobdeck.core.events import Event
 from jobdeck.core.service import JobService
 from jobdeck.core.text import display_text
 
-from .keys.actions import MUTATING, Actions, Where, where_on
-from .keys.bindings import APP_BINDINGS, FOOTER_ACTIONS
+from .keys.actions import Actions, Where
+from .keys.bindings import APP_BINDINGS
+from .keys.gate import KeyGate
 from .keys.palette import JobsProvider, QueueNames, QueuesProvider, action_commands
 from .keys.selection import Selection
-from .live.feed import follow
+from .live.feed import EventsArrived, post_batches
 from .live.fetch import Fetcher
 from .live.refresher import FetchFailed, Refreshed, Refresher
-from .live.state import LIVE_REFRESH, REFRESH_STEPS, ConsoleState
+from .live.state import LIVE_REFRESH, ConsoleState
 from .live.updates import Live
-from .screens.charts import ChartScreen
+from .navigation import Navigator
 from .screens.detail import DetailScreen
-from .screens.help import HelpScreen
-from .screens.limits import LimitsScreen
-from .screens.main import SCREEN_ACTIONS, MainScreen
-from .screens.schedules import SchedulesScreen
-from .screens.time_mode import TimeModeScreen
+from .screens.main import MainScreen
 from .timemode.mode import TimeMode
 from .timemode.past import TIME_MODE_JOBS
 from .widgets import partial_update
 from .widgets.job_table import JobTable
+from .widgets.pace import Pace
 from .widgets.painter import Painter
 
 __all__ = ["JobdeckApp"]
 
 log = logging.getLogger("jobdeck.console")
-
-
-class EventsArrived(Message):
-    def __init__(self, events: list[Event]) -> None:
-        super().__init__()
-        self.events = events
 
 
 class JobdeckApp(App[int]):
@@ -99,11 +88,8 @@ class JobdeckApp(App[int]):
     ) -> None:
         super().__init__()
         partial_update.install()  # changed spans go out from where they start
-        self.service = service
-        self.read_only = read_only
-        self.embedded_workers = embedded_workers
-        self.clock = clock
-        self.batch_interval = batch_interval
+        self.service, self.read_only, self.clock = service, read_only, clock
+        self.embedded_workers, self.batch_interval = embedded_workers, batch_interval
         self.follow_events = live  # False: a still picture (snapshots), no event feed
         self.state = ConsoleState(
             queue=service.queue, server=service.description, read_only=read_only, refresh=refresh
@@ -121,29 +107,37 @@ class JobdeckApp(App[int]):
         self.actions = Actions(service, self.state, self.post_message, self._ask)
         self.selection = Selection(service, self.state, self.post_message)
         self.queue_names = QueueNames(service)  # the palette's "switch queue"
-        self.detail_id: str | None = None
         self.next_queue: str | None = None  # the queue to open next (the palette's switch)
-        self._batch_done = asyncio.Event()
-        self._paint_timers: list[Timer] = []
         self.freeze_gc = freeze_gc
         self._bindings_signature: tuple[Any, ...] = ()
         self.time_mode = TimeMode(service, self.post_message, jobs=time_mode_jobs)
-        self._after_past: str | None = None
         self.main = MainScreen(
             self.state,
             self.selection,
             request=self.request,
             keys_changed=self.sync_bindings,
+            open_job=lambda job_id, name: self.open_detail(job_id, name),
             clock=self.now,
         )
         self.header, self.tab_bar = self.main.header, self.main.tab_bar
         self.tables, self.filter_bar = self.main.tables, self.main.filter_bar
         self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, self.filter_bar)
+        # screens over the main one; which keys apply where; how often it draws
+        self.navigator = Navigator(
+            self, service, self.state, self.main, self.time_mode, request=self.request,
+            tab_shown=self._tab_shown, keys_changed=self.sync_bindings, clock=self.now,
+            read_only=read_only,
+        )  # fmt: skip
+        self.gate = KeyGate(self.state, self.actions, self.main, read_only=read_only)
+        self.pace = Pace(
+            self.state, self.painter, self.refresher, every=self.set_interval, tick=self._tick,
+            reconcile_interval=reconcile_interval,
+        )  # fmt: skip
         self.live = Live(
             self.state,
             self.refresher,
             self.painter,
-            detail_id=lambda: self.detail_id,
+            detail_id=lambda: self.navigator.detail_id,
             embedded_id=lambda: self.service.pool.id if self.service.pool else None,
         )
 
@@ -189,28 +183,7 @@ class JobdeckApp(App[int]):
         if self.follow_events:
             self._event_feed()  # the time_mode buffers what it brings until its loader runs
         self._refresher()
-        self._start_timers()
-
-    def _start_timers(self) -> None:
-        """Live data is drawn every `state.refresh` seconds (what arrived meanwhile, in one
-        frame); ages and elapsed times move on once a second, or at that pace if slower."""
-        for timer in self._paint_timers:
-            timer.stop()
-        refresh = self.state.refresh
-        self._paint_timers = [
-            self.set_interval(refresh, lambda: self.painter.flush()),
-            self.set_interval(max(1.0, refresh), self._tick),
-        ]
-
-    def set_refresh(self, seconds: float) -> None:
-        """Draw live data every `seconds` (a slow link wants fewer frames); keys still
-        answer at once. The reads follow when they would come more often than that."""
-        self.state.refresh = seconds
-        self.refresher.interval = max(self.reconcile_interval, seconds)
-        self._start_timers()
-        self.painter.header_now()
-        pace = "live (twice a second)" if seconds <= LIVE_REFRESH else f"every {seconds:g} s"
-        self.notify(f"Refresh: {pace}.", timeout=3)
+        self.pace.start()
 
     def now(self) -> float:
         """The server's clock, as well as we know it (ages and elapsed times use it)."""
@@ -223,21 +196,18 @@ class JobdeckApp(App[int]):
     def on_main(self) -> bool:
         return len(self.screen_stack) == 1
 
+    @property
+    def detail_id(self) -> str | None:
+        """The job whose page is open, if one is."""
+        return self.navigator.detail_id
+
     # -- the event feed ------------------------------------------------------------------
     @work(exclusive=True, group="events")
     async def _event_feed(self) -> None:
-        async def deliver(batch: list[Event]) -> None:
-            self._batch_done.clear()
-            self.post_message(EventsArrived(batch))
-            await self._batch_done.wait()  # back-pressure: batches grow instead
-
-        def failed(error: str) -> None:
-            self.post_message(FetchFailed(f"event feed: {error}"))
-
-        await follow(self.service, self.batch_interval, deliver, failed)
+        await post_batches(self.service, self.batch_interval, self.post_message)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
-        self._batch_done.set()
+        message.taken.set()
         self.time_mode.live(message.events)
         self.live.take_events(message.events)
 
@@ -259,11 +229,7 @@ class JobdeckApp(App[int]):
     def on_refreshed(self, message: Refreshed) -> None:
         snap = message.snapshot
         self.live.take_refresh(snap)
-        # A refresh can land before the first screen is up (a slow start) or after the last
-        # is gone (shutting down): there is then nothing on screen to update.
-        screen = self.screen_stack[-1] if self.screen_stack else None
-        if isinstance(screen, DetailScreen) and screen.job_id == snap.detail_id:
-            screen.show(snap.detail, self.state.timeline.get(screen.job_id), snap.family)
+        self.navigator.refreshed(snap)
         if not self.painter.attached:
             return
         self.painter.soon("header", "table")
@@ -276,23 +242,8 @@ class JobdeckApp(App[int]):
             # walks it, which took pauses of ~100 ms out of key handling under load.
             self.call_after_refresh(gc.freeze)
 
-    def _past_ready(self, then: str) -> bool:
-        """Whether the time mode's past is in. The first time the past is asked for,
-        the stored log (up to its cap: 50,000 events by default, millions if so set) is
-        read in the background, and `then` (the action that asked) runs once it is in."""
-        if self.time_mode.ready:
-            return True
-        if not self.time_mode.started:
-            self.run_worker(self.time_mode.start(), group="history", description="event log")
-        self._after_past = then
-        self.notify(f"Reading the event log: {self.time_mode.loaded:,} events so far…")
-        return False
-
     def on_time_mode_loaded(self, message: TimeMode.Loaded) -> None:
-        then, self._after_past = self._after_past, None
-        self.clear_notifications()  # "Reading the event log…" is over
-        if then is not None and self.on_main:
-            self.call_later(self.run_action, then)
+        self.navigator.past_loaded()
 
     def on_fetch_failed(self, message: FetchFailed) -> None:
         self.live.failed(message.error)
@@ -306,12 +257,7 @@ class JobdeckApp(App[int]):
         ~40 ms, and the row that arrives almost always takes the same keys."""
         if self.on_main and self.table().fetching:
             return
-        signature = (
-            id(self.screen),
-            self.state.active,
-            tuple(self.check_action(a, ()) for a in FOOTER_ACTIONS),
-            tuple(self.main.check_action(a, ()) for a in SCREEN_ACTIONS),
-        )
+        signature = self.gate.footer_state(self.screen)
         if signature != self._bindings_signature:
             self._bindings_signature = signature
             self.refresh_bindings()
@@ -325,34 +271,17 @@ class JobdeckApp(App[int]):
         if isinstance(screen, DetailScreen):
             screen.redraw()
 
-    def _position(self) -> str:
-        return self.main.position()
-
     # -- the operator's actions ----------------------------------------------------------
     def where(self, screen: Screen[Any] | None = None) -> Where:
         """Where the operator is (on `screen`, by default the one on top)."""
-        screen = screen or self.screen
-        detail = screen.job if isinstance(screen, DetailScreen) else False
-        return where_on(
-            self.state, self.table().selected, on_main=screen is self.main, detail=detail
-        )
+        return self.gate.where(screen or self.screen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("time_mode", "charts"):
-            return self.on_main
-        if action in MUTATING and isinstance(self.screen, TimeModeScreen):
-            return False  # the past is for looking: esc first
-        if action in ("pause", "resume") and isinstance(self.screen, SchedulesScreen):
-            return False  # `p` there is the schedule's, never the whole queue's
-        if action in MUTATING:
-            if not self.actions.applies(action, self.where()):
-                return False
-            return None if self.read_only else True
-        return True
+        return self.gate.applies(action, self.screen)
 
     def on_key(self, event: events.Key) -> None:
         """A key whose action does not apply here (or at all, read-only) says why."""
-        note = self.actions.explain(event.key, self.where())
+        note = self.gate.explain(event.key, self.screen)
         if note:
             severity: SeverityLevel = "warning" if self.read_only else "information"
             self.notify(note, severity=severity, timeout=3)
@@ -405,33 +334,19 @@ class JobdeckApp(App[int]):
         self._act(self.actions.resume(), "resume")
 
     def action_schedules(self) -> None:
-        """The Schedules tab: a screen of its own over the job tabs (1-5 come back)."""
-        if isinstance(self.screen, SchedulesScreen):
-            return
-        while not self.on_main:
-            self.pop_screen()
-        self.push_screen(
-            SchedulesScreen(self.service, self.state, read_only=self.read_only, clock=self.now)
-        )
+        self.navigator.schedules()
 
     def action_limits(self) -> None:
-        """The Limits tab: a screen of its own over the job tabs (1-5 come back)."""
-        if isinstance(self.screen, LimitsScreen):
-            return
-        while not self.on_main:
-            self.pop_screen()
-        self.push_screen(LimitsScreen(self.service, self.state, read_only=self.read_only))
+        self.navigator.limits()
 
     def action_refresh_every(self, seconds: float) -> None:
-        self.set_refresh(seconds)
+        self.notify(self.pace.set(seconds), timeout=3)
 
     def action_slower(self) -> None:
-        """`L`: the next refresh step (live, 2 s, 5 s, 10 s, then live again)."""
-        later = [step for step in REFRESH_STEPS if step > self.state.refresh]
-        self.set_refresh(later[0] if later else REFRESH_STEPS[0])
+        self.notify(self.pace.slower(), timeout=3)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.read_only))
+        self.navigator.help()
 
     async def action_quit(self) -> None:
         self.exit(0)
@@ -452,52 +367,28 @@ class JobdeckApp(App[int]):
         self.next_queue = queue
         self.exit(0)
 
-    # -- the time mode -------------------------------------------------------------------
+    # -- the time mode, tabs and pages (see `navigation`) ------------------------------
     def action_time_mode(self) -> None:
-        if not self._past_ready("time_mode"):
-            return
-        if not self.time_mode.enter():
-            self.notify("The event log is empty: nothing to time_mode over yet.")
-        else:
-            self.push_screen(TimeModeScreen(self.time_mode, self.state, clock=self.now))
+        self.navigator.time_mode_screen()
 
     def action_charts(self) -> None:
-        if not self._past_ready("charts"):
-            return
-        self.push_screen(ChartScreen(self.time_mode.past, self.service))
+        self.navigator.charts()
 
-    # -- tabs ----------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
-        while not self.on_main:
-            self.pop_screen()
-        if self.main.show_tab(tab):
-            self.painter.table()
-            self.painter.header_now()
-            self.sync_bindings()
+        self.navigator.show_tab(tab)
 
-    def on_job_table_opened(self, message: JobTable.Opened) -> None:
-        if message.table.tab == "workers":
-            self.notify("Workers have no detail page: + / - / s scale the selected one.")
-            return
-        self.open_detail(message.row.id, message.row.name)
+    def _tab_shown(self) -> None:
+        self.painter.table()
+        self.painter.header_now()
+        self.sync_bindings()
 
     def open_detail(self, job_id: str, name: str = "") -> None:
-        self.detail_id = job_id
-        screen = DetailScreen(job_id, clock=self.now, name=name)
-        screen.show(None, self.state.timeline.get(job_id))
-        self.push_screen(screen, callback=self._detail_closed)
-        self.request(urgent=True, detail=True)
+        """A job's page over this screen (the palette's "go to job" too)."""
+        self.navigator.open_detail(job_id, name)
 
     def on_detail_screen_opened(self, message: DetailScreen.Opened) -> None:
         """(workflows) A parent's or child's page, over this one (esc comes back)."""
         self.open_detail(message.job_id)
-
-    def _detail_closed(self, _result: None) -> None:
-        under = self.screen_stack[-1] if self.screen_stack else None  # (already popped)
-        self.detail_id = under.job_id if isinstance(under, DetailScreen) else None
-        self.sync_bindings()
-        if self.detail_id is not None:
-            self.request(urgent=True, detail=True)
 
     def _start_pool(self, count: int) -> None:
         """Embedded workers asked for but not started by the launcher: start them here."""

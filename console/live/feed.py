@@ -14,9 +14,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from textual.message import Message
+
 from jobdeck.core.events import Event, Events
 
-__all__ = ["batched", "follow"]
+from .refresher import FetchFailed
+
+__all__ = ["EventsArrived", "batched", "follow", "post_batches"]
 
 log = logging.getLogger("jobdeck.console")
 
@@ -87,3 +91,26 @@ async def follow(
             log.exception("event feed failed")
             failed(f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(1.0)
+
+
+class EventsArrived(Message):
+    """A batch of events for the app; it sets `taken` once the batch is applied."""
+
+    def __init__(self, events: list[Event], taken: asyncio.Event) -> None:
+        super().__init__()
+        self.events, self.taken = events, taken
+
+
+async def post_batches(service: Any, interval: float, post: Callable[[Message], object]) -> None:
+    """`follow`, each batch posted as `EventsArrived` (the next waits until it is taken:
+    back-pressure, batches grow instead) and a failure as `FetchFailed`."""
+
+    async def deliver(batch: list[Event]) -> None:
+        taken = asyncio.Event()
+        post(EventsArrived(batch, taken))
+        await taken.wait()
+
+    def failed(error: str) -> None:
+        post(FetchFailed(f"event feed: {error}"))
+
+    await follow(service, interval, deliver, failed)

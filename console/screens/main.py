@@ -50,11 +50,13 @@ class MainScreen(Screen[None]):
         *,
         request: Callable[..., None],
         keys_changed: Callable[[], None],
+        open_job: Callable[[str, str], None],
         clock: Callable[[], float],
     ) -> None:
+        """`open_job(id, name)`: a job's page over this screen (enter on a row)."""
         super().__init__()
         self.state, self.selection = state, selection
-        self.request, self.keys_changed = request, keys_changed
+        self.request, self.keys_changed, self.open_job = request, keys_changed, open_job
         # The widgets are kept as attributes: handlers reach them without a DOM query, and
         # a message that arrives while the app shuts down draws into detached widgets only.
         self.header = HeaderStrip(state, id="header")
@@ -124,6 +126,12 @@ class MainScreen(Screen[None]):
         view.offset, view.limit = message.offset, message.limit
         if view.key == self.state.active:
             self.request(urgent=True)
+
+    def on_job_table_opened(self, message: JobTable.Opened) -> None:
+        if message.table.tab == "workers":
+            self.notify("Workers have no detail page: + / - / s scale the selected one.")
+            return
+        self.open_job(message.row.id, message.row.name)
 
     def on_job_table_cursor_moved(self, message: JobTable.CursorMoved) -> None:
         self.tab_bar.redraw()

@@ -22,7 +22,7 @@ async def test_select_rows_and_cancel_them_together(service: JobService) -> None
         assert set(c.app.state.views["pending"].marked) == set(ids[:3])
         await c.press("down", "down", "space", "space")  # toggled on and off again
         assert len(c.app.state.views["pending"].marked) == 3
-        assert "3 selected" in c.app._position()
+        assert "3 selected" in c.app.main.position()
         await c.press("c")
         screen = c.app.screen
         assert isinstance(screen, ConfirmScreen) and "Cancel 3 jobs?" in screen.question
