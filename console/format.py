@@ -133,15 +133,18 @@ def schedule_label(job_id: str, width: int) -> str:
     except (OverflowError, OSError, ValueError):
         return job_id[:width]
     when = time.strftime("%H:%M" if local.tm_sec == 0 and not manual else "%H:%M:%S", local)
-    when = "@" + when
     if manual:  # a trigger by hand (`sched:<schedule>:manual-<µs>`)
-        schedule = f"manual {schedule}"
-    if len(schedule) + len(when) <= width:
-        return schedule + when
-    room = width - len(when) - 1
-    if room <= 0:
-        return ("…" + when[1:])[-width:] if width > 0 else ""
-    return schedule[:room] + "…" + when
+        schedule = f"{schedule} manual"
+    if len(schedule) + len(when) + 1 <= width:
+        return f"{schedule}@{when}"
+    room = width - len(when) - 2
+    if room >= 2:
+        return schedule[:room] + "…@" + when
+    if room + 1 >= 1:  # narrow: the name's first letter rather than the "@"
+        return schedule[: room + 1] + "…" + when
+    if width == len(when) + 1:
+        return "…" + when
+    return when[-width:] if width > 0 else ""
 
 
 def clip(text: str, width: int) -> str:

@@ -123,10 +123,11 @@ def test_a_schedulers_ids_read_by_their_tick() -> None:
     tick = "sched:heartbeat:1700000010000"  # 22:13:30 UTC
     assert short_id(tick, 36) == "heartbeat@22:13:30"
     assert short_id(tick, 12) == "he…@22:13:30"
+    assert short_id(tick, 10) == "h…22:13:30"  # the name's first letter before the "@"
     assert short_id(tick, 9) == "…22:13:30" and short_id(tick, 8) == "22:13:30"
     assert short_id("sched:nightly-backup:1699999200000", 12) == "night…@22:00"
     assert short_id("sched:heartbeat:manual-1700000010123456", 40) == (
-        "manual heartbeat@22:13:30"
+        "heartbeat manual@22:13:30"
     )
     assert short_id("sched:odd", 8) == "sched:od" and short_id("sched::1", 20) == "sched::1"
 
