@@ -3,7 +3,7 @@
     python screenshots/make_dashboard_screenshots.py [--out screenshots] [--warmup 90]
 
 It serves `create_app` over the demo queue of `jobdeck demo` (memory engine, two worker
-processes' worth of slots, a producer of quick, slow, flaky and failing jobs), lets it run
+processes' worth of concurrency, a producer of quick, slow, flaky and failing jobs), lets it run
 for `--warmup` seconds so the chart and the history have something in them, then signs in
 with headless Chromium and saves each tab (the overview of every queue too: two more queues of
 the prefix are filled for it), a search, a selection for an action on many, a job page with
