@@ -138,7 +138,7 @@ class ApiKeys:
         if file is not None:
             path = Path(file)
             try:
-                text = path.read_text(encoding="utf-8")
+                text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not text
             except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"--api-keys-file: cannot read {path}: {exc}") from None
             found = parse_key_lines(text.splitlines(), str(path))

@@ -67,10 +67,12 @@ def test_a_malformed_escape_in_the_address_keeps_the_operator_signed_in(
     signed_in: Any, dash_queue: Queue
 ) -> None:
     driver = signed_in
-    driver.get(dash_queue.served.url + "#job/%E0%A4%A")
-    driver.refresh()  # loaded with it, not only moved to it
-    until(driver, lambda d: shown(d, "app"), what="the dashboard")
-    assert not shown(driver, "login")
+    # variants: a truncated UTF-8 escape, a bare %, a bad escape in a queue's name
+    for bad in ("#job/%E0%A4%A", "#job/%", "#queue/%ZZ/pending", "#queue/x%/job/y"):
+        driver.get(dash_queue.served.url + bad)
+        driver.refresh()  # loaded with it, not only moved to it
+        until(driver, lambda d: shown(d, "app"), what=f"the dashboard at {bad}")
+        assert not shown(driver, "login"), bad
 
 
 def timeline(driver: Any) -> list[str]:

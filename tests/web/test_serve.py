@@ -105,7 +105,10 @@ def test_banner_names_the_dashboard_and_each_credential_source(tmp_path) -> None
 def test_keys_sources_that_hold_no_key_refuse_to_start(tmp_path) -> None:
     (tmp_path / "empty").write_text("")
     (tmp_path / "comments").write_text("# operate:old-key-0123456789\n\n   # nobody\n")
-    for name in ("empty", "comments"):
+    # variants: blank lines only, and comments after a byte-order mark (Windows editors)
+    (tmp_path / "blank").write_text(" \t\n\r\n\n")
+    (tmp_path / "bom").write_text("\ufeff# operate:old-key-0123456789\n")
+    for name in ("empty", "comments", "blank", "bom"):
         refused = jobdeck(
             "serve",
             "--url",
@@ -117,6 +120,15 @@ def test_keys_sources_that_hold_no_key_refuse_to_start(tmp_path) -> None:
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.count("\n") == 1 and "holds no key" in refused.stderr
         assert "old-key" not in refused.stderr
+    (tmp_path / "bom-key").write_text("\ufeffoperate:bom-key-0123456789abcdef\n")
+    with socket.socket() as taken:  # the keys are read, then the busy port stops it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        after_bom = jobdeck(
+            "serve", "--url", "memory://", "--api-keys-file", str(tmp_path / "bom-key"),
+            "--port", str(taken.getsockname()[1]), env={"JOBDECK_API_KEYS": ""},
+        )  # fmt: skip
+    assert "is in use" in after_bom.stderr, after_bom.stderr  # its key was read
     commas = jobdeck("serve", "--url", "memory://", env={"JOBDECK_API_KEYS": " , "})
     assert commas.returncode == 2 and "JOBDECK_API_KEYS is set but holds no key" in commas.stderr
 
