@@ -183,6 +183,15 @@ class JobDefinition:
             return None
         return max(0.0, self.finished_at - self.started_at)
 
+    @property
+    def status_text(self) -> str:
+        """Its status as `jobdeck job show` and the console's detail say it: a cancel asked
+        of a job that has not ended yet (its handler is being stopped) is added, one that
+        took is not (`cancelled (cancel requested)` said it twice)."""
+        if self.cancel_requested and self.status is not JobStatus.CANCELLED:
+            return f"{self.status.value} (cancel requested)"
+        return self.status.value
+
     def evolve(self, **changes: Any) -> JobDefinition:
         return replace(self, **changes)
 

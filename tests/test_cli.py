@@ -91,6 +91,8 @@ BAD_INPUT: list[tuple[str, list[str], str]] = [
     ("worker-missing-module", ["worker", "no_such_module_xyz:service"], "cannot import"),
     ("worker-module-fails", ["worker", "tests.apps.broken:service"], "broken on purpose"),
     ("worker-not-module-attr", ["worker", "justaname"], "module:attribute"),
+    # a module named without its service (it read as the attribute `tasks` of `tests.apps`)
+    ("worker-module-without-attr", ["worker", "tests.apps.tasks"], "tests.apps.tasks:service"),
     ("worker-unreachable", ["worker", APP, "--url", "{down}"], "cannot reach"),
     ("worker-bad-scheme", ["worker", APP, "--url", "ftp://x"], "scheme"),
     ("worker-short-lease", ["worker", APP, "--lease", "0.5"], "lease"),
@@ -297,3 +299,21 @@ def test_limits_set_list_remove_and_stats_counts_throttled(redis_url: str, prefi
     assert "throttled=1 (of pending): stripe 1" in stats
     assert jobdeck("limits", "remove", "stripe", *where).stdout == "stripe: removed\n"
     assert jobdeck("limits", "list", "--json", *where).stdout.count("\n") == 1
+
+
+def test_a_command_of_a_surface_not_installed_names_its_extra() -> None:
+    """`jobdeck serve` without the web extra (the README's first install is `pip install -e
+    .`) said only "No such command 'serve'": it names the extra to install, and so does
+    `jobdeck --help`. The extra's absence is made real by hiding FastAPI from the process."""
+    hide = "import sys; sys.modules['fastapi'] = None; from jobdeck.core.cli import main; main()"
+    for args in (["serve"], ["api-key", "new"], ["--help"]):
+        done = subprocess.run(
+            [sys.executable, "-c", hide, *args], cwd=ROOT, env=ENV, capture_output=True,
+            text=True, timeout=60,
+        )  # fmt: skip
+        out = done.stdout + done.stderr
+        assert "python -m pip install 'jobdeck[web]'" in out, (args, out)
+        assert "Traceback" not in out, out
+    unknown = jobdeck("frobnicate")  # with every surface installed: no hint
+    assert "No such command 'frobnicate'." in unknown.stderr
+    assert "pip install" not in unknown.stderr

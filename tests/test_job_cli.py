@@ -119,6 +119,37 @@ def test_show_and_wait(where: list[str], jobs: dict[str, str]) -> None:
     assert again.exit_code == 1 and "is cancelled: only unfinished jobs cancel" in again.output
 
 
+def test_a_running_job_cancelled_shows_as_cancelled(
+    where: list[str], redis_url: str, prefix: str
+) -> None:
+    """A running job, once its cancel took, read `cancelled (cancel requested)`: the request is
+    news only while the job still runs."""
+
+    async def cancel_while_running() -> str:
+        async with JobService(redis_url, "cli", prefix) as service:
+            started = asyncio.Event()
+
+            async def forever() -> None:
+                started.set()
+                await asyncio.sleep(3600)
+
+            service.register_handler("forever", forever)
+            await service.start_workers(1)
+            job_id = await service.submit_job("forever")
+            await asyncio.wait_for(started.wait(), 30)
+            await service.cancel_job(job_id)
+            job = await service.get_job(job_id, wait=30)
+            await service.stop_workers()
+            assert job is not None and job.status is JobStatus.CANCELLED and job.cancel_requested
+            return job_id
+
+    job_id = asyncio.run(cancel_while_running())
+    shown = _cli("job", "show", job_id, *where)
+    assert shown.exit_code == 0, shown.output
+    status = next(line for line in shown.output.splitlines() if line.startswith("status"))
+    assert status.split() == ["status", "cancelled"], status
+
+
 def test_a_wait_ends_when_a_worker_finishes_the_job(
     where: list[str], redis_url: str, prefix: str
 ) -> None:
@@ -215,6 +246,7 @@ def test_stats_as_json(where: list[str], redis_url: str, prefix: str) -> None:
             await service.start_workers(2, worker_id="stats-worker")
             text = await asyncio.to_thread(lambda: _cli("stats", *where).output)
             assert "  stats-worker  running 0 of 2  handlers: a, b\n" in text
+            assert "\ntotals: none yet\n" in text  # a new queue's line ended in "totals: "
             return await asyncio.to_thread(lambda: _cli("stats", "--json", *where).output)
 
     figures = json.loads(asyncio.run(run()))

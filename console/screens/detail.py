@@ -174,7 +174,7 @@ def _summary(job: JobDefinition, now: float, missing: bool) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     for style in ("bold", "", "bold", ""):
         grid.add_column(style=style, no_wrap=True)
-    status = job.status.value.upper() + (" (cancel requested)" if job.cancel_requested else "")
+    status = job.status.value.upper() + job.status_text[len(job.status.value) :]
     if missing:
         status += " (no longer stored)"
     waited = job.wait_time

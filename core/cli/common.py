@@ -78,6 +78,8 @@ def load_service(target: str) -> JobService:
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
+            if not sep:
+                _name_the_service(target)
             fail(f"{module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     if callable(obj) and not isinstance(obj, JobService):
@@ -88,6 +90,18 @@ def load_service(target: str) -> JobService:
     if not isinstance(obj, JobService):
         fail(f"{target!r} is a {type(obj).__name__}, not a jobdeck JobService")
     return obj
+
+
+def _name_the_service(target: str) -> None:
+    """`jobdeck worker examples.tasks` named a module, not the service in it (it read as the
+    attribute `tasks` of the package `examples`): if it is one, say which attribute to add."""
+    try:
+        module = importlib.import_module(target)
+    except Exception:
+        return
+    found = sorted(name for name, value in vars(module).items() if isinstance(value, JobService))
+    names = " or ".join(f"{target}:{name}" for name in found[:3]) or f"{target}:service"
+    fail(f"{target!r} is a module: name the JobService in it as module:attribute, e.g. {names}")
 
 
 def make_service(

@@ -105,7 +105,7 @@ def _rows(found: JobDefinition) -> list[tuple[str, str]]:
     rows = [
         ("id", found.id),
         ("name", found.name),
-        ("status", found.status.value + (" (cancel requested)" if found.cancel_requested else "")),
+        ("status", found.status_text),
         ("priority", found.priority.name.lower()),
         ("attempts", f"{found.attempts} (max_retries {found.max_retries})"),
         ("args", safe_json(list(found.args))),
@@ -293,8 +293,8 @@ _PURGEABLE = [s.value for s in JobStatus if s != JobStatus.RUNNING]
 @url_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
 def purge(status: str, url: str | None, queue: str, prefix: str, yes: bool) -> None:
-    """Delete every job in STATUS: pending, scheduled, completed, failed (the dead letters)
-    or cancelled. Asks first unless --yes."""
+    """Delete every job in STATUS: pending, scheduled, waiting, completed, failed (the dead
+    letters), cancelled or expired. Asks first unless --yes."""
     service = shared_service(url, queue, prefix)
 
     async def count(service: JobService) -> int:

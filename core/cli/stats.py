@@ -45,7 +45,7 @@ def stats(url: str | None, queue: str, prefix: str, as_json: bool) -> None:
         if count:
             click.echo(f"{label}={count} (of pending): " + _by_key(by))
     totals = "  ".join(f"{k}={v}" for k, v in sorted(m.totals.items()))
-    click.echo("totals: " + display_text(totals))
+    click.echo("totals: " + display_text(totals or "none yet"))
     click.echo(f"throughput: {m.throughput_10s:.1f}/s (10 s), {m.throughput:.1f}/s (1 min)")
     click.echo(f"workers: {len(workers)}, concurrency: {sum(w.concurrency for w in workers)}")
     for w in sorted(workers, key=lambda w: w.id)[:SHOWN_WORKERS]:
