@@ -32,6 +32,16 @@ _STATUS_LABELS = (
     ("cancelled", "cancelled"),
 )
 
+# the labels where the full ones do not fit on the line
+_SHORT = {
+    "pending": "pend",
+    "scheduled": "sched",
+    "running": "run",
+    "cancelled": "canc",
+    "waiting": "wait",
+    "expired": "exp",
+}
+
 
 class LineWidget(Widget):
     """A strip of a few lines, each a function of the state (`line`), that repaints only
@@ -137,11 +147,22 @@ class HeaderStrip(LineWidget):
         return left + Text(" " * gap) + right
 
     def _counts(self, width: int) -> Text:
+        """A count per status; `waiting` and `expired` once there are any. Where that does
+        not fit (80 columns with either of them), the labels shorten as the tab bar's do
+        (`pend`, `sched`, `run`, ...) rather than the last counts being cut off."""
         compact = width < 100
+        line = self._count_line(compact, short=False)
+        shown = line.copy()
+        shown.rstrip()
+        if shown.cell_len > width:
+            line = self._count_line(compact, short=True)
+        return line
+
+    def _count_line(self, compact: bool, short: bool) -> Text:
         line = Text(" ")
         for status, label in _STATUS_LABELS:
             value = self.state.depth(status)
-            line.append(label + " ", self._style("label"))
+            line.append((_SHORT.get(status, label) if short else label) + " ", self._style("label"))
             style = self._style("alert") if status == "failed" and value else Style()
             line.append(count(value, compact), style)
             if status == "pending":
@@ -152,7 +173,7 @@ class HeaderStrip(LineWidget):
         for status in ("waiting", "expired"):
             value = self.state.depth(status)
             if value:
-                line.append(status + " ", self._style("label"))
+                line.append((_SHORT[status] if short else status) + " ", self._style("label"))
                 line.append(count(value, compact))
                 line.append("  ")
         return line

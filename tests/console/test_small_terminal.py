@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -251,3 +252,26 @@ async def test_the_time_mode_agrees_with_itself(prefix: str) -> None:
                 lines = screen_lines(c.app)
                 assert "scheduled 0" in lines[1] and "pending 2" in lines[1], lines[1]
     MemoryBackend.forget(f"{prefix}/{prefix}/q")
+
+
+@pytest.mark.slow
+async def test_every_count_fits_the_header_at_80_columns(service: JobService) -> None:
+    """With jobs waiting and expired, the header's counts ran past 80 columns and the last
+    were cut (`cancelled 2  expir`): the labels shorten instead, every count on screen."""
+    parent = await service.submit_job("backup", delay=600)
+    await service.submit_job("verify", after=[parent])
+    late = await service.submit_job("report", expires=0.05)
+    await asyncio.sleep(0.1)
+    await service.backend.claim("w1", 10, 30.0, ["nothing"])  # finds `late` expired
+    assert (await service.get_job(late)).status.value == "expired"  # type: ignore[union-attr]
+    async with open_console(service, size=(80, 24)) as c:
+        header = c.app.query_one("#header")
+        await c.until(lambda: "exp" in header.plain, what="the expired count")
+        counts = c.app.screen._compositor.render_strips()[1].text
+        for shown in ("pend 0", "sched 1", "run 0", "dead 0", "done 0", "canc 0", "wait 1"):
+            assert shown in counts, counts
+        assert counts.rstrip().endswith("exp 1"), counts
+    async with open_console(service, size=(120, 34)) as c:  # where they fit: the full words
+        header = c.app.query_one("#header")
+        await c.until(lambda: "expired 1" in header.plain, what="the expired count")
+        assert "waiting 1" in header.plain and "scheduled 1" in header.plain
