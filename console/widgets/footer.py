@@ -52,11 +52,11 @@ def _rank(widget: Widget, spare: list[Widget]) -> int:
 class KeysFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)
-        self._width = 0
+        self._columns = 0
 
     def compose(self) -> ComposeResult:
         keys = list(super().compose())
-        width = self._width or self.app.size.width
+        width = self._columns or self.app.size.width
         palette = [k for k in keys if isinstance(k, FooterKey) and k.has_class("-command-palette")]
         kept = [k for k in keys if k not in palette]
         room = width - (_PALETTE if palette else 0)
@@ -70,8 +70,8 @@ class KeysFooter(Footer):
 
     def on_resize(self, event: events.Resize) -> None:
         width = event.size.width
-        if width == self._width:
+        if width == self._columns:
             return
-        self._width = width
+        self._columns = width
         self.show_command_palette = width >= WIDE
         self.call_after_refresh(self.recompose)

@@ -10,10 +10,12 @@ import pytest
 from textual.binding import Binding
 
 from jobdeck.console.keys.bindings import APP_BINDINGS, MAIN_BINDINGS, action_name
+from jobdeck.console.live.state import ConsoleState
 from jobdeck.console.screens.help import HELP, HELP_KEYS, keys_of
 from jobdeck.console.screens.limits import LimitsScreen
 from jobdeck.console.screens.schedules import SchedulesScreen
 from jobdeck.console.screens.time_mode import TimeModeScreen
+from jobdeck.console.timemode.mode import TimeMode
 from jobdeck.console.widgets.job_table import JobTable
 from jobdeck.core import JobService
 from jobdeck.core.backend.memory import MemoryBackend
@@ -275,3 +277,17 @@ async def test_every_count_fits_the_header_at_80_columns(service: JobService) ->
         header = c.app.query_one("#header")
         await c.until(lambda: "expired 1" in header.plain, what="the expired count")
         assert "waiting 1" in header.plain and "scheduled 1" in header.plain
+
+
+def test_the_time_modes_bar_says_how_many_counted_jobs_have_rows() -> None:
+    """Counts in time mode are exact, rows exist only for jobs the log saw: the counts
+    against the rows read as a contradiction until the bar says so."""
+    live = ConsoleState(queue="q", server="memory://x")
+    screen = TimeModeScreen(TimeMode(None, lambda message: None), live, clock=lambda: T0)
+    screen.state.depths = {"pending": 900, "scheduled": 5}
+    screen.state.views["pending"].total = 300
+    assert screen._shown() == "300 of 905 in the log"
+    screen.state.views["pending"].total = 905
+    assert screen._shown() == ""
+    screen.state.active = "workers"
+    assert "not in the event log" in screen._shown()
