@@ -100,11 +100,9 @@ async def _console(
     except (RedisError, OSError) as exc:
         reason = redact(str(exc).strip().rstrip(".") or type(exc).__name__, service.url)
         reason = display_text(reason, limit=500)
-        print(
-            f"jobdeck: error: cannot reach {service.description}: {reason}. "
-            "(Try `jobdeck demo` for a local demo.)",
-            file=sys.stderr,
-        )
+        if not reason.startswith("cannot reach"):  # the engine's own error may say it already
+            reason = f"cannot reach {service.description}: {reason}"
+        print(f"jobdeck: error: {reason}. (Try `jobdeck demo` for a local demo.)", file=sys.stderr)
         return 1
     stop_setup = None
     with _held_logs() as held:

@@ -23,6 +23,7 @@ def test_an_unreachable_redis_is_one_line_without_the_password(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "cannot reach redis://admin:***@127.0.0.1" in err
+    assert err.count("cannot reach") == 1, err  # it said it twice: "cannot reach X: cannot reach X"
     assert "jobdeck demo" in err
     assert "s3cret-pw" not in err
 
