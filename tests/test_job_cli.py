@@ -269,3 +269,34 @@ def test_json_output_is_safe_for_a_terminal() -> None:
     text = safe_json(value)
     assert text.isprintable() and "é" in text
     assert json.loads(text) == value
+
+
+def test_show_names_the_limit_and_group(where: list[str], redis_url: str, prefix: str) -> None:
+    """`job show` left out a job's limit, group and whether a limit holds it, which the API
+    returns and the console shows; `--json` had them as absent."""
+
+    async def held_job() -> str:
+        async with JobService(redis_url, "cli", prefix) as service:
+            service.register_handler("sync", lambda: None)
+            await service.set_limit("user:*", concurrency=0)  # paused: its jobs wait
+            job_id = await service.submit_job("sync", limit="user:7", group="tenant-1")
+            await service.start_workers(1)
+            for _ in range(200):
+                job = await service.get_job(job_id)
+                if job is not None and job.throttled:
+                    break
+                await asyncio.sleep(0.05)
+            await service.stop_workers()
+            return job_id
+
+    job_id = asyncio.run(held_job())
+    shown = _cli("job", "show", job_id, *where)
+    assert shown.exit_code == 0, shown.output
+    assert "limit       user:7 (throttled by user:*)\n" in shown.output
+    assert "group       tenant-1\n" in shown.output
+    as_json = json.loads(_cli("job", "show", job_id, *where, "--json").output)
+    assert (as_json["limit"], as_json["group"], as_json["throttled"]) == (
+        "user:7",
+        "tenant-1",
+        "user:*",
+    )

@@ -39,40 +39,9 @@ def timeline(job: JobDefinition) -> list[dict[str, Any]]:
 
 
 def job_dict(job: JobDefinition) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "name": job.name,
-        "status": job.status.value,
-        "priority": job.priority.name.lower(),
-        "args": list(job.args),
-        "kwargs": job.kwargs,
-        "attempts": job.attempts,
-        "max_retries": job.max_retries,
-        "timeout": job.timeout,
-        "created_at": job.created_at,
-        "scheduled_for": job.scheduled_for,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "wait_time": job.wait_time,
-        "run_time": job.run_time,
-        "progress": {"fraction": job.progress.fraction, "message": job.progress.message},
-        "result": job.result,
-        "error": job.error.to_dict() if job.error is not None else None,
-        "worker": job.worker,
-        "stalls": job.stalls,
-        "cancel_requested": job.cancel_requested,
-        "timeline": timeline(job),
-        "omitted": job.omitted,
-        "limit": job.limit,
-        "group": job.group,
-        "throttled": job.throttled,
-        "meta": job.meta,
-        "result_ttl": job.result_ttl,
-        "parents": list(job.parents),
-        "waiting_for": job.waiting_for,
-        "on_parent_failure": job.on_parent_failure,
-        "expires_at": job.expires_at,
-    }
+    """The job as `jobdeck job show --json` has it (one definition: the two had drifted, the
+    CLI's without `limit`, `group` and `throttled`), and its timeline."""
+    return {**job.to_dict(), "timeline": timeline(job)}
 
 
 def metrics_dict(metrics: QueueMetrics) -> dict[str, Any]:

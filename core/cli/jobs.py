@@ -114,6 +114,13 @@ def _rows(found: JobDefinition) -> list[tuple[str, str]]:
     ]
     if found.meta:
         rows.insert(7, ("meta", safe_json(found.meta)))
+    if found.limit:
+        held = "" if not found.throttled else " (throttled)"
+        if found.throttled and found.throttled != found.limit:  # by a template: `user:*`
+            held = f" (throttled by {found.throttled})"
+        rows.append(("limit", found.limit + held))
+    if found.group:
+        rows.append(("group", found.group))
     for label, stamp in (
         ("due", found.scheduled_for),
         ("started", found.started_at),
