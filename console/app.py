@@ -122,7 +122,6 @@ class JobdeckApp(App[int]):
         self.header, self.tab_bar = self.main.header, self.main.tab_bar
         self.tables, self.filter_bar = self.main.tables, self.main.filter_bar
         self.painter = Painter(self.state, self.header, self.tab_bar, self.tables, self.filter_bar)
-        # screens over the main one; which keys apply where; how often it draws
         self.navigator = Navigator(
             self, service, self.state, self.main, self.time_mode, request=self.request,
             tab_shown=self._tab_shown, keys_changed=self.sync_bindings, clock=self.now,
@@ -391,10 +390,11 @@ class JobdeckApp(App[int]):
         self.open_detail(message.job_id)
 
     def _start_pool(self, count: int) -> None:
-        """Embedded workers asked for but not started by the launcher: start them here."""
+        """Embedded workers asked for but not started by the launcher: start them here (the
+        function is run, not a coroutine that would go unawaited if the console closed first)."""
 
         async def start() -> None:
             pool = await self.service.start_workers(count)
             self.state.embedded_id = pool.id
 
-        self.run_worker(start(), group="pool", description="embedded workers")
+        self.run_worker(start, group="pool", description="embedded workers")  # type: ignore[arg-type]

@@ -130,7 +130,8 @@ class Navigator:
         if self.time_mode.ready:
             return True
         if not self.time_mode.started:
-            self.app.run_worker(self.time_mode.start(), group="history", description="event log")
+            loader = self.time_mode.start()
+            self.app.run_worker(loader, group="history", description="event log")  # type: ignore[arg-type]
         self._after_past = then
         self.app.notify(f"Reading the event log: {self.time_mode.loaded:,} events so far…")
         return False

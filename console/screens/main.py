@@ -9,6 +9,7 @@ it changes and the table messages that bubble up (`JobTable.Opened`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -173,7 +174,8 @@ class MainScreen(Screen[None]):
         self.selection_drawn(message.table.tab)
 
     def action_mark_all(self) -> None:
-        self.run_worker(self.selection.mark_all(self.state.active), group="selection")
+        work = partial(self.selection.mark_all, self.state.active)
+        self.run_worker(work, group="selection")  # type: ignore[arg-type]  # (see app._start_pool)
 
     def on_selection_changed(self, message: Selection.Changed) -> None:
         if message.note:

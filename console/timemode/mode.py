@@ -73,11 +73,12 @@ class TimeMode:
         else:
             self._waiting.extend(events)
 
-    def start(self) -> Coroutine[Any, Any, None]:
+    def start(self) -> Callable[[], Coroutine[Any, Any, None]]:
         """From now on live events are kept; returns the loader of the stored log, to run
-        in the background (live events wait for it)."""
+        in the background (live events wait for it). The loader, not its coroutine: a
+        console closed before it starts leaves no coroutine behind that never ran."""
         self.started = True
-        return self.load()
+        return self.load
 
     async def load(self) -> None:
         """Fold in the stored log up to where the live feed began, then the buffered live

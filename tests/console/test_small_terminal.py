@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import warnings
 from collections.abc import AsyncIterator
 
 import pytest
@@ -291,3 +293,21 @@ def test_the_time_modes_bar_says_how_many_counted_jobs_have_rows() -> None:
     assert screen._shown() == ""
     screen.state.active = "workers"
     assert "not in the event log" in screen._shown()
+
+
+@pytest.mark.slow
+async def test_quitting_at_once_leaves_no_unstarted_work(memory_service: JobService) -> None:
+    """`t` (the event log's reader) or `a` (select all) and `q` at once: the work they asked
+    for never started, and Python printed "coroutine ... was never awaited" on the terminal
+    the console gave back."""
+    await memory_service.submit_jobs([{"name": "job"}])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_console(memory_service, size=(80, 24)) as c:
+            c.app.main.action_mark_all()
+            c.app.action_time_mode()
+            c.app.exit(0)
+        del c
+        gc.collect()
+    unstarted = [str(w.message) for w in caught if "never awaited" in str(w.message)]
+    assert not unstarted, unstarted

@@ -35,7 +35,7 @@ async def test_the_stored_log_and_the_live_feed_are_folded_in_once(service: JobS
     assert not time_mode.started and time_mode.past.events == 0
     loading = time_mode.start()
     time_mode.live(stored[-5:])  # the live feed began before the load reached its end
-    await loading
+    await loading()
     assert time_mode.ready and time_mode.past.events == len(stored) == 30
     assert [type(m).__name__ for m in posted] == ["Loaded"]
     assert posted[0].events == len(stored) - 5  # type: ignore[attr-defined]
@@ -137,11 +137,10 @@ def test_a_job_keeps_its_latest_transitions_only() -> None:
 
 async def test_live_events_waiting_for_the_loader_are_bounded(service: JobService) -> None:
     time_mode = TimeMode(service, lambda message: None)
-    loading = time_mode.start()
+    time_mode.start()  # (the loader is not run here)
     time_mode.live(_jobs(0, (_WAITING // 3) + 100))  # more than the buffer holds
     assert len(time_mode._waiting) == _WAITING
     assert time_mode._waiting[0].id != "0-0"  # the oldest were dropped: the log has them
-    loading.close()
 
 
 def test_worker_settings_refuse_a_heartbeat_that_cannot_keep_a_lease() -> None:
