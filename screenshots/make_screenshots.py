@@ -182,6 +182,13 @@ async def take_schedules() -> dict[str, str]:
                 shots[f"schedules-{size[0]}x{size[1]}"] = app.export_screenshot(
                     title="jobdeck console: schedules"
                 )
+                if size[0] < 100:  # the columns past the edge, a column a press (→)
+                    for _ in range(3):
+                        await pilot.press("right")
+                    await pilot.pause(0.5)  # the footer is built again after a key
+                    shots[f"schedules-columns-{size[0]}x{size[1]}"] = app.export_screenshot(
+                        title="jobdeck console: schedules, → to the last columns"
+                    )
     return shots
 
 
