@@ -67,6 +67,7 @@ class SyncJobService:
         self._pid = 0
         self._closed = False
         self._submitter: Any = None  # the calling thread's submit path, once connected
+        self._middleware: list[object] = []  # `add_middleware`, again on a forked child's service
         # Validates the URL and arguments now, in the caller's thread.
         self._service = JobService(*self._args, **self._options)
         self.queue = queue
@@ -80,6 +81,8 @@ class SyncJobService:
                 if self._pid and self._pid != os.getpid():
                     # A forked child: the parent's thread and connections are not ours.
                     self._service = JobService(*self._args, **self._options)
+                    for middleware in self._middleware:
+                        self._service.add_middleware(middleware)
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(
                     target=loop.run_forever, name="jobdeck-sync-loop", daemon=True
@@ -150,6 +153,13 @@ class SyncJobService:
     def description(self) -> str:
         assert self._service is not None
         return self._service.description
+
+    def add_middleware(self, middleware: object) -> None:
+        """As `JobService.add_middleware`: its `on_submit` sees every job this client submits
+        (the guide said so, but only the private service could be given one)."""
+        assert self._service is not None
+        self._service.add_middleware(middleware)
+        self._middleware.append(middleware)
 
     # -- the service's methods -------------------------------------------------------------
     def submit_job(

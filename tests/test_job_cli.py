@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from click.testing import CliRunner, Result
 
 from jobdeck.core import JobService, JobStatus, __version__
@@ -201,7 +202,18 @@ def test_an_interrupted_wait_says_so_and_exits_130(
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(2.0)  # started and waiting (the job is due in ten minutes)
+    # Started and waiting (the job is due in ten minutes) once the process has a connection
+    # of its own to the server (named jobdeck:<host>:<pid>): a fixed two seconds was not
+    # enough on a loaded machine, and the Ctrl-C landed in the imports, before the command.
+    client = redis.Redis.from_url(where[1])
+    try:
+        for _ in range(600):
+            names = [entry.get("name", "") for entry in client.client_list()]
+            if any(name.endswith(f":{waiting.pid}") for name in names):
+                break
+            time.sleep(0.05)
+    finally:
+        client.close()
     waiting.send_signal(signal.SIGINT)
     out, err = waiting.communicate(timeout=20)
     assert (waiting.returncode, out) == (130, "")

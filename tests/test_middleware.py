@@ -126,7 +126,7 @@ async def test_on_submit_may_refuse_and_nothing_is_written(service: JobService) 
 def test_on_submit_holds_for_the_sync_client_too(prefix: str) -> None:
     url = f"memory://{prefix}-sync"
     with SyncJobService(url, "mw", prefix) as client:
-        client._service.add_middleware(Refuse())  # type: ignore[union-attr]
+        client.add_middleware(Refuse())  # public: only the private service had it
         for _ in range(3):  # after the first, submits take the calling thread's path
             with pytest.raises(PermissionError):
                 client.submit_job("export")

@@ -1,2 +1,2 @@
 """A real backup service on jobdeck: compressed archives with a manifest and checksums,
-verified restores, retention, nightly and hourly schedules. See README.md beside this file."""
+verified restores, retention, a nightly workflow. See README.md beside this file."""

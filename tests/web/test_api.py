@@ -141,6 +141,20 @@ async def test_dead_letters_retry_and_purge(client: httpx.AsyncClient, service: 
     assert bad.status_code == 422 and bad.json()["field"] == "query.status"
 
 
+async def test_expired_jobs_purge_as_the_cli_purges_them(
+    client: httpx.AsyncClient, service: JobService
+) -> None:
+    """`DELETE /jobs?status=expired` was a 422 ("completed, failed or cancelled") though an
+    expired job is finished and `jobdeck purge expired` deletes them."""
+    late = await service.submit_job("report", expires=0.05)
+    await asyncio.sleep(0.1)
+    await service.backend.claim("w1", 10, 30.0, ["nothing"])  # finds `late` expired
+    assert (await client.get(f"{API}/jobs/{late}")).json()["status"] == "expired"
+    purged = await client.delete(f"{API}/jobs", params={"status": "expired"})
+    assert purged.status_code == 200 and purged.json() == {"count": 1}, purged.text
+    assert (await client.get(f"{API}/jobs/{late}")).status_code == 404
+
+
 async def test_metrics_workers_scale_pause(client: httpx.AsyncClient, service: JobService) -> None:
     await service.start_workers(2)
     workers = await eventually(

@@ -159,7 +159,7 @@ def job_spec(job: JobFields) -> JobSpec:
 
 @router.delete("", response_model=CountOut, dependencies=[OperateAccess])
 async def purge(
-    service: Service, status: Literal["completed", "failed", "cancelled"] = Query()
+    service: Service, status: Literal["completed", "failed", "cancelled", "expired"] = Query()
 ) -> Response:
     """Delete every job in a finished status; returns how many went."""
     return FastJSON({"count": await service.purge(status)})
