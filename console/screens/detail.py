@@ -201,6 +201,12 @@ def _summary(job: JobDefinition, now: float, missing: bool) -> RenderableType:
         )
     if job.finished_at:
         rows.append(("finished", clock_time(job.finished_at, now), "stalls", str(job.stalls)))
+    if job.limit or job.group:  # (limits) what it runs under, and whether that holds it now
+        limit = job.limit or "-"
+        if job.throttled and job.status.value == "pending":
+            by = "" if job.throttled == job.limit else f" by {job.throttled}"
+            limit += f" (throttled{by})"
+        rows.append(("limit", limit, "group", job.group or "-"))
     if job.expires_at and not job.started_at:  # (workflows) it expires if not started by then
         left = job.expires_at - now
         rows.append(("expires", clock_time(job.expires_at, now), "in", duration(max(0, left))))

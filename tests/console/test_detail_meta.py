@@ -1,4 +1,5 @@
-"""A job's `meta` on the console's detail page: shown when it has one, as its args are."""
+"""A job's `meta` on the console's detail page: shown when it has one, as its args are; and
+its limit and group."""
 
 from __future__ import annotations
 
@@ -28,3 +29,11 @@ def test_the_detail_shows_a_jobs_meta() -> None:
 
 def test_no_meta_no_line() -> None:
     assert "Meta" not in _page(JobDefinition(id="j3", name="bill"))
+
+
+def test_the_detail_shows_a_jobs_limit_and_group() -> None:
+    """The page left them out (the API returns them, `jobdeck job show` prints them)."""
+    job = JobDefinition(id="j4", name="sync", limit="user:7", group="tenant-1", throttled="user:*")
+    page = _page(job)
+    assert "limit     user:7 (throttled by user:*)" in page and "group     tenant-1" in page
+    assert "limit" not in _page(JobDefinition(id="j5", name="sync"))

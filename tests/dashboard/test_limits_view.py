@@ -45,7 +45,7 @@ def test_a_throttled_job_is_counted_marked_and_released_from_the_limits_tab(
 ) -> None:
     driver, service, call = signed_in, dash_queue.service, dash_queue.served.call
     call(service.set_limit("batch", concurrency=0))
-    job_id = call(service.submit_job("quick", [1], limit="batch"))
+    job_id = call(service.submit_job("quick", [1], limit="batch", group="tenant-1"))
     until(
         driver,
         lambda d: "1 throttled" in d.find_element(By.ID, "held-summary").text,
@@ -54,6 +54,14 @@ def test_a_throttled_job_is_counted_marked_and_released_from_the_limits_tab(
     press(driver, "1")
     row = until(driver, lambda d: rows(d, job_id), what="the held job in Pending")[0]
     assert "throttled" in row.text
+    # its page says what holds it (it said only "pending"; the API returns limit and group)
+    driver.execute_script("location.hash = arguments[0]", f"job/{job_id}")
+    until(
+        driver,
+        lambda d: "Limit\nbatch (throttled)" in d.find_element(By.ID, "job-facts").text,
+        what="the job's limit on its page",
+    )
+    assert "Group\ntenant-1" in driver.find_element(By.ID, "job-facts").text
 
     press(driver, "7")
     row = until(driver, lambda d: rows(d, "batch"), what="the limit's row")[0]

@@ -136,6 +136,10 @@ export class JobPage {
     if (job.status === "waiting") fact(facts, "Waiting for", `${job.waiting_for} of ${job.parents.length} parents`);
     if (job.parents?.length && job.on_parent_failure !== "fail") fact(facts, "If a parent fails", job.on_parent_failure);
     if (job.expires_at && !job.started_at) fact(facts, "Expires", dateTime(job.expires_at));
+    // limits: what it runs under and whether that holds it now, and its fairness group
+    const held = job.throttled && job.status === "pending" ? (job.throttled === job.limit ? " (throttled)" : ` (throttled by ${job.throttled})`) : "";
+    if (job.limit) fact(facts, "Limit", `${job.limit}${held}`);
+    fact(facts, "Group", job.group);
     this.#renderFamily(job);
 
     $("job-args").textContent = pretty({ args: job.args, kwargs: job.kwargs });
