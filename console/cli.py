@@ -116,7 +116,12 @@ def console(
 
 
 @click.command()
-@concurrency_options(4, 64, "How many demo jobs the embedded workers run at once.")
+@concurrency_options(
+    4,
+    64,
+    "How many jobs the console's own worker runs at once (a second, simulated worker runs 2 "
+    "more).",
+)
 @click.option("--url", "-u", default="memory://demo", show_default=True, help=URL_HELP)
 @refresh_option
 @history_option
