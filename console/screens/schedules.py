@@ -124,6 +124,8 @@ class SchedulesScreen(Screen[None]):
             state = Text("unreadable", style="red")
         elif info.paused:
             state = Text("paused", style="yellow")
+        elif info.unserved:  # no live worker serves its queue: nothing fires it (issue 22)
+            state = Text("unserved", style="yellow")
         else:
             state = Text("active", style="green")
         status = info.last_status or "-"

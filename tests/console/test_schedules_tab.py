@@ -28,7 +28,9 @@ async def test_schedules_tab_pause_resume_trigger_remove(service: JobService) ->
         assert isinstance(screen, SchedulesScreen)
         await c.until(lambda: screen.table.row_count == 2, what="two schedules")
         rows = cells(screen)
-        assert rows[0][:4] == ["nightly", "backup", "cron 0 3 * * * (Europe/Berlin)", "active"]
+        # no worker serves the queue: nothing fires it (it read "active"; `jobdeck schedules
+        # list` and the API said unserved)
+        assert rows[0][:4] == ["nightly", "backup", "cron 0 3 * * * (Europe/Berlin)", "unserved"]
         assert rows[1][1].startswith("[bold]x[/bold]")  # shown as text, never as markup
         assert "\x1b" not in rows[1][1]
 
@@ -36,7 +38,7 @@ async def test_schedules_tab_pause_resume_trigger_remove(service: JobService) ->
         await c.until(lambda: cells(screen)[0][3] == "paused", what="nightly paused")
         assert (await service.get_schedule("nightly")).paused
         await c.press("p")
-        await c.until(lambda: cells(screen)[0][3] == "active", what="nightly resumed")
+        await c.until(lambda: cells(screen)[0][3] == "unserved", what="nightly resumed")
 
         await c.press("t")
         await c.until(lambda: any("queued job" in n for n in c.notes), what="the trigger")
@@ -82,3 +84,16 @@ async def test_read_only_console_cannot_change_schedules(service: JobService) ->
         assert not info.paused and info.last_job_id is None
         await c.press("escape")
         assert isinstance(c.app.screen, MainScreen)
+
+
+async def test_a_schedule_reads_active_once_a_worker_serves_its_queue(service: JobService) -> None:
+    await service.add_schedule("nightly", "backup", cron="0 3 * * *")
+    async with open_console(service) as c:
+        await c.press("6")
+        screen = c.app.screen
+        assert isinstance(screen, SchedulesScreen)
+        await c.until(lambda: screen.table.row_count == 1, what="the schedule")
+        assert cells(screen)[0][3] == "unserved"
+        await service.start_workers(1, scheduler=False)
+        await c.until(lambda: cells(screen)[0][3] == "active", timeout=15, what="a worker")
+        await service.stop_workers()

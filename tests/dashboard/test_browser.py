@@ -117,6 +117,7 @@ def test_schedules_tab_runs_and_pauses_a_schedule(browser: Any, dash_queue: Queu
     press(driver, "6")
     row = until(driver, lambda d: rows(d, "nightly-report"), what="the schedule")[0]
     assert "every 1 h" in row.text, row.text
+    assert "active" in row.text, row.text  # a worker serves its queue
     row.find_element(By.CSS_SELECTOR, 'button[data-action="trigger"]').click()
 
     def fired(_: Any) -> bool:
@@ -135,6 +136,26 @@ def test_schedules_tab_runs_and_pauses_a_schedule(browser: Any, dash_queue: Queu
     until(driver, lambda d: "paused" in rows(d, "nightly-report")[0].text, what="paused")
     assert served.call(dash_queue.service.get_schedule("nightly-report")).paused is True
     served.call(dash_queue.service.remove_schedule("nightly-report"))
+
+
+def test_a_schedule_no_worker_serves_reads_unserved(browser: Any, dash_queue: Queue) -> None:
+    """As `jobdeck schedules list`, the console and the API say it (issue 22): the
+    Schedules view had no state, and a schedule that nothing fires looked like any other."""
+    driver, served = browser, dash_queue.served
+    lonely = dash_queue.service.for_queue("lonely")
+    try:
+        served.call(lonely.add_schedule("orphan", "quick", every=3600))
+        served.call(lonely.submit_job("quick", delay=3600))  # a write lists the queue
+        driver.execute_script("location.hash = 'queue/lonely/schedules'")
+        driver.refresh()  # the queue list and the tab are read at start
+        row = until(driver, lambda d: rows(d, "orphan"), what="the lonely queue's schedule")[0]
+        until(driver, lambda d: "unserved" in rows(d, "orphan")[0].text, what="unserved")
+    finally:
+        served.call(lonely.remove_schedule("orphan"))
+        served.call(lonely.close())
+        driver.execute_script("location.hash = 'pending'")  # back to the served queue
+        driver.refresh()
+    assert row is not None
 
 
 def test_a_forged_post_without_the_csrf_token_is_refused(browser: Any, dash_queue: Queue) -> None:

@@ -156,6 +156,8 @@ export const TABS = {
       { key: "name", label: "Schedule", cell: (s) => oneLine(s.name, 60), sort: (s) => s.name },
       { key: "job", label: "Job", cell: (s) => oneLine(s.job, 60), sort: (s) => s.job },
       { key: "when", label: "When", cell: (s) => oneLine(s.cron ? `${s.cron} (${s.timezone})` : s.every ? `every ${duration(s.every)}` : "", 60) },
+      // as `jobdeck schedules list` and the console say it: unserved while no live worker serves its queue
+      { key: "state", label: "State", cell: (s) => (s.paused ? "paused" : s.error ? "unreadable" : s.unserved ? "unserved" : "active"), sort: (s) => (s.paused ? 0 : s.unserved ? 1 : 2) },
       { key: "next", label: "Next", cell: (s) => (s.paused ? "paused" : s.next_fire ? `in ${duration(s.next_fire - Date.now() / 1000)}` : ""), sort: (s) => s.next_fire, className: "num" },
       { key: "last", label: "Last", cell: (s) => (s.last_fire ? `${age(s.last_fire)} ago` : "never"), sort: (s) => s.last_fire, className: "num", wide: true },
       { key: "lastJob", label: "Last job", cell: (s) => (s.last_job_id ? jobLink(s.last_job_id) : ""), className: "id", wide: true },
