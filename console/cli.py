@@ -92,6 +92,13 @@ def console(
     workers = concurrency if concurrency is not None else workers_alias
     if workers is not None and app is None:
         fail("--concurrency needs --app (the handlers the embedded workers run)")
+    if app is None and url is not None and url.startswith("memory:"):
+        # as every command that reads a queue says it (shared_service): it would be empty
+        fail(
+            f"{url} is a queue inside this one process, so this console would only ever see "
+            "an empty queue: give --url redis://host:port/db (or set JOBDECK_URL), --app "
+            "for workers of its own, or try `jobdeck demo`"
+        )
     if web:
         if app is not None or url is None:
             fail("--web needs --url (each browser tab runs its own console on that queue)")

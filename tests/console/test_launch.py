@@ -35,6 +35,17 @@ def test_the_cli_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "--url" in result.output and "jobdeck demo" in result.output
 
 
+def test_a_memory_queue_without_an_app_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`jobdeck console --url memory://` opened an empty queue of its own and showed it as if
+    it were a queue, where `jobdeck stats` and every other reading command refuse."""
+    monkeypatch.delenv("JOBDECK_URL", raising=False)
+    for argv in (["console", "--url", "memory://"], ["console", "--web", "--url", "memory://x"]):
+        result = CliRunner().invoke(main, argv)
+        assert result.exit_code == 2, (argv, result.output)
+        assert "would only ever see an empty queue" in result.output
+        assert "jobdeck demo" in result.output
+
+
 def test_jobdeck_url_stands_in_for_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOBDECK_URL", f"redis://:pw@127.0.0.1:{free_port()}/0")
     result = CliRunner().invoke(main, ["console", "--read-only"])
