@@ -63,6 +63,20 @@ async def test_list_queues_of_a_prefix(open_queue: Callable[..., Awaitable[JobSe
         await sibling.close()
 
 
+async def test_a_queue_with_only_schedules_is_listed(
+    open_queue: Callable[..., Awaitable[JobService]],
+) -> None:
+    """A queue whose first write was a schedule was not registered (only a submit or a
+    worker's heartbeat registered one): `jobdeck queues`, the console's switcher and the
+    dashboard (404 on /api/v1/queues/<it>/...) left it out."""
+    emails = await open_queue("emails")
+    await emails.submit_job("send")
+    assert await emails.list_queues() == ["emails"]  # on Redis: the prefix's one SCAN is done
+    nightly = await open_queue("nightly")
+    await nightly.add_schedule("report", "build", cron="0 3 * * *")
+    assert await emails.list_queues() == ["emails", "nightly"]
+
+
 async def test_listing_reads_the_registry_not_the_keyspace(redis_url: str, prefix: str) -> None:
     """At a million jobs a SCAN of the keyspace takes seconds: a queue notes itself in the
     prefix's registry when opened, and listing reads that, after one SCAN for the prefix's

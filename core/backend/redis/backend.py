@@ -348,7 +348,10 @@ class RedisBackend:
     async def put_schedule(
         self, name: str, definition: bytes, timing: str, first_ms: int, job_name: str
     ) -> int:
-        return int(await self._conn.run("sched_put", name, definition, timing, first_ms, job_name))
+        put = int(await self._conn.run("sched_put", name, definition, timing, first_ms, job_name))
+        if not self._queues.registered:  # a queue with only schedules is a queue to list too
+            await self._queues.register()
+        return put
 
     async def due_schedules(self, limit: int) -> DueSchedules:
         return replies.due_schedules(await self._conn.run("sched_due", limit))
