@@ -13,6 +13,7 @@ from functools import partial
 from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.geometry import Region
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher
@@ -41,6 +42,20 @@ _EMPTY = {
 SCREEN_ACTIONS = actions_of(MAIN_BINDINGS)
 
 
+class TableSwitcher(ContentSwitcher):
+    """The tables, one shown at a time. The shown table covers the switcher whole, so a
+    repaint of the switcher is a repaint of every cell of that table: the one Textual asks
+    for when the tables mount came out after the first paint, as a second paint of the
+    table (~7 KB of blank rows at 120x40). A layout still marks what moved; a table that
+    changes repaints itself."""
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> TableSwitcher:
+        super().refresh(*regions, repaint=bool(regions), layout=layout, recompose=recompose)
+        return self
+
+
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
@@ -67,8 +82,9 @@ class MainScreen(Screen[None]):
         }
         for tab, table in self.tables.items():
             table.marked = state.views[tab].marked
-        self.switcher = ContentSwitcher(*self.tables.values(), initial="pending", id="switcher")
+        self.switcher = TableSwitcher(*self.tables.values(), initial="pending", id="switcher")
         self.filter_bar = FilterBar(id="filter-bar")
+        self._laying_out_whole = False
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -79,6 +95,31 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table().focus()
+
+    # -- start-up: one whole paint, not two --------------------------------------------
+    def on_screen_resume(self) -> None:
+        """Textual's own resume handler (it runs after this one) lays the screen out when
+        its size changed, which paints every cell, and then asks for a repaint of the whole
+        screen, which paints every cell again: at start-up ~14 KB of 120x40 sent twice,
+        the largest part of the first paint over SSH. That second ask is dropped (what
+        changed since is repainted by the widgets that changed it); a resume at the same
+        size (a page closed over this screen) keeps it, as it is the only paint then."""
+        self._laying_out_whole = self.is_attached and self.outer_size != self.app.size
+        if self._laying_out_whole:
+            self.call_next(self._laid_out)
+
+    def _laid_out(self) -> None:
+        self._laying_out_whole = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> MainScreen:
+        if self._laying_out_whole and not regions:
+            repaint = False  # the layout under way paints the whole screen
+            if not (layout or recompose):
+                return self
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        return self
 
     def table(self, tab: str | None = None) -> JobTable:
         return self.tables[tab or self.state.active]
