@@ -253,6 +253,14 @@ class JobTable(ScrollView, can_focus=True):
         super().watch_scroll_y(old, new)
         self._check_window(top=int(new))
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # The layout hands a childless scroll view the size of its container as its virtual
+        # size, never the list's length (ours): Textual then took every layout of the screen
+        # (a footer of new keys) for a new scroll range and repainted the bar (~1.6 KB).
+        return super()._size_updated(size, self.virtual_size, container_size, layout)
+
     def _on_resize(self, event: events.Resize) -> None:
         # A new size repaints the table whole already (the layout that resized it did);
         # setting the reactive would repaint it again, and a Resize also comes when only
