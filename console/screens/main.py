@@ -13,8 +13,8 @@ from functools import partial
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.geometry import Region
 from textual.binding import BindingType
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
@@ -52,7 +52,8 @@ class TableSwitcher(ContentSwitcher):
     def refresh(
         self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
     ) -> TableSwitcher:
-        super().refresh(*regions, repaint=bool(regions), layout=layout, recompose=recompose)
+        repaint = repaint and bool(regions)
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
         return self
 
 
