@@ -27,8 +27,8 @@ _STATUS_LABELS = (
     ("pending", "pending"),
     ("scheduled", "scheduled"),
     ("running", "running"),
-    ("failed", "dead"),
-    ("completed", "done"),
+    ("failed", "failed"),
+    ("completed", "completed"),
     ("cancelled", "cancelled"),
 )
 
@@ -37,6 +37,7 @@ _SHORT = {
     "pending": "pend",
     "scheduled": "sched",
     "running": "run",
+    "completed": "compl",
     "cancelled": "canc",
     "waiting": "wait",
     "expired": "exp",
@@ -212,7 +213,7 @@ class HeaderStrip(LineWidget):
             tail.append("  concurrency ", self._style("label"))
             tail.append(str(state.concurrency))
         line = Text(" ")
-        line.append("done/s ", self._style("label"))
+        line.append("completed/s ", self._style("label"))
         room = min(60, width - tail.cell_len - line.cell_len - 1)
         if room >= 10:
             values = metrics.completed_per_second if metrics is not None else []

@@ -272,7 +272,7 @@ async def test_every_count_fits_the_header_at_80_columns(service: JobService) ->
         header = c.app.query_one("#header")
         await c.until(lambda: "exp" in header.plain, what="the expired count")
         counts = c.app.screen._compositor.render_strips()[1].text
-        for shown in ("pend 0", "sched 1", "run 0", "dead 0", "done 0", "canc 0", "wait 1"):
+        for shown in ("pend 0", "sched 1", "run 0", "failed 0", "compl 0", "canc 0", "wait 1"):
             assert shown in counts, counts
         assert counts.rstrip().endswith("exp 1"), counts
     async with open_console(service, size=(120, 34)) as c:  # where they fit: the full words

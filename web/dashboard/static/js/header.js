@@ -59,7 +59,7 @@ export class Header {
     pill.hidden = held.length === 0;
     setText(pill, held.map(([n, word]) => `${number(n)} ${word}`).join(" · "));
     pill.title = held.map(([, word, by]) => `${word}: ${Object.entries(by).map(([k, n]) => `${k} ${n}`).join(", ")}`).join("\n");
-    setText("rate", `${metrics.throughput_10s.toFixed(1)} done/s`);
+    setText("rate", `${metrics.throughput_10s.toFixed(1)} completed/s`);
     state.byName = metrics.by_name;
     if ($("by-name-box").open) renderByName(state);
   }

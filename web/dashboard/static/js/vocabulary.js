@@ -3,7 +3,6 @@
 // and the event subscriptions are built from them, so a status or event type the server adds
 // shows here without an edit. Only the labels of the statuses we know are spelled here.
 
-const LABELS = { failed: "Dead", completed: "Done" };
 
 export class Vocabulary {
   constructor(reply) {
@@ -13,9 +12,10 @@ export class Vocabulary {
     this.priorities = reply.priorities;
   }
 
-  /** "pending" -> "Pending"; the dead-letter status reads "Dead", as on the tab. */
+  /** "pending" -> "Pending": a status reads as its own word everywhere (the API, stats,
+   *  Prometheus, the console), "failed" included; the tab listing them is "Dead letters". */
   label(status) {
-    return LABELS[status] ?? status.charAt(0).toUpperCase() + status.slice(1);
+    return status.charAt(0).toUpperCase() + status.slice(1);
   }
 
   /** Statuses of jobs that have not started: the Pending tab's choices. */
