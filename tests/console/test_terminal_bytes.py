@@ -71,8 +71,11 @@ async def test_opening_the_console_paints_the_screen_once(redis_url: str, prefix
     # Every blank row of the empty table is sent once: the whole-screen paint of the first
     # layout (each line starts with a move to its first column); a second paint of the
     # screen or of the table area sends them all again.
-    painted = [opened.count(f"\x1b[{row};1H".encode()) for row in range(8, SIZE[1])]
-    assert painted == [1] * len(painted), f"blank rows painted {sorted(set(painted))} times"
+    # (A row or two may be sent again as the first page lands, the message row among them;
+    # a second paint of the table sent every row again.)
+    painted = {row: opened.count(f"\x1b[{row};1H".encode()) for row in range(8, SIZE[1])}
+    again = [row for row, times in painted.items() if times > 1]
+    assert len(again) <= 2, f"rows painted more than once: {painted}"
     # The scroll bar (the last column) is in that paint too, and may follow the first rows
     # in; a layout of the screen (the footer's keys coming in) used to repaint it each time.
     bar = [opened.count(f"\x1b[{row};{SIZE[0]}H".encode()) for row in range(8, SIZE[1])]
