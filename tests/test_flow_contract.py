@@ -279,3 +279,13 @@ async def test_a_pending_page_reads_at_most_a_thousand_lanes(backend: Backend) -
     front = [job_id for job_id, _ in await backend.list_jobs("pending", 5, 10, False)]
     assert front == ids[10:15]
     assert await backend.list_jobs("pending", 5, 1050, False) == []
+
+
+async def test_groups_new_in_one_submit_take_turns_in_submission_order(backend: Backend) -> None:
+    """A batch that brings many groups to a rotation queues them in the batch's order, also
+    when its jobs expire or wait (the workflow submit), not in the order of a hash table."""
+    for expires in (None, 600.0):
+        jobs = [prepare("work", group=f"g{k}", expires=expires) for k in range(24)]
+        assert all(await backend.submit(jobs))
+        taken = [await claimed(backend, 1) for _ in jobs]
+        assert taken == [[job.id] for job in jobs], f"expires={expires}"

@@ -22,8 +22,8 @@ local function pending_key(prio)
   return P .. 'pending:' .. p
 end
 
--- Appends `value` to the list `groups[key]`, made on first use (ids by pending list, to push
--- each list's share of a batch in one command).
+-- Appends `value` to the list `groups[key]`, made on first use (a call's times by kind: see
+-- histograms; ids a call makes pending go through queue_for, which keeps the lists' order).
 local function add_to(groups, key, value)
   local list = groups[key]
   if not list then
@@ -110,6 +110,24 @@ local function push_pending(key, ids, front)
     local rot = P .. 'gr:' .. string.sub(tail, 9)
     if redis.call('EXISTS', rot) == 1 then redis.call('RPUSH', rot, '') end
   end
+end
+
+-- Jobs a call makes pending, by the list each enters (`lanes`: made with `{}`), so that each
+-- list's share goes in one command; the lists keep the order their first job came, so groups
+-- new to a rotation in one call take their turns in that order (not a hash table's).
+local function queue_for(lanes, key, id)
+  local ids = lanes[key]
+  if not ids then
+    ids = {}
+    lanes[key] = ids
+    lanes[#lanes + 1] = key
+  end
+  ids[#ids + 1] = id
+end
+
+-- Pushes what `queue_for` gathered, list by list in that order (`front`: see push_pending).
+local function push_queued(lanes, front)
+  for _, key in ipairs(lanes) do push_pending(key, lanes[key], front) end
 end
 
 local function lanes_count()

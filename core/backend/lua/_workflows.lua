@@ -160,7 +160,7 @@ local function wf()
       W.delayed = W.delayed + 1
     else
       redis.call('HSET', key, 'status', status)
-      add_to(W.queued, lane_key(f[9], f[10]), cid)
+      queue_for(W.queued, lane_key(f[9], f[10]), cid)
     end
     W.released = W.released + 1
     emit('JOB_RELEASED', cid, f[3], status, '')
@@ -433,7 +433,7 @@ local function wf()
   -- workers wake, the totals count; with the call's history bounds (`b`, see bounds_at),
   -- what it ended is trimmed to them.
   function W.flush(b, more)
-    for key, ids in pairs(W.queued) do push_pending(key, ids, false) end
+    push_queued(W.queued, false)
     W.queued = {}
     if W.delayed > 0 then wake(1) end
     wake(W.released - W.delayed + (more and 1 or 0))

@@ -56,20 +56,18 @@ end
 local earliest = redis.call('ZRANGE', P .. 'scheduled', 0, 0, 'WITHSCORES')
 if #earliest > 0 and tonumber(earliest[2]) <= NOW then
   local due = redis.call('ZRANGEBYSCORE', P .. 'scheduled', '-inf', NOW, 'LIMIT', 0, 500)
-  local queued, order = {}, {}
+  local queued = {}
   for _, id in ipairs(due) do
     local key = P .. 'job:' .. id
     if redis.call('TYPE', key).ok == 'hash' then
       local f = redis.call('HMGET', key, 'priority', 'group')
       redis.call('HSET', key, 'status', 'pending')
-      local lane = lane_key(f[1], f[2])
-      if not queued[lane] then order[#order + 1] = lane end
-      add_to(queued, lane, id)
+      queue_for(queued, lane_key(f[1], f[2]), id)
     else
       redis.call('LPUSH', P .. 'pending:3', id) -- let the claim below report it as malformed
     end
   end
-  for _, key in ipairs(order) do push_pending(key, queued[key], false) end
+  push_queued(queued, false)
   redis.call('ZREM', P .. 'scheduled', unpack(due))
   earliest = nil
 end

@@ -87,7 +87,7 @@ for _, item in ipairs(items) do
       local home = lane_key(unpack(redis.call('HMGET', key, 'priority', 'group')))
       redis.call('HINCRBY', key, 'attempts', -1)
       redis.call('HSET', key, 'status', 'pending', 'token', '')
-      add_to(front, home, id)
+      queue_for(front, home, id)
       released = released + 1
       emit('JOB_REQUEUED', id, f[3], 'pending', data)
     elseif outcome == 'cancelled' then
@@ -115,7 +115,7 @@ if done > 0 then
 end
 if cancelled > 0 then trim_history(P .. 'cancelled', bounds.history, 0) end
 if dead > 0 then trim_dead(bounds) end
-for key, ids in pairs(front) do push_pending(key, ids, true) end
+push_queued(front, true)
 if retried > 0 then wake(1) end
 wake(released + woken)
 totals({completed = done, dead = dead, cancelled = cancelled, retried = retried, requeued = released})

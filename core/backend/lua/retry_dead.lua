@@ -76,7 +76,7 @@ for _, id in ipairs(ids) do
         redis.call('HSET', key, 'status', 'pending', 'attempts', 0, 'stalls', 0)
         redis.call('HDEL', key, 'finished_at', 'cancel', 'scheduled_for', 'seq', 'held',
           'expires')
-        add_to(back, lane_key(f[2], f[4]), id)
+        queue_for(back, lane_key(f[2], f[4]), id)
         emit('JOB_REQUEUED', id, f[1], 'pending', '{"reason":"retry"}')
         moved = moved + 1
         -- (workflows) the children that failed because of it wait for it again
@@ -86,7 +86,7 @@ for _, id in ipairs(ids) do
   end
 end
 call_sliced('ZREM', dead, gone)
-for lane, queued in pairs(back) do push_pending(lane, queued, false) end
+push_queued(back, false)
 if WF then WF.flush(nil, WF.run(WF.STEP)) end
 wake(moved)
 totals({retried_dead = moved})

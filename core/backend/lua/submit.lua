@@ -10,7 +10,7 @@ local ready, delayed = 0, 0
 local scheduled = P .. 'scheduled'
 -- Ready jobs enter their priority's pending list (or their group's lane) in one RPUSH at the
 -- end, not one command per job: ids by list, in submission order.
-local queued, order = {}, {} -- order: the lists in the order their first job came
+local queued = {}
 for j = 1, n do
   local id, name, prio = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local delay = tonumber(ARGV[i + 3])
@@ -33,9 +33,7 @@ for j = 1, n do
     else
       status = 'pending'
       redis.call('HSET', key, 'created_at', NOW_S, unpack(ARGV, i + 9, i + 8 + nf))
-      local lane = lane_key(prio, group)
-      if not queued[lane] then order[#order + 1] = lane end
-      add_to(queued, lane, id)
+      queue_for(queued, lane_key(prio, group), id)
       ready = ready + 1
     end
     if ukey ~= '' then
@@ -55,8 +53,7 @@ for j = 1, n do
   end
   i = i + 9 + nf
 end
--- in order, so groups new to a priority's rotation take their turns in submission order
-for _, key in ipairs(order) do push_pending(key, queued[key], false) end
+push_queued(queued, false)
 if delayed > 0 then wake(1) end
 wake(ready)
 totals({submitted = ready + delayed})

@@ -71,7 +71,7 @@ for j = 1, n do
     else
       status = 'pending'
       redis.call('HSET', key, 'created_at', NOW_S, unpack(ARGV, i + 9, i + 8 + nf))
-      add_to(queued, lane_key(prio, group), id)
+      queue_for(queued, lane_key(prio, group), id)
       ready = ready + 1
     end
     if expires_ms > 0 then
@@ -95,7 +95,7 @@ for j = 1, n do
   end
   i = i + 9 + nf
 end
-for key, ids in pairs(queued) do push_pending(key, ids, false) end
+push_queued(queued, false)
 if delayed > 0 then wake(1) end
 wake(ready)
 totals({submitted = ready + delayed + waited})
