@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -94,6 +95,18 @@ async def take_all() -> dict[str, str]:
     return shots
 
 
+async def open_tab(pilot: Any, key: str) -> None:
+    """Press a tab's key and wait for its screen's first read (Limits, Schedules)."""
+    await settle(pilot)
+    await pilot.press(key)
+    screen = pilot.app.screen
+    for _ in range(500):
+        if getattr(screen, "loaded", False):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
+
+
 async def take_limits() -> dict[str, str]:
     """The Limits tab (key 7) over a queue of its own: a key, a template and a paused key,
     with jobs running and held (throttled) under them."""
@@ -114,14 +127,7 @@ async def take_limits() -> dict[str, str]:
         for size in SIZES:
             app = JobdeckApp(service, clock=lambda: T0)
             async with app.run_test(size=size) as pilot:
-                await settle(pilot)
-                await pilot.press("7")
-                screen = app.screen
-                for _ in range(500):
-                    if getattr(screen, "loaded", False):
-                        break
-                    await pilot.pause(0.02)
-                await pilot.pause(0.1)
+                await open_tab(pilot, "7")
                 shots[f"limits-{size[0]}x{size[1]}"] = app.export_screenshot(
                     title="jobdeck console: limits"
                 )
@@ -171,14 +177,7 @@ async def take_schedules() -> dict[str, str]:
         for size in SIZES:
             app = JobdeckApp(service, clock=lambda: T0)
             async with app.run_test(size=size) as pilot:
-                await settle(pilot)
-                await pilot.press("6")
-                screen = app.screen
-                for _ in range(500):
-                    if getattr(screen, "loaded", False):
-                        break
-                    await pilot.pause(0.02)
-                await pilot.pause(0.1)
+                await open_tab(pilot, "6")
                 shots[f"schedules-{size[0]}x{size[1]}"] = app.export_screenshot(
                     title="jobdeck console: schedules"
                 )
