@@ -228,8 +228,13 @@ async def test_head_answers_as_get_without_a_body(service: JobService) -> None:
         f"{API}/queues/overview",
         f"{API}/vocabulary",
     ):
-        get = await drive(app, "GET", path, headers=OPERATE)
-        head = await drive(app, "HEAD", path, headers=OPERATE)
+        # between two GETs of the same length (a rate or an age in the body may move on)
+        for _ in range(5):
+            get = await drive(app, "GET", path, headers=OPERATE)
+            head = await drive(app, "HEAD", path, headers=OPERATE)
+            again = await drive(app, "GET", path, headers=OPERATE)
+            if len(get.body) == len(again.body):
+                break
         assert get.status == head.status == 200, path
         assert head.body == b"" and head.headers.get("content-length") == str(len(get.body))
     stream = await drive(app, "HEAD", f"{API}/events", headers=OPERATE, timeout=5)
